@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Boot a Debian 6.1 guest in qemu, run one command in it, check its dmesg.
+
+usage: run-guest.py --arch {x86_64,ppc64le} [options] -- COMMAND [ARG...]
+
+x86_64: the guest mounts this machine's / read-only over 9p and chroots into
+it, so COMMAND and every path it names are this machine's own (the build tree,
+strace, gdb, ...).  A writable 9p share is mounted at $UTRACE_OUT (see --out).
+
+ppc64le: the guest runs from an initramfs holding a static busybox and the
+files named with --file, each at the same absolute path as on this machine,
+so the command line reads the same on both arches.
+
+Before COMMAND, each --load module is inserted (insmod) in order; after it, they
+are removed in reverse order, and a failed removal fails the run.  Then the
+guest's dmesg is checked: WARNING:, BUG:, Oops, lockdep reports, scheduling
+while atomic, hung tasks, RCU stalls, panics, or any taint other than
+out-of-tree (O) and unsigned (E) fail the run.
+
+Exit status: COMMAND's status when the guest and dmesg are clean; otherwise
+  2  usage or setup error (kernel not fetched, file missing)
+  3  dmesg check failed         (prints "dmesg check failed: <line>")
+  4  module load/unload failed
+  5  guest timed out            (prints "guest timed out after N s")
+  6  guest ended without reporting a result (crash, panic)
+"""
+import argparse
+import gzip
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEB_ARCH = {"x86_64": "amd64", "ppc64le": "ppc64el"}
+
+EXIT_SETUP, EXIT_DMESG, EXIT_MODULE, EXIT_TIMEOUT, EXIT_NORESULT = 2, 3, 4, 5, 6
+
+# Kernel log lines that fail a run.  Lockdep reports start with "WARNING:" in
+# 6.1 but are listed on their own so a format change is still caught.
+DMESG_BAD = [
+    r"WARNING:",
+    r"BUG:",
+    r"Oops",
+    r"possible circular locking dependency",
+    r"possible recursive locking",
+    r"inconsistent lock state",
+    r"INFO: lockdep",
+    r"scheduling while atomic",
+    r"blocked for more than \d+ seconds",
+    r"rcu: INFO: .* detected stalls",
+    r"rcu_.*self-detected stall",
+    r"Kernel panic",
+    r"general protection fault",
+    r"kernel BUG at",
+    r"list_add corruption|list_del corruption",
+    r"refcount_t: ",
+]
+# Taint bits allowed: O (out-of-tree module, bit 12), E (unsigned, bit 13).
+TAINT_ALLOWED = (1 << 12) | (1 << 13)
+TAINT_LETTERS = "PFSRMBUDAWCIOELKXTN"
+
+MARK = "@@UTRACE"
+
+
+def die(msg, code=EXIT_SETUP):
+    print(f"run-guest: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def load_env(arch):
+    cache = os.environ.get("UTRACE_CACHE", os.path.join(TOP, ".cache"))
+    path = os.path.join(cache, "kernels", DEB_ARCH[arch] + ".env")
+    if not os.path.exists(path):
+        die(f"{path} missing: run scripts/setup.sh (or scripts/fetch-kernels.sh)")
+    env = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            key, _, val = line.strip().partition("=")
+            if key:
+                env[key] = val
+    return env
+
+
+def module_closure(modroot, names):
+    """Module files (relative to modroot) needed for names, dependencies first."""
+    deps = {}
+    with open(os.path.join(modroot, "modules.dep"), encoding="utf-8") as f:
+        for line in f:
+            mod, _, rest = line.partition(":")
+            deps[mod] = rest.split()
+    by_name = {}
+    for mod in deps:
+        base = os.path.basename(mod).split(".ko")[0].replace("-", "_")
+        by_name[base] = mod
+    order = []
+
+    def visit(mod):
+        if mod in order:
+            return
+        for dep in reversed(deps[mod]):
+            visit(dep)
+        order.append(mod)
+
+    for name in names:
+        if name not in by_name:
+            die(f"guest kernel has no module {name} (built in?)")
+        visit(by_name[name])
+    return order
+
+
+class Cpio:
+    """A newc cpio archive, written in memory (the initramfs)."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.ino = 1
+        self.dirs = set()
+
+    def _entry(self, name, mode, body=b"", nlink=1):
+        name_b = name.encode() + b"\0"
+        hdr = "070701" + "".join(
+            f"{v:08x}"
+            for v in (self.ino, mode, 0, 0, nlink, 0, len(body), 0, 0, 0, 0,
+                      len(name_b), 0)
+        )
+        self.ino += 1
+        self.data += hdr.encode() + name_b
+        self.data += b"\0" * (-len(self.data) % 4)
+        self.data += body
+        self.data += b"\0" * (-len(self.data) % 4)
+
+    def mkdir(self, path):
+        path = path.strip("/")
+        parts = path.split("/")
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d and d not in self.dirs:
+                self.dirs.add(d)
+                self._entry(d, 0o040755, nlink=2)
+
+    def add_bytes(self, path, body, mode=0o100755):
+        path = path.strip("/")
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, mode, body)
+
+    def add_file(self, path, src):
+        with open(src, "rb") as f:
+            body = f.read()
+        self.add_bytes(path, body, 0o100000 | (os.stat(src).st_mode & 0o777))
+
+    def add_symlink(self, path, target):
+        path = path.strip("/")
+        self.mkdir(os.path.dirname(path))
+        self._entry(path, 0o120777, target.encode())
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0)
+        return gzip.compress(bytes(self.data), compresslevel=1)
+
+
+def job_script(args):
+    """Shell run as the guest's workload: load, run, unload, report."""
+    q = shlex.quote
+    lines = [
+        "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "export HOME=/tmp TMPDIR=/tmp LC_ALL=C.UTF-8",
+        f"export UTRACE_ARCH={q(args.arch)} UTRACE_GUEST=1",
+        # Tests must never block 120 s silently: report hung tasks early.
+        "echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null",
+        "modfail=0",
+    ]
+    for ko in args.load:
+        lines.append(
+            f"insmod {q(ko)} || {{ echo '{MARK}-MODFAIL insmod {ko}@@'; modfail=1; }}"
+        )
+    cmd = " ".join(q(a) for a in args.command)
+    lines += [
+        f"echo '{MARK}-BEGIN output@@'",
+        'if [ "$modfail" = 0 ]; then',
+        f"  ( cd {q(args.cwd)} 2>/dev/null || cd /; exec {cmd} ) </dev/null 2>&1",
+        "  rc=$?",
+        "else rc=255; fi",
+        f"echo '{MARK}-END output@@'",
+        f'echo "{MARK}-RC $rc@@"',
+    ]
+    for ko in reversed(args.load):
+        name = os.path.basename(ko).split(".ko")[0].replace("-", "_")
+        lines.append(
+            f"grep -q '^{name} ' /proc/modules && "
+            f"{{ rmmod {name} || echo '{MARK}-MODFAIL rmmod {name}@@'; }}"
+        )
+    lines += [
+        "sync",
+        f"echo '{MARK}-BEGIN dmesg@@'",
+        "dmesg",
+        f"echo '{MARK}-END dmesg@@'",
+        f'echo "{MARK}-TAINT $(cat /proc/sys/kernel/tainted)@@"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+X86_INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /host
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules.list); do insmod /lib/modules/$m || echo "init: insmod $m failed"; done
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host; then
+  echo "@@UTRACE-NOROOT@@"; poweroff -f
+fi
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+mount -t tmpfs tmp /host/tmp
+mount -t tmpfs run /host/run
+mount -t debugfs debugfs /host/sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
+mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
+mkdir -p /host/run/utrace-out
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /host/run/utrace-out
+export UTRACE_OUT=/run/utrace-out
+cp /job.sh /host/run/job.sh
+hostname utrace-guest
+chroot /host /bin/sh /run/job.sh
+poweroff -f
+"""
+
+PPC_INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /tmp /run /sys/kernel/tracing /sys/fs/bpf
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+hostname utrace-guest
+sh /job.sh
+poweroff -f
+"""
+
+
+def build_initramfs(args, env, path):
+    cpio = Cpio()
+    for d in ("proc", "sys", "dev", "tmp", "run", "host", "sbin", "usr/bin", "usr/sbin"):
+        cpio.mkdir(d)
+    if args.arch == "x86_64":
+        busybox = shutil.which("busybox") or "/bin/busybox"
+        if not os.path.exists(busybox):
+            die("busybox (static) not installed: run scripts/setup.sh")
+        cpio.add_file("bin/busybox", busybox)
+        modroot = env["MODROOT"]
+        mods = module_closure(modroot, ["virtio_pci", "9pnet_virtio", "9p"])
+        for m in mods:
+            cpio.add_file("lib/modules/" + m, os.path.join(modroot, m))
+        cpio.add_bytes("modules.list", ("\n".join(mods) + "\n").encode(), 0o100644)
+        cpio.add_bytes("init", X86_INIT.encode())
+    else:
+        cpio.add_file("bin/busybox", env["BUSYBOX"])
+        cpio.add_bytes("init", PPC_INIT.encode())
+        for spec in args.file + args.load:
+            src = os.path.realpath(spec)
+            if not os.path.isfile(src):
+                die(f"--file {spec}: no such file")
+            cpio.add_file(os.path.abspath(spec), src)
+    cpio.add_bytes("job.sh", job_script(args).encode(), 0o100644)
+    with open(path, "wb") as f:
+        f.write(cpio.finish())
+
+
+def qemu_command(args, env, initrd, outdir):
+    common_append = "loglevel=4 panic=-1 oops=panic nokaslr"
+    if args.arch == "x86_64":
+        cmd = [
+            "qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
+            "-accel", "tcg,thread=multi",
+            "-m", str(args.memory), "-smp", str(args.smp),
+            "-kernel", env["KIMAGE"], "-initrd", initrd,
+            "-append", f"console=ttyS0 {common_append} {args.append}",
+            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,"
+            "readonly=on,multidevs=remap",
+            "-virtfs", f"local,path={outdir},mount_tag=out,security_model=none",
+        ]
+    else:
+        cmd = [
+            "qemu-system-ppc64", "-machine", "pseries", "-cpu", "POWER9",
+            "-accel", "tcg,thread=multi",
+            "-m", str(args.memory), "-smp", str(args.smp),
+            "-kernel", env["KIMAGE"], "-initrd", initrd,
+            "-append", f"console=hvc0 {common_append} {args.append}",
+        ]
+    cmd += ["-nographic", "-no-reboot", "-nodefaults", "-serial", "mon:stdio"]
+    if args.arch == "ppc64le":
+        # pseries' console is the hypervisor console on the default vty.
+        cmd = [c for c in cmd if c not in ("-nodefaults",)]
+        cmd.remove("-serial")
+        cmd.remove("mon:stdio")
+    return cmd
+
+
+def sections(text):
+    """Parse the framed output of job_script()."""
+    out = {}
+    for name in ("output", "dmesg"):
+        m = re.search(rf"{MARK}-BEGIN {name}@@\r?\n(.*?){MARK}-END {name}@@", text, re.S)
+        out[name] = m.group(1).replace("\r\n", "\n") if m else None
+    m = re.search(rf"{MARK}-RC (\d+)@@", text)
+    out["rc"] = int(m.group(1)) if m else None
+    m = re.search(rf"{MARK}-TAINT (\d+)@@", text)
+    out["taint"] = int(m.group(1)) if m else None
+    out["modfail"] = re.findall(rf"{MARK}-MODFAIL (.*?)@@", text)
+    return out
+
+
+def taint_letters(value):
+    return "".join(TAINT_LETTERS[i] for i in range(len(TAINT_LETTERS)) if value >> i & 1)
+
+
+def check_dmesg(dmesg, taint):
+    bad = re.compile("|".join(DMESG_BAD))
+    problems = [line for line in dmesg.splitlines() if bad.search(line)]
+    if taint is not None and taint & ~TAINT_ALLOWED:
+        problems.append(f"kernel tainted {taint} ({taint_letters(taint)}): "
+                        f"only O and E are allowed")
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        usage="%(prog)s --arch {x86_64,ppc64le} [options] -- COMMAND [ARG...]")
+    ap.add_argument("--arch", required=True, choices=sorted(DEB_ARCH))
+    ap.add_argument("--timeout", type=int, default=300,
+                    help="seconds from qemu start to result (default 300)")
+    ap.add_argument("--load", action="append", default=[], metavar="KO",
+                    help="insmod this module before COMMAND, rmmod after")
+    ap.add_argument("--file", action="append", default=[], metavar="PATH",
+                    help="ppc64le: put this file into the initramfs at the same path")
+    ap.add_argument("--out", metavar="DIR",
+                    help="x86_64: host folder mounted writable at $UTRACE_OUT")
+    ap.add_argument("--cwd", default="/", help="working directory of COMMAND")
+    ap.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
+    ap.add_argument("--smp", type=int, default=2)
+    ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--log", metavar="FILE", help="write the whole console log here")
+    ap.add_argument("--show-dmesg", action="store_true", help="print the guest dmesg")
+    ap.add_argument("command", nargs="+", help="command run in the guest")
+    args = ap.parse_args()
+
+    env = load_env(args.arch)
+    args.load = [os.path.abspath(k) for k in args.load]
+    for ko in args.load:
+        if not os.path.isfile(ko):
+            die(f"--load {ko}: no such file")
+    qemu = "qemu-system-x86_64" if args.arch == "x86_64" else "qemu-system-ppc64"
+    if not shutil.which(qemu):
+        die(f"{qemu} not installed: run scripts/setup.sh")
+
+    with tempfile.TemporaryDirectory(prefix="utrace-guest-") as tmp:
+        outdir = os.path.abspath(args.out) if args.out else os.path.join(tmp, "out")
+        os.makedirs(outdir, exist_ok=True)
+        initrd = os.path.join(tmp, "initramfs.cpio.gz")
+        build_initramfs(args, env, initrd)
+        cmd = qemu_command(args, env, initrd, outdir)
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        timed_out = False
+        try:
+            raw, _ = proc.communicate(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            raw, _ = proc.communicate()
+        elapsed = time.monotonic() - start
+    text = raw.decode("utf-8", "replace")
+    if args.log:
+        with open(args.log, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    res = sections(text)
+    label = f"[{args.arch}]"
+    if res["output"] is not None:
+        sys.stdout.write(res["output"])
+    if args.show_dmesg and res["dmesg"] is not None:
+        print(f"{label} ---- guest dmesg ----")
+        sys.stdout.write(res["dmesg"])
+    tail = "\n".join(text.replace("\r\n", "\n").splitlines()[-40:])
+    if timed_out:
+        print(f"{label} guest timed out after {args.timeout} s; last console lines:\n{tail}")
+        return EXIT_TIMEOUT
+    if "@@UTRACE-NOROOT@@" in text:
+        print(f"{label} guest could not mount the host root over 9p")
+        return EXIT_NORESULT
+    if res["rc"] is None or res["dmesg"] is None:
+        print(f"{label} guest ended without a result after {elapsed:.1f} s; "
+              f"last console lines:\n{tail}")
+        return EXIT_NORESULT
+    problems = check_dmesg(res["dmesg"], res["taint"])
+    if problems:
+        for p in problems:
+            print(f"{label} dmesg check failed: {p}")
+        if not args.show_dmesg:
+            print(f"{label} ---- guest dmesg ----\n{res['dmesg']}")
+        return EXIT_DMESG
+    if res["modfail"]:
+        for m in res["modfail"]:
+            print(f"{label} module step failed: {m}")
+        return EXIT_MODULE
+    print(f"{label} guest exit status {res['rc']}, dmesg clean, {elapsed:.1f} s")
+    return res["rc"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
