@@ -185,3 +185,24 @@ EOF
 for arch in amd64 ppc64el; do
 	fetch_arch "$arch"
 done
+
+# Static libraries for the ppc64le guest's test binaries (libbpf and what it
+# links against), unpacked into a sysroot overlay; keyed by their versions.
+fetch_ppc_sysroot() {
+	local pkgs=(libbpf-dev libelf-dev zlib1g-dev libzstd-dev)
+	local sysroot=$cache/sysroot-ppc64el key
+	key=$(papt ppc64el apt-cache policy "${pkgs[@]}" | sed -n 's/^  Candidate: //p' | tr '\n' ' ')
+	if [ "$(cat "$sysroot/.key" 2>/dev/null)" = "$key" ]; then
+		return
+	fi
+	rm -rf "$sysroot"
+	mkdir -p "$sysroot/debs"
+	log "downloading for the ppc64el sysroot: ${pkgs[*]}"
+	(cd "$sysroot/debs" && papt ppc64el apt-get download -q "${pkgs[@]}" >/dev/null)
+	for deb in "$sysroot"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$sysroot"
+	done
+	rm -rf "$sysroot/debs"
+	echo "$key" >"$sysroot/.key"
+}
+fetch_ppc_sysroot

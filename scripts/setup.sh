@@ -34,7 +34,7 @@ packages=(
 	# guests
 	qemu-system-x86 qemu-system-ppc busybox-static cpio xz-utils zstd
 	# userspace libraries
-	libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+	libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev
 	libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
 	# tooling used by tests and lint
 	clang-format clang-tidy strace gdb

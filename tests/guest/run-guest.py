@@ -169,7 +169,7 @@ def job_script(args):
     q = shlex.quote
     lines = [
         "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "export HOME=/tmp TMPDIR=/tmp LC_ALL=C.UTF-8",
+        "export HOME=/tmp TMPDIR=/tmp LC_ALL=C.UTF-8 GTEST_COLOR=no",
         f"export UTRACE_ARCH={q(args.arch)} UTRACE_GUEST=1",
         # Tests must never block 120 s silently: report hung tasks early.
         "echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null",
@@ -198,7 +198,7 @@ def job_script(args):
     lines += [
         "sync",
         f"echo '{MARK}-BEGIN dmesg@@'",
-        "dmesg",
+        "dmesg | cat",  # not a tty: no colours
         f"echo '{MARK}-END dmesg@@'",
         f'echo "{MARK}-TAINT $(cat /proc/sys/kernel/tainted)@@"',
     ]
@@ -381,7 +381,7 @@ def main():
             os.killpg(proc.pid, signal.SIGKILL)
             raw, _ = proc.communicate()
         elapsed = time.monotonic() - start
-    text = raw.decode("utf-8", "replace")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", raw.decode("utf-8", "replace"))
     if args.log:
         with open(args.log, "w", encoding="utf-8") as f:
             f.write(text)

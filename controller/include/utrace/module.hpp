@@ -1,0 +1,39 @@
+// Loading and unloading utrace.ko (finit_module / delete_module).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace utrace
+{
+
+inline constexpr const char *kModuleName = "utrace";
+
+// The module file to load: the explicit path if given, else $UTRACE_MODULE,
+// else /lib/modules/<release>/extra/utrace.ko, else the build tree's module.
+// Throws Error(ENOENT) naming every place it looked.
+std::string find_module(const std::optional<std::string> &explicit_path);
+
+// The "vermagic=" of a module file's .modinfo ("6.1.0-50-amd64 SMP ..."), or
+// nullopt if the file has none.  Throws Error if the file cannot be read.
+std::optional<std::string> module_vermagic(const std::string &path);
+
+// The release a vermagic names: its first word.
+std::string vermagic_release(const std::string &vermagic);
+
+// The running kernel's release (uname -r).
+std::string kernel_release();
+
+// Whether the module is loaded (/sys/module/utrace exists).
+bool module_loaded();
+
+// Loads the module file with the given parameters ("name=value").  Errors are
+// Error with a sentence naming the cause: not root, wrong kernel, already
+// loaded, kernel without module support.
+void load_module(const std::string &path, const std::vector<std::string> &params);
+
+// Unloads the module.  Errors: not loaded, in use, not root.
+void unload_module();
+
+} // namespace utrace

@@ -1,0 +1,166 @@
+#include "utrace/module.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <iterator>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "utrace/error.hpp"
+
+namespace utrace
+{
+
+namespace
+{
+
+bool is_file(const std::string &path)
+{
+	struct stat st {
+	};
+	return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+class Fd
+{
+public:
+	explicit Fd(int fd) : fd_(fd) {}
+	~Fd()
+	{
+		if (fd_ >= 0)
+			::close(fd_);
+	}
+	Fd(const Fd &) = delete;
+	Fd &operator=(const Fd &) = delete;
+	[[nodiscard]] int get() const { return fd_; }
+
+private:
+	int fd_;
+};
+
+} // namespace
+
+std::string kernel_release()
+{
+	struct utsname u {
+	};
+	if (::uname(&u) != 0)
+		throw_errno(errno, "uname");
+	return u.release;
+}
+
+std::string find_module(const std::optional<std::string> &explicit_path)
+{
+	if (explicit_path) {
+		if (!is_file(*explicit_path))
+			throw Error(ENOENT, "module file " + *explicit_path + " not found");
+		return *explicit_path;
+	}
+	std::vector<std::string> tried;
+	if (const char *env = std::getenv("UTRACE_MODULE"); env && *env)
+		tried.emplace_back(env);
+	tried.push_back("/lib/modules/" + kernel_release() + "/extra/utrace.ko");
+	tried.emplace_back(UTRACE_BUILD_MODULE);
+	for (const auto &p : tried)
+		if (is_file(p))
+			return p;
+	std::string msg = "utrace.ko not found; looked at";
+	for (const auto &p : tried)
+		msg += " " + p;
+	throw Error(ENOENT, msg + " (build it, or pass --module PATH)");
+}
+
+std::optional<std::string> module_vermagic(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		throw_errno(errno ? errno : EIO, "read " + path);
+	const std::string data((std::istreambuf_iterator<char>(in)),
+	                       std::istreambuf_iterator<char>());
+	static constexpr std::string_view kKey = "vermagic=";
+	for (size_t pos = data.find(kKey); pos != std::string::npos;
+	     pos = data.find(kKey, pos + 1)) {
+		// .modinfo entries are NUL-separated "key=value" strings.
+		if (pos != 0 && data[pos - 1] != '\0')
+			continue;
+		const size_t start = pos + kKey.size();
+		const size_t end = data.find('\0', start);
+		if (end == std::string::npos)
+			break;
+		return data.substr(start, end - start);
+	}
+	return std::nullopt;
+}
+
+std::string vermagic_release(const std::string &vermagic)
+{
+	return vermagic.substr(0, vermagic.find(' '));
+}
+
+bool module_loaded()
+{
+	struct stat st {
+	};
+	return ::stat((std::string("/sys/module/") + kModuleName).c_str(), &st) == 0;
+}
+
+void load_module(const std::string &path, const std::vector<std::string> &params)
+{
+	const auto vermagic = module_vermagic(path);
+	if (!vermagic)
+		throw Error(ENOEXEC, path + " is not a kernel module (no vermagic)");
+	const std::string release = kernel_release();
+	if (vermagic_release(*vermagic) != release)
+		throw Error(ENOEXEC, path + " was built for kernel " + vermagic_release(*vermagic) +
+		                             ", this kernel is " + release);
+	if (module_loaded())
+		throw Error(EEXIST, "utrace is already loaded (utracectl unload first)");
+
+	Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+	if (fd.get() < 0)
+		throw_errno(errno, "open " + path);
+	std::string args;
+	for (const auto &p : params)
+		args += (args.empty() ? "" : " ") + p;
+	if (::syscall(SYS_finit_module, fd.get(), args.c_str(), 0) == 0)
+		return;
+	const int err = errno;
+	switch (err) {
+	case EPERM:
+		throw Error(err, "loading a module needs root (CAP_SYS_MODULE)");
+	case EEXIST:
+		throw Error(err, "utrace is already loaded (utracectl unload first)");
+	case ENOSYS:
+		throw Error(err, "this kernel cannot load modules (CONFIG_MODULES is off)");
+	case ENOEXEC:
+		throw Error(err, path + " is not a valid module for kernel " + release);
+	case EINVAL:
+		throw Error(err, "the kernel rejected " + path + " or its parameters (see dmesg)");
+	default:
+		throw_errno(err, "finit_module " + path);
+	}
+}
+
+void unload_module()
+{
+	if (::syscall(SYS_delete_module, kModuleName, O_NONBLOCK) == 0)
+		return;
+	const int err = errno;
+	switch (err) {
+	case ENOENT:
+		throw Error(err, "utrace is not loaded");
+	case EPERM:
+		throw Error(err, "unloading a module needs root (CAP_SYS_MODULE)");
+	case EWOULDBLOCK:
+		throw Error(err, "utrace is in use (close /dev/utrace users and retry)");
+	default:
+		throw_errno(err, "delete_module utrace");
+	}
+}
+
+} // namespace utrace

@@ -1,0 +1,14 @@
+// Each file src/cmd_*.cpp adds its subcommands to the CLI11 app.  A
+// subcommand parses, calls libutrace and prints; nothing here re-implements
+// an ioctl.  Errors propagate as utrace::Error and are printed by main.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace utracectl
+{
+
+void add_module_commands(CLI::App &app);
+void add_status_commands(CLI::App &app);
+
+} // namespace utracectl

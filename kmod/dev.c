@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/utrace: the control device (misc device, mode 0600).
+ *
+ * Each ioctl runs in the caller's process context and may sleep; no utrace
+ * lock is held across copy_{from,to}_user.  The ABI is <uapi/utrace.h>.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "uapi/utrace.h"
+#include "utrace_internal.h"
+
+static long utrace_ioc_version(void __user *arg)
+{
+	struct utrace_ioc_version v;
+
+	memset(&v, 0, sizeof(v));
+	v.abi = UTRACE_ABI_VERSION;
+	v.api = UTRACE_API_VERSION;
+	strscpy(v.release, UTRACE_MODULE_VERSION, sizeof(v.release));
+	if (copy_to_user(arg, &v, sizeof(v)))
+		return -EFAULT;
+	return 0;
+}
+
+static long utrace_ioc_ping(void __user *arg)
+{
+	struct utrace_ioc_ping p;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	p.reply = ~p.cookie;
+	if (copy_to_user(arg, &p, sizeof(p)))
+		return -EFAULT;
+	return 0;
+}
+
+static long utrace_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case UTRACE_IOC_VERSION:
+		return utrace_ioc_version(uarg);
+	case UTRACE_IOC_PING:
+		return utrace_ioc_ping(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations utrace_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = utrace_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice utrace_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = UTRACE_DEVICE_NAME,
+	.fops = &utrace_dev_fops,
+	.mode = 0600,
+};
+
+int utrace_dev_init(void)
+{
+	int ret = misc_register(&utrace_miscdev);
+
+	if (ret)
+		pr_err("cannot register /dev/%s: %d\n", UTRACE_DEVICE_NAME, ret);
+	return ret;
+}
+
+void utrace_dev_exit(void)
+{
+	misc_deregister(&utrace_miscdev);
+}

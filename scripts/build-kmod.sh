@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Build utrace.ko (and the test-only utrace_test_warn.ko) for one guest arch.
+#
+# usage: build-kmod.sh {x86_64|ppc64le} OUTDIR
+#
+# 6.1's kbuild builds external modules in place, so the sources are mirrored
+# as a symlink tree into OUTDIR/src (and OUTDIR/warnmod), rebuilt each run so
+# that added and removed files are seen, and make runs there.  The headers
+# come from the cache filled by scripts/fetch-kernels.sh.  Where the guest
+# kernel has BTF (amd64), the module gets BTF based on the guest's vmlinux.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${UTRACE_CACHE:-$top/.cache}
+
+die() {
+	echo "build-kmod: $*" >&2
+	exit 1
+}
+
+[ $# -eq 2 ] || die "usage: build-kmod.sh {x86_64|ppc64le} OUTDIR"
+arch=$1
+mkdir -p "$2"
+out=$(cd "$2" && pwd)
+
+case "$arch" in
+x86_64)
+	env=$cache/kernels/amd64.env
+	makeargs=()
+	;;
+ppc64le)
+	env=$cache/kernels/ppc64el.env
+	makeargs=(ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-)
+	;;
+*) die "unknown arch '$arch' (x86_64 or ppc64le)" ;;
+esac
+[ -r "$env" ] || die "$env missing: run scripts/setup.sh"
+# shellcheck disable=SC1090
+. "$env"
+[ -d "$KDIR" ] || die "$KDIR missing: run scripts/fetch-kernels.sh"
+
+if [ -n "${BTF_BASE:-}" ]; then
+	# The headers have no vmlinux, so kbuild would skip module BTF: give
+	# pahole the guest vmlinux's BTF as base instead.  No resolve_btfids
+	# step: the module declares no BTF ID sets.
+	makeargs+=("cmd_btf_ko=LLVM_OBJCOPY=objcopy pahole -J --btf_gen_floats -j --lang_exclude=rust --btf_base $BTF_BASE \$@")
+fi
+
+mirror() { # mirror DEST SRC...: DEST becomes a fresh symlink tree of SRCs
+	local dest=$1
+	shift
+	mkdir -p "$dest"
+	# Drop links whose source vanished, then link everything anew.
+	find "$dest" -type l ! -exec test -e {} \; -delete
+	for s in "$@"; do
+		cp -rs --remove-destination "$s" "$dest/"
+	done
+}
+
+build() { # build DIR: make the modules of the symlink tree DIR
+	make -s -C "$KDIR" M="$1" "${makeargs[@]}" -j"$(nproc)" modules
+}
+
+mirror "$out/src" "$top/Kbuild" "$top/kmod"
+build "$out/src"
+cp "$out/src/utrace.ko" "$out/utrace.ko"
+
+mirror "$out/warnmod" "$top"/tests/guest/warnmod/*
+build "$out/warnmod"
+cp "$out/warnmod/utrace_test_warn.ko" "$out/utrace_test_warn.ko"
