@@ -218,7 +218,14 @@ fi
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
+# The guest's /tmp is a fresh tmpfs; host paths under /tmp that the run needs
+# (a build tree there, say) are bound back into it from the host's /tmp.
+mkdir -p /hosttmp
+mount --bind /host/tmp /hosttmp
 mount -t tmpfs tmp /host/tmp
+for p in $(cat /tmp-binds.list); do
+  mkdir -p "/host/tmp/$p" && mount --bind "/hosttmp/$p" "/host/tmp/$p"
+done
 mount -t tmpfs run /host/run
 mount -t debugfs debugfs /host/sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
@@ -238,7 +245,6 @@ mkdir -p /proc /sys /dev /tmp /run /sys/kernel/tracing /sys/fs/bpf
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -246,6 +252,19 @@ hostname utrace-guest
 sh /job.sh
 poweroff -f
 """
+
+
+def tmp_binds(args):
+    """Top folders under /tmp (relative to it) that the x86_64 run needs."""
+    paths = [TOP, args.cwd] + args.load + [a for a in args.command if a.startswith("/")]
+    if args.out:
+        paths.append(os.path.abspath(args.out))
+    tops = set()
+    for p in paths:
+        rel = os.path.relpath(os.path.realpath(p), "/tmp")
+        if not rel.startswith(".."):
+            tops.add(rel.split("/")[0])
+    return sorted(t for t in tops if t != ".")
 
 
 def build_initramfs(args, env, path):
@@ -263,6 +282,8 @@ def build_initramfs(args, env, path):
             cpio.add_file("lib/modules/" + m, os.path.join(modroot, m))
         cpio.add_bytes("modules.list", ("\n".join(mods) + "\n").encode(), 0o100644)
         cpio.add_bytes("init", X86_INIT.encode())
+        cpio.add_bytes("tmp-binds.list", ("\n".join(tmp_binds(args)) + "\n").encode(),
+                       0o100644)
     else:
         cpio.add_file("bin/busybox", env["BUSYBOX"])
         cpio.add_bytes("init", PPC_INIT.encode())
