@@ -52,7 +52,7 @@ static long utrace_dev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 	case UTRACE_IOC_PING:
 		return utrace_ioc_ping(uarg);
 	default:
-		return -ENOTTY;
+		return utrace_engines_ioctl(cmd, uarg);
 	}
 }
 

@@ -4,7 +4,9 @@
  *
  * Init brings the parts up in dependency order and unwinds in reverse on
  * failure; exit takes them down in reverse order.  Both run in process
- * context and may sleep.
+ * context and may sleep.  Other modules can be engines through the API in
+ * <linux/utrace.h>; they depend on this module's symbols, so it cannot be
+ * removed under them.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,16 +19,45 @@ static int __init utrace_init(void)
 {
 	int ret;
 
-	ret = utrace_dev_init();
+	ret = utrace_syms_init();
 	if (ret)
 		return ret;
+	ret = utrace_core_init();
+	if (ret)
+		return ret;
+	ret = utrace_engines_init();
+	if (ret)
+		goto out_core;
+	ret = utrace_hooks_init();
+	if (ret)
+		goto out_engines;
+	ret = utrace_dev_init();
+	if (ret)
+		goto out_hooks;
 	pr_info("version %s loaded\n", UTRACE_MODULE_VERSION);
 	return 0;
+
+out_hooks:
+	utrace_hooks_exit();
+out_engines:
+	utrace_engines_exit();
+out_core:
+	utrace_core_exit();
+	return ret;
 }
 
+/*
+ * Safe with engines attached and tasks stopped: the device goes first (no
+ * new attach), then /dev/utrace's engines are detached, then the hooks (no
+ * new report), and the core detaches what is left, wakes every stopped
+ * task and waits for every task to leave this module's code.
+ */
 static void __exit utrace_exit(void)
 {
 	utrace_dev_exit();
+	utrace_engines_exit();
+	utrace_hooks_exit();
+	utrace_core_exit();
 	pr_info("unloaded\n");
 }
 

@@ -2,11 +2,163 @@
 /*
  * Declarations shared by the files of utrace.ko.  Nothing here is API:
  * engines use <linux/utrace.h>, user space <uapi/utrace.h>.
+ *
+ * The per-task state (struct utrace) lives in a side table keyed by the task
+ * pointer (utrace.c), because a module cannot add a field to task_struct.
+ * The table holds a reference on each task in it; an entry goes when the
+ * task is reaped (release_task) or when the module unloads.  Hooks that run
+ * in the traced task itself (syscall, exec, exit, resume work) can use the
+ * entry without a reference of their own: it cannot go away under them.
  */
 #ifndef _UTRACE_INTERNAL_H
 #define _UTRACE_INTERNAL_H
 
+#include <linux/ptrace.h>
+#include <linux/rhashtable-types.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/task_work.h>
+#include <linux/utrace.h>
+#include <linux/workqueue.h>
+
 #define UTRACE_MODULE_VERSION	"0.1.0"
+
+/* engine->flags bit beyond the event bits: the engine wants the task stopped */
+#define ENGINE_STOP		BIT(_UTRACE_NEVENTS)
+
+/* utrace->pending: what the task work has to report */
+#define UTRACE_PENDING_EXEC	BIT(0)
+
+/**
+ * struct utrace - per-task utrace state
+ * @node:	side-table linkage, key @task
+ * @task:	the traced task (referenced while in the table)
+ * @ref:	1 for the table + 1 for each user outside RCU
+ * @lock:	protects the lists, @flags, @reporting, @resume and the bits
+ * @attached:	engines the task reports to; only the task itself changes
+ *		this list, or another thread while the task is stopped or dead
+ * @attaching:	new engines, moved to @attached by the task's next report
+ * @reporting:	engine whose callback is running now (for utrace_barrier)
+ * @flags:	union of the event bits of all engines
+ * @resume:	the least resume action pending for the task's way back to user
+ * @pending:	UTRACE_PENDING_* reports for the task work
+ * @stopped:	the task is in (or entering) a utrace stop, in TASK_TRACED
+ * @death:	the task has passed its DEATH report: no more stops
+ * @reap:	the task was released: no more reports but REAP
+ * @syscall_work: the arch syscall slow-path bit is set by us
+ * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us)
+ * @stepping:	we enabled single/block step on the task
+ * @work_queued: @work is queued on the task
+ * @work:	task work running utrace_resume_work() in the task
+ * @reap_work:	runs the REAP reports after release_task()
+ * @rcu:	deferred free
+ */
+struct utrace {
+	struct rhash_head node;
+	struct task_struct *task;
+	refcount_t ref;
+	spinlock_t lock;	/* see above */
+	struct list_head attached;
+	struct list_head attaching;
+	struct utrace_engine *reporting;
+	unsigned long flags;
+	enum utrace_resume_action resume;
+	unsigned long pending;
+	bool stopped;
+	unsigned int death:1;
+	unsigned int reap:1;
+	unsigned int syscall_work:1;
+	unsigned int arch_flag:1;
+	unsigned int stepping:1;
+	unsigned int work_queued:1;
+	struct callback_head work;
+	struct work_struct reap_work;
+	struct rcu_head rcu;
+};
+
+/* utrace.c: the core */
+int utrace_core_init(void);
+void utrace_core_exit(void);
+struct utrace *utrace_lookup(struct task_struct *task);
+bool utrace_active(void);
+bool utrace_task_stopped(struct task_struct *task);
+void utrace_inflight_get(void);
+void utrace_inflight_put(void);
+bool utrace_report_syscall_entry(struct pt_regs *regs);
+void utrace_report_syscall_exit(struct pt_regs *regs);
+void utrace_report_clone(struct task_struct *child);
+void utrace_finish_vfork(void);
+void utrace_report_exec_event(void);
+void utrace_report_exit(long *code);
+void utrace_report_death(struct task_struct *task);
+void utrace_release_task(struct task_struct *task);
+
+/* syms.c: kernel functions that are not exported */
+/* syms.c checks each prototype against the kernel's headers at build time. */
+struct utrace_syms {
+	int (*wake_up_state)(struct task_struct *p, unsigned int state);
+	unsigned long (*wait_task_inactive)(struct task_struct *p, unsigned int match_state);
+	void (*user_enable_single_step)(struct task_struct *task);
+	void (*user_enable_block_step)(struct task_struct *task);
+	void (*user_disable_single_step)(struct task_struct *task);
+	/* 6.1.100+ (backported from 6.11): cancels one callback_head */
+	bool (*task_work_cancel)(struct task_struct *task, struct callback_head *cb);
+	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
+};
+
+extern struct utrace_syms utrace_syms;
+int utrace_syms_init(void);
+unsigned long utrace_lookup_name(const char *name);
+
+/* fhook.c: ftrace-redirected kernel functions */
+struct utrace_fhook {
+	const char *name;		/* kernel symbol */
+	void *replacement;		/* our function, same prototype */
+	void *orig;			/* set to the kernel function's address */
+	unsigned long addr;
+	struct ftrace_ops *ops;
+};
+
+int utrace_fhook_install(struct utrace_fhook *hook);
+void utrace_fhook_remove(struct utrace_fhook *hook);
+
+/*
+ * An ftrace replacement as the hook must name it: on powerpc a trampoline
+ * that sets up this module's TOC (arch_powerpc_tramp.S), elsewhere the
+ * function itself.
+ */
+#ifdef CONFIG_PPC64
+#define UTRACE_REPLACEMENT(fn)	utrace_ppc_tramp_##fn
+#define UTRACE_DECLARE_REPLACEMENT(fn) void utrace_ppc_tramp_##fn(void)
+#else
+#define UTRACE_REPLACEMENT(fn)	fn
+#define UTRACE_DECLARE_REPLACEMENT(fn)
+#endif
+
+/* hooks.c: the event sources; not static, powerpc reaches them by trampoline */
+void utrace_wake_up_new_task(struct task_struct *p);
+void __noreturn utrace_do_exit(long code);
+int utrace_hooks_init(void);
+void utrace_hooks_exit(void);
+
+/* arch_*.c: what differs between x86_64 and powerpc */
+extern struct utrace_fhook utrace_arch_hooks[];
+extern const unsigned int utrace_arch_nhooks;
+void utrace_arch_set_syscall_work(struct utrace *utrace);
+void utrace_arch_clear_syscall_work(struct utrace *utrace);
+void utrace_arch_redirect(struct pt_regs *regs, void *replacement);
+unsigned long utrace_arch_arg0(struct pt_regs *regs);
+unsigned long utrace_arch_func_entry(unsigned long probe_addr);
+
+#ifdef CONFIG_PPC64
+long utrace_ppc_syscall_enter(struct pt_regs *regs);
+void utrace_ppc_syscall_leave(struct pt_regs *regs);
+#endif
+
+/* engines.c: the engines shipped with the module */
+int utrace_engines_init(void);
+void utrace_engines_exit(void);
+long utrace_engines_ioctl(unsigned int cmd, void __user *arg);
 
 int utrace_dev_init(void);
 void utrace_dev_exit(void);

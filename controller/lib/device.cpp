@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <string>
 #include <utility>
 
 #include "uapi/utrace.h"
@@ -59,6 +60,101 @@ uint64_t Device::ping(uint64_t cookie) const
 	if (::ioctl(fd_, UTRACE_IOC_PING, &p) != 0)
 		throw_errno(errno, "UTRACE_IOC_PING");
 	return p.reply;
+}
+
+} // namespace utrace
+
+namespace utrace
+{
+
+static_assert(kNumEvents == UTRACE_NEVENTS);
+
+namespace
+{
+
+void engine_ioctl(int fd, unsigned long cmd, EngineId id, uint64_t arg, const char *what)
+{
+	utrace_ioc_engine req{id, arg};
+	if (::ioctl(fd, cmd, &req) != 0)
+		throw_errno(errno, std::string(what) + " engine " + std::to_string(id));
+}
+
+} // namespace
+
+EngineId Device::attach(pid_t tid, EngineType type, EventMask events, EventMask stop_events) const
+{
+	utrace_ioc_attach req{};
+	req.tid = tid;
+	req.type = static_cast<uint32_t>(type);
+	req.events = events;
+	req.stop_events = stop_events;
+	if (::ioctl(fd_, UTRACE_IOC_ATTACH, &req) != 0)
+		throw_errno(errno, "attach to thread " + std::to_string(tid));
+	return req.id;
+}
+
+void Device::set_events(EngineId id, EventMask events) const
+{
+	engine_ioctl(fd_, UTRACE_IOC_SET_EVENTS, id, events, "set events of");
+}
+
+void Device::set_stop_events(EngineId id, EventMask events) const
+{
+	engine_ioctl(fd_, UTRACE_IOC_SET_STOP_EVENTS, id, events, "set stop events of");
+}
+
+int Device::control(EngineId id, Action action) const
+{
+	utrace_ioc_engine req{id, static_cast<uint64_t>(action)};
+	if (::ioctl(fd_, UTRACE_IOC_CONTROL, &req) == 0)
+		return 0;
+	if (errno == EINPROGRESS)
+		return EINPROGRESS;
+	throw_errno(errno, "control engine " + std::to_string(id));
+}
+
+void Device::detach(EngineId id) const
+{
+	engine_ioctl(fd_, UTRACE_IOC_DETACH, id, 0, "detach");
+}
+
+EngineInfo Device::info(EngineId id) const
+{
+	utrace_ioc_engine_info raw{};
+	raw.id = id;
+	if (::ioctl(fd_, UTRACE_IOC_ENGINE_INFO, &raw) != 0)
+		throw_errno(errno, "engine " + std::to_string(id));
+	EngineInfo info;
+	info.id = raw.id;
+	info.tid = raw.tid;
+	info.type = static_cast<EngineType>(raw.type);
+	info.state = static_cast<EngineState>(raw.state);
+	info.events = raw.events;
+	info.stop_events = raw.stop_events;
+	for (unsigned i = 0; i < kNumEvents; i++)
+		info.counts[i] = raw.counts[i];
+	info.stops = raw.stops;
+	info.last_event = raw.last_event;
+	info.last_syscall = raw.last_syscall;
+	info.exit_code = raw.exit_code;
+	return info;
+}
+
+std::vector<EngineId> Device::list() const
+{
+	std::vector<EngineId> ids(64);
+	for (;;) {
+		utrace_ioc_list req{};
+		req.ids = reinterpret_cast<uintptr_t>(ids.data());
+		req.count = static_cast<uint32_t>(ids.size());
+		if (::ioctl(fd_, UTRACE_IOC_LIST, &req) != 0)
+			throw_errno(errno, "list engines");
+		if (req.count <= ids.size()) {
+			ids.resize(req.count);
+			return ids;
+		}
+		ids.resize(static_cast<size_t>(req.count) * 2);
+	}
 }
 
 } // namespace utrace

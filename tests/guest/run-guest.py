@@ -171,6 +171,7 @@ def job_script(args):
         "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "export HOME=/tmp TMPDIR=/tmp LC_ALL=C.UTF-8 GTEST_COLOR=no",
         f"export UTRACE_ARCH={q(args.arch)} UTRACE_GUEST=1",
+        f"export UTRACE_MODULES={q(' '.join(args.load))}",
         # Tests must never block 120 s silently: report hung tasks early.
         "echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null",
         "modfail=0",

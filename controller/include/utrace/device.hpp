@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
+#include <vector>
 
 namespace utrace
 {
@@ -11,6 +13,65 @@ struct ModuleVersion {
 	uint32_t abi = 0;    // UTRACE_ABI_VERSION of the loaded module
 	uint32_t api = 0;    // utrace engine API (upstream: 20091216)
 	std::string release; // module version string
+};
+
+// The kernel's utrace events, by bit number (UTRACE_EVENT(x) = 1 << x).
+enum class Event : unsigned {
+	Quiesce = 0,
+	Reap,
+	Clone,
+	Exec,
+	Exit,
+	Death,
+	SyscallEntry,
+	SyscallExit,
+	Signal,
+	SignalIgn,
+	SignalStop,
+	SignalTerm,
+	SignalCore,
+	Jctl,
+};
+inline constexpr unsigned kNumEvents = 14;
+
+// A set of events (bit i = Event i).
+using EventMask = uint64_t;
+constexpr EventMask bit(Event e)
+{
+	return EventMask{1} << static_cast<unsigned>(e);
+}
+
+enum class EngineType : uint32_t { Count = 1, Stopper = 2 };
+
+// utrace resume actions, smallest wins.
+enum class Action : uint64_t {
+	Stop = 0,
+	Interrupt,
+	Report,
+	SingleStep,
+	BlockStep,
+	Resume,
+	Detach,
+};
+
+using EngineId = uint64_t;
+
+enum class EngineState : uint32_t { Attached = 0, Stopped = 1, Dead = 2, Gone = 3 };
+
+struct EngineInfo {
+	EngineId id = 0;
+	pid_t tid = 0;
+	EngineType type = EngineType::Count;
+	EngineState state = EngineState::Attached;
+	EventMask events = 0;
+	EventMask stop_events = 0;
+	uint64_t counts[kNumEvents] = {};
+	uint64_t stops = 0;
+	int64_t last_event = -1;
+	int64_t last_syscall = -1;
+	int64_t exit_code = 0;
+
+	[[nodiscard]] uint64_t count(Event e) const { return counts[static_cast<unsigned>(e)]; }
 };
 
 class Device
@@ -29,6 +90,19 @@ public:
 	[[nodiscard]] ModuleVersion version() const;
 	// Round trip through the module; returns the module's reply (~cookie).
 	[[nodiscard]] uint64_t ping(uint64_t cookie) const;
+	// Engines shipped with the module.  Errors throw utrace::Error with
+	// the errno: ESRCH, EPERM, EINVAL, ENOENT (unknown engine id).
+	[[nodiscard]] EngineId attach(pid_t tid, EngineType type, EventMask events,
+	                              EventMask stop_events = 0) const;
+	void set_events(EngineId id, EventMask events) const;
+	void set_stop_events(EngineId id, EventMask events) const;
+	// Returns 0, or EINPROGRESS when the action takes effect later (STOP
+	// of a running thread, DETACH during a callback).
+	[[nodiscard]] int control(EngineId id, Action action) const;
+	void detach(EngineId id) const;
+	[[nodiscard]] EngineInfo info(EngineId id) const;
+	[[nodiscard]] std::vector<EngineId> list() const;
+
 	[[nodiscard]] int fd() const noexcept { return fd_; }
 
 private:

@@ -9,9 +9,9 @@
  *
  * Rules every caller relies on:
  * - Callbacks run in the context of the traced thread ("the task"), in
- *   process context with no utrace lock held, and may sleep, except
- *   report_reap, which runs from an RCU callback context... no: see
- *   report_reap below.
+ *   process context with no utrace lock held, and may sleep; the exceptions
+ *   are report_death (must not sleep) and report_reap (runs in a workqueue,
+ *   for a task that is not current), see the differences below.
  * - Only the task itself changes its list of attached engines, or another
  *   thread while the task is stopped; so a reporting loop walks the list
  *   without a lock.  New engines wait on a separate list until the task's
@@ -38,7 +38,9 @@
 
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/signal.h>
 
 struct linux_binprm;
@@ -68,6 +70,7 @@ enum utrace_events {
 	_UTRACE_EVENT_JCTL,	/* Job control stop or continue completed.  */
 	_UTRACE_NEVENTS
 };
+
 #define UTRACE_EVENT(type)	(1UL << _UTRACE_EVENT_##type)
 
 /*
@@ -118,6 +121,7 @@ enum utrace_resume_action {
 	UTRACE_DETACH,
 	UTRACE_RESUME_MAX
 };
+
 #define UTRACE_RESUME_BITS	(ilog2(UTRACE_RESUME_MAX) + 1)
 #define UTRACE_RESUME_MASK	((1 << UTRACE_RESUME_BITS) - 1)
 
@@ -154,6 +158,7 @@ enum utrace_signal_action {
 	UTRACE_SIGNAL_REPORT	= 0x60,
 	UTRACE_SIGNAL_HANDLER	= 0x70
 };
+
 #define	UTRACE_SIGNAL_MASK	0xf0
 #define UTRACE_SIGNAL_HOLD	0x100 /* Flag, push signal back on queue.  */
 
@@ -175,6 +180,7 @@ enum utrace_syscall_action {
 	UTRACE_SYSCALL_RUN	= 0x00,
 	UTRACE_SYSCALL_ABORT	= 0x10
 };
+
 #define	UTRACE_SYSCALL_MASK	0xf0
 #define	UTRACE_SYSCALL_RESUMED	0x100 /* Flag, report_syscall_entry() repeats */
 

@@ -44,7 +44,124 @@ struct utrace_ioc_ping {
 	__u64 reply;
 };
 
+/*
+ * Engines shipped with the module, attached to a thread through /dev/utrace.
+ * Engine event masks use the kernel's UTRACE_EVENT() bits (<linux/utrace.h>):
+ * QUIESCE 0, REAP 1, CLONE 2, EXEC 3, EXIT 4, DEATH 5, SYSCALL_ENTRY 6,
+ * SYSCALL_EXIT 7, SIGNAL 8, SIGNAL_IGN 9, SIGNAL_STOP 10, SIGNAL_TERM 11,
+ * SIGNAL_CORE 12, JCTL 13.
+ */
+#define UTRACE_NEVENTS		14
+#define UTRACE_EVENTS_ALL	((1ULL << UTRACE_NEVENTS) - 1)
+
+/**
+ * enum utrace_engine_type - engines /dev/utrace can attach
+ * @UTRACE_ENGINE_COUNT:	counts each event, never stops the thread
+ * @UTRACE_ENGINE_STOPPER:	counts, and stops the thread at each event in
+ *				its stop mask until told to resume
+ */
+enum utrace_engine_type {
+	UTRACE_ENGINE_COUNT = 1,
+	UTRACE_ENGINE_STOPPER = 2,
+};
+
+/* Resume actions for UTRACE_IOC_CONTROL: the kernel's enum utrace_resume_action. */
+enum utrace_ioc_action {
+	UTRACE_IOC_STOP = 0,
+	UTRACE_IOC_INTERRUPT = 1,
+	UTRACE_IOC_REPORT = 2,
+	UTRACE_IOC_SINGLESTEP = 3,
+	UTRACE_IOC_BLOCKSTEP = 4,
+	UTRACE_IOC_RESUME = 5,
+	UTRACE_IOC_DETACH = 6,
+};
+
+/**
+ * struct utrace_ioc_attach - UTRACE_IOC_ATTACH argument
+ * @tid:	thread to attach to, in the caller's pid namespace
+ * @type:	enum utrace_engine_type
+ * @events:	event mask (UTRACE_EVENTS_ALL bits)
+ * @stop_events: for UTRACE_ENGINE_STOPPER: events that stop (subset of @events)
+ * @id:		set by the module: the engine's id for the other ioctls
+ *
+ * Errors: ESRCH no such thread; EPERM kernel thread, or the caller may not
+ * trace it (ptrace_may_access); EINVAL bad type or event bits; ENOMEM.
+ */
+struct utrace_ioc_attach {
+	__s32 tid;
+	__u32 type;
+	__u64 events;
+	__u64 stop_events;
+	__u64 id;
+};
+
+/**
+ * struct utrace_ioc_engine - argument of the per-engine ioctls
+ * @id:		engine id from UTRACE_IOC_ATTACH
+ * @arg:	UTRACE_IOC_SET_EVENTS: the new event mask;
+ *		UTRACE_IOC_SET_STOP_EVENTS: the new stop mask;
+ *		UTRACE_IOC_CONTROL: enum utrace_ioc_action;
+ *		UTRACE_IOC_DETACH: unused, 0
+ */
+struct utrace_ioc_engine {
+	__u64 id;
+	__u64 arg;
+};
+
+/* Engine states in struct utrace_ioc_engine_info */
+#define UTRACE_ENGINE_STATE_ATTACHED	0	/* attached, task running */
+#define UTRACE_ENGINE_STATE_STOPPED	1	/* the task is in a utrace stop */
+#define UTRACE_ENGINE_STATE_DEAD	2	/* the task died; not reaped yet */
+#define UTRACE_ENGINE_STATE_GONE	3	/* reaped, or detached by the engine */
+
+/**
+ * struct utrace_ioc_engine_info - UTRACE_IOC_ENGINE_INFO result
+ * @id:		engine id (in)
+ * @tid:	the thread, in the caller's pid namespace (0 once reaped)
+ * @type:	enum utrace_engine_type
+ * @state:	UTRACE_ENGINE_STATE_*
+ * @events:	event mask
+ * @stop_events: stop mask
+ * @counts:	reports per event, indexed by event number
+ * @stops:	how many times the engine stopped the thread
+ * @last_event:	event number of the last report, or -1
+ * @last_syscall: syscall number seen at the last syscall entry report
+ * @exit_code:	code of the EXIT report, when there was one
+ */
+struct utrace_ioc_engine_info {
+	__u64 id;
+	__s32 tid;
+	__u32 type;
+	__u32 state;
+	__u32 __pad;
+	__u64 events;
+	__u64 stop_events;
+	__u64 counts[UTRACE_NEVENTS];
+	__u64 stops;
+	__s64 last_event;
+	__s64 last_syscall;
+	__s64 exit_code;
+};
+
+/**
+ * struct utrace_ioc_list - UTRACE_IOC_LIST argument
+ * @ids:	user pointer to an array of __u64 engine ids to fill
+ * @count:	in: room in @ids; out: number of engines (may exceed room)
+ */
+struct utrace_ioc_list {
+	__u64 ids;
+	__u32 count;
+	__u32 __pad;
+};
+
 #define UTRACE_IOC_VERSION	_IOR(UTRACE_IOC_MAGIC, 0x00, struct utrace_ioc_version)
 #define UTRACE_IOC_PING		_IOWR(UTRACE_IOC_MAGIC, 0x01, struct utrace_ioc_ping)
+#define UTRACE_IOC_ATTACH	_IOWR(UTRACE_IOC_MAGIC, 0x10, struct utrace_ioc_attach)
+#define UTRACE_IOC_SET_EVENTS	_IOW(UTRACE_IOC_MAGIC, 0x11, struct utrace_ioc_engine)
+#define UTRACE_IOC_CONTROL	_IOW(UTRACE_IOC_MAGIC, 0x12, struct utrace_ioc_engine)
+#define UTRACE_IOC_DETACH	_IOW(UTRACE_IOC_MAGIC, 0x13, struct utrace_ioc_engine)
+#define UTRACE_IOC_ENGINE_INFO	_IOWR(UTRACE_IOC_MAGIC, 0x14, struct utrace_ioc_engine_info)
+#define UTRACE_IOC_LIST		_IOWR(UTRACE_IOC_MAGIC, 0x15, struct utrace_ioc_list)
+#define UTRACE_IOC_SET_STOP_EVENTS _IOW(UTRACE_IOC_MAGIC, 0x16, struct utrace_ioc_engine)
 
 #endif /* _UAPI_UTRACE_H */

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * powerpc (64-bit, ELFv2): the syscall slow path of a traced task, and
+ * ftrace redirection.
+ *
+ * powerpc 6.1 has no generic entry: system_call_exception() calls the global
+ * do_syscall_trace_enter(regs) when the thread flags have any
+ * _TIF_SYSCALL_DOTRACE bit, and syscall_exit_prepare() calls
+ * do_syscall_trace_leave(regs) likewise.  We set TIF_SYSCALL_TRACE for tasks
+ * with syscall-event engines (untraced tasks stay on the fast path) and
+ * replace both functions: entry reports, then runs the real one (ptrace,
+ * seccomp, tracepoint, audit) unless an engine aborted the call; exit runs
+ * the real one, then reports.  ptrace_report_syscall_*() do nothing for a
+ * task that is not ptraced, so the flag costs only the call.
+ *
+ * Redirection: the kernel is built without CONFIG_LIVEPATCH, so ftrace's
+ * exit path jumps to a changed NIP with the kernel's TOC in r2.  A module
+ * function needs its own TOC, and the kernel caller (a local call) does not
+ * restore r2 afterwards.  Each replacement is therefore reached through a
+ * trampoline (arch_powerpc_tramp.S) that saves r2, derives the module TOC
+ * from r12 (which we set to the trampoline's address), calls the C function
+ * and restores r2.
+ */
+#include <linux/ftrace.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+
+#include "utrace_internal.h"
+
+UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_enter);
+UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_leave);
+
+struct utrace_fhook utrace_arch_hooks[] = {
+	{ .name = "do_syscall_trace_enter",
+	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_enter) },
+	{ .name = "do_syscall_trace_leave",
+	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_leave) },
+};
+
+const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
+
+long utrace_ppc_syscall_enter(struct pt_regs *regs)
+{
+	long (*orig)(struct pt_regs *regs) = utrace_arch_hooks[0].orig;
+	long ret;
+
+	utrace_inflight_get();
+	if (utrace_report_syscall_entry(regs)) {
+		/*
+		 * Skipped: the caller returns gpr[3] as it is, so the engine
+		 * that aborted the call sets the return value there.
+		 */
+		ret = -1;
+	} else {
+		ret = orig(regs);
+	}
+	utrace_inflight_put();
+	return ret;
+}
+
+void utrace_ppc_syscall_leave(struct pt_regs *regs)
+{
+	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
+
+	utrace_inflight_get();
+	orig(regs);
+	utrace_report_syscall_exit(regs);
+	utrace_inflight_put();
+}
+
+/* utrace->lock held. */
+void utrace_arch_set_syscall_work(struct utrace *utrace)
+{
+	if (!utrace->syscall_work)
+		utrace->arch_flag = test_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
+	set_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
+	utrace->syscall_work = 1;
+}
+
+/* utrace->lock held. */
+void utrace_arch_clear_syscall_work(struct utrace *utrace)
+{
+	if (!utrace->arch_flag && !utrace->task->ptrace)
+		clear_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
+	utrace->syscall_work = 0;
+}
+
+void utrace_arch_redirect(struct pt_regs *regs, void *replacement)
+{
+	/* ELFv2: the trampoline's global entry computes r2 from r12. */
+	regs->nip = (unsigned long)replacement;
+	regs->gpr[12] = (unsigned long)replacement;
+}
+
+unsigned long utrace_arch_arg0(struct pt_regs *regs)
+{
+	return regs->gpr[3];
+}
+
+/*
+ * A kprobe on a function sits past its ELFv2 global entry (the two
+ * instructions that set up r2 from r12), at the ftrace call site a few
+ * instructions into the local entry.  Calling it through a pointer needs the
+ * global entry: look back for that sequence.
+ */
+unsigned long utrace_arch_func_entry(unsigned long probe_addr)
+{
+	unsigned long off;
+
+	for (off = 8; off <= 24; off += 4) {
+		const u32 *insn = (const u32 *)(probe_addr - off);
+
+		if ((insn[0] & 0xffff0000) == 0x3c4c0000 &&	/* addis r2,r12,hi */
+		    (insn[1] & 0xffff0000) == 0x38420000)	/* addi r2,r2,lo */
+			return probe_addr - off;
+	}
+	return probe_addr;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Trampolines from an ftrace-redirected kernel function to its replacement
+ * in this module (see arch_powerpc.c).  Entered by ftrace's bctr with the
+ * function's arguments in r3-r10, the original return address in LR, the
+ * kernel TOC in r2 and r12 = the trampoline's own address.
+ */
+#include <asm/ppc_asm.h>
+
+.macro UTRACE_TRAMP name, target
+	.globl \name
+	.type \name, @function
+	.balign 8
+\name:
+	mflr	r0
+	std	r0, 16(r1)
+	std	r2, 24(r1)
+	stdu	r1, -32(r1)
+	addis	r2, r12, (.TOC. - \name)@ha
+	addi	r2, r2, (.TOC. - \name)@l
+	bl	\target
+	nop
+	addi	r1, r1, 32
+	ld	r2, 24(r1)
+	ld	r0, 16(r1)
+	mtlr	r0
+	blr
+	.size \name, . - \name
+.endm
+
+	.text
+UTRACE_TRAMP utrace_ppc_tramp_utrace_ppc_syscall_enter, utrace_ppc_syscall_enter
+UTRACE_TRAMP utrace_ppc_tramp_utrace_ppc_syscall_leave, utrace_ppc_syscall_leave
+UTRACE_TRAMP utrace_ppc_tramp_utrace_wake_up_new_task, utrace_wake_up_new_task
+UTRACE_TRAMP utrace_ppc_tramp_utrace_do_exit, utrace_do_exit

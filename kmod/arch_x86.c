@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86_64: the syscall slow path of a traced task, and ftrace redirection.
+ *
+ * 6.1's generic entry calls syscall_trace_enter() when the task's
+ * syscall_work has any SYSCALL_WORK_ENTER bit, and syscall_exit_work() for
+ * SYSCALL_WORK_EXIT bits.  Neither is hookable by name (static, one inlined),
+ * but each calls a global function only for a bit ptrace does not use:
+ *
+ *  entry: SYSCALL_WORK_SYSCALL_USER_DISPATCH makes syscall_trace_enter()
+ *	call syscall_user_dispatch(regs) first thing, before seccomp, with
+ *	interrupts on and sleeping allowed.  Our replacement reports, and
+ *	returns true to skip the call (-1 from syscall_trace_enter); it calls
+ *	the real one only if the task uses syscall user dispatch itself.
+ *  exit: SYSCALL_WORK_SYSCALL_EXIT_TRAP makes syscall_exit_work() call
+ *	ptrace_report_syscall_exit(regs, step=1), which calls
+ *	user_single_step_report(regs), after audit and the sys_exit
+ *	tracepoint and before signals are handled.  Our replacement reports,
+ *	and sends the native single-step SIGTRAP only if the task is really
+ *	single-stepping (TIF_SINGLESTEP): that bit is also how
+ *	user_enable_single_step() asks for that trap.
+ *
+ * Only tasks with syscall-event engines have these bits: untraced tasks stay
+ * on the fast path.  A traced task that enables syscall user dispatch and
+ * then disables it clears our entry bit: documented in docs/DESIGN.md.
+ */
+#include <linux/entry-common.h>
+#include <linux/ftrace.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+
+#include "utrace_internal.h"
+
+static bool utrace_syscall_user_dispatch(struct pt_regs *regs);
+static void utrace_user_single_step_report(struct pt_regs *regs);
+
+struct utrace_fhook utrace_arch_hooks[] = {
+	{ .name = "syscall_user_dispatch", .replacement = utrace_syscall_user_dispatch },
+	{ .name = "user_single_step_report", .replacement = utrace_user_single_step_report },
+};
+
+const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
+
+static bool task_uses_sud(struct task_struct *task)
+{
+	struct syscall_user_dispatch *sd = &task->syscall_dispatch;
+
+	return sd->selector || sd->offset || sd->len;
+}
+
+static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
+{
+	bool (*orig)(struct pt_regs *regs) = utrace_arch_hooks[0].orig;
+	struct utrace *utrace;
+	bool skip;
+
+	utrace_inflight_get();
+	utrace = utrace_lookup(current);
+	skip = utrace && utrace_report_syscall_entry(regs);
+	if (!skip && (!utrace || utrace->arch_flag || task_uses_sud(current)))
+		skip = orig(regs);
+	utrace_inflight_put();
+	return skip;
+}
+
+static void utrace_user_single_step_report(struct pt_regs *regs)
+{
+	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
+
+	utrace_inflight_get();
+	utrace_report_syscall_exit(regs);
+	if (test_thread_flag(TIF_SINGLESTEP))
+		orig(regs);
+	utrace_inflight_put();
+}
+
+/* utrace->lock held. */
+void utrace_arch_set_syscall_work(struct utrace *utrace)
+{
+	struct task_struct *task = utrace->task;
+
+	if (!utrace->syscall_work)
+		utrace->arch_flag = test_task_syscall_work(task, SYSCALL_USER_DISPATCH);
+	set_task_syscall_work(task, SYSCALL_USER_DISPATCH);
+	set_task_syscall_work(task, SYSCALL_EXIT_TRAP);
+	utrace->syscall_work = 1;
+}
+
+/* utrace->lock held. */
+void utrace_arch_clear_syscall_work(struct utrace *utrace)
+{
+	struct task_struct *task = utrace->task;
+
+	if (!utrace->arch_flag && !task_uses_sud(task))
+		clear_task_syscall_work(task, SYSCALL_USER_DISPATCH);
+	if (!test_tsk_thread_flag(task, TIF_SINGLESTEP))
+		clear_task_syscall_work(task, SYSCALL_EXIT_TRAP);
+	utrace->syscall_work = 0;
+}
+
+void utrace_arch_redirect(struct pt_regs *regs, void *replacement)
+{
+	regs->ip = (unsigned long)replacement;
+}
+
+unsigned long utrace_arch_arg0(struct pt_regs *regs)
+{
+	return regs_get_kernel_argument(regs, 0);
+}
+
+/* A kprobe's address is the function's. */
+unsigned long utrace_arch_func_entry(unsigned long probe_addr)
+{
+	return probe_addr;
+}

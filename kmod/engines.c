@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Engines shipped with utrace.ko, attached through /dev/utrace:
+ *
+ *  count	counts every event it is given, never stops the thread by
+ *		itself.
+ *  stopper	counts, and returns UTRACE_STOP for the events in its stop
+ *		mask, so the thread stays stopped until UTRACE_IOC_CONTROL
+ *		resumes it (or SIGKILL, or a detach).
+ *
+ * Both keep a stop asked for with UTRACE_IOC_CONTROL (UTRACE_STOP): their
+ * callbacks answer UTRACE_STOP until another action is asked for, since a
+ * callback's answer replaces the engine's earlier stop.
+ *
+ * Each attachment is a struct utrace_mod_engine in an xarray keyed by its id.
+ * The xarray holds one reference, the utrace engine (as its data) another,
+ * dropped by the engine's release callback.  Callbacks touch only atomics,
+ * so they are safe in every report context, report_death's atomic one too.
+ * ioctls run in the caller's process context and may sleep; xa_lock is
+ * never held across a utrace call.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kref.h>
+#include <linux/pid.h>
+#include <linux/ptrace.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+#include <asm/syscall.h>
+
+#include "uapi/utrace.h"
+#include "utrace_internal.h"
+
+struct utrace_mod_engine {
+	struct kref kref;
+	u32 id;
+	u32 type;
+	struct task_struct *task;
+	struct pid *pid;
+	struct utrace_engine *engine;
+	unsigned long events;
+	unsigned long stop_events;
+	atomic64_t counts[UTRACE_NEVENTS];
+	atomic64_t stops;
+	atomic64_t last_event;
+	atomic64_t last_syscall;
+	atomic64_t exit_code;
+	bool stop_requested;	/* UTRACE_IOC_CONTROL said STOP, not yet resumed */
+	bool dead;
+	bool gone;
+};
+
+static DEFINE_XARRAY_ALLOC1(utrace_mod_engines);
+static DEFINE_MUTEX(utrace_mod_engines_mutex);	/* serializes attach/detach */
+
+static void utrace_mod_engine_free(struct kref *kref)
+{
+	struct utrace_mod_engine *me = container_of(kref, struct utrace_mod_engine, kref);
+
+	put_pid(me->pid);
+	kfree(me);
+}
+
+static void me_release(void *data)
+{
+	struct utrace_mod_engine *me = data;
+
+	kref_put(&me->kref, utrace_mod_engine_free);
+}
+
+static u32 me_event(struct utrace_engine *engine, unsigned int event)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	atomic64_inc(&me->counts[event]);
+	atomic64_set(&me->last_event, event);
+	/* A callback's action replaces the engine's stop: keep a requested one. */
+	if (READ_ONCE(me->stop_requested))
+		return UTRACE_STOP;
+	if (me->type == UTRACE_ENGINE_STOPPER && (READ_ONCE(me->stop_events) & BIT(event))) {
+		atomic64_inc(&me->stops);
+		return UTRACE_STOP;
+	}
+	return UTRACE_RESUME;
+}
+
+static u32 me_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
+{
+	return me_event(engine, _UTRACE_EVENT_QUIESCE);
+}
+
+static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *regs,
+		     kernel_siginfo_t *info, const struct k_sigaction *orig_ka,
+		     struct k_sigaction *return_ka)
+{
+	return me_event(engine, _UTRACE_EVENT_SIGNAL) | utrace_signal_action(action);
+}
+
+static u32 me_clone(u32 action, struct utrace_engine *engine, unsigned long clone_flags,
+		    struct task_struct *child)
+{
+	return me_event(engine, _UTRACE_EVENT_CLONE);
+}
+
+static u32 me_jctl(u32 action, struct utrace_engine *engine, int type, int notify)
+{
+	return me_event(engine, _UTRACE_EVENT_JCTL);
+}
+
+static u32 me_exec(u32 action, struct utrace_engine *engine, const struct linux_binfmt *fmt,
+		   const struct linux_binprm *bprm, struct pt_regs *regs)
+{
+	return me_event(engine, _UTRACE_EVENT_EXEC);
+}
+
+static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
+	return me_event(engine, _UTRACE_EVENT_SYSCALL_ENTRY) | UTRACE_SYSCALL_RUN;
+}
+
+static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	return me_event(engine, _UTRACE_EVENT_SYSCALL_EXIT);
+}
+
+static u32 me_exit(u32 action, struct utrace_engine *engine, long orig_code, long *code)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	atomic64_set(&me->exit_code, orig_code);
+	return me_event(engine, _UTRACE_EVENT_EXIT);
+}
+
+static u32 me_death(struct utrace_engine *engine, bool group_dead, int signal)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	WRITE_ONCE(me->dead, true);
+	me_event(engine, _UTRACE_EVENT_DEATH);
+	return UTRACE_RESUME;
+}
+
+static void me_reap(struct utrace_engine *engine, struct task_struct *task)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	me_event(engine, _UTRACE_EVENT_REAP);
+	WRITE_ONCE(me->gone, true);
+}
+
+#define ME_OPS							\
+	.report_quiesce = me_quiesce,				\
+	.report_signal = me_signal,				\
+	.report_clone = me_clone,				\
+	.report_jctl = me_jctl,					\
+	.report_exec = me_exec,					\
+	.report_syscall_entry = me_syscall_entry,		\
+	.report_syscall_exit = me_syscall_exit,			\
+	.report_exit = me_exit,					\
+	.report_death = me_death,				\
+	.report_reap = me_reap,					\
+	.release = me_release
+
+/* Two tables, so that UTRACE_ATTACH_MATCH_OPS tells the types apart. */
+static const struct utrace_engine_ops utrace_count_ops = { ME_OPS };
+static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS };
+
+/* A referenced module engine by id, or NULL. */
+static struct utrace_mod_engine *me_get(u64 id)
+{
+	struct utrace_mod_engine *me;
+
+	if (id > U32_MAX)
+		return NULL;
+	xa_lock(&utrace_mod_engines);
+	me = xa_load(&utrace_mod_engines, id);
+	if (me)
+		kref_get(&me->kref);
+	xa_unlock(&utrace_mod_engines);
+	return me;
+}
+
+static void me_put(struct utrace_mod_engine *me)
+{
+	kref_put(&me->kref, utrace_mod_engine_free);
+}
+
+static struct task_struct *get_task_by_tid(pid_t tid)
+{
+	struct task_struct *task;
+
+	rcu_read_lock();
+	task = pid_task(find_vpid(tid), PIDTYPE_PID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	return task;
+}
+
+static long me_attach(void __user *arg)
+{
+	const struct utrace_engine_ops *ops;
+	struct utrace_ioc_attach req;
+	struct utrace_mod_engine *me;
+	struct utrace_engine *engine;
+	struct task_struct *task;
+	unsigned int i;
+	long ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.type == UTRACE_ENGINE_COUNT)
+		ops = &utrace_count_ops;
+	else if (req.type == UTRACE_ENGINE_STOPPER)
+		ops = &utrace_stopper_ops;
+	else
+		return -EINVAL;
+	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0)
+		return -EINVAL;
+
+	task = get_task_by_tid(req.tid);
+	if (!task)
+		return -ESRCH;
+	ret = -EPERM;
+	if (task->flags & PF_KTHREAD)
+		goto out_task;
+	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
+		goto out_task;
+
+	ret = -ENOMEM;
+	me = kzalloc(sizeof(*me), GFP_KERNEL);
+	if (!me)
+		goto out_task;
+	kref_init(&me->kref);			/* the xarray's */
+	me->type = req.type;
+	me->events = req.events;
+	me->stop_events = req.stop_events;
+	me->pid = get_task_pid(task, PIDTYPE_PID);
+	atomic64_set(&me->last_event, -1);
+	atomic64_set(&me->last_syscall, -1);
+	for (i = 0; i < UTRACE_NEVENTS; i++)
+		atomic64_set(&me->counts[i], 0);
+
+	mutex_lock(&utrace_mod_engines_mutex);
+	ret = xa_alloc(&utrace_mod_engines, &me->id, NULL, xa_limit_32b, GFP_KERNEL);
+	if (ret)
+		goto out_unlock;
+
+	kref_get(&me->kref);			/* the utrace engine's data */
+	engine = utrace_attach_task(task, UTRACE_ATTACH_CREATE, ops, me);
+	if (IS_ERR(engine)) {
+		ret = PTR_ERR(engine);
+		kref_put(&me->kref, utrace_mod_engine_free);
+		goto out_erase;
+	}
+	ret = utrace_set_events(task, engine, req.events);
+	if (ret) {
+		WARN_ON(utrace_control(task, engine, UTRACE_DETACH) == -EINVAL);
+		utrace_engine_put(engine);
+		goto out_erase;
+	}
+	me->engine = engine;
+	me->task = task;
+	req.id = me->id;
+	if (copy_to_user(arg, &req, sizeof(req))) {
+		/* The engine is attached: the caller can find it by UTRACE_IOC_LIST. */
+		ret = -EFAULT;
+	}
+	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
+	mutex_unlock(&utrace_mod_engines_mutex);
+	return ret;
+
+out_erase:
+	xa_erase(&utrace_mod_engines, me->id);
+out_unlock:
+	mutex_unlock(&utrace_mod_engines_mutex);
+	me_put(me);
+out_task:
+	put_task_struct(task);
+	return ret;
+}
+
+/* Detach and forget @me.  utrace_mod_engines_mutex held. */
+static void me_detach(struct utrace_mod_engine *me)
+{
+	int ret = utrace_control(me->task, me->engine, UTRACE_DETACH);
+
+	if (ret && ret != -ESRCH && ret != -EINPROGRESS && ret != -EALREADY)
+		pr_warn_once("detach of engine %u: %d\n", me->id, ret);
+	xa_erase(&utrace_mod_engines, me->id);
+	utrace_engine_put(me->engine);
+	put_task_struct(me->task);
+	me_put(me);		/* the xarray's */
+}
+
+static long me_engine_ioctl(unsigned int cmd, void __user *arg)
+{
+	struct utrace_ioc_engine req;
+	struct utrace_mod_engine *me;
+	long ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (cmd == UTRACE_IOC_DETACH) {
+		mutex_lock(&utrace_mod_engines_mutex);
+		me = req.id <= U32_MAX ? xa_load(&utrace_mod_engines, req.id) : NULL;
+		if (me)
+			me_detach(me);
+		mutex_unlock(&utrace_mod_engines_mutex);
+		return me ? 0 : -ENOENT;
+	}
+
+	me = me_get(req.id);
+	if (!me)
+		return -ENOENT;
+	switch (cmd) {
+	case UTRACE_IOC_SET_EVENTS:
+		ret = -EINVAL;
+		if (req.arg & ~UTRACE_EVENTS_ALL)
+			break;
+		ret = utrace_set_events(me->task, me->engine, req.arg);
+		if (!ret || ret == -EINPROGRESS)
+			WRITE_ONCE(me->events, req.arg);
+		break;
+	case UTRACE_IOC_SET_STOP_EVENTS:
+		ret = -EINVAL;
+		if (req.arg & ~UTRACE_EVENTS_ALL)
+			break;
+		WRITE_ONCE(me->stop_events, req.arg);
+		ret = 0;
+		break;
+	case UTRACE_IOC_CONTROL:
+		ret = -EINVAL;
+		if (req.arg > UTRACE_IOC_DETACH)
+			break;
+		WRITE_ONCE(me->stop_requested, req.arg == UTRACE_IOC_STOP);
+		ret = utrace_control(me->task, me->engine, req.arg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	me_put(me);
+	return ret;
+}
+
+static long me_info(void __user *arg)
+{
+	struct utrace_ioc_engine_info info;
+	struct utrace_mod_engine *me;
+	unsigned int i;
+
+	if (copy_from_user(&info.id, arg, sizeof(info.id)))
+		return -EFAULT;
+	me = me_get(info.id);
+	if (!me)
+		return -ENOENT;
+	memset(&info, 0, sizeof(info));
+	info.id = me->id;
+	info.type = me->type;
+	info.events = READ_ONCE(me->events);
+	info.stop_events = READ_ONCE(me->stop_events);
+	for (i = 0; i < UTRACE_NEVENTS; i++)
+		info.counts[i] = atomic64_read(&me->counts[i]);
+	info.stops = atomic64_read(&me->stops);
+	info.last_event = atomic64_read(&me->last_event);
+	info.last_syscall = atomic64_read(&me->last_syscall);
+	info.exit_code = atomic64_read(&me->exit_code);
+	if (READ_ONCE(me->gone)) {
+		info.state = UTRACE_ENGINE_STATE_GONE;
+	} else {
+		info.tid = pid_vnr(me->pid);
+		if (READ_ONCE(me->dead))
+			info.state = UTRACE_ENGINE_STATE_DEAD;
+		else if (utrace_task_stopped(me->task))
+			info.state = UTRACE_ENGINE_STATE_STOPPED;
+		else
+			info.state = UTRACE_ENGINE_STATE_ATTACHED;
+	}
+	me_put(me);
+	if (copy_to_user(arg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long me_list(void __user *arg)
+{
+	struct utrace_ioc_list req;
+	struct utrace_mod_engine *me;
+	u64 __user *ids;
+	unsigned long id;
+	u32 n = 0;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	ids = u64_to_user_ptr(req.ids);
+	mutex_lock(&utrace_mod_engines_mutex);
+	xa_for_each(&utrace_mod_engines, id, me) {
+		if (n < req.count && put_user((u64)id, ids + n)) {
+			mutex_unlock(&utrace_mod_engines_mutex);
+			return -EFAULT;
+		}
+		n++;
+	}
+	mutex_unlock(&utrace_mod_engines_mutex);
+	req.count = n;
+	if (copy_to_user(arg, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
+long utrace_engines_ioctl(unsigned int cmd, void __user *arg)
+{
+	switch (cmd) {
+	case UTRACE_IOC_ATTACH:
+		return me_attach(arg);
+	case UTRACE_IOC_SET_EVENTS:
+	case UTRACE_IOC_SET_STOP_EVENTS:
+	case UTRACE_IOC_CONTROL:
+	case UTRACE_IOC_DETACH:
+		return me_engine_ioctl(cmd, arg);
+	case UTRACE_IOC_ENGINE_INFO:
+		return me_info(arg);
+	case UTRACE_IOC_LIST:
+		return me_list(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+int utrace_engines_init(void)
+{
+	return 0;
+}
+
+/* Unload: detach every engine /dev/utrace attached. */
+void utrace_engines_exit(void)
+{
+	struct utrace_mod_engine *me;
+	unsigned long id;
+
+	mutex_lock(&utrace_mod_engines_mutex);
+	xa_for_each(&utrace_mod_engines, id, me)
+		me_detach(me);
+	mutex_unlock(&utrace_mod_engines_mutex);
+	xa_destroy(&utrace_mod_engines);
+}

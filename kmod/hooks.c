@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where each utrace event comes from on 6.1 (arch syscall hooks are in
+ * arch_x86.c and arch_powerpc.c):
+ *
+ *  CLONE	wake_up_new_task(), ftrace-redirected: runs in the parent,
+ *		sleepable, after copy_process() and before the child first
+ *		runs; for vfork, before the parent's vfork wait.
+ *  EXEC	tracepoint sched_process_exec (atomic, in the task after a
+ *		successful exec): the report is made by task work on the way
+ *		back to user mode.
+ *  EXIT	do_exit(), ftrace-redirected: sleepable, before exit_mm().
+ *  DEATH	tracepoint sched_process_exit (atomic, in the task, after
+ *		exit_mm() and before exit_notify()).
+ *  REAP	release_task(), kprobe (atomic, in the reaper): the entry is
+ *		unhashed and the REAP reports run from a workqueue.
+ *  QUIESCE	task work (utrace.c) at the resume point.
+ *
+ * Hooks that every task passes (fork, exec, exit) return at once when no
+ * task is traced, and look up the side table otherwise.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/tracepoint.h>
+
+#include "utrace_internal.h"
+
+UTRACE_DECLARE_REPLACEMENT(utrace_wake_up_new_task);
+UTRACE_DECLARE_REPLACEMENT(utrace_do_exit);
+
+static struct utrace_fhook utrace_hook_clone = {
+	.name = "wake_up_new_task",
+	.replacement = UTRACE_REPLACEMENT(utrace_wake_up_new_task),
+};
+
+static struct utrace_fhook utrace_hook_exit = {
+	.name = "do_exit", .replacement = UTRACE_REPLACEMENT(utrace_do_exit),
+};
+
+void utrace_wake_up_new_task(struct task_struct *p)
+{
+	void (*orig)(struct task_struct *p) = utrace_hook_clone.orig;
+	bool vfork;
+
+	if (!utrace_active()) {
+		orig(p);
+		return;
+	}
+	utrace_inflight_get();
+	vfork = p->vfork_done;
+	utrace_report_clone(p);
+	orig(p);
+	if (vfork)
+		utrace_finish_vfork();
+	utrace_inflight_put();
+}
+
+void __noreturn utrace_do_exit(long code)
+{
+	void __noreturn (*orig)(long code) = utrace_hook_exit.orig;
+
+	if (utrace_active()) {
+		utrace_inflight_get();
+		utrace_report_exit(&code);
+		/* do_exit() never returns here: count us out first. */
+		utrace_inflight_put();
+	}
+	orig(code);
+}
+
+static void utrace_tp_exec(void *data, struct task_struct *p, pid_t old_pid,
+			   struct linux_binprm *bprm)
+{
+	utrace_report_exec_event();
+}
+
+static void utrace_tp_exit(void *data, struct task_struct *p)
+{
+	utrace_report_death(p);
+}
+
+struct utrace_tp {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+};
+
+static struct utrace_tp utrace_tps[] = {
+	{ .name = "sched_process_exec", .probe = utrace_tp_exec },
+	{ .name = "sched_process_exit", .probe = utrace_tp_exit },
+};
+
+static void utrace_find_tp(struct tracepoint *tp, void *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(utrace_tps); i++)
+		if (!strcmp(tp->name, utrace_tps[i].name))
+			utrace_tps[i].tp = tp;
+}
+
+static int utrace_release_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	utrace_release_task((struct task_struct *)utrace_arch_arg0(regs));
+	return 0;
+}
+
+static struct kprobe utrace_kp_release = {
+	.symbol_name = "release_task",
+	.pre_handler = utrace_release_pre,
+};
+
+static struct utrace_fhook *utrace_fhooks[] = {
+	&utrace_hook_clone,
+	&utrace_hook_exit,
+};
+
+static void utrace_hooks_unwind(unsigned int nfhooks, unsigned int ntps)
+{
+	const unsigned int ncommon = ARRAY_SIZE(utrace_fhooks);
+
+	while (ntps--)
+		tracepoint_probe_unregister(utrace_tps[ntps].tp, utrace_tps[ntps].probe, NULL);
+	while (nfhooks--) {
+		if (nfhooks < ncommon)
+			utrace_fhook_remove(utrace_fhooks[nfhooks]);
+		else
+			utrace_fhook_remove(&utrace_arch_hooks[nfhooks - ncommon]);
+	}
+	tracepoint_synchronize_unregister();
+}
+
+int utrace_hooks_init(void)
+{
+	unsigned int nf = 0, nt = 0, i;
+	int ret;
+
+	for_each_kernel_tracepoint(utrace_find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(utrace_tps); i++) {
+		if (!utrace_tps[i].tp) {
+			pr_err("tracepoint %s not found\n", utrace_tps[i].name);
+			return -ENOENT;
+		}
+	}
+
+	/* REAP first: no entry may outlive its task. */
+	ret = register_kprobe(&utrace_kp_release);
+	if (ret) {
+		pr_err("cannot probe release_task: %d\n", ret);
+		return ret;
+	}
+	for (; nt < ARRAY_SIZE(utrace_tps); nt++) {
+		ret = tracepoint_probe_register(utrace_tps[nt].tp, utrace_tps[nt].probe, NULL);
+		if (ret)
+			goto fail;
+	}
+	for (; nf < ARRAY_SIZE(utrace_fhooks); nf++) {
+		ret = utrace_fhook_install(utrace_fhooks[nf]);
+		if (ret)
+			goto fail;
+	}
+	for (i = 0; i < utrace_arch_nhooks; i++, nf++) {
+		ret = utrace_fhook_install(&utrace_arch_hooks[i]);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+
+fail:
+	utrace_hooks_unwind(nf, nt);
+	unregister_kprobe(&utrace_kp_release);
+	return ret;
+}
+
+/*
+ * After this, no hook starts a new report.  A task released from now on
+ * stays in the table (which holds a reference on it) until
+ * utrace_core_exit() empties it.
+ */
+void utrace_hooks_exit(void)
+{
+	utrace_hooks_unwind(ARRAY_SIZE(utrace_fhooks) + utrace_arch_nhooks,
+			    ARRAY_SIZE(utrace_tps));
+	unregister_kprobe(&utrace_kp_release);
+}

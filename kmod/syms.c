@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel functions utrace needs that 6.1 does not export.
+ *
+ * kallsyms_lookup_name() itself is not exported since 5.7; a kprobe
+ * registered on it by name tells its address, and it then resolves the
+ * rest.  Process context at module init only.  If the kernel renames or
+ * inlines one of these, loading fails with -ENOENT and a message naming it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
+#include <linux/module.h>
+
+#include "utrace_internal.h"
+
+struct utrace_syms utrace_syms;
+
+static unsigned long (*utrace_kallsyms_lookup_name)(const char *name);
+
+unsigned long utrace_lookup_name(const char *name)
+{
+	return utrace_kallsyms_lookup_name(name);
+}
+
+static int utrace_resolve(const char *name, void **slot)
+{
+	unsigned long addr = utrace_kallsyms_lookup_name(name);
+
+	if (!addr) {
+		pr_err("kernel symbol %s not found\n", name);
+		return -ENOENT;
+	}
+	*slot = (void *)addr;
+	return 0;
+}
+
+/* Each utrace_syms member must have the type of the kernel function it holds. */
+static void __init_or_module utrace_syms_check_types(void)
+{
+	BUILD_BUG_ON(!__same_type(utrace_syms.wake_up_state, &wake_up_state));
+	BUILD_BUG_ON(!__same_type(utrace_syms.wait_task_inactive, &wait_task_inactive));
+	BUILD_BUG_ON(!__same_type(utrace_syms.user_enable_single_step, &user_enable_single_step));
+	BUILD_BUG_ON(!__same_type(utrace_syms.user_enable_block_step, &user_enable_block_step));
+	BUILD_BUG_ON(!__same_type(utrace_syms.user_disable_single_step,
+				  &user_disable_single_step));
+	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_cancel, &task_work_cancel));
+	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_may_access, &ptrace_may_access));
+}
+
+static const struct {
+	const char *name;
+	void **slot;
+} utrace_sym_table[] = {
+	{ "wake_up_state", (void **)&utrace_syms.wake_up_state },
+	{ "wait_task_inactive", (void **)&utrace_syms.wait_task_inactive },
+	{ "user_enable_single_step", (void **)&utrace_syms.user_enable_single_step },
+	{ "user_enable_block_step", (void **)&utrace_syms.user_enable_block_step },
+	{ "user_disable_single_step", (void **)&utrace_syms.user_disable_single_step },
+	{ "task_work_cancel", (void **)&utrace_syms.task_work_cancel },
+	{ "ptrace_may_access", (void **)&utrace_syms.ptrace_may_access },
+};
+
+int utrace_syms_init(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned int i;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("cannot find kallsyms_lookup_name: %d\n", ret);
+		return ret;
+	}
+	utrace_kallsyms_lookup_name = (void *)utrace_arch_func_entry((unsigned long)kp.addr);
+	unregister_kprobe(&kp);
+
+	utrace_syms_check_types();
+	for (i = 0; i < ARRAY_SIZE(utrace_sym_table); i++) {
+		ret = utrace_resolve(utrace_sym_table[i].name, utrace_sym_table[i].slot);
+		if (ret)
+			break;
+	}
+	return ret;
+}

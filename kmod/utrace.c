@@ -1,0 +1,1413 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * utrace core: engines, the per-task side table, reports, stops.
+ *
+ * The rules (after upstream kernel/utrace.c):
+ *
+ * - Per-task state is a struct utrace in an rhashtable keyed by the task
+ *   pointer.  Lookups are RCU; the table holds one reference on the entry and
+ *   one on the task.  An entry is removed only when its task is released
+ *   (utrace_release_task, called from release_task) or when the module
+ *   unloads; so code running in the traced task itself may use its entry
+ *   without a reference.
+ *
+ * - utrace->lock (a spinlock, never held across a callback or a sleep)
+ *   protects the engine lists, the event union, the stop and resume state.
+ *
+ * - Only the task itself modifies utrace->attached, except while the task is
+ *   stopped or dead, when it is not looking.  So the reporting loop walks the
+ *   list with no lock.  New engines go to utrace->attaching and are spliced
+ *   in by the task at the start of its next report; detached engines get the
+ *   utrace_detached_ops and are unlinked by the task (or, when it is stopped
+ *   or dead, by the detacher).
+ *
+ * - A stop happens only in the task's own context: at the resume point (the
+ *   task work on its way back to user mode) or at once after a report that
+ *   may stop immediately (syscall entry, exit, vfork clone).  The task
+ *   sleeps in TASK_TRACED; utrace_control() wakes it with wake_up_state(),
+ *   and SIGKILL wakes it through signal_wake_up(), which wakes __TASK_TRACED
+ *   sleepers for fatal signals.
+ *
+ * - Module unload: utrace_core_exit() runs after every hook is gone.  It
+ *   detaches every engine, which wakes every stopped task, cancels pending
+ *   task work, then waits until no task is inside this module's code
+ *   (utrace_inflight) before the text goes away.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/ptrace.h>
+#include <linux/rhashtable.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+
+#include "utrace_internal.h"
+
+static struct rhashtable utrace_table;
+static const struct rhashtable_params utrace_table_params = {
+	.key_len = sizeof(struct task_struct *),
+	.key_offset = offsetof(struct utrace, task),
+	.head_offset = offsetof(struct utrace, node),
+	.automatic_shrinking = true,
+};
+
+static struct kmem_cache *utrace_cachep;
+static struct kmem_cache *utrace_engine_cachep;
+static atomic64_t utrace_engine_ids;
+static struct workqueue_struct *utrace_wq;
+
+/* Tasks in the table; hooks that see every task return at once when zero. */
+static atomic_t utrace_tasks = ATOMIC_INIT(0);
+
+/*
+ * Tasks inside this module's code that may sleep or outlive a hook's
+ * removal: replacements of kernel functions and queued task work.  Unload
+ * waits for zero.
+ */
+static atomic_t utrace_inflight = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(utrace_inflight_wq);
+
+/* utrace_barrier and utrace_prepare_examine wait here for a report to end. */
+static bool utrace_exiting;
+
+void utrace_inflight_get(void)
+{
+	atomic_inc(&utrace_inflight);
+}
+
+void utrace_inflight_put(void)
+{
+	if (atomic_dec_and_test(&utrace_inflight))
+		wake_up_all(&utrace_inflight_wq);
+}
+
+bool utrace_active(void)
+{
+	return atomic_read(&utrace_tasks) != 0;
+}
+
+/* Must be called under rcu_read_lock() or by the task itself. */
+struct utrace *utrace_lookup(struct task_struct *task)
+{
+	if (!utrace_active())
+		return NULL;
+	return rhashtable_lookup(&utrace_table, &task, utrace_table_params);
+}
+
+static void utrace_free_rcu(struct rcu_head *rcu)
+{
+	struct utrace *utrace = container_of(rcu, struct utrace, rcu);
+
+	put_task_struct(utrace->task);
+	kmem_cache_free(utrace_cachep, utrace);
+}
+
+static void utrace_put(struct utrace *utrace)
+{
+	if (refcount_dec_and_test(&utrace->ref))
+		call_rcu(&utrace->rcu, utrace_free_rcu);
+}
+
+/* A referenced utrace of @task, or NULL. */
+static struct utrace *utrace_get(struct task_struct *task)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace && !refcount_inc_not_zero(&utrace->ref))
+		utrace = NULL;
+	rcu_read_unlock();
+	return utrace;
+}
+
+static void utrace_reap_work(struct work_struct *work);
+static void utrace_task_work(struct callback_head *cb);
+
+/* The referenced utrace of @task, created if need be. */
+static struct utrace *utrace_get_or_create(struct task_struct *task)
+{
+	struct utrace *utrace, *old;
+
+	utrace = utrace_get(task);
+	if (utrace)
+		return utrace;
+
+	utrace = kmem_cache_zalloc(utrace_cachep, GFP_KERNEL);
+	if (!utrace)
+		return ERR_PTR(-ENOMEM);
+	utrace->task = task;
+	refcount_set(&utrace->ref, 2);	/* the table's and ours */
+	spin_lock_init(&utrace->lock);
+	INIT_LIST_HEAD(&utrace->attached);
+	INIT_LIST_HEAD(&utrace->attaching);
+	utrace->resume = UTRACE_RESUME;
+	init_task_work(&utrace->work, utrace_task_work);
+	INIT_WORK(&utrace->reap_work, utrace_reap_work);
+	get_task_struct(task);
+
+	atomic_inc(&utrace_tasks);
+	rcu_read_lock();
+	old = rhashtable_lookup_get_insert_fast(&utrace_table, &utrace->node,
+						utrace_table_params);
+	if (old) {
+		/* Lost a race with another attacher, or out of memory. */
+		if (!IS_ERR(old) && !refcount_inc_not_zero(&old->ref))
+			old = ERR_PTR(-EAGAIN);
+		rcu_read_unlock();
+		atomic_dec(&utrace_tasks);
+		put_task_struct(task);
+		kmem_cache_free(utrace_cachep, utrace);
+		return old;
+	}
+	rcu_read_unlock();
+
+	/*
+	 * A task released between the caller's check and the insertion would
+	 * leave this entry behind: check again now that release_task() can
+	 * see it.
+	 */
+	if (task->exit_state == EXIT_DEAD) {
+		spin_lock(&utrace->lock);
+		utrace->reap = 1;
+		spin_unlock(&utrace->lock);
+		if (!rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params)) {
+			atomic_dec(&utrace_tasks);
+			utrace_put(utrace);	/* the table's */
+		}
+		utrace_put(utrace);
+		return ERR_PTR(-ESRCH);
+	}
+	return utrace;
+}
+
+/*
+ * Engines
+ */
+
+/* The ops of a detached engine: any callback still in flight lands here. */
+static const struct utrace_engine_ops utrace_detached_ops;
+
+static bool engine_detached(const struct utrace_engine *engine)
+{
+	return READ_ONCE(engine->ops) == &utrace_detached_ops;
+}
+
+void __utrace_engine_release(struct kref *kref)
+{
+	struct utrace_engine *engine = container_of(kref, struct utrace_engine, kref);
+
+	if (engine->release)
+		(*engine->release)(engine->data);
+	kmem_cache_free(utrace_engine_cachep, engine);
+}
+EXPORT_SYMBOL_GPL(__utrace_engine_release);
+
+static bool engine_matches(struct utrace_engine *engine, int flags,
+			   const struct utrace_engine_ops *ops, void *data)
+{
+	if ((flags & UTRACE_ATTACH_MATCH_OPS) && engine->ops != ops)
+		return false;
+	if ((flags & UTRACE_ATTACH_MATCH_DATA) && engine->data != data)
+		return false;
+	return !engine_detached(engine);
+}
+
+/* Called with utrace->lock held. */
+static struct utrace_engine *find_matching_engine(struct utrace *utrace, int flags,
+						  const struct utrace_engine_ops *ops,
+						  void *data)
+{
+	struct utrace_engine *engine;
+
+	list_for_each_entry(engine, &utrace->attached, entry)
+		if (engine_matches(engine, flags, ops, data))
+			return engine;
+	list_for_each_entry(engine, &utrace->attaching, entry)
+		if (engine_matches(engine, flags, ops, data))
+			return engine;
+	return NULL;
+}
+
+/* Called with utrace->lock held. */
+static bool utrace_wants_stop(struct utrace *utrace)
+{
+	struct utrace_engine *engine;
+
+	list_for_each_entry(engine, &utrace->attached, entry)
+		if (engine->flags & ENGINE_STOP)
+			return true;
+	list_for_each_entry(engine, &utrace->attaching, entry)
+		if (engine->flags & ENGINE_STOP)
+			return true;
+	return false;
+}
+
+/* Wake a stopped task nobody wants stopped any more.  utrace->lock held. */
+static void utrace_wakeup(struct utrace *utrace)
+{
+	if (utrace->stopped && !utrace_wants_stop(utrace)) {
+		utrace->stopped = false;
+		utrace_syms.wake_up_state(utrace->task, __TASK_TRACED);
+	}
+}
+
+/*
+ * Queue the task work that brings @utrace's task through the resume point:
+ * TWA_SIGNAL interrupts a blocking system call (UTRACE_INTERRUPT), TWA_RESUME
+ * waits for the task's next return to user mode.  utrace->lock held.
+ */
+static void utrace_queue_work(struct utrace *utrace, bool interrupt)
+{
+	struct task_struct *task = utrace->task;
+
+	if (utrace->work_queued || utrace->reap || (task->flags & PF_EXITING))
+		return;
+	utrace_inflight_get();
+	if (task_work_add(task, &utrace->work, interrupt ? TWA_SIGNAL : TWA_RESUME)) {
+		utrace_inflight_put();
+		return;
+	}
+	utrace->work_queued = 1;
+	if (task != current)
+		kick_process(task);
+}
+
+/*
+ * Unlink detached engines, recompute the event union, drop the syscall
+ * slow path if no engine wants syscalls, and wake the task if nobody wants
+ * it stopped.  Only when the task is not walking utrace->attached: it is
+ * the caller, or it is stopped or dead.  utrace->lock held; the engines to
+ * put are moved to @drop, to be put after the lock is released.
+ */
+static void utrace_reset(struct utrace *utrace, struct list_head *drop)
+{
+	struct utrace_engine *engine, *next;
+	unsigned long flags = 0;
+
+	list_for_each_entry_safe(engine, next, &utrace->attached, entry) {
+		if (engine_detached(engine)) {
+			list_move(&engine->entry, drop);
+			continue;
+		}
+		flags |= engine->flags;
+	}
+	list_for_each_entry(engine, &utrace->attaching, entry)
+		flags |= engine->flags;
+	utrace->flags = flags & UTRACE_EVENT_ALL;
+	if (utrace->syscall_work && !(utrace->flags & UTRACE_EVENT_SYSCALL))
+		utrace_arch_clear_syscall_work(utrace);
+	utrace_wakeup(utrace);
+}
+
+static void put_detached_list(struct list_head *drop)
+{
+	struct utrace_engine *engine, *next;
+
+	list_for_each_entry_safe(engine, next, drop, entry) {
+		list_del_init(&engine->entry);
+		utrace_engine_put(engine);	/* the attachment's reference */
+	}
+}
+
+/* Whether others may touch utrace->attached now.  utrace->lock held. */
+static bool utrace_quiet(struct utrace *utrace)
+{
+	return utrace->task == current || utrace->stopped || utrace->reap ||
+	       (utrace->death && !utrace->reporting);
+}
+
+/**
+ * utrace_attach_task - attach new engine, or look up an attached engine
+ * @target:	thread to attach to
+ * @flags:	flag bits combined with OR, see below
+ * @ops:	callback table for new engine
+ * @data:	engine private data pointer
+ *
+ * The caller must ensure that the @target thread does not get freed,
+ * i.e. hold a ref or be its parent.  It is always safe to call this
+ * on @current, or on the @child pointer in a @report_clone callback.
+ *
+ * UTRACE_ATTACH_CREATE: create a new engine.  If %UTRACE_ATTACH_CREATE is
+ * not specified, you only look up an existing engine already attached to
+ * the thread (-ENOENT if none matches).
+ * UTRACE_ATTACH_EXCLUSIVE: refuse with -EEXIST if a matching engine exists.
+ * UTRACE_ATTACH_MATCH_OPS / UTRACE_ATTACH_MATCH_DATA: what "matching" means.
+ *
+ * Returns the engine with a reference the caller must put, or an ERR_PTR:
+ * -EPERM for kernel threads, -ESRCH for a reaped or reaping task, -ENOMEM.
+ * A new engine has no events: it sees nothing until utrace_set_events().
+ * Context: process, may sleep.
+ */
+struct utrace_engine *utrace_attach_task(struct task_struct *target, int flags,
+					 const struct utrace_engine_ops *ops, void *data)
+{
+	struct utrace_engine *engine, *match;
+	struct utrace *utrace;
+
+	if (unlikely(target->flags & (PF_KTHREAD | PF_IO_WORKER)))
+		return ERR_PTR(-EPERM);
+
+	if (!(flags & UTRACE_ATTACH_CREATE)) {
+		utrace = utrace_get(target);
+		if (!utrace)
+			return ERR_PTR(-ENOENT);
+		spin_lock(&utrace->lock);
+		match = find_matching_engine(utrace, flags, ops, data);
+		if (match)
+			utrace_engine_get(match);
+		spin_unlock(&utrace->lock);
+		utrace_put(utrace);
+		return match ? match : ERR_PTR(-ENOENT);
+	}
+
+	if (unlikely(!ops || ops == &utrace_detached_ops))
+		return ERR_PTR(-EINVAL);
+	if (unlikely(target->exit_state == EXIT_DEAD))
+		return ERR_PTR(-ESRCH);
+
+	engine = kmem_cache_zalloc(utrace_engine_cachep, GFP_KERNEL);
+	if (unlikely(!engine))
+		return ERR_PTR(-ENOMEM);
+	kref_init(&engine->kref);	/* the attachment's */
+	kref_get(&engine->kref);	/* the caller's */
+	engine->ops = ops;
+	engine->data = data;
+	engine->release = ops->release;
+	engine->id = atomic64_inc_return(&utrace_engine_ids);
+	INIT_LIST_HEAD(&engine->entry);
+
+	utrace = utrace_get_or_create(target);
+	if (IS_ERR(utrace)) {
+		kmem_cache_free(utrace_engine_cachep, engine);
+		return ERR_CAST(utrace);
+	}
+
+	spin_lock(&utrace->lock);
+	if (utrace->reap) {
+		match = ERR_PTR(-ESRCH);
+	} else if ((flags & UTRACE_ATTACH_EXCLUSIVE) &&
+		   find_matching_engine(utrace, flags, ops, data)) {
+		match = ERR_PTR(-EEXIST);
+	} else {
+		match = NULL;
+		/*
+		 * The task walks utrace->attached only in its own reports;
+		 * while it is stopped or is us, a new engine may join at once.
+		 */
+		if (utrace_quiet(utrace) && !utrace->reporting)
+			list_add_tail(&engine->entry, &utrace->attached);
+		else
+			list_add_tail(&engine->entry, &utrace->attaching);
+	}
+	spin_unlock(&utrace->lock);
+	utrace_put(utrace);
+
+	if (match) {
+		kmem_cache_free(utrace_engine_cachep, engine);
+		return match;
+	}
+	return engine;
+}
+EXPORT_SYMBOL_GPL(utrace_attach_task);
+
+/**
+ * utrace_attach_pid - attach new engine, or look up an attached engine
+ * @pid:	&struct pid pointer representing thread to attach to
+ * @flags:	flag bits combined with OR, see utrace_attach_task()
+ * @ops:	callback table for new engine
+ * @data:	engine private data pointer
+ *
+ * This is the same as utrace_attach_task(), but takes a &struct pid
+ * pointer rather than a &struct task_struct pointer.  Returns -ESRCH if
+ * no task has that pid.
+ */
+struct utrace_engine *utrace_attach_pid(struct pid *pid, int flags,
+					const struct utrace_engine_ops *ops, void *data)
+{
+	struct utrace_engine *engine;
+	struct task_struct *task = get_pid_task(pid, PIDTYPE_PID);
+
+	if (!task)
+		return ERR_PTR(-ESRCH);
+	engine = utrace_attach_task(task, flags, ops, data);
+	put_task_struct(task);
+	return engine;
+}
+EXPORT_SYMBOL_GPL(utrace_attach_pid);
+
+/*
+ * The referenced, locked utrace of @target for an operation on @engine, or
+ * an ERR_PTR: -ESRCH if the engine is detached or the task was reaped.
+ */
+static struct utrace *get_utrace_lock(struct task_struct *target,
+				      struct utrace_engine *engine)
+	__acquires(utrace->lock)
+{
+	struct utrace *utrace = utrace_get(target);
+
+	if (!utrace)
+		return ERR_PTR(-ESRCH);
+	spin_lock(&utrace->lock);
+	if (unlikely(utrace->reap || engine_detached(engine))) {
+		spin_unlock(&utrace->lock);
+		utrace_put(utrace);
+		return ERR_PTR(-ESRCH);
+	}
+	return utrace;
+}
+
+static void put_utrace_unlock(struct utrace *utrace)
+	__releases(utrace->lock)
+{
+	spin_unlock(&utrace->lock);
+	utrace_put(utrace);
+}
+
+/**
+ * utrace_set_events - choose which event reports a tracing engine gets
+ * @target:	thread to affect
+ * @engine:	attached engine to affect
+ * @events:	new event mask
+ *
+ * This changes the set of events for which @engine wants callbacks made.
+ *
+ * Returns 0, or: -EINVAL for bits outside %UTRACE_EVENT_ALL; -ESRCH if
+ * @engine is detached or @target reaped; -EALREADY if @target is dying
+ * and @events adds anything but %UTRACE_EVENT(%REAP); -EINPROGRESS if
+ * bits were removed while a callback of @engine may be running on @target
+ * (use utrace_barrier() to be sure it is over).
+ * Context: any; does not sleep.
+ */
+int utrace_set_events(struct task_struct *target, struct utrace_engine *engine,
+		      unsigned long events)
+{
+	struct utrace *utrace;
+	unsigned long old;
+	int ret = 0;
+
+	if (events & ~UTRACE_EVENT_ALL)
+		return -EINVAL;
+	utrace = get_utrace_lock(target, engine);
+	if (IS_ERR(utrace))
+		return PTR_ERR(utrace);
+
+	old = engine->flags & UTRACE_EVENT_ALL;
+	if (utrace->death && (events & ~old & ~UTRACE_EVENT(REAP))) {
+		ret = -EALREADY;
+		goto out;
+	}
+	engine->flags = events | (engine->flags & ENGINE_STOP);
+	utrace->flags |= events;
+	if ((events & UTRACE_EVENT_SYSCALL) && !utrace->syscall_work && !utrace->death)
+		utrace_arch_set_syscall_work(utrace);
+	if ((old & ~events) && utrace->reporting == engine && target != current)
+		ret = -EINPROGRESS;
+out:
+	put_utrace_unlock(utrace);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(utrace_set_events);
+
+/**
+ * utrace_control - control a thread being traced by a tracing engine
+ * @target:	thread to affect
+ * @engine:	attached engine to affect
+ * @action:	&enum utrace_resume_action for thread to do
+ *
+ * %UTRACE_STOP: returns 0 if @target is already stopped; otherwise
+ * -EINPROGRESS, and @target stops at its next resume point (as after
+ * %UTRACE_REPORT).  The stop stays in force until this engine asks for
+ * something else.
+ * %UTRACE_INTERRUPT: @target reports soon even if blocked in a system call
+ * (which is interrupted and restarted, as for a signal).
+ * %UTRACE_REPORT: @target reports (report_quiesce) at its next resume point.
+ * %UTRACE_SINGLESTEP, %UTRACE_BLOCKSTEP: when @target resumes, it runs one
+ * instruction (or to the next branch) and traps; -EOPNOTSUPP if the CPU
+ * cannot.  BLOCKSTEP degrades to SINGLESTEP where only single-step exists.
+ * %UTRACE_RESUME: withdraw this engine's stop; @target runs when no engine
+ * wants it stopped.
+ * %UTRACE_DETACH: detach the engine; its callbacks may still be running
+ * (-EINPROGRESS: use utrace_barrier()); -EALREADY if @target is past its
+ * death report (report_death was or is being made).
+ *
+ * Returns -ESRCH if @engine is detached or @target reaped, -EINVAL for an
+ * unknown action.  Context: any process context; does not sleep.
+ */
+int utrace_control(struct task_struct *target, struct utrace_engine *engine,
+		   enum utrace_resume_action action)
+{
+	LIST_HEAD(drop);
+	struct utrace *utrace;
+	int ret = 0;
+
+	if (unlikely(action >= UTRACE_RESUME_MAX))
+		return -EINVAL;
+	if (action == UTRACE_BLOCKSTEP && !arch_has_block_step())
+		action = UTRACE_SINGLESTEP;
+	if (action == UTRACE_SINGLESTEP && !arch_has_single_step())
+		return -EOPNOTSUPP;
+
+	utrace = get_utrace_lock(target, engine);
+	if (IS_ERR(utrace))
+		return PTR_ERR(utrace);
+
+	switch (action) {
+	case UTRACE_STOP:
+		engine->flags |= ENGINE_STOP;
+		if (utrace->stopped)
+			break;
+		ret = -EINPROGRESS;
+		if (!utrace->death) {
+			if (utrace->resume > UTRACE_REPORT)
+				utrace->resume = UTRACE_REPORT;
+			utrace_queue_work(utrace, false);
+		}
+		break;
+
+	case UTRACE_DETACH:
+		engine->flags = 0;
+		WRITE_ONCE(engine->ops, &utrace_detached_ops);
+		if (utrace->death && target->exit_state)
+			ret = -EALREADY;
+		else if (utrace->reporting == engine)
+			ret = -EINPROGRESS;
+		if (!list_empty(&engine->entry) && utrace_quiet(utrace) &&
+		    utrace->reporting != engine) {
+			utrace_reset(utrace, &drop);
+		} else {
+			/* The task unlinks it at its next resume point. */
+			utrace_wakeup(utrace);
+			if (!utrace->death && !utrace->stopped)
+				utrace_queue_work(utrace, false);
+		}
+		break;
+
+	case UTRACE_RESUME:
+		engine->flags &= ~ENGINE_STOP;
+		utrace_wakeup(utrace);
+		break;
+
+	case UTRACE_REPORT:
+	case UTRACE_INTERRUPT:
+	case UTRACE_SINGLESTEP:
+	case UTRACE_BLOCKSTEP:
+		engine->flags &= ~ENGINE_STOP;
+		if (utrace->death) {
+			ret = -EALREADY;
+			break;
+		}
+		if (action < utrace->resume)
+			utrace->resume = action;
+		if (utrace->stopped) {
+			/* It acts on utrace->resume as it leaves the stop. */
+			utrace_wakeup(utrace);
+		} else {
+			utrace_queue_work(utrace, action == UTRACE_INTERRUPT);
+		}
+		break;
+
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	put_utrace_unlock(utrace);
+	put_detached_list(&drop);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(utrace_control);
+
+/**
+ * utrace_barrier - synchronize with simultaneous tracing callbacks
+ * @target:	thread to affect
+ * @engine:	engine to affect (can be detached)
+ *
+ * Waits until no callback of @engine is running on @target.  Returns 0, or
+ * -ESRCH if @engine is detached (after its last callback is over) or
+ * @target was reaped, or -ERESTARTSYS if a signal interrupted the wait.
+ * Context: process, may sleep.
+ */
+int utrace_barrier(struct task_struct *target, struct utrace_engine *engine)
+{
+	struct utrace *utrace;
+	int ret;
+
+	if (target == current)
+		return 0;
+	utrace = utrace_get(target);
+	if (!utrace)
+		return -ESRCH;
+	for (;;) {
+		spin_lock(&utrace->lock);
+		if (utrace->reporting != engine || utrace->stopped) {
+			ret = engine_detached(engine) || utrace->reap ? -ESRCH : 0;
+			spin_unlock(&utrace->lock);
+			break;
+		}
+		spin_unlock(&utrace->lock);
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		schedule_timeout_interruptible(1);
+	}
+	utrace_put(utrace);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(utrace_barrier);
+
+/**
+ * utrace_prepare_examine - prepare to examine thread state
+ * @target:	thread of interest, a &struct task_struct pointer
+ * @engine:	engine pointer returned by utrace_attach_task()
+ * @exam:	temporary state, a &struct utrace_examiner pointer
+ *
+ * Call this before examining a stopped @target's registers or memory;
+ * call utrace_finish_examine() after, and trust what you read only if it
+ * returns 0.  Returns 0 (also for @target == current), -ESRCH if @engine is
+ * detached or @target reaped, -EINVAL if @target is not stopped, -EAGAIN if
+ * it is leaving its stop.  Context: process, may sleep.
+ */
+int utrace_prepare_examine(struct task_struct *target, struct utrace_engine *engine,
+			   struct utrace_examiner *exam)
+{
+	struct utrace *utrace;
+	bool stopped;
+
+	if (target == current)
+		return 0;
+	utrace = get_utrace_lock(target, engine);
+	if (IS_ERR(utrace))
+		return PTR_ERR(utrace);
+	stopped = utrace->stopped;
+	put_utrace_unlock(utrace);
+	if (!stopped)
+		return -EINVAL;
+	exam->state = __TASK_TRACED;
+	exam->ncsw = utrace_syms.wait_task_inactive(target, exam->state);
+	return exam->ncsw ? 0 : -EAGAIN;
+}
+EXPORT_SYMBOL_GPL(utrace_prepare_examine);
+
+/**
+ * utrace_finish_examine - complete an examination of thread state
+ * @target:	thread of interest, a &struct task_struct pointer
+ * @engine:	engine pointer returned by utrace_attach_task()
+ * @exam:	pointer passed to utrace_prepare_examine() call
+ *
+ * Returns 0 if @target stayed stopped since utrace_prepare_examine(), so
+ * what was read is consistent; -EAGAIN if it ran in between; -ESRCH if
+ * @engine was detached or @target reaped.
+ */
+int utrace_finish_examine(struct task_struct *target, struct utrace_engine *engine,
+			  struct utrace_examiner *exam)
+{
+	struct utrace *utrace;
+
+	if (target == current)
+		return 0;
+	utrace = get_utrace_lock(target, engine);
+	if (IS_ERR(utrace))
+		return PTR_ERR(utrace);
+	put_utrace_unlock(utrace);
+	if (READ_ONCE(target->__state) != exam->state)
+		return -EAGAIN;
+	if (utrace_syms.wait_task_inactive(target, exam->state) != exam->ncsw)
+		return -EAGAIN;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(utrace_finish_examine);
+
+/* Whether @task is in a utrace stop now (for /dev/utrace's engine info). */
+bool utrace_task_stopped(struct task_struct *task)
+{
+	struct utrace *utrace;
+	bool stopped = false;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace)
+		stopped = READ_ONCE(utrace->stopped);
+	rcu_read_unlock();
+	return stopped;
+}
+
+/*
+ * Reporting.  Everything below runs in the traced task itself.
+ */
+
+struct utrace_report {
+	u32 result;
+	enum utrace_resume_action action;	/* least of all engines */
+	enum utrace_resume_action resume_action; /* least but STOP */
+	bool detaches;
+	bool takers;
+};
+
+#define INIT_REPORT(var)	struct utrace_report var = {		\
+		.action = UTRACE_RESUME, .resume_action = UTRACE_RESUME }
+
+/* Splice in new engines: the task is the only one walking the list. */
+static void start_report(struct utrace *utrace)
+{
+	spin_lock(&utrace->lock);
+	list_splice_tail_init(&utrace->attaching, &utrace->attached);
+	spin_unlock(&utrace->lock);
+}
+
+/*
+ * An engine's callback returned @ret.  Record what it wants: its stop
+ * wish is replaced by what it returned now.
+ */
+static void finish_callback(struct utrace *utrace, struct utrace_report *report,
+			    struct utrace_engine *engine, u32 ret)
+{
+	enum utrace_resume_action action = utrace_resume_action(ret);
+
+	report->result = ret & ~UTRACE_RESUME_MASK;
+	spin_lock(&utrace->lock);
+	utrace->reporting = NULL;
+	if (action == UTRACE_DETACH || engine_detached(engine)) {
+		engine->flags = 0;
+		WRITE_ONCE(engine->ops, &utrace_detached_ops);
+		report->detaches = true;
+		action = UTRACE_RESUME;
+	} else if (action == UTRACE_STOP) {
+		engine->flags |= ENGINE_STOP;
+	} else {
+		engine->flags &= ~ENGINE_STOP;
+	}
+	spin_unlock(&utrace->lock);
+	if (action < report->action)
+		report->action = action;
+	if (action != UTRACE_STOP && action < report->resume_action)
+		report->resume_action = action;
+}
+
+/* Whether @engine gets this report; marks it as the one reporting. */
+static bool start_callback(struct utrace *utrace, struct utrace_report *report,
+			   struct utrace_engine *engine, unsigned long event)
+{
+	if (engine_detached(engine)) {
+		report->detaches = true;
+		return false;
+	}
+	if (!(engine->flags & event))
+		return false;
+	report->takers = true;
+	spin_lock(&utrace->lock);
+	utrace->reporting = engine;
+	spin_unlock(&utrace->lock);
+	return true;
+}
+
+/*
+ * One report pass: for each attached engine that wants @event, in attach
+ * order or in reverse, @invoke calls its callback with the event's @args and
+ * the actions so far, and finish_callback() records the answer.
+ */
+typedef u32 (*utrace_invoke_t)(struct utrace_engine *engine,
+			       const struct utrace_engine_ops *ops,
+			       struct utrace_report *report, void *args);
+
+static void report_callbacks(struct utrace *utrace, struct utrace_report *report,
+			     unsigned long event, bool reverse, utrace_invoke_t invoke,
+			     void *args)
+{
+	struct list_head *head = &utrace->attached, *pos;
+	struct utrace_engine *engine;
+
+	for (pos = reverse ? head->prev : head->next; pos != head;
+	     pos = reverse ? pos->prev : pos->next) {
+		engine = list_entry(pos, struct utrace_engine, entry);
+		if (!start_callback(utrace, report, engine, event))
+			continue;
+		finish_callback(utrace, report, engine,
+				invoke(engine, READ_ONCE(engine->ops), report, args));
+	}
+}
+
+static u32 invoke_quiesce(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
+			  struct utrace_report *report, void *args)
+{
+	if (!ops->report_quiesce)
+		return UTRACE_RESUME;
+	return ops->report_quiesce(report->action, engine, *(unsigned long *)args);
+}
+
+struct utrace_entry_args {
+	struct pt_regs *regs;
+	u32 resumed;
+};
+
+static u32 invoke_syscall_entry(struct utrace_engine *engine,
+				const struct utrace_engine_ops *ops,
+				struct utrace_report *report, void *args)
+{
+	struct utrace_entry_args *a = args;
+
+	if (!ops->report_syscall_entry)
+		return UTRACE_RESUME;
+	return ops->report_syscall_entry(report->result | report->action | a->resumed,
+					 engine, a->regs);
+}
+
+static u32 invoke_syscall_exit(struct utrace_engine *engine,
+			       const struct utrace_engine_ops *ops,
+			       struct utrace_report *report, void *args)
+{
+	if (!ops->report_syscall_exit)
+		return UTRACE_RESUME;
+	return ops->report_syscall_exit(report->action, engine, args);
+}
+
+struct utrace_clone_args {
+	unsigned long flags;
+	struct task_struct *child;
+};
+
+static u32 invoke_clone(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
+			struct utrace_report *report, void *args)
+{
+	struct utrace_clone_args *a = args;
+
+	if (!ops->report_clone)
+		return UTRACE_RESUME;
+	return ops->report_clone(report->action, engine, a->flags, a->child);
+}
+
+static u32 invoke_exec(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
+		       struct utrace_report *report, void *args)
+{
+	if (!ops->report_exec)
+		return UTRACE_RESUME;
+	return ops->report_exec(report->action, engine, NULL, NULL, args);
+}
+
+struct utrace_exit_args {
+	long orig_code;
+	long *code;
+};
+
+static u32 invoke_exit(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
+		       struct utrace_report *report, void *args)
+{
+	struct utrace_exit_args *a = args;
+
+	if (!ops->report_exit)
+		return UTRACE_RESUME;
+	return ops->report_exit(report->action, engine, a->orig_code, a->code);
+}
+
+struct utrace_death_args {
+	bool group_dead;
+	int signal;
+};
+
+static u32 invoke_death(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
+			struct utrace_report *report, void *args)
+{
+	struct utrace_death_args *a = args;
+
+	if (!ops->report_death)
+		return UTRACE_RESUME;
+	return ops->report_death(engine, a->group_dead, a->signal);
+}
+
+/*
+ * After a report: unlink engines that detached, and make the task come
+ * through the resume point if any engine asked for more than RESUME.  A
+ * STOP needs the resume point too, unless the caller stops the task itself
+ * right after (@stops_here).
+ */
+static void finish_report(struct utrace *utrace, struct utrace_report *report,
+			  bool stops_here)
+{
+	LIST_HEAD(drop);
+	enum utrace_resume_action resume = report->action;
+
+	spin_lock(&utrace->lock);
+	if (report->detaches)
+		utrace_reset(utrace, &drop);
+	if (resume == UTRACE_STOP)
+		resume = stops_here ? report->resume_action : UTRACE_REPORT;
+	if (resume < utrace->resume)
+		utrace->resume = resume;
+	if (utrace->resume < UTRACE_RESUME && !utrace->death)
+		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
+	spin_unlock(&utrace->lock);
+	put_detached_list(&drop);
+}
+
+/*
+ * Stop here, in TASK_TRACED, until no engine wants the task stopped or a
+ * fatal signal arrives.  Called only by the task itself, with no lock held,
+ * outside any report loop.
+ */
+static void utrace_stop(struct utrace *utrace)
+{
+	struct task_struct *task = current;
+
+	for (;;) {
+		spin_lock(&utrace->lock);
+		if (utrace->death || !utrace_wants_stop(utrace) ||
+		    READ_ONCE(utrace_exiting)) {
+			spin_unlock(&utrace->lock);
+			return;
+		}
+		utrace->stopped = true;
+		set_special_state(TASK_TRACED);
+		spin_unlock(&utrace->lock);
+
+		/*
+		 * signal_wake_up() of a fatal signal wakes __TASK_TRACED: test
+		 * after setting our state so such a wakeup is never lost.
+		 */
+		if (!fatal_signal_pending(task))
+			schedule();
+		__set_current_state(TASK_RUNNING);
+
+		spin_lock(&utrace->lock);
+		utrace->stopped = false;
+		spin_unlock(&utrace->lock);
+		if (fatal_signal_pending(task))
+			return;
+	}
+}
+
+/* Turn stepping on or off for the task's way back to user mode. */
+static void utrace_apply_step(struct utrace *utrace, enum utrace_resume_action action)
+{
+	struct task_struct *task = current;
+
+	if (action == UTRACE_BLOCKSTEP && arch_has_block_step()) {
+		utrace_syms.user_enable_block_step(task);
+		utrace->stepping = 1;
+	} else if (action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP) {
+		utrace_syms.user_enable_single_step(task);
+		utrace->stepping = 1;
+	} else if (utrace->stepping) {
+		utrace->stepping = 0;
+		utrace_syms.user_disable_single_step(task);
+		/* It may have cleared our syscall exit bit (x86). */
+		spin_lock(&utrace->lock);
+		if (utrace->syscall_work)
+			utrace_arch_set_syscall_work(utrace);
+		spin_unlock(&utrace->lock);
+	}
+}
+
+/*
+ * The resume point, on the task's way back to user mode: report_quiesce to
+ * whoever asked for a report, stop if any engine wants it, then step or not.
+ */
+static void utrace_resume(struct utrace *utrace)
+{
+	enum utrace_resume_action action;
+	LIST_HEAD(drop);
+
+	spin_lock(&utrace->lock);
+	action = utrace->resume;
+	utrace->resume = UTRACE_RESUME;
+	if (utrace->death) {
+		spin_unlock(&utrace->lock);
+		return;
+	}
+	/* Engines detached from outside are unlinked here, by the task. */
+	utrace_reset(utrace, &drop);
+	spin_unlock(&utrace->lock);
+	put_detached_list(&drop);
+
+	if (action <= UTRACE_REPORT) {
+		unsigned long event = 0;
+
+		INIT_REPORT(report);
+
+		start_report(utrace);
+		report_callbacks(utrace, &report, UTRACE_EVENT(QUIESCE), false, invoke_quiesce,
+				 &event);
+		finish_report(utrace, &report, true);
+		action = report.resume_action;
+	}
+	utrace_stop(utrace);
+
+	/* A step asked for while stopped. */
+	spin_lock(&utrace->lock);
+	if (utrace->resume < UTRACE_RESUME && utrace->resume > UTRACE_REPORT) {
+		action = utrace->resume;
+		utrace->resume = UTRACE_RESUME;
+	}
+	spin_unlock(&utrace->lock);
+	utrace_apply_step(utrace, action);
+}
+
+static void utrace_report_exec(struct utrace *utrace);
+
+/* Task work: queued by utrace_queue_work(), runs in the task. */
+static void utrace_task_work(struct callback_head *cb)
+{
+	struct utrace *utrace = container_of(cb, struct utrace, work);
+	unsigned long pending;
+
+	spin_lock(&utrace->lock);
+	utrace->work_queued = 0;
+	pending = utrace->pending;
+	utrace->pending = 0;
+	spin_unlock(&utrace->lock);
+
+	if (pending & UTRACE_PENDING_EXEC)
+		utrace_report_exec(utrace);
+	utrace_resume(utrace);
+	utrace_inflight_put();
+}
+
+/*
+ * Reports after a stop-at-once event (syscall entry, exit, vfork): stop now
+ * if an engine said so, then let the resume point handle the rest.
+ */
+static void utrace_stop_now(struct utrace *utrace, struct utrace_report *report)
+{
+	if (report->action == UTRACE_STOP)
+		utrace_stop(utrace);
+}
+
+/**
+ * utrace_report_syscall_entry - report a system call about to run
+ * @regs:	the task's user registers
+ *
+ * Called by the arch hook on the syscall slow path, sleepable, before
+ * seccomp and the call.  Engines run in reverse attach order.  Returns true
+ * if the call must not run (an engine returned UTRACE_SYSCALL_ABORT, or a
+ * fatal signal ended the stop).
+ */
+bool utrace_report_syscall_entry(struct pt_regs *regs)
+{
+	struct utrace *utrace = utrace_lookup(current);
+	struct utrace_entry_args args = { .regs = regs };
+
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_ENTRY)))
+		return false;
+	for (;;) {
+		INIT_REPORT(report);
+
+		start_report(utrace);
+		report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_ENTRY), true,
+				 invoke_syscall_entry, &args);
+		finish_report(utrace, &report, true);
+		if (report.action != UTRACE_STOP)
+			return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
+		utrace_stop_now(utrace, &report);
+		if (fatal_signal_pending(current))
+			return true;
+		/* An engine that returned REPORT is asked again, RESUMED. */
+		if (report.resume_action != UTRACE_REPORT)
+			return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
+		args.resumed = UTRACE_SYSCALL_RESUMED;
+	}
+}
+
+/**
+ * utrace_report_syscall_exit - report a system call that has returned
+ * @regs:	the task's user registers, return value in place
+ *
+ * Called by the arch hook on the syscall exit slow path, sleepable, before
+ * any signal is handled.  A stop takes effect at once.
+ */
+void utrace_report_syscall_exit(struct pt_regs *regs)
+{
+	struct utrace *utrace = utrace_lookup(current);
+
+	INIT_REPORT(report);
+
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_EXIT)))
+		return;
+	start_report(utrace);
+	report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_EXIT), false, invoke_syscall_exit,
+			 regs);
+	finish_report(utrace, &report, true);
+	utrace_stop_now(utrace, &report);
+}
+
+/* clone flags of @child, which @current just created (wake_up_new_task). */
+static unsigned long derive_clone_flags(struct task_struct *child)
+{
+	unsigned long flags = child->exit_signal > 0 ? child->exit_signal : 0;
+
+	if (child->mm && child->mm == current->mm)
+		flags |= CLONE_VM;
+	if (child->fs == current->fs)
+		flags |= CLONE_FS;
+	if (child->files == current->files)
+		flags |= CLONE_FILES;
+	if (child->sighand == current->sighand)
+		flags |= CLONE_SIGHAND;
+	if (same_thread_group(child, current))
+		flags |= CLONE_THREAD;
+	else if (child->real_parent != current)
+		flags |= CLONE_PARENT;
+	if (child->vfork_done)
+		flags |= CLONE_VFORK;
+	if (child->ptrace)
+		flags |= CLONE_PTRACE;
+	if (child->nsproxy != current->nsproxy)
+		flags |= CLONE_NEWNS;	/* some namespace differs */
+	return flags;
+}
+
+/**
+ * utrace_report_clone - report a new task, before it first runs
+ * @child:	the new task
+ *
+ * Called in the parent from wake_up_new_task(), sleepable, before @child is
+ * woken.  For vfork a stop waits until after the child is woken and before
+ * the parent's vfork wait (utrace_finish_vfork).
+ */
+void utrace_report_clone(struct task_struct *child)
+{
+	struct utrace *utrace = utrace_lookup(current);
+	struct utrace_clone_args args = { .child = child };
+
+	INIT_REPORT(report);
+
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(CLONE)))
+		return;
+	args.flags = derive_clone_flags(child);
+	start_report(utrace);
+	report_callbacks(utrace, &report, UTRACE_EVENT(CLONE), false, invoke_clone, &args);
+	finish_report(utrace, &report, args.flags & CLONE_VFORK);
+}
+
+/* After a vfork child was woken: a CLONE stop takes effect now. */
+void utrace_finish_vfork(void)
+{
+	struct utrace *utrace = utrace_lookup(current);
+	bool stop;
+
+	if (!utrace)
+		return;
+	spin_lock(&utrace->lock);
+	stop = utrace_wants_stop(utrace);
+	spin_unlock(&utrace->lock);
+	if (stop) {
+		struct utrace_report report = { .action = UTRACE_STOP };
+
+		utrace_stop_now(utrace, &report);
+	}
+}
+
+/* sched_process_exec, atomic: report on the way back to user mode. */
+void utrace_report_exec_event(void)
+{
+	struct utrace *utrace = utrace_lookup(current);
+
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(EXEC)))
+		return;
+	spin_lock(&utrace->lock);
+	utrace->pending |= UTRACE_PENDING_EXEC;
+	utrace_queue_work(utrace, false);
+	spin_unlock(&utrace->lock);
+}
+
+static void utrace_report_exec(struct utrace *utrace)
+{
+	INIT_REPORT(report);
+
+	start_report(utrace);
+	report_callbacks(utrace, &report, UTRACE_EVENT(EXEC), false, invoke_exec,
+			 current_pt_regs());
+	finish_report(utrace, &report, true);	/* utrace_resume() follows */
+}
+
+/**
+ * utrace_report_exit - report a thread starting to exit
+ * @code:	exit code, engines may change it
+ *
+ * Called at the start of do_exit(), sleepable, mm still alive.  A stop
+ * takes effect at once (but not with SIGKILL pending).
+ */
+void utrace_report_exit(long *code)
+{
+	struct utrace *utrace = utrace_lookup(current);
+	struct utrace_exit_args args = { .orig_code = *code, .code = code };
+
+	INIT_REPORT(report);
+
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(EXIT)))
+		return;
+	start_report(utrace);
+	report_callbacks(utrace, &report, UTRACE_EVENT(EXIT), false, invoke_exit, &args);
+	finish_report(utrace, &report, true);
+	utrace_stop_now(utrace, &report);
+}
+
+/**
+ * utrace_report_death - report a thread that has died
+ * @task:	current, from the sched_process_exit tracepoint
+ *
+ * Atomic context: callbacks must not sleep.  After this, no stops.
+ */
+void utrace_report_death(struct task_struct *task)
+{
+	struct utrace *utrace = utrace_lookup(task);
+	struct utrace_death_args args;
+
+	INIT_REPORT(report);
+
+	if (!utrace)
+		return;
+	spin_lock(&utrace->lock);
+	utrace->death = 1;
+	utrace->resume = UTRACE_RESUME;
+	if (utrace->syscall_work)
+		utrace_arch_clear_syscall_work(utrace);
+	spin_unlock(&utrace->lock);
+	if (!(utrace->flags & UTRACE_EVENT(DEATH)))
+		return;
+	start_report(utrace);
+	args.group_dead = atomic_read(&task->signal->live) == 0;
+	args.signal = task->exit_signal;
+	report_callbacks(utrace, &report, UTRACE_EVENT(DEATH), false, invoke_death, &args);
+	/* Detached engines are freed in process context, by the reap work. */
+}
+
+/* REAP reports, then the entry goes.  Workqueue context, may sleep. */
+static void utrace_reap_work(struct work_struct *work)
+{
+	struct utrace *utrace = container_of(work, struct utrace, reap_work);
+	struct utrace_engine *engine, *next;
+	LIST_HEAD(engines);
+
+	spin_lock(&utrace->lock);
+	list_splice_tail_init(&utrace->attaching, &utrace->attached);
+	list_splice_tail_init(&utrace->attached, &engines);
+	spin_unlock(&utrace->lock);
+
+	list_for_each_entry_safe(engine, next, &engines, entry) {
+		const struct utrace_engine_ops *ops = READ_ONCE(engine->ops);
+
+		if ((engine->flags & UTRACE_EVENT(REAP)) && ops->report_reap)
+			ops->report_reap(engine, utrace->task);
+		engine->flags = 0;
+		WRITE_ONCE(engine->ops, &utrace_detached_ops);
+		list_del_init(&engine->entry);
+		utrace_engine_put(engine);
+	}
+	utrace_put(utrace);		/* the table's */
+	utrace_inflight_put();
+}
+
+/* Remove @utrace from the table and schedule its REAP; any context. */
+static void utrace_unhash(struct utrace *utrace)
+{
+	spin_lock(&utrace->lock);
+	if (utrace->reap) {
+		spin_unlock(&utrace->lock);
+		return;
+	}
+	utrace->reap = 1;
+	spin_unlock(&utrace->lock);
+	if (rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params))
+		return;
+	atomic_dec(&utrace_tasks);
+	utrace_inflight_get();
+	queue_work(utrace_wq, &utrace->reap_work);
+}
+
+/* From release_task(): atomic context, @task is being released. */
+void utrace_release_task(struct task_struct *task)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace)
+		utrace_unhash(utrace);
+	rcu_read_unlock();
+}
+
+int utrace_core_init(void)
+{
+	int ret;
+
+	utrace_cachep = KMEM_CACHE(utrace, 0);
+	if (!utrace_cachep)
+		return -ENOMEM;
+	utrace_engine_cachep = KMEM_CACHE(utrace_engine, 0);
+	if (!utrace_engine_cachep) {
+		ret = -ENOMEM;
+		goto out_cache;
+	}
+	utrace_wq = alloc_workqueue("utrace", 0, 0);
+	if (!utrace_wq) {
+		ret = -ENOMEM;
+		goto out_engine_cache;
+	}
+	ret = rhashtable_init(&utrace_table, &utrace_table_params);
+	if (ret)
+		goto out_wq;
+	return 0;
+
+out_wq:
+	destroy_workqueue(utrace_wq);
+out_engine_cache:
+	kmem_cache_destroy(utrace_engine_cachep);
+out_cache:
+	kmem_cache_destroy(utrace_cachep);
+	return ret;
+}
+
+/*
+ * Unload: the hooks are gone, so no new report starts.  Detach every engine
+ * (which wakes every stopped task), cancel queued task work, let the REAP
+ * works run, and wait for every task to leave this module's code.
+ */
+void utrace_core_exit(void)
+{
+	struct rhashtable_iter iter;
+	struct utrace *utrace;
+
+	WRITE_ONCE(utrace_exiting, true);
+	rhashtable_walk_enter(&utrace_table, &iter);
+	rhashtable_walk_start(&iter);
+	while ((utrace = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(utrace))
+			continue;
+		spin_lock(&utrace->lock);
+		if (utrace->work_queued &&
+		    utrace_syms.task_work_cancel(utrace->task, &utrace->work)) {
+			utrace->work_queued = 0;
+			utrace_inflight_put();
+		}
+		if (utrace->syscall_work)
+			utrace_arch_clear_syscall_work(utrace);
+		if (utrace->stopped) {
+			utrace->stopped = false;
+			utrace_syms.wake_up_state(utrace->task, __TASK_TRACED);
+		}
+		spin_unlock(&utrace->lock);
+		utrace_unhash(utrace);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+
+	flush_workqueue(utrace_wq);
+	while (!wait_event_timeout(utrace_inflight_wq, atomic_read(&utrace_inflight) == 0,
+				   10 * HZ))
+		pr_info("unload: waiting for %d tasks to leave utrace code\n",
+			atomic_read(&utrace_inflight));
+	/* The last instructions after utrace_inflight_put() in a task. */
+#ifdef CONFIG_TASKS_RCU
+	synchronize_rcu_tasks();
+#else
+	synchronize_rcu();
+#endif
+	rhashtable_destroy(&utrace_table);
+	destroy_workqueue(utrace_wq);
+	rcu_barrier();
+	kmem_cache_destroy(utrace_engine_cachep);
+	kmem_cache_destroy(utrace_cachep);
+}

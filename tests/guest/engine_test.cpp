@@ -1,0 +1,279 @@
+// The utrace core through the engines /dev/utrace attaches (count, stopper):
+// events, stops, actions, errors, unload.  Runs in both guests with the
+// module loaded by the runner.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <fcntl.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tracee.hpp"
+#include "utrace/device.hpp"
+#include "utrace/error.hpp"
+
+using namespace std::chrono_literals;
+using utrace::Action;
+using utrace::bit;
+using utrace::EngineState;
+using utrace::EngineType;
+using utrace::Event;
+using utrace_test::eventually;
+using utrace_test::Tracee;
+
+namespace
+{
+
+int error_of(const std::function<void()> &fn)
+{
+	try {
+		fn();
+	} catch (const utrace::Error &e) {
+		return e.code();
+	}
+	return 0;
+}
+
+bool path_exists(const std::string &p)
+{
+	struct stat st {
+	};
+	return ::stat(p.c_str(), &st) == 0;
+}
+
+class Engines : public ::testing::Test
+{
+protected:
+	utrace::Device dev;
+
+	bool wait_state(utrace::EngineId id, EngineState state)
+	{
+		return eventually([&] { return dev.info(id).state == state; });
+	}
+};
+
+TEST_F(Engines, AttachRejectsBadInputWithPreciseErrors)
+{
+	Tracee t;
+	EXPECT_EQ(error_of([&] { (void)dev.attach(0x3ffffff0, EngineType::Count, 0); }), ESRCH);
+	EXPECT_EQ(error_of([&] { (void)dev.attach(2, EngineType::Count, 0); }), EPERM)
+	        << "pid 2 is kthreadd, a kernel thread";
+	EXPECT_EQ(error_of([&] { (void)dev.attach(t.pid(), static_cast<EngineType>(9), 0); }),
+	          EINVAL);
+	EXPECT_EQ(error_of([&] { (void)dev.attach(t.pid(), EngineType::Count, 1ULL << 20); }),
+	          EINVAL);
+	EXPECT_EQ(error_of([&] { (void)dev.info(123456789); }), ENOENT);
+	EXPECT_EQ(error_of([&] { dev.detach(123456789); }), ENOENT);
+	EXPECT_EQ(error_of([&] { (void)dev.control(123456789, Action::Resume); }), ENOENT);
+	const auto id = dev.attach(t.pid(), EngineType::Count, 0);
+	EXPECT_EQ(error_of([&] { dev.set_events(id, 1ULL << 14); }), EINVAL);
+	EXPECT_EQ(error_of([&] { (void)dev.control(id, static_cast<Action>(7)); }), EINVAL);
+	dev.detach(id);
+	EXPECT_EQ(error_of([&] { (void)dev.info(id); }), ENOENT);
+}
+
+TEST_F(Engines, CountEngineCountsSyscallsOfItsThreadOnly)
+{
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::Count,
+	                           utrace::bit(Event::SyscallEntry) | bit(Event::SyscallExit));
+	for (int i = 0; i < 50; i++)
+		ASSERT_TRUE(t.run(Tracee::kGetppid));
+	// Our own 50 round trips must not be counted: only the tracee's.
+	for (int i = 0; i < 50; i++)
+		::syscall(SYS_getppid);
+	const auto info = dev.info(id);
+	// Per command: the getppid, the ack write and the next read.
+	EXPECT_GE(info.count(Event::SyscallEntry), 100U);
+	EXPECT_LE(info.count(Event::SyscallEntry), 160U);
+	EXPECT_GE(info.count(Event::SyscallExit), 100U);
+	EXPECT_EQ(info.count(Event::Clone), 0U);
+	EXPECT_EQ(info.tid, t.pid());
+	EXPECT_EQ(info.state, EngineState::Attached);
+	dev.detach(id);
+}
+
+TEST_F(Engines, StopperStopsBeforeTheSyscallRunsInTracingStop)
+{
+	Tracee t;
+	const auto entry = bit(Event::SyscallEntry);
+	const auto id = dev.attach(t.pid(), EngineType::Stopper, entry, entry);
+	t.send(Tracee::kMkdir);
+	ASSERT_TRUE(wait_state(id, EngineState::Stopped)) << "tracee never stopped";
+	EXPECT_EQ(t.proc_state(), "t (tracing stop)");
+	EXPECT_EQ(dev.info(id).last_syscall, SYS_mkdirat);
+	EXPECT_FALSE(path_exists(t.marker())) << "mkdirat ran before the stop ended";
+	EXPECT_EQ(dev.control(id, Action::Stop), 0) << "STOP of a stopped thread is 0";
+
+	dev.set_stop_events(id, 0);
+	EXPECT_EQ(dev.control(id, Action::Resume), 0);
+	ASSERT_TRUE(t.wait_ack());
+	EXPECT_TRUE(path_exists(t.marker()));
+	EXPECT_GE(dev.info(id).stops, 1U);
+	dev.detach(id);
+}
+
+TEST_F(Engines, SigkillEndsAStop)
+{
+	Tracee t;
+	const auto entry = bit(Event::SyscallEntry);
+	const auto id = dev.attach(t.pid(), EngineType::Stopper,
+	                           entry | bit(Event::Death) | bit(Event::Reap), entry);
+	t.send(Tracee::kMkdir);
+	ASSERT_TRUE(wait_state(id, EngineState::Stopped));
+	ASSERT_EQ(::kill(t.pid(), SIGKILL), 0);
+	const int status = t.wait_exit();
+	ASSERT_NE(status, -1) << "SIGKILL did not end the stop";
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+	EXPECT_FALSE(path_exists(t.marker())) << "a killed stop must not run the call";
+	ASSERT_TRUE(wait_state(id, EngineState::Gone));
+	const auto info = dev.info(id);
+	EXPECT_EQ(info.count(Event::Death), 1U);
+	EXPECT_EQ(info.count(Event::Reap), 1U);
+	dev.detach(id);
+}
+
+TEST_F(Engines, CountEngineSeesCloneExecExitDeathReapInOrder)
+{
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::Count,
+	                           bit(Event::Clone) | bit(Event::Exec) | bit(Event::Exit) |
+	                                   bit(Event::Death) | bit(Event::Reap));
+	ASSERT_TRUE(t.run(Tracee::kFork));
+	EXPECT_EQ(dev.info(id).count(Event::Clone), 1U);
+	EXPECT_EQ(dev.info(id).count(Event::Exit), 0U) << "the child's exit is not ours";
+	t.send(Tracee::kExec);
+	const int status = t.wait_exit();
+	ASSERT_TRUE(WIFEXITED(status)) << status;
+	EXPECT_EQ(WEXITSTATUS(status), 7);
+	ASSERT_TRUE(wait_state(id, EngineState::Gone));
+	const auto info = dev.info(id);
+	EXPECT_EQ(info.count(Event::Exec), 1U);
+	EXPECT_EQ(info.count(Event::Exit), 1U);
+	EXPECT_EQ(info.exit_code, 7 << 8) << "do_exit's code for exit(7)";
+	EXPECT_EQ(info.count(Event::Death), 1U);
+	EXPECT_EQ(info.count(Event::Reap), 1U);
+	EXPECT_EQ(info.last_event, static_cast<int>(Event::Reap)) << "REAP comes last";
+	dev.detach(id);
+}
+
+TEST_F(Engines, StopAndResumeARunningThread)
+{
+	Tracee t;
+	t.send(Tracee::kSpin);
+	const auto id = dev.attach(t.pid(), EngineType::Stopper, bit(Event::Quiesce));
+	EXPECT_EQ(dev.control(id, Action::Stop), EINPROGRESS);
+	ASSERT_TRUE(wait_state(id, EngineState::Stopped)) << "a spinning thread never stopped";
+	EXPECT_EQ(t.proc_state(), "t (tracing stop)");
+	EXPECT_GE(dev.info(id).count(Event::Quiesce), 1U) << "report_quiesce before the stop";
+	EXPECT_EQ(dev.control(id, Action::Resume), 0);
+	ASSERT_TRUE(eventually([&] { return t.proc_state().rfind("R", 0) == 0; }))
+	        << t.proc_state();
+	dev.detach(id);
+}
+
+TEST_F(Engines, InterruptMakesABlockedThreadReport)
+{
+	Tracee t;
+	ASSERT_TRUE(t.run(Tracee::kGetppid)); // now blocked reading its next command
+	const auto id = dev.attach(t.pid(), EngineType::Count, bit(Event::Quiesce));
+	EXPECT_EQ(dev.control(id, Action::Interrupt), 0);
+	ASSERT_TRUE(eventually([&] { return dev.info(id).count(Event::Quiesce) >= 1; }));
+	// The interrupted read restarts: the tracee still works.
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+	dev.detach(id);
+}
+
+TEST_F(Engines, ReportWaitsForTheNextReturnToUserMode)
+{
+	Tracee t;
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+	const auto id = dev.attach(t.pid(), EngineType::Count, bit(Event::Quiesce));
+	EXPECT_EQ(dev.control(id, Action::Report), 0);
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+	EXPECT_GE(dev.info(id).count(Event::Quiesce), 1U);
+	dev.detach(id);
+}
+
+TEST_F(Engines, TwoEnginesBothSeeTheEntryAndTheStopperWins)
+{
+	Tracee t;
+	const auto entry = bit(Event::SyscallEntry);
+	const auto counter = dev.attach(t.pid(), EngineType::Count, entry);
+	const auto stopper = dev.attach(t.pid(), EngineType::Stopper, entry, entry);
+	t.send(Tracee::kMkdir);
+	ASSERT_TRUE(wait_state(stopper, EngineState::Stopped));
+	EXPECT_EQ(dev.info(counter).state, EngineState::Stopped);
+	EXPECT_GE(dev.info(counter).count(Event::SyscallEntry), 1U);
+	EXPECT_FALSE(path_exists(t.marker()));
+	// Detaching the stopper ends its stop; the counter never asked for one.
+	dev.detach(stopper);
+	ASSERT_TRUE(t.wait_ack());
+	EXPECT_TRUE(path_exists(t.marker()));
+	dev.detach(counter);
+}
+
+TEST_F(Engines, DetachWhileStoppedResumesTheThread)
+{
+	Tracee t;
+	const auto entry = bit(Event::SyscallEntry);
+	const auto id = dev.attach(t.pid(), EngineType::Stopper, entry, entry);
+	t.send(Tracee::kGetppid);
+	ASSERT_TRUE(wait_state(id, EngineState::Stopped));
+	dev.detach(id);
+	ASSERT_TRUE(t.wait_ack());
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+}
+
+TEST_F(Engines, ListShowsAttachedEngines)
+{
+	Tracee t;
+	const auto a = dev.attach(t.pid(), EngineType::Count, 0);
+	const auto b = dev.attach(t.pid(), EngineType::Stopper, 0);
+	const auto ids = dev.list();
+	EXPECT_NE(std::find(ids.begin(), ids.end(), a), ids.end());
+	EXPECT_NE(std::find(ids.begin(), ids.end(), b), ids.end());
+	dev.detach(a);
+	dev.detach(b);
+}
+
+// Last: unloads the module while a thread is stopped by an engine, then
+// loads it again for the runner's own unload.
+TEST(Unload, WithEnginesAttachedAndAThreadStoppedIsSafe)
+{
+	const char *mods = std::getenv("UTRACE_MODULES");
+	ASSERT_NE(mods, nullptr) << "the guest runner exports UTRACE_MODULES";
+	std::string ko;
+	std::istringstream in(mods);
+	for (std::string m; in >> m;)
+		if (m.size() >= 9 && m.compare(m.size() - 9, 9, "utrace.ko") == 0)
+			ko = m;
+	ASSERT_FALSE(ko.empty());
+
+	Tracee t;
+	{
+		utrace::Device dev;
+		const auto entry = bit(Event::SyscallEntry);
+		(void)dev.attach(t.pid(), EngineType::Stopper, entry, entry);
+		(void)dev.attach(t.pid(), EngineType::Count, entry | bit(Event::Exit));
+		t.send(Tracee::kMkdir);
+		ASSERT_TRUE(eventually([&] { return t.proc_state() == "t (tracing stop)"; }));
+	}
+	ASSERT_EQ(::syscall(SYS_delete_module, "utrace", O_NONBLOCK), 0) << std::strerror(errno);
+	ASSERT_TRUE(t.wait_ack()) << "the stopped thread did not resume at unload";
+	EXPECT_TRUE(path_exists(t.marker()));
+
+	const int fd = ::open(ko.c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(::syscall(SYS_finit_module, fd, "", 0), 0) << std::strerror(errno);
+	::close(fd);
+}
+
+} // namespace

@@ -1,0 +1,166 @@
+#include "tracee.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace utrace_test
+{
+
+namespace
+{
+
+[[noreturn]] void child_loop(int cmd_fd, int ack_fd, const std::string &marker)
+{
+	char cmd = 0;
+	const char ack = 'k';
+	// Ready: from now on the child makes no system call but for commands.
+	if (::write(ack_fd, &ack, 1) != 1)
+		::_exit(3);
+	for (;;) {
+		if (::read(cmd_fd, &cmd, 1) != 1)
+			::_exit(1);
+		switch (cmd) {
+		case Tracee::kGetppid:
+			::syscall(SYS_getppid);
+			break;
+		case Tracee::kMkdir:
+			::syscall(SYS_mkdirat, AT_FDCWD, marker.c_str(), 0700);
+			break;
+		case Tracee::kFork: {
+			const pid_t p = ::fork();
+			if (p == 0)
+				::_exit(0);
+			int st = 0;
+			::waitpid(p, &st, 0);
+			break;
+		}
+		case Tracee::kExec: {
+			const char *argv[] = {"sh", "-c", "exit 7", nullptr};
+			::execv("/bin/sh", const_cast<char **>(argv));
+			::_exit(127);
+		}
+		case Tracee::kExit:
+			::_exit(5);
+		case Tracee::kSpin:
+			for (volatile unsigned long i = 0;; i = i + 1)
+				;
+		default:
+			::_exit(2);
+		}
+		if (::write(ack_fd, &ack, 1) != 1)
+			::_exit(3);
+	}
+}
+
+} // namespace
+
+Tracee::Tracee()
+{
+	int cmd[2];
+	int ack[2];
+	if (::pipe2(cmd, O_CLOEXEC) != 0 || ::pipe2(ack, O_CLOEXEC) != 0)
+		throw std::runtime_error("pipe");
+	const std::string mark =
+	        "/tmp/utrace-marker-" + std::to_string(::getpid()) + "-" + std::to_string(cmd[0]);
+	pid_ = ::fork();
+	if (pid_ < 0)
+		throw std::runtime_error("fork");
+	if (pid_ == 0) {
+		::close(cmd[1]);
+		::close(ack[0]);
+		child_loop(cmd[0], ack[1], mark + "-" + std::to_string(::getpid()));
+	}
+	::close(cmd[0]);
+	::close(ack[1]);
+	cmd_fd_ = cmd[1];
+	ack_fd_ = ack[0];
+	marker_ = mark + "-" + std::to_string(pid_);
+	if (!wait_ack())
+		throw std::runtime_error("tracee did not start");
+}
+
+Tracee::~Tracee()
+{
+	::close(cmd_fd_);
+	::close(ack_fd_);
+	if (!reaped_ && pid_ > 0) {
+		::kill(pid_, SIGKILL);
+		int st = 0;
+		::waitpid(pid_, &st, 0);
+	}
+	::rmdir(marker().c_str());
+}
+
+std::string Tracee::marker() const
+{
+	return marker_;
+}
+
+void Tracee::send(char cmd) const
+{
+	if (::write(cmd_fd_, &cmd, 1) != 1)
+		throw std::runtime_error("write to tracee");
+}
+
+bool Tracee::wait_ack(std::chrono::seconds timeout) const
+{
+	pollfd p{ack_fd_, POLLIN, 0};
+	if (::poll(&p, 1, static_cast<int>(timeout.count() * 1000)) != 1)
+		return false;
+	char c = 0;
+	return ::read(ack_fd_, &c, 1) == 1 && c == 'k';
+}
+
+bool Tracee::run(char cmd, std::chrono::seconds timeout) const
+{
+	send(cmd);
+	return wait_ack(timeout);
+}
+
+int Tracee::wait_exit(std::chrono::seconds timeout)
+{
+	int status = -1;
+	const bool done = eventually(
+	        [&] {
+		        const pid_t r = ::waitpid(pid_, &status, WNOHANG | __WALL);
+		        return r == pid_;
+	        },
+	        timeout);
+	if (!done)
+		return -1;
+	reaped_ = true;
+	return status;
+}
+
+std::string Tracee::proc_state() const
+{
+	std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+	std::string line;
+	while (std::getline(in, line))
+		if (line.rfind("State:", 0) == 0)
+			return line.substr(line.find_first_not_of(" \t", 6));
+	return "";
+}
+
+bool eventually(const std::function<bool()> &cond, std::chrono::seconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	while (!cond()) {
+		if (std::chrono::steady_clock::now() > deadline)
+			return false;
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	return true;
+}
+
+} // namespace utrace_test

@@ -1,0 +1,57 @@
+// A child process the guest tests trace: it runs one command per byte read
+// from a pipe and acknowledges each, so a test decides exactly which system
+// calls and events happen while an engine is attached.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <sys/types.h>
+
+namespace utrace_test
+{
+
+class Tracee
+{
+public:
+	// Commands (one byte each):
+	static constexpr char kGetppid = 'g'; // one getppid() system call
+	static constexpr char kMkdir = 'm';   // mkdirat(marker()), then ack
+	static constexpr char kFork = 'f';    // fork a child that exits 0, wait for it
+	static constexpr char kExec = 'e';    // execve /bin/sh -c 'exit 7' (no ack)
+	static constexpr char kExit = 'x';    // _exit(5) (no ack)
+	static constexpr char kSpin = 's';    // spin in user mode forever (no ack)
+
+	Tracee();
+	~Tracee();
+	Tracee(const Tracee &) = delete;
+	Tracee &operator=(const Tracee &) = delete;
+
+	[[nodiscard]] pid_t pid() const { return pid_; }
+	// Sends a command without waiting.
+	void send(char cmd) const;
+	// Sends a command and waits for its acknowledgement; false on timeout.
+	[[nodiscard]] bool run(char cmd,
+	                       std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+	// Waits for an acknowledgement of a command sent earlier.
+	[[nodiscard]] bool wait_ack(std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+	// The directory kMkdir creates.
+	[[nodiscard]] std::string marker() const;
+	// waitpid() with a timeout; returns the status, or -1 on timeout.
+	int wait_exit(std::chrono::seconds timeout = std::chrono::seconds(60));
+	// The "State:" line of /proc/PID/status, e.g. "t (tracing stop)".
+	[[nodiscard]] std::string proc_state() const;
+
+private:
+	pid_t pid_ = -1;
+	int cmd_fd_ = -1;
+	int ack_fd_ = -1;
+	bool reaped_ = false;
+	std::string marker_;
+};
+
+// Polls @cond every 10 ms until it holds or @timeout passes.
+bool eventually(const std::function<bool()> &cond,
+                std::chrono::seconds timeout = std::chrono::seconds(60));
+
+} // namespace utrace_test
