@@ -116,3 +116,28 @@ unsigned long utrace_arch_func_entry(unsigned long probe_addr)
 	}
 	return probe_addr;
 }
+
+void utrace_arch_set_syscall_nr(struct pt_regs *regs, long nr)
+{
+	regs->gpr[0] = nr;
+}
+
+/*
+ * r3 as is.  At syscall entry (an aborted call) the exit path converts a
+ * -errno to the user convention (errno and CR0.SO); at syscall exit that
+ * conversion is done, so the value given is what user space sees in r3.
+ */
+void utrace_arch_set_return_value(struct pt_regs *regs, long val)
+{
+	regs->gpr[3] = val;
+}
+
+/* The inverse of syscall_get_arguments(), which 6.1 lacks. */
+void utrace_arch_set_syscall_args(struct pt_regs *regs, const unsigned long *args)
+{
+	unsigned int i;
+
+	regs->orig_gpr3 = args[0];
+	for (i = 0; i < 6; i++)
+		regs->gpr[3 + i] = args[i];
+}

@@ -113,3 +113,35 @@ unsigned long utrace_arch_func_entry(unsigned long probe_addr)
 {
 	return probe_addr;
 }
+
+void utrace_arch_set_syscall_nr(struct pt_regs *regs, long nr)
+{
+	regs->orig_ax = nr;
+}
+
+void utrace_arch_set_return_value(struct pt_regs *regs, long val)
+{
+	regs->ax = val;
+}
+
+/* The inverse of syscall_get_arguments(), which 6.1 lacks. */
+void utrace_arch_set_syscall_args(struct pt_regs *regs, const unsigned long *args)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (current_thread_info()->status & TS_COMPAT) {
+		regs->bx = args[0];
+		regs->cx = args[1];
+		regs->dx = args[2];
+		regs->si = args[3];
+		regs->di = args[4];
+		regs->bp = args[5];
+		return;
+	}
+#endif
+	regs->di = args[0];
+	regs->si = args[1];
+	regs->dx = args[2];
+	regs->r10 = args[3];
+	regs->r8 = args[4];
+	regs->r9 = args[5];
+}

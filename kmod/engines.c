@@ -48,6 +48,7 @@ struct utrace_mod_engine {
 	atomic64_t last_event;
 	atomic64_t last_syscall;
 	atomic64_t exit_code;
+	struct utrace_bridge *bridge;	/* UTRACE_ENGINE_USER: where reports go */
 	bool stop_requested;	/* UTRACE_IOC_CONTROL said STOP, not yet resumed */
 	bool dead;
 	bool gone;
@@ -60,6 +61,8 @@ static void utrace_mod_engine_free(struct kref *kref)
 {
 	struct utrace_mod_engine *me = container_of(kref, struct utrace_mod_engine, kref);
 
+	if (me->bridge)
+		utrace_bridge_put(me->bridge);
 	put_pid(me->pid);
 	kfree(me);
 }
@@ -87,9 +90,26 @@ static u32 me_event(struct utrace_engine *engine, unsigned int event)
 	return UTRACE_RESUME;
 }
 
+/*
+ * Count the event; a stopper or a requested stop answers by itself, a user
+ * engine asks its process (waiting for the answer when @wait).
+ */
+static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 action,
+		     struct pt_regs *regs, s64 code, u64 clone_flags, bool wait)
+{
+	struct utrace_mod_engine *me = engine->data;
+	u32 ret = me_event(engine, event);
+
+	if (me->type != UTRACE_ENGINE_USER || ret == UTRACE_STOP)
+		return ret;
+	return utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
+				    clone_flags, wait);
+}
+
 static u32 me_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
 {
-	return me_event(engine, _UTRACE_EVENT_QUIESCE);
+	return me_report(engine, _UTRACE_EVENT_QUIESCE, action, current_pt_regs(), event, 0,
+			 true);
 }
 
 static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *regs,
@@ -102,7 +122,8 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 static u32 me_clone(u32 action, struct utrace_engine *engine, unsigned long clone_flags,
 		    struct task_struct *child)
 {
-	return me_event(engine, _UTRACE_EVENT_CLONE);
+	return me_report(engine, _UTRACE_EVENT_CLONE, action, current_pt_regs(),
+			 task_pid_vnr(child), clone_flags, true);
 }
 
 static u32 me_jctl(u32 action, struct utrace_engine *engine, int type, int notify)
@@ -113,7 +134,7 @@ static u32 me_jctl(u32 action, struct utrace_engine *engine, int type, int notif
 static u32 me_exec(u32 action, struct utrace_engine *engine, const struct linux_binfmt *fmt,
 		   const struct linux_binprm *bprm, struct pt_regs *regs)
 {
-	return me_event(engine, _UTRACE_EVENT_EXEC);
+	return me_report(engine, _UTRACE_EVENT_EXEC, action, regs, 0, 0, true);
 }
 
 static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
@@ -121,12 +142,12 @@ static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_
 	struct utrace_mod_engine *me = engine->data;
 
 	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
-	return me_event(engine, _UTRACE_EVENT_SYSCALL_ENTRY) | UTRACE_SYSCALL_RUN;
+	return me_report(engine, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, true);
 }
 
 static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
-	return me_event(engine, _UTRACE_EVENT_SYSCALL_EXIT);
+	return me_report(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs, 0, 0, true);
 }
 
 static u32 me_exit(u32 action, struct utrace_engine *engine, long orig_code, long *code)
@@ -134,23 +155,26 @@ static u32 me_exit(u32 action, struct utrace_engine *engine, long orig_code, lon
 	struct utrace_mod_engine *me = engine->data;
 
 	atomic64_set(&me->exit_code, orig_code);
-	return me_event(engine, _UTRACE_EVENT_EXIT);
+	return me_report(engine, _UTRACE_EVENT_EXIT, action, current_pt_regs(), orig_code, 0,
+			 true);
 }
 
+/* Atomic context: a user engine is told, without waiting. */
 static u32 me_death(struct utrace_engine *engine, bool group_dead, int signal)
 {
 	struct utrace_mod_engine *me = engine->data;
 
 	WRITE_ONCE(me->dead, true);
-	me_event(engine, _UTRACE_EVENT_DEATH);
+	me_report(engine, _UTRACE_EVENT_DEATH, 0, NULL, signal, 0, false);
 	return UTRACE_RESUME;
 }
 
+/* A worker, not the task: a user engine is told, without waiting. */
 static void me_reap(struct utrace_engine *engine, struct task_struct *task)
 {
 	struct utrace_mod_engine *me = engine->data;
 
-	me_event(engine, _UTRACE_EVENT_REAP);
+	me_report(engine, _UTRACE_EVENT_REAP, 0, NULL, 0, 0, false);
 	WRITE_ONCE(me->gone, true);
 }
 
@@ -167,9 +191,10 @@ static void me_reap(struct utrace_engine *engine, struct task_struct *task)
 	.report_reap = me_reap,					\
 	.release = me_release
 
-/* Two tables, so that UTRACE_ATTACH_MATCH_OPS tells the types apart. */
+/* One table per type, so that UTRACE_ATTACH_MATCH_OPS tells them apart. */
 static const struct utrace_engine_ops utrace_count_ops = { ME_OPS };
 static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS };
+static const struct utrace_engine_ops utrace_user_ops = { ME_OPS };
 
 /* A referenced module engine by id, or NULL. */
 static struct utrace_mod_engine *me_get(u64 id)
@@ -203,7 +228,7 @@ static struct task_struct *get_task_by_tid(pid_t tid)
 	return task;
 }
 
-static long me_attach(void __user *arg)
+static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 {
 	const struct utrace_engine_ops *ops;
 	struct utrace_ioc_attach req;
@@ -219,6 +244,8 @@ static long me_attach(void __user *arg)
 		ops = &utrace_count_ops;
 	else if (req.type == UTRACE_ENGINE_STOPPER)
 		ops = &utrace_stopper_ops;
+	else if (req.type == UTRACE_ENGINE_USER)
+		ops = &utrace_user_ops;
 	else
 		return -EINVAL;
 	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0)
@@ -242,6 +269,10 @@ static long me_attach(void __user *arg)
 	me->events = req.events;
 	me->stop_events = req.stop_events;
 	me->pid = get_task_pid(task, PIDTYPE_PID);
+	if (req.type == UTRACE_ENGINE_USER) {
+		me->bridge = bridge;
+		utrace_bridge_get(bridge);
+	}
 	atomic64_set(&me->last_event, -1);
 	atomic64_set(&me->last_syscall, -1);
 	for (i = 0; i < UTRACE_NEVENTS; i++)
@@ -415,11 +446,11 @@ static long me_list(void __user *arg)
 	return 0;
 }
 
-long utrace_engines_ioctl(unsigned int cmd, void __user *arg)
+long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg)
 {
 	switch (cmd) {
 	case UTRACE_IOC_ATTACH:
-		return me_attach(arg);
+		return me_attach(bridge, arg);
 	case UTRACE_IOC_SET_EVENTS:
 	case UTRACE_IOC_SET_STOP_EVENTS:
 	case UTRACE_IOC_CONTROL:
@@ -432,6 +463,20 @@ long utrace_engines_ioctl(unsigned int cmd, void __user *arg)
 	default:
 		return -ENOTTY;
 	}
+}
+
+/* A /dev/utrace file was closed: its user engines go with it. */
+void utrace_engines_file_closed(struct utrace_bridge *bridge)
+{
+	struct utrace_mod_engine *me;
+	unsigned long id;
+
+	utrace_bridge_close(bridge);
+	mutex_lock(&utrace_mod_engines_mutex);
+	xa_for_each(&utrace_mod_engines, id, me)
+		if (me->bridge == bridge)
+			me_detach(me);
+	mutex_unlock(&utrace_mod_engines_mutex);
 }
 
 int utrace_engines_init(void)

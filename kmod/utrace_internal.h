@@ -149,16 +149,34 @@ void utrace_arch_clear_syscall_work(struct utrace *utrace);
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement);
 unsigned long utrace_arch_arg0(struct pt_regs *regs);
 unsigned long utrace_arch_func_entry(unsigned long probe_addr);
+void utrace_arch_set_syscall_nr(struct pt_regs *regs, long nr);
+void utrace_arch_set_syscall_args(struct pt_regs *regs, const unsigned long *args);
+void utrace_arch_set_return_value(struct pt_regs *regs, long val);
 
 #ifdef CONFIG_PPC64
 long utrace_ppc_syscall_enter(struct pt_regs *regs);
 void utrace_ppc_syscall_leave(struct pt_regs *regs);
 #endif
 
+/* bridge.c: the user-engine bridge, one per open /dev/utrace file */
+struct utrace_bridge;
+struct utrace_bridge *utrace_bridge_create(void);
+void utrace_bridge_get(struct utrace_bridge *b);
+void utrace_bridge_put(struct utrace_bridge *b);
+void utrace_bridge_close(struct utrace_bridge *b);
+u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait);
+ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,
+			   bool nonblock);
+ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, size_t len);
+__poll_t utrace_bridge_poll(struct utrace_bridge *b, struct file *file,
+			    struct poll_table_struct *wait);
+
 /* engines.c: the engines shipped with the module */
 int utrace_engines_init(void);
 void utrace_engines_exit(void);
-long utrace_engines_ioctl(unsigned int cmd, void __user *arg);
+long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg);
+void utrace_engines_file_closed(struct utrace_bridge *bridge);
 
 int utrace_dev_init(void);
 void utrace_dev_exit(void);

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <string>
@@ -155,6 +156,60 @@ std::vector<EngineId> Device::list() const
 		}
 		ids.resize(static_cast<size_t>(req.count) * 2);
 	}
+}
+
+std::optional<Report> Device::read_report(std::chrono::milliseconds timeout) const
+{
+	pollfd p{fd_, POLLIN, 0};
+	const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+	if (n < 0)
+		throw_errno(errno, "poll /dev/utrace");
+	if (n == 0)
+		return std::nullopt;
+	utrace_report_msg msg{};
+	const ssize_t got = ::read(fd_, &msg, sizeof(msg));
+	if (got < 0)
+		throw_errno(errno, "read a report");
+	if (static_cast<size_t>(got) != sizeof(msg))
+		throw Error(EPROTO, "short report from /dev/utrace");
+	Report r;
+	r.seq = msg.seq;
+	r.id = msg.id;
+	r.tid = msg.tid;
+	r.event = static_cast<Event>(msg.event);
+	r.action = msg.action;
+	r.needs_reply = (msg.flags & UTRACE_MSG_NEEDS_REPLY) != 0;
+	r.syscall_nr = msg.syscall_nr;
+	for (unsigned i = 0; i < 6; i++)
+		r.args[i] = msg.args[i];
+	r.retval = msg.retval;
+	r.ip = msg.ip;
+	r.sp = msg.sp;
+	r.code = msg.code;
+	r.clone_flags = msg.clone_flags;
+	return r;
+}
+
+void Device::reply(const Reply &reply) const
+{
+	utrace_reply_msg msg{};
+	msg.seq = reply.seq;
+	msg.action = reply.action;
+	if (reply.syscall_nr) {
+		msg.set |= UTRACE_REPLY_SET_SYSCALL_NR;
+		msg.syscall_nr = *reply.syscall_nr;
+	}
+	if (reply.args) {
+		msg.set |= UTRACE_REPLY_SET_ARGS;
+		for (unsigned i = 0; i < 6; i++)
+			msg.args[i] = (*reply.args)[i];
+	}
+	if (reply.retval) {
+		msg.set |= UTRACE_REPLY_SET_RETVAL;
+		msg.retval = *reply.retval;
+	}
+	if (::write(fd_, &msg, sizeof(msg)) != static_cast<ssize_t>(sizeof(msg)))
+		throw_errno(errno, "reply to report " + std::to_string(reply.seq));
 }
 
 } // namespace utrace

@@ -51,6 +51,12 @@ namespace
 		}
 		case Tracee::kExit:
 			::_exit(5);
+		case Tracee::kGetppidValue: {
+			const long v = ::syscall(SYS_getppid);
+			if (::write(ack_fd, &v, sizeof(v)) != sizeof(v))
+				::_exit(3);
+			continue;
+		}
 		case Tracee::kSpin:
 			for (volatile unsigned long i = 0;; i = i + 1)
 				;
@@ -119,6 +125,17 @@ bool Tracee::wait_ack(std::chrono::seconds timeout) const
 		return false;
 	char c = 0;
 	return ::read(ack_fd_, &c, 1) == 1 && c == 'k';
+}
+
+std::optional<long> Tracee::read_value(std::chrono::seconds timeout) const
+{
+	pollfd p{ack_fd_, POLLIN, 0};
+	if (::poll(&p, 1, static_cast<int>(timeout.count() * 1000)) != 1)
+		return std::nullopt;
+	long v = 0;
+	if (::read(ack_fd_, &v, sizeof(v)) != sizeof(v))
+		return std::nullopt;
+	return v;
 }
 
 bool Tracee::run(char cmd, std::chrono::seconds timeout) const

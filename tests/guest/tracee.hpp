@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 
@@ -15,12 +16,13 @@ class Tracee
 {
 public:
 	// Commands (one byte each):
-	static constexpr char kGetppid = 'g'; // one getppid() system call
-	static constexpr char kMkdir = 'm';   // mkdirat(marker()), then ack
-	static constexpr char kFork = 'f';    // fork a child that exits 0, wait for it
-	static constexpr char kExec = 'e';    // execve /bin/sh -c 'exit 7' (no ack)
-	static constexpr char kExit = 'x';    // _exit(5) (no ack)
-	static constexpr char kSpin = 's';    // spin in user mode forever (no ack)
+	static constexpr char kGetppid = 'g';      // one getppid() system call
+	static constexpr char kMkdir = 'm';        // mkdirat(marker()), then ack
+	static constexpr char kFork = 'f';         // fork a child that exits 0, wait for it
+	static constexpr char kExec = 'e';         // execve /bin/sh -c 'exit 7' (no ack)
+	static constexpr char kExit = 'x';         // _exit(5) (no ack)
+	static constexpr char kSpin = 's';         // spin in user mode forever (no ack)
+	static constexpr char kGetppidValue = 'v'; // getppid(), its result instead of an ack
 
 	Tracee();
 	~Tracee();
@@ -33,6 +35,9 @@ public:
 	// Sends a command and waits for its acknowledgement; false on timeout.
 	[[nodiscard]] bool run(char cmd,
 	                       std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+	// kGetppidValue's result (syscall(2)'s return), nullopt on timeout.
+	[[nodiscard]] std::optional<long>
+	read_value(std::chrono::seconds timeout = std::chrono::seconds(60)) const;
 	// Waits for an acknowledgement of a command sent earlier.
 	[[nodiscard]] bool wait_ack(std::chrono::seconds timeout = std::chrono::seconds(60)) const;
 	// The directory kMkdir creates.

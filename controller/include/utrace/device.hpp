@@ -1,7 +1,10 @@
 // /dev/utrace: the module's control device.  RAII owner of one open fd.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -41,7 +44,37 @@ constexpr EventMask bit(Event e)
 	return EventMask{1} << static_cast<unsigned>(e);
 }
 
-enum class EngineType : uint32_t { Count = 1, Stopper = 2 };
+enum class EngineType : uint32_t { Count = 1, Stopper = 2, User = 3 };
+
+// Action-word bits beside the resume action (uapi/utrace.h).
+inline constexpr uint32_t kSyscallAbort = 0x10;
+inline constexpr uint32_t kSyscallResumed = 0x100;
+
+// One report of a User engine (struct utrace_report_msg).
+struct Report {
+	uint64_t seq = 0;
+	uint64_t id = 0;
+	pid_t tid = 0;
+	Event event = Event::Quiesce;
+	uint32_t action = 0; // what the other engines chose so far
+	bool needs_reply = false;
+	int64_t syscall_nr = -1;
+	uint64_t args[6] = {};
+	int64_t retval = 0;
+	uint64_t ip = 0;
+	uint64_t sp = 0;
+	int64_t code = 0;
+	uint64_t clone_flags = 0;
+};
+
+// The answer to a Report (struct utrace_reply_msg).
+struct Reply {
+	uint64_t seq = 0;
+	uint32_t action = 5; // Action::Resume, plus kSyscallAbort
+	std::optional<int64_t> syscall_nr;
+	std::optional<std::array<uint64_t, 6>> args;
+	std::optional<int64_t> retval;
+};
 
 // utrace resume actions, smallest wins.
 enum class Action : uint64_t {
@@ -102,6 +135,11 @@ public:
 	void detach(EngineId id) const;
 	[[nodiscard]] EngineInfo info(EngineId id) const;
 	[[nodiscard]] std::vector<EngineId> list() const;
+
+	// User engines attached through this Device: the next report, waiting
+	// at most @timeout (nullopt on timeout), and the answer to one.
+	[[nodiscard]] std::optional<Report> read_report(std::chrono::milliseconds timeout) const;
+	void reply(const Reply &reply) const;
 
 	[[nodiscard]] int fd() const noexcept { return fd_; }
 

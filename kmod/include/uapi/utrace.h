@@ -59,10 +59,17 @@ struct utrace_ioc_ping {
  * @UTRACE_ENGINE_COUNT:	counts each event, never stops the thread
  * @UTRACE_ENGINE_STOPPER:	counts, and stops the thread at each event in
  *				its stop mask until told to resume
+ * @UTRACE_ENGINE_USER:		the user-engine bridge: each report is read
+ *				from the /dev/utrace file that attached it
+ *				(struct utrace_report_msg), and the thread waits
+ *				until a struct utrace_reply_msg is written back
+ *				(an action and optional register changes).
+ *				Closing the file detaches its engines.
  */
 enum utrace_engine_type {
 	UTRACE_ENGINE_COUNT = 1,
 	UTRACE_ENGINE_STOPPER = 2,
+	UTRACE_ENGINE_USER = 3,
 };
 
 /* Resume actions for UTRACE_IOC_CONTROL: the kernel's enum utrace_resume_action. */
@@ -152,6 +159,75 @@ struct utrace_ioc_list {
 	__u64 ids;
 	__u32 count;
 	__u32 __pad;
+};
+
+/* Bits of the action word, as the kernel's <linux/utrace.h> defines them. */
+#define UTRACE_ACTION_RESUME_MASK	0x0f	/* enum utrace_ioc_action */
+#define UTRACE_ACTION_SYSCALL_ABORT	0x10	/* reply at SYSCALL_ENTRY: skip the call */
+#define UTRACE_ACTION_SYSCALL_RESUMED	0x100	/* report: a repeated SYSCALL_ENTRY */
+
+/* struct utrace_report_msg flags */
+#define UTRACE_MSG_NEEDS_REPLY	0x1	/* the thread waits for a reply */
+
+/**
+ * struct utrace_report_msg - one report of a UTRACE_ENGINE_USER engine, read()
+ * @seq:	report number, to quote in the reply
+ * @id:		engine id
+ * @tid:	the reporting thread, in the reader's pid namespace
+ * @event:	event number (UTRACE_NEVENTS bits above)
+ * @action:	what the other engines chose so far: resume action, plus
+ *		UTRACE_ACTION_SYSCALL_* bits at syscall entry
+ * @flags:	UTRACE_MSG_*
+ * @syscall_nr:	at SYSCALL_ENTRY/EXIT: the system call number
+ * @args:	at SYSCALL_ENTRY/EXIT: its six arguments
+ * @retval:	at SYSCALL_EXIT: its return value
+ * @ip:		user instruction pointer
+ * @sp:		user stack pointer
+ * @code:	EXIT: the exit code; DEATH: the exit signal; CLONE: the child's tid
+ * @clone_flags: CLONE: the clone flags (as far as they can be derived)
+ */
+struct utrace_report_msg {
+	__u64 seq;
+	__u64 id;
+	__s32 tid;
+	__u32 event;
+	__u32 action;
+	__u32 flags;
+	__s64 syscall_nr;
+	__u64 args[6];
+	__s64 retval;
+	__u64 ip;
+	__u64 sp;
+	__s64 code;
+	__u64 clone_flags;
+};
+
+/* struct utrace_reply_msg set bits */
+#define UTRACE_REPLY_SET_SYSCALL_NR	0x1	/* at SYSCALL_ENTRY: run this call instead */
+#define UTRACE_REPLY_SET_ARGS		0x2	/* at SYSCALL_ENTRY: these arguments */
+/* the call's return value (with ABORT, or at SYSCALL_EXIT) */
+#define UTRACE_REPLY_SET_RETVAL		0x4
+
+/**
+ * struct utrace_reply_msg - the answer to a report, write()
+ * @seq:	the report's @seq
+ * @action:	resume action (enum utrace_ioc_action), plus
+ *		UTRACE_ACTION_SYSCALL_ABORT at SYSCALL_ENTRY
+ * @set:	UTRACE_REPLY_SET_* bits: which of the fields below apply
+ * @syscall_nr:	new system call number
+ * @args:	new arguments
+ * @retval:	new return value, in the kernel's convention (-errno for errors)
+ *
+ * Errors of write(): EINVAL for a wrong size or bits, ENOENT if no thread
+ * waits for that @seq (it was killed, or answered already).
+ */
+struct utrace_reply_msg {
+	__u64 seq;
+	__u32 action;
+	__u32 set;
+	__s64 syscall_nr;
+	__u64 args[6];
+	__s64 retval;
 };
 
 #define UTRACE_IOC_VERSION	_IOR(UTRACE_IOC_MAGIC, 0x00, struct utrace_ioc_version)

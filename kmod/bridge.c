@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The user-engine bridge: a UTRACE_ENGINE_USER engine hands each report to
+ * the process that attached it, through that process's /dev/utrace file.
+ *
+ * The traced thread, in its callback (process context, may sleep), queues a
+ * struct utrace_report_msg on the bridge and sleeps in TASK_TRACED (it is in
+ * a tracing stop, "t" in /proc, not a "D" sleep the hung-task detector would
+ * blame) until the reply is written, the file is closed, or it gets SIGKILL
+ * (which wakes __TASK_TRACED sleepers); then it applies the reply's register
+ * changes to its own registers and returns the reply's action.  Reports
+ * from contexts that may not sleep (DEATH is atomic, REAP runs in a worker)
+ * are queued without waiting and need no reply.
+ *
+ * Ownership: a waiting report belongs to the thread that made it (on its
+ * stack); the bridge lock protects the lists, the reader only moves a report
+ * from "queued" to "waiting" and copies it under the lock.  An asynchronous
+ * report belongs to the queue and is freed by whoever takes it off.
+ * The bridge is reference-counted: the file holds one, each engine another.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kref.h>
+#include <linux/pid_namespace.h>
+#include <linux/poll.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <asm/syscall.h>
+
+#include "uapi/utrace.h"
+#include "utrace_internal.h"
+
+struct utrace_bridge {
+	struct kref kref;
+	spinlock_t lock;		/* the lists, @seq, @closed */
+	wait_queue_head_t readers;	/* poll() and read() */
+	struct list_head queued;	/* reports not read yet */
+	struct list_head waiting;	/* read, waiting for a reply */
+	struct pid_namespace *pid_ns;	/* of the opener: tids are in it */
+	u64 seq;
+	bool closed;
+};
+
+struct utrace_bridge_report {
+	struct list_head node;
+	struct task_struct *task;	/* waiting for the reply, or NULL */
+	struct utrace_report_msg msg;
+	struct utrace_reply_msg reply;
+	bool replied;
+	bool async;
+};
+
+struct utrace_bridge *utrace_bridge_create(void)
+{
+	struct utrace_bridge *b = kzalloc(sizeof(*b), GFP_KERNEL);
+
+	if (!b)
+		return NULL;
+	kref_init(&b->kref);
+	spin_lock_init(&b->lock);
+	init_waitqueue_head(&b->readers);
+	INIT_LIST_HEAD(&b->queued);
+	INIT_LIST_HEAD(&b->waiting);
+	b->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	return b;
+}
+
+static void utrace_bridge_free(struct kref *kref)
+{
+	struct utrace_bridge *b = container_of(kref, struct utrace_bridge, kref);
+
+	put_pid_ns(b->pid_ns);
+	kfree(b);
+}
+
+void utrace_bridge_get(struct utrace_bridge *b)
+{
+	kref_get(&b->kref);
+}
+
+void utrace_bridge_put(struct utrace_bridge *b)
+{
+	kref_put(&b->kref, utrace_bridge_free);
+}
+
+/* The file is closed: release every waiting thread, drop unread reports. */
+void utrace_bridge_close(struct utrace_bridge *b)
+{
+	struct utrace_bridge_report *r, *next;
+	LIST_HEAD(drop);
+
+	spin_lock(&b->lock);
+	b->closed = true;
+	list_for_each_entry_safe(r, next, &b->queued, node) {
+		if (r->async)
+			list_move(&r->node, &drop);
+		else
+			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+	}
+	list_for_each_entry(r, &b->waiting, node)
+		utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+	spin_unlock(&b->lock);
+	list_for_each_entry_safe(r, next, &drop, node)
+		kfree(r);
+}
+
+static void fill_syscall(struct utrace_report_msg *msg, struct pt_regs *regs,
+			 unsigned int event)
+{
+	unsigned long args[6];
+	unsigned int i;
+
+	msg->syscall_nr = syscall_get_nr(current, regs);
+	syscall_get_arguments(current, regs, args);
+	for (i = 0; i < 6; i++)
+		msg->args[i] = args[i];
+	if (event == _UTRACE_EVENT_SYSCALL_EXIT)
+		msg->retval = syscall_get_return_value(current, regs);
+}
+
+/* Apply a reply's register changes to the current thread. */
+static void apply_reply(const struct utrace_reply_msg *reply, struct pt_regs *regs)
+{
+	if (!regs)
+		return;
+	if (reply->set & UTRACE_REPLY_SET_SYSCALL_NR)
+		utrace_arch_set_syscall_nr(regs, reply->syscall_nr);
+	if (reply->set & UTRACE_REPLY_SET_ARGS) {
+		unsigned long args[6];
+		unsigned int i;
+
+		for (i = 0; i < 6; i++)
+			args[i] = reply->args[i];
+		utrace_arch_set_syscall_args(regs, args);
+	}
+	if (reply->set & UTRACE_REPLY_SET_RETVAL)
+		utrace_arch_set_return_value(regs, reply->retval);
+}
+
+/**
+ * utrace_bridge_report - hand one report to user space
+ * @b:		the bridge
+ * @id:		engine id
+ * @pid:	the reporting thread
+ * @event:	event number
+ * @action:	incoming action bits
+ * @regs:	the thread's user registers, or NULL
+ * @code:	event-specific value (see struct utrace_report_msg)
+ * @clone_flags: CLONE's flags
+ * @wait:	wait for the reply (sleepable context, @current is the thread)
+ *
+ * Returns the action to return from the callback.
+ */
+u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait)
+{
+	struct utrace_bridge_report local, *r = &local;
+	u32 ret = UTRACE_RESUME;
+
+	if (!wait) {
+		r = kzalloc(sizeof(*r), GFP_ATOMIC);
+		if (!r)
+			return UTRACE_RESUME;
+		r->async = true;
+	} else {
+		memset(r, 0, sizeof(*r));
+		r->task = current;
+	}
+	r->msg.id = id;
+	r->msg.event = event;
+	r->msg.action = action;
+	r->msg.flags = wait ? UTRACE_MSG_NEEDS_REPLY : 0;
+	r->msg.syscall_nr = -1;
+	r->msg.code = code;
+	r->msg.clone_flags = clone_flags;
+	if (regs) {
+		r->msg.ip = instruction_pointer(regs);
+		r->msg.sp = user_stack_pointer(regs);
+		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)
+			fill_syscall(&r->msg, regs, event);
+	}
+
+	spin_lock(&b->lock);
+	if (b->closed) {
+		spin_unlock(&b->lock);
+		if (r->async)
+			kfree(r);
+		return UTRACE_RESUME;
+	}
+	r->msg.tid = pid_nr_ns(pid, b->pid_ns);
+	r->msg.seq = ++b->seq;
+	list_add_tail(&r->node, &b->queued);
+	spin_unlock(&b->lock);
+	wake_up_interruptible(&b->readers);
+	if (!wait)
+		return UTRACE_RESUME;
+
+	/*
+	 * Test after setting the state: a reply, a close or SIGKILL that comes
+	 * in between wakes us from TASK_TRACED, so none is lost.  The waker
+	 * holds b->lock, and we unlink under it, so it never sees us gone.
+	 */
+	for (;;) {
+		set_special_state(TASK_TRACED);
+		if (READ_ONCE(r->replied) || READ_ONCE(b->closed) || fatal_signal_pending(current))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+
+	spin_lock(&b->lock);
+	list_del(&r->node);
+	if (r->replied)
+		ret = r->reply.action;
+	spin_unlock(&b->lock);
+	if (r->replied)
+		apply_reply(&r->reply, regs);
+	return ret;
+}
+
+ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,
+			   bool nonblock)
+{
+	struct utrace_bridge_report *r;
+	struct utrace_report_msg msg;
+	bool async;
+	int ret;
+
+	if (len < sizeof(msg))
+		return -EINVAL;
+	for (;;) {
+		spin_lock(&b->lock);
+		r = list_first_entry_or_null(&b->queued, struct utrace_bridge_report, node);
+		if (r)
+			break;
+		spin_unlock(&b->lock);
+		if (nonblock)
+			return -EAGAIN;
+		ret = wait_event_interruptible(b->readers, !list_empty(&b->queued));
+		if (ret)
+			return ret;
+	}
+	msg = r->msg;
+	async = r->async;
+	if (async)
+		list_del(&r->node);
+	else
+		list_move_tail(&r->node, &b->waiting);
+	spin_unlock(&b->lock);
+	if (async)
+		kfree(r);
+	if (copy_to_user(buf, &msg, sizeof(msg)))
+		return -EFAULT;
+	return sizeof(msg);
+}
+
+ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, size_t len)
+{
+	struct utrace_bridge_report *r;
+	struct utrace_reply_msg reply;
+	bool found = false;
+
+	if (len != sizeof(reply))
+		return -EINVAL;
+	if (copy_from_user(&reply, buf, sizeof(reply)))
+		return -EFAULT;
+	if (utrace_resume_action(reply.action) >= UTRACE_RESUME_MAX ||
+	    (reply.action & ~(UTRACE_RESUME_MASK | UTRACE_SYSCALL_MASK)) ||
+	    (reply.set & ~(UTRACE_REPLY_SET_SYSCALL_NR | UTRACE_REPLY_SET_ARGS |
+			   UTRACE_REPLY_SET_RETVAL)))
+		return -EINVAL;
+
+	spin_lock(&b->lock);
+	list_for_each_entry(r, &b->waiting, node) {
+		if (r->msg.seq == reply.seq && !r->replied) {
+			r->reply = reply;
+			WRITE_ONCE(r->replied, true);
+			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+			found = true;
+			break;
+		}
+	}
+	spin_unlock(&b->lock);
+	return found ? sizeof(reply) : -ENOENT;
+}
+
+__poll_t utrace_bridge_poll(struct utrace_bridge *b, struct file *file, poll_table *wait)
+{
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	poll_wait(file, &b->readers, wait);
+	spin_lock(&b->lock);
+	if (!list_empty(&b->queued))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&b->lock);
+	return mask;
+}

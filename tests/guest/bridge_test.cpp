@@ -1,0 +1,232 @@
+// The user-engine bridge: reports read from /dev/utrace, answers written
+// back with actions and register changes; syscall abort, UTRACE_SYSCALL_RESUMED
+// after another engine's stop, engine order, close and SIGKILL while waiting.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tracee.hpp"
+#include "utrace/device.hpp"
+#include "utrace/error.hpp"
+
+using namespace std::chrono_literals;
+using utrace::Action;
+using utrace::bit;
+using utrace::EngineState;
+using utrace::EngineType;
+using utrace::Event;
+using utrace::Reply;
+using utrace::Report;
+using utrace_test::eventually;
+using utrace_test::Tracee;
+
+namespace
+{
+
+constexpr auto kWait = 60000ms;
+constexpr uint32_t kResume = static_cast<uint32_t>(Action::Resume);
+
+bool path_exists(const std::string &p)
+{
+	struct stat st {
+	};
+	return ::stat(p.c_str(), &st) == 0;
+}
+
+// The next report of @event, answering others with RESUME.
+Report next(const utrace::Device &dev, Event event)
+{
+	for (;;) {
+		auto r = dev.read_report(kWait);
+		if (!r)
+			throw std::runtime_error("no report");
+		if (r->event == event)
+			return *r;
+		if (r->needs_reply)
+			dev.reply({.seq = r->seq});
+	}
+}
+
+TEST(Bridge, ReportsSyscallEntryWithNumberAndArgumentsAndWaitsForTheReply)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kMkdir);
+	const Report r = next(dev, Event::SyscallEntry);
+	EXPECT_EQ(r.id, id);
+	EXPECT_EQ(r.tid, t.pid());
+	EXPECT_TRUE(r.needs_reply);
+	EXPECT_EQ(r.syscall_nr, SYS_mkdirat);
+	EXPECT_EQ(static_cast<int>(r.args[0]), AT_FDCWD);
+	EXPECT_EQ(r.args[2], 0700U);
+	EXPECT_EQ(t.proc_state(), "t (tracing stop)") << "it waits for the reply in a tracing stop";
+	EXPECT_FALSE(path_exists(t.marker()));
+	dev.reply({.seq = r.seq});
+	// The ack's write is reported too: answer until the ack arrives.
+	dev.detach(id);
+	ASSERT_TRUE(t.wait_ack());
+	EXPECT_TRUE(path_exists(t.marker()));
+}
+
+TEST(Bridge, AbortSkipsTheCallAndItsReturnValueIsTheEngines)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kMkdir);
+	const Report r = next(dev, Event::SyscallEntry);
+	ASSERT_EQ(r.syscall_nr, SYS_mkdirat);
+	dev.reply({.seq = r.seq, .action = kResume | utrace::kSyscallAbort, .retval = -EPERM});
+	dev.detach(id);
+	ASSERT_TRUE(t.wait_ack());
+	EXPECT_FALSE(path_exists(t.marker())) << "an aborted call must not run";
+
+	// And the value the engine set is what the thread gets back.
+	const auto id2 = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kGetppidValue);
+	const Report g = next(dev, Event::SyscallEntry);
+	ASSERT_EQ(g.syscall_nr, SYS_getppid);
+	dev.reply({.seq = g.seq, .action = kResume | utrace::kSyscallAbort, .retval = 4242});
+	dev.detach(id2);
+	EXPECT_EQ(t.read_value(), 4242);
+}
+
+TEST(Bridge, RegisterChangesMadeAtEntryTakeEffect)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kGetppidValue);
+	const Report r = next(dev, Event::SyscallEntry);
+	ASSERT_EQ(r.syscall_nr, SYS_getppid);
+	dev.reply({.seq = r.seq, .syscall_nr = SYS_getpid}); // getppid becomes getpid
+	dev.detach(id);
+	EXPECT_EQ(t.read_value(), t.pid());
+}
+
+TEST(Bridge, ReportsSyscallExitWithTheReturnValueAndCanChangeIt)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallExit));
+	t.send(Tracee::kGetppidValue);
+	Report r;
+	do {
+		r = next(dev, Event::SyscallExit);
+		if (r.syscall_nr != SYS_getppid)
+			dev.reply({.seq = r.seq});
+	} while (r.syscall_nr != SYS_getppid);
+	EXPECT_EQ(r.retval, ::getpid()) << "the tracee's parent is this test";
+	dev.reply({.seq = r.seq, .retval = 777});
+	dev.detach(id);
+	EXPECT_EQ(t.read_value(), 777);
+}
+
+// The seeds' nested-engines scenario: engines run in reverse attach order at
+// syscall entry; an engine that sees another's STOP answers REPORT and is
+// asked again, with UTRACE_SYSCALL_RESUMED, after the stop and before the
+// call runs; what it changes then is what runs.
+TEST(Bridge, ResumedReportAfterAnotherEnginesStopComesBeforeTheCall)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto entry = bit(Event::SyscallEntry);
+	const auto user = dev.attach(t.pid(), EngineType::User, entry);
+	const auto stopper = dev.attach(t.pid(), EngineType::Stopper, entry, entry);
+	t.send(Tracee::kGetppidValue);
+
+	const Report first = next(dev, Event::SyscallEntry);
+	ASSERT_EQ(first.syscall_nr, SYS_getppid);
+	EXPECT_EQ(first.action & 0xf, static_cast<uint32_t>(Action::Stop))
+	        << "the later-attached stopper ran first and said STOP";
+	EXPECT_EQ(first.action & utrace::kSyscallResumed, 0U);
+	EXPECT_EQ(dev.info(stopper).count(Event::SyscallEntry), 1U);
+	dev.reply({.seq = first.seq, .action = static_cast<uint32_t>(Action::Report)});
+
+	ASSERT_TRUE(eventually([&] { return dev.info(stopper).state == EngineState::Stopped; }));
+	dev.set_stop_events(stopper, 0);
+	EXPECT_EQ(dev.control(stopper, Action::Resume), 0);
+
+	const Report again = next(dev, Event::SyscallEntry);
+	EXPECT_EQ(again.seq, first.seq + 1);
+	EXPECT_NE(again.action & utrace::kSyscallResumed, 0U) << "second report is RESUMED";
+	EXPECT_EQ(again.syscall_nr, SYS_getppid);
+	dev.reply({.seq = again.seq, .syscall_nr = SYS_getpid});
+	dev.detach(user);
+	dev.detach(stopper);
+	EXPECT_EQ(t.read_value(), t.pid()) << "the change made at the RESUMED report ran";
+}
+
+TEST(Bridge, ClosingTheFileReleasesAWaitingThreadAndDetaches)
+{
+	Tracee t;
+	{
+		utrace::Device dev;
+		(void)dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+		t.send(Tracee::kMkdir);
+		ASSERT_TRUE(dev.read_report(kWait));
+	}
+	ASSERT_TRUE(t.wait_ack());
+	EXPECT_TRUE(path_exists(t.marker()));
+}
+
+TEST(Bridge, SigkillEndsTheWaitForAReply)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User,
+	                           bit(Event::SyscallEntry) | bit(Event::Death) | bit(Event::Reap));
+	t.send(Tracee::kMkdir);
+	const Report r = next(dev, Event::SyscallEntry);
+	ASSERT_EQ(::kill(t.pid(), SIGKILL), 0);
+	const int status = t.wait_exit();
+	ASSERT_NE(status, -1) << "SIGKILL did not end the wait";
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	const Report death = next(dev, Event::Death);
+	EXPECT_FALSE(death.needs_reply);
+	EXPECT_EQ(death.tid, t.pid());
+	const Report reap = next(dev, Event::Reap);
+	EXPECT_FALSE(reap.needs_reply);
+	try {
+		dev.reply({.seq = r.seq});
+		ADD_FAILURE() << "a reply to a dead thread's report must fail";
+	} catch (const utrace::Error &e) {
+		EXPECT_EQ(e.code(), ENOENT);
+	}
+	dev.detach(id);
+}
+
+TEST(Bridge, BadRepliesAreRejected)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kGetppidValue);
+	const Report r = next(dev, Event::SyscallEntry);
+	auto code = [&](const Reply &rep) {
+		try {
+			dev.reply(rep);
+		} catch (const utrace::Error &e) {
+			return e.code();
+		}
+		return 0;
+	};
+	EXPECT_EQ(code({.seq = r.seq + 100}), ENOENT);
+	EXPECT_EQ(code({.seq = r.seq, .action = 9}), EINVAL);
+	EXPECT_EQ(code({.seq = r.seq, .action = 0x1000}), EINVAL);
+	char small[4] = {};
+	EXPECT_EQ(::write(dev.fd(), small, sizeof(small)), -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(code({.seq = r.seq}), 0);
+	dev.detach(id);
+	EXPECT_EQ(t.read_value(), ::getpid());
+}
+
+} // namespace
