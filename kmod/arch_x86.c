@@ -21,7 +21,8 @@
  *	user_enable_single_step() asks for that trap.
  *
  * Only tasks with syscall-event engines have these bits: untraced tasks stay
- * on the fast path.  A traced task that enables syscall user dispatch and
+ * on the fast path.  begin_new_exec() clears the dispatch bit: the exec
+ * hook sets it again.  A traced task that enables syscall user dispatch and
  * then disables it clears our entry bit: documented in docs/DESIGN.md.
  */
 #include <linux/entry-common.h>

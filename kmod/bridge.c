@@ -49,6 +49,7 @@ struct utrace_bridge_report {
 	struct utrace_report_msg msg;
 	struct utrace_reply_msg reply;
 	bool replied;
+	bool cancelled;	/* the engine was detached: stop waiting */
 	bool async;
 };
 
@@ -150,11 +151,13 @@ static void apply_reply(const struct utrace_reply_msg *reply, struct pt_regs *re
  * @code:	event-specific value (see struct utrace_report_msg)
  * @clone_flags: CLONE's flags
  * @wait:	wait for the reply (sleepable context, @current is the thread)
+ * @detached:	set (before utrace_bridge_cancel()) when the engine is detached
  *
  * Returns the action to return from the callback.
  */
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait)
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait,
+			 const bool *detached)
 {
 	struct utrace_bridge_report local, *r = &local;
 	u32 ret = UTRACE_RESUME;
@@ -183,7 +186,7 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 	}
 
 	spin_lock(&b->lock);
-	if (b->closed) {
+	if (b->closed || READ_ONCE(*detached)) {
 		spin_unlock(&b->lock);
 		if (r->async)
 			kfree(r);
@@ -204,7 +207,8 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 	 */
 	for (;;) {
 		set_special_state(TASK_TRACED);
-		if (READ_ONCE(r->replied) || READ_ONCE(b->closed) || fatal_signal_pending(current))
+		if (READ_ONCE(r->replied) || READ_ONCE(r->cancelled) || READ_ONCE(b->closed) ||
+		    fatal_signal_pending(current))
 			break;
 		schedule();
 	}
@@ -218,6 +222,30 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 	if (r->replied)
 		apply_reply(&r->reply, regs);
 	return ret;
+}
+
+/*
+ * Engine @id was detached (its *detached flag is set): a thread waiting for
+ * a reply to it stops waiting.  A report made after this sees the flag.
+ */
+void utrace_bridge_cancel(struct utrace_bridge *b, u64 id)
+{
+	struct utrace_bridge_report *r;
+
+	spin_lock(&b->lock);
+	list_for_each_entry(r, &b->queued, node) {
+		if (r->msg.id == id && !r->async) {
+			WRITE_ONCE(r->cancelled, true);
+			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+		}
+	}
+	list_for_each_entry(r, &b->waiting, node) {
+		if (r->msg.id == id) {
+			WRITE_ONCE(r->cancelled, true);
+			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+		}
+	}
+	spin_unlock(&b->lock);
 }
 
 ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,

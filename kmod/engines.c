@@ -50,6 +50,7 @@ struct utrace_mod_engine {
 	atomic64_t exit_code;
 	struct utrace_bridge *bridge;	/* UTRACE_ENGINE_USER: where reports go */
 	bool stop_requested;	/* UTRACE_IOC_CONTROL said STOP, not yet resumed */
+	bool detached;		/* UTRACE_ENGINE_USER: no more waiting for replies */
 	bool dead;
 	bool gone;
 };
@@ -81,8 +82,10 @@ static u32 me_event(struct utrace_engine *engine, unsigned int event)
 	atomic64_inc(&me->counts[event]);
 	atomic64_set(&me->last_event, event);
 	/* A callback's action replaces the engine's stop: keep a requested one. */
-	if (READ_ONCE(me->stop_requested))
+	if (READ_ONCE(me->stop_requested)) {
+		atomic64_inc(&me->stops);
 		return UTRACE_STOP;
+	}
 	if (me->type == UTRACE_ENGINE_STOPPER && (READ_ONCE(me->stop_events) & BIT(event))) {
 		atomic64_inc(&me->stops);
 		return UTRACE_STOP;
@@ -103,7 +106,7 @@ static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 actio
 	if (me->type != UTRACE_ENGINE_USER || ret == UTRACE_STOP)
 		return ret;
 	return utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
-				    clone_flags, wait);
+				    clone_flags, wait, &me->detached);
 }
 
 static u32 me_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
@@ -321,6 +324,12 @@ out_task:
 static void me_detach(struct utrace_mod_engine *me)
 {
 	int ret = utrace_control(me->task, me->engine, UTRACE_DETACH);
+
+	/* A thread waiting for this engine's reply would wait forever. */
+	if (me->bridge) {
+		WRITE_ONCE(me->detached, true);
+		utrace_bridge_cancel(me->bridge, me->id);
+	}
 
 	if (ret && ret != -ESRCH && ret != -EINPROGRESS && ret != -EALREADY)
 		pr_warn_once("detach of engine %u: %d\n", me->id, ret);

@@ -1199,14 +1199,24 @@ void utrace_finish_vfork(void)
 	}
 }
 
-/* sched_process_exec, atomic: report on the way back to user mode. */
+/*
+ * sched_process_exec, atomic, after begin_new_exec(): restore the syscall
+ * slow path exec cleared, and report on the way back to user mode.
+ */
 void utrace_report_exec_event(void)
 {
 	struct utrace *utrace = utrace_lookup(current);
 
-	if (!utrace || !(utrace->flags & UTRACE_EVENT(EXEC)))
+	if (!utrace)
 		return;
 	spin_lock(&utrace->lock);
+	/* begin_new_exec() cleared x86's syscall user dispatch bit: set ours again. */
+	if (utrace->syscall_work)
+		utrace_arch_set_syscall_work(utrace);
+	if (!(utrace->flags & UTRACE_EVENT(EXEC))) {
+		spin_unlock(&utrace->lock);
+		return;
+	}
 	utrace->pending |= UTRACE_PENDING_EXEC;
 	utrace_queue_work(utrace, false);
 	spin_unlock(&utrace->lock);

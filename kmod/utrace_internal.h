@@ -165,7 +165,9 @@ void utrace_bridge_get(struct utrace_bridge *b);
 void utrace_bridge_put(struct utrace_bridge *b);
 void utrace_bridge_close(struct utrace_bridge *b);
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait);
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait,
+			 const bool *detached);
+void utrace_bridge_cancel(struct utrace_bridge *b, u64 id);
 ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,
 			   bool nonblock);
 ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, size_t len);

@@ -76,8 +76,11 @@ namespace
 void engine_ioctl(int fd, unsigned long cmd, EngineId id, uint64_t arg, const char *what)
 {
 	utrace_ioc_engine req{id, arg};
-	if (::ioctl(fd, cmd, &req) != 0)
-		throw_errno(errno, std::string(what) + " engine " + std::to_string(id));
+	if (::ioctl(fd, cmd, &req) == 0)
+		return;
+	if (errno == ENOENT)
+		throw Error(ENOENT, "no engine " + std::to_string(id));
+	throw_errno(errno, std::string(what) + " engine " + std::to_string(id));
 }
 
 } // namespace
@@ -111,6 +114,8 @@ int Device::control(EngineId id, Action action) const
 		return 0;
 	if (errno == EINPROGRESS)
 		return EINPROGRESS;
+	if (errno == ENOENT)
+		throw Error(ENOENT, "no engine " + std::to_string(id));
 	throw_errno(errno, "control engine " + std::to_string(id));
 }
 
@@ -123,8 +128,11 @@ EngineInfo Device::info(EngineId id) const
 {
 	utrace_ioc_engine_info raw{};
 	raw.id = id;
-	if (::ioctl(fd_, UTRACE_IOC_ENGINE_INFO, &raw) != 0)
+	if (::ioctl(fd_, UTRACE_IOC_ENGINE_INFO, &raw) != 0) {
+		if (errno == ENOENT)
+			throw Error(ENOENT, "no engine " + std::to_string(id));
 		throw_errno(errno, "engine " + std::to_string(id));
+	}
 	EngineInfo info;
 	info.id = raw.id;
 	info.tid = raw.tid;

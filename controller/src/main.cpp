@@ -18,12 +18,14 @@ int run(int argc, char **argv)
 	app.require_subcommand(1);
 	utracectl::add_module_commands(app);
 	utracectl::add_status_commands(app);
+	int exit_code = 0;
+	utracectl::add_engine_commands(app, exit_code);
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
 		return app.exit(e);
 	}
-	return 0;
+	return exit_code;
 }
 
 } // namespace

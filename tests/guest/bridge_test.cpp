@@ -177,6 +177,20 @@ TEST(Bridge, ClosingTheFileReleasesAWaitingThreadAndDetaches)
 	EXPECT_TRUE(path_exists(t.marker()));
 }
 
+TEST(Bridge, DetachReleasesAThreadWaitingForAReply)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kMkdir);
+	const Report r = next(dev, Event::SyscallEntry);
+	EXPECT_EQ(t.proc_state(), "t (tracing stop)");
+	dev.detach(id); // no reply: the detach alone must let it go
+	ASSERT_TRUE(t.wait_ack());
+	EXPECT_TRUE(path_exists(t.marker()));
+	(void)r;
+}
+
 TEST(Bridge, SigkillEndsTheWaitForAReply)
 {
 	utrace::Device dev;

@@ -145,7 +145,8 @@ TEST_F(Engines, CountEngineSeesCloneExecExitDeathReapInOrder)
 	Tracee t;
 	const auto id = dev.attach(t.pid(), EngineType::Count,
 	                           bit(Event::Clone) | bit(Event::Exec) | bit(Event::Exit) |
-	                                   bit(Event::Death) | bit(Event::Reap));
+	                                   bit(Event::Death) | bit(Event::Reap) |
+	                                   bit(Event::SyscallEntry) | bit(Event::SyscallExit));
 	ASSERT_TRUE(t.run(Tracee::kFork));
 	EXPECT_EQ(dev.info(id).count(Event::Clone), 1U);
 	EXPECT_EQ(dev.info(id).count(Event::Exit), 0U) << "the child's exit is not ours";
@@ -161,6 +162,12 @@ TEST_F(Engines, CountEngineSeesCloneExecExitDeathReapInOrder)
 	EXPECT_EQ(info.count(Event::Death), 1U);
 	EXPECT_EQ(info.count(Event::Reap), 1U);
 	EXPECT_EQ(info.last_event, static_cast<int>(Event::Reap)) << "REAP comes last";
+	// exec must not lose the syscall slow path (x86 clears a work bit there).
+	const auto entries = info.count(Event::SyscallEntry);
+	const auto exits = info.count(Event::SyscallExit);
+	EXPECT_GT(entries, 10U) << "exits " << exits << " clone " << info.count(Event::Clone);
+	EXPECT_LE(exits, entries + 2) << "entries " << entries << ", exits " << exits;
+	EXPECT_LE(entries, exits + 2) << "entries " << entries << ", exits " << exits;
 	dev.detach(id);
 }
 

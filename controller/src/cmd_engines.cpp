@@ -1,0 +1,274 @@
+// utracectl attach / engines / events / control / detach
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "commands.hpp"
+#include "utrace/device.hpp"
+#include "utrace/error.hpp"
+#include "utrace/events.hpp"
+
+namespace utracectl
+{
+
+namespace
+{
+
+using utrace::EngineId;
+using utrace::EngineInfo;
+
+// The thread ids of process @pid, from /proc/PID/task.
+std::vector<pid_t> threads_of(pid_t pid)
+{
+	const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+	std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(dir.c_str()), ::closedir);
+	if (!d)
+		throw utrace::Error(ESRCH, "no process " + std::to_string(pid));
+	std::vector<pid_t> tids;
+	while (const dirent *e = ::readdir(d.get()))
+		if (e->d_name[0] != '.')
+			tids.push_back(static_cast<pid_t>(std::stol(e->d_name)));
+	return tids;
+}
+
+nlohmann::json info_json(const EngineInfo &i)
+{
+	nlohmann::json counts = nlohmann::json::object();
+	for (unsigned e = 0; e < utrace::kNumEvents; e++)
+		if (i.counts[e])
+			counts[std::string(utrace::event_name(static_cast<utrace::Event>(e)))] =
+			        i.counts[e];
+	return {{"id", i.id},
+	        {"tid", i.tid},
+	        {"engine", utrace::engine_type_name(i.type)},
+	        {"state", utrace::engine_state_name(i.state)},
+	        {"events", utrace::format_events(i.events)},
+	        {"stop_events", utrace::format_events(i.stop_events)},
+	        {"stops", i.stops},
+	        {"counts", counts}};
+}
+
+void print_table(const std::vector<EngineInfo> &infos)
+{
+	std::printf("%-4s %-7s %-8s %-9s %-6s %s\n", "ID", "TID", "ENGINE", "STATE", "STOPS",
+	            "EVENTS (reports)");
+	for (const auto &i : infos) {
+		std::string events;
+		for (unsigned e = 0; e < utrace::kNumEvents; e++) {
+			const auto ev = static_cast<utrace::Event>(e);
+			if (!(i.events & utrace::bit(ev)) && !i.counts[e])
+				continue;
+			events += std::string(events.empty() ? "" : " ") +
+			          std::string(utrace::event_name(ev)) + "=" +
+			          std::to_string(i.counts[e]);
+		}
+		std::printf("%-4llu %-7d %-8s %-9s %-6llu %s\n",
+		            static_cast<unsigned long long>(i.id), i.tid,
+		            std::string(utrace::engine_type_name(i.type)).c_str(),
+		            std::string(utrace::engine_state_name(i.state)).c_str(),
+		            static_cast<unsigned long long>(i.stops),
+		            events.empty() ? "-" : events.c_str());
+	}
+}
+
+struct AttachOpts {
+	std::optional<pid_t> pid;
+	std::optional<pid_t> tid;
+	std::string engine = "count";
+	std::string events = "syscall,lifecycle";
+	std::string stop_events = "none";
+	std::vector<std::string> command;
+	bool json = false;
+};
+
+// Starts @argv stopped on a pipe, attaches, lets it exec, waits for it.
+int run_command(const utrace::Device &dev, const AttachOpts &o, utrace::EngineType type,
+                utrace::EventMask events, utrace::EventMask stops)
+{
+	int go[2];
+	if (::pipe2(go, O_CLOEXEC) != 0)
+		utrace::throw_errno(errno, "pipe");
+	const pid_t child = ::fork();
+	if (child < 0)
+		utrace::throw_errno(errno, "fork");
+	if (child == 0) {
+		char c = 0;
+		::close(go[1]);
+		if (::read(go[0], &c, 1) != 1)
+			::_exit(126);
+		std::vector<char *> argv;
+		for (const auto &a : o.command)
+			argv.push_back(const_cast<char *>(a.c_str()));
+		argv.push_back(nullptr);
+		::execvp(argv[0], argv.data());
+		std::fprintf(stderr, "utracectl: cannot run %s: %s\n", argv[0],
+		             std::strerror(errno));
+		::_exit(127);
+	}
+	::close(go[0]);
+	EngineId id = 0;
+	try {
+		id = dev.attach(child, type, events, stops);
+	} catch (...) {
+		::kill(child, SIGKILL);
+		::waitpid(child, nullptr, 0);
+		throw;
+	}
+	if (!o.json)
+		std::fprintf(stderr, "utracectl: engine %llu (%s) attached to %d: %s\n",
+		             static_cast<unsigned long long>(id), o.engine.c_str(), child,
+		             o.command[0].c_str());
+	const char c = 'g';
+	if (::write(go[1], &c, 1) != 1)
+		utrace::throw_errno(errno, "start the command");
+	::close(go[1]);
+	int status = 0;
+	while (::waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	const EngineInfo info = dev.info(id);
+	dev.detach(id);
+	if (o.json)
+		std::printf("%s\n", info_json(info).dump(2).c_str());
+	else
+		print_table({info});
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+} // namespace
+
+void add_engine_commands(CLI::App &app, int &exit_code)
+{
+	auto o = std::make_shared<AttachOpts>();
+	auto *attach = app.add_subcommand(
+	        "attach", "Attach an engine to a thread, every thread of a process, or a new "
+	                  "command (then wait for it and print what the engine saw)");
+	auto *pid_opt = attach->add_option("--pid,-p", o->pid, "Every thread of this process");
+	auto *tid_opt = attach->add_option("--tid,-t", o->tid, "This thread");
+	attach->add_option("--engine,-e", o->engine, "Engine type: count, stopper")
+	        ->capture_default_str();
+	attach->add_option("--events", o->events,
+	                   "Events: names (quiesce, reap, clone, exec, exit, death, "
+	                   "syscall-entry, syscall-exit, signal, signal-ign, signal-stop, "
+	                   "signal-term, signal-core, jctl) and groups (syscall, signal-all, "
+	                   "lifecycle, all), comma-separated")
+	        ->capture_default_str();
+	attach->add_option("--stop-events", o->stop_events,
+	                   "stopper: events at which the thread stops")
+	        ->capture_default_str();
+	attach->add_flag("--json", o->json, "Print JSON");
+	auto *cmd_opt = attach->add_option("command", o->command, "Command to start (after --)");
+	pid_opt->excludes(tid_opt)->excludes(cmd_opt);
+	tid_opt->excludes(cmd_opt);
+	attach->callback([o, &exit_code] {
+		const auto type = utrace::parse_engine_type(o->engine);
+		if (type == utrace::EngineType::User)
+			throw utrace::Error(EINVAL, "user engines live only as long as the process "
+			                            "reading their reports; attach them with "
+			                            "libutrace, not utracectl");
+		const auto events = utrace::parse_events(o->events);
+		const auto stops = utrace::parse_events(o->stop_events);
+		if (!o->pid && !o->tid && o->command.empty())
+			throw utrace::Error(EINVAL, "attach: give --pid, --tid or -- COMMAND");
+		const utrace::Device dev;
+		if (!o->command.empty()) {
+			exit_code = run_command(dev, *o, type, events, stops);
+			return;
+		}
+		const std::vector<pid_t> tids =
+		        o->tid ? std::vector<pid_t>{*o->tid} : threads_of(*o->pid);
+		nlohmann::json out = nlohmann::json::array();
+		for (const pid_t tid : tids) {
+			const EngineId id = dev.attach(tid, type, events, stops);
+			out.push_back({{"id", id}, {"tid", tid}});
+			if (!o->json)
+				std::printf("engine %llu attached to thread %d\n",
+				            static_cast<unsigned long long>(id), tid);
+		}
+		if (o->json)
+			std::printf("%s\n", out.dump(2).c_str());
+	});
+
+	auto json = std::make_shared<bool>(false);
+	auto *engines =
+	        app.add_subcommand("engines", "List the engines attached through utracectl");
+	engines->add_flag("--json", *json, "Print JSON");
+	engines->callback([json] {
+		const utrace::Device dev;
+		std::vector<EngineInfo> infos;
+		for (const EngineId id : dev.list())
+			infos.push_back(dev.info(id));
+		if (*json) {
+			nlohmann::json out = nlohmann::json::array();
+			for (const auto &i : infos)
+				out.push_back(info_json(i));
+			std::printf("%s\n", out.dump(2).c_str());
+			return;
+		}
+		print_table(infos);
+	});
+
+	struct EventsOpts {
+		EngineId id = 0;
+		std::vector<std::string> edits;
+	};
+	auto eo = std::make_shared<EventsOpts>();
+	auto *events = app.add_subcommand(
+	        "events",
+	        "Change an engine's event mask: +NAME adds, -NAME removes (names or groups)");
+	events->add_option("id", eo->id, "Engine id")->required();
+	// Edits start with '-': take them, in order, as extras, not as options.
+	events->allow_extras();
+	events->footer("Example: utracectl events 3 +exec -syscall-exit");
+	events->callback([eo, events] {
+		eo->edits = events->remaining();
+		if (eo->edits.empty())
+			throw utrace::Error(EINVAL, "events: give edits, e.g. +exec -syscall-exit");
+		const utrace::Device dev;
+		const auto mask = utrace::edit_events(dev.info(eo->id).events, eo->edits);
+		dev.set_events(eo->id, mask);
+		std::printf("engine %llu events: %s\n", static_cast<unsigned long long>(eo->id),
+		            utrace::format_events(mask).c_str());
+	});
+
+	struct ControlOpts {
+		EngineId id = 0;
+		std::string action;
+	};
+	auto co = std::make_shared<ControlOpts>();
+	auto *control = app.add_subcommand(
+	        "control",
+	        "Act on an engine's thread: stop, resume, interrupt, report, singlestep, "
+	        "blockstep, detach");
+	control->add_option("id", co->id, "Engine id")->required();
+	control->add_option("action", co->action, "Action")->required();
+	control->callback([co] {
+		const utrace::Device dev;
+		const auto action = utrace::parse_action(co->action);
+		const int r = dev.control(co->id, action);
+		std::printf("engine %llu: %s%s\n", static_cast<unsigned long long>(co->id),
+		            co->action.c_str(), r == EINPROGRESS ? " (in progress)" : "");
+	});
+
+	auto did = std::make_shared<EngineId>(0);
+	auto *detach = app.add_subcommand("detach", "Detach an engine");
+	detach->add_option("id", *did, "Engine id")->required();
+	detach->callback([did] {
+		const utrace::Device dev;
+		dev.detach(*did);
+		std::printf("engine %llu detached\n", static_cast<unsigned long long>(*did));
+	});
+}
+
+} // namespace utracectl
