@@ -2,21 +2,25 @@
 # against the Debian headers in the cache.  Outputs:
 #   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace.ko
 #   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace_test_warn.ko  (test only: WARN_ON at load)
+#   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace_test_api.ko   (test only: engine API checks)
 file(GLOB_RECURSE UTRACE_KMOD_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/kmod/*.c ${CMAKE_SOURCE_DIR}/kmod/*.h
-  ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/Kbuild)
+  ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/Kbuild
+  ${CMAKE_SOURCE_DIR}/tests/guest/apimod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/apimod/Kbuild)
 set(UTRACE_KMOD_ARCHES x86_64 ppc64le)
 foreach(arch IN LISTS UTRACE_KMOD_ARCHES)
   set(out ${CMAKE_BINARY_DIR}/kmod/${arch})
   add_custom_command(
-    OUTPUT ${out}/utrace.ko ${out}/utrace_test_warn.ko
+    OUTPUT ${out}/utrace.ko ${out}/utrace_test_warn.ko ${out}/utrace_test_api.ko
     COMMAND ${CMAKE_COMMAND} -E env UTRACE_CACHE=${UTRACE_CACHE}
             ${CMAKE_SOURCE_DIR}/scripts/build-kmod.sh ${arch} ${out}
     DEPENDS ${UTRACE_KMOD_SOURCES} ${CMAKE_SOURCE_DIR}/Kbuild
             ${CMAKE_SOURCE_DIR}/scripts/build-kmod.sh
     COMMENT "Building utrace.ko for ${arch}"
     USES_TERMINAL)
-  add_custom_target(kmod-${arch} ALL DEPENDS ${out}/utrace.ko ${out}/utrace_test_warn.ko)
+  add_custom_target(kmod-${arch} ALL
+    DEPENDS ${out}/utrace.ko ${out}/utrace_test_warn.ko ${out}/utrace_test_api.ko)
   set(UTRACE_KO_${arch} ${out}/utrace.ko)
   set(UTRACE_WARN_KO_${arch} ${out}/utrace_test_warn.ko)
+  set(UTRACE_API_KO_${arch} ${out}/utrace_test_api.ko)
 endforeach()

@@ -265,8 +265,21 @@ static void utrace_queue_work(struct utrace *utrace, bool interrupt)
 {
 	struct task_struct *task = utrace->task;
 
-	if (utrace->work_queued || utrace->reap || (task->flags & PF_EXITING))
+	if (utrace->reap || (task->flags & PF_EXITING))
 		return;
+	if (utrace->work_queued) {
+		/*
+		 * Queued to wait for the next return to user mode, and now
+		 * asked to interrupt: notify as TWA_SIGNAL would have
+		 * (set_notify_signal(), whose wake_up_state() is not exported).
+		 */
+		if (interrupt && task != current) {
+			set_tsk_thread_flag(task, TIF_NOTIFY_SIGNAL);
+			if (!utrace_syms.wake_up_state(task, TASK_INTERRUPTIBLE))
+				kick_process(task);
+		}
+		return;
+	}
 	utrace_inflight_get();
 	if (task_work_add(task, &utrace->work, interrupt ? TWA_SIGNAL : TWA_RESUME)) {
 		utrace_inflight_put();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build utrace.ko (and the test-only utrace_test_warn.ko) for one guest arch.
+# Build utrace.ko (and the test-only utrace_test_warn.ko, utrace_test_api.ko)
+# for one guest arch.
 #
 # usage: build-kmod.sh {x86_64|ppc64le} OUTDIR
 #
@@ -68,3 +69,9 @@ cp "$out/src/utrace.ko" "$out/utrace.ko"
 mirror "$out/warnmod" "$top"/tests/guest/warnmod/*
 build "$out/warnmod"
 cp "$out/warnmod/utrace_test_warn.ko" "$out/utrace_test_warn.ko"
+
+# Test-only engine module: links against utrace.ko's exported API.
+mirror "$out/apimod" "$top"/tests/guest/apimod/*
+make -s -C "$KDIR" M="$out/apimod" "${makeargs[@]}" -j"$(nproc)" \
+	KBUILD_EXTRA_SYMBOLS="$out/src/Module.symvers" UTRACE_INCLUDE="$top/kmod/include" modules
+cp "$out/apimod/utrace_test_api.ko" "$out/utrace_test_api.ko"

@@ -23,7 +23,7 @@ if [ ! -x "$cp_dir/scripts/checkpatch.pl" ]; then
 fi
 
 cd "$top"
-mapfile -t files < <(git ls-files -co --exclude-standard 'kmod/*.[ch]' 'tests/guest/warnmod/*.c')
+mapfile -t files < <(git ls-files -co --exclude-standard 'kmod/*.[ch]' 'tests/guest/warnmod/*.c' 'tests/guest/apimod/*.c')
 [ "${#files[@]}" -gt 0 ] || {
 	echo "checkpatch: no files" >&2
 	exit 1

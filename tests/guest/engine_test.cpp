@@ -198,6 +198,22 @@ TEST_F(Engines, InterruptMakesABlockedThreadReport)
 	dev.detach(id);
 }
 
+// REPORT queues work for the next return to user mode; an INTERRUPT after it
+// must still interrupt the blocked call rather than wait behind it.
+TEST_F(Engines, InterruptAfterAPendingReportStillInterruptsABlockedThread)
+{
+	Tracee t;
+	const auto quiesce = bit(Event::Quiesce);
+	const auto id = dev.attach(t.pid(), EngineType::Stopper, quiesce, quiesce);
+	EXPECT_EQ(dev.control(id, Action::Report), 0);
+	EXPECT_EQ(dev.control(id, Action::Interrupt), 0);
+	ASSERT_TRUE(wait_state(id, EngineState::Stopped)) << "the blocked read was not interrupted";
+	dev.set_stop_events(id, 0);
+	EXPECT_EQ(dev.control(id, Action::Resume), 0);
+	dev.detach(id);
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+}
+
 TEST_F(Engines, ReportWaitsForTheNextReturnToUserMode)
 {
 	Tracee t;

@@ -124,7 +124,25 @@ bool Tracee::wait_ack(std::chrono::seconds timeout) const
 	if (::poll(&p, 1, static_cast<int>(timeout.count() * 1000)) != 1)
 		return false;
 	char c = 0;
-	return ::read(ack_fd_, &c, 1) == 1 && c == 'k';
+	if (::read(ack_fd_, &c, 1) != 1 || c != 'k')
+		return false;
+	wait_in_read();
+	return true;
+}
+
+// After an ack the child goes back to read(): wait until it is inside, so
+// that an engine attached next does not see that read's entry first.
+void Tracee::wait_in_read() const
+{
+	const std::string path = "/proc/" + std::to_string(pid_) + "/syscall";
+	const std::string want = std::to_string(SYS_read) + " ";
+	(void)eventually(
+	        [&] {
+		        std::ifstream in(path);
+		        std::string line;
+		        return std::getline(in, line) && line.rfind(want, 0) == 0;
+	        },
+	        std::chrono::seconds(5));
 }
 
 std::optional<long> Tracee::read_value(std::chrono::seconds timeout) const

@@ -40,6 +40,8 @@ public:
 	read_value(std::chrono::seconds timeout = std::chrono::seconds(60)) const;
 	// Waits for an acknowledgement of a command sent earlier.
 	[[nodiscard]] bool wait_ack(std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+	// Waits (at most 5 s) until the child is blocked in its read() of commands.
+	void wait_in_read() const;
 	// The directory kMkdir creates.
 	[[nodiscard]] std::string marker() const;
 	// waitpid() with a timeout; returns the status, or -1 on timeout.

@@ -1,0 +1,55 @@
+// The in-kernel engine API, from another module: utrace_test_api.ko runs its
+// checks (attach flags, set_events, control, stop, examine, barrier, detach)
+// on a thread of ours when loaded; its init fails if any check fails (the
+// failed checks are in dmesg).
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sstream>
+#include <string>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tracee.hpp"
+
+using utrace_test::Tracee;
+
+namespace
+{
+
+// utrace_test_api.ko sits beside the utrace.ko the runner loaded.
+std::string api_module()
+{
+	const char *mods = std::getenv("UTRACE_MODULES");
+	if (!mods)
+		return "";
+	std::istringstream in(mods);
+	for (std::string m; in >> m;)
+		if (m.size() >= 9 && m.compare(m.size() - 9, 9, "utrace.ko") == 0)
+			return m.substr(0, m.size() - 9) + "utrace_test_api.ko";
+	return "";
+}
+
+TEST(KernelApi, AnEngineModuleSeesTheUpstreamContract)
+{
+	const std::string ko = api_module();
+	ASSERT_FALSE(ko.empty()) << "the guest runner exports UTRACE_MODULES";
+	Tracee t;
+	const int fd = ::open(ko.c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0) << ko << ": " << std::strerror(errno);
+	const std::string params = "pid=" + std::to_string(t.pid());
+	const long ret = ::syscall(SYS_finit_module, fd, params.c_str(), 0);
+	const int err = errno;
+	::close(fd);
+	ASSERT_EQ(ret, 0) << "utrace_test_api checks failed (" << std::strerror(err)
+	                  << "): see the guest dmesg";
+	EXPECT_EQ(::syscall(SYS_delete_module, "utrace_test_api", O_NONBLOCK), 0)
+	        << std::strerror(errno);
+	// The thread it stopped, examined and resumed still works.
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+}
+
+} // namespace

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only module: an engine written against <linux/utrace.h> from another
+ * module, as SystemTap once was.  Loaded with pid=N (a thread blocked in a
+ * read, see tests/guest/api_test.cpp), its init checks the API's contract
+ * on that thread: attach flags and their errors, set_events, control and
+ * its return codes, stop, examine, barrier, detach, and what a detached
+ * engine gets.  Init fails with -EINVAL after logging each broken check.
+ * Never shipped.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched/jobctl.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/utrace.h>
+
+static int pid;
+module_param(pid, int, 0444);
+MODULE_PARM_DESC(pid, "thread to run the checks on (blocked in a read)");
+
+static int failures;
+static atomic_t quiesce_reports;
+static bool keep_stopped;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		pr_err("check failed at line %d: %s\n", __LINE__, #cond); \
+		failures++;						\
+	}								\
+} while (0)
+
+static u32 api_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
+{
+	atomic_inc(&quiesce_reports);
+	return READ_ONCE(keep_stopped) ? UTRACE_STOP : UTRACE_RESUME;
+}
+
+static const struct utrace_engine_ops api_ops = {
+	.report_quiesce = api_quiesce,
+};
+
+static const struct utrace_engine_ops other_ops = {
+	.report_quiesce = api_quiesce,
+};
+
+/* Polls utrace_control(STOP) until it says the thread is stopped. */
+static bool wait_stopped(struct task_struct *task, struct utrace_engine *engine)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (utrace_control(task, engine, UTRACE_STOP) == 0)
+			return true;
+		msleep(20);
+	}
+	return false;
+}
+
+static void run_checks(struct task_struct *task)
+{
+	struct utrace_engine *e, *e2, *kt_engine;
+	struct utrace_examiner exam;
+	struct task_struct *kthread;
+	unsigned long ip;
+	int ret;
+
+	/* Lookup without CREATE finds nothing yet. */
+	e = utrace_attach_task(task, UTRACE_ATTACH_MATCH_OPS, &api_ops, NULL);
+	CHECK(PTR_ERR(e) == -ENOENT);
+
+	e = utrace_attach_task(task, UTRACE_ATTACH_CREATE | UTRACE_ATTACH_EXCLUSIVE |
+			       UTRACE_ATTACH_MATCH_OPS, &api_ops, &pid);
+	CHECK(!IS_ERR(e));
+	if (IS_ERR(e))
+		return;
+
+	e2 = utrace_attach_task(task, UTRACE_ATTACH_CREATE | UTRACE_ATTACH_EXCLUSIVE |
+				UTRACE_ATTACH_MATCH_OPS, &api_ops, NULL);
+	CHECK(PTR_ERR(e2) == -EEXIST);
+	e2 = utrace_attach_task(task, UTRACE_ATTACH_MATCH_OPS, &api_ops, NULL);
+	CHECK(e2 == e);
+	if (!IS_ERR(e2))
+		utrace_engine_put(e2);
+	e2 = utrace_attach_task(task, UTRACE_ATTACH_MATCH_OPS | UTRACE_ATTACH_MATCH_DATA,
+				&api_ops, &failures);
+	CHECK(PTR_ERR(e2) == -ENOENT);
+	/* Other ops: EXCLUSIVE|MATCH_OPS does not see ours. */
+	e2 = utrace_attach_task(task, UTRACE_ATTACH_CREATE | UTRACE_ATTACH_EXCLUSIVE |
+				UTRACE_ATTACH_MATCH_OPS, &other_ops, NULL);
+	CHECK(!IS_ERR(e2));
+	if (!IS_ERR(e2)) {
+		CHECK(utrace_control(task, e2, UTRACE_DETACH) == 0);
+		utrace_engine_put(e2);
+	}
+
+	kthread = get_pid_task(find_vpid(2), PIDTYPE_PID);
+	if (kthread) {
+		kt_engine = utrace_attach_task(kthread, UTRACE_ATTACH_CREATE, &api_ops, NULL);
+		CHECK(PTR_ERR(kt_engine) == -EPERM);
+		put_task_struct(kthread);
+	}
+
+	CHECK(utrace_set_events(task, e, 1UL << 20) == -EINVAL);
+	CHECK(utrace_set_events(task, e, UTRACE_EVENT(QUIESCE)) == 0);
+	CHECK(utrace_control(task, e, UTRACE_RESUME_MAX) == -EINVAL);
+
+	/* Not stopped: examine is refused. */
+	CHECK(utrace_prepare_examine(task, e, &exam) == -EINVAL);
+
+	/* STOP of a thread blocked in a read: in progress until it reports. */
+	WRITE_ONCE(keep_stopped, true);
+	CHECK(utrace_control(task, e, UTRACE_STOP) == -EINPROGRESS);
+	CHECK(utrace_control(task, e, UTRACE_INTERRUPT) == 0);
+	CHECK(wait_stopped(task, e));
+	CHECK(atomic_read(&quiesce_reports) >= 1);
+	CHECK(task_is_traced(task) == false);	/* not a ptrace stop */
+	CHECK(READ_ONCE(task->__state) == TASK_TRACED);
+
+	/* Stopped: examine works and the registers are stable. */
+	ret = utrace_prepare_examine(task, e, &exam);
+	CHECK(ret == 0);
+	ip = instruction_pointer(task_pt_regs(task));
+	CHECK(ip != 0);
+	CHECK(utrace_finish_examine(task, e, &exam) == 0);
+	CHECK(utrace_barrier(task, e) == 0);
+
+	/* Resume; then a running thread is not examinable again. */
+	WRITE_ONCE(keep_stopped, false);
+	CHECK(utrace_control(task, e, UTRACE_RESUME) == 0);
+	msleep(100);
+	CHECK(utrace_prepare_examine(task, e, &exam) == -EINVAL);
+
+	/* Detach, then the engine is gone for every call. */
+	CHECK(utrace_control(task, e, UTRACE_DETACH) == 0);
+	CHECK(utrace_set_events(task, e, UTRACE_EVENT(QUIESCE)) == -ESRCH);
+	CHECK(utrace_control(task, e, UTRACE_RESUME) == -ESRCH);
+	CHECK(utrace_barrier(task, e) == -ESRCH);
+	CHECK(utrace_prepare_examine(task, e, &exam) == -ESRCH);
+	utrace_engine_put(e);
+
+	e = utrace_attach_task(task, UTRACE_ATTACH_MATCH_OPS, &api_ops, NULL);
+	CHECK(PTR_ERR(e) == -ENOENT);
+}
+
+static int __init utrace_test_api_init(void)
+{
+	struct task_struct *task = get_pid_task(find_vpid(pid), PIDTYPE_PID);
+
+	if (!task) {
+		pr_err("no thread %d\n", pid);
+		return -ESRCH;
+	}
+	run_checks(task);
+	put_task_struct(task);
+	if (failures) {
+		pr_err("%d checks failed\n", failures);
+		return -EINVAL;
+	}
+	pr_info("all checks passed on thread %d\n", pid);
+	return 0;
+}
+
+static void __exit utrace_test_api_exit(void)
+{
+}
+
+module_init(utrace_test_api_init);
+module_exit(utrace_test_api_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("utrace test: the in-kernel engine API from another module");
