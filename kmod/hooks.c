@@ -12,8 +12,11 @@
  *  EXIT	do_exit(), ftrace-redirected: sleepable, before exit_mm().
  *  DEATH	tracepoint sched_process_exit (atomic, in the task, after
  *		exit_mm() and before exit_notify()).
- *  REAP	release_task(), kprobe (atomic, in the reaper): the entry is
- *		unhashed and the REAP reports run from a workqueue.
+ *  REAP	cgroup_release(), kprobe (atomic, in the reaper), which
+ *		release_task() calls once for each task it releases: a kprobe
+ *		on release_task() itself would miss a zombie leader released
+ *		by its last thread's release_task() ("goto repeat").  The
+ *		entry is unhashed and the REAP reports run from a workqueue.
  *  QUIESCE	task work (utrace.c) at the resume point.
  *
  * Hooks that every task passes (fork, exec, exit) return at once when no
@@ -109,7 +112,7 @@ static int utrace_release_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 
 static struct kprobe utrace_kp_release = {
-	.symbol_name = "release_task",
+	.symbol_name = "cgroup_release",
 	.pre_handler = utrace_release_pre,
 };
 
@@ -149,7 +152,7 @@ int utrace_hooks_init(void)
 	/* REAP first: no entry may outlive its task. */
 	ret = register_kprobe(&utrace_kp_release);
 	if (ret) {
-		pr_err("cannot probe release_task: %d\n", ret);
+		pr_err("cannot probe cgroup_release: %d\n", ret);
 		return ret;
 	}
 	for (; nt < ARRAY_SIZE(utrace_tps); nt++) {

@@ -1340,7 +1340,7 @@ static void utrace_unhash(struct utrace *utrace)
 	queue_work(utrace_wq, &utrace->reap_work);
 }
 
-/* From release_task(): atomic context, @task is being released. */
+/* From release_task() (via cgroup_release()): atomic, @task is being released. */
 void utrace_release_task(struct task_struct *task)
 {
 	struct utrace *utrace;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "tracee.hpp"
@@ -265,6 +266,58 @@ TEST_F(Engines, ListShowsAttachedEngines)
 	EXPECT_NE(std::find(ids.begin(), ids.end(), b), ids.end());
 	dev.detach(a);
 	dev.detach(b);
+}
+
+// A process whose leader exits first and whose parent ignores SIGCHLD: the
+// last thread's release_task() also releases the zombie leader (its
+// "goto repeat"), and the leader's engine must still get REAP.
+TEST_F(Engines, ReapOfAnAutoreapedLeaderReleasedWithItsLastThread)
+{
+	int pids[2];
+	int go[2];
+	ASSERT_EQ(::pipe(pids), 0);
+	ASSERT_EQ(::pipe(go), 0);
+	const pid_t parent = ::fork();
+	ASSERT_GE(parent, 0);
+	if (parent == 0) {
+		::signal(SIGCHLD, SIG_IGN); // its children are reaped automatically
+		const pid_t child = ::fork();
+		if (child == 0) {
+			char c = 0;
+			if (::read(go[0], &c, 1) != 1)
+				::_exit(1);
+			pthread_t th;
+			::pthread_create(
+			        &th, nullptr,
+			        [](void *) -> void * {
+				        ::usleep(300 * 1000);
+				        ::syscall(SYS_exit, 0); // the last thread
+				        return nullptr;
+			        },
+			        nullptr);
+			::syscall(SYS_exit, 0); // the leader exits first
+		}
+		if (::write(pids[1], &child, sizeof(child)) != sizeof(child))
+			::_exit(1);
+		::sleep(60); // stays the parent, ignoring SIGCHLD, until killed
+		::_exit(0);
+	}
+	pid_t child = 0;
+	ASSERT_EQ(::read(pids[0], &child, sizeof(child)), static_cast<ssize_t>(sizeof(child)));
+	const auto id = dev.attach(child, EngineType::Count,
+	                           bit(Event::Exit) | bit(Event::Death) | bit(Event::Reap));
+	ASSERT_EQ(::write(go[1], "g", 1), 1);
+	EXPECT_TRUE(wait_state(id, EngineState::Gone))
+	        << "no REAP for the leader released with its last thread";
+	const auto info = dev.info(id);
+	EXPECT_EQ(info.count(Event::Exit), 1U);
+	EXPECT_EQ(info.count(Event::Death), 1U);
+	EXPECT_EQ(info.count(Event::Reap), 1U);
+	dev.detach(id);
+	::kill(parent, SIGKILL);
+	::waitpid(parent, nullptr, 0);
+	for (int fd : {pids[0], pids[1], go[0], go[1]})
+		::close(fd);
 }
 
 // Last: unloads the module while a thread is stopped by an engine, then
