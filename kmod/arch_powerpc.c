@@ -74,7 +74,7 @@ void utrace_arch_set_syscall_work(struct utrace *utrace)
 	if (!utrace->syscall_work)
 		utrace->arch_flag = test_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
 	set_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
-	utrace->syscall_work = 1;
+	utrace->syscall_work = true;
 }
 
 /* utrace->lock held. */
@@ -82,7 +82,7 @@ void utrace_arch_clear_syscall_work(struct utrace *utrace)
 {
 	if (!utrace->arch_flag && !utrace->task->ptrace)
 		clear_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
-	utrace->syscall_work = 0;
+	utrace->syscall_work = false;
 }
 
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement)

@@ -18,7 +18,12 @@
  *	tracepoint and before signals are handled.  Our replacement reports,
  *	and sends the native single-step SIGTRAP only if the task is really
  *	single-stepping (TIF_SINGLESTEP): that bit is also how
- *	user_enable_single_step() asks for that trap.
+ *	user_enable_single_step() asks for that trap.  With step=1 the kernel
+ *	skips native ptrace's syscall-exit stop, so for a task that is also
+ *	under native PTRACE_SYSCALL we make that stop ourselves, as
+ *	ptrace_report_syscall() does.  user_disable_single_step() clears
+ *	SYSCALL_EXIT_TRAP (native ptrace calls it at every PTRACE_CONT or
+ *	PTRACE_SYSCALL): our replacement sets it again for a traced task.
  *
  * Only tasks with syscall-event engines have these bits: untraced tasks stay
  * on the fast path.  begin_new_exec() clears the dispatch bit: the exec
@@ -34,10 +39,12 @@
 
 static bool utrace_syscall_user_dispatch(struct pt_regs *regs);
 static void utrace_user_single_step_report(struct pt_regs *regs);
+static void utrace_user_disable_single_step(struct task_struct *task);
 
 struct utrace_fhook utrace_arch_hooks[] = {
 	{ .name = "syscall_user_dispatch", .replacement = utrace_syscall_user_dispatch },
 	{ .name = "user_single_step_report", .replacement = utrace_user_single_step_report },
+	{ .name = "user_disable_single_step", .replacement = utrace_user_disable_single_step },
 };
 
 const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
@@ -64,6 +71,20 @@ static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 	return skip;
 }
 
+/* ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_EXIT), which is inline. */
+static void native_ptrace_syscall_exit(void)
+{
+	int ptrace = current->ptrace;
+	int signr;
+
+	if (!(ptrace & PT_PTRACED) || !test_syscall_work(SYSCALL_TRACE))
+		return;
+	signr = utrace_syms.ptrace_notify(SIGTRAP | ((ptrace & PT_TRACESYSGOOD) ? 0x80 : 0),
+					  PTRACE_EVENTMSG_SYSCALL_EXIT);
+	if (signr)
+		send_sig(signr, current, 1);
+}
+
 static void utrace_user_single_step_report(struct pt_regs *regs)
 {
 	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
@@ -72,7 +93,22 @@ static void utrace_user_single_step_report(struct pt_regs *regs)
 	utrace_report_syscall_exit(regs);
 	if (test_thread_flag(TIF_SINGLESTEP))
 		orig(regs);
+	else
+		native_ptrace_syscall_exit();
 	utrace_inflight_put();
+}
+
+static void utrace_user_disable_single_step(struct task_struct *task)
+{
+	void (*orig)(struct task_struct *task) = utrace_arch_hooks[2].orig;
+	struct utrace *utrace;
+
+	orig(task);
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace && READ_ONCE(utrace->syscall_work))
+		set_task_syscall_work(task, SYSCALL_EXIT_TRAP);
+	rcu_read_unlock();
 }
 
 /* utrace->lock held. */
@@ -84,7 +120,7 @@ void utrace_arch_set_syscall_work(struct utrace *utrace)
 		utrace->arch_flag = test_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(task, SYSCALL_EXIT_TRAP);
-	utrace->syscall_work = 1;
+	utrace->syscall_work = true;
 }
 
 /* utrace->lock held. */
@@ -96,7 +132,7 @@ void utrace_arch_clear_syscall_work(struct utrace *utrace)
 		clear_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	if (!test_tsk_thread_flag(task, TIF_SINGLESTEP))
 		clear_task_syscall_work(task, SYSCALL_EXIT_TRAP);
-	utrace->syscall_work = 0;
+	utrace->syscall_work = false;
 }
 
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement)

@@ -46,6 +46,7 @@ static void __init_or_module utrace_syms_check_types(void)
 				  &user_disable_single_step));
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_cancel, &task_work_cancel));
 	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_may_access, &ptrace_may_access));
+	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_notify, &ptrace_notify));
 }
 
 static const struct {
@@ -59,6 +60,7 @@ static const struct {
 	{ "user_disable_single_step", (void **)&utrace_syms.user_disable_single_step },
 	{ "task_work_cancel", (void **)&utrace_syms.task_work_cancel },
 	{ "ptrace_may_access", (void **)&utrace_syms.ptrace_may_access },
+	{ "ptrace_notify", (void **)&utrace_syms.ptrace_notify },
 };
 
 int utrace_syms_init(void)

@@ -67,7 +67,7 @@ struct utrace {
 	bool stopped;
 	unsigned int death:1;
 	unsigned int reap:1;
-	unsigned int syscall_work:1;
+	bool syscall_work;
 	unsigned int arch_flag:1;
 	unsigned int stepping:1;
 	unsigned int work_queued:1;
@@ -104,6 +104,7 @@ struct utrace_syms {
 	/* 6.1.100+ (backported from 6.11): cancels one callback_head */
 	bool (*task_work_cancel)(struct task_struct *task, struct callback_head *cb);
 	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
+	int (*ptrace_notify)(int exit_code, unsigned long message);
 };
 
 extern struct utrace_syms utrace_syms;
