@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "error_of.hpp"
 #include "tracee.hpp"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
@@ -23,7 +24,9 @@ using utrace::EngineType;
 using utrace::Event;
 using utrace::Reply;
 using utrace::Report;
+using utrace_test::error_of;
 using utrace_test::eventually;
+using utrace_test::path_exists;
 using utrace_test::Tracee;
 
 namespace
@@ -31,13 +34,6 @@ namespace
 
 constexpr auto kWait = 60000ms;
 constexpr uint32_t kResume = static_cast<uint32_t>(Action::Resume);
-
-bool path_exists(const std::string &p)
-{
-	struct stat st {
-	};
-	return ::stat(p.c_str(), &st) == 0;
-}
 
 // The next report of @event, answering others with RESUME.
 Report next(const utrace::Device &dev, Event event)
@@ -224,14 +220,7 @@ TEST(Bridge, BadRepliesAreRejected)
 	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
 	t.send(Tracee::kGetppidValue);
 	const Report r = next(dev, Event::SyscallEntry);
-	auto code = [&](const Reply &rep) {
-		try {
-			dev.reply(rep);
-		} catch (const utrace::Error &e) {
-			return e.code();
-		}
-		return 0;
-	};
+	auto code = [&](const Reply &rep) { return error_of([&] { dev.reply(rep); }); };
 	EXPECT_EQ(code({.seq = r.seq + 100}), ENOENT);
 	EXPECT_EQ(code({.seq = r.seq, .action = 9}), EINVAL);
 	EXPECT_EQ(code({.seq = r.seq, .action = 0x1000}), EINVAL);

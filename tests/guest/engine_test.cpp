@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "error_of.hpp"
 #include "tracee.hpp"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
@@ -26,28 +27,13 @@ using utrace::bit;
 using utrace::EngineState;
 using utrace::EngineType;
 using utrace::Event;
+using utrace_test::error_of;
 using utrace_test::eventually;
+using utrace_test::path_exists;
 using utrace_test::Tracee;
 
 namespace
 {
-
-int error_of(const std::function<void()> &fn)
-{
-	try {
-		fn();
-	} catch (const utrace::Error &e) {
-		return e.code();
-	}
-	return 0;
-}
-
-bool path_exists(const std::string &p)
-{
-	struct stat st {
-	};
-	return ::stat(p.c_str(), &st) == 0;
-}
 
 class Engines : public ::testing::Test
 {

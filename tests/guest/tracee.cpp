@@ -187,6 +187,13 @@ std::string Tracee::proc_state() const
 	return "";
 }
 
+bool path_exists(const std::string &path)
+{
+	struct stat st {
+	};
+	return ::stat(path.c_str(), &st) == 0;
+}
+
 bool eventually(const std::function<bool()> &cond, std::chrono::seconds timeout)
 {
 	const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -57,6 +57,9 @@ private:
 	std::string marker_;
 };
 
+// Whether @path exists.
+bool path_exists(const std::string &path);
+
 // Polls @cond every 10 ms until it holds or @timeout passes.
 bool eventually(const std::function<bool()> &cond,
                 std::chrono::seconds timeout = std::chrono::seconds(60));

@@ -4,24 +4,16 @@
 #include <functional>
 #include <string>
 
+#include "error_of.hpp"
 #include "utrace/error.hpp"
 #include "utrace/events.hpp"
 
 using utrace::bit;
 using utrace::Event;
+using utrace_test::error_of;
 
 namespace
 {
-
-int error_of(const std::function<void()> &fn)
-{
-	try {
-		fn();
-	} catch (const utrace::Error &e) {
-		return e.code();
-	}
-	return 0;
-}
 
 TEST(Events, NamesAndGroupsParseToTheKernelBits)
 {
