@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -158,6 +159,26 @@ TEST(Bridge, ResumedReportAfterAnotherEnginesStopComesBeforeTheCall)
 	dev.detach(user);
 	dev.detach(stopper);
 	EXPECT_EQ(t.read_value(), t.pid()) << "the change made at the RESUMED report ran";
+}
+
+// A vfork CLONE report comes before the child runs, with CLONE_VFORK, and a
+// STOP takes effect at once, before the parent's vfork wait.
+TEST(Bridge, VforkCloneIsReportedAndStopsAtOnce)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::Clone));
+	t.send(Tracee::kVfork);
+	const Report r = next(dev, Event::Clone);
+	EXPECT_NE(r.clone_flags & CLONE_VFORK, 0U) << std::hex << r.clone_flags;
+	EXPECT_NE(r.clone_flags & CLONE_VM, 0U) << std::hex << r.clone_flags;
+	EXPECT_GT(r.code, 0) << "the child's tid";
+	dev.reply({.seq = r.seq, .action = static_cast<uint32_t>(Action::Stop)});
+	ASSERT_TRUE(eventually([&] { return dev.info(id).state == EngineState::Stopped; }));
+	EXPECT_EQ(t.proc_state(), "t (tracing stop)");
+	EXPECT_EQ(dev.control(id, Action::Resume), 0);
+	ASSERT_TRUE(t.wait_ack());
+	dev.detach(id);
 }
 
 TEST(Bridge, ClosingTheFileReleasesAWaitingThreadAndDetaches)

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <algorithm>
 #include <fcntl.h>
+#include <fstream>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -240,6 +241,33 @@ TEST_F(Engines, DetachWhileStoppedResumesTheThread)
 	dev.detach(id);
 	ASSERT_TRUE(t.wait_ack());
 	ASSERT_TRUE(t.run(Tracee::kGetppid));
+}
+
+TEST_F(Engines, StoppingOneThreadLeavesItsSiblingsRunning)
+{
+	Tracee t;
+	t.send(Tracee::kThread);
+	const auto tid = t.read_value();
+	ASSERT_TRUE(tid);
+	t.wait_in_read();
+	const auto id = dev.attach(static_cast<pid_t>(*tid), EngineType::Stopper, 0);
+	EXPECT_EQ(dev.control(id, Action::Stop), EINPROGRESS);
+	ASSERT_TRUE(wait_state(id, EngineState::Stopped));
+	const std::string task = "/proc/" + std::to_string(t.pid()) + "/task/";
+	auto state_of = [&](long thread) {
+		std::ifstream in(task + std::to_string(thread) + "/status");
+		for (std::string line; std::getline(in, line);)
+			if (line.rfind("State:", 0) == 0)
+				return line.substr(line.find_first_not_of(" \t", 6));
+		return std::string();
+	};
+	EXPECT_EQ(state_of(*tid), "t (tracing stop)");
+	// The main thread still answers while its sibling is stopped.
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+	EXPECT_EQ(dev.info(id).tid, *tid);
+	EXPECT_EQ(dev.control(id, Action::Resume), 0);
+	ASSERT_TRUE(eventually([&] { return state_of(*tid).rfind("R", 0) == 0; }));
+	dev.detach(id);
 }
 
 TEST_F(Engines, ListShowsAttachedEngines)

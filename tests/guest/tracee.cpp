@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <fstream>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -18,6 +20,14 @@ namespace utrace_test
 
 namespace
 {
+
+// Runs in user mode forever; the barrier keeps the compiler from assuming
+// the loop ends or from moving stores past it.
+[[noreturn]] void spin()
+{
+	for (;;)
+		asm volatile("" ::: "memory");
+}
 
 [[noreturn]] void child_loop(int cmd_fd, int ack_fd, const std::string &marker)
 {
@@ -57,9 +67,34 @@ namespace
 				::_exit(3);
 			continue;
 		}
+		case Tracee::kThread: {
+			pthread_t th;
+			static long tid;
+			::pthread_create(
+			        &th, nullptr,
+			        [](void *) -> void * {
+				        __atomic_store_n(&tid, ::syscall(SYS_gettid),
+				                         __ATOMIC_SEQ_CST);
+				        spin();
+			        },
+			        nullptr);
+			while (__atomic_load_n(&tid, __ATOMIC_SEQ_CST) == 0)
+				::sched_yield();
+			const long v = tid;
+			if (::write(ack_fd, &v, sizeof(v)) != sizeof(v))
+				::_exit(3);
+			continue;
+		}
+		case Tracee::kVfork: {
+			const pid_t p = ::vfork();
+			if (p == 0)
+				::_exit(0);
+			int st = 0;
+			::waitpid(p, &st, 0);
+			break;
+		}
 		case Tracee::kSpin:
-			for (volatile unsigned long i = 0;; i = i + 1)
-				;
+			spin();
 		default:
 			::_exit(2);
 		}
