@@ -37,7 +37,7 @@ packages=(
 	libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev
 	libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
 	# tooling used by tests and lint
-	clang-format clang-tidy strace gdb
+	clang-format clang-tidy strace gdb procps
 )
 
 trixie_list=/etc/apt/sources.list.d/utrace-trixie.list
