@@ -24,8 +24,8 @@ public:
 	static constexpr char kSpin = 's';         // spin in user mode forever (no ack)
 	static constexpr char kGetppidValue = 'v'; // getppid(), its result instead of an ack
 	static constexpr char kThread = 't';       // start a thread spinning in user mode;
-	                                     // its tid instead of an ack
-	static constexpr char kVfork = 'w'; // vfork a child that exits 0, wait for it
+	                                           // its tid instead of an ack
+	static constexpr char kVfork = 'w';        // vfork a child that exits 0, wait for it
 
 	Tracee();
 	~Tracee();
