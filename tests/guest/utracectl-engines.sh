@@ -68,5 +68,14 @@ expect_fail "Operation not permitted" "$ctl" attach --tid 2
 expect_fail "permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$ctl" attach -- true
 
+# Scripted attachment: runs line by line, stops at the first error, names it.
+printf '%s\n' '# attach, list, then a bad line' \
+	'attach --engine count --events exec,exit -- true' 'engines' \
+	'attach --events exec,bogus -- true' 'status' >/tmp/attach.script
+expect_fail "script /tmp/attach.script line 4: unknown event 'bogus'" \
+	"$ctl" script /tmp/attach.script
+printf 'ping\nstatus --json\n' | "$ctl" script - | grep -q '"loaded": true' ||
+	fail "script from stdin"
+
 "$ctl" unload
 echo "utracectl engines: all checks passed"
