@@ -121,9 +121,16 @@ static void fill_syscall(struct utrace_report_msg *msg, struct pt_regs *regs,
 		msg->retval = syscall_get_return_value(current, regs);
 }
 
-/* Apply a reply's register changes to the current thread. */
-static void apply_reply(const struct utrace_reply_msg *reply, struct pt_regs *regs)
+/* Apply a reply's register and signal changes to the current thread. */
+static void apply_reply(const struct utrace_reply_msg *reply, struct pt_regs *regs,
+			kernel_siginfo_t *info)
 {
+	if (info && (reply->set & UTRACE_REPLY_SET_SIGNO) && reply->signo != info->si_signo) {
+		/* A different signal: as ptrace does, it looks sent by kill(). */
+		clear_siginfo(info);
+		info->si_signo = reply->signo;
+		info->si_code = SI_USER;
+	}
 	if (!regs)
 		return;
 	if (reply->set & UTRACE_REPLY_SET_SYSCALL_NR)
@@ -150,14 +157,16 @@ static void apply_reply(const struct utrace_reply_msg *reply, struct pt_regs *re
  * @regs:	the thread's user registers, or NULL
  * @code:	event-specific value (see struct utrace_report_msg)
  * @clone_flags: CLONE's flags
+ * @info:	SIGNAL*: the signal (a reply may change it), else NULL
+ * @notify:	JCTL's notify
  * @wait:	wait for the reply (sleepable context, @current is the thread)
  * @detached:	set (before utrace_bridge_cancel()) when the engine is detached
  *
  * Returns the action to return from the callback.
  */
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait,
-			 const bool *detached)
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
+			 kernel_siginfo_t *info, int notify, bool wait, const bool *detached)
 {
 	struct utrace_bridge_report local, *r = &local;
 	u32 ret = UTRACE_RESUME;
@@ -178,6 +187,12 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 	r->msg.syscall_nr = -1;
 	r->msg.code = code;
 	r->msg.clone_flags = clone_flags;
+	r->msg.notify = notify;
+	if (info) {
+		r->msg.signo = info->si_signo;
+		r->msg.si_code = info->si_code;
+		r->msg.si_errno = info->si_errno;
+	}
 	if (regs) {
 		r->msg.ip = instruction_pointer(regs);
 		r->msg.sp = user_stack_pointer(regs);
@@ -220,7 +235,7 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 		ret = r->reply.action;
 	spin_unlock(&b->lock);
 	if (r->replied)
-		apply_reply(&r->reply, regs);
+		apply_reply(&r->reply, regs, info);
 	return ret;
 }
 
@@ -295,9 +310,10 @@ ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, siz
 	if (copy_from_user(&reply, buf, sizeof(reply)))
 		return -EFAULT;
 	if (utrace_resume_action(reply.action) >= UTRACE_RESUME_MAX ||
-	    (reply.action & ~(UTRACE_RESUME_MASK | UTRACE_SYSCALL_MASK)) ||
+	    (reply.action & ~(UTRACE_RESUME_MASK | UTRACE_SIGNAL_MASK | UTRACE_SIGNAL_HOLD)) ||
 	    (reply.set & ~(UTRACE_REPLY_SET_SYSCALL_NR | UTRACE_REPLY_SET_ARGS |
-			   UTRACE_REPLY_SET_RETVAL)))
+			   UTRACE_REPLY_SET_RETVAL | UTRACE_REPLY_SET_SIGNO)) ||
+	    ((reply.set & UTRACE_REPLY_SET_SIGNO) && (reply.signo <= 0 || reply.signo > _NSIG)))
 		return -EINVAL;
 
 	spin_lock(&b->lock);

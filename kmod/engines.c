@@ -97,8 +97,9 @@ static u32 me_event(struct utrace_engine *engine, unsigned int event)
  * Count the event; a stopper or a requested stop answers by itself, a user
  * engine asks its process (waiting for the answer when @wait).
  */
-static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 action,
-		     struct pt_regs *regs, s64 code, u64 clone_flags, bool wait)
+static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 action,
+			  struct pt_regs *regs, s64 code, u64 clone_flags,
+			  kernel_siginfo_t *info, int notify, bool wait)
 {
 	struct utrace_mod_engine *me = engine->data;
 	u32 ret = me_event(engine, event);
@@ -106,7 +107,13 @@ static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 actio
 	if (me->type != UTRACE_ENGINE_USER || ret == UTRACE_STOP)
 		return ret;
 	return utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
-				    clone_flags, wait, &me->detached);
+				    clone_flags, info, notify, wait, &me->detached);
+}
+
+static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 action,
+		     struct pt_regs *regs, s64 code, u64 clone_flags, bool wait)
+{
+	return me_report_full(engine, event, action, regs, code, clone_flags, NULL, 0, wait);
 }
 
 static u32 me_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
@@ -119,7 +126,25 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 		     kernel_siginfo_t *info, const struct k_sigaction *orig_ka,
 		     struct k_sigaction *return_ka)
 {
-	return me_event(engine, _UTRACE_EVENT_SIGNAL) | utrace_signal_action(action);
+	static const unsigned char events[] = {
+		[UTRACE_SIGNAL_DELIVER >> 4] = _UTRACE_EVENT_SIGNAL,
+		[UTRACE_SIGNAL_IGN >> 4] = _UTRACE_EVENT_SIGNAL_IGN,
+		[UTRACE_SIGNAL_TERM >> 4] = _UTRACE_EVENT_SIGNAL_TERM,
+		[UTRACE_SIGNAL_CORE >> 4] = _UTRACE_EVENT_SIGNAL_CORE,
+		[UTRACE_SIGNAL_STOP >> 4] = _UTRACE_EVENT_SIGNAL_STOP,
+		[UTRACE_SIGNAL_TSTP >> 4] = _UTRACE_EVENT_SIGNAL_STOP,
+		[UTRACE_SIGNAL_REPORT >> 4] = _UTRACE_EVENT_QUIESCE,
+		[UTRACE_SIGNAL_HANDLER >> 4] = _UTRACE_EVENT_QUIESCE,
+	};
+	u32 disposition = utrace_signal_action(action);
+	u32 ret;
+
+	/* The disposition so far tells which event this is. */
+	ret = me_report_full(engine, events[disposition >> 4], action, regs, 0, 0, info, 0, true);
+	/* A stop answer (no disposition) keeps the disposition so far. */
+	if (!(ret & UTRACE_SIGNAL_MASK) && utrace_resume_action(ret) == UTRACE_STOP)
+		ret |= disposition;
+	return ret;
 }
 
 static u32 me_clone(u32 action, struct utrace_engine *engine, unsigned long clone_flags,
@@ -131,7 +156,8 @@ static u32 me_clone(u32 action, struct utrace_engine *engine, unsigned long clon
 
 static u32 me_jctl(u32 action, struct utrace_engine *engine, int type, int notify)
 {
-	return me_event(engine, _UTRACE_EVENT_JCTL);
+	return me_report_full(engine, _UTRACE_EVENT_JCTL, action, current_pt_regs(), type, 0, NULL,
+			      notify, true);
 }
 
 static u32 me_exec(u32 action, struct utrace_engine *engine, const struct linux_binfmt *fmt,

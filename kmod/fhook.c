@@ -9,7 +9,9 @@
  * then runs in the caller's context, with the function's arguments, and may
  * sleep if the caller may.  A call to the original from the replacement
  * reaches the callback again, which lets it through because the caller is
- * this module (within_module(parent_ip)).
+ * this module (within_module(parent_ip)).  A hook with a filter redirects
+ * only the calls for which the filter, called from the callback in the
+ * calling task, returns true: the others never enter this module.
  *
  * What breaks if the kernel changes: a renamed or inlined function (install
  * fails with -ENOENT), a function that becomes notrace (-EINVAL from ftrace).
@@ -33,8 +35,11 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 	struct utrace_fhook_ops *fo = container_of(ops, struct utrace_fhook_ops, ops);
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 
-	if (!within_module(parent_ip, THIS_MODULE))
-		utrace_arch_redirect(regs, fo->hook->replacement);
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	if (fo->hook->filter && !fo->hook->filter())
+		return;
+	utrace_arch_redirect(regs, fo->hook->replacement);
 }
 
 int utrace_fhook_install(struct utrace_fhook *hook)

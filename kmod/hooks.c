@@ -18,6 +18,8 @@
  *		by its last thread's release_task() ("goto repeat").  The
  *		entry is unhashed and the REAP reports run from a workqueue.
  *  QUIESCE	task work (utrace.c) at the resume point.
+ *  SIGNAL*, JCTL  get_signal(), ftrace-redirected for tasks whose engines
+ *		want them (signal.c).
  *
  * Hooks that every task passes (fork, exec, exit) return at once when no
  * task is traced, and look up the side table otherwise.
@@ -68,6 +70,7 @@ void __noreturn utrace_do_exit(long code)
 	if (utrace_active()) {
 		utrace_inflight_get();
 		utrace_report_exit(&code);
+		utrace_signal_task_exit();
 		/* do_exit() never returns here: count us out first. */
 		utrace_inflight_put();
 	}
@@ -170,6 +173,9 @@ int utrace_hooks_init(void)
 		if (ret)
 			goto fail;
 	}
+	ret = utrace_signal_init();
+	if (ret)
+		goto fail;
 	return 0;
 
 fail:
@@ -185,6 +191,7 @@ fail:
  */
 void utrace_hooks_exit(void)
 {
+	utrace_signal_exit();
 	utrace_hooks_unwind(ARRAY_SIZE(utrace_fhooks) + utrace_arch_nhooks,
 			    ARRAY_SIZE(utrace_tps));
 	unregister_kprobe(&utrace_kp_release);

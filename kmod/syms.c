@@ -9,8 +9,15 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cgroup.h>
+#include <linux/cn_proc.h>
+#include <linux/coredump.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/task_work.h>
+#include <linux/tty.h>
 
 #include "utrace_internal.h"
 
@@ -47,6 +54,16 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_cancel, &task_work_cancel));
 	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_may_access, &ptrace_may_access));
 	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_notify, &ptrace_notify));
+	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_run, &task_work_run));
+	BUILD_BUG_ON(!__same_type(utrace_syms.do_coredump, &do_coredump));
+	BUILD_BUG_ON(!__same_type(utrace_syms.proc_coredump_connector,
+				  &proc_coredump_connector));
+	BUILD_BUG_ON(!__same_type(utrace_syms.is_current_pgrp_orphaned,
+				  &is_current_pgrp_orphaned));
+	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_alloc, &sigqueue_alloc));
+	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_free, &sigqueue_free));
+	BUILD_BUG_ON(!__same_type(utrace_syms.cgroup_leave_frozen, &cgroup_leave_frozen));
+	/* do_signal_stop() is static in kernel/signal.c: no declaration to check. */
 }
 
 static const struct {
@@ -61,6 +78,15 @@ static const struct {
 	{ "task_work_cancel", (void **)&utrace_syms.task_work_cancel },
 	{ "ptrace_may_access", (void **)&utrace_syms.ptrace_may_access },
 	{ "ptrace_notify", (void **)&utrace_syms.ptrace_notify },
+	{ "task_work_run", (void **)&utrace_syms.task_work_run },
+	{ "do_group_exit", (void **)&utrace_syms.do_group_exit },
+	{ "do_coredump", (void **)&utrace_syms.do_coredump },
+	{ "proc_coredump_connector", (void **)&utrace_syms.proc_coredump_connector },
+	{ "is_current_pgrp_orphaned", (void **)&utrace_syms.is_current_pgrp_orphaned },
+	{ "sigqueue_alloc", (void **)&utrace_syms.sigqueue_alloc },
+	{ "sigqueue_free", (void **)&utrace_syms.sigqueue_free },
+	{ "cgroup_leave_frozen", (void **)&utrace_syms.cgroup_leave_frozen },
+	{ "do_signal_stop", (void **)&utrace_syms.do_signal_stop },
 };
 
 int utrace_syms_init(void)

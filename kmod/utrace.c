@@ -753,17 +753,6 @@ bool utrace_task_stopped(struct task_struct *task)
  * Reporting.  Everything below runs in the traced task itself.
  */
 
-struct utrace_report {
-	u32 result;
-	enum utrace_resume_action action;	/* least of all engines */
-	enum utrace_resume_action resume_action; /* least but STOP */
-	bool detaches;
-	bool takers;
-};
-
-#define INIT_REPORT(var)	struct utrace_report var = {		\
-		.action = UTRACE_RESUME, .resume_action = UTRACE_RESUME }
-
 /* Splice in new engines: the task is the only one walking the list. */
 static void start_report(struct utrace *utrace)
 {
@@ -876,6 +865,59 @@ static u32 invoke_syscall_exit(struct utrace_engine *engine,
 	if (!ops->report_syscall_exit)
 		return UTRACE_RESUME;
 	return ops->report_syscall_exit(report->action, engine, args);
+}
+
+struct utrace_signal_args {
+	struct pt_regs *regs;
+	kernel_siginfo_t *info;
+	const struct k_sigaction *orig_ka;
+	struct k_sigaction *return_ka;
+	unsigned long event;
+};
+
+/*
+ * report_signal, or report_quiesce for an engine without it (upstream's
+ * rule).  The disposition chosen so far is in report->result; an engine's
+ * answer replaces it.  INTERRUPT and REPORT would only bring the task back
+ * here: they count as RESUME.
+ */
+static u32 invoke_signal(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
+			 struct utrace_report *report, void *args)
+{
+	struct utrace_signal_args *a = args;
+	u32 ret;
+
+	if (ops->report_signal)
+		ret = ops->report_signal(report->result | report->action, engine, a->regs,
+					 a->info, a->orig_ka, a->return_ka);
+	else if (ops->report_quiesce)
+		ret = report->result | ops->report_quiesce(report->action, engine, a->event);
+	else
+		ret = report->result | UTRACE_RESUME;
+	switch (utrace_resume_action(ret)) {
+	case UTRACE_INTERRUPT:
+	case UTRACE_REPORT:
+		ret = (ret & ~UTRACE_RESUME_MASK) | UTRACE_RESUME;
+		break;
+	default:
+		break;
+	}
+	return ret;
+}
+
+struct utrace_jctl_args {
+	int type;
+	int notify;
+};
+
+static u32 invoke_jctl(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
+		       struct utrace_report *report, void *args)
+{
+	struct utrace_jctl_args *a = args;
+
+	if (!ops->report_jctl)
+		return UTRACE_RESUME;
+	return ops->report_jctl(report->action, engine, a->type, a->notify);
 }
 
 struct utrace_clone_args {
@@ -1015,17 +1057,38 @@ static void utrace_apply_step(struct utrace *utrace, enum utrace_resume_action a
 }
 
 /*
- * The resume point, on the task's way back to user mode: report_quiesce to
- * whoever asked for a report, stop if any engine wants it, then step or not.
+ * After a report at the resume point and its stop, if any: a step asked for
+ * while stopped wins; then step, or stop stepping.
+ */
+static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_action action)
+{
+	spin_lock(&utrace->lock);
+	if (utrace->resume < UTRACE_RESUME && utrace->resume > UTRACE_REPORT) {
+		action = utrace->resume;
+		utrace->resume = UTRACE_RESUME;
+	}
+	spin_unlock(&utrace->lock);
+	utrace_apply_step(utrace, action);
+}
+
+/*
+ * The resume point, on the task's way back to user mode: a report to
+ * whoever asked for one, a stop if any engine wants it, then a step or not.
+ * The report is report_quiesce, or report_signal (UTRACE_SIGNAL_REPORT) when
+ * the task came here from get_signal(), and UTRACE_SIGNAL_HANDLER right after
+ * a signal handler's frame was set up; only engines with QUIESCE get it.
  */
 static void utrace_resume(struct utrace *utrace)
 {
 	enum utrace_resume_action action;
+	bool handler;
 	LIST_HEAD(drop);
 
 	spin_lock(&utrace->lock);
 	action = utrace->resume;
 	utrace->resume = UTRACE_RESUME;
+	handler = utrace->signal_handler;
+	utrace->signal_handler = false;
 	if (utrace->death) {
 		spin_unlock(&utrace->lock);
 		return;
@@ -1035,27 +1098,47 @@ static void utrace_resume(struct utrace *utrace)
 	spin_unlock(&utrace->lock);
 	put_detached_list(&drop);
 
-	if (action <= UTRACE_REPORT) {
-		unsigned long event = 0;
+	/* Nothing asked for (a detach only): stepping stays as it is... */
+	if (action == UTRACE_RESUME && !handler) {
+		/* ...unless no engine is left to take the trap. */
+		if (utrace->stepping && list_empty(&utrace->attached) &&
+		    list_empty(&utrace->attaching))
+			utrace_apply_step(utrace, UTRACE_RESUME);
+		return;
+	}
 
+	if ((action <= UTRACE_REPORT || handler) && (utrace->flags & UTRACE_EVENT(QUIESCE))) {
 		INIT_REPORT(report);
 
+		/* A step asked for earlier holds unless an engine asks less. */
+		if (action > UTRACE_REPORT) {
+			report.action = action;
+			report.resume_action = action;
+		}
 		start_report(utrace);
-		report_callbacks(utrace, &report, UTRACE_EVENT(QUIESCE), false, invoke_quiesce,
-				 &event);
+		if (handler || utrace->in_signal) {
+			struct k_sigaction ka = {};
+			kernel_siginfo_t info = {};
+			struct utrace_signal_args args = {
+				.regs = current_pt_regs(), .info = &info, .return_ka = &ka,
+			};
+
+			report.result = handler ? UTRACE_SIGNAL_HANDLER : UTRACE_SIGNAL_REPORT;
+			report_callbacks(utrace, &report, UTRACE_EVENT(QUIESCE), false,
+					 invoke_signal, &args);
+		} else {
+			unsigned long event = 0;
+
+			report_callbacks(utrace, &report, UTRACE_EVENT(QUIESCE), false,
+					 invoke_quiesce, &event);
+		}
 		finish_report(utrace, &report, true);
 		action = report.resume_action;
+	} else if (action <= UTRACE_REPORT) {
+		action = UTRACE_RESUME;
 	}
 	utrace_stop(utrace);
-
-	/* A step asked for while stopped. */
-	spin_lock(&utrace->lock);
-	if (utrace->resume < UTRACE_RESUME && utrace->resume > UTRACE_REPORT) {
-		action = utrace->resume;
-		utrace->resume = UTRACE_RESUME;
-	}
-	spin_unlock(&utrace->lock);
-	utrace_apply_step(utrace, action);
+	utrace_finish_resume(utrace, action);
 }
 
 static void utrace_report_exec(struct utrace *utrace);
@@ -1086,6 +1169,107 @@ static void utrace_stop_now(struct utrace *utrace, struct utrace_report *report)
 {
 	if (report->action == UTRACE_STOP)
 		utrace_stop(utrace);
+}
+
+/* Whether the task's get_signal() must go through signal.c. */
+bool utrace_wants_signals(struct utrace *utrace)
+{
+	return READ_ONCE(utrace->flags) & (UTRACE_EVENT_SIGNAL_ALL | UTRACE_EVENT(JCTL));
+}
+
+/**
+ * utrace_report_signal - report a signal the task dequeued
+ * @utrace:	the task's utrace
+ * @report:	INIT_REPORT'ed, .result = the disposition normal delivery
+ *		would have (UTRACE_SIGNAL_*)
+ * @regs:	the task's user registers
+ * @info:	the signal; engines may change it
+ * @orig_ka:	the task's sigaction for it
+ * @return_ka:	a copy engines may change: how the signal is delivered
+ * @event:	the UTRACE_EVENT(SIGNAL*) bit of the disposition
+ *
+ * Called by signal.c with no lock held.  Engines that want @event or
+ * QUIESCE are asked in attach order; report->result ends up the
+ * disposition to act on, plus UTRACE_SIGNAL_HOLD.  utrace_signal_done()
+ * must follow.
+ */
+void utrace_report_signal(struct utrace *utrace, struct utrace_report *report,
+			  struct pt_regs *regs, kernel_siginfo_t *info,
+			  const struct k_sigaction *orig_ka, struct k_sigaction *return_ka,
+			  unsigned long event)
+{
+	struct utrace_signal_args args = {
+		.regs = regs, .info = info, .orig_ka = orig_ka, .return_ka = return_ka,
+		.event = event,
+	};
+
+	start_report(utrace);
+	report_callbacks(utrace, report, event | UTRACE_EVENT(QUIESCE), false, invoke_signal,
+			 &args);
+}
+
+/*
+ * After a signal report: an engine's stop or step takes effect when the
+ * signal's fate allows (see enum utrace_signal_fate).
+ */
+void utrace_signal_done(struct utrace *utrace, struct utrace_report *report,
+			enum utrace_signal_fate fate)
+{
+	switch (fate) {
+	case UTRACE_FATE_IGNORED:
+		/* Back to user mode: stop, then step or stop stepping, now. */
+		finish_report(utrace, report, true);
+		utrace_stop_now(utrace, report);
+		utrace_finish_resume(utrace, report->resume_action);
+		break;
+	case UTRACE_FATE_FATAL:
+		report->action = report->resume_action;
+		finish_report(utrace, report, true);
+		break;
+	case UTRACE_FATE_HANDLER:
+	case UTRACE_FATE_STOPPED:
+		finish_report(utrace, report, false);
+		break;
+	}
+}
+
+/**
+ * utrace_report_jctl - report a job control stop or continue
+ * @utrace:	the task's utrace
+ * @type:	CLD_STOPPED (the task is about to stop) or CLD_CONTINUED
+ * @notify:	the CLD_* code the parent is told next, 0 if this thread
+ *		does not tell it
+ *
+ * The task, no lock held.  A stop asked for here takes effect when the job
+ * control stop is over, on the way back to user mode.
+ */
+void utrace_report_jctl(struct utrace *utrace, int type, int notify)
+{
+	struct utrace_jctl_args args = { .type = type, .notify = notify };
+
+	INIT_REPORT(report);
+
+	if (!(utrace->flags & UTRACE_EVENT(JCTL)))
+		return;
+	start_report(utrace);
+	report_callbacks(utrace, &report, UTRACE_EVENT(JCTL), false, invoke_jctl, &args);
+	finish_report(utrace, &report, false);
+}
+
+/*
+ * A signal handler frame was set up (signal_setup_done(), atomic, in the
+ * task): report UTRACE_SIGNAL_HANDLER before the handler's first
+ * instruction if an engine listens or a stop or step is pending.
+ */
+void utrace_signal_handler_setup(struct utrace *utrace)
+{
+	spin_lock(&utrace->lock);
+	if (!utrace->death && ((utrace->flags & UTRACE_EVENT(QUIESCE)) ||
+			       utrace->resume < UTRACE_RESUME || utrace->stepping)) {
+		utrace->signal_handler = true;
+		utrace_queue_work(utrace, false);
+	}
+	spin_unlock(&utrace->lock);
 }
 
 /**

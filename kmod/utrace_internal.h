@@ -49,6 +49,11 @@
  * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us)
  * @stepping:	we enabled single/block step on the task
  * @work_queued: @work is queued on the task
+ * @in_signal:	the task runs its task work from get_signal() (signal.c)
+ * @signal_handler: a signal handler frame was just set up (report it)
+ * @sig_modref:	the task holds the module reference signal.c's filter took
+ * @real_blocked_saved: @saved_real_blocked holds the task's real_blocked
+ *		(signal.c, under the task's siglock, while a signal is sent)
  * @work:	task work running utrace_resume_work() in the task
  * @reap_work:	runs the REAP reports after release_task()
  * @rcu:	deferred free
@@ -69,8 +74,15 @@ struct utrace {
 	unsigned int reap:1;
 	bool syscall_work;
 	unsigned int arch_flag:1;
-	unsigned int stepping:1;
+	bool stepping;
 	unsigned int work_queued:1;
+	/* written by the task itself without the lock: not in the bitfield */
+	bool in_signal;
+	bool signal_handler;
+	bool sig_modref;
+	/* signal.c: the task's real_blocked while a signal is sent to it */
+	bool real_blocked_saved;
+	sigset_t saved_real_blocked;
 	struct callback_head work;
 	struct work_struct reap_work;
 	struct rcu_head rcu;
@@ -93,6 +105,41 @@ void utrace_report_exit(long *code);
 void utrace_report_death(struct task_struct *task);
 void utrace_release_task(struct task_struct *task);
 
+/* The state of one report pass (utrace.c), for signal.c. */
+struct utrace_report {
+	u32 result;
+	enum utrace_resume_action action;	/* least of all engines */
+	enum utrace_resume_action resume_action; /* least but STOP */
+	bool detaches;
+	bool takers;
+};
+
+#define INIT_REPORT(var)	struct utrace_report var = {		\
+		.action = UTRACE_RESUME, .resume_action = UTRACE_RESUME }
+
+/* What becomes of a reported signal: when the engines' stop or step acts. */
+enum utrace_signal_fate {
+	UTRACE_FATE_HANDLER,	/* a handler runs: after its frame is set up */
+	UTRACE_FATE_IGNORED,	/* nothing happens: now */
+	UTRACE_FATE_STOPPED,	/* job control stop: when it ends */
+	UTRACE_FATE_FATAL,	/* the thread group dies: never */
+};
+
+bool utrace_wants_signals(struct utrace *utrace);
+void utrace_report_signal(struct utrace *utrace, struct utrace_report *report,
+			  struct pt_regs *regs, kernel_siginfo_t *info,
+			  const struct k_sigaction *orig_ka, struct k_sigaction *return_ka,
+			  unsigned long event);
+void utrace_signal_done(struct utrace *utrace, struct utrace_report *report,
+			enum utrace_signal_fate fate);
+void utrace_report_jctl(struct utrace *utrace, int type, int notify);
+void utrace_signal_handler_setup(struct utrace *utrace);
+
+/* signal.c: get_signal() for traced tasks */
+int utrace_signal_init(void);
+void utrace_signal_exit(void);
+void utrace_signal_task_exit(void);
+
 /* syms.c: kernel functions that are not exported */
 /* syms.c checks each prototype against the kernel's headers at build time. */
 struct utrace_syms {
@@ -105,7 +152,25 @@ struct utrace_syms {
 	bool (*task_work_cancel)(struct task_struct *task, struct callback_head *cb);
 	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
 	int (*ptrace_notify)(int exit_code, unsigned long message);
+	/* signal.c: get_signal()'s helpers */
+	void (*task_work_run)(void);
+	/* no __noreturn here: objtool cannot see it through a pointer */
+	void (*do_group_exit)(int exit_code);
+	void (*do_coredump)(const kernel_siginfo_t *siginfo);
+	void (*proc_coredump_connector)(struct task_struct *task);
+	int (*is_current_pgrp_orphaned)(void);
+	struct sigqueue *(*sigqueue_alloc)(void);
+	void (*sigqueue_free)(struct sigqueue *q);
+	void (*cgroup_leave_frozen)(bool always_leave);
+	/* static in kernel/signal.c; called with siglock held, drops it if true */
+	bool (*do_signal_stop)(int signr);
 };
+
+/*
+ * The do_group_exit slot drops __noreturn, so its type is checked by
+ * redeclaring the kernel's prototype here: a change fails to compile.
+ */
+void __noreturn do_group_exit(int exit_code);
 
 extern struct utrace_syms utrace_syms;
 int utrace_syms_init(void);
@@ -115,6 +180,7 @@ unsigned long utrace_lookup_name(const char *name);
 struct utrace_fhook {
 	const char *name;		/* kernel symbol */
 	void *replacement;		/* our function, same prototype */
+	bool (*filter)(void);		/* NULL, or whether to redirect this call */
 	void *orig;			/* set to the kernel function's address */
 	unsigned long addr;
 	struct ftrace_ops *ops;
@@ -135,6 +201,11 @@ void utrace_fhook_remove(struct utrace_fhook *hook);
 #define UTRACE_REPLACEMENT(fn)	fn
 #define UTRACE_DECLARE_REPLACEMENT(fn)
 #endif
+
+/* signal.c: replacements, not static (powerpc trampolines) */
+bool utrace_get_signal(struct ksignal *ksig);
+int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
+			      enum pid_type type);
 
 /* hooks.c: the event sources; not static, powerpc reaches them by trampoline */
 void utrace_wake_up_new_task(struct task_struct *p);
@@ -166,8 +237,8 @@ void utrace_bridge_get(struct utrace_bridge *b);
 void utrace_bridge_put(struct utrace_bridge *b);
 void utrace_bridge_close(struct utrace_bridge *b);
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, bool wait,
-			 const bool *detached);
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
+			 kernel_siginfo_t *info, int notify, bool wait, const bool *detached);
 void utrace_bridge_cancel(struct utrace_bridge *b, u64 id);
 ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,
 			   bool nonblock);

@@ -195,6 +195,10 @@ std::optional<Report> Device::read_report(std::chrono::milliseconds timeout) con
 	r.sp = msg.sp;
 	r.code = msg.code;
 	r.clone_flags = msg.clone_flags;
+	r.signo = msg.signo;
+	r.si_code = msg.si_code;
+	r.si_errno = msg.si_errno;
+	r.notify = msg.notify;
 	return r;
 }
 
@@ -215,6 +219,10 @@ void Device::reply(const Reply &reply) const
 	if (reply.retval) {
 		msg.set |= UTRACE_REPLY_SET_RETVAL;
 		msg.retval = *reply.retval;
+	}
+	if (reply.signo) {
+		msg.set |= UTRACE_REPLY_SET_SIGNO;
+		msg.signo = *reply.signo;
 	}
 	if (::write(fd_, &msg, sizeof(msg)) != static_cast<ssize_t>(sizeof(msg)))
 		throw_errno(errno, "reply to report " + std::to_string(reply.seq));

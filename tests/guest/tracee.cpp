@@ -29,6 +29,18 @@ namespace
 		asm volatile("" ::: "memory");
 }
 
+int go; // kGo: the kThreadExec thread may exec
+volatile sig_atomic_t handled_usr1;
+volatile sig_atomic_t handled_usr2;
+
+void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		handled_usr1 = handled_usr1 + 1;
+	else
+		handled_usr2 = handled_usr2 + 1;
+}
+
 [[noreturn]] void child_loop(int cmd_fd, int ack_fd, const std::string &marker)
 {
 	char cmd = 0;
@@ -93,6 +105,46 @@ namespace
 			::waitpid(p, &st, 0);
 			break;
 		}
+		case Tracee::kHandlers: {
+			struct sigaction sa {
+			};
+			sa.sa_handler = on_signal;
+			sa.sa_flags = SA_RESTART;
+			::sigaction(SIGUSR1, &sa, nullptr);
+			::sigaction(SIGUSR2, &sa, nullptr);
+			break;
+		}
+		case Tracee::kHandled: {
+			const long v = handled_usr1 + 1000L * handled_usr2;
+			if (::write(ack_fd, &v, sizeof(v)) != sizeof(v))
+				::_exit(3);
+			continue;
+		}
+		case Tracee::kThreadExec: {
+			pthread_t th;
+			static long tid;
+			::pthread_create(
+			        &th, nullptr,
+			        [](void *) -> void * {
+				        __atomic_store_n(&tid, ::syscall(SYS_gettid),
+				                         __ATOMIC_SEQ_CST);
+				        while (__atomic_load_n(&go, __ATOMIC_SEQ_CST) == 0)
+					        asm volatile("" ::: "memory");
+				        const char *argv[] = {"sh", "-c", "exit 7", nullptr};
+				        ::execv("/bin/sh", const_cast<char **>(argv));
+				        ::_exit(127);
+			        },
+			        nullptr);
+			while (__atomic_load_n(&tid, __ATOMIC_SEQ_CST) == 0)
+				::sched_yield();
+			const long v = tid;
+			if (::write(ack_fd, &v, sizeof(v)) != sizeof(v))
+				::_exit(3);
+			continue;
+		}
+		case Tracee::kGo:
+			__atomic_store_n(&go, 1, __ATOMIC_SEQ_CST);
+			spin();
 		case Tracee::kSpin:
 			spin();
 		default:
@@ -210,6 +262,27 @@ int Tracee::wait_exit(std::chrono::seconds timeout)
 		return -1;
 	reaped_ = true;
 	return status;
+}
+
+int Tracee::wait_status(int options, std::chrono::seconds timeout)
+{
+	int status = -1;
+	const bool done = eventually(
+	        [&] {
+		        const pid_t r = ::waitpid(pid_, &status, WNOHANG | options);
+		        return r == pid_;
+	        },
+	        timeout);
+	if (!done)
+		return -1;
+	if (WIFEXITED(status) || WIFSIGNALED(status))
+		reaped_ = true;
+	return status;
+}
+
+uintptr_t Tracee::handler_address()
+{
+	return reinterpret_cast<uintptr_t>(&on_signal);
 }
 
 std::string Tracee::proc_state() const

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -26,6 +27,11 @@ public:
 	static constexpr char kThread = 't';       // start a thread spinning in user mode;
 	                                           // its tid instead of an ack
 	static constexpr char kVfork = 'w';        // vfork a child that exits 0, wait for it
+	static constexpr char kHandlers = 'h';     // SA_RESTART handlers for SIGUSR1 and SIGUSR2
+	static constexpr char kHandled = 'n';      // handled SIGUSR1 + 1000 * SIGUSR2, as a value
+	static constexpr char kThreadExec = 'E';   // start a thread that waits for kGo, then
+	                                           // execs `sh -c 'exit 7'`; its tid as value
+	static constexpr char kGo = 'G';           // let that thread exec (no ack)
 
 	Tracee();
 	~Tracee();
@@ -51,6 +57,10 @@ public:
 	int wait_exit(std::chrono::seconds timeout = std::chrono::seconds(60));
 	// The "State:" line of /proc/PID/status, e.g. "t (tracing stop)".
 	[[nodiscard]] std::string proc_state() const;
+	// waitpid(@options) with a timeout, without reaping for good; -1 on timeout.
+	int wait_status(int options, std::chrono::seconds timeout = std::chrono::seconds(60));
+	// The tracee's SIGUSR1/SIGUSR2 handler (same address in the child).
+	static uintptr_t handler_address();
 
 private:
 	pid_t pid_ = -1;

@@ -49,6 +49,17 @@ enum class EngineType : uint32_t { Count = 1, Stopper = 2, User = 3 };
 // Action-word bits beside the resume action (uapi/utrace.h).
 inline constexpr uint32_t kSyscallAbort = 0x10;
 inline constexpr uint32_t kSyscallResumed = 0x100;
+// At SIGNAL* events: the signal disposition (bits 4-7) and HOLD.
+inline constexpr uint32_t kSignalMask = 0xf0;
+inline constexpr uint32_t kSignalDeliver = 0x00;
+inline constexpr uint32_t kSignalIgn = 0x10;
+inline constexpr uint32_t kSignalTerm = 0x20;
+inline constexpr uint32_t kSignalCore = 0x30;
+inline constexpr uint32_t kSignalStop = 0x40;
+inline constexpr uint32_t kSignalTstp = 0x50;
+inline constexpr uint32_t kSignalReport = 0x60;
+inline constexpr uint32_t kSignalHandler = 0x70;
+inline constexpr uint32_t kSignalHold = 0x100;
 
 // One report of a User engine (struct utrace_report_msg).
 struct Report {
@@ -63,17 +74,22 @@ struct Report {
 	int64_t retval = 0;
 	uint64_t ip = 0;
 	uint64_t sp = 0;
-	int64_t code = 0;
+	int64_t code = 0; // EXIT code, DEATH signal, CLONE child, JCTL type
 	uint64_t clone_flags = 0;
+	int signo = 0; // SIGNAL*
+	int si_code = 0;
+	int si_errno = 0;
+	int notify = 0; // JCTL
 };
 
 // The answer to a Report (struct utrace_reply_msg).
 struct Reply {
 	uint64_t seq = 0;
-	uint32_t action = 5; // Action::Resume, plus kSyscallAbort
+	uint32_t action = 5; // Action::Resume, plus kSyscallAbort or kSignal* bits
 	std::optional<int64_t> syscall_nr;
 	std::optional<std::array<uint64_t, 6>> args;
 	std::optional<int64_t> retval;
+	std::optional<int> signo; // SIGNAL*: deliver this signal instead
 };
 
 // utrace resume actions, smallest wins.

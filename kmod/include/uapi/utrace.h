@@ -165,6 +165,21 @@ struct utrace_ioc_list {
 #define UTRACE_ACTION_RESUME_MASK	0x0f	/* enum utrace_ioc_action */
 #define UTRACE_ACTION_SYSCALL_ABORT	0x10	/* reply at SYSCALL_ENTRY: skip the call */
 #define UTRACE_ACTION_SYSCALL_RESUMED	0x100	/* report: a repeated SYSCALL_ENTRY */
+/*
+ * At the SIGNAL* events (and QUIESCE reports made from the signal path) bits
+ * 4-7 are the signal disposition, the kernel's enum utrace_signal_action: in
+ * a report what delivery would do so far, in a reply what to do.
+ */
+#define UTRACE_ACTION_SIGNAL_MASK	0xf0
+#define UTRACE_ACTION_SIGNAL_DELIVER	0x00	/* as the sigaction says */
+#define UTRACE_ACTION_SIGNAL_IGN	0x10	/* drop it */
+#define UTRACE_ACTION_SIGNAL_TERM	0x20	/* kill the thread group */
+#define UTRACE_ACTION_SIGNAL_CORE	0x30	/* kill with a core dump */
+#define UTRACE_ACTION_SIGNAL_STOP	0x40	/* job control stop (SIGSTOP) */
+#define UTRACE_ACTION_SIGNAL_TSTP	0x50	/* job control stop (SIGTSTP) */
+#define UTRACE_ACTION_SIGNAL_REPORT	0x60	/* report: no signal, just a report */
+#define UTRACE_ACTION_SIGNAL_HANDLER	0x70	/* report: a handler frame was set up */
+#define UTRACE_ACTION_SIGNAL_HOLD	0x100	/* reply: put the signal back in the queue */
 
 /* struct utrace_report_msg flags */
 #define UTRACE_MSG_NEEDS_REPLY	0x1	/* the thread waits for a reply */
@@ -185,6 +200,12 @@ struct utrace_ioc_list {
  * @sp:		user stack pointer
  * @code:	EXIT: the exit code; DEATH: the exit signal; CLONE: the child's tid
  * @clone_flags: CLONE: the clone flags (as far as they can be derived)
+ * @signo:	SIGNAL*: the signal number (0 in a REPORT or HANDLER report)
+ * @si_code:	SIGNAL*: its si_code
+ * @si_errno:	SIGNAL*: its si_errno
+ * @notify:	JCTL: CLD_STOPPED or CLD_CONTINUED if this thread tells the
+ *		parent next, else 0 (@code is the JCTL type: CLD_STOPPED when
+ *		stopping, CLD_CONTINUED when continued)
  */
 struct utrace_report_msg {
 	__u64 seq;
@@ -200,6 +221,10 @@ struct utrace_report_msg {
 	__u64 sp;
 	__s64 code;
 	__u64 clone_flags;
+	__s32 signo;
+	__s32 si_code;
+	__s32 si_errno;
+	__s32 notify;
 };
 
 /* struct utrace_reply_msg set bits */
@@ -207,16 +232,20 @@ struct utrace_report_msg {
 #define UTRACE_REPLY_SET_ARGS		0x2	/* at SYSCALL_ENTRY: these arguments */
 /* the call's return value (with ABORT, or at SYSCALL_EXIT) */
 #define UTRACE_REPLY_SET_RETVAL		0x4
+/* SIGNAL*: deliver this signal instead (as if sent by kill(), SI_USER) */
+#define UTRACE_REPLY_SET_SIGNO		0x8
 
 /**
  * struct utrace_reply_msg - the answer to a report, write()
  * @seq:	the report's @seq
  * @action:	resume action (enum utrace_ioc_action), plus
- *		UTRACE_ACTION_SYSCALL_ABORT at SYSCALL_ENTRY
+ *		UTRACE_ACTION_SYSCALL_ABORT at SYSCALL_ENTRY, or a
+ *		UTRACE_ACTION_SIGNAL_* disposition (and _HOLD) at SIGNAL*
  * @set:	UTRACE_REPLY_SET_* bits: which of the fields below apply
  * @syscall_nr:	new system call number
  * @args:	new arguments
  * @retval:	new return value, in the kernel's convention (-errno for errors)
+ * @signo:	new signal number (1.._NSIG)
  *
  * Errors of write(): EINVAL for a wrong size or bits, ENOENT if no thread
  * waits for that @seq (it was killed, or answered already).
@@ -228,6 +257,8 @@ struct utrace_reply_msg {
 	__s64 syscall_nr;
 	__u64 args[6];
 	__s64 retval;
+	__s32 signo;
+	__u32 __pad;
 };
 
 #define UTRACE_IOC_VERSION	_IOR(UTRACE_IOC_MAGIC, 0x00, struct utrace_ioc_version)

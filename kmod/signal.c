@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Signals of traced tasks: the SIGNAL* and JCTL events.
+ *
+ * get_signal() is ftrace-redirected, but only for tasks whose engines want
+ * signal or job control events (the hook's filter); every other task runs
+ * the kernel's own get_signal() and never enters this module.  For a traced
+ * task, utrace_get_signal() below is get_signal() with the engines' reports
+ * added where upstream utrace had them:
+ *
+ *  - each dequeued signal (synchronous ones first, as the kernel does) is
+ *    reported with the disposition normal delivery would give it, before
+ *    anything is done; the engines may change the signal, the sigaction used
+ *    and the disposition, or hold the signal (UTRACE_SIGNAL_HOLD);
+ *  - then the chosen disposition is carried out: handler delivery (filling
+ *    in @ksig), ignore, a job control stop (do_signal_stop()), or death
+ *    (do_coredump(), do_group_exit()), with the kernel's checks (init's
+ *    unkillable signals, orphaned process groups);
+ *  - JCTL is reported before this thread stops for a group stop and when it
+ *    finds the group continued (SIGNAL_CLD_MASK).
+ *
+ * The kernel's bookkeeping that needs kernel/signal.c's inlined functions or
+ * tasklist_lock (not in kallsyms on powerpc) -- notifying the parent of a
+ * continue, native ptrace traps, the cgroup freezer, a group exit -- is left
+ * to the kernel's get_signal(), called with every signal blocked so that it
+ * dequeues nothing: it does the bookkeeping and returns (or the task dies).
+ *
+ * Sending (send_signal_locked(), redirected while any task is traced): see
+ * utrace_mark_sending() for how ignored and fatal signals reach a traced
+ * thread's get_signal() instead of being dropped or turned into SIGKILL.
+ *
+ * SIGKILL is never reported and always kills.  A task also traced by native
+ * ptrace, or single-stepping a uprobe, runs the kernel's get_signal() as is.
+ *
+ * Unloading: a traced task may stop or die inside this code, so the filter
+ * takes a module reference (try_module_get(), which fails once unloading
+ * has begun: the task then runs the kernel's code).  It is dropped on the
+ * way out, or in the do_exit() hook if the task dies here.  "rmmod utrace"
+ * fails with EBUSY while a traced task sits in a job control stop.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cgroup.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
+#include <linux/signal.h>
+#include <linux/task_work.h>
+#include <linux/uprobes.h>
+#include <linux/freezer.h>
+#include <linux/kprobes.h>
+
+#include "utrace_internal.h"
+
+static bool utrace_signal_filter(void);
+UTRACE_DECLARE_REPLACEMENT(utrace_get_signal);
+
+static struct utrace_fhook utrace_hook_signal = {
+	.name = "get_signal",
+	.replacement = UTRACE_REPLACEMENT(utrace_get_signal),
+	.filter = utrace_signal_filter,
+};
+
+UTRACE_DECLARE_REPLACEMENT(utrace_send_signal_locked);
+
+static bool utrace_send_filter(void)
+{
+	return utrace_active();
+}
+
+static struct utrace_fhook utrace_hook_send = {
+	.name = "send_signal_locked",
+	.replacement = UTRACE_REPLACEMENT(utrace_send_signal_locked),
+	.filter = utrace_send_filter,
+};
+
+/* ftrace callback, in the calling task, preemption disabled. */
+static bool utrace_signal_filter(void)
+{
+	struct utrace *utrace;
+	bool want;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(current);
+	want = utrace && utrace_wants_signals(utrace);
+	rcu_read_unlock();
+	return want && try_module_get(THIS_MODULE);
+}
+
+/*
+ * Sending: the kernel drops an ignored signal at once (sig_ignored()) and
+ * turns a fatal one into SIGKILL for the whole group (complete_signal()),
+ * so neither would reach get_signal() to be reported.  Both skip a signal
+ * in the target's real_blocked (the mask sigtimedwait() saves there).  For
+ * the send, under siglock, each traced thread that could take the signal
+ * and whose engines want SIGNAL_IGN, SIGNAL_TERM, SIGNAL_CORE or QUIESCE
+ * gets @sig added to real_blocked; the old mask is put back right after.
+ */
+static bool utrace_mark_sending(struct task_struct *th, int sig)
+{
+	struct utrace *utrace = utrace_lookup(th);
+
+	if (!utrace || !(READ_ONCE(utrace->flags) &
+			 (UTRACE_EVENT(SIGNAL_IGN) | UTRACE_EVENT(SIGNAL_TERM) |
+			  UTRACE_EVENT(SIGNAL_CORE) | UTRACE_EVENT(QUIESCE))))
+		return false;
+	utrace->saved_real_blocked = th->real_blocked;
+	utrace->real_blocked_saved = true;
+	sigaddset(&th->real_blocked, sig);
+	return true;
+}
+
+static void utrace_unmark_sending(struct task_struct *th)
+{
+	struct utrace *utrace = utrace_lookup(th);
+
+	if (utrace && utrace->real_blocked_saved) {
+		th->real_blocked = utrace->saved_real_blocked;
+		utrace->real_blocked_saved = false;
+	}
+}
+
+/* send_signal_locked(): atomic, the target's siglock held. */
+int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
+			      enum pid_type type)
+{
+	int (*orig)(int sig, struct kernel_siginfo *info, struct task_struct *t,
+		    enum pid_type type) = utrace_hook_send.orig;
+	struct task_struct *th;
+	bool marked = false;
+	int ret;
+
+	if (sig == SIGKILL || !valid_signal(sig) || !sig)
+		return orig(sig, info, t, type);
+	rcu_read_lock();
+	if (type == PIDTYPE_PID) {
+		marked = utrace_mark_sending(t, sig);
+	} else {
+		for_each_thread(t, th)
+			marked |= utrace_mark_sending(th, sig);
+	}
+	ret = orig(sig, info, t, type);
+	if (marked) {
+		if (type == PIDTYPE_PID) {
+			utrace_unmark_sending(t);
+		} else {
+			for_each_thread(t, th)
+				utrace_unmark_sending(th);
+		}
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* The disposition normal delivery gives @signr, and its event. */
+static u32 utrace_default_disposition(int signr, const struct k_sigaction *ka,
+				      unsigned long *event)
+{
+	if (ka->sa.sa_handler == SIG_IGN) {
+		*event = UTRACE_EVENT(SIGNAL_IGN);
+		return UTRACE_SIGNAL_IGN;
+	}
+	if (ka->sa.sa_handler != SIG_DFL) {
+		*event = UTRACE_EVENT(SIGNAL);
+		return UTRACE_SIGNAL_DELIVER;
+	}
+	if (sig_kernel_coredump(signr)) {
+		*event = UTRACE_EVENT(SIGNAL_CORE);
+		return UTRACE_SIGNAL_CORE;
+	}
+	if (sig_kernel_ignore(signr)) {
+		*event = UTRACE_EVENT(SIGNAL_IGN);
+		return UTRACE_SIGNAL_IGN;
+	}
+	if (sig_kernel_stop(signr)) {
+		*event = UTRACE_EVENT(SIGNAL_STOP);
+		return signr == SIGSTOP ? UTRACE_SIGNAL_STOP : UTRACE_SIGNAL_TSTP;
+	}
+	*event = UTRACE_EVENT(SIGNAL_TERM);
+	return UTRACE_SIGNAL_TERM;
+}
+
+/* kernel/signal.c's: the signals an instruction's fault raises */
+#define UTRACE_SYNCHRONOUS_MASK \
+	(sigmask(SIGSEGV) | sigmask(SIGBUS) | sigmask(SIGILL) | \
+	 sigmask(SIGTRAP) | sigmask(SIGFPE) | sigmask(SIGSYS))
+
+/*
+ * The first synchronous signal (a fault's: positive si_code) in the
+ * thread's own queue, as get_signal()'s dequeue_synchronous_signal() picks
+ * it.  siglock held.
+ */
+static int utrace_next_sync_signal(void)
+{
+	struct sigpending *pending = &current->pending;
+	struct sigqueue *q;
+
+	if (!((pending->signal.sig[0] & ~current->blocked.sig[0]) & UTRACE_SYNCHRONOUS_MASK))
+		return 0;
+	list_for_each_entry(q, &pending->list, list) {
+		if (q->info.si_code > SI_USER &&
+		    (sigmask(q->info.si_signo) & UTRACE_SYNCHRONOUS_MASK))
+			return q->info.si_signo;
+	}
+	return 0;
+}
+
+/* Dequeue the next signal as get_signal() would.  siglock held. */
+static int utrace_dequeue(kernel_siginfo_t *info)
+{
+	enum pid_type type = PIDTYPE_PID;
+	int signr = utrace_next_sync_signal();
+
+	if (signr) {
+		sigset_t only;
+
+		/* A legacy signal is queued once: this takes that entry. */
+		siginitsetinv(&only, sigmask(signr));
+		return dequeue_signal(current, &only, info, &type);
+	}
+	return dequeue_signal(current, &current->blocked, info, &type);
+}
+
+/* UTRACE_SIGNAL_HOLD: put the signal back in the thread's queue. */
+static void utrace_push_back_signal(const kernel_siginfo_t *info)
+{
+	struct sighand_struct *sighand = current->sighand;
+	int signr = info->si_signo;
+	struct sigqueue *q;
+
+	if (!valid_signal(signr) || !signr)
+		return;
+	q = utrace_syms.sigqueue_alloc();
+	spin_lock_irq(&sighand->siglock);
+	if (q && (signr >= SIGRTMIN || !sigismember(&current->pending.signal, signr))) {
+		/* An ordinary queue entry, freed by whoever dequeues it. */
+		q->flags = 0;
+		copy_siginfo(&q->info, info);
+		list_add_tail(&q->list, &current->pending.list);
+		q = NULL;
+	}
+	sigaddset(&current->pending.signal, signr);
+	recalc_sigpending();
+	spin_unlock_irq(&sighand->siglock);
+	if (q)
+		utrace_syms.sigqueue_free(q);
+}
+
+/*
+ * The kernel's get_signal() for its bookkeeping only: with every signal
+ * blocked it dequeues nothing, so it returns false once it has notified the
+ * parent, taken part in a group stop, handled a trap or the freezer (or it
+ * does not return: a group exit).
+ */
+static void utrace_kernel_bookkeeping(struct ksignal *ksig)
+{
+	bool (*orig)(struct ksignal *ksig) = utrace_hook_signal.orig;
+	struct sighand_struct *sighand = current->sighand;
+	sigset_t saved;
+
+	spin_lock_irq(&sighand->siglock);
+	saved = current->blocked;
+	sigfillset(&current->blocked);
+	set_thread_flag(TIF_SIGPENDING);
+	spin_unlock_irq(&sighand->siglock);
+
+	orig(ksig);
+
+	spin_lock_irq(&sighand->siglock);
+	current->blocked = saved;
+	recalc_sigpending();
+	spin_unlock_irq(&sighand->siglock);
+}
+
+/* Whether this thread stopping now ends the group stop.  siglock held. */
+static int utrace_stop_notify(bool initiating)
+{
+	struct signal_struct *sig = current->signal;
+	struct task_struct *t;
+
+	if (!initiating)
+		return (current->jobctl & JOBCTL_STOP_CONSUME) && sig->group_stop_count == 1 ?
+			CLD_STOPPED : 0;
+	for_each_thread(current, t) {
+		if (t != current && !task_is_stopped(t) && !(t->flags & PF_EXITING))
+			return 0;
+	}
+	return CLD_STOPPED;
+}
+
+/* Death by @ksig->info, with a core dump if @core.  siglock held, dropped. */
+static bool utrace_signal_fatal(struct ksignal *ksig, int signr, bool core)
+{
+	spin_unlock_irq(&current->sighand->siglock);
+	if (unlikely(cgroup_task_frozen(current)))
+		utrace_syms.cgroup_leave_frozen(true);
+	current->flags |= PF_SIGNALED;
+	if (core) {
+		utrace_syms.proc_coredump_connector(current);
+		utrace_syms.do_coredump(&ksig->info);
+	}
+	if (current->flags & PF_IO_WORKER) {
+		ksig->sig = signr;
+		return true;
+	}
+	utrace_signal_task_exit();	/* do_group_exit() does not return */
+	utrace_syms.do_group_exit(ksig->info.si_signo);
+	return false;	/* not reached */
+}
+
+/*
+ * get_signal() for a traced task.  Returns true with @ksig filled in when a
+ * handler is to run.
+ */
+static bool utrace_signal_loop(struct utrace *utrace, struct ksignal *ksig)
+{
+	struct sighand_struct *sighand = current->sighand;
+	struct signal_struct *signal = current->signal;
+	struct pt_regs *regs = current_pt_regs();
+	bool jctl_reported = false;
+
+	/* Our own task work reports here as from the signal path. */
+	clear_notify_signal();
+	if (unlikely(task_work_pending(current))) {
+		utrace->in_signal = true;
+		utrace_syms.task_work_run();
+		utrace->in_signal = false;
+	}
+	if (!task_sigpending(current))
+		return false;
+	try_to_freeze();
+
+relock:
+	spin_lock_irq(&sighand->siglock);
+	for (;;) {
+		struct k_sigaction return_ka;
+		enum utrace_signal_fate fate;
+		unsigned long event;
+		u32 disposition;
+		int signr;
+
+		INIT_REPORT(report);
+
+		if (unlikely(signal->flags & SIGNAL_CLD_MASK)) {
+			int why = signal->flags & SIGNAL_CLD_CONTINUED ?
+				  CLD_CONTINUED : CLD_STOPPED;
+
+			spin_unlock_irq(&sighand->siglock);
+			utrace_report_jctl(utrace, CLD_CONTINUED, why);
+			utrace_kernel_bookkeeping(ksig);
+			goto relock;
+		}
+		if (unlikely(current->jobctl & JOBCTL_STOP_PENDING)) {
+			/* A group stop this thread takes part in. */
+			if (!jctl_reported) {
+				int notify = utrace_stop_notify(false);
+
+				spin_unlock_irq(&sighand->siglock);
+				utrace_report_jctl(utrace, CLD_STOPPED, notify);
+				jctl_reported = true;
+				goto relock;
+			}
+			jctl_reported = false;
+			/* Not ptraced: it stops, releases siglock, returns true. */
+			if (utrace_syms.do_signal_stop(0))
+				goto relock;
+			continue;
+		}
+		if (unlikely((signal->flags & SIGNAL_GROUP_EXIT) ||
+			     signal->group_exec_task || cgroup_task_frozen(current) ||
+			     (current->jobctl & (JOBCTL_TRAP_MASK | JOBCTL_TRAP_FREEZE)))) {
+			spin_unlock_irq(&sighand->siglock);
+			utrace_kernel_bookkeeping(ksig);
+			goto relock;
+		}
+
+		signr = utrace_dequeue(&ksig->info);
+		if (!signr)
+			break;
+		return_ka = sighand->action[signr - 1];
+		if (signr == SIGKILL) {
+			ksig->info.si_signo = SIGKILL;
+			return utrace_signal_fatal(ksig, SIGKILL, false);
+		}
+
+		report.result = utrace_default_disposition(signr, &return_ka, &event);
+		if (utrace->flags & (event | UTRACE_EVENT(QUIESCE))) {
+			spin_unlock_irq(&sighand->siglock);
+			utrace_report_signal(utrace, &report, regs, &ksig->info,
+					     &sighand->action[signr - 1], &return_ka, event);
+			spin_lock_irq(&sighand->siglock);
+			signr = ksig->info.si_signo;
+			if (!valid_signal(signr) || !signr) {
+				/* A bogus signal number is never acted on. */
+				signr = 0;
+				report.result = UTRACE_SIGNAL_IGN |
+						(report.result & UTRACE_SIGNAL_HOLD);
+			}
+		}
+
+		disposition = utrace_signal_action(report.result);
+		if (disposition == UTRACE_SIGNAL_DELIVER) {
+			if (return_ka.sa.sa_handler == SIG_IGN) {
+				disposition = UTRACE_SIGNAL_IGN;
+			} else if (return_ka.sa.sa_handler == SIG_DFL) {
+				/* The default action of the signal delivered. */
+				disposition = utrace_default_disposition(signr, &return_ka, &event);
+			} else {
+				/* Run the handler. */
+				ksig->ka = return_ka;
+				if (return_ka.sa.sa_flags & SA_ONESHOT)
+					sighand->action[signr - 1].sa.sa_handler = SIG_DFL;
+				spin_unlock_irq(&sighand->siglock);
+				utrace_signal_done(utrace, &report, UTRACE_FATE_HANDLER);
+				if (report.result & UTRACE_SIGNAL_HOLD)
+					utrace_push_back_signal(&ksig->info);
+				ksig->sig = signr;
+				return true;
+			}
+		}
+
+		/* The kernel's rules for default actions. */
+		if ((disposition == UTRACE_SIGNAL_TERM || disposition == UTRACE_SIGNAL_CORE ||
+		     disposition == UTRACE_SIGNAL_STOP || disposition == UTRACE_SIGNAL_TSTP) &&
+		    unlikely(signal->flags & SIGNAL_UNKILLABLE) && !sig_kernel_only(signr))
+			disposition = UTRACE_SIGNAL_IGN;
+
+		switch (disposition) {
+		case UTRACE_SIGNAL_TERM:
+		case UTRACE_SIGNAL_CORE:
+			/* Dying: a stop or step asked for does not happen. */
+			utrace_signal_done(utrace, &report, UTRACE_FATE_FATAL);
+			return utrace_signal_fatal(ksig, signr,
+						   disposition == UTRACE_SIGNAL_CORE);
+		case UTRACE_SIGNAL_STOP:
+		case UTRACE_SIGNAL_TSTP:
+			if (disposition == UTRACE_SIGNAL_TSTP) {
+				spin_unlock_irq(&sighand->siglock);
+				/* Job control signals do nothing in an orphaned pgrp. */
+				if (utrace_syms.is_current_pgrp_orphaned()) {
+					fate = UTRACE_FATE_IGNORED;
+					goto ignored;
+				}
+				spin_lock_irq(&sighand->siglock);
+			}
+			if (!(current->jobctl & JOBCTL_STOP_PENDING)) {
+				int notify = utrace_stop_notify(true);
+
+				spin_unlock_irq(&sighand->siglock);
+				utrace_report_jctl(utrace, CLD_STOPPED, notify);
+				spin_lock_irq(&sighand->siglock);
+			}
+			utrace_signal_done(utrace, &report, UTRACE_FATE_STOPPED);
+			/* An engine's STOP disposition stops as a stop signal would. */
+			current->jobctl |= JOBCTL_STOP_DEQUEUED;
+			if (utrace_syms.do_signal_stop(signr)) {
+				/* It stopped, released siglock, and we are continued. */
+				if (report.result & UTRACE_SIGNAL_HOLD)
+					utrace_push_back_signal(&ksig->info);
+				goto relock;
+			}
+			/* It did not stop (a SIGCONT came first). */
+			if (report.result & UTRACE_SIGNAL_HOLD) {
+				spin_unlock_irq(&sighand->siglock);
+				utrace_push_back_signal(&ksig->info);
+				goto relock;
+			}
+			continue;
+		default:
+			/* IGN, or a REPORT/HANDLER answer that says nothing. */
+			spin_unlock_irq(&sighand->siglock);
+			fate = UTRACE_FATE_IGNORED;
+			goto ignored;
+		}
+ignored:
+		utrace_signal_done(utrace, &report, fate);
+		if (report.result & UTRACE_SIGNAL_HOLD)
+			utrace_push_back_signal(&ksig->info);
+		spin_lock_irq(&sighand->siglock);
+	}
+	spin_unlock_irq(&sighand->siglock);
+	ksig->sig = 0;
+	return false;
+}
+
+bool utrace_get_signal(struct ksignal *ksig)
+{
+	bool (*orig)(struct ksignal *ksig) = utrace_hook_signal.orig;
+	struct utrace *utrace = utrace_lookup(current);
+	bool ret;
+
+	/* The filter took a module reference for this call. */
+	if (!utrace) {
+		ret = orig(ksig);
+		module_put(THIS_MODULE);
+		return ret;
+	}
+	utrace->sig_modref = true;
+	if (current->ptrace || (current->utask && current->utask->active_uprobe))
+		ret = orig(ksig);
+	else
+		ret = utrace_signal_loop(utrace, ksig);
+	utrace->sig_modref = false;
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+/* From the do_exit() hook: a task dying inside utrace_get_signal(). */
+void utrace_signal_task_exit(void)
+{
+	struct utrace *utrace = utrace_lookup(current);
+
+	if (utrace && utrace->sig_modref) {
+		utrace->sig_modref = false;
+		module_put(THIS_MODULE);
+	}
+}
+
+/*
+ * signal_setup_done(failed, ksig, stepping), entry: a handler frame is set
+ * up (unless @failed).  Only the task's own flag is touched.
+ */
+static int utrace_setup_done_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct utrace *utrace;
+
+	if (utrace_arch_arg0(regs) || !utrace_active())
+		return 0;
+	rcu_read_lock();
+	utrace = utrace_lookup(current);
+	if (utrace)
+		utrace_signal_handler_setup(utrace);
+	rcu_read_unlock();
+	return 0;
+}
+
+static struct kprobe utrace_kp_setup_done = {
+	.symbol_name = "signal_setup_done",
+	.pre_handler = utrace_setup_done_pre,
+};
+
+int utrace_signal_init(void)
+{
+	int ret;
+
+	ret = register_kprobe(&utrace_kp_setup_done);
+	if (ret) {
+		pr_err("cannot probe signal_setup_done: %d\n", ret);
+		return ret;
+	}
+	ret = utrace_fhook_install(&utrace_hook_signal);
+	if (ret)
+		goto out_kprobe;
+	ret = utrace_fhook_install(&utrace_hook_send);
+	if (ret)
+		goto out_signal;
+	return 0;
+
+out_signal:
+	utrace_fhook_remove(&utrace_hook_signal);
+out_kprobe:
+	unregister_kprobe(&utrace_kp_setup_done);
+	return ret;
+}
+
+void utrace_signal_exit(void)
+{
+	utrace_fhook_remove(&utrace_hook_send);
+	utrace_fhook_remove(&utrace_hook_signal);
+	unregister_kprobe(&utrace_kp_setup_done);
+}

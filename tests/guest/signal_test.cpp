@@ -1,0 +1,337 @@
+// Signals through the user-engine bridge: each SIGNAL* event with the
+// disposition normal delivery would give, every disposition an engine can
+// choose (deliver, ignore, another signal, terminate, stop, hold), stops and
+// steps asked for at a signal report, UTRACE_SIGNAL_HANDLER with stepping
+// into the handler, JCTL on stop and continue, SIGKILL, and the exec of a
+// non-leader thread and a detach during exit.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <csignal>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "tracee.hpp"
+#include "utrace/device.hpp"
+
+using namespace std::chrono_literals;
+using utrace::Action;
+using utrace::bit;
+using utrace::EngineType;
+using utrace::Event;
+using utrace::Report;
+using utrace_test::eventually;
+using utrace_test::Tracee;
+
+namespace
+{
+
+constexpr auto kWait = 60000ms;
+constexpr uint32_t kResume = static_cast<uint32_t>(Action::Resume);
+constexpr uint32_t kStop = static_cast<uint32_t>(Action::Stop);
+constexpr uint32_t kStep = static_cast<uint32_t>(Action::SingleStep);
+constexpr uint32_t kBlockStep = static_cast<uint32_t>(Action::BlockStep);
+constexpr int kTrapTrace = 2; // TRAP_TRACE: a single-step trap
+
+// The next report of @event, answering others with RESUME.
+Report next(const utrace::Device &dev, Event event)
+{
+	for (;;) {
+		auto r = dev.read_report(kWait);
+		if (!r)
+			throw std::runtime_error("no report");
+		if (r->event == event)
+			return *r;
+		if (r->needs_reply)
+			dev.reply({.seq = r->seq});
+	}
+}
+
+uint32_t disposition(const Report &r)
+{
+	return r.action & utrace::kSignalMask;
+}
+
+// A tracee with SIGUSR1/SIGUSR2 handlers and a user engine for @events.
+struct Traced {
+	utrace::Device dev;
+	Tracee t;
+	utrace::EngineId id = 0;
+
+	explicit Traced(utrace::EventMask events, bool handlers = true)
+	{
+		if (handlers && !t.run(Tracee::kHandlers))
+			throw std::runtime_error("tracee did not install its handlers");
+		id = dev.attach(t.pid(), EngineType::User, events);
+	}
+	void kill(int sig) const
+	{
+		if (::kill(t.pid(), sig) != 0)
+			throw std::runtime_error("kill");
+	}
+	// Handled SIGUSR1 + 1000 * SIGUSR2, once the engine is gone.
+	long handled()
+	{
+		dev.detach(id);
+		t.send(Tracee::kHandled);
+		return t.read_value().value_or(-1);
+	}
+};
+
+TEST(Signal, HandledSignalIsReportedAsSignalWithDeliverAndTheHandlerRuns)
+{
+	Traced x(bit(Event::Signal));
+	x.kill(SIGUSR1);
+	const Report r = next(x.dev, Event::Signal);
+	EXPECT_EQ(r.signo, SIGUSR1);
+	EXPECT_EQ(r.si_code, SI_USER);
+	EXPECT_EQ(disposition(r), utrace::kSignalDeliver);
+	EXPECT_EQ(x.t.proc_state(), "t (tracing stop)");
+	x.dev.reply({.seq = r.seq});
+	EXPECT_EQ(x.handled(), 1);
+}
+
+TEST(Signal, IgnoreDropsTheSignal)
+{
+	Traced x(bit(Event::Signal));
+	x.kill(SIGUSR1);
+	const Report r = next(x.dev, Event::Signal);
+	x.dev.reply({.seq = r.seq, .action = kResume | utrace::kSignalIgn});
+	EXPECT_EQ(x.handled(), 0);
+}
+
+TEST(Signal, TheEngineCanDeliverAnotherSignal)
+{
+	Traced x(bit(Event::Signal));
+	x.kill(SIGUSR1);
+	const Report r = next(x.dev, Event::Signal);
+	x.dev.reply({.seq = r.seq, .signo = SIGUSR2});
+	EXPECT_EQ(x.handled(), 1000) << "SIGUSR2's handler ran instead of SIGUSR1's";
+}
+
+TEST(Signal, HoldPutsTheSignalBackAndItIsReportedAgain)
+{
+	Traced x(bit(Event::Signal));
+	x.kill(SIGUSR1);
+	const Report first = next(x.dev, Event::Signal);
+	x.dev.reply(
+	        {.seq = first.seq, .action = kResume | utrace::kSignalIgn | utrace::kSignalHold});
+	const Report again = next(x.dev, Event::Signal);
+	EXPECT_EQ(again.signo, SIGUSR1);
+	x.dev.reply({.seq = again.seq});
+	EXPECT_EQ(x.handled(), 1) << "held once, delivered once";
+}
+
+TEST(Signal, DefaultActionsAreReportedAsTheirEvents)
+{
+	struct Case {
+		int sig;
+		Event event;
+		uint32_t disposition;
+	};
+	const Case cases[] = {
+	        {SIGTERM, Event::SignalTerm, utrace::kSignalTerm},
+	        {SIGQUIT, Event::SignalCore, utrace::kSignalCore},
+	        {SIGWINCH, Event::SignalIgn, utrace::kSignalIgn},
+	        {SIGTSTP, Event::SignalStop, utrace::kSignalTstp},
+	        {SIGSTOP, Event::SignalStop, utrace::kSignalStop},
+	};
+	Traced x(bit(Event::SignalTerm) | bit(Event::SignalCore) | bit(Event::SignalIgn) |
+	                 bit(Event::SignalStop),
+	         false);
+	for (const Case &c : cases) {
+		x.kill(c.sig);
+		const Report r = next(x.dev, c.event);
+		EXPECT_EQ(r.signo, c.sig);
+		EXPECT_EQ(disposition(r), c.disposition) << "signal " << c.sig;
+		// Ignoring keeps the thread alive and running.
+		x.dev.reply({.seq = r.seq, .action = kResume | utrace::kSignalIgn});
+	}
+	x.dev.detach(x.id);
+	EXPECT_TRUE(x.t.run(Tracee::kGetppid)) << "every fatal or stop signal was ignored";
+}
+
+TEST(Signal, DeliveringADefaultFatalSignalKills)
+{
+	Traced x(bit(Event::SignalTerm), false);
+	x.kill(SIGTERM);
+	const Report r = next(x.dev, Event::SignalTerm);
+	x.dev.reply({.seq = r.seq});
+	const int st = x.t.wait_exit();
+	ASSERT_TRUE(WIFSIGNALED(st));
+	EXPECT_EQ(WTERMSIG(st), SIGTERM);
+}
+
+TEST(Signal, TheEngineCanMakeAHandledSignalTerminate)
+{
+	Traced x(bit(Event::Signal));
+	x.kill(SIGUSR2);
+	const Report r = next(x.dev, Event::Signal);
+	x.dev.reply({.seq = r.seq, .action = kResume | utrace::kSignalTerm});
+	const int st = x.t.wait_exit();
+	ASSERT_TRUE(WIFSIGNALED(st));
+	EXPECT_EQ(WTERMSIG(st), SIGUSR2) << "the signal's number is the exit status";
+}
+
+TEST(Signal, StopDispositionStopsTheGroupAndJctlReportsStopAndContinue)
+{
+	Traced x(bit(Event::Signal) | bit(Event::Jctl));
+	x.kill(SIGUSR1);
+	const Report r = next(x.dev, Event::Signal);
+	x.dev.reply({.seq = r.seq, .action = kResume | utrace::kSignalStop});
+	const Report stop = next(x.dev, Event::Jctl);
+	EXPECT_EQ(stop.code, CLD_STOPPED);
+	EXPECT_EQ(stop.notify, CLD_STOPPED) << "the only thread tells the parent";
+	x.dev.reply({.seq = stop.seq});
+	const int st = x.t.wait_status(WUNTRACED);
+	ASSERT_TRUE(WIFSTOPPED(st)) << st;
+	EXPECT_EQ(WSTOPSIG(st), SIGUSR1) << "stopped by the signal the engine turned into a stop";
+	EXPECT_EQ(x.t.proc_state(), "T (stopped)");
+
+	x.kill(SIGCONT);
+	const Report cont = next(x.dev, Event::Jctl);
+	EXPECT_EQ(cont.code, CLD_CONTINUED);
+	EXPECT_EQ(cont.notify, CLD_CONTINUED);
+	x.dev.reply({.seq = cont.seq});
+	EXPECT_TRUE(WIFCONTINUED(x.t.wait_status(WCONTINUED)));
+	EXPECT_EQ(x.handled(), 0);
+}
+
+TEST(Signal, StopActionAtASignalReportHoldsTheThreadUntilResumed)
+{
+	Traced x(bit(Event::Signal));
+	x.kill(SIGUSR1);
+	const Report r = next(x.dev, Event::Signal);
+	x.dev.reply({.seq = r.seq, .action = kStop});
+	// Delivered, the handler frame set up: the stop comes before the handler.
+	EXPECT_TRUE(eventually([&] { return x.t.proc_state() == "t (tracing stop)"; }, 10s));
+	EXPECT_EQ(x.dev.control(x.id, Action::Resume), 0);
+	EXPECT_EQ(x.handled(), 1);
+}
+
+TEST(Signal, SigkillEndsAWaitForAReplyAndIsNeverReported)
+{
+	Traced x(bit(Event::Signal) | bit(Event::SignalTerm));
+	x.kill(SIGUSR1);
+	(void)next(x.dev, Event::Signal);
+	x.kill(SIGKILL);
+	const int st = x.t.wait_exit();
+	ASSERT_TRUE(WIFSIGNALED(st));
+	EXPECT_EQ(WTERMSIG(st), SIGKILL);
+}
+
+TEST(Signal, HandlerReportComesAtTheHandlersFirstInstruction)
+{
+	Traced x(bit(Event::Signal) | bit(Event::Quiesce));
+	x.kill(SIGUSR1);
+	const Report r = next(x.dev, Event::Signal);
+	x.dev.reply({.seq = r.seq});
+	for (;;) {
+		const Report q = next(x.dev, Event::Quiesce);
+		x.dev.reply({.seq = q.seq});
+		if (disposition(q) == utrace::kSignalHandler) {
+			EXPECT_EQ(q.ip, Tracee::handler_address());
+			break;
+		}
+	}
+	EXPECT_EQ(x.handled(), 1);
+}
+
+TEST(Signal, SteppingIntoAHandlerTrapsInsideIt)
+{
+	Traced x(bit(Event::Signal) | bit(Event::SignalCore) | bit(Event::Quiesce));
+	x.kill(SIGUSR1);
+	const Report r = next(x.dev, Event::Signal);
+	x.dev.reply({.seq = r.seq, .action = kStep});
+	// The step is held over the frame setup: HANDLER, then one instruction.
+	for (;;) {
+		const Report q = next(x.dev, Event::Quiesce);
+		const bool handler = disposition(q) == utrace::kSignalHandler;
+		x.dev.reply({.seq = q.seq, .action = kStep});
+		if (handler)
+			break;
+	}
+	const Report trap = next(x.dev, Event::SignalCore);
+	EXPECT_EQ(trap.signo, SIGTRAP);
+	EXPECT_EQ(trap.si_code, kTrapTrace);
+	EXPECT_GT(trap.ip, Tracee::handler_address());
+	EXPECT_LT(trap.ip, Tracee::handler_address() + 64) << "one instruction into the handler";
+	x.dev.reply({.seq = trap.seq, .action = kResume | utrace::kSignalIgn});
+	EXPECT_EQ(x.handled(), 1);
+}
+
+void step_traps(Action step)
+{
+	Traced x(bit(Event::Quiesce) | bit(Event::SignalCore), false);
+	x.dev.detach(x.id);
+	x.t.send(Tracee::kSpin);
+	x.id = x.dev.attach(x.t.pid(), EngineType::User,
+	                    bit(Event::Quiesce) | bit(Event::SignalCore));
+	ASSERT_EQ(x.dev.control(x.id, Action::Interrupt), 0);
+	const Report q = next(x.dev, Event::Quiesce);
+	x.dev.reply({.seq = q.seq, .action = static_cast<uint32_t>(step)});
+	for (int i = 0; i < 3; i++) {
+		const Report trap = next(x.dev, Event::SignalCore);
+		EXPECT_EQ(trap.signo, SIGTRAP);
+		EXPECT_EQ(trap.si_code, kTrapTrace);
+		const bool last = i == 2;
+		x.dev.reply({.seq = trap.seq,
+		             .action = (last ? kResume : static_cast<uint32_t>(step)) |
+		                       utrace::kSignalIgn});
+	}
+	x.dev.detach(x.id);
+	std::this_thread::sleep_for(100ms);
+	EXPECT_EQ(x.t.proc_state(), "R (running)") << "no stray SIGTRAP killed it";
+}
+
+TEST(Signal, SingleStepTrapsAreReportedAsSigtrap)
+{
+	step_traps(Action::SingleStep);
+}
+
+TEST(Signal, BlockStepTrapsAreReportedAsSigtrap)
+{
+	step_traps(Action::BlockStep);
+}
+
+TEST(Signal, ExecByANonLeaderThreadIsReportedToItsEngines)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto leader = dev.attach(t.pid(), EngineType::Count,
+	                               bit(Event::Death) | bit(Event::Exec) | bit(Event::Reap));
+	t.send(Tracee::kThreadExec);
+	const auto tid = t.read_value();
+	ASSERT_TRUE(tid);
+	const auto thread = dev.attach(static_cast<pid_t>(*tid), EngineType::Count,
+	                               bit(Event::Exec) | bit(Event::Exit));
+	t.send(Tracee::kGo);
+	const int st = t.wait_exit();
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 7) << "the exec'd program ran as the process";
+	// The exec'ing thread took over the leader's pid and reported EXEC;
+	// the old leader died in de_thread() without exec'ing.
+	EXPECT_EQ(dev.info(thread).count(Event::Exec), 1U);
+	EXPECT_EQ(dev.info(thread).count(Event::Exit), 1U);
+	EXPECT_TRUE(eventually([&] { return dev.info(leader).count(Event::Reap) == 1; }, 10s));
+	const auto info = dev.info(leader);
+	EXPECT_EQ(info.count(Event::Exec), 0U);
+	EXPECT_EQ(info.count(Event::Death), 1U);
+}
+
+TEST(Signal, DetachDuringExitLetsTheThreadFinishItsExit)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::Exit));
+	t.send(Tracee::kExit);
+	const Report r = next(dev, Event::Exit);
+	EXPECT_EQ(r.code, 5 << 8);
+	dev.detach(id); // no reply: the detach ends the wait
+	const int st = t.wait_exit();
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 5);
+}
+
+} // namespace
