@@ -288,6 +288,28 @@ static int utrace_stop_notify(bool initiating)
 	return CLD_STOPPED;
 }
 
+/*
+ * Whether a thread of the group is reporting its SIGNAL_CLD_MASK already:
+ * one JCTL report per continue, as upstream.  siglock held.
+ */
+static bool utrace_cld_claimed(void)
+{
+	struct utrace *utrace;
+	struct task_struct *t;
+	bool claimed = false;
+
+	rcu_read_lock();
+	for_each_thread(current, t) {
+		utrace = utrace_lookup(t);
+		if (utrace && utrace->cld_claim) {
+			claimed = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return claimed;
+}
+
 /* Death by @ksig->info, with a core dump if @core.  siglock held, dropped. */
 static bool utrace_signal_fatal(struct ksignal *ksig, int signr, bool core)
 {
@@ -345,9 +367,19 @@ relock:
 			int why = signal->flags & SIGNAL_CLD_CONTINUED ?
 				  CLD_CONTINUED : CLD_STOPPED;
 
+			if (utrace_cld_claimed()) {
+				/* Another thread reports it; the kernel notifies. */
+				spin_unlock_irq(&sighand->siglock);
+				utrace_kernel_bookkeeping(ksig);
+				goto relock;
+			}
+			utrace->cld_claim = true;
 			spin_unlock_irq(&sighand->siglock);
 			utrace_report_jctl(utrace, CLD_CONTINUED, why);
 			utrace_kernel_bookkeeping(ksig);
+			spin_lock_irq(&sighand->siglock);
+			utrace->cld_claim = false;
+			spin_unlock_irq(&sighand->siglock);
 			goto relock;
 		}
 		if (unlikely(current->jobctl & JOBCTL_STOP_PENDING)) {

@@ -52,6 +52,8 @@
  * @in_signal:	the task runs its task work from get_signal() (signal.c)
  * @signal_handler: a signal handler frame was just set up (report it)
  * @sig_modref:	the task holds the module reference signal.c's filter took
+ * @cld_claim:	this thread reports JCTL for the group's SIGNAL_CLD_MASK; the
+ *		others leave it to it (signal.c, under the group's siglock)
  * @real_blocked_saved: @saved_real_blocked holds the task's real_blocked
  *		(signal.c, under the task's siglock, while a signal is sent)
  * @work:	task work running utrace_resume_work() in the task
@@ -80,6 +82,8 @@ struct utrace {
 	bool in_signal;
 	bool signal_handler;
 	bool sig_modref;
+	/* signal.c: this thread reports the group's continue (siglock) */
+	bool cld_claim;
 	/* signal.c: the task's real_blocked while a signal is sent to it */
 	bool real_blocked_saved;
 	sigset_t saved_real_blocked;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fstream>
+#include <set>
 #include <string>
 #include <sys/wait.h>
 #include <thread>
@@ -198,6 +199,41 @@ TEST(Signal, StopDispositionStopsTheGroupAndJctlReportsStopAndContinue)
 	x.dev.reply({.seq = cont.seq});
 	EXPECT_TRUE(WIFCONTINUED(x.t.wait_status(WCONTINUED)));
 	EXPECT_EQ(x.handled(), 0);
+}
+
+TEST(Signal, GroupStopOfTwoThreadsReportsJctlOnEachAndOneContinue)
+{
+	Traced x(bit(Event::Jctl), false);
+	x.t.send(Tracee::kThread);
+	const auto tid = x.t.read_value();
+	ASSERT_TRUE(tid);
+	const auto id2 = x.dev.attach(static_cast<pid_t>(*tid), EngineType::User, bit(Event::Jctl));
+	x.kill(SIGSTOP);
+	std::set<pid_t> stopped;
+	int notified = 0;
+	for (int i = 0; i < 2; i++) {
+		const Report r = next(x.dev, Event::Jctl);
+		EXPECT_EQ(r.code, CLD_STOPPED);
+		stopped.insert(r.tid);
+		notified += r.notify == CLD_STOPPED ? 1 : 0;
+		x.dev.reply({.seq = r.seq});
+	}
+	EXPECT_EQ(stopped.size(), 2U) << "each thread reports its stop";
+	EXPECT_EQ(notified, 1) << "the last one to stop tells the parent";
+	const int st = x.t.wait_status(WUNTRACED);
+	ASSERT_TRUE(WIFSTOPPED(st));
+	EXPECT_EQ(WSTOPSIG(st), SIGSTOP);
+
+	x.kill(SIGCONT);
+	const Report cont = next(x.dev, Event::Jctl);
+	EXPECT_EQ(cont.code, CLD_CONTINUED);
+	EXPECT_EQ(cont.notify, CLD_CONTINUED);
+	x.dev.reply({.seq = cont.seq});
+	EXPECT_TRUE(WIFCONTINUED(x.t.wait_status(WCONTINUED)));
+	// One continue, one report: the other thread does not report it too.
+	const auto extra = x.dev.read_report(300ms);
+	EXPECT_FALSE(extra && extra->event == Event::Jctl) << "from " << extra->tid;
+	x.dev.detach(id2);
 }
 
 TEST(Signal, StopActionAtASignalReportHoldsTheThreadUntilResumed)

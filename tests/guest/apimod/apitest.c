@@ -5,7 +5,7 @@
  * read, see tests/guest/api_test.cpp), its init checks the API's contract
  * on that thread: attach flags and their errors, set_events, control and
  * its return codes, stop, examine, barrier, detach, and what a detached
- * engine gets.  Init fails with -EINVAL after logging each broken check.
+ * engine gets; then report_signal with a changed return_ka.  Init fails with -EINVAL after logging each broken check.
  * Never shipped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/pid.h>
 #include <linux/sched/jobctl.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/utrace.h>
@@ -45,6 +46,28 @@ static const struct utrace_engine_ops api_ops = {
 
 static const struct utrace_engine_ops other_ops = {
 	.report_quiesce = api_quiesce,
+};
+
+static atomic_t signal_reports;
+static int signal_seen;
+static u32 signal_disposition;
+static bool orig_ka_default;
+
+/* Delivers the signal with a changed sigaction: as if the thread ignored it. */
+static u32 api_signal(u32 action, struct utrace_engine *engine, struct pt_regs *regs,
+		      kernel_siginfo_t *info, const struct k_sigaction *orig_ka,
+		      struct k_sigaction *return_ka)
+{
+	WRITE_ONCE(signal_seen, info->si_signo);
+	WRITE_ONCE(signal_disposition, utrace_signal_action(action));
+	WRITE_ONCE(orig_ka_default, orig_ka && orig_ka->sa.sa_handler == SIG_DFL);
+	return_ka->sa.sa_handler = SIG_IGN;
+	atomic_inc(&signal_reports);
+	return UTRACE_SIGNAL_DELIVER | UTRACE_RESUME;
+}
+
+static const struct utrace_engine_ops signal_ops = {
+	.report_signal = api_signal,
 };
 
 /* Polls utrace_control(STOP) until it says the thread is stopped. */
@@ -146,6 +169,34 @@ static void run_checks(struct task_struct *task)
 	CHECK(PTR_ERR(e) == -ENOENT);
 }
 
+/*
+ * report_signal from a kernel engine: the default-fatal SIGUSR1 is reported
+ * as SIGNAL_TERM with the thread's sigaction, and a changed return_ka
+ * decides how it is delivered (ignored: the thread lives on).
+ */
+static void run_signal_checks(struct task_struct *task)
+{
+	struct utrace_engine *e;
+	int i;
+
+	e = utrace_attach_task(task, UTRACE_ATTACH_CREATE, &signal_ops, NULL);
+	CHECK(!IS_ERR(e));
+	if (IS_ERR(e))
+		return;
+	CHECK(utrace_set_events(task, e, UTRACE_EVENT(SIGNAL_TERM)) == 0);
+	CHECK(send_sig(SIGUSR1, task, 0) == 0);
+	for (i = 0; i < 250 && !atomic_read(&signal_reports); i++)
+		msleep(20);
+	CHECK(atomic_read(&signal_reports) == 1);
+	CHECK(READ_ONCE(signal_seen) == SIGUSR1);
+	CHECK(READ_ONCE(signal_disposition) == UTRACE_SIGNAL_TERM);
+	CHECK(READ_ONCE(orig_ka_default));
+	msleep(50);
+	CHECK(!(task->flags & PF_EXITING));
+	CHECK(utrace_control(task, e, UTRACE_DETACH) == 0);
+	utrace_engine_put(e);
+}
+
 static int __init utrace_test_api_init(void)
 {
 	struct task_struct *task = get_pid_task(find_vpid(pid), PIDTYPE_PID);
@@ -155,6 +206,7 @@ static int __init utrace_test_api_init(void)
 		return -ESRCH;
 	}
 	run_checks(task);
+	run_signal_checks(task);
 	put_task_struct(task);
 	if (failures) {
 		pr_err("%d checks failed\n", failures);
