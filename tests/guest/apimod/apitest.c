@@ -5,8 +5,8 @@
  * read, see tests/guest/api_test.cpp), its init checks the API's contract
  * on that thread: attach flags and their errors, set_events, control and
  * its return codes, stop, examine, barrier, detach, and what a detached
- * engine gets; then report_signal with a changed return_ka.  Init fails with -EINVAL after logging each broken check.
- * Never shipped.
+ * engine gets; then report_signal with a changed return_ka.  Init fails
+ * with -EINVAL after logging each broken check.  Never shipped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
