@@ -32,6 +32,16 @@
  *   exit_notify(), and must not sleep; @group_dead and @signal are as
  *   upstream.  report_reap is called from a workqueue after the task was
  *   released, not from release_task() itself, and may sleep.
+ * - Signals: a changed @return_ka (handler, flags, sa_mask) applies to that
+ *   one delivery; the thread's sigaction is unchanged but for SA_ONESHOT,
+ *   as upstream.  Reports are not made for a
+ *   thread that is also traced by native ptrace (its get_signal() is the
+ *   kernel's), nor while the cgroup freezer or a native ptrace trap is
+ *   pending (the kernel's code runs and may deliver that time's signals).
+ *   A signal sent by a posix timer (send_sigqueue()) to a traced thread is
+ *   still dropped when ignored, or turned into a group kill when fatal, as
+ *   without utrace.  print_fatal_signals is not honoured for signals
+ *   utrace acts on.
  */
 #ifndef _LINUX_UTRACE_H
 #define _LINUX_UTRACE_H
@@ -290,6 +300,24 @@ static inline void utrace_engine_put(struct utrace_engine *engine)
  *
  * @report_signal:
  *	Requested by %UTRACE_EVENT(%SIGNAL_*) or %UTRACE_EVENT(%QUIESCE).
+ *	The thread dequeued a signal (synchronous ones first) and nothing was
+ *	done with it yet.  utrace_signal_action(@action) is the disposition
+ *	normal delivery would give it (or the one an earlier engine chose):
+ *	%UTRACE_SIGNAL_DELIVER for a handler, _IGN, _TERM, _CORE, _STOP
+ *	(SIGSTOP) or _TSTP; the event bit is the matching %SIGNAL_* one.
+ *	@info may be changed (another signal), @return_ka is the sigaction
+ *	delivery will use (a copy of @orig_ka, the thread's own), and the
+ *	return value is a disposition, optionally %UTRACE_SIGNAL_HOLD (put the
+ *	signal back in the queue), plus a resume action.  SIGKILL is never
+ *	reported.  With _DELIVER and a handler, a stop or step takes effect
+ *	after the handler's frame is set up, where engines with QUIESCE get
+ *	report_signal again with %UTRACE_SIGNAL_HANDLER (on powerpc the first
+ *	instruction is then the vdso's signal trampoline, which calls the
+ *	handler).  Also called with %UTRACE_SIGNAL_REPORT (no signal, @info
+ *	and @return_ka scratch, @orig_ka NULL) for a report asked for with
+ *	%UTRACE_INTERRUPT when the thread is in its signal path.  A
+ *	single-step or block-step trap arrives here as SIGTRAP (%TRAP_TRACE,
+ *	event SIGNAL_CORE): an engine that steps answers %UTRACE_SIGNAL_IGN.
  *
  * @report_clone:
  *	Requested by %UTRACE_EVENT(%CLONE).
@@ -298,6 +326,13 @@ static inline void utrace_engine_put(struct utrace_engine *engine)
  *
  * @report_jctl:
  *	Requested by %UTRACE_EVENT(%JCTL).
+ *	Job control: @type is %CLD_STOPPED when the thread is about to stop
+ *	for a group stop, %CLD_CONTINUED when it finds its group continued
+ *	(one thread of the group reports that).  @notify is the CLD_* code
+ *	the parent is told next if this thread tells it, else 0 (for
+ *	%CLD_STOPPED: whether this is the last thread to stop, computed just
+ *	before the stop).  A %UTRACE_STOP answered here takes effect when the
+ *	job control stop is over.
  *
  * @report_exec:
  *	Requested by %UTRACE_EVENT(%EXEC).
