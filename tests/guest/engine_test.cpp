@@ -334,6 +334,25 @@ TEST_F(Engines, ReapOfAnAutoreapedLeaderReleasedWithItsLastThread)
 		::close(fd);
 }
 
+// A thread whose engines want JCTL stops for SIGSTOP inside utrace.ko's
+// get_signal(): unloading is refused (the module is in use) rather than
+// freeing code the thread returns to; after SIGCONT it is not.
+TEST(Unload, IsRefusedWhileATracedThreadIsInAJobControlStop)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::Count, bit(Event::Jctl));
+	ASSERT_EQ(::kill(t.pid(), SIGSTOP), 0);
+	ASSERT_TRUE(eventually([&] { return t.proc_state() == "T (stopped)"; }));
+	EXPECT_EQ(::syscall(SYS_delete_module, "utrace", O_NONBLOCK), -1);
+	EXPECT_EQ(errno, EWOULDBLOCK) << "in use";
+	EXPECT_EQ(dev.info(id).count(Event::Jctl), 1U);
+	ASSERT_EQ(::kill(t.pid(), SIGCONT), 0);
+	ASSERT_TRUE(t.run(Tracee::kGetppid));
+	EXPECT_EQ(dev.info(id).count(Event::Jctl), 2U) << "stop and continue";
+	dev.detach(id);
+}
+
 // Last: unloads the module while a thread is stopped by an engine, then
 // loads it again for the runner's own unload.
 TEST(Unload, WithEnginesAttachedAndAThreadStoppedIsSafe)
