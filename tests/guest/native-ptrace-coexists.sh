@@ -6,12 +6,21 @@
 set -eu
 ctl=$1 ko=$2
 "$ctl" load --module "$ko"
-strace -o /tmp/strace.out sh -c 'sleep 2; for i in 1 2 3; do cat /proc/self/stat >/dev/null; done; exit 4' &
+# The traced shell waits for /tmp/utrace-go, created once the engine is
+# attached: no timing assumption, however slow the guest.
+rm -f /tmp/utrace-go
+strace -o /tmp/strace.out sh -c 'while [ ! -e /tmp/utrace-go ]; do sleep 0.05; done
+	for i in 1 2 3; do cat /proc/self/stat >/dev/null; done; exit 4' &
 strace_pid=$!
-sleep 1
-pid=$(pgrep -P "$strace_pid")
+pid=
+for _ in $(seq 200); do
+	pid=$(pgrep -P "$strace_pid" || true)
+	[ -n "$pid" ] && break
+	sleep 0.05
+done
 [ -n "$pid" ] || { echo "FAIL: no traced sh"; exit 1; }
 "$ctl" attach --pid "$pid" --engine count --events syscall
+touch /tmp/utrace-go
 set +e
 wait %1
 rc=$?
