@@ -1,0 +1,376 @@
+// conformance: the differential ptrace conformance suite.
+//
+//   conformance list                       scenario names, one a line
+//   conformance run [--only NAME]...       run under the current backend, print traces
+//   conformance check [--differences FILE] [--only NAME]... [--inject NAME] [--save DIR]
+//       run every scenario under the native backend and the utrace backend
+//       (/sys/module/utrace/parameters/ptrace_backend), compare, print a
+//       unified diff per mismatch; without the knob, run native twice and
+//       compare (determinism check).  Exit 0 only when every trace matches.
+//   conformance compare A B [--differences FILE] [--arch ARCH]
+//       compare two saved runs (the output of "run")
+//
+// Each scenario runs in its own process (the tracer), in its own process
+// group, with SIGCHLD blocked and a time limit; the runner is a child
+// subreaper, so whatever the scenario leaves behind is killed and reaped.
+#include "arch.hpp"
+#include "compare.hpp"
+#include "trace.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace
+{
+
+constexpr const char *kKnob = "/sys/module/utrace/parameters/ptrace_backend";
+constexpr unsigned kScenarioTimeout = 60; // seconds, TCG guests included
+
+volatile sig_atomic_t g_alarm = 0;
+void on_alarm(int)
+{
+	g_alarm = 1;
+}
+
+struct RunResult {
+	conf::Traces traces;
+	std::vector<std::string> errors; // scenarios that failed to run
+};
+
+std::string status_text(int st)
+{
+	if (WIFEXITED(st))
+		return "exited " + std::to_string(WEXITSTATUS(st));
+	if (WIFSIGNALED(st))
+		return "killed by " + conf::sig_name(WTERMSIG(st));
+	return "status " + std::to_string(st);
+}
+
+// Kill and reap everything a scenario left: its process group, and any
+// orphan that was reparented to us (we are a subreaper).
+void reap_leftovers(pid_t pgid)
+{
+	for (int i = 0; i < 10000; i++) {
+		kill(-pgid, SIGKILL);
+		int st;
+		pid_t r = waitpid(-1, &st, __WALL | WNOHANG);
+		if (r > 0)
+			continue;
+		if (r < 0 && errno == ECHILD)
+			return;
+		// Children that left the group: find them by their parent.
+		if (DIR *d = opendir("/proc")) {
+			while (dirent *e = readdir(d)) {
+				pid_t p = static_cast<pid_t>(atoi(e->d_name));
+				if (p <= 0)
+					continue;
+				char path[64];
+				snprintf(path, sizeof path, "/proc/%d/stat", p);
+				FILE *f = fopen(path, "re");
+				if (!f)
+					continue;
+				int ppid = 0;
+				if (fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) == 1 &&
+				    ppid == getpid())
+					kill(p, SIGKILL);
+				fclose(f);
+			}
+			closedir(d);
+		}
+		usleep(1000);
+	}
+	fprintf(stderr, "conformance: could not reap what a scenario left behind\n");
+}
+
+std::vector<std::string> run_one(const conf::Scenario &s, bool inject, std::string &error)
+{
+	int fd = memfd_create("conformance-trace", 0);
+	if (fd < 0) {
+		perror("memfd_create");
+		exit(2);
+	}
+	fflush(nullptr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &set, nullptr);
+		signal(SIGALRM, SIG_DFL);
+		conf::Trace t(fd);
+		if (inject)
+			t.emit(conf::Line("injected-difference").str("why", "--inject"));
+		s.fn(t);
+		fflush(nullptr);
+		_exit(0);
+	}
+	setpgid(pid, pid);
+	g_alarm = 0;
+	alarm(kScenarioTimeout);
+	int st = 0;
+	pid_t r;
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR && !g_alarm) {
+	}
+	alarm(0);
+	if (r != pid) {
+		error = "timed out after " + std::to_string(kScenarioTimeout) + " s";
+		kill(-pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		error = "scenario process " + status_text(st);
+	}
+	reap_leftovers(pid);
+	std::string text;
+	lseek(fd, 0, SEEK_SET);
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		text.append(buf, static_cast<size_t>(n));
+	close(fd);
+	std::vector<std::string> lines;
+	std::istringstream in(text);
+	std::string line;
+	while (std::getline(in, line))
+		lines.push_back(line);
+	if (!error.empty())
+		lines.push_back(conf::Line("scenario-error").str("what", error).text());
+	return lines;
+}
+
+bool selected(const std::string &name, const std::vector<std::string> &only)
+{
+	if (only.empty())
+		return true;
+	for (const auto &o : only)
+		if (fnmatch(o.c_str(), name.c_str(), 0) == 0)
+			return true;
+	return false;
+}
+
+RunResult run_all(const std::vector<std::string> &only, const std::string &inject)
+{
+	RunResult res;
+	for (const auto &s : conf::scenarios()) {
+		if (!selected(s.name, only))
+			continue;
+		std::string error;
+		res.traces[s.name] = run_one(s, s.name == inject, error);
+		if (!error.empty())
+			res.errors.push_back(s.name + ": " + error);
+	}
+	return res;
+}
+
+std::string dump(const conf::Traces &t)
+{
+	std::string out;
+	for (const auto &s : conf::scenarios()) {
+		auto it = t.find(s.name);
+		if (it == t.end())
+			continue;
+		out += "=== " + s.name + "\n";
+		for (const auto &l : it->second)
+			out += l + "\n";
+	}
+	return out;
+}
+
+std::string read_file(const std::string &path)
+{
+	std::ifstream f(path);
+	if (!f) {
+		fprintf(stderr, "conformance: cannot read %s\n", path.c_str());
+		exit(2);
+	}
+	std::stringstream ss;
+	ss << f.rdbuf();
+	return ss.str();
+}
+
+bool write_knob(const char *v)
+{
+	int fd = open(kKnob, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool ok = write(fd, v, strlen(v)) == static_cast<ssize_t>(strlen(v));
+	close(fd);
+	return ok;
+}
+
+std::vector<conf::Rule> load_rules(const std::string &path)
+{
+	if (path.empty())
+		return {};
+	try {
+		return conf::parse_rules(read_file(path));
+	} catch (const std::exception &e) {
+		fprintf(stderr, "conformance: %s\n", e.what());
+		exit(2);
+	}
+}
+
+int report(const conf::Comparison &c, const std::vector<conf::Rule> &rules,
+           const std::vector<std::string> &errors, size_t count, const std::string &what)
+{
+	if (!c.report.empty())
+		printf("%s", c.report.c_str());
+	for (const auto &m : c.mismatched)
+		printf("MISMATCH %s\n", m.c_str());
+	for (const auto &e : errors)
+		printf("ERROR %s\n", e.c_str());
+	for (int line : c.unused_rules) {
+		for (const auto &r : rules) {
+			std::string arch = r.glob.substr(0, r.glob.find('/'));
+			if (r.lineno == line && fnmatch(arch.c_str(), conf::kArch, 0) == 0)
+				printf("note: DIFFERENCES:%d matched no line\n", line);
+		}
+	}
+	printf("conformance [%s]: %zu scenarios, %zu mismatched, %zu errors (%s)\n", conf::kArch,
+	       count, c.mismatched.size(), errors.size(), what.c_str());
+	return c.mismatched.empty() && errors.empty() ? 0 : 1;
+}
+
+int usage()
+{
+	fprintf(stderr,
+	        "usage: conformance list | run [--only GLOB]... | check [--differences FILE] "
+	        "[--only GLOB]... [--inject NAME] [--save DIR] | compare A B "
+	        "[--differences FILE] [--arch ARCH]\n");
+	return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "--helper") == 0)
+		return conf::helper_main(argc, argv);
+	if (argc < 2)
+		return usage();
+	std::string cmd = argv[1];
+	std::vector<std::string> only, positional;
+	std::string differences, inject, save, arch = conf::kArch;
+	for (int i = 2; i < argc; i++) {
+		std::string a = argv[i];
+		auto next = [&]() -> std::string {
+			if (i + 1 >= argc) {
+				usage();
+				exit(2);
+			}
+			return argv[++i];
+		};
+		if (a == "--only")
+			only.push_back(next());
+		else if (a == "--differences")
+			differences = next();
+		else if (a == "--inject")
+			inject = next();
+		else if (a == "--save")
+			save = next();
+		else if (a == "--arch")
+			arch = next();
+		else if (a.rfind("--", 0) == 0)
+			return usage();
+		else
+			positional.push_back(a);
+	}
+	setvbuf(stdout, nullptr, _IOLBF, 0);
+
+	if (cmd == "list") {
+		for (const auto &s : conf::scenarios())
+			printf("%-40s %s\n", s.name.c_str(), s.doc.c_str());
+		return 0;
+	}
+	if (cmd == "compare") {
+		if (positional.size() != 2)
+			return usage();
+		auto rules = load_rules(differences);
+		auto a = conf::parse_traces(read_file(positional[0]));
+		auto b = conf::parse_traces(read_file(positional[1]));
+		auto c = conf::compare(a, b, rules, arch, "a", "b");
+		return report(c, rules, {}, a.size(), positional[0] + " vs " + positional[1]);
+	}
+	if (cmd != "run" && cmd != "check")
+		return usage();
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	struct sigaction sa {
+	};
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, nullptr);
+
+	if (cmd == "run") {
+		auto r = run_all(only, inject);
+		printf("%s", dump(r.traces).c_str());
+		for (const auto &e : r.errors)
+			fprintf(stderr, "ERROR %s\n", e.c_str());
+		return r.errors.empty() ? 0 : 1;
+	}
+
+	auto rules = load_rules(differences);
+	bool have_knob = access(kKnob, W_OK) == 0;
+	auto start = std::chrono::steady_clock::now();
+	RunResult a, b;
+	std::string name_b, what;
+	if (have_knob) {
+		std::string old = read_file(kKnob);
+		printf("conformance: utrace backend found (%s): native vs utrace\n", kKnob);
+		if (!write_knob("0")) {
+			perror(kKnob);
+			return 2;
+		}
+		a = run_all(only, "");
+		if (!write_knob("1")) {
+			perror(kKnob);
+			return 2;
+		}
+		b = run_all(only, inject);
+		write_knob(old.empty() || old[0] == '\n' ? "0" : old.substr(0, 1).c_str());
+		name_b = "utrace";
+		what = "native vs utrace";
+	} else {
+		printf("conformance: utrace backend NOT available (no %s): running the native "
+		       "backend "
+		       "twice and comparing (determinism check only)\n",
+		       kKnob);
+		a = run_all(only, "");
+		b = run_all(only, inject);
+		name_b = "native-again";
+		what = "native vs native: utrace backend not available";
+		rules.clear(); // intentional differences are between backends
+	}
+	double secs =
+	        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+	if (!save.empty()) {
+		std::ofstream(save + "/native.trace") << dump(a.traces);
+		std::ofstream(save + "/" + name_b + ".trace") << dump(b.traces);
+	}
+	auto c = conf::compare(a.traces, b.traces, rules, conf::kArch, "native", name_b);
+	// A scenario that fails natively is a bug in the scenario; under utrace
+	// its error line is part of the trace and shows in the diff.
+	std::vector<std::string> errors = a.errors;
+	if (!have_knob)
+		errors.insert(errors.end(), b.errors.begin(), b.errors.end());
+	char buf[64];
+	snprintf(buf, sizeof buf, ", %.1f s", secs);
+	return report(c, rules, errors, a.traces.size(), what + buf);
+}
