@@ -353,6 +353,12 @@ static bool utrace_signal_loop(struct utrace *utrace, struct ksignal *ksig)
 	try_to_freeze();
 
 relock:
+	if (unlikely(current->ptrace)) {
+		bool (*orig)(struct ksignal *ksig) = utrace_hook_signal.orig;
+
+		/* Native ptrace attached meanwhile: its signal stops are the kernel's. */
+		return orig(ksig);
+	}
 	spin_lock_irq(&sighand->siglock);
 	for (;;) {
 		struct k_sigaction return_ka;

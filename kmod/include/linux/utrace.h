@@ -41,7 +41,7 @@
  *   A signal sent by a posix timer (send_sigqueue()) to a traced thread is
  *   still dropped when ignored, or turned into a group kill when fatal, as
  *   without utrace.  print_fatal_signals is not honoured for signals
- *   utrace acts on.
+ *   utrace acts on, nor is the signal_deliver tracepoint fired for them.
  */
 #ifndef _LINUX_UTRACE_H
 #define _LINUX_UTRACE_H
