@@ -1,7 +1,9 @@
 #!/bin/sh
-# A thread under native ptrace (strace) and a utrace syscall engine at once:
-# strace must still see every syscall exit (x86_64's exit hook takes the path
-# that would otherwise skip ptrace's syscall-exit stop).
+# A thread under native ptrace (strace) and a utrace syscall and signal
+# engine at once: strace must still see every syscall exit (x86_64's exit
+# hook takes the path that would otherwise skip ptrace's syscall-exit stop)
+# and its signal-delivery stops (the kernel's get_signal() runs for a
+# ptraced thread).
 # usage: native-ptrace-coexists.sh UTRACECTL MODULE
 set -eu
 ctl=$1 ko=$2
@@ -19,7 +21,7 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 [ -n "$pid" ] || { echo "FAIL: no traced sh"; exit 1; }
-"$ctl" attach --pid "$pid" --engine count --events syscall
+"$ctl" attach --pid "$pid" --engine count --events syscall,signal-all
 touch /tmp/utrace-go
 set +e
 wait %1
@@ -35,6 +37,8 @@ if grep -E 'unfinished|= \?' /tmp/strace.out | grep -v exit_group; then
 	exit 1
 fi
 grep -q 'wait4(' /tmp/strace.out || { echo "FAIL: no wait4 in strace output"; exit 1; }
+# Signal events wanted too: strace still gets its signal-delivery stops.
+grep -q -- '--- SIGCHLD' /tmp/strace.out || { echo "FAIL: strace saw no SIGCHLD"; exit 1; }
 entries=$(sed -n 's/.*syscall-entry=\([0-9]*\).*/\1/p' /tmp/engines.out)
 exits=$(sed -n 's/.*syscall-exit=\([0-9]*\).*/\1/p' /tmp/engines.out)
 [ "${entries:-0}" -gt 10 ] && [ $((entries - exits)) -le 2 ] ||
