@@ -11,11 +11,11 @@
  * tracepoints' arguments are all scalars, so both read the same values and
  * no CO-RE relocation against a kernel structure is needed.
  *
- * Context: the tracepoints fire in the traced task (report_begin/end, stop,
+ * Context: the tracepoints fire in the traced task (report_end, stop,
  * resume; DEATH atomic, REAP in a worker) with preemption disabled, so the
- * per-CPU values need no atomics.  A thread has at most one report and one
- * stop in flight; their start times are keyed by thread id in bounded LRU
- * hashes (a begin whose end never comes is evicted, never leaks).
+ * per-CPU values need no atomics.  The kernel measures the durations and
+ * passes them as arguments, so no program keeps per-thread state: one
+ * report costs one program run and a few array updates.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -59,20 +59,6 @@ struct {
 	__type(value, struct um_hist);
 } stop_hist SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, UM_MAX_INFLIGHT);
-	__type(key, __u32);
-	__type(value, __u64);
-} report_start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, UM_MAX_INFLIGHT);
-	__type(key, __u32);
-	__type(value, __u64);
-} stop_start SEC(".maps");
-
 static __always_inline __u32 clamp_type(__u32 type)
 {
 	return type < UM_NR_TYPES ? type : 0;
@@ -112,79 +98,44 @@ static __always_inline void observe(void *map, __u32 key, __u64 ns)
 		h->max_ns = ns;
 }
 
-/* The start time keyed by this thread, taken out of @map; 0 if none. */
-static __always_inline __u64 take_start(void *map, __u32 tid)
+static __always_inline int on_report_end(__u32 type, __u32 event, __u32 ret, __u64 ns)
 {
-	__u64 *start = bpf_map_lookup_elem(map, &tid);
-	__u64 ts;
-
-	if (!start)
-		return 0;
-	ts = *start;
-	bpf_map_delete_elem(map, &tid);
-	return ts;
-}
-
-static __always_inline int on_report_begin(void)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
-
-	bpf_map_update_elem(&report_start, &tid, &now, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int on_report_end(__u32 type, __u32 event, __u32 ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 start = take_start(&report_start, tid);
 	__u32 key = clamp_type(type) * UM_NR_EVENTS + clamp_event(event);
 
 	count(&events, key * UM_NR_ACTIONS + (ret & (UM_NR_ACTIONS - 1)));
-	if (start)
-		observe(&report_hist, key, bpf_ktime_get_ns() - start);
+	observe(&report_hist, key, ns);
 	return 0;
 }
 
 static __always_inline int on_stop(__u32 type, __u32 reason)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
-
 	count(&stops, clamp_type(type) * UM_NR_EVENTS + clamp_event(reason));
-	bpf_map_update_elem(&stop_start, &tid, &now, BPF_ANY);
 	return 0;
 }
 
-static __always_inline int on_resume(__u32 type, __u32 reason)
+static __always_inline int on_resume(__u32 type, __u32 reason, __u64 ns)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 start = take_start(&stop_start, tid);
-
 	type = clamp_type(type);
 	count(&resumes, type * UM_NR_REASONS + (reason < UM_NR_REASONS ? reason : 0));
-	if (start)
-		observe(&stop_hist, type, bpf_ktime_get_ns() - start);
+	observe(&stop_hist, type, ns);
 	return 0;
 }
 
 /*
- * The tracepoints' prototypes (kmod/utrace_trace.h):
- *   utrace_report_begin/end(u64 engine_id, unsigned int engine_type,
- *                           unsigned int event, u32 ret)
- *   utrace_stop/resume(u64 engine_id, unsigned int engine_type,
- *                      unsigned int reason)
+ * The tracepoints' prototypes (kmod/utrace_trace.h); utrace_report_begin is
+ * not needed here.
+ *   utrace_report_end(u64 engine_id, unsigned int engine_type,
+ *                     unsigned int event, u32 ret, u64 duration_ns)
+ *   utrace_stop(u64 engine_id, unsigned int engine_type, unsigned int reason)
+ *   utrace_resume(u64 engine_id, unsigned int engine_type, unsigned int reason,
+ *                 u64 duration_ns)
  */
 #define UM_PROGRAMS(kind)							\
-SEC(#kind "/utrace_report_begin")						\
-int BPF_PROG(kind##_report_begin, __u64 id, __u32 type, __u32 event, __u32 ret)	\
-{										\
-	return on_report_begin();						\
-}										\
 SEC(#kind "/utrace_report_end")							\
-int BPF_PROG(kind##_report_end, __u64 id, __u32 type, __u32 event, __u32 ret)	\
+int BPF_PROG(kind##_report_end, __u64 id, __u32 type, __u32 event, __u32 ret,	\
+	     __u64 ns)								\
 {										\
-	return on_report_end(type, event, ret);					\
+	return on_report_end(type, event, ret, ns);				\
 }										\
 SEC(#kind "/utrace_stop")							\
 int BPF_PROG(kind##_stop, __u64 id, __u32 type, __u32 reason)			\
@@ -192,9 +143,9 @@ int BPF_PROG(kind##_stop, __u64 id, __u32 type, __u32 reason)			\
 	return on_stop(type, reason);						\
 }										\
 SEC(#kind "/utrace_resume")							\
-int BPF_PROG(kind##_resume, __u64 id, __u32 type, __u32 reason)		\
+int BPF_PROG(kind##_resume, __u64 id, __u32 type, __u32 reason, __u64 ns)	\
 {										\
-	return on_resume(type, reason);						\
+	return on_resume(type, reason, ns);					\
 }
 
 UM_PROGRAMS(tp_btf)

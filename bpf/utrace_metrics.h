@@ -7,18 +7,18 @@
  * (< UM_NR_TYPES, <uapi/utrace.h>), event (< UM_NR_EVENTS: the
  * _UTRACE_EVENT_* numbers, and UTRACE_STOP_REQUESTED as a stop reason),
  * resume action (< UM_NR_ACTIONS), resume reason (< UM_NR_REASONS).
- * Every map is a per-CPU array (readers sum the CPUs; a histogram's max is
- * the largest of them) except the two in-flight tables keyed by thread id,
- * which are bounded LRU hashes internal to the programs.
+ * Every map is a per-CPU array of fixed size (readers sum the CPUs; a
+ * histogram's max is the largest of them); durations come from the
+ * tracepoints, so there is no per-thread state.
  *
  *  report_hist  [type * UM_NR_EVENTS + event]          struct um_hist
- *               callback latency, report_begin to report_end
+ *               callback latency (utrace_report_end's duration)
  *  events       [(type * UM_NR_EVENTS + event) * UM_NR_ACTIONS + action]
  *               __u64: callbacks that answered that resume action
  *  stops        [type * UM_NR_EVENTS + reason]         __u64
  *  resumes      [type * UM_NR_REASONS + reason]        __u64
  *  stop_hist    [type]                                 struct um_hist
- *               stop duration, utrace_stop to utrace_resume
+ *               stop duration (utrace_resume's duration)
  */
 #ifndef UTRACE_BPF_METRICS_H
 #define UTRACE_BPF_METRICS_H
@@ -29,8 +29,6 @@
 #define UM_NR_REASONS	4	/* enum utrace_resume_reason */
 /* Slot i counts [2^i, 2^(i+1)) ns; the last slot also everything longer. */
 #define UM_NR_SLOTS	40
-/* Threads in a report or a stop at once that the programs can follow. */
-#define UM_MAX_INFLIGHT	10240
 
 struct um_hist {
 	__u64 slots[UM_NR_SLOTS];

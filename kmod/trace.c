@@ -40,5 +40,6 @@ void __utrace_trace_stop(struct utrace *utrace, struct utrace_stop_trace *st)
 	st->engine_id = found->id;
 	st->engine_type = found->type;
 	st->traced = true;
+	st->start_ns = ktime_get_ns();
 	trace_utrace_stop(st->engine_id, st->engine_type, reason);
 }

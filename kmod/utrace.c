@@ -835,6 +835,7 @@ static void report_callbacks(struct utrace *utrace, struct utrace_report *report
 {
 	struct list_head *head = &utrace->attached, *pos;
 	struct utrace_engine *engine;
+	u64 start;
 	u32 ret;
 
 	for (pos = reverse ? head->prev : head->next; pos != head;
@@ -842,9 +843,9 @@ static void report_callbacks(struct utrace *utrace, struct utrace_report *report
 		engine = list_entry(pos, struct utrace_engine, entry);
 		if (!start_callback(utrace, report, engine, event))
 			continue;
-		trace_utrace_report_begin(engine->id, engine->type, ilog2(event), 0);
+		start = utrace_trace_report_begin(engine, event);
 		ret = invoke(engine, READ_ONCE(engine->ops), report, args);
-		utrace_trace_report_end(engine, event, ret);
+		utrace_trace_report_end(engine, event, ret, start);
 		finish_callback(utrace, report, engine, ret);
 	}
 }
@@ -1324,10 +1325,10 @@ static void utrace_reap_work(struct work_struct *work)
 		const struct utrace_engine_ops *ops = READ_ONCE(engine->ops);
 
 		if ((engine->flags & UTRACE_EVENT(REAP)) && ops->report_reap) {
-			trace_utrace_report_begin(engine->id, engine->type, _UTRACE_EVENT_REAP, 0);
+			u64 start = utrace_trace_report_begin(engine, UTRACE_EVENT(REAP));
+
 			ops->report_reap(engine, utrace->task);
-			trace_utrace_report_end(engine->id, engine->type, _UTRACE_EVENT_REAP,
-						UTRACE_DETACH);
+			utrace_trace_report_end(engine, UTRACE_EVENT(REAP), UTRACE_DETACH, start);
 		}
 		engine->flags = 0;
 		WRITE_ONCE(engine->ops, &utrace_detached_ops);

@@ -4,13 +4,19 @@
  * any tracer see of reports and stops.
  *
  *  utrace_report_begin	an engine's callback is about to run
- *  utrace_report_end	it returned @ret (resume action | event bits)
+ *  utrace_report_end	it returned @ret (resume action | event bits) after
+ *			@duration_ns
  *  utrace_stop		a thread goes into a utrace stop; @engine_id and
  *			@engine_type name the first engine (attach order)
  *			that wants it stopped, @reason is the event it
  *			answered UTRACE_STOP to, or UTRACE_STOP_REQUESTED
- *  utrace_resume	the thread leaves that stop (same engine), @reason
- *			is enum utrace_resume_reason
+ *  utrace_resume	the thread leaves that stop (same engine) after
+ *			@duration_ns, @reason is enum utrace_resume_reason
+ *
+ * The kernel measures the durations (ktime_get_ns() on the task's own
+ * stack, only while a tracepoint is on), so a consumer needs no table of
+ * start times keyed by thread: the BPF programs are a few per-CPU counter
+ * updates per report.
  *
  * Every argument is a scalar, so BPF programs read them as raw tracepoint
  * arguments without any kernel BTF (Debian's ppc64el kernel has none), and
@@ -30,57 +36,62 @@
 
 #include <linux/tracepoint.h>
 
-DECLARE_EVENT_CLASS(utrace_report_class,
-		    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event,
-			     u32 ret),
-		    TP_ARGS(engine_id, engine_type, event, ret),
-		    TP_STRUCT__entry(__field(u64, engine_id)
-				     __field(unsigned int, engine_type)
-				     __field(unsigned int, event)
-				     __field(u32, ret)),
-		    TP_fast_assign(__entry->engine_id = engine_id;
-				   __entry->engine_type = engine_type;
-				   __entry->event = event;
-				   __entry->ret = ret;),
-		    TP_printk("engine=%llu type=%u event=%s ret=0x%x", __entry->engine_id,
-			      __entry->engine_type,
-			      __print_symbolic(__entry->event, { 0, "quiesce" }, { 1, "reap" },
-					       { 2, "clone" }, { 3, "exec" }, { 4, "exit" },
-					       { 5, "death" }, { 6, "syscall_entry" },
-					       { 7, "syscall_exit" }, { 8, "signal" },
-					       { 9, "signal_ign" }, { 10, "signal_stop" },
-					       { 11, "signal_term" }, { 12, "signal_core" },
-					       { 13, "jctl" }),
-			      __entry->ret));
+TRACE_EVENT(utrace_report_begin,
+	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event),
+	    TP_ARGS(engine_id, engine_type, event),
+	    TP_STRUCT__entry(__field(u64, engine_id)
+			     __field(unsigned int, engine_type)
+			     __field(unsigned int, event)),
+	    TP_fast_assign(__entry->engine_id = engine_id;
+			   __entry->engine_type = engine_type;
+			   __entry->event = event;),
+	    TP_printk("engine=%llu type=%u event=%u", __entry->engine_id,
+		      __entry->engine_type, __entry->event));
 
-/* @ret is 0 at the beginning: the engine has not answered yet. */
-DEFINE_EVENT(utrace_report_class, utrace_report_begin,
-	     TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event, u32 ret),
-	     TP_ARGS(engine_id, engine_type, event, ret));
+TRACE_EVENT(utrace_report_end,
+	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event, u32 ret,
+		     u64 duration_ns),
+	    TP_ARGS(engine_id, engine_type, event, ret, duration_ns),
+	    TP_STRUCT__entry(__field(u64, engine_id)
+			     __field(unsigned int, engine_type)
+			     __field(unsigned int, event)
+			     __field(u32, ret)
+			     __field(u64, duration_ns)),
+	    TP_fast_assign(__entry->engine_id = engine_id;
+			   __entry->engine_type = engine_type;
+			   __entry->event = event;
+			   __entry->ret = ret;
+			   __entry->duration_ns = duration_ns;),
+	    TP_printk("engine=%llu type=%u event=%u ret=0x%x duration_ns=%llu",
+		      __entry->engine_id, __entry->engine_type, __entry->event, __entry->ret,
+		      __entry->duration_ns));
 
-DEFINE_EVENT(utrace_report_class, utrace_report_end,
-	     TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event, u32 ret),
-	     TP_ARGS(engine_id, engine_type, event, ret));
+TRACE_EVENT(utrace_stop,
+	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason),
+	    TP_ARGS(engine_id, engine_type, reason),
+	    TP_STRUCT__entry(__field(u64, engine_id)
+			     __field(unsigned int, engine_type)
+			     __field(unsigned int, reason)),
+	    TP_fast_assign(__entry->engine_id = engine_id;
+			   __entry->engine_type = engine_type;
+			   __entry->reason = reason;),
+	    TP_printk("engine=%llu type=%u reason=%u", __entry->engine_id,
+		      __entry->engine_type, __entry->reason));
 
-DECLARE_EVENT_CLASS(utrace_stop_class,
-		    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason),
-		    TP_ARGS(engine_id, engine_type, reason),
-		    TP_STRUCT__entry(__field(u64, engine_id)
-				     __field(unsigned int, engine_type)
-				     __field(unsigned int, reason)),
-		    TP_fast_assign(__entry->engine_id = engine_id;
-				   __entry->engine_type = engine_type;
-				   __entry->reason = reason;),
-		    TP_printk("engine=%llu type=%u reason=%u", __entry->engine_id,
-			      __entry->engine_type, __entry->reason));
-
-DEFINE_EVENT(utrace_stop_class, utrace_stop,
-	     TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason),
-	     TP_ARGS(engine_id, engine_type, reason));
-
-DEFINE_EVENT(utrace_stop_class, utrace_resume,
-	     TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason),
-	     TP_ARGS(engine_id, engine_type, reason));
+TRACE_EVENT(utrace_resume,
+	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason,
+		     u64 duration_ns),
+	    TP_ARGS(engine_id, engine_type, reason, duration_ns),
+	    TP_STRUCT__entry(__field(u64, engine_id)
+			     __field(unsigned int, engine_type)
+			     __field(unsigned int, reason)
+			     __field(u64, duration_ns)),
+	    TP_fast_assign(__entry->engine_id = engine_id;
+			   __entry->engine_type = engine_type;
+			   __entry->reason = reason;
+			   __entry->duration_ns = duration_ns;),
+	    TP_printk("engine=%llu type=%u reason=%u duration_ns=%llu", __entry->engine_id,
+		      __entry->engine_type, __entry->reason, __entry->duration_ns));
 
 #endif /* _UTRACE_TRACE_H */
 
@@ -88,6 +99,7 @@ DEFINE_EVENT(utrace_stop_class, utrace_resume,
 #define _UTRACE_TRACE_HELPERS_H
 
 #include <linux/log2.h>
+#include <linux/timekeeping.h>
 #include "uapi/utrace.h"
 #include "utrace_internal.h"
 
@@ -100,22 +112,37 @@ struct utrace_stop_trace {
 	u64 engine_id;
 	unsigned int engine_type;
 	bool traced;
+	u64 start_ns;
 };
 
 void __utrace_trace_stop(struct utrace *utrace, struct utrace_stop_trace *st);
 
 /*
- * After @engine's callback returned @ret for @event (one UTRACE_EVENT() bit).
+ * Before @engine's callback for @event (one UTRACE_EVENT() bit): the start
+ * time to give utrace_trace_report_end(), 0 while no report tracepoint is on.
+ */
+static inline u64 utrace_trace_report_begin(struct utrace_engine *engine, unsigned long event)
+{
+	if (!trace_utrace_report_begin_enabled() && !trace_utrace_report_end_enabled())
+		return 0;
+	trace_utrace_report_begin(engine->id, engine->type, ilog2(event));
+	return ktime_get_ns();
+}
+
+/*
+ * After @engine's callback returned @ret for @event, begun at @start.
  * While the stop tracepoint is on, remember the event an engine answered
  * UTRACE_STOP to: it is the reason utrace_stop gives.  Only the task itself
  * touches engine->stop_event.
  */
 static inline void utrace_trace_report_end(struct utrace_engine *engine, unsigned long event,
-					   u32 ret)
+					   u32 ret, u64 start)
 {
 	if (trace_utrace_stop_enabled() && utrace_resume_action(ret) == UTRACE_STOP)
 		engine->stop_event = event;
-	trace_utrace_report_end(engine->id, engine->type, ilog2(event), ret);
+	if (start)
+		trace_utrace_report_end(engine->id, engine->type, ilog2(event), ret,
+					ktime_get_ns() - start);
 }
 
 /* The task is going to sleep in a stop; utrace->lock held. */
@@ -130,7 +157,8 @@ static inline void utrace_trace_resume(struct utrace_stop_trace *st,
 				       enum utrace_resume_reason reason)
 {
 	if (st->traced)
-		trace_utrace_resume(st->engine_id, st->engine_type, reason);
+		trace_utrace_resume(st->engine_id, st->engine_type, reason,
+				    ktime_get_ns() - st->start_ns);
 }
 
 #endif /* _UTRACE_TRACE_HELPERS_H */

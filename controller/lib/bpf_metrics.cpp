@@ -276,9 +276,8 @@ Metrics read_bpf_metrics()
 	         [&](uint32_t key, const char *p) {
 		         m.resumes[key / UM_NR_REASONS][key % UM_NR_REASONS] += as_u64(p);
 	         });
-	read_map("stop_hist", UM_NR_TYPES, sizeof(um_hist), [&](uint32_t key, const char *p) {
-		m.stop_durations[key].merge(as_hist(p));
-	});
+	read_map("stop_hist", UM_NR_TYPES, sizeof(um_hist),
+	         [&](uint32_t key, const char *p) { m.stop_durations[key].merge(as_hist(p)); });
 	return m;
 }
 

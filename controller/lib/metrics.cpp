@@ -100,10 +100,9 @@ std::string metric_engine_name(unsigned type)
 std::string metric_event_name(unsigned event)
 {
 	static const char *const kNames[] = {
-	        "quiesce",      "reap",   "clone",      "exec",        "exit",
-	        "death",        "syscall-entry",        "syscall-exit", "signal",
-	        "signal-ign",   "signal-stop",          "signal-term", "signal-core",
-	        "jctl",         "requested"};
+	        "quiesce",     "reap",          "clone",        "exec",   "exit",
+	        "death",       "syscall-entry", "syscall-exit", "signal", "signal-ign",
+	        "signal-stop", "signal-term",   "signal-core",  "jctl",   "requested"};
 	return name_or(kNames, std::size(kNames), event, "event");
 }
 

@@ -168,8 +168,8 @@ nlohmann::json stats_json(const Metrics &m)
 
 std::string format_top_table(const Metrics &delta, double secs)
 {
-	std::string out = row("%-8s %-14s %10s %9s %9s %9s %8s\n", "ENGINE", "EVENT",
-	                      "REPORTS/S", "P50", "P99", "MAX", "STOPS/S");
+	std::string out = row("%-8s %-14s %10s %9s %9s %9s %8s\n", "ENGINE", "EVENT", "REPORTS/S",
+	                      "P50", "P99", "MAX", "STOPS/S");
 	bool any = false;
 	for (unsigned t = 0; t < kMetricTypes; t++)
 		for (unsigned e = 0; e < kMetricEvents; e++) {
@@ -196,9 +196,9 @@ std::vector<MetricFamily> metric_families(const ServeStatus &st, const Metrics *
 
 	auto info = family("utrace_build_info", "utracectl build: version, arch, kernel; always 1",
 	                   MetricType::Gauge);
-	info.metric.push_back(value_metric(
-	        {{"arch", st.arch}, {"kernel", st.kernel}, {"version", st.version}},
-	        MetricType::Gauge, 1));
+	info.metric.push_back(
+	        value_metric({{"arch", st.arch}, {"kernel", st.kernel}, {"version", st.version}},
+	                     MetricType::Gauge, 1));
 	out.push_back(std::move(info));
 
 	auto loaded = family("utrace_module_loaded", "1 if utrace.ko is loaded", MetricType::Gauge);
@@ -218,17 +218,17 @@ std::vector<MetricFamily> metric_families(const ServeStatus &st, const Metrics *
 		                      MetricType::Gauge);
 		// The shipped types always, so a panel never shows "no data".
 		for (unsigned t = 1; t <= 3; t++)
-			engines.metric.push_back(value_metric({{"engine", metric_engine_name(t)}},
-			                                      MetricType::Gauge,
-			                                      static_cast<double>((*st.engines_attached)[t])));
+			engines.metric.push_back(
+			        value_metric({{"engine", metric_engine_name(t)}}, MetricType::Gauge,
+			                     static_cast<double>((*st.engines_attached)[t])));
 		out.push_back(std::move(engines));
 	}
 	if (!m)
 		return out;
 
-	auto reports = family("utrace_report_duration_seconds",
-	                      "Time an engine's callback took to answer a report",
-	                      MetricType::Histogram);
+	auto reports =
+	        family("utrace_report_duration_seconds",
+	               "Time an engine's callback took to answer a report", MetricType::Histogram);
 	auto events = family("utrace_events_total",
 	                     "Reports answered by engines, by the resume action they chose",
 	                     MetricType::Counter);
@@ -238,9 +238,9 @@ std::vector<MetricFamily> metric_families(const ServeStatus &st, const Metrics *
 	                    MetricType::Counter);
 	auto resumes = family("utrace_resumes_total",
 	                      "Stopped threads resumed, by engine and reason", MetricType::Counter);
-	auto stop_durations = family("utrace_stop_duration_seconds",
-	                             "Time traced threads spent stopped, by engine",
-	                             MetricType::Histogram);
+	auto stop_durations =
+	        family("utrace_stop_duration_seconds",
+	               "Time traced threads spent stopped, by engine", MetricType::Histogram);
 	for (unsigned t = 0; t < kMetricTypes; t++) {
 		const std::string engine = metric_engine_name(t);
 		for (unsigned e = 0; e < kMetricEvents; e++) {
@@ -257,16 +257,17 @@ std::vector<MetricFamily> metric_families(const ServeStatus &st, const Metrics *
 					        MetricType::Counter,
 					        static_cast<double>(m->events[t][e][a])));
 			if (m->stops[t][e])
-				stops.metric.push_back(
-				        value_metric({{"engine", engine}, {"event", event}},
-				                     MetricType::Counter,
-				                     static_cast<double>(m->stops[t][e])));
+				stops.metric.push_back(value_metric(
+				        {{"engine", engine}, {"event", event}}, MetricType::Counter,
+				        static_cast<double>(m->stops[t][e])));
 		}
 		for (unsigned r = 0; r < kMetricReasons; r++)
 			if (m->resumes[t][r])
-				resumes.metric.push_back(value_metric(
-				        {{"engine", engine}, {"reason", metric_resume_reason_name(r)}},
-				        MetricType::Counter, static_cast<double>(m->resumes[t][r])));
+				resumes.metric.push_back(
+				        value_metric({{"engine", engine},
+				                      {"reason", metric_resume_reason_name(r)}},
+				                     MetricType::Counter,
+				                     static_cast<double>(m->resumes[t][r])));
 		if (m->stop_durations[t].count() > 0)
 			stop_durations.metric.push_back(
 			        histogram_metric({{"engine", engine}}, m->stop_durations[t]));

@@ -66,7 +66,8 @@ public:
 		if (!st.bpf_loaded)
 			return utrace::metric_families(st, nullptr);
 		try {
-			const auto m = std::make_unique<utrace::Metrics>(utrace::read_bpf_metrics());
+			const auto m =
+			        std::make_unique<utrace::Metrics>(utrace::read_bpf_metrics());
 			return utrace::metric_families(st, m.get());
 		} catch (const utrace::Error &) {
 			auto down = st;
@@ -128,7 +129,8 @@ void add_top(CLI::App &app)
 			if (tty)
 				std::fputs("\033[H\033[2J", stdout);
 			std::printf("utrace top: last %.1fs (^C to quit)\n\n", opts->interval);
-			std::fputs(utrace::format_top_table(*delta, opts->interval).c_str(), stdout);
+			std::fputs(utrace::format_top_table(*delta, opts->interval).c_str(),
+			           stdout);
 			std::fflush(stdout);
 			before = std::move(now);
 		}
@@ -158,8 +160,9 @@ void add_serve(CLI::App &app)
 		const auto colon = opts->listen.rfind(':');
 		if (colon == std::string::npos || colon + 1 == opts->listen.size() ||
 		    opts->listen.find_first_not_of("0123456789", colon + 1) != std::string::npos)
-			throw utrace::Error(EINVAL, "--listen " + opts->listen +
-			                                    ": expected HOST:PORT, e.g. 127.0.0.1:9477");
+			throw utrace::Error(EINVAL,
+			                    "--listen " + opts->listen +
+			                            ": expected HOST:PORT, e.g. 127.0.0.1:9477");
 		std::unique_ptr<prometheus::Exposer> exposer;
 		try {
 			exposer = std::make_unique<prometheus::Exposer>(opts->listen);

@@ -78,9 +78,8 @@ void engines_fill_the_maps()
 	for (unsigned i = 0; i < kCalls; i++)
 		ASSERT_TRUE(t.run(Tracee::kGetppid));
 
-	const auto stopper =
-	        dev.attach(t.pid(), EngineType::Stopper, bit(Event::SyscallEntry),
-	                   bit(Event::SyscallEntry));
+	const auto stopper = dev.attach(t.pid(), EngineType::Stopper, bit(Event::SyscallEntry),
+	                                bit(Event::SyscallEntry));
 	t.send(Tracee::kGetppid);
 	ASSERT_TRUE(eventually([&] { return dev.info(stopper).state == EngineState::Stopped; }));
 	std::this_thread::sleep_for(100ms);
