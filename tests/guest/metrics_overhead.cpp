@@ -4,7 +4,9 @@
 // with no engine at all.  Rounds alternate so drift hits every mode alike;
 // the median round of each mode is reported.
 //
-// usage: utrace_metrics_overhead [CALLS_PER_ROUND [ROUNDS]]   (module loaded)
+// usage: utrace_metrics_overhead [CALLS_PER_ROUND [ROUNDS [--no-bpf]]]
+// (module loaded; --no-bpf: only the first two modes, for a module without
+// the tracepoints, to compare the cost of tracepoints that are off)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -42,8 +44,10 @@ int main(int argc, char **argv)
 {
 	const long calls = argc > 1 ? std::atol(argv[1]) : 20000;
 	const int rounds = argc > 2 ? std::atoi(argv[2]) : 7;
+	const bool with_bpf = !(argc > 3 && std::string(argv[3]) == "--no-bpf");
 	if (calls <= 0 || rounds <= 0) {
-		std::fprintf(stderr, "usage: utrace_metrics_overhead [CALLS_PER_ROUND [ROUNDS]]\n");
+		std::fprintf(stderr, "usage: utrace_metrics_overhead [CALLS_PER_ROUND [ROUNDS "
+		                     "[--no-bpf]]]\n");
 		return 2;
 	}
 	try {
@@ -57,12 +61,14 @@ int main(int argc, char **argv)
 			                           utrace::bit(utrace::Event::SyscallEntry) |
 			                                   utrace::bit(utrace::Event::SyscallExit));
 			engine.push_back(ns_per_call(calls));
-			(void)utrace::load_bpf();
-			engine_bpf.push_back(ns_per_call(calls));
-			utrace::unload_bpf();
+			if (with_bpf) {
+				(void)utrace::load_bpf();
+				engine_bpf.push_back(ns_per_call(calls));
+				utrace::unload_bpf();
+			}
 			dev.detach(id);
 		}
-		const double b = median(bare), e = median(engine), eb = median(engine_bpf);
+		const double b = median(bare), e = median(engine);
 		std::printf(
 		        "getppid() under a count engine (syscall entry+exit: 2 reports per call), "
 		        "median of %d rounds of %ld calls\n",
@@ -70,6 +76,9 @@ int main(int argc, char **argv)
 		std::printf("  no engine                 %8.0f ns/call\n", b);
 		std::printf("  count engine              %8.0f ns/call  (%+.0f ns per report)\n", e,
 		            (e - b) / 2);
+		if (!with_bpf)
+			return 0;
+		const double eb = median(engine_bpf);
 		std::printf("  count engine + BPF        %8.0f ns/call  (%+.0f ns per report)\n",
 		            eb, (eb - b) / 2);
 		std::printf("BPF metrics overhead: %+.0f ns per report (%+.1f%% of a report)\n",
