@@ -221,9 +221,10 @@ static void me_reap(struct utrace_engine *engine, struct task_struct *task)
 	.release = me_release
 
 /* One table per type, so that UTRACE_ATTACH_MATCH_OPS tells them apart. */
-static const struct utrace_engine_ops utrace_count_ops = { ME_OPS };
-static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS };
-static const struct utrace_engine_ops utrace_user_ops = { ME_OPS };
+static const struct utrace_engine_ops utrace_count_ops = { ME_OPS, .type = UTRACE_ENGINE_COUNT };
+static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS,
+							     .type = UTRACE_ENGINE_STOPPER };
+static const struct utrace_engine_ops utrace_user_ops = { ME_OPS, .type = UTRACE_ENGINE_USER };
 
 /* A referenced module engine by id, or NULL. */
 static struct utrace_mod_engine *me_get(u64 id)

@@ -46,6 +46,7 @@
 #include <linux/wait.h>
 
 #include "utrace_internal.h"
+#include "utrace_trace.h"
 
 static struct rhashtable utrace_table;
 static const struct rhashtable_params utrace_table_params = {
@@ -392,6 +393,7 @@ struct utrace_engine *utrace_attach_task(struct task_struct *target, int flags,
 	engine->data = data;
 	engine->release = ops->release;
 	engine->id = atomic64_inc_return(&utrace_engine_ids);
+	engine->type = ops->type;
 	INIT_LIST_HEAD(&engine->entry);
 
 	utrace = utrace_get_or_create(target);
@@ -822,14 +824,18 @@ static void report_callbacks(struct utrace *utrace, struct utrace_report *report
 {
 	struct list_head *head = &utrace->attached, *pos;
 	struct utrace_engine *engine;
+	u64 start;
+	u32 ret;
 
 	for (pos = reverse ? head->prev : head->next; pos != head;
 	     pos = reverse ? pos->prev : pos->next) {
 		engine = list_entry(pos, struct utrace_engine, entry);
 		if (!start_callback(utrace, report, engine, event))
 			continue;
-		finish_callback(utrace, report, engine,
-				invoke(engine, READ_ONCE(engine->ops), report, args));
+		start = utrace_trace_report_begin(engine, event);
+		ret = invoke(engine, READ_ONCE(engine->ops), report, args);
+		utrace_trace_report_end(engine, event, ret, start);
+		finish_callback(utrace, report, engine, ret);
 	}
 }
 
@@ -1006,16 +1012,20 @@ static void finish_report(struct utrace *utrace, struct utrace_report *report,
 static void utrace_stop(struct utrace *utrace)
 {
 	struct task_struct *task = current;
+	struct utrace_stop_trace st = {};
 
 	for (;;) {
 		spin_lock(&utrace->lock);
 		if (utrace->death || !utrace_wants_stop(utrace) ||
 		    READ_ONCE(utrace_exiting)) {
 			spin_unlock(&utrace->lock);
+			utrace_trace_resume(&st, utrace_exiting ? UTRACE_RESUME_UNLOAD :
+						  UTRACE_RESUMED);
 			return;
 		}
 		utrace->stopped = true;
 		set_special_state(TASK_TRACED);
+		utrace_trace_stop(utrace, &st);
 		spin_unlock(&utrace->lock);
 
 		/*
@@ -1029,8 +1039,10 @@ static void utrace_stop(struct utrace *utrace)
 		spin_lock(&utrace->lock);
 		utrace->stopped = false;
 		spin_unlock(&utrace->lock);
-		if (fatal_signal_pending(task))
+		if (fatal_signal_pending(task)) {
+			utrace_trace_resume(&st, UTRACE_RESUME_KILLED);
 			return;
+		}
 	}
 }
 
@@ -1496,8 +1508,12 @@ static void utrace_reap_work(struct work_struct *work)
 	list_for_each_entry_safe(engine, next, &engines, entry) {
 		const struct utrace_engine_ops *ops = READ_ONCE(engine->ops);
 
-		if ((engine->flags & UTRACE_EVENT(REAP)) && ops->report_reap)
+		if ((engine->flags & UTRACE_EVENT(REAP)) && ops->report_reap) {
+			u64 start = utrace_trace_report_begin(engine, UTRACE_EVENT(REAP));
+
 			ops->report_reap(engine, utrace->task);
+			utrace_trace_report_end(engine, UTRACE_EVENT(REAP), UTRACE_DETACH, start);
+		}
 		engine->flags = 0;
 		WRITE_ONCE(engine->ops, &utrace_detached_ops);
 		list_del_init(&engine->entry);

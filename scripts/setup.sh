@@ -38,6 +38,8 @@ packages=(
 	libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
 	# tooling used by tests and lint
 	clang-format clang-tidy strace gdb procps
+	# metrics: a real Prometheus server (guest test) and promtool (rules tests)
+	prometheus
 )
 
 trixie_list=/etc/apt/sources.list.d/utrace-trixie.list

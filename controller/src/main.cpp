@@ -77,6 +77,7 @@ std::unique_ptr<CLI::App> make_app(int &exit_code)
 	utracectl::add_module_commands(*app);
 	utracectl::add_status_commands(*app);
 	utracectl::add_engine_commands(*app, exit_code);
+	utracectl::add_metrics_commands(*app);
 	add_script_command(*app);
 	return app;
 }

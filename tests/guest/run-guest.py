@@ -233,6 +233,11 @@ mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 mkdir -p /host/run/utrace-out
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /host/run/utrace-out
+# Loopback always; with --hostfwd, qemu's user network (10.0.2.0/24).
+ip link set lo up
+if [ -e /sys/class/net/eth0 ]; then
+  ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2
+fi
 export UTRACE_OUT=/run/utrace-out
 cp /job.sh /host/run/job.sh
 hostname utrace-guest
@@ -278,7 +283,8 @@ def build_initramfs(args, env, path):
             die("busybox (static) not installed: run scripts/setup.sh")
         cpio.add_file("bin/busybox", busybox)
         modroot = env["MODROOT"]
-        mods = module_closure(modroot, ["virtio_pci", "9pnet_virtio", "9p"])
+        wanted = ["virtio_pci", "9pnet_virtio", "9p"] + (["virtio_net"] if args.hostfwd else [])
+        mods = module_closure(modroot, wanted)
         for m in mods:
             cpio.add_file("lib/modules/" + m, os.path.join(modroot, m))
         cpio.add_bytes("modules.list", ("\n".join(mods) + "\n").encode(), 0o100644)
@@ -311,6 +317,10 @@ def qemu_command(args, env, initrd, outdir):
             "readonly=on,multidevs=remap",
             "-virtfs", f"local,path={outdir},mount_tag=out,security_model=none",
         ]
+        if args.hostfwd:
+            fwds = "".join(f",hostfwd=tcp:127.0.0.1:{h}-:{g}"
+                           for h, g in (f.split(":") for f in args.hostfwd))
+            cmd += ["-netdev", f"user,id=n0{fwds}", "-device", "virtio-net-pci,netdev=n0"]
     else:
         cmd = [
             "qemu-system-ppc64", "-machine", "pseries", "-cpu", "POWER9",
@@ -374,8 +384,14 @@ def main():
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--log", metavar="FILE", help="write the whole console log here")
     ap.add_argument("--show-dmesg", action="store_true", help="print the guest dmesg")
+    ap.add_argument("--hostfwd", action="append", default=[], metavar="HOSTPORT:GUESTPORT",
+                    help="x86_64: give the guest a user-mode NIC (10.0.2.15) and forward "
+                    "127.0.0.1:HOSTPORT on this machine to the guest's GUESTPORT (TCP)")
     ap.add_argument("command", nargs="+", help="command run in the guest")
     args = ap.parse_args()
+    for fwd in args.hostfwd:
+        if args.arch != "x86_64" or not re.fullmatch(r"\d+:\d+", fwd):
+            die(f"--hostfwd {fwd}: expected HOSTPORT:GUESTPORT, x86_64 only")
 
     env = load_env(args.arch)
     args.load = [os.path.abspath(k) for k in args.load]

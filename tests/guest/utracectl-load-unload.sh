@@ -1,6 +1,7 @@
 #!/bin/sh
 # utracectl load/unload/status/ping in the x86_64 guest, and its errors:
-# already loaded, not loaded, module for another kernel, not root.
+# already loaded, not loaded, module for another kernel, not root; the BPF
+# metrics that load/unload pin and remove, and their errors.
 # usage: utracectl-load-unload.sh UTRACECTL MODULE MODULE_FOR_OTHER_ARCH
 set -eu
 ctl=$1 ko=$2 other=$3
@@ -29,7 +30,21 @@ expect_fail "module file /nonexistent.ko not found" "$ctl" load --module /nonexi
 expect_fail "needs root" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$ctl" load --module "$ko"
 
+expect_fail "BPF programs attach to its tracepoints" "$ctl" load --bpf-only
+expect_fail "BPF metrics are not loaded" "$ctl" stats
+expect_fail "expected auto, btf or raw" "$ctl" load --bpf-mode fast --module "$ko"
+
 "$ctl" load --module "$ko"
+[ -e /sys/fs/bpf/utrace/links/tp_btf_report_end ] || { echo "FAIL: no pinned BPF link"; exit 1; }
+"$ctl" stats | grep -q "no reports measured yet"
+"$ctl" serve --once | grep -q '^utrace_bpf_loaded{mode="btf"} 1'
+expect_fail "BPF programs are already loaded" "$ctl" load --bpf-only
+expect_fail "needs root" setpriv --reuid=65534 --regid=65534 --clear-groups "$ctl" stats
+expect_fail "expected HOST:PORT" "$ctl" serve --listen nonsense
+"$ctl" unload --bpf-only
+[ ! -e /sys/fs/bpf/utrace ] || { echo "FAIL: BPF pins left behind"; exit 1; }
+"$ctl" load --bpf-only --bpf-mode raw
+[ -e /sys/fs/bpf/utrace/links/raw_tp_report_end ] || { echo "FAIL: no raw_tp link"; exit 1; }
 "$ctl" status
 "$ctl" status --json | grep -q '"loaded": true'
 "$ctl" ping
@@ -37,4 +52,5 @@ expect_fail "already loaded" "$ctl" load --module "$ko"
 expect_fail "permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups "$ctl" ping
 "$ctl" unload
 "$ctl" status | grep -q 'not loaded'
+[ ! -e /sys/fs/bpf/utrace ] || { echo "FAIL: unload left BPF pins"; exit 1; }
 echo "utracectl load/unload: all checks passed"

@@ -235,6 +235,10 @@ struct utrace_engine {
 	void *data;
 
 	unsigned long flags;
+
+/* private: */
+	unsigned int type;		/* @ops->type at attach, for tracepoints */
+	unsigned long stop_event;	/* see utrace_trace_report_end() */
 };
 
 /**
@@ -375,6 +379,13 @@ static inline void utrace_engine_put(struct utrace_engine *engine)
  *	call for a &struct utrace_engine, which could be implicit after
  *	a %UTRACE_DETACH return from another callback.  Its argument is
  *	the engine's @data member.
+ *
+ * @type:
+ *	What kind of engine this is, for the utrace tracepoints and the
+ *	metrics built on them: %UTRACE_ENGINE_COUNT, %UTRACE_ENGINE_STOPPER,
+ *	%UTRACE_ENGINE_USER of <uapi/utrace.h> for the engines shipped with
+ *	utrace.ko; engines of other modules leave it 0
+ *	(%UTRACE_ENGINE_MODULE).  Not a callback; read once at attach.
  */
 struct utrace_engine_ops {
 	u32 (*report_quiesce)(u32 action, struct utrace_engine *engine,
@@ -403,6 +414,7 @@ struct utrace_engine_ops {
 	void (*report_reap)(struct utrace_engine *engine,
 			    struct task_struct *task);
 	void (*release)(void *data);
+	unsigned int type;
 };
 
 /**

@@ -261,6 +261,32 @@ struct utrace_reply_msg {
 	__u32 __pad;
 };
 
+/*
+ * Tracepoints (TRACE_SYSTEM utrace, kmod/utrace_trace.h) and the BPF metrics
+ * (bpf/utrace_metrics.bpf.c) name engines by type, events by number and
+ * stops and resumes by reason; these values are their ABI.
+ *
+ * Engine types: enum utrace_engine_type above, and UTRACE_ENGINE_MODULE (0)
+ * for engines of other kernel modules (struct utrace_engine_ops.type unset).
+ * UTRACE_METRICS_NR_TYPES bounds them: larger values are counted as 0.
+ */
+#define UTRACE_ENGINE_MODULE		0
+#define UTRACE_METRICS_NR_TYPES		8
+
+/*
+ * Stop reasons: the event number (0 .. UTRACE_NEVENTS - 1) of the report the
+ * engine answered UTRACE_STOP to, or UTRACE_STOP_REQUESTED when the stop
+ * was asked for with utrace_control(UTRACE_STOP) and no report answered it.
+ */
+#define UTRACE_STOP_REQUESTED		UTRACE_NEVENTS
+
+/* Resume reasons: why a stopped thread left its stop. */
+enum utrace_resume_reason {
+	UTRACE_RESUMED = 0,		/* no engine wants it stopped any more */
+	UTRACE_RESUME_KILLED = 1,	/* a fatal signal ended the stop */
+	UTRACE_RESUME_UNLOAD = 2,	/* the module is being unloaded */
+};
+
 #define UTRACE_IOC_VERSION	_IOR(UTRACE_IOC_MAGIC, 0x00, struct utrace_ioc_version)
 #define UTRACE_IOC_PING		_IOWR(UTRACE_IOC_MAGIC, 0x01, struct utrace_ioc_ping)
 #define UTRACE_IOC_ATTACH	_IOWR(UTRACE_IOC_MAGIC, 0x10, struct utrace_ioc_attach)
