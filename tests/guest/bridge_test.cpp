@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error_of.hpp"
+#include "reports.hpp"
 #include "tracee.hpp"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
@@ -27,6 +28,7 @@ using utrace::Reply;
 using utrace::Report;
 using utrace_test::error_of;
 using utrace_test::eventually;
+using utrace_test::next;
 using utrace_test::path_exists;
 using utrace_test::Tracee;
 
@@ -35,20 +37,6 @@ namespace
 
 constexpr auto kWait = 60000ms;
 constexpr uint32_t kResume = static_cast<uint32_t>(Action::Resume);
-
-// The next report of @event, answering others with RESUME.
-Report next(const utrace::Device &dev, Event event)
-{
-	for (;;) {
-		auto r = dev.read_report(kWait);
-		if (!r)
-			throw std::runtime_error("no report");
-		if (r->event == event)
-			return *r;
-		if (r->needs_reply)
-			dev.reply({.seq = r->seq});
-	}
-}
 
 TEST(Bridge, ReportsSyscallEntryWithNumberAndArgumentsAndWaitsForTheReply)
 {

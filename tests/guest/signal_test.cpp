@@ -15,6 +15,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "reports.hpp"
 #include "tracee.hpp"
 #include "utrace/device.hpp"
 
@@ -25,31 +26,17 @@ using utrace::EngineType;
 using utrace::Event;
 using utrace::Report;
 using utrace_test::eventually;
+using utrace_test::next;
 using utrace_test::Tracee;
 
 namespace
 {
 
-constexpr auto kWait = 60000ms;
 constexpr uint32_t kResume = static_cast<uint32_t>(Action::Resume);
 constexpr uint32_t kStop = static_cast<uint32_t>(Action::Stop);
 constexpr uint32_t kStep = static_cast<uint32_t>(Action::SingleStep);
 constexpr uint32_t kBlockStep = static_cast<uint32_t>(Action::BlockStep);
 constexpr int kTrapTrace = 2; // TRAP_TRACE: a single-step trap
-
-// The next report of @event, answering others with RESUME.
-Report next(const utrace::Device &dev, Event event)
-{
-	for (;;) {
-		auto r = dev.read_report(kWait);
-		if (!r)
-			throw std::runtime_error("no report");
-		if (r->event == event)
-			return *r;
-		if (r->needs_reply)
-			dev.reply({.seq = r->seq});
-	}
-}
 
 uint32_t disposition(const Report &r)
 {
@@ -81,6 +68,18 @@ struct Traced {
 		return t.read_value().value_or(-1);
 	}
 };
+
+// SIGCONT to a stopped tracee: one JCTL report of the continue, which
+// tells the parent, and the parent sees it continued.
+void continue_and_expect_jctl(Traced &x)
+{
+	x.kill(SIGCONT);
+	const Report cont = next(x.dev, Event::Jctl);
+	EXPECT_EQ(cont.code, CLD_CONTINUED);
+	EXPECT_EQ(cont.notify, CLD_CONTINUED);
+	x.dev.reply({.seq = cont.seq});
+	EXPECT_TRUE(WIFCONTINUED(x.t.wait_status(WCONTINUED)));
+}
 
 TEST(Signal, HandledSignalIsReportedAsSignalWithDeliverAndTheHandlerRuns)
 {
@@ -192,12 +191,7 @@ TEST(Signal, StopDispositionStopsTheGroupAndJctlReportsStopAndContinue)
 	EXPECT_EQ(WSTOPSIG(st), SIGUSR1) << "stopped by the signal the engine turned into a stop";
 	EXPECT_EQ(x.t.proc_state(), "T (stopped)");
 
-	x.kill(SIGCONT);
-	const Report cont = next(x.dev, Event::Jctl);
-	EXPECT_EQ(cont.code, CLD_CONTINUED);
-	EXPECT_EQ(cont.notify, CLD_CONTINUED);
-	x.dev.reply({.seq = cont.seq});
-	EXPECT_TRUE(WIFCONTINUED(x.t.wait_status(WCONTINUED)));
+	continue_and_expect_jctl(x);
 	EXPECT_EQ(x.handled(), 0);
 }
 
@@ -224,12 +218,7 @@ TEST(Signal, GroupStopOfTwoThreadsReportsJctlOnEachAndOneContinue)
 	ASSERT_TRUE(WIFSTOPPED(st));
 	EXPECT_EQ(WSTOPSIG(st), SIGSTOP);
 
-	x.kill(SIGCONT);
-	const Report cont = next(x.dev, Event::Jctl);
-	EXPECT_EQ(cont.code, CLD_CONTINUED);
-	EXPECT_EQ(cont.notify, CLD_CONTINUED);
-	x.dev.reply({.seq = cont.seq});
-	EXPECT_TRUE(WIFCONTINUED(x.t.wait_status(WCONTINUED)));
+	continue_and_expect_jctl(x);
 	// One continue, one report: the other thread does not report it too.
 	const auto extra = x.dev.read_report(300ms);
 	EXPECT_FALSE(extra && extra->event == Event::Jctl) << "from " << extra->tid;

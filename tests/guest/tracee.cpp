@@ -41,6 +41,31 @@ void on_signal(int sig)
 		handled_usr2 = handled_usr2 + 1;
 }
 
+// Starts a thread running @body and writes its tid to @ack_fd as a value.
+void start_thread(int ack_fd, void *(*body)(void *))
+{
+	static long tid;
+	struct Start {
+		void *(*body)(void *);
+	};
+	static Start start;
+	start.body = body;
+	__atomic_store_n(&tid, 0, __ATOMIC_SEQ_CST);
+	pthread_t th;
+	::pthread_create(
+	        &th, nullptr,
+	        [](void *) -> void * {
+		        __atomic_store_n(&tid, ::syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+		        return start.body(nullptr);
+	        },
+	        nullptr);
+	while (__atomic_load_n(&tid, __ATOMIC_SEQ_CST) == 0)
+		::sched_yield();
+	const long v = tid;
+	if (::write(ack_fd, &v, sizeof(v)) != sizeof(v))
+		::_exit(3);
+}
+
 [[noreturn]] void child_loop(int cmd_fd, int ack_fd, const std::string &marker)
 {
 	char cmd = 0;
@@ -79,24 +104,9 @@ void on_signal(int sig)
 				::_exit(3);
 			continue;
 		}
-		case Tracee::kThread: {
-			pthread_t th;
-			static long tid;
-			::pthread_create(
-			        &th, nullptr,
-			        [](void *) -> void * {
-				        __atomic_store_n(&tid, ::syscall(SYS_gettid),
-				                         __ATOMIC_SEQ_CST);
-				        spin();
-			        },
-			        nullptr);
-			while (__atomic_load_n(&tid, __ATOMIC_SEQ_CST) == 0)
-				::sched_yield();
-			const long v = tid;
-			if (::write(ack_fd, &v, sizeof(v)) != sizeof(v))
-				::_exit(3);
+		case Tracee::kThread:
+			start_thread(ack_fd, [](void *) -> void * { spin(); });
 			continue;
-		}
 		case Tracee::kVfork: {
 			const pid_t p = ::vfork();
 			if (p == 0)
@@ -120,28 +130,15 @@ void on_signal(int sig)
 				::_exit(3);
 			continue;
 		}
-		case Tracee::kThreadExec: {
-			pthread_t th;
-			static long tid;
-			::pthread_create(
-			        &th, nullptr,
-			        [](void *) -> void * {
-				        __atomic_store_n(&tid, ::syscall(SYS_gettid),
-				                         __ATOMIC_SEQ_CST);
-				        while (__atomic_load_n(&go, __ATOMIC_SEQ_CST) == 0)
-					        asm volatile("" ::: "memory");
-				        const char *argv[] = {"sh", "-c", "exit 7", nullptr};
-				        ::execv("/bin/sh", const_cast<char **>(argv));
-				        ::_exit(127);
-			        },
-			        nullptr);
-			while (__atomic_load_n(&tid, __ATOMIC_SEQ_CST) == 0)
-				::sched_yield();
-			const long v = tid;
-			if (::write(ack_fd, &v, sizeof(v)) != sizeof(v))
-				::_exit(3);
+		case Tracee::kThreadExec:
+			start_thread(ack_fd, [](void *) -> void * {
+				while (__atomic_load_n(&go, __ATOMIC_SEQ_CST) == 0)
+					asm volatile("" ::: "memory");
+				const char *argv[] = {"sh", "-c", "exit 7", nullptr};
+				::execv("/bin/sh", const_cast<char **>(argv));
+				::_exit(127);
+			});
 			continue;
-		}
 		case Tracee::kGo:
 			__atomic_store_n(&go, 1, __ATOMIC_SEQ_CST);
 			spin();
