@@ -136,14 +136,20 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 		[UTRACE_SIGNAL_REPORT >> 4] = _UTRACE_EVENT_QUIESCE,
 		[UTRACE_SIGNAL_HANDLER >> 4] = _UTRACE_EVENT_QUIESCE,
 	};
+	struct utrace_mod_engine *me = engine->data;
 	u32 disposition = utrace_signal_action(action);
 	u32 ret;
 
 	/* The disposition so far tells which event this is. */
 	ret = me_report_full(engine, events[disposition >> 4], action, regs, 0, 0, info, 0, true);
-	/* A stop answer (no disposition) keeps the disposition so far. */
-	if (!(ret & UTRACE_SIGNAL_MASK) && utrace_resume_action(ret) == UTRACE_STOP)
-		ret |= disposition;
+	/*
+	 * Only a user engine's reply chooses a disposition, and only for a
+	 * signal (not in a REPORT or HANDLER report); a stop answer carries
+	 * none.  Otherwise the disposition so far goes on to the next engine.
+	 */
+	if (me->type != UTRACE_ENGINE_USER || disposition >= UTRACE_SIGNAL_REPORT ||
+	    (!(ret & UTRACE_SIGNAL_MASK) && utrace_resume_action(ret) == UTRACE_STOP))
+		ret = (ret & ~UTRACE_SIGNAL_MASK) | disposition;
 	return ret;
 }
 

@@ -327,11 +327,18 @@ TEST(Signal, SteppingIntoAHandlerTrapsInsideIt)
 	EXPECT_EQ(x.handled(), 1);
 }
 
-void step_traps(Action step)
+// Steps a spinning tracee three times; with @bystander, a count engine that
+// sees the same reports and always answers RESUME is attached first: the
+// least action (the step) must still win.
+void step_traps(Action step, bool bystander = false)
 {
 	Traced x(bit(Event::Quiesce) | bit(Event::SignalCore), false);
 	x.dev.detach(x.id);
 	x.t.send(Tracee::kSpin);
+	utrace::EngineId other = 0;
+	if (bystander)
+		other = x.dev.attach(x.t.pid(), EngineType::Count,
+		                     bit(Event::Quiesce) | bit(Event::SignalCore));
 	x.id = x.dev.attach(x.t.pid(), EngineType::User,
 	                    bit(Event::Quiesce) | bit(Event::SignalCore));
 	ASSERT_EQ(x.dev.control(x.id, Action::Interrupt), 0);
@@ -347,6 +354,10 @@ void step_traps(Action step)
 		                       utrace::kSignalIgn});
 	}
 	x.dev.detach(x.id);
+	if (bystander) {
+		EXPECT_EQ(x.dev.info(other).count(Event::SignalCore), 3U) << "it saw every trap";
+		x.dev.detach(other);
+	}
 	std::this_thread::sleep_for(100ms);
 	EXPECT_EQ(x.t.proc_state(), "R (running)") << "no stray SIGTRAP killed it";
 }
@@ -354,6 +365,11 @@ void step_traps(Action step)
 TEST(Signal, SingleStepTrapsAreReportedAsSigtrap)
 {
 	step_traps(Action::SingleStep);
+}
+
+TEST(Signal, TheLeastActionWinsAStepOverAnotherEnginesResume)
+{
+	step_traps(Action::SingleStep, true);
 }
 
 TEST(Signal, BlockStepTrapsAreReportedAsSigtrap)
