@@ -309,7 +309,7 @@ def qemu_command(args, env, initrd, outdir):
     if args.arch == "x86_64":
         cmd = [
             "qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
-            "-accel", "tcg,thread=multi",
+            "-accel", "tcg" if args.icount is not None else "tcg,thread=multi",
             "-m", str(args.memory), "-smp", str(args.smp),
             "-kernel", env["KIMAGE"], "-initrd", initrd,
             "-append", f"console=ttyS0 {common_append} {args.append}",
@@ -324,11 +324,15 @@ def qemu_command(args, env, initrd, outdir):
     else:
         cmd = [
             "qemu-system-ppc64", "-machine", "pseries", "-cpu", "POWER9",
-            "-accel", "tcg,thread=multi",
+            "-accel", "tcg" if args.icount is not None else "tcg,thread=multi",
             "-m", str(args.memory), "-smp", str(args.smp),
             "-kernel", env["KIMAGE"], "-initrd", initrd,
             "-append", f"console=hvc0 {common_append} {args.append}",
         ]
+    if args.icount is not None:
+        # The guest's clocks advance by executed instructions (2^N ns
+        # each), not by host time: a loaded host cannot stretch them.
+        cmd += ["-icount", f"shift={args.icount},align=off,sleep=off"]
     cmd += ["-nographic", "-no-reboot", "-nodefaults", "-serial", "mon:stdio"]
     if args.arch == "ppc64le":
         # pseries' console is the hypervisor console on the default vty.
@@ -382,6 +386,9 @@ def main():
     ap.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--icount", type=int, metavar="N",
+                    help="qemu -icount shift=N: guest time counts instructions "
+                         "(single-threaded TCG)")
     ap.add_argument("--log", metavar="FILE", help="write the whole console log here")
     ap.add_argument("--show-dmesg", action="store_true", help="print the guest dmesg")
     ap.add_argument("--hostfwd", action="append", default=[], metavar="HOSTPORT:GUESTPORT",
