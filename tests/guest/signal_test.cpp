@@ -248,6 +248,7 @@ TEST(Signal, SigkillEndsAWaitForAReplyAndIsNeverReported)
 	EXPECT_EQ(WTERMSIG(st), SIGKILL);
 }
 
+#if defined(__powerpc64__)
 // Whether @ip is in the tracee's [vdso] mapping.
 bool in_vdso(pid_t pid, uint64_t ip)
 {
@@ -263,6 +264,7 @@ bool in_vdso(pid_t pid, uint64_t ip)
 	}
 	return false;
 }
+#endif
 
 // Where the first instruction after a handler frame's setup is: x86_64 enters
 // the handler itself; powerpc enters the vdso's sigtramp_rt64, which calls
