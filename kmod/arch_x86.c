@@ -64,7 +64,7 @@ static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 
 	utrace_inflight_get();
 	utrace = utrace_lookup(current);
-	skip = utrace && utrace_report_syscall_entry(regs);
+	skip = utrace && __utrace_report_syscall_entry(utrace, regs);
 	if (!skip && (!utrace || utrace->arch_flag || task_uses_sud(current)))
 		skip = orig(regs);
 	utrace_inflight_put();

@@ -82,7 +82,12 @@ void utrace_inflight_get(void)
 
 void utrace_inflight_put(void)
 {
-	if (atomic_dec_and_test(&utrace_inflight))
+	/*
+	 * Only unload waits here: do not take the wait queue's lock on every
+	 * system call of a traced task.  wq_has_sleeper()'s barrier pairs with
+	 * the one in the waiter's prepare_to_wait().
+	 */
+	if (atomic_dec_and_test(&utrace_inflight) && wq_has_sleeper(&utrace_inflight_wq))
 		wake_up_all(&utrace_inflight_wq);
 }
 
@@ -1295,7 +1300,12 @@ void utrace_signal_handler_setup(struct utrace *utrace)
  */
 bool utrace_report_syscall_entry(struct pt_regs *regs)
 {
-	struct utrace *utrace = utrace_lookup(current);
+	return __utrace_report_syscall_entry(utrace_lookup(current), regs);
+}
+
+/* The same, for a caller that looked @utrace up (NULL: not traced). */
+bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs)
+{
 	struct utrace_entry_args args = { .regs = regs };
 
 	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_ENTRY)))

@@ -101,6 +101,7 @@ bool utrace_task_stopped(struct task_struct *task);
 void utrace_inflight_get(void);
 void utrace_inflight_put(void);
 bool utrace_report_syscall_entry(struct pt_regs *regs);
+bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs);
 void utrace_report_syscall_exit(struct pt_regs *regs);
 void utrace_report_clone(struct task_struct *child);
 void utrace_finish_vfork(void);
