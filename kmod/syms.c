@@ -14,6 +14,8 @@
 #include <linux/coredump.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/ptrace.h>
+#include <linux/resource.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/task_work.h>
@@ -63,7 +65,14 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_alloc, &sigqueue_alloc));
 	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_free, &sigqueue_free));
 	BUILD_BUG_ON(!__same_type(utrace_syms.cgroup_leave_frozen, &cgroup_leave_frozen));
-	/* do_signal_stop() is static in kernel/signal.c: no declaration to check. */
+	BUILD_BUG_ON(!__same_type(utrace_syms.arch_ptrace, &arch_ptrace));
+	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user, &copy_siginfo_to_user));
+	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user, &copy_siginfo_from_user));
+	BUILD_BUG_ON(!__same_type(utrace_syms.getrusage, &getrusage));
+	/*
+	 * do_signal_stop() is static in kernel/signal.c, kernel_waitid() in
+	 * kernel/exit.c: no declaration to check.
+	 */
 }
 
 static const struct {
@@ -87,6 +96,11 @@ static const struct {
 	{ "sigqueue_free", (void **)&utrace_syms.sigqueue_free },
 	{ "cgroup_leave_frozen", (void **)&utrace_syms.cgroup_leave_frozen },
 	{ "do_signal_stop", (void **)&utrace_syms.do_signal_stop },
+	{ "arch_ptrace", (void **)&utrace_syms.arch_ptrace },
+	{ "copy_siginfo_to_user", (void **)&utrace_syms.copy_siginfo_to_user },
+	{ "copy_siginfo_from_user", (void **)&utrace_syms.copy_siginfo_from_user },
+	{ "getrusage", (void **)&utrace_syms.getrusage },
+	{ "kernel_waitid", (void **)&utrace_syms.kernel_waitid },
 };
 
 int utrace_syms_init(void)

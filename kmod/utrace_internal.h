@@ -145,6 +145,8 @@ int utrace_signal_init(void);
 void utrace_signal_exit(void);
 void utrace_signal_task_exit(void);
 
+struct rusage;
+
 /* syms.c: kernel functions that are not exported */
 /* syms.c checks each prototype against the kernel's headers at build time. */
 struct utrace_syms {
@@ -169,6 +171,15 @@ struct utrace_syms {
 	void (*cgroup_leave_frozen)(bool always_leave);
 	/* static in kernel/signal.c; called with siglock held, drops it if true */
 	bool (*do_signal_stop)(int signr);
+	/* ptrace.c: the ptrace backend */
+	long (*arch_ptrace)(struct task_struct *child, long request, unsigned long addr,
+			    unsigned long data);
+	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
+	int (*copy_siginfo_from_user)(kernel_siginfo_t *to, const siginfo_t __user *from);
+	void (*getrusage)(struct task_struct *p, int who, struct rusage *ru);
+	/* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
+	long (*kernel_waitid)(int which, pid_t upid, void *infop, int options,
+			      struct rusage *ru);
 };
 
 /*
@@ -211,6 +222,15 @@ void utrace_fhook_remove(struct utrace_fhook *hook);
 bool utrace_get_signal(struct ksignal *ksig);
 int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
 			      enum pid_type type);
+
+/* ptrace.c: the ptrace backend; replacements not static (powerpc trampolines) */
+int utrace_ptrace_init(void);
+void utrace_ptrace_exit(void);
+void utrace_ptrace_exit_tracer(void);
+long utrace_pt_sys_ptrace(const struct pt_regs *regs);
+long utrace_pt_sys_wait4(const struct pt_regs *regs);
+long utrace_pt_sys_waitid(const struct pt_regs *regs);
+long utrace_pt_sys_waitpid(const struct pt_regs *regs);
 
 /* hooks.c: the event sources; not static, powerpc reaches them by trampoline */
 void utrace_wake_up_new_task(struct task_struct *p);
