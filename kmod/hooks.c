@@ -70,6 +70,7 @@ void __noreturn utrace_do_exit(long code)
 	if (utrace_active()) {
 		utrace_inflight_get();
 		utrace_report_exit(&code);
+		utrace_ptrace_exit_tracer();
 		utrace_signal_task_exit();
 		/* do_exit() never returns here: count us out first. */
 		utrace_inflight_put();

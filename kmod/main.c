@@ -31,12 +31,17 @@ static int __init utrace_init(void)
 	ret = utrace_hooks_init();
 	if (ret)
 		goto out_engines;
-	ret = utrace_dev_init();
+	ret = utrace_ptrace_init();
 	if (ret)
 		goto out_hooks;
+	ret = utrace_dev_init();
+	if (ret)
+		goto out_ptrace;
 	pr_info("version %s loaded\n", UTRACE_MODULE_VERSION);
 	return 0;
 
+out_ptrace:
+	utrace_ptrace_exit();
 out_hooks:
 	utrace_hooks_exit();
 out_engines:
@@ -55,6 +60,7 @@ out_core:
 static void __exit utrace_exit(void)
 {
 	utrace_dev_exit();
+	utrace_ptrace_exit();
 	utrace_engines_exit();
 	utrace_hooks_exit();
 	utrace_core_exit();

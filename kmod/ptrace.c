@@ -1,0 +1,1132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ptrace(2) on utrace: the backend switch, the ptrace() entry point and the
+ * engine that makes the ptrace stops.  wait(2) is in ptrace_wait.c.  The
+ * design and what is done so far: docs/PTRACE.md.
+ *
+ * - Switch: the module parameter ptrace_backend.  Off, the syscall hooks'
+ *   filters let every call through to the kernel (nothing enters this
+ *   module).  On, every ptrace() and wait call comes here.  Switching is
+ *   refused with -EBUSY while a ptrace relationship of the current backend
+ *   exists (native: a task with ->ptrace; utrace: a relationship here).
+ * - A relationship is a struct pt_ctx, the data of a utrace engine on the
+ *   tracee, on pt_list while it exists.  Each holds a module reference, so
+ *   rmmod fails with EBUSY while anything is traced through the backend.
+ * - Stops are utrace stops: a callback records the stop in the ctx (what
+ *   wait reports, the siginfo, the event message), tells the tracer (SIGCHLD
+ *   CLD_TRAPPED, wakeups) and answers UTRACE_STOP.  A request resumes the
+ *   tracee with utrace_control().
+ * - Signal-delivery stop: report_signal answers UTRACE_SIGNAL_IGN |
+ *   UTRACE_STOP.  The signal the tracer resumes with is put back at the head
+ *   of the tracee's own queue by the tracer (the tracee is stopped) and
+ *   marked (inject_sig): the tracee dequeues it right after the stop and
+ *   report_signal lets it through with its normal disposition.
+ * - Requests that only read or write registers go to the kernel's own
+ *   arch_ptrace() once our own checks passed (it does not check the ptrace
+ *   link for those); every request that touches ptrace state is handled
+ *   here, because the kernel's would act on ->ptrace, ->exit_code and
+ *   ->last_siginfo, which utrace tracees do not use.
+ *
+ * Locking: pt_lock (spinlock) protects pt_list and each ctx's stop fields;
+ * it is taken by the tracee in its callbacks (atomic in report_death) and by
+ * tracers, never held across a utrace call, a signal send or a sleep.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mm.h>
+#include <linux/pid_namespace.h>
+#include <linux/ptrace.h>
+#include <linux/regset.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/cputime.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/seccomp.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/syscall.h>
+
+#include "utrace_internal.h"
+#include "ptrace_internal.h"
+
+DEFINE_SPINLOCK(pt_lock);
+LIST_HEAD(pt_list);
+DECLARE_WAIT_QUEUE_HEAD(pt_wq);
+bool pt_backend;
+
+/* Serialises the switch against attaching. */
+static DEFINE_MUTEX(pt_mutex);
+
+static const struct utrace_engine_ops pt_ops;
+
+/* Events every tracee reports; syscalls only while PTRACE_SYSCALL asks. */
+#define PT_EVENTS	(UTRACE_EVENT_SIGNAL_ALL | UTRACE_EVENT(QUIESCE) | UTRACE_EVENT(EXIT) | \
+			 UTRACE_EVENT(DEATH) | UTRACE_EVENT(REAP))
+
+/*
+ * The switch
+ */
+
+static bool pt_any_tracee(void)
+{
+	bool any;
+
+	spin_lock(&pt_lock);
+	any = !list_empty(&pt_list);
+	spin_unlock(&pt_lock);
+	return any;
+}
+
+static bool pt_any_native_ptrace(void)
+{
+	struct task_struct *g, *t;
+	bool any = false;
+
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		if (READ_ONCE(t->ptrace)) {
+			any = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return any;
+}
+
+static int pt_param_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+	int ret = kstrtobool(val, &on);
+
+	if (ret)
+		return ret;
+	mutex_lock(&pt_mutex);
+	if (on != pt_backend) {
+		if (pt_backend ? pt_any_tracee() : pt_any_native_ptrace())
+			ret = -EBUSY;
+		else
+			WRITE_ONCE(pt_backend, on);
+	}
+	mutex_unlock(&pt_mutex);
+	/* Waiters in ptrace_wait.c restart their call in the kernel's wait. */
+	if (!ret && !on)
+		wake_up_all(&pt_wq);
+	return ret;
+}
+
+static int pt_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%c\n", READ_ONCE(pt_backend) ? 'Y' : 'N');
+}
+
+static const struct kernel_param_ops pt_param_ops = {
+	.set = pt_param_set,
+	.get = pt_param_get,
+};
+
+module_param_cb(ptrace_backend, &pt_param_ops, &pt_backend, 0644);
+MODULE_PARM_DESC(ptrace_backend, "serve ptrace(2) and wait(2) with utrace (refused while anything is traced)");
+
+/*
+ * Relationships
+ */
+
+static void pt_release(void *data)
+{
+	struct pt_ctx *ctx = data;
+
+	put_task_struct(ctx->tracee);
+	if (ctx->tracer)
+		put_task_struct(ctx->tracer);
+	kfree(ctx);
+	module_put(THIS_MODULE);
+}
+
+/* pt_lock held.  Whether @ctx was linked; the caller puts the list's engine reference. */
+static bool pt_unlink(struct pt_ctx *ctx)
+{
+	if (!ctx->linked)
+		return false;
+	list_del_init(&ctx->node);
+	ctx->linked = false;
+	ctx->stop = PT_STOP_NONE;
+	ctx->exit_code = 0;
+	ctx->have_info = false;
+	return true;
+}
+
+/* Unlink @ctx (no lock held) and drop the list's reference on its engine. */
+void pt_unlink_put(struct pt_ctx *ctx)
+{
+	bool was;
+
+	spin_lock(&pt_lock);
+	was = pt_unlink(ctx);
+	spin_unlock(&pt_lock);
+	if (was)
+		utrace_engine_put(ctx->engine);
+}
+
+/* Detach our engine from the tracee (which resumes if stopped). */
+int pt_detach_engine(struct pt_ctx *ctx)
+{
+	return utrace_control(ctx->tracee, ctx->engine, UTRACE_DETACH);
+}
+
+/* The relationship of @tracee with the calling thread, engine referenced. */
+static struct pt_ctx *pt_find(struct task_struct *tracee)
+{
+	struct pt_ctx *ctx;
+
+	spin_lock(&pt_lock);
+	list_for_each_entry(ctx, &pt_list, node) {
+		if (ctx->tracee == tracee && ctx->tracer == current) {
+			utrace_engine_get(ctx->engine);
+			spin_unlock(&pt_lock);
+			return ctx;
+		}
+	}
+	spin_unlock(&pt_lock);
+	return NULL;
+}
+
+static bool pt_traced(struct task_struct *tracee)
+{
+	struct pt_ctx *ctx;
+	bool found = false;
+
+	spin_lock(&pt_lock);
+	list_for_each_entry(ctx, &pt_list, node) {
+		if (ctx->tracee == tracee) {
+			found = true;
+			break;
+		}
+	}
+	spin_unlock(&pt_lock);
+	return found || READ_ONCE(tracee->ptrace);
+}
+
+/*
+ * Attach our engine to @tracee for @tracer and link the relationship.
+ * pt_mutex held.  Returns 0 or a negative errno.
+ */
+static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
+		   bool seized)
+{
+	struct utrace_engine *engine;
+	struct pt_ctx *ctx;
+	int ret;
+
+	if (!READ_ONCE(pt_backend))
+		return -EAGAIN;	/* switched off meanwhile: the caller restarts */
+	if (pt_traced(tracee))
+		return -EPERM;
+	if (!try_module_get(THIS_MODULE))
+		return -EPERM;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx) {
+		module_put(THIS_MODULE);
+		return -ENOMEM;
+	}
+	INIT_LIST_HEAD(&ctx->node);
+	get_task_struct(tracee);
+	ctx->tracee = tracee;
+	get_task_struct(tracer);
+	ctx->tracer = tracer;
+	ctx->options = options;
+	ctx->seized = seized;
+
+	engine = utrace_attach_task(tracee, UTRACE_ATTACH_CREATE | UTRACE_ATTACH_EXCLUSIVE |
+				    UTRACE_ATTACH_MATCH_OPS, &pt_ops, ctx);
+	if (IS_ERR(engine)) {
+		ret = PTR_ERR(engine) == -EEXIST ? -EPERM : PTR_ERR(engine);
+		pt_release(ctx);
+		return ret;
+	}
+	/* From here the engine owns ctx: pt_release() runs when it goes. */
+	ctx->engine = engine;
+	spin_lock(&pt_lock);
+	ctx->linked = true;
+	list_add_tail(&ctx->node, &pt_list);
+	spin_unlock(&pt_lock);
+	/* The caller's reference becomes the list's. */
+	ret = utrace_set_events(tracee, engine, PT_EVENTS);
+	if (ret && ret != -EINPROGRESS) {
+		pt_detach_engine(ctx);
+		pt_unlink_put(ctx);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/*
+ * Telling the tracer
+ */
+
+/* do_notify_parent_cldstop(@tracee, true, @why) for a tracer that is not ->parent. */
+static void pt_notify(struct task_struct *tracee, struct task_struct *tracer, int why, int status)
+{
+	struct sighand_struct *sighand;
+	kernel_siginfo_t info;
+	unsigned long flags;
+	u64 utime, stime;
+
+	clear_siginfo(&info);
+	info.si_signo = SIGCHLD;
+	info.si_code = why;
+	info.si_status = status;
+	rcu_read_lock();
+	info.si_pid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
+	info.si_uid = from_kuid_munged(task_cred_xxx(tracer, user_ns), task_uid(tracee));
+	rcu_read_unlock();
+	task_cputime_adjusted(tracee, &utime, &stime);
+	info.si_utime = div_u64(utime, NSEC_PER_SEC / USER_HZ);
+	info.si_stime = div_u64(stime, NSEC_PER_SEC / USER_HZ);
+
+	rcu_read_lock();
+	sighand = rcu_dereference(tracer->sighand);
+	if (sighand) {
+		spin_lock_irqsave(&sighand->siglock, flags);
+		if (sighand == tracer->sighand) {
+			if (sighand->action[SIGCHLD - 1].sa.sa_handler != SIG_IGN &&
+			    !(sighand->action[SIGCHLD - 1].sa.sa_flags & SA_NOCLDSTOP))
+				utrace_send_signal_locked(SIGCHLD, &info, tracer, PIDTYPE_TGID);
+			__wake_up_sync_key(&tracer->signal->wait_chldexit, TASK_INTERRUPTIBLE,
+					   tracee);
+		}
+		spin_unlock_irqrestore(&sighand->siglock, flags);
+	}
+	rcu_read_unlock();
+	wake_up_all(&pt_wq);
+}
+
+/* ptrace_do_notify()'s siginfo: a SIGTRAP with @code from the tracee. */
+static void pt_trap_info(kernel_siginfo_t *info, int code)
+{
+	clear_siginfo(info);
+	info->si_signo = SIGTRAP;
+	info->si_code = code;
+	info->si_pid = task_pid_vnr(current);
+	info->si_uid = from_kuid_munged(current_user_ns(), current_uid());
+}
+
+/*
+ * In the tracee, from a callback: record a stop of @kind that wait reports
+ * as @exit_code, tell the tracer, and return UTRACE_STOP; UTRACE_RESUME if
+ * the relationship is gone or the tracee is dying (no stop then, as
+ * ptrace_stop()).
+ */
+static u32 pt_stop(struct pt_ctx *ctx, enum pt_stop kind, int exit_code,
+		   const kernel_siginfo_t *info, unsigned long msg)
+{
+	struct task_struct *tracer;
+	int why = CLD_TRAPPED, status = exit_code & 0x7f;
+
+	if (fatal_signal_pending(current))
+		return UTRACE_RESUME;
+	spin_lock(&pt_lock);
+	if (!ctx->linked) {
+		spin_unlock(&pt_lock);
+		return UTRACE_RESUME;
+	}
+	ctx->stop = kind;
+	ctx->exit_code = exit_code;
+	ctx->info = *info;
+	ctx->have_info = true;
+	ctx->eventmsg = msg;
+	/* Any stop consumes a pending INTERRUPT (ptrace_stop()). */
+	ctx->interrupt = false;
+	tracer = ctx->tracer;
+	get_task_struct(tracer);
+	spin_unlock(&pt_lock);
+	/* PTRACE_EVENT_STOP is a CLD_STOPPED notification (do_jobctl_trap()). */
+	if (kind == PT_STOP_EVENT && (exit_code >> 8) == PTRACE_EVENT_STOP) {
+		why = CLD_STOPPED;
+		status = current->signal->group_exit_code & 0x7f;
+	}
+	pt_notify(current, tracer, why, status);
+	put_task_struct(tracer);
+	return UTRACE_STOP;
+}
+
+/* An event stop (PTRACE_EVENT_*), from a callback. */
+static u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg)
+{
+	kernel_siginfo_t info;
+	int code = SIGTRAP | (event << 8);
+
+	pt_trap_info(&info, code);
+	return pt_stop(ctx, PT_STOP_EVENT, code, &info, msg);
+}
+
+/* PTRACE_INTERRUPT's stop, if one is pending. */
+static u32 pt_interrupt_stop(struct pt_ctx *ctx)
+{
+	bool pending;
+
+	spin_lock(&pt_lock);
+	pending = ctx->interrupt;
+	spin_unlock(&pt_lock);
+	if (!pending)
+		return UTRACE_RESUME;
+	return pt_event_stop(ctx, PTRACE_EVENT_STOP, 0);
+}
+
+/*
+ * The engine's callbacks, in the tracee
+ */
+
+static u32 pt_report_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
+{
+	return pt_interrupt_stop(engine->data);
+}
+
+static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_regs *regs,
+			    kernel_siginfo_t *info, const struct k_sigaction *orig_ka,
+			    struct k_sigaction *return_ka)
+{
+	struct pt_ctx *ctx = engine->data;
+	u32 disposition = utrace_signal_action(action);
+
+	if (disposition == UTRACE_SIGNAL_REPORT || disposition == UTRACE_SIGNAL_HANDLER)
+		return disposition | pt_interrupt_stop(ctx);
+
+	spin_lock(&pt_lock);
+	if (ctx->inject_sig && ctx->inject_sig == info->si_signo) {
+		/* What the tracer resumed with: delivered as it is. */
+		ctx->inject_sig = 0;
+		spin_unlock(&pt_lock);
+		return disposition | UTRACE_RESUME;
+	}
+	spin_unlock(&pt_lock);
+	if (pt_stop(ctx, PT_STOP_SIGNAL, info->si_signo, info, 0) != UTRACE_STOP)
+		return disposition | UTRACE_RESUME;
+	return UTRACE_SIGNAL_IGN | UTRACE_STOP;
+}
+
+static u32 pt_syscall_stop(struct pt_ctx *ctx, enum pt_stop kind, unsigned long msg)
+{
+	kernel_siginfo_t info;
+	int code = SIGTRAP | ((ctx->options & PTRACE_O_TRACESYSGOOD) ? 0x80 : 0);
+
+	if (!READ_ONCE(ctx->syscall_trace))
+		return UTRACE_RESUME;
+	pt_trap_info(&info, code);
+	return pt_stop(ctx, kind, code, &info, msg);
+}
+
+static u32 pt_report_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	if (action & UTRACE_SYSCALL_RESUMED)
+		return UTRACE_RESUME;
+	return pt_syscall_stop(engine->data, PT_STOP_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_ENTRY);
+}
+
+static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	return pt_syscall_stop(engine->data, PT_STOP_SYSCALL_EXIT, PTRACE_EVENTMSG_SYSCALL_EXIT);
+}
+
+static u32 pt_report_exit(u32 action, struct utrace_engine *engine, long orig_code, long *code)
+{
+	struct pt_ctx *ctx = engine->data;
+
+	if (!(READ_ONCE(ctx->options) & PTRACE_O_TRACEEXIT))
+		return UTRACE_RESUME;
+	return pt_event_stop(ctx, PTRACE_EVENT_EXIT, orig_code);
+}
+
+/* The CLD_* code wait and SIGCHLD give for a wait status word. */
+static int pt_exit_cause(int st, int *status)
+{
+	if (st & 0x7f) {
+		*status = st & 0x7f;
+		return (st & 0x80) ? CLD_DUMPED : CLD_KILLED;
+	}
+	*status = st >> 8;
+	return CLD_EXITED;
+}
+
+/*
+ * Atomic (sched_process_exit): no sleeping.  A child tracee's death is
+ * reported by the kernel's wait to its parent, our tracer: the relationship
+ * stays until it is reaped (KILL still works on the zombie, as natively).
+ * Any other tracee (a non-child, a thread that is not the leader) is
+ * reported by the tracer's wait once, after SIGCHLD (do_notify_parent()).
+ */
+static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int signal)
+{
+	struct pt_ctx *ctx = engine->data;
+	struct task_struct *tracer;
+	int cause, status;
+	bool child;
+
+	spin_lock(&pt_lock);
+	if (!ctx->linked) {
+		spin_unlock(&pt_lock);
+		return UTRACE_DETACH;
+	}
+	ctx->stop = PT_STOP_NONE;
+	ctx->exit_code = 0;
+	ctx->have_info = false;
+	rcu_read_lock();
+	child = same_thread_group(rcu_dereference(current->real_parent), ctx->tracer);
+	rcu_read_unlock();
+	if (child && thread_group_leader(current)) {
+		ctx->zombie = true;
+		spin_unlock(&pt_lock);
+		wake_up_all(&pt_wq);
+		return UTRACE_RESUME;
+	}
+	ctx->dead = true;
+	ctx->exit_status = (current->signal->flags & SIGNAL_GROUP_EXIT) ?
+			   current->signal->group_exit_code : current->exit_code;
+	cause = pt_exit_cause(ctx->exit_status, &status);
+	tracer = ctx->tracer;
+	get_task_struct(tracer);
+	spin_unlock(&pt_lock);
+	pt_notify(current, tracer, cause, status);
+	put_task_struct(tracer);
+	return UTRACE_RESUME;
+}
+
+/* Workqueue.  A zombie child was reaped: the relationship ends. */
+static void pt_report_reap(struct utrace_engine *engine, struct task_struct *task)
+{
+	struct pt_ctx *ctx = engine->data;
+	bool keep;
+
+	spin_lock(&pt_lock);
+	keep = ctx->dead;	/* its tracer's wait has yet to report it */
+	spin_unlock(&pt_lock);
+	if (!keep) {
+		pt_unlink_put(ctx);
+		wake_up_all(&pt_wq);
+	}
+}
+
+static const struct utrace_engine_ops pt_ops = {
+	.report_quiesce = pt_report_quiesce,
+	.report_signal = pt_report_signal,
+	.report_syscall_entry = pt_report_syscall_entry,
+	.report_syscall_exit = pt_report_syscall_exit,
+	.report_exit = pt_report_exit,
+	.report_death = pt_report_death,
+	.report_reap = pt_report_reap,
+	.release = pt_release,
+};
+
+/*
+ * Requests, in the tracer
+ */
+
+/* Wait until the tracee is really in the stop its ctx records. */
+static int pt_check_stopped(struct pt_ctx *ctx)
+{
+	struct utrace_examiner exam;
+	unsigned int i;
+	int ret;
+
+	for (i = 0;; i++) {
+		spin_lock(&pt_lock);
+		ret = ctx->linked && ctx->stop != PT_STOP_NONE ? 0 : -ESRCH;
+		spin_unlock(&pt_lock);
+		if (ret || fatal_signal_pending(ctx->tracee))
+			return -ESRCH;
+		ret = utrace_prepare_examine(ctx->tracee, ctx->engine, &exam);
+		if (!ret)
+			return 0;
+		if (ret != -EINVAL && ret != -EAGAIN)
+			return -ESRCH;
+		/* Between its callback's answer and its stop: a moment. */
+		if (i < 100)
+			cond_resched();
+		else
+			schedule_timeout_uninterruptible(1);
+	}
+}
+
+/* __lock_task_sighand(), which is not exported. */
+static struct sighand_struct *pt_lock_sighand(struct task_struct *t, unsigned long *flags)
+{
+	struct sighand_struct *sighand;
+
+	rcu_read_lock();
+	for (;;) {
+		sighand = rcu_dereference(t->sighand);
+		if (!sighand)
+			break;
+		spin_lock_irqsave(&sighand->siglock, *flags);
+		if (likely(sighand == t->sighand))
+			break;
+		spin_unlock_irqrestore(&sighand->siglock, *flags);
+	}
+	rcu_read_unlock();
+	return sighand;
+}
+
+/*
+ * The tracer resumes a signal-delivery stop with @sig: put it at the head
+ * of the (stopped) tracee's own queue, with the stop's siginfo if it is the
+ * same signal, else as SI_USER from the tracer (ptrace_signal()).  Unless it
+ * is blocked, the tracee delivers it without another stop (inject_sig); a
+ * blocked one stays pending and stops again when it is dequeued, as native
+ * ptrace requeues it.
+ */
+static void pt_inject(struct pt_ctx *ctx, int sig)
+{
+	struct task_struct *t = ctx->tracee;
+	struct sighand_struct *sighand;
+	struct sigqueue *q;
+	kernel_siginfo_t info;
+	unsigned long flags;
+	bool blocked;
+
+	spin_lock(&pt_lock);
+	info = ctx->info;
+	spin_unlock(&pt_lock);
+	if (info.si_signo != sig) {
+		clear_siginfo(&info);
+		info.si_signo = sig;
+		info.si_code = SI_USER;
+		rcu_read_lock();
+		info.si_pid = task_pid_nr_ns(current, task_active_pid_ns(t));
+		info.si_uid = from_kuid_munged(task_cred_xxx(t, user_ns), task_uid(current));
+		rcu_read_unlock();
+	}
+	q = utrace_syms.sigqueue_alloc();
+	sighand = pt_lock_sighand(t, &flags);
+	if (!sighand) {
+		if (q)
+			utrace_syms.sigqueue_free(q);
+		return;
+	}
+	if (q && (sig >= SIGRTMIN || !sigismember(&t->pending.signal, sig))) {
+		q->flags = 0;	/* an ordinary entry, freed by whoever dequeues it */
+		copy_siginfo(&q->info, &info);
+		list_add(&q->list, &t->pending.list);
+		q = NULL;
+	}
+	sigaddset(&t->pending.signal, sig);
+	blocked = sigismember(&t->blocked, sig);
+	if (!blocked)
+		set_tsk_thread_flag(t, TIF_SIGPENDING);
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+	if (q)
+		utrace_syms.sigqueue_free(q);
+	if (!blocked) {
+		spin_lock(&pt_lock);
+		ctx->inject_sig = sig;
+		spin_unlock(&pt_lock);
+	}
+}
+
+/* What becomes of the signal a stop is resumed (or detached) with. */
+static void pt_resume_signal(struct pt_ctx *ctx, enum pt_stop stop, int sig)
+{
+	if (!sig)
+		return;
+	switch (stop) {
+	case PT_STOP_SIGNAL:
+		pt_inject(ctx, sig);
+		break;
+	case PT_STOP_SYSCALL_ENTRY:
+	case PT_STOP_SYSCALL_EXIT:
+		/* ptrace_report_syscall(): send_sig(exit_code, current, 1) */
+		send_sig(sig, ctx->tracee, 1);
+		break;
+	default:
+		/* event and group stops: the signal is ignored */
+		break;
+	}
+}
+
+/* Leave the stop: what wait saw is gone.  Returns the stop it was. */
+static enum pt_stop pt_end_stop(struct pt_ctx *ctx)
+{
+	enum pt_stop stop;
+
+	spin_lock(&pt_lock);
+	stop = ctx->stop;
+	ctx->stop = PT_STOP_NONE;
+	ctx->exit_code = 0;
+	ctx->have_info = false;
+	spin_unlock(&pt_lock);
+	return stop;
+}
+
+static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
+{
+	enum utrace_resume_action action = UTRACE_RESUME;
+	unsigned long events = PT_EVENTS;
+	enum pt_stop stop;
+	int ret;
+
+	if (!valid_signal(data))
+		return -EIO;
+	switch (request) {
+	case PTRACE_SINGLESTEP:
+		if (!arch_has_single_step())
+			return -EIO;
+		action = UTRACE_SINGLESTEP;
+		break;
+	case PTRACE_SINGLEBLOCK:
+		if (!arch_has_block_step())
+			return -EIO;
+		action = UTRACE_BLOCKSTEP;
+		break;
+	case PTRACE_SYSCALL:
+		events |= UTRACE_EVENT_SYSCALL;
+		break;
+	case PTRACE_CONT:
+		break;
+	default:
+		/* SYSEMU, SYSEMU_SINGLESTEP: not yet (docs/PTRACE.md) */
+		return -EIO;
+	}
+	WRITE_ONCE(ctx->syscall_trace, request == PTRACE_SYSCALL);
+	ret = utrace_set_events(ctx->tracee, ctx->engine, events);
+	if (ret && ret != -EINPROGRESS)
+		return -ESRCH;
+	stop = pt_end_stop(ctx);
+	pt_resume_signal(ctx, stop, data);
+	ret = utrace_control(ctx->tracee, ctx->engine, action);
+	if (ret == 0 && READ_ONCE(ctx->interrupt))
+		ret = utrace_control(ctx->tracee, ctx->engine, UTRACE_INTERRUPT);
+	return ret && ret != -EINPROGRESS ? -ESRCH : 0;
+}
+
+static long pt_detach(struct pt_ctx *ctx, unsigned long data)
+{
+	enum pt_stop stop;
+	int ret;
+
+	if (!valid_signal(data))
+		return -EIO;
+	spin_lock(&pt_lock);
+	stop = ctx->stop;
+	spin_unlock(&pt_lock);
+	pt_resume_signal(ctx, stop, data);
+	pt_unlink_put(ctx);
+	ret = pt_detach_engine(ctx);
+	wake_up_all(&pt_wq);
+	return ret == -ESRCH ? -ESRCH : 0;
+}
+
+static long pt_interrupt(struct pt_ctx *ctx)
+{
+	bool stopped;
+	int ret;
+
+	if (!ctx->seized)
+		return -EIO;
+	spin_lock(&pt_lock);
+	ctx->interrupt = true;
+	stopped = ctx->stop != PT_STOP_NONE;
+	spin_unlock(&pt_lock);
+	/* In a stop already: it traps again when resumed (pt_resume). */
+	if (stopped)
+		return 0;
+	ret = utrace_control(ctx->tracee, ctx->engine, UTRACE_INTERRUPT);
+	return ret && ret != -EINPROGRESS ? -ESRCH : 0;
+}
+
+static int pt_check_options(unsigned long data)
+{
+	if (data & ~(unsigned long)PTRACE_O_MASK)
+		return -EINVAL;
+	/*
+	 * check_ptrace_options().  PTRACE_O_SUSPEND_SECCOMP is accepted but
+	 * has no effect: seccomp looks at ->ptrace (docs/PTRACE.md).
+	 */
+	if (data & PTRACE_O_SUSPEND_SECCOMP) {
+		if (!IS_ENABLED(CONFIG_CHECKPOINT_RESTORE) || !IS_ENABLED(CONFIG_SECCOMP))
+			return -EINVAL;
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		if (current->seccomp.mode != SECCOMP_MODE_DISABLED ||
+		    (current->ptrace & PT_SUSPEND_SECCOMP))
+			return -EPERM;
+	}
+	return 0;
+}
+
+static long pt_peek(struct task_struct *child, unsigned long addr, unsigned long data)
+{
+	unsigned long tmp;
+
+	if (access_process_vm(child, addr, &tmp, sizeof(tmp), FOLL_FORCE) != sizeof(tmp))
+		return -EIO;
+	return put_user(tmp, (unsigned long __user *)data);
+}
+
+static long pt_poke(struct task_struct *child, unsigned long addr, unsigned long data)
+{
+	if (access_process_vm(child, addr, &data, sizeof(data), FOLL_FORCE | FOLL_WRITE) !=
+	    sizeof(data))
+		return -EIO;
+	return 0;
+}
+
+/* ptrace_access_vm()'s check: a non-dumpable tracee needs CAP_SYS_PTRACE. */
+static bool pt_may_access_vm(struct task_struct *child)
+{
+	struct mm_struct *mm = get_task_mm(child);
+	bool ok;
+
+	if (!mm)
+		return false;
+	ok = get_dumpable(mm) == SUID_DUMP_USER || ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+	mmput(mm);
+	return ok;
+}
+
+/* ptrace_get_syscall_info() on our stop state. */
+static long pt_get_syscall_info(struct pt_ctx *ctx, unsigned long user_size,
+				void __user *datavp)
+{
+	struct task_struct *child = ctx->tracee;
+	struct pt_regs *regs = task_pt_regs(child);
+	struct ptrace_syscall_info info = {
+		.op = PTRACE_SYSCALL_INFO_NONE,
+		.arch = syscall_get_arch(child),
+		.instruction_pointer = instruction_pointer(regs),
+		.stack_pointer = user_stack_pointer(regs),
+	};
+	unsigned long actual_size = offsetof(struct ptrace_syscall_info, entry);
+	unsigned long args[ARRAY_SIZE(info.entry.args)];
+	unsigned long msg;
+	int code, i;
+
+	spin_lock(&pt_lock);
+	code = ctx->have_info ? ctx->info.si_code : 0;
+	msg = ctx->eventmsg;
+	spin_unlock(&pt_lock);
+
+	if (code == (SIGTRAP | 0x80) && msg == PTRACE_EVENTMSG_SYSCALL_ENTRY) {
+		info.op = PTRACE_SYSCALL_INFO_ENTRY;
+		info.entry.nr = syscall_get_nr(child, regs);
+		syscall_get_arguments(child, regs, args);
+		for (i = 0; i < ARRAY_SIZE(args); i++)
+			info.entry.args[i] = args[i];
+		actual_size = offsetofend(struct ptrace_syscall_info, entry.args);
+	} else if (code == (SIGTRAP | 0x80) && msg == PTRACE_EVENTMSG_SYSCALL_EXIT) {
+		info.op = PTRACE_SYSCALL_INFO_EXIT;
+		info.exit.rval = syscall_get_error(child, regs);
+		info.exit.is_error = !!info.exit.rval;
+		if (!info.exit.is_error)
+			info.exit.rval = syscall_get_return_value(child, regs);
+		actual_size = offsetofend(struct ptrace_syscall_info, exit.is_error);
+	}
+	return copy_to_user(datavp, &info, min(actual_size, user_size)) ? -EFAULT : actual_size;
+}
+
+static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, unsigned long data)
+{
+	struct task_struct *child = ctx->tracee;
+	void __user *datavp = (void __user *)data;
+	kernel_siginfo_t info;
+	long ret;
+
+	switch (request) {
+	case PTRACE_PEEKTEXT:
+	case PTRACE_PEEKDATA:
+		return pt_may_access_vm(child) ? pt_peek(child, addr, data) : -EIO;
+	case PTRACE_POKETEXT:
+	case PTRACE_POKEDATA:
+		return pt_may_access_vm(child) ? pt_poke(child, addr, data) : -EIO;
+#ifdef PTRACE_OLDSETOPTIONS
+	case PTRACE_OLDSETOPTIONS:
+#endif
+	case PTRACE_SETOPTIONS:
+		ret = pt_check_options(data);
+		if (!ret)
+			WRITE_ONCE(ctx->options, data);
+		return ret;
+	case PTRACE_GETEVENTMSG:
+		spin_lock(&pt_lock);
+		info.si_signo = 0;
+		ret = ctx->eventmsg;
+		spin_unlock(&pt_lock);
+		return put_user((unsigned long)ret, (unsigned long __user *)datavp);
+	case PTRACE_GETSIGINFO:
+		spin_lock(&pt_lock);
+		ret = ctx->have_info ? 0 : -EINVAL;
+		info = ctx->info;
+		spin_unlock(&pt_lock);
+		if (!ret)
+			ret = utrace_syms.copy_siginfo_to_user(datavp, &info);
+		return ret;
+	case PTRACE_SETSIGINFO:
+		ret = utrace_syms.copy_siginfo_from_user(&info, datavp);
+		if (ret)
+			return ret;
+		spin_lock(&pt_lock);
+		ret = ctx->have_info ? 0 : -EINVAL;
+		if (!ret)
+			ctx->info = info;
+		spin_unlock(&pt_lock);
+		return ret;
+	case PTRACE_GET_SYSCALL_INFO:
+		return pt_get_syscall_info(ctx, addr, datavp);
+	case PTRACE_INTERRUPT:
+		return pt_interrupt(ctx);
+	case PTRACE_LISTEN:
+		/* Not yet (docs/PTRACE.md): only group stops may listen. */
+		return ctx->seized ? -EIO : -EIO;
+	case PTRACE_DETACH:
+		return pt_detach(ctx, data);
+	case PTRACE_KILL:
+		send_sig_info(SIGKILL, SEND_SIG_NOINFO, child);
+		return 0;
+	case PTRACE_SINGLESTEP:
+	case PTRACE_SINGLEBLOCK:
+	case PTRACE_SYSEMU:
+	case PTRACE_SYSEMU_SINGLESTEP:
+	case PTRACE_SYSCALL:
+	case PTRACE_CONT:
+		return pt_resume(ctx, request, data);
+	default:
+		/*
+		 * Registers, regsets, signal masks, PEEKSIGINFO, seccomp
+		 * filters, arch requests: the kernel's arch_ptrace() does not
+		 * look at the ptrace link for those.
+		 */
+		return utrace_syms.arch_ptrace(child, request, addr, data);
+	}
+}
+
+static long pt_traceme(void)
+{
+	struct task_struct *parent;
+	long ret;
+
+	mutex_lock(&pt_mutex);
+	rcu_read_lock();
+	parent = rcu_dereference(current->real_parent);
+	get_task_struct(parent);
+	rcu_read_unlock();
+	/* ptrace_traceme(): a parent past exit_ptrace() "untraces us at once". */
+	if (parent->flags & PF_EXITING)
+		ret = pt_traced(current) ? -EPERM : 0;
+	else
+		ret = pt_link(current, parent, 0, false);
+	put_task_struct(parent);
+	mutex_unlock(&pt_mutex);
+	return ret;
+}
+
+static long pt_attach(struct task_struct *task, long request, unsigned long addr,
+		      unsigned long flags)
+{
+	bool seize = request == PTRACE_SEIZE;
+	long ret;
+
+	if (seize) {
+		if (addr != 0 || (flags & ~(unsigned long)PTRACE_O_MASK))
+			return -EIO;
+		ret = pt_check_options(flags);
+		if (ret)
+			return ret;
+	} else {
+		flags = 0;
+	}
+	if (unlikely(task->flags & PF_KTHREAD) || same_thread_group(task, current))
+		return -EPERM;
+	if (mutex_lock_interruptible(&task->signal->cred_guard_mutex))
+		return -ERESTARTNOINTR;
+	ret = -EPERM;
+	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
+		goto out;
+	if (task->exit_state)
+		goto out;
+	mutex_lock(&pt_mutex);
+	ret = pt_link(task, current, flags, seize);
+	mutex_unlock(&pt_mutex);
+	if (!ret && !seize)
+		send_sig_info(SIGSTOP, SEND_SIG_PRIV, task);
+out:
+	mutex_unlock(&task->signal->cred_guard_mutex);
+	return ret;
+}
+
+/* ptrace(2) when the backend is on. */
+static long pt_sys_ptrace(long request, long pid, unsigned long addr, unsigned long data)
+{
+	struct task_struct *child;
+	struct pt_ctx *ctx;
+	long ret;
+
+	if (request == PTRACE_TRACEME) {
+		ret = pt_traceme();
+		goto out;
+	}
+	rcu_read_lock();
+	child = pid_task(find_vpid(pid), PIDTYPE_PID);
+	if (child)
+		get_task_struct(child);
+	rcu_read_unlock();
+	if (!child)
+		return -ESRCH;
+	if (request == PTRACE_ATTACH || request == PTRACE_SEIZE) {
+		ret = pt_attach(child, request, addr, data);
+		goto out_put;
+	}
+	ctx = pt_find(child);
+	ret = -ESRCH;
+	if (!ctx)
+		goto out_put;
+	if (request != PTRACE_KILL && request != PTRACE_INTERRUPT)
+		ret = pt_check_stopped(ctx);
+	else
+		ret = 0;
+	if (!ret)
+		ret = pt_request(ctx, request, addr, data);
+	utrace_engine_put(ctx->engine);
+out_put:
+	put_task_struct(child);
+out:
+	/* Switched off between the filter and pt_link(): the native call. */
+	if (ret == -EAGAIN && (request == PTRACE_TRACEME || request == PTRACE_ATTACH ||
+			       request == PTRACE_SEIZE) && !READ_ONCE(pt_backend)) {
+		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+		ret = -ERESTARTNOINTR;
+	}
+	return ret;
+}
+
+/* A tracer thread exits: its tracees are detached (exit_ptrace()). */
+void utrace_ptrace_exit_tracer(void)
+{
+	struct pt_ctx *ctx;
+
+	for (;;) {
+		bool found = false;
+
+		spin_lock(&pt_lock);
+		list_for_each_entry(ctx, &pt_list, node) {
+			if (ctx->tracer == current) {
+				utrace_engine_get(ctx->engine);
+				found = true;
+				break;
+			}
+		}
+		spin_unlock(&pt_lock);
+		if (!found)
+			return;
+		if (ctx->options & PTRACE_O_EXITKILL)
+			send_sig_info(SIGKILL, SEND_SIG_PRIV, ctx->tracee);
+		pt_unlink_put(ctx);
+		pt_detach_engine(ctx);
+		utrace_engine_put(ctx->engine);
+		wake_up_all(&pt_wq);
+	}
+}
+
+/*
+ * The syscall hooks.  The filter runs in the ftrace callback: it redirects
+ * only while the backend is on, and takes a module reference for the call.
+ */
+
+static bool pt_filter(void)
+{
+	return READ_ONCE(pt_backend) && try_module_get(THIS_MODULE);
+}
+
+#ifdef CONFIG_X86_64
+#define PT_SYS(name)	"__x64_sys_" #name
+#else
+#define PT_SYS(name)	"sys_" #name
+#endif
+
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_ptrace);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_wait4);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitid);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitpid);
+
+static struct utrace_fhook pt_hooks[] = {
+	{ .name = PT_SYS(ptrace), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
+	  .filter = pt_filter },
+	{ .name = PT_SYS(wait4), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
+	  .filter = pt_filter },
+	{ .name = PT_SYS(waitid), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
+	  .filter = pt_filter },
+#ifdef CONFIG_PPC64
+	{ .name = PT_SYS(waitpid), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
+	  .filter = pt_filter },
+#endif
+};
+
+/* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid. */
+long pt_orig_wait(const struct pt_regs *regs, int kind)
+{
+	long (*orig)(const struct pt_regs *regs) = pt_hooks[kind == PT_WAITID ? 2 :
+							  kind == PT_WAIT4 ? 1 : 3].orig;
+
+	return orig(regs);
+}
+
+long utrace_pt_sys_ptrace(const struct pt_regs *regs)
+{
+	long ret = pt_sys_ptrace(pt_arg(regs, 0), pt_arg(regs, 1), pt_arg(regs, 2),
+				 pt_arg(regs, 3));
+
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+long utrace_pt_sys_wait4(const struct pt_regs *regs)
+{
+	long ret = pt_wait(regs, PT_WAIT4);
+
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+long utrace_pt_sys_waitid(const struct pt_regs *regs)
+{
+	long ret = pt_wait(regs, PT_WAITID);
+
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+#ifdef CONFIG_PPC64
+long utrace_pt_sys_waitpid(const struct pt_regs *regs)
+{
+	long ret = pt_wait(regs, PT_WAITPID);
+
+	module_put(THIS_MODULE);
+	return ret;
+}
+#endif
+
+int utrace_ptrace_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(pt_hooks); i++) {
+		ret = utrace_fhook_install(&pt_hooks[i]);
+		if (ret) {
+			while (i--)
+				utrace_fhook_remove(&pt_hooks[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* No relationship is left: each holds a module reference. */
+void utrace_ptrace_exit(void)
+{
+	unsigned int i = ARRAY_SIZE(pt_hooks);
+
+	while (i--)
+		utrace_fhook_remove(&pt_hooks[i]);
+}

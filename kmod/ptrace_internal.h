@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ptrace backend (ptrace.c, ptrace_wait.c): ptrace(2) and wait(2) served
+ * by a utrace engine per tracee when /sys/module/utrace/parameters/
+ * ptrace_backend is on.  See docs/PTRACE.md.
+ */
+#ifndef _UTRACE_PTRACE_INTERNAL_H
+#define _UTRACE_PTRACE_INTERNAL_H
+
+#include <linux/list.h>
+#include <linux/sched.h>
+#include <linux/signal.h>
+#include <linux/spinlock.h>
+#include <linux/utrace.h>
+#include <linux/wait.h>
+
+/* What kind of ptrace stop a tracee is in (or about to be in). */
+enum pt_stop {
+	PT_STOP_NONE,
+	PT_STOP_SIGNAL,		/* signal-delivery stop: exit_code is the signal */
+	PT_STOP_SYSCALL_ENTRY,	/* SIGTRAP (| 0x80) */
+	PT_STOP_SYSCALL_EXIT,
+	PT_STOP_EVENT,		/* SIGTRAP | PTRACE_EVENT_* << 8 */
+};
+
+/**
+ * struct pt_ctx - one ptrace relationship: the engine's data
+ * @node:	pt_list linkage while @linked (pt_lock)
+ * @engine:	our engine on @tracee; the list holds a reference while @linked
+ * @tracee:	referenced
+ * @tracer:	the thread that attached (referenced); any thread of its group
+ *		may wait for the tracee, only this one makes requests
+ * @options:	PTRACE_O_*
+ * @seized:	attached by PTRACE_SEIZE
+ * @linked:	on pt_list: the relationship exists
+ * @stop:	the stop the tracee is in or entering (pt_lock)
+ * @exit_code:	what wait reports for the stop; 0 once reported (pt_lock)
+ * @have_info:	@info is valid (GETSIGINFO, GET_SYSCALL_INFO) (pt_lock)
+ * @info:	the tracee's last_siginfo
+ * @eventmsg:	GETEVENTMSG
+ * @inject_sig:	a signal the tracer gave at resume from a signal-delivery
+ *		stop and queued: deliver it without stopping again (pt_lock)
+ * @syscall_trace: stop at syscall entry and exit (PTRACE_SYSCALL)
+ * @interrupt:	PTRACE_INTERRUPT pending: stop with PTRACE_EVENT_STOP
+ * @dead:	a tracee that is not the tracer's child (or not a group leader)
+ *		died; @exit_status is reported once by the tracer's wait (pt_lock)
+ * @zombie:	a child tracee died: the kernel's wait reports it; the
+ *		relationship lasts until it is reaped (pt_lock)
+ */
+struct pt_ctx {
+	struct list_head node;
+	struct utrace_engine *engine;
+	struct task_struct *tracee;
+	struct task_struct *tracer;
+	unsigned long options;
+	bool seized;
+	bool linked;
+	enum pt_stop stop;
+	int exit_code;
+	bool have_info;
+	kernel_siginfo_t info;
+	unsigned long eventmsg;
+	int inject_sig;
+	bool syscall_trace;
+	bool interrupt;
+	bool dead;
+	bool zombie;
+	int exit_status;
+};
+
+extern spinlock_t pt_lock;
+extern struct list_head pt_list;
+extern wait_queue_head_t pt_wq;
+extern bool pt_backend;
+
+/* ptrace_wait.c */
+long pt_wait(const struct pt_regs *regs, int kind);
+#define PT_WAIT4	0
+#define PT_WAITID	1
+#define PT_WAITPID	2
+void pt_unlink_put(struct pt_ctx *ctx);
+int pt_detach_engine(struct pt_ctx *ctx);
+
+/* arch: syscall arguments of a pt_regs syscall wrapper */
+static inline unsigned long pt_arg(const struct pt_regs *regs, int i)
+{
+#ifdef CONFIG_X86_64
+	const unsigned long args[] = { regs->di, regs->si, regs->dx, regs->r10, regs->r8 };
+
+	return args[i];
+#else
+	return regs->gpr[3 + i];
+#endif
+}
+
+static inline void pt_set_arg(struct pt_regs *regs, int i, unsigned long v)
+{
+#ifdef CONFIG_X86_64
+	unsigned long *args[] = { &regs->di, &regs->si, &regs->dx, &regs->r10, &regs->r8 };
+
+	*args[i] = v;
+#else
+	regs->gpr[3 + i] = v;
+#endif
+}
+
+#endif /* _UTRACE_PTRACE_INTERNAL_H */

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wait(2) when the ptrace backend is on: wait4, waitid (and powerpc's
+ * waitpid) first look at the caller's utrace-ptrace tracees (a stop not yet
+ * reported, the death of a traced non-child), then poll the kernel's own
+ * wait with WNOHANG, and sleep on both pt_wq (our tracees' stops) and the
+ * caller's signal->wait_chldexit (the kernel's children) until one of them
+ * has something.  Every wait comes here while the backend is on, also one
+ * by a process with no tracee: a PTRACE_TRACEME child may make its parent a
+ * tracer while the parent already waits.
+ *
+ * When the backend is switched off, a waiter with no tracee restarts its
+ * call (-ERESTARTNOINTR), which then runs the kernel's wait untouched: no
+ * task stays in this code, and the module can be unloaded.
+ *
+ * waitid(P_PIDFD) is passed to the kernel as it is (not yet emulated).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/ptrace.h>
+#include <linux/resource.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "utrace_internal.h"
+#include "ptrace_internal.h"
+
+long pt_orig_wait(const struct pt_regs *regs, int kind);
+
+struct pt_wait_opts {
+	enum pid_type type;	/* PIDTYPE_MAX: any */
+	struct pid *pid;
+	int options;
+	/* what was found */
+	pid_t pid_nr;
+	int cause;		/* CLD_* */
+	int status;		/* waitid's si_status */
+	int stat;		/* wait4's status word */
+	uid_t uid;
+	struct task_struct *task;	/* referenced, for rusage */
+	struct pt_ctx *reap;	/* dead non-child to unlink, engine referenced */
+};
+
+/* Our tracees the caller may wait for now.  pt_lock held. */
+static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
+{
+	struct pt_ctx *ctx;
+
+	list_for_each_entry(ctx, &pt_list, node) {
+		struct task_struct *p = ctx->tracee;
+
+		if ((wo->options & __WNOTHREAD) ? ctx->tracer != current :
+						   !same_thread_group(ctx->tracer, current))
+			continue;
+		if (wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
+			continue;
+		*have = true;
+		if (ctx->exit_code) {
+			/* wait_task_stopped(), ptrace: no WUNTRACED needed */
+			wo->cause = CLD_TRAPPED;
+			wo->status = ctx->exit_code;
+			wo->stat = (ctx->exit_code << 8) | 0x7f;
+			if (!(wo->options & WNOWAIT))
+				ctx->exit_code = 0;
+		} else if (ctx->dead && (wo->options & WEXITED)) {
+			int st = ctx->exit_status;
+
+			wo->stat = st;
+			if (st & 0x7f) {
+				wo->cause = (st & 0x80) ? CLD_DUMPED : CLD_KILLED;
+				wo->status = st & 0x7f;
+			} else {
+				wo->cause = CLD_EXITED;
+				wo->status = st >> 8;
+			}
+			if (!(wo->options & WNOWAIT)) {
+				utrace_engine_get(ctx->engine);
+				wo->reap = ctx;
+			}
+		} else {
+			continue;
+		}
+		rcu_read_lock();
+		wo->pid_nr = task_pid_vnr(p);
+		wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
+		rcu_read_unlock();
+		get_task_struct(p);
+		wo->task = p;
+		return true;
+	}
+	return false;
+}
+
+static int pt_put_waitid(struct siginfo __user *infop, int signo, int cause, pid_t pid,
+			 uid_t uid, int status)
+{
+	if (!infop)
+		return 0;
+	if (!user_write_access_begin(infop, sizeof(*infop)))
+		return -EFAULT;
+	unsafe_put_user(signo, &infop->si_signo, efault);
+	unsafe_put_user(0, &infop->si_errno, efault);
+	unsafe_put_user(cause, &infop->si_code, efault);
+	unsafe_put_user(pid, &infop->si_pid, efault);
+	unsafe_put_user(uid, &infop->si_uid, efault);
+	unsafe_put_user(status, &infop->si_status, efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
+/* Copy out what pt_wait_consider() found; returns the syscall's result. */
+static long pt_wait_report(struct pt_wait_opts *wo, const struct pt_regs *regs, int kind)
+{
+	struct rusage __user *ru;
+	struct rusage r;
+	long ret = wo->pid_nr;
+
+	ru = (struct rusage __user *)pt_arg(regs, kind == PT_WAITID ? 4 : 3);
+	if (kind == PT_WAITPID)
+		ru = NULL;
+	if (ru) {
+		utrace_syms.getrusage(wo->task, RUSAGE_BOTH, &r);
+		if (copy_to_user(ru, &r, sizeof(r)))
+			ret = -EFAULT;
+	}
+	if (kind == PT_WAITID) {
+		if (pt_put_waitid((struct siginfo __user *)pt_arg(regs, 2), SIGCHLD, wo->cause,
+				  wo->pid_nr, wo->uid, wo->status))
+			ret = -EFAULT;
+		else if (ret > 0)
+			ret = 0;
+	} else {
+		int __user *stat_addr = (int __user *)pt_arg(regs, 1);
+
+		if (stat_addr && put_user(wo->stat, stat_addr))
+			ret = -EFAULT;
+	}
+	return ret;
+}
+
+/* kernel/exit.c's, private there */
+struct pt_waitid_info {
+	pid_t pid;
+	uid_t uid;
+	int status;
+	int cause;
+};
+
+/*
+ * The kernel's own wait, WNOHANG: > 0 when it found something (and wrote
+ * the syscall's results, which *@result is), 0 when not, or an error.
+ * wait4 and waitpid go through the original syscall with WNOHANG added;
+ * waitid through kernel_waitid(), because sys_waitid() returns 0 both when
+ * it found something and when not.
+ */
+static long pt_poll_native(const struct pt_regs *poll, int kind, long *result)
+{
+	struct siginfo __user *infop = (struct siginfo __user *)pt_arg(poll, 2);
+	struct rusage __user *ru = (struct rusage __user *)pt_arg(poll, 4);
+	struct pt_waitid_info info = {};
+	struct rusage r;
+	long ret;
+
+	if (kind != PT_WAITID)
+		return *result = pt_orig_wait(poll, kind);
+	ret = utrace_syms.kernel_waitid(pt_arg(poll, 0), pt_arg(poll, 1), &info, pt_arg(poll, 3),
+					ru ? &r : NULL);
+	if (ret <= 0)
+		return *result = ret;
+	*result = 0;
+	if (ru && copy_to_user(ru, &r, sizeof(r)))
+		*result = -EFAULT;
+	else if (pt_put_waitid(infop, SIGCHLD, info.cause, info.pid, info.uid, info.status))
+		*result = -EFAULT;
+	return ret;
+}
+
+struct pt_waiter {
+	wait_queue_entry_t native;
+	wait_queue_entry_t ours;
+	bool woken;
+};
+
+static int pt_wake_native(wait_queue_entry_t *w, unsigned int mode, int sync, void *key)
+{
+	WRITE_ONCE(container_of(w, struct pt_waiter, native)->woken, true);
+	return default_wake_function(w, mode, sync, key);
+}
+
+static int pt_wake_ours(wait_queue_entry_t *w, unsigned int mode, int sync, void *key)
+{
+	WRITE_ONCE(container_of(w, struct pt_waiter, ours)->woken, true);
+	return default_wake_function(w, mode, sync, key);
+}
+
+/*
+ * The wait's selector as the kernel computes it, or false to leave the call
+ * to the kernel (invalid arguments: it fails them at once; P_PIDFD).
+ */
+static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_opts *wo)
+{
+	int which;
+	pid_t upid;
+
+	if (kind == PT_WAITID) {
+		which = pt_arg(regs, 0);
+		upid = pt_arg(regs, 1);
+		wo->options = pt_arg(regs, 3);
+		if (wo->options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED |
+				    __WNOTHREAD | __WCLONE | __WALL))
+			return false;
+		if (!(wo->options & (WEXITED | WSTOPPED | WCONTINUED)))
+			return false;
+		switch (which) {
+		case P_ALL:
+			wo->type = PIDTYPE_MAX;
+			return true;
+		case P_PID:
+			if (upid <= 0)
+				return false;
+			wo->type = PIDTYPE_PID;
+			wo->pid = find_get_pid(upid);
+			return true;
+		case P_PGID:
+			if (upid < 0)
+				return false;
+			wo->type = PIDTYPE_PGID;
+			wo->pid = upid ? find_get_pid(upid) : get_task_pid(current, PIDTYPE_PGID);
+			return true;
+		default:
+			return false;
+		}
+	}
+	upid = pt_arg(regs, 0);
+	wo->options = pt_arg(regs, 2);
+	if (wo->options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL))
+		return false;
+	if (upid == INT_MIN)
+		return false;
+	wo->options |= WEXITED;
+	if (upid == -1) {
+		wo->type = PIDTYPE_MAX;
+	} else if (upid < 0) {
+		wo->type = PIDTYPE_PGID;
+		wo->pid = find_get_pid(-upid);
+	} else if (upid == 0) {
+		wo->type = PIDTYPE_PGID;
+		wo->pid = get_task_pid(current, PIDTYPE_PGID);
+	} else {
+		wo->type = PIDTYPE_PID;
+		wo->pid = find_get_pid(upid);
+	}
+	return true;
+}
+
+long pt_wait(const struct pt_regs *regs, int kind)
+{
+	struct pt_wait_opts wo = {};
+	struct pt_waiter w = {};
+	struct pt_regs poll;
+	int opt_arg = kind == PT_WAITID ? 3 : 2;
+	long ret;
+
+	if (!pt_wait_parse(regs, kind, &wo))
+		return pt_orig_wait(regs, kind);
+
+	init_waitqueue_func_entry(&w.native, pt_wake_native);
+	w.native.private = current;
+	init_waitqueue_func_entry(&w.ours, pt_wake_ours);
+	w.ours.private = current;
+	add_wait_queue(&current->signal->wait_chldexit, &w.native);
+	add_wait_queue(&pt_wq, &w.ours);
+
+	poll = *regs;
+	pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
+	for (;;) {
+		bool have = false, found;
+
+		WRITE_ONCE(w.woken, false);
+		/* Clear before looking: a wakeup after the look sets it again. */
+		smp_mb();
+		spin_lock(&pt_lock);
+		found = pt_wait_consider(&wo, &have);
+		spin_unlock(&pt_lock);
+		if (found) {
+			ret = pt_wait_report(&wo, regs, kind);
+			break;
+		}
+		found = pt_poll_native(&poll, kind, &ret) > 0;
+		if (found || (ret != 0 && !(ret == -ECHILD && have)))
+			break;
+		if (wo.options & WNOHANG) {
+			if (ret == -ECHILD && kind == PT_WAITID)
+				ret = pt_put_waitid((struct siginfo __user *)pt_arg(regs, 2),
+						    0, 0, 0, 0, 0);
+			else
+				ret = 0;
+			break;
+		}
+		if (!READ_ONCE(pt_backend) && !have) {
+			/* Switched off: the kernel's wait, by restarting the call. */
+			set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+			ret = -ERESTARTNOINTR;
+			break;
+		}
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!READ_ONCE(w.woken) && !signal_pending(current))
+			schedule();
+		__set_current_state(TASK_RUNNING);
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+	}
+
+	remove_wait_queue(&pt_wq, &w.ours);
+	remove_wait_queue(&current->signal->wait_chldexit, &w.native);
+	if (wo.task)
+		put_task_struct(wo.task);
+	if (wo.reap) {
+		pt_unlink_put(wo.reap);
+		pt_detach_engine(wo.reap);
+		utrace_engine_put(wo.reap->engine);
+	}
+	put_pid(wo.pid);
+	return ret;
+}
