@@ -5,7 +5,8 @@
  *
  *  CLONE	wake_up_new_task(), ftrace-redirected: runs in the parent,
  *		sleepable, after copy_process() and before the child first
- *		runs; for vfork, before the parent's vfork wait.
+ *		runs; a stop takes effect once the child is woken (for
+ *		vfork, before the parent's vfork wait).
  *  EXEC	tracepoint sched_process_exec (atomic, in the task after a
  *		successful exec): the report is made by task work on the way
  *		back to user mode.
@@ -48,18 +49,15 @@ static struct utrace_fhook utrace_hook_exit = {
 void utrace_wake_up_new_task(struct task_struct *p)
 {
 	void (*orig)(struct task_struct *p) = utrace_hook_clone.orig;
-	bool vfork;
 
 	if (!utrace_active()) {
 		orig(p);
 		return;
 	}
 	utrace_inflight_get();
-	vfork = p->vfork_done;
 	utrace_report_clone(p);
 	orig(p);
-	if (vfork)
-		utrace_finish_vfork();
+	utrace_finish_clone();
 	utrace_inflight_put();
 }
 

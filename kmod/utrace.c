@@ -23,7 +23,7 @@
  *
  * - A stop happens only in the task's own context: at the resume point (the
  *   task work on its way back to user mode) or at once after a report that
- *   may stop immediately (syscall entry, exit, vfork clone).  The task
+ *   may stop immediately (syscall entry, exit, clone).  The task
  *   sleeps in TASK_TRACED; utrace_control() wakes it with wake_up_state(),
  *   and SIGKILL wakes it through signal_wake_up(), which wakes __TASK_TRACED
  *   sleepers for fatal signals.
@@ -1179,7 +1179,7 @@ static void utrace_task_work(struct callback_head *cb)
 }
 
 /*
- * Reports after a stop-at-once event (syscall entry, exit, vfork): stop now
+ * Reports after a stop-at-once event (syscall entry, exit, clone): stop now
  * if an engine said so, then let the resume point handle the rest.
  */
 static void utrace_stop_now(struct utrace *utrace, struct utrace_report *report)
@@ -1382,8 +1382,9 @@ static unsigned long derive_clone_flags(struct task_struct *child)
  * @child:	the new task
  *
  * Called in the parent from wake_up_new_task(), sleepable, before @child is
- * woken.  For vfork a stop waits until after the child is woken and before
- * the parent's vfork wait (utrace_finish_vfork).
+ * woken.  A stop waits until after the child is woken, in the system call
+ * (before the parent's vfork wait for vfork): utrace_finish_clone(), as
+ * native ptrace's fork event stops.
  */
 void utrace_report_clone(struct task_struct *child)
 {
@@ -1397,11 +1398,11 @@ void utrace_report_clone(struct task_struct *child)
 	args.flags = derive_clone_flags(child);
 	start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(CLONE), false, invoke_clone, &args);
-	finish_report(utrace, &report, args.flags & CLONE_VFORK);
+	finish_report(utrace, &report, true);	/* utrace_finish_clone() stops */
 }
 
-/* After a vfork child was woken: a CLONE stop takes effect now. */
-void utrace_finish_vfork(void)
+/* After the child was woken: a CLONE stop takes effect now. */
+void utrace_finish_clone(void)
 {
 	struct utrace *utrace = utrace_lookup(current);
 	bool stop;

@@ -104,7 +104,7 @@ bool utrace_report_syscall_entry(struct pt_regs *regs);
 bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs);
 void utrace_report_syscall_exit(struct pt_regs *regs);
 void utrace_report_clone(struct task_struct *child);
-void utrace_finish_vfork(void);
+void utrace_finish_clone(void);
 void utrace_report_exec_event(void);
 void utrace_report_exit(long *code);
 void utrace_report_death(struct task_struct *task);

@@ -22,7 +22,7 @@
  *   the last reference goes.
  * - utrace_control(UTRACE_STOP) stops the task only when it reaches a safe
  *   point: on its way back to user mode, or at once when the report being
- *   answered is SYSCALL_ENTRY, EXIT or a vfork CLONE.  A stopped task is in
+ *   answered is SYSCALL_ENTRY, EXIT or CLONE.  A stopped task is in
  *   TASK_TRACED ("t (tracing stop)"); SIGKILL always ends a stop.
  *
  * Differences from upstream utrace (reasons in docs/DESIGN.md):
