@@ -63,9 +63,11 @@ void utrace_wake_up_new_task(struct task_struct *p)
 
 void __noreturn utrace_do_exit(long code)
 {
-	void __noreturn (*orig)(long code) = utrace_hook_exit.orig;
+	/* no __noreturn: objtool cannot see it through a pointer (unreachable() below) */
+	void (*orig)(long code) = utrace_hook_exit.orig;
 
-	if (utrace_active()) {
+	/* A tracer's tracees may all be reaped (utrace idle) yet still linked. */
+	if (utrace_active() || utrace_ptrace_active()) {
 		utrace_inflight_get();
 		utrace_report_exit(&code);
 		utrace_ptrace_exit_tracer();
@@ -74,6 +76,7 @@ void __noreturn utrace_do_exit(long code)
 		utrace_inflight_put();
 	}
 	orig(code);
+	unreachable();	/* do_exit() does not return */
 }
 
 static void utrace_tp_exec(void *data, struct task_struct *p, pid_t old_pid,

@@ -58,15 +58,25 @@ DEFINE_SPINLOCK(pt_lock);
 LIST_HEAD(pt_list);
 DECLARE_WAIT_QUEUE_HEAD(pt_wq);
 bool pt_backend;
+/* Relationships on pt_list: the do_exit() hook looks for tracers only then. */
+static atomic_t pt_count = ATOMIC_INIT(0);
+
+bool utrace_ptrace_active(void)
+{
+	return atomic_read(&pt_count) != 0;
+}
 
 /* Serialises the switch against attaching. */
 static DEFINE_MUTEX(pt_mutex);
 
 static const struct utrace_engine_ops pt_ops;
+static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
+		   bool seized);
 
 /* Events every tracee reports; syscalls only while PTRACE_SYSCALL asks. */
-#define PT_EVENTS	(UTRACE_EVENT_SIGNAL_ALL | UTRACE_EVENT(QUIESCE) | UTRACE_EVENT(EXIT) | \
-			 UTRACE_EVENT(DEATH) | UTRACE_EVENT(REAP))
+#define PT_EVENTS	(UTRACE_EVENT_SIGNAL_ALL | UTRACE_EVENT(QUIESCE) | UTRACE_EVENT(CLONE) | \
+			 UTRACE_EVENT(EXEC) | UTRACE_EVENT(EXIT) | UTRACE_EVENT(DEATH) | \
+			 UTRACE_EVENT(REAP))
 
 /*
  * The switch
@@ -153,6 +163,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	if (!ctx->linked)
 		return false;
 	list_del_init(&ctx->node);
+	atomic_dec(&pt_count);
 	ctx->linked = false;
 	ctx->stop = PT_STOP_NONE;
 	ctx->exit_code = 0;
@@ -253,6 +264,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	spin_lock(&pt_lock);
 	ctx->linked = true;
 	list_add_tail(&ctx->node, &pt_list);
+	atomic_inc(&pt_count);
 	spin_unlock(&pt_lock);
 	/* The caller's reference becomes the list's. */
 	ret = utrace_set_events(tracee, engine, PT_EVENTS);
@@ -381,8 +393,21 @@ static u32 pt_interrupt_stop(struct pt_ctx *ctx)
  * The engine's callbacks, in the tracee
  */
 
+/* A stop recorded earlier (and not ended) holds at the resume point. */
+static bool pt_in_stop(struct pt_ctx *ctx)
+{
+	bool stop;
+
+	spin_lock(&pt_lock);
+	stop = ctx->linked && ctx->stop != PT_STOP_NONE;
+	spin_unlock(&pt_lock);
+	return stop;
+}
+
 static u32 pt_report_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
 {
+	if (pt_in_stop(engine->data))
+		return UTRACE_STOP;
 	return pt_interrupt_stop(engine->data);
 }
 
@@ -394,7 +419,7 @@ static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_
 	u32 disposition = utrace_signal_action(action);
 
 	if (disposition == UTRACE_SIGNAL_REPORT || disposition == UTRACE_SIGNAL_HANDLER)
-		return disposition | pt_interrupt_stop(ctx);
+		return disposition | (pt_in_stop(ctx) ? UTRACE_STOP : pt_interrupt_stop(ctx));
 
 	spin_lock(&pt_lock);
 	if (ctx->inject_sig && ctx->inject_sig == info->si_signo) {
@@ -430,6 +455,87 @@ static u32 pt_report_syscall_entry(u32 action, struct utrace_engine *engine, str
 static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
 	return pt_syscall_stop(engine->data, PT_STOP_SYSCALL_EXIT, PTRACE_EVENTMSG_SYSCALL_EXIT);
+}
+
+/*
+ * Auto-attach (ptrace_init_task()): @child gets our tracer and options; a
+ * SIGSTOP is pending for it, or for a seized one a PTRACE_EVENT_STOP.
+ */
+static void pt_auto_attach(struct pt_ctx *ctx, struct task_struct *child)
+{
+	struct pt_ctx *cctx, *found = NULL;
+	unsigned long flags;
+
+	mutex_lock(&pt_mutex);
+	if (pt_link(child, ctx->tracer, READ_ONCE(ctx->options), ctx->seized)) {
+		mutex_unlock(&pt_mutex);
+		return;
+	}
+	mutex_unlock(&pt_mutex);
+	if (!ctx->seized) {
+		spin_lock_irqsave(&child->sighand->siglock, flags);
+		sigaddset(&child->pending.signal, SIGSTOP);
+		set_tsk_thread_flag(child, TIF_SIGPENDING);
+		spin_unlock_irqrestore(&child->sighand->siglock, flags);
+		return;
+	}
+	spin_lock(&pt_lock);
+	list_for_each_entry(cctx, &pt_list, node) {
+		if (cctx->tracee == child) {
+			cctx->interrupt = true;
+			utrace_engine_get(cctx->engine);
+			found = cctx;
+			break;
+		}
+	}
+	spin_unlock(&pt_lock);
+	if (found) {
+		if (utrace_control(child, found->engine, UTRACE_INTERRUPT) < 0)
+			pr_debug("cannot interrupt new tracee %d\n", task_pid_nr(child));
+		utrace_engine_put(found->engine);
+	}
+}
+
+/* In the parent, after copy_process(), before the child runs. */
+static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned long clone_flags,
+			   struct task_struct *child)
+{
+	struct pt_ctx *ctx = engine->data;
+	unsigned long msg;
+	int event;
+
+	if (clone_flags & CLONE_VFORK)
+		event = PTRACE_EVENT_VFORK;
+	else if ((clone_flags & CSIGNAL) != SIGCHLD)
+		event = PTRACE_EVENT_CLONE;
+	else
+		event = PTRACE_EVENT_FORK;
+	if (!(READ_ONCE(ctx->options) & (1UL << event)))
+		return UTRACE_RESUME;
+	pt_auto_attach(ctx, child);
+	rcu_read_lock();
+	msg = task_pid_nr_ns(child, task_active_pid_ns(ctx->tracer));
+	rcu_read_unlock();
+	return pt_event_stop(ctx, event, msg);
+}
+
+/* On the way back to user mode after a successful exec. */
+static u32 pt_report_exec(u32 action, struct utrace_engine *engine, const struct linux_binfmt *fmt,
+			  const struct linux_binprm *bprm, struct pt_regs *regs)
+{
+	struct pt_ctx *ctx = engine->data;
+	unsigned long msg;
+
+	if (READ_ONCE(ctx->options) & PTRACE_O_TRACEEXEC) {
+		rcu_read_lock();
+		msg = task_pid_nr_ns(current, task_active_pid_ns(ctx->tracer));
+		rcu_read_unlock();
+		return pt_event_stop(ctx, PTRACE_EVENT_EXEC, msg);
+	}
+	/* The legacy SIGTRAP after exec of a tracee that was not seized. */
+	if (!ctx->seized)
+		send_sig(SIGTRAP, current, 0);
+	return UTRACE_RESUME;
 }
 
 static u32 pt_report_exit(u32 action, struct utrace_engine *engine, long orig_code, long *code)
@@ -515,6 +621,8 @@ static const struct utrace_engine_ops pt_ops = {
 	.report_signal = pt_report_signal,
 	.report_syscall_entry = pt_report_syscall_entry,
 	.report_syscall_exit = pt_report_syscall_exit,
+	.report_clone = pt_report_clone,
+	.report_exec = pt_report_exec,
 	.report_exit = pt_report_exit,
 	.report_death = pt_report_death,
 	.report_reap = pt_report_reap,

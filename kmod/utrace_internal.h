@@ -227,6 +227,7 @@ int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_
 int utrace_ptrace_init(void);
 void utrace_ptrace_exit(void);
 void utrace_ptrace_exit_tracer(void);
+bool utrace_ptrace_active(void);
 long utrace_pt_sys_ptrace(const struct pt_regs *regs);
 long utrace_pt_sys_wait4(const struct pt_regs *regs);
 long utrace_pt_sys_waitid(const struct pt_regs *regs);
