@@ -7,9 +7,12 @@
  *		sleepable, after copy_process() and before the child first
  *		runs; a stop takes effect once the child is woken (for
  *		vfork, before the parent's vfork wait).
- *  EXEC	tracepoint sched_process_exec (atomic, in the task after a
- *		successful exec): the report is made by task work on the way
- *		back to user mode.
+ *  EXEC	proc_exec_connector(), ftrace-redirected: exec_binprm() calls
+ *		it right after ptrace_event(PTRACE_EVENT_EXEC), in the task,
+ *		sleepable, before the system call returns; a stop takes
+ *		effect there, as native ptrace's exec event stop.  The
+ *		tracepoint sched_process_exec (atomic, just before) restores
+ *		the syscall slow path begin_new_exec() cleared.
  *  EXIT	do_exit(), ftrace-redirected: sleepable, before exit_mm().
  *  DEATH	tracepoint sched_process_exit (atomic, in the task, after
  *		exit_mm() and before exit_notify()).
@@ -36,6 +39,7 @@
 
 UTRACE_DECLARE_REPLACEMENT(utrace_wake_up_new_task);
 UTRACE_DECLARE_REPLACEMENT(utrace_do_exit);
+UTRACE_DECLARE_REPLACEMENT(utrace_proc_exec_connector);
 
 static struct utrace_fhook utrace_hook_clone = {
 	.name = "wake_up_new_task",
@@ -44,6 +48,11 @@ static struct utrace_fhook utrace_hook_clone = {
 
 static struct utrace_fhook utrace_hook_exit = {
 	.name = "do_exit", .replacement = UTRACE_REPLACEMENT(utrace_do_exit),
+};
+
+static struct utrace_fhook utrace_hook_exec = {
+	.name = "proc_exec_connector",
+	.replacement = UTRACE_REPLACEMENT(utrace_proc_exec_connector),
 };
 
 void utrace_wake_up_new_task(struct task_struct *p)
@@ -77,6 +86,18 @@ void __noreturn utrace_do_exit(long code)
 	}
 	orig(code);
 	unreachable();	/* do_exit() does not return */
+}
+
+void utrace_proc_exec_connector(struct task_struct *task)
+{
+	void (*orig)(struct task_struct *task) = utrace_hook_exec.orig;
+
+	if (utrace_active()) {
+		utrace_inflight_get();
+		utrace_report_exec();
+		utrace_inflight_put();
+	}
+	orig(task);
 }
 
 static void utrace_tp_exec(void *data, struct task_struct *p, pid_t old_pid,
@@ -124,6 +145,7 @@ static struct kprobe utrace_kp_release = {
 static struct utrace_fhook *utrace_fhooks[] = {
 	&utrace_hook_clone,
 	&utrace_hook_exit,
+	&utrace_hook_exec,
 };
 
 static void utrace_hooks_unwind(unsigned int nfhooks, unsigned int ntps)

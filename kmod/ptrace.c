@@ -168,6 +168,8 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	ctx->stop = PT_STOP_NONE;
 	ctx->exit_code = 0;
 	ctx->have_info = false;
+	ctx->vfork_done = 0;
+	ctx->late_exit = false;
 	return true;
 }
 
@@ -251,6 +253,9 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->tracer = tracer;
 	ctx->options = options;
 	ctx->seized = seized;
+	rcu_read_lock();
+	ctx->vpid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
+	rcu_read_unlock();
 
 	engine = utrace_attach_task(tracee, UTRACE_ATTACH_CREATE | UTRACE_ATTACH_EXCLUSIVE |
 				    UTRACE_ATTACH_MATCH_OPS, &pt_ops, ctx);
@@ -307,7 +312,8 @@ static void pt_notify(struct task_struct *tracee, struct task_struct *tracer, in
 		if (sighand == tracer->sighand) {
 			if (sighand->action[SIGCHLD - 1].sa.sa_handler != SIG_IGN &&
 			    !(sighand->action[SIGCHLD - 1].sa.sa_flags & SA_NOCLDSTOP))
-				utrace_send_signal_locked(SIGCHLD, &info, tracer, PIDTYPE_TGID);
+				utrace_send_signal_locked(SIGCHLD, &info, tracer, PIDTYPE_TGID,
+							  false);
 			__wake_up_sync_key(&tracer->signal->wait_chldexit, TASK_INTERRUPTIBLE,
 					   tracee);
 		}
@@ -404,11 +410,46 @@ static bool pt_in_stop(struct pt_ctx *ctx)
 	return stop;
 }
 
+/* PTRACE_EVENT_VFORK_DONE's stop, once the vfork wait is over. */
+static u32 pt_vfork_done_stop(struct pt_ctx *ctx)
+{
+	pid_t child;
+
+	spin_lock(&pt_lock);
+	child = ctx->vfork_done;
+	ctx->vfork_done = 0;
+	spin_unlock(&pt_lock);
+	if (!child)
+		return UTRACE_RESUME;
+	return pt_event_stop(ctx, PTRACE_EVENT_VFORK_DONE, child);
+}
+
+static u32 pt_syscall_stop(struct pt_ctx *ctx, enum pt_stop kind, unsigned long msg);
+
+/*
+ * At the resume point (report_quiesce, or report_signal with
+ * UTRACE_SIGNAL_REPORT or _HANDLER): a stop recorded earlier holds; the syscall-exit stop
+ * a VFORK_DONE stop came before; VFORK_DONE (no syscall-exit report after
+ * the vfork wait); INTERRUPT.
+ */
+static u32 pt_resume_point(struct pt_ctx *ctx)
+{
+	if (pt_in_stop(ctx))
+		return UTRACE_STOP;
+	if (READ_ONCE(ctx->late_exit)) {
+		WRITE_ONCE(ctx->late_exit, false);
+		if (pt_syscall_stop(ctx, PT_STOP_SYSCALL_EXIT,
+				    PTRACE_EVENTMSG_SYSCALL_EXIT) == UTRACE_STOP)
+			return UTRACE_STOP;
+	}
+	if (pt_vfork_done_stop(ctx) == UTRACE_STOP)
+		return UTRACE_STOP;
+	return pt_interrupt_stop(ctx);
+}
+
 static u32 pt_report_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
 {
-	if (pt_in_stop(engine->data))
-		return UTRACE_STOP;
-	return pt_interrupt_stop(engine->data);
+	return pt_resume_point(engine->data);
 }
 
 static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_regs *regs,
@@ -419,7 +460,7 @@ static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_
 	u32 disposition = utrace_signal_action(action);
 
 	if (disposition == UTRACE_SIGNAL_REPORT || disposition == UTRACE_SIGNAL_HANDLER)
-		return disposition | (pt_in_stop(ctx) ? UTRACE_STOP : pt_interrupt_stop(ctx));
+		return disposition | pt_resume_point(ctx);
 
 	spin_lock(&pt_lock);
 	if (ctx->inject_sig && ctx->inject_sig == info->si_signo) {
@@ -454,7 +495,16 @@ static u32 pt_report_syscall_entry(u32 action, struct utrace_engine *engine, str
 
 static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
-	return pt_syscall_stop(engine->data, PT_STOP_SYSCALL_EXIT, PTRACE_EVENTMSG_SYSCALL_EXIT);
+	struct pt_ctx *ctx = engine->data;
+
+	/* Native: VFORK_DONE in kernel_clone(), then the exit stop. */
+	if (READ_ONCE(ctx->vfork_done)) {
+		WRITE_ONCE(ctx->late_exit, READ_ONCE(ctx->syscall_trace));
+		if (pt_vfork_done_stop(ctx) == UTRACE_STOP)
+			return UTRACE_STOP;
+		WRITE_ONCE(ctx->late_exit, false);
+	}
+	return pt_syscall_stop(ctx, PT_STOP_SYSCALL_EXIT, PTRACE_EVENTMSG_SYSCALL_EXIT);
 }
 
 /*
@@ -510,12 +560,21 @@ static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned lo
 		event = PTRACE_EVENT_CLONE;
 	else
 		event = PTRACE_EVENT_FORK;
-	if (!(READ_ONCE(ctx->options) & (1UL << event)))
-		return UTRACE_RESUME;
-	pt_auto_attach(ctx, child);
 	rcu_read_lock();
 	msg = task_pid_nr_ns(child, task_active_pid_ns(ctx->tracer));
 	rcu_read_unlock();
+	if (event == PTRACE_EVENT_VFORK && (READ_ONCE(ctx->options) & PTRACE_O_TRACEVFORKDONE)) {
+		/* Reported after the vfork wait (pt_report_quiesce/_syscall_exit). */
+		spin_lock(&pt_lock);
+		ctx->vfork_done = msg;
+		spin_unlock(&pt_lock);
+		action = UTRACE_REPORT;
+	} else {
+		action = UTRACE_RESUME;
+	}
+	if (!(READ_ONCE(ctx->options) & (1UL << event)))
+		return action;
+	pt_auto_attach(ctx, child);
 	return pt_event_stop(ctx, event, msg);
 }
 
@@ -524,14 +583,14 @@ static u32 pt_report_exec(u32 action, struct utrace_engine *engine, const struct
 			  const struct linux_binprm *bprm, struct pt_regs *regs)
 {
 	struct pt_ctx *ctx = engine->data;
-	unsigned long msg;
+	pid_t old_vpid = ctx->vpid;
 
-	if (READ_ONCE(ctx->options) & PTRACE_O_TRACEEXEC) {
-		rcu_read_lock();
-		msg = task_pid_nr_ns(current, task_active_pid_ns(ctx->tracer));
-		rcu_read_unlock();
-		return pt_event_stop(ctx, PTRACE_EVENT_EXEC, msg);
-	}
+	/* A non-leader thread that execs takes the leader's pid. */
+	rcu_read_lock();
+	ctx->vpid = task_pid_nr_ns(current, task_active_pid_ns(ctx->tracer));
+	rcu_read_unlock();
+	if (READ_ONCE(ctx->options) & PTRACE_O_TRACEEXEC)
+		return pt_event_stop(ctx, PTRACE_EVENT_EXEC, old_vpid);
 	/* The legacy SIGTRAP after exec of a tracee that was not seized. */
 	if (!ctx->seized)
 		send_sig(SIGTRAP, current, 0);
@@ -798,6 +857,9 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 		return -EIO;
 	}
 	WRITE_ONCE(ctx->syscall_trace, request == PTRACE_SYSCALL);
+	/* A VFORK_DONE or late exit stop is still to come (pt_report_quiesce()). */
+	if (action == UTRACE_RESUME && (READ_ONCE(ctx->vfork_done) || READ_ONCE(ctx->late_exit)))
+		action = UTRACE_REPORT;
 	ret = utrace_set_events(ctx->tracee, ctx->engine, events);
 	if (ret && ret != -EINPROGRESS)
 		return -ESRCH;

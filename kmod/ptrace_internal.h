@@ -46,6 +46,13 @@ enum pt_stop {
  *		died; @exit_status is reported once by the tracer's wait (pt_lock)
  * @zombie:	a child tracee died: the kernel's wait reports it; the
  *		relationship lasts until it is reaped (pt_lock)
+ * @vpid:	the tracee's tid in the tracer's pid namespace, as of attach or
+ *		the last exec (PTRACE_EVENT_EXEC's message is the old one)
+ * @vfork_done:	PTRACE_O_TRACEVFORKDONE: the vfork child's pid (the event
+ *		message) while the tracee is in or before its vfork wait; the
+ *		VFORK_DONE stop is made at the next report after it (pt_lock)
+ * @late_exit:	the syscall-exit report made the VFORK_DONE stop: the exit
+ *		stop follows at the resume point
  */
 struct pt_ctx {
 	struct list_head node;
@@ -66,6 +73,9 @@ struct pt_ctx {
 	bool dead;
 	bool zombie;
 	int exit_status;
+	pid_t vpid;
+	pid_t vfork_done;
+	bool late_exit;
 };
 
 extern spinlock_t pt_lock;

@@ -25,7 +25,8 @@
  * to the kernel's get_signal(), called with every signal blocked so that it
  * dequeues nothing: it does the bookkeeping and returns (or the task dies).
  *
- * Sending (send_signal_locked(), redirected while any task is traced): see
+ * Sending (__send_signal_locked(), under send_signal_locked() and the
+ * parent notifications, redirected while any task is traced): see
  * utrace_mark_sending() for how ignored and fatal signals reach a traced
  * thread's get_signal() instead of being dropped or turned into SIGKILL.
  *
@@ -69,7 +70,7 @@ static bool utrace_send_filter(void)
 }
 
 static struct utrace_fhook utrace_hook_send = {
-	.name = "send_signal_locked",
+	.name = "__send_signal_locked",
 	.replacement = UTRACE_REPLACEMENT(utrace_send_signal_locked),
 	.filter = utrace_send_filter,
 };
@@ -120,18 +121,22 @@ static void utrace_unmark_sending(struct task_struct *th)
 	}
 }
 
-/* send_signal_locked(): atomic, the target's siglock held. */
+/*
+ * __send_signal_locked() (static; every send but posix timers' goes through
+ * it, the parent notifications' SIGCHLD too): atomic, the target's siglock
+ * held.
+ */
 int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
-			      enum pid_type type)
+			      enum pid_type type, bool force)
 {
 	int (*orig)(int sig, struct kernel_siginfo *info, struct task_struct *t,
-		    enum pid_type type) = utrace_hook_send.orig;
+		    enum pid_type type, bool force) = utrace_hook_send.orig;
 	struct task_struct *th;
 	bool marked = false;
 	int ret;
 
 	if (sig == SIGKILL || !valid_signal(sig) || !sig)
-		return orig(sig, info, t, type);
+		return orig(sig, info, t, type, force);
 	rcu_read_lock();
 	if (type == PIDTYPE_PID) {
 		marked = utrace_mark_sending(t, sig);
@@ -139,7 +144,7 @@ int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_
 		for_each_thread(t, th)
 			marked |= utrace_mark_sending(th, sig);
 	}
-	ret = orig(sig, info, t, type);
+	ret = orig(sig, info, t, type, force);
 	if (marked) {
 		if (type == PIDTYPE_PID) {
 			utrace_unmark_sending(t);

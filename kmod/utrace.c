@@ -1158,22 +1158,15 @@ static void utrace_resume(struct utrace *utrace)
 	utrace_finish_resume(utrace, action);
 }
 
-static void utrace_report_exec(struct utrace *utrace);
-
 /* Task work: queued by utrace_queue_work(), runs in the task. */
 static void utrace_task_work(struct callback_head *cb)
 {
 	struct utrace *utrace = container_of(cb, struct utrace, work);
-	unsigned long pending;
 
 	spin_lock(&utrace->lock);
 	utrace->work_queued = 0;
-	pending = utrace->pending;
-	utrace->pending = 0;
 	spin_unlock(&utrace->lock);
 
-	if (pending & UTRACE_PENDING_EXEC)
-		utrace_report_exec(utrace);
 	utrace_resume(utrace);
 	utrace_inflight_put();
 }
@@ -1184,8 +1177,14 @@ static void utrace_task_work(struct callback_head *cb)
  */
 static void utrace_stop_now(struct utrace *utrace, struct utrace_report *report)
 {
-	if (report->action == UTRACE_STOP)
-		utrace_stop(utrace);
+	if (report->action != UTRACE_STOP)
+		return;
+	utrace_stop(utrace);
+	/* A report, interrupt or step asked for while stopped: at the resume point. */
+	spin_lock(&utrace->lock);
+	if (utrace->resume < UTRACE_RESUME && !utrace->death)
+		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
+	spin_unlock(&utrace->lock);
 }
 
 /* Whether the task's get_signal() must go through signal.c. */
@@ -1421,7 +1420,7 @@ void utrace_finish_clone(void)
 
 /*
  * sched_process_exec, atomic, after begin_new_exec(): restore the syscall
- * slow path exec cleared, and report on the way back to user mode.
+ * slow path exec cleared.
  */
 void utrace_report_exec_event(void)
 {
@@ -1433,23 +1432,29 @@ void utrace_report_exec_event(void)
 	/* begin_new_exec() cleared x86's syscall user dispatch bit: set ours again. */
 	if (utrace->syscall_work)
 		utrace_arch_set_syscall_work(utrace);
-	if (!(utrace->flags & UTRACE_EVENT(EXEC))) {
-		spin_unlock(&utrace->lock);
-		return;
-	}
-	utrace->pending |= UTRACE_PENDING_EXEC;
-	utrace_queue_work(utrace, false);
 	spin_unlock(&utrace->lock);
 }
 
-static void utrace_report_exec(struct utrace *utrace)
+/**
+ * utrace_report_exec - report a successful exec
+ *
+ * Called in the task from exec_binprm() (proc_exec_connector()), where
+ * native ptrace's PTRACE_EVENT_EXEC stops: the new image is in place and
+ * the system call has not returned.  Sleepable; a stop takes effect at once.
+ */
+void utrace_report_exec(void)
 {
+	struct utrace *utrace = utrace_lookup(current);
+
 	INIT_REPORT(report);
 
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(EXEC)))
+		return;
 	start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(EXEC), false, invoke_exec,
 			 current_pt_regs());
-	finish_report(utrace, &report, true);	/* utrace_resume() follows */
+	finish_report(utrace, &report, true);
+	utrace_stop_now(utrace, &report);
 }
 
 /**

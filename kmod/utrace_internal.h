@@ -26,9 +26,6 @@
 /* engine->flags bit beyond the event bits: the engine wants the task stopped */
 #define ENGINE_STOP		BIT(_UTRACE_NEVENTS)
 
-/* utrace->pending: what the task work has to report */
-#define UTRACE_PENDING_EXEC	BIT(0)
-
 /**
  * struct utrace - per-task utrace state
  * @node:	side-table linkage, key @task
@@ -41,7 +38,6 @@
  * @reporting:	engine whose callback is running now (for utrace_barrier)
  * @flags:	union of the event bits of all engines
  * @resume:	the least resume action pending for the task's way back to user
- * @pending:	UTRACE_PENDING_* reports for the task work
  * @stopped:	the task is in (or entering) a utrace stop, in TASK_TRACED
  * @death:	the task has passed its DEATH report: no more stops
  * @reap:	the task was released: no more reports but REAP
@@ -70,7 +66,6 @@ struct utrace {
 	struct utrace_engine *reporting;
 	unsigned long flags;
 	enum utrace_resume_action resume;
-	unsigned long pending;
 	bool stopped;
 	unsigned int death:1;
 	unsigned int reap:1;
@@ -106,6 +101,7 @@ void utrace_report_syscall_exit(struct pt_regs *regs);
 void utrace_report_clone(struct task_struct *child);
 void utrace_finish_clone(void);
 void utrace_report_exec_event(void);
+void utrace_report_exec(void);
 void utrace_report_exit(long *code);
 void utrace_report_death(struct task_struct *task);
 void utrace_release_task(struct task_struct *task);
@@ -221,7 +217,7 @@ void utrace_fhook_remove(struct utrace_fhook *hook);
 /* signal.c: replacements, not static (powerpc trampolines) */
 bool utrace_get_signal(struct ksignal *ksig);
 int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
-			      enum pid_type type);
+			      enum pid_type type, bool force);
 
 /* ptrace.c: the ptrace backend; replacements not static (powerpc trampolines) */
 int utrace_ptrace_init(void);
@@ -236,6 +232,7 @@ long utrace_pt_sys_waitpid(const struct pt_regs *regs);
 /* hooks.c: the event sources; not static, powerpc reaches them by trampoline */
 void utrace_wake_up_new_task(struct task_struct *p);
 void __noreturn utrace_do_exit(long code);
+void utrace_proc_exec_connector(struct task_struct *task);
 int utrace_hooks_init(void);
 void utrace_hooks_exit(void);
 

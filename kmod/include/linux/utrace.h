@@ -26,8 +26,10 @@
  *   TASK_TRACED ("t (tracing stop)"); SIGKILL always ends a stop.
  *
  * Differences from upstream utrace (reasons in docs/DESIGN.md):
- * - report_exec is called on the task's way back to user mode after a
- *   successful exec, with @fmt and @bprm NULL (the binprm is gone by then).
+ * - report_exec is called in the exec system call, where native ptrace's
+ *   PTRACE_EVENT_EXEC stops (the new image is in place, the call has not
+ *   returned), with @fmt and @bprm NULL (not passed to the hook point).
+ *   %UTRACE_STOP takes effect at once there, before the syscall-exit report.
  * - report_death is called from the sched_process_exit tracepoint, before
  *   exit_notify(), and must not sleep; @group_dead and @signal are as
  *   upstream.  report_reap is called from a workqueue after the task was
