@@ -66,6 +66,22 @@ bool utrace_ptrace_active(void)
 	return atomic_read(&pt_count) != 0;
 }
 
+/*
+ * A signal the tracer detached with from a signal-delivery stop is queued
+ * to the tracee (pt_inject()) and delivered when it dequeues it.  Attached
+ * again before that, the new relationship must not stop for it (native
+ * ptrace_detach() leaves it in ->exit_code, acted on at once): a record per
+ * tracee carries it over to the next pt_link().  Records of dead tasks are
+ * dropped at the next detach, the rest at unload.  pt_lock.
+ */
+struct pt_parting {
+	struct list_head node;
+	struct task_struct *task;	/* referenced */
+	int sig;
+};
+
+static LIST_HEAD(pt_parting_list);
+
 /* Serialises the switch against attaching. */
 static DEFINE_MUTEX(pt_mutex);
 
@@ -224,6 +240,65 @@ static bool pt_traced(struct task_struct *tracee)
 	return found || READ_ONCE(tracee->ptrace);
 }
 
+static bool pt_sig_pending(struct task_struct *t, int sig);
+
+/* Remember @sig, injected at detach, for the next relationship with @t. */
+static void pt_parting_add(struct task_struct *t, int sig)
+{
+	struct pt_parting *rec = kmalloc(sizeof(*rec), GFP_KERNEL), *p, *n;
+	LIST_HEAD(drop);
+
+	spin_lock(&pt_lock);
+	list_for_each_entry_safe(p, n, &pt_parting_list, node)
+		if (p->task == t || p->task->exit_state)
+			list_move(&p->node, &drop);
+	if (rec) {
+		rec->task = get_task_struct(t);
+		rec->sig = sig;
+		list_add(&rec->node, &pt_parting_list);
+	}
+	spin_unlock(&pt_lock);
+	list_for_each_entry_safe(p, n, &drop, node) {
+		put_task_struct(p->task);
+		kfree(p);
+	}
+}
+
+/* The signal a former tracer of @t detached with, if @t has yet to take it. */
+static int pt_parting_take(struct task_struct *t)
+{
+	struct pt_parting *p, *found = NULL;
+	int sig = 0;
+
+	spin_lock(&pt_lock);
+	list_for_each_entry(p, &pt_parting_list, node) {
+		if (p->task == t) {
+			list_del(&p->node);
+			found = p;
+			break;
+		}
+	}
+	spin_unlock(&pt_lock);
+	if (!found)
+		return 0;
+	if (pt_sig_pending(t, found->sig))
+		sig = found->sig;
+	put_task_struct(found->task);
+	kfree(found);
+	return sig;
+}
+
+static void pt_parting_free(void)
+{
+	struct pt_parting *p, *n;
+
+	list_for_each_entry_safe(p, n, &pt_parting_list, node) {
+		list_del(&p->node);
+		put_task_struct(p->task);
+		kfree(p);
+	}
+}
+
 /*
  * Attach our engine to @tracee for @tracer and link the relationship.
  * pt_mutex held.  Returns 0 or a negative errno.
@@ -253,6 +328,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->tracer = tracer;
 	ctx->options = options;
 	ctx->seized = seized;
+	ctx->inject_sig = pt_parting_take(tracee);
 	rcu_read_lock();
 	ctx->vpid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
 	rcu_read_unlock();
@@ -737,6 +813,20 @@ static struct sighand_struct *pt_lock_sighand(struct task_struct *t, unsigned lo
 	return sighand;
 }
 
+static bool pt_sig_pending(struct task_struct *t, int sig)
+{
+	struct sighand_struct *sighand;
+	unsigned long flags;
+	bool pending;
+
+	sighand = pt_lock_sighand(t, &flags);
+	if (!sighand)
+		return false;
+	pending = sigismember(&t->pending.signal, sig);
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+	return pending;
+}
+
 /*
  * The tracer resumes a signal-delivery stop with @sig: put it at the head
  * of the (stopped) tracee's own queue, with the stop's siginfo if it is the
@@ -874,7 +964,7 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 {
 	enum pt_stop stop;
-	int ret;
+	int ret, sig;
 
 	if (!valid_signal(data))
 		return -EIO;
@@ -882,6 +972,11 @@ static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 	stop = ctx->stop;
 	spin_unlock(&pt_lock);
 	pt_resume_signal(ctx, stop, data);
+	spin_lock(&pt_lock);
+	sig = ctx->inject_sig;
+	spin_unlock(&pt_lock);
+	if (sig)
+		pt_parting_add(ctx->tracee, sig);
 	pt_unlink_put(ctx);
 	ret = pt_detach_engine(ctx);
 	wake_up_all(&pt_wq);
@@ -1299,4 +1394,5 @@ void utrace_ptrace_exit(void)
 
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);
+	pt_parting_free();
 }

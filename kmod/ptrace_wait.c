@@ -36,7 +36,9 @@ long pt_orig_wait(const struct pt_regs *regs, int kind);
 struct pt_wait_opts {
 	enum pid_type type;	/* PIDTYPE_MAX: any */
 	struct pid *pid;
+	pid_t upid;		/* PIDTYPE_PID: the number asked for */
 	int options;
+	pid_t zombie;		/* a zombie child tracee the selector needs __WALL for */
 	/* what was found */
 	pid_t pid_nr;
 	int cause;		/* CLD_* */
@@ -58,8 +60,17 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 		if ((wo->options & __WNOTHREAD) ? ctx->tracer != current :
 						   !same_thread_group(ctx->tracer, current))
 			continue;
-		if (wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
+		if (wo->type == PIDTYPE_PID && !wo->pid) {
+			/*
+			 * A traced thread is released at its death (no
+			 * ->ptrace: autoreap) and its tid unhashed; the tracer
+			 * still waits for it by that tid.
+			 */
+			if (!ctx->dead || ctx->vpid != wo->upid)
+				continue;
+		} else if (wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid) {
 			continue;
+		}
 		*have = true;
 		if (ctx->exit_code) {
 			/* wait_task_stopped(), ptrace: no WUNTRACED needed */
@@ -84,10 +95,17 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 				wo->reap = ctx;
 			}
 		} else {
+			/*
+			 * A zombie child tracee: the kernel's wait reports it,
+			 * but natively to its tracer regardless of __WCLONE.
+			 */
+			if (ctx->zombie && !wo->zombie && (wo->options & WEXITED) &&
+			    !(wo->options & __WALL))
+				wo->zombie = task_pid_vnr(p);
 			continue;
 		}
 		rcu_read_lock();
-		wo->pid_nr = task_pid_vnr(p);
+		wo->pid_nr = ctx->dead ? ctx->vpid : task_pid_vnr(p);
 		wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
 		rcu_read_unlock();
 		get_task_struct(p);
@@ -228,6 +246,7 @@ static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_o
 			if (upid <= 0)
 				return false;
 			wo->type = PIDTYPE_PID;
+			wo->upid = upid;
 			wo->pid = find_get_pid(upid);
 			return true;
 		case P_PGID:
@@ -257,6 +276,7 @@ static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_o
 		wo->pid = get_task_pid(current, PIDTYPE_PGID);
 	} else {
 		wo->type = PIDTYPE_PID;
+		wo->upid = upid;
 		wo->pid = find_get_pid(upid);
 	}
 	return true;
@@ -285,6 +305,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	for (;;) {
 		bool have = false, found;
 
+		wo.zombie = 0;
 		WRITE_ONCE(w.woken, false);
 		/* Clear before looking: a wakeup after the look sets it again. */
 		smp_mb();
@@ -296,6 +317,19 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			break;
 		}
 		found = pt_poll_native(&poll, kind, &ret) > 0;
+		if (!found && wo.zombie && (ret == 0 || ret == -ECHILD)) {
+			/* That zombie tracee, as the tracer sees it: with __WALL. */
+			struct pt_regs z = poll;
+
+			if (kind == PT_WAITID) {
+				pt_set_arg(&z, 0, P_PID);
+				pt_set_arg(&z, 1, wo.zombie);
+			} else {
+				pt_set_arg(&z, 0, wo.zombie);
+			}
+			pt_set_arg(&z, opt_arg, pt_arg(&poll, opt_arg) | __WALL);
+			found = pt_poll_native(&z, kind, &ret) > 0;
+		}
 		if (found || (ret != 0 && !(ret == -ECHILD && have)))
 			break;
 		if (wo.options & WNOHANG) {
