@@ -1006,8 +1006,8 @@ static int pt_check_options(unsigned long data)
 	if (data & ~(unsigned long)PTRACE_O_MASK)
 		return -EINVAL;
 	/*
-	 * check_ptrace_options().  PTRACE_O_SUSPEND_SECCOMP is accepted but
-	 * has no effect: seccomp looks at ->ptrace (docs/PTRACE.md).
+	 * check_ptrace_options().  PTRACE_O_SUSPEND_SECCOMP takes effect in
+	 * utrace_pt_secure_computing().
 	 */
 	if (data & PTRACE_O_SUSPEND_SECCOMP) {
 		if (!IS_ENABLED(CONFIG_CHECKPOINT_RESTORE) || !IS_ENABLED(CONFIG_SECCOMP))
@@ -1073,13 +1073,20 @@ static long pt_get_syscall_info(struct pt_ctx *ctx, unsigned long user_size,
 	msg = ctx->eventmsg;
 	spin_unlock(&pt_lock);
 
-	if (code == (SIGTRAP | 0x80) && msg == PTRACE_EVENTMSG_SYSCALL_ENTRY) {
+	if ((code == (SIGTRAP | 0x80) && msg == PTRACE_EVENTMSG_SYSCALL_ENTRY) ||
+	    code == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8))) {
 		info.op = PTRACE_SYSCALL_INFO_ENTRY;
 		info.entry.nr = syscall_get_nr(child, regs);
 		syscall_get_arguments(child, regs, args);
 		for (i = 0; i < ARRAY_SIZE(args); i++)
 			info.entry.args[i] = args[i];
 		actual_size = offsetofend(struct ptrace_syscall_info, entry.args);
+		if (code != (SIGTRAP | 0x80)) {
+			/* ptrace_get_syscall_info_seccomp(): entry, and the message */
+			info.op = PTRACE_SYSCALL_INFO_SECCOMP;
+			info.seccomp.ret_data = msg;
+			actual_size = offsetofend(struct ptrace_syscall_info, seccomp.ret_data);
+		}
 	} else if (code == (SIGTRAP | 0x80) && msg == PTRACE_EVENTMSG_SYSCALL_EXIT) {
 		info.op = PTRACE_SYSCALL_INFO_EXIT;
 		info.exit.rval = syscall_get_error(child, regs);
@@ -1313,25 +1320,146 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_ptrace);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_wait4);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitid);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitpid);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_secure_computing);
 
-static struct utrace_fhook pt_hooks[] = {
-	{ .name = PT_SYS(ptrace), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
-	  .filter = pt_filter },
-	{ .name = PT_SYS(wait4), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
-	  .filter = pt_filter },
-	{ .name = PT_SYS(waitid), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
-	  .filter = pt_filter },
+enum {
+	PT_HOOK_PTRACE,
+	PT_HOOK_WAIT4,
+	PT_HOOK_WAITID,
 #ifdef CONFIG_PPC64
-	{ .name = PT_SYS(waitpid), .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
-	  .filter = pt_filter },
+	PT_HOOK_WAITPID,
 #endif
+	PT_HOOK_SECCOMP,
+	PT_HOOK_NOTIFY,
+	PT_NHOOKS
+};
+
+static struct utrace_fhook pt_hooks[PT_NHOOKS];
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_notify);
+
+/*
+ * PTRACE_O_TRACESECCOMP and PTRACE_O_SUSPEND_SECCOMP.  __seccomp_filter()
+ * asks ptrace_event_enabled(current, PTRACE_EVENT_SECCOMP), i.e. ->ptrace,
+ * before it reports SECCOMP_RET_TRACE through ptrace_event() (else it fails
+ * the call with ENOSYS), and __secure_computing() skips the filters for
+ * PT_SUSPEND_SECCOMP.  So __secure_computing() is redirected for tasks
+ * with a utrace while relationships exist: a tracee whose tracer suspended
+ * seccomp skips it; one with TRACESECCOMP runs it with PT_TRACE_SECCOMP,
+ * and nothing else, in ->ptrace for the call.  ptrace_notify() is
+ * redirected exactly when ->ptrace holds that bit alone (never so for a
+ * native tracee, which has PT_PTRACED): the bit is cleared and the engine
+ * stops the tracee there with PTRACE_EVENT_SECCOMP, synchronously
+ * (utrace_stop_current()), so the tracer sees and may change the call
+ * before seccomp looks at it again, as natively.
+ */
+static bool pt_seccomp_filter(void)
+{
+	bool want;
+
+	if (!utrace_ptrace_active())
+		return false;
+	rcu_read_lock();
+	want = utrace_lookup(current);
+	rcu_read_unlock();
+	return want && try_module_get(THIS_MODULE);
+}
+
+static bool pt_notify_filter(void)
+{
+	return READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP && try_module_get(THIS_MODULE);
+}
+
+/* The relationship current is the tracee of, engine referenced; or NULL. */
+static struct pt_ctx *pt_find_current(void)
+{
+	struct pt_ctx *ctx;
+
+	spin_lock(&pt_lock);
+	list_for_each_entry(ctx, &pt_list, node) {
+		if (ctx->tracee == current) {
+			utrace_engine_get(ctx->engine);
+			spin_unlock(&pt_lock);
+			return ctx;
+		}
+	}
+	spin_unlock(&pt_lock);
+	return NULL;
+}
+
+int utrace_pt_secure_computing(const struct seccomp_data *sd)
+{
+	int (*orig)(const struct seccomp_data *sd) = pt_hooks[PT_HOOK_SECCOMP].orig;
+	struct pt_ctx *ctx = pt_find_current();
+	unsigned long options = 0;
+	int ret;
+
+	if (ctx) {
+		options = READ_ONCE(ctx->options);
+		utrace_engine_put(ctx->engine);
+	}
+	if (options & PTRACE_O_SUSPEND_SECCOMP) {
+		ret = 0;
+	} else if ((options & PTRACE_O_TRACESECCOMP) && !current->ptrace) {
+		current->ptrace = PT_TRACE_SECCOMP;
+		ret = orig(sd);
+		current->ptrace = 0;
+	} else {
+		ret = orig(sd);
+	}
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+void utrace_pt_notify(int exit_code, unsigned long message)
+{
+	struct pt_ctx *ctx;
+
+	current->ptrace = 0;
+	ctx = pt_find_current();
+	if (ctx) {
+		if (exit_code == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)) &&
+		    pt_event_stop(ctx, PTRACE_EVENT_SECCOMP, message) == UTRACE_STOP)
+			utrace_stop_current(ctx->engine);
+		utrace_engine_put(ctx->engine);
+	}
+	/* __secure_computing() is still running: it clears the bit again. */
+	module_put(THIS_MODULE);
+}
+
+static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
+	[PT_HOOK_PTRACE] = { .name = PT_SYS(ptrace),
+			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
+			     .filter = pt_filter },
+	[PT_HOOK_WAIT4] = { .name = PT_SYS(wait4),
+			    .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
+			    .filter = pt_filter },
+	[PT_HOOK_WAITID] = { .name = PT_SYS(waitid),
+			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
+			     .filter = pt_filter },
+#ifdef CONFIG_PPC64
+	[PT_HOOK_WAITPID] = { .name = PT_SYS(waitpid),
+			      .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
+			      .filter = pt_filter },
+#endif
+	[PT_HOOK_SECCOMP] = { .name = "__secure_computing",
+			      .replacement = UTRACE_REPLACEMENT(utrace_pt_secure_computing),
+			      .filter = pt_seccomp_filter },
+	[PT_HOOK_NOTIFY] = { .name = "ptrace_notify",
+			     .replacement = UTRACE_REPLACEMENT(utrace_pt_notify),
+			     .filter = pt_notify_filter },
 };
 
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid. */
 long pt_orig_wait(const struct pt_regs *regs, int kind)
 {
-	long (*orig)(const struct pt_regs *regs) = pt_hooks[kind == PT_WAITID ? 2 :
-							  kind == PT_WAIT4 ? 1 : 3].orig;
+	int hook = kind == PT_WAITID ? PT_HOOK_WAITID : PT_HOOK_WAIT4;
+	long (*orig)(const struct pt_regs *regs);
+
+#ifdef CONFIG_PPC64
+	if (kind == PT_WAITPID)
+		hook = PT_HOOK_WAITPID;
+#endif
+	orig = pt_hooks[hook].orig;
 
 	return orig(regs);
 }

@@ -1418,6 +1418,37 @@ void utrace_finish_clone(void)
 	}
 }
 
+/**
+ * utrace_stop_current - stop the current task for @engine, now
+ * @engine:	an engine attached to current
+ *
+ * For an engine that hooks a kernel point the core does not report (the
+ * ptrace backend's PTRACE_EVENT_SECCOMP): as if @engine had returned
+ * %UTRACE_STOP from a stop-at-once report there.  In the task, sleepable,
+ * no locks held.  Returns when no engine wants the task stopped any more or
+ * a fatal signal is pending; what engines asked for meanwhile (a report, a
+ * step) takes effect at the resume point.  Returns 0, -ESRCH if current
+ * has no utrace, -EALREADY if @engine is detached or current is dying.
+ */
+int utrace_stop_current(struct utrace_engine *engine)
+{
+	struct utrace *utrace = utrace_lookup(current);
+	struct utrace_report report = { .action = UTRACE_STOP };
+
+	if (!utrace)
+		return -ESRCH;
+	spin_lock(&utrace->lock);
+	if (engine_detached(engine) || utrace->death) {
+		spin_unlock(&utrace->lock);
+		return -EALREADY;
+	}
+	engine->flags |= ENGINE_STOP;
+	spin_unlock(&utrace->lock);
+	utrace_stop_now(utrace, &report);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(utrace_stop_current);
+
 /*
  * sched_process_exec, atomic, after begin_new_exec(): restore the syscall
  * slow path exec cleared.

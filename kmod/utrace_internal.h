@@ -228,6 +228,9 @@ long utrace_pt_sys_ptrace(const struct pt_regs *regs);
 long utrace_pt_sys_wait4(const struct pt_regs *regs);
 long utrace_pt_sys_waitid(const struct pt_regs *regs);
 long utrace_pt_sys_waitpid(const struct pt_regs *regs);
+struct seccomp_data;
+int utrace_pt_secure_computing(const struct seccomp_data *sd);
+void utrace_pt_notify(int exit_code, unsigned long message);
 
 /* hooks.c: the event sources; not static, powerpc reaches them by trampoline */
 void utrace_wake_up_new_task(struct task_struct *p);

@@ -395,6 +395,15 @@ SCENARIO(seccomp_with_syscall_stops, "TRACESECCOMP with SYSCALL: the order of th
 	t.wait(c);
 }
 
+SCENARIO(seccomp_suspended, "SUSPEND_SECCOMP (root): the tracee's filters do not run, no "
+                            "SECCOMP stop even with TRACESECCOMP")
+{
+	pid_t c = t.traceme("tracee", seccomp_body);
+	t.ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_TRACESECCOMP);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c);
+}
+
 SCENARIO(seccomp_without_option, "SECCOMP_RET_TRACE without TRACESECCOMP: the call fails ENOSYS")
 {
 	pid_t c = t.traceme("tracee", seccomp_body);

@@ -450,6 +450,12 @@ int __must_check utrace_set_events(struct task_struct *target,
 				   unsigned long eventmask);
 int __must_check utrace_barrier(struct task_struct *target,
 				struct utrace_engine *engine);
+/*
+ * Not in upstream utrace: stop current for @engine at a kernel point the
+ * core does not report (an engine's own hook), as a stop-at-once report's
+ * %UTRACE_STOP would (kmod/utrace.c).
+ */
+int utrace_stop_current(struct utrace_engine *engine);
 int __must_check utrace_prepare_examine(struct task_struct *target,
 					struct utrace_engine *engine,
 					struct utrace_examiner *exam);
