@@ -11,7 +11,15 @@
  * replace both functions: entry reports, then runs the real one (ptrace,
  * seccomp, tracepoint, audit) unless an engine aborted the call; exit runs
  * the real one, then reports.  ptrace_report_syscall_*() do nothing for a
- * task that is not ptraced, so the flag costs only the call.
+ * task that is not ptraced, so the flag costs only the call.  The real
+ * do_syscall_trace_leave() also gives the single-step trap at syscall exit
+ * (SIGTRAP TRAP_TRACE, user_single_step_report()) when TIF_SINGLESTEP is
+ * set: before our report, as natively, and only while the slow path is on,
+ * i.e. while the kernel's own flags or an engine's syscall events ask for
+ * it (natively: PTRACE_SYSCALL or SYSEMU, audit, seccomp, tracepoints).
+ * The core drops our flag as soon as no engine wants syscall reports, also
+ * right after a stop (utrace_stop()), so a tracer that stops tracing
+ * syscalls at a syscall-entry stop gets no such trap, as natively.
  *
  * Redirection: the kernel is built without CONFIG_LIVEPATCH, so ftrace's
  * exit path jumps to a changed NIP with the kernel's TOC in r2.  A module

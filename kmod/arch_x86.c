@@ -16,9 +16,13 @@
  *	ptrace_report_syscall_exit(regs, step=1), which calls
  *	user_single_step_report(regs), after audit and the sys_exit
  *	tracepoint and before signals are handled.  Our replacement reports,
- *	and sends the native single-step SIGTRAP only if the task is really
- *	single-stepping (TIF_SINGLESTEP): that bit is also how
- *	user_enable_single_step() asks for that trap.  With step=1 the kernel
+ *	and sends the native single-step SIGTRAP only if the task was really
+ *	single-stepping (TIF_SINGLESTEP) before the report and still is after
+ *	it: that bit is also how user_enable_single_step() asks for that trap,
+ *	and the kernel decides it before its own syscall-exit stop, so a step
+ *	asked for at a syscall-exit stop begins with the next instruction, as
+ *	under native ptrace (kernel/entry/common.c, syscall_exit_work()).  A step
+ *	turned on at a syscall-entry stop traps here.  With step=1 the kernel
  *	skips native ptrace's syscall-exit stop, so for a task that is also
  *	under native PTRACE_SYSCALL we make that stop ourselves, as
  *	ptrace_report_syscall() does.  user_disable_single_step() clears
@@ -88,13 +92,15 @@ static void native_ptrace_syscall_exit(void)
 static void utrace_user_single_step_report(struct pt_regs *regs)
 {
 	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
+	/* What syscall_exit_work() read before any report: the call was stepped. */
+	bool step = test_thread_flag(TIF_SINGLESTEP);
 
 	utrace_inflight_get();
 	utrace_report_syscall_exit(regs);
-	if (test_thread_flag(TIF_SINGLESTEP))
-		orig(regs);
-	else
+	if (!step)
 		native_ptrace_syscall_exit();
+	else if (test_thread_flag(TIF_SINGLESTEP))
+		orig(regs);
 	utrace_inflight_put();
 }
 

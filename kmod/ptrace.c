@@ -328,6 +328,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->tracer = tracer;
 	ctx->options = options;
 	ctx->seized = seized;
+	ctx->step = UTRACE_RESUME;
 	ctx->inject_sig = pt_parting_take(tracee);
 	rcu_read_lock();
 	ctx->vpid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
@@ -410,9 +411,19 @@ static void pt_trap_info(kernel_siginfo_t *info, int code)
 }
 
 /*
+ * What a callback that does not stop answers: the step of the last resume
+ * request (the core stops stepping at a report nobody answers with a step),
+ * else UTRACE_RESUME.
+ */
+static u32 pt_go(struct pt_ctx *ctx)
+{
+	return READ_ONCE(ctx->step);
+}
+
+/*
  * In the tracee, from a callback: record a stop of @kind that wait reports
- * as @exit_code, tell the tracer, and return UTRACE_STOP; UTRACE_RESUME if
- * the relationship is gone or the tracee is dying (no stop then, as
+ * as @exit_code, tell the tracer, and return UTRACE_STOP; pt_go() if the
+ * relationship is gone or the tracee is dying (no stop then, as
  * ptrace_stop()).
  */
 static u32 pt_stop(struct pt_ctx *ctx, enum pt_stop kind, int exit_code,
@@ -422,11 +433,11 @@ static u32 pt_stop(struct pt_ctx *ctx, enum pt_stop kind, int exit_code,
 	int why = CLD_TRAPPED, status = exit_code & 0x7f;
 
 	if (fatal_signal_pending(current))
-		return UTRACE_RESUME;
+		return pt_go(ctx);
 	spin_lock(&pt_lock);
 	if (!ctx->linked) {
 		spin_unlock(&pt_lock);
-		return UTRACE_RESUME;
+		return pt_go(ctx);
 	}
 	ctx->stop = kind;
 	ctx->exit_code = exit_code;
@@ -467,7 +478,7 @@ static u32 pt_interrupt_stop(struct pt_ctx *ctx)
 	pending = ctx->interrupt;
 	spin_unlock(&pt_lock);
 	if (!pending)
-		return UTRACE_RESUME;
+		return pt_go(ctx);
 	return pt_event_stop(ctx, PTRACE_EVENT_STOP, 0);
 }
 
@@ -535,38 +546,64 @@ static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_
 	struct pt_ctx *ctx = engine->data;
 	u32 disposition = utrace_signal_action(action);
 
-	if (disposition == UTRACE_SIGNAL_REPORT || disposition == UTRACE_SIGNAL_HANDLER)
+	if (disposition == UTRACE_SIGNAL_REPORT || disposition == UTRACE_SIGNAL_HANDLER) {
+		if (pt_in_stop(ctx))
+			return disposition | UTRACE_STOP;
+		/*
+		 * A handler was set up while stepping: signal_delivered()'s
+		 * ptrace_notify(SIGTRAP) stop, before its first instruction.
+		 */
+		if (disposition == UTRACE_SIGNAL_HANDLER && pt_go(ctx) != UTRACE_RESUME)
+			return disposition | pt_event_stop(ctx, 0, 0);
 		return disposition | pt_resume_point(ctx);
+	}
 
 	spin_lock(&pt_lock);
 	if (ctx->inject_sig && ctx->inject_sig == info->si_signo) {
 		/* What the tracer resumed with: delivered as it is. */
 		ctx->inject_sig = 0;
 		spin_unlock(&pt_lock);
-		return disposition | UTRACE_RESUME;
+		return disposition | pt_go(ctx);
 	}
 	spin_unlock(&pt_lock);
 	if (pt_stop(ctx, PT_STOP_SIGNAL, info->si_signo, info, 0) != UTRACE_STOP)
-		return disposition | UTRACE_RESUME;
+		return disposition | pt_go(ctx);
 	return UTRACE_SIGNAL_IGN | UTRACE_STOP;
 }
 
+/* A syscall stop: SIGTRAP, | 0x80 with PTRACE_O_TRACESYSGOOD. */
 static u32 pt_syscall_stop(struct pt_ctx *ctx, enum pt_stop kind, unsigned long msg)
 {
 	kernel_siginfo_t info;
 	int code = SIGTRAP | ((ctx->options & PTRACE_O_TRACESYSGOOD) ? 0x80 : 0);
 
-	if (!READ_ONCE(ctx->syscall_trace))
-		return UTRACE_RESUME;
 	pt_trap_info(&info, code);
 	return pt_stop(ctx, kind, code, &info, msg);
 }
 
+/*
+ * PTRACE_SYSCALL and PTRACE_SYSEMU* stop here.  Under SYSEMU the call is
+ * skipped whatever the tracer resumes with (syscall_trace_enter() decides
+ * from the work bits it read before the stop), and its registers are left
+ * as they are: the return value is what the tracer set.
+ */
 static u32 pt_report_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
-	if (action & UTRACE_SYSCALL_RESUMED)
-		return UTRACE_RESUME;
-	return pt_syscall_stop(engine->data, PT_STOP_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_ENTRY);
+	struct pt_ctx *ctx = engine->data;
+	u32 ret;
+
+	if (!(action & UTRACE_SYSCALL_RESUMED)) {
+		ctx->sysemu_skip = READ_ONCE(ctx->sysemu);
+		if (ctx->sysemu_skip || READ_ONCE(ctx->syscall_trace))
+			ret = pt_syscall_stop(ctx, PT_STOP_SYSCALL_ENTRY,
+					      PTRACE_EVENTMSG_SYSCALL_ENTRY);
+		else
+			ret = pt_go(ctx);
+	} else {
+		/* Another engine's second report: ours was made. */
+		ret = pt_go(ctx);
+	}
+	return (ctx->sysemu_skip ? UTRACE_SYSCALL_ABORT : utrace_syscall_action(action)) | ret;
 }
 
 static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
@@ -580,6 +617,8 @@ static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, stru
 			return UTRACE_STOP;
 		WRITE_ONCE(ctx->late_exit, false);
 	}
+	if (!READ_ONCE(ctx->syscall_trace))
+		return pt_go(ctx);
 	return pt_syscall_stop(ctx, PT_STOP_SYSCALL_EXIT, PTRACE_EVENTMSG_SYSCALL_EXIT);
 }
 
@@ -646,7 +685,7 @@ static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned lo
 		spin_unlock(&pt_lock);
 		action = UTRACE_REPORT;
 	} else {
-		action = UTRACE_RESUME;
+		action = pt_go(ctx);
 	}
 	if (!(READ_ONCE(ctx->options) & (1UL << event)))
 		return action;
@@ -670,7 +709,7 @@ static u32 pt_report_exec(u32 action, struct utrace_engine *engine, const struct
 	/* The legacy SIGTRAP after exec of a tracee that was not seized. */
 	if (!ctx->seized)
 		send_sig(SIGTRAP, current, 0);
-	return UTRACE_RESUME;
+	return pt_go(ctx);
 }
 
 static u32 pt_report_exit(u32 action, struct utrace_engine *engine, long orig_code, long *code)
@@ -678,7 +717,7 @@ static u32 pt_report_exit(u32 action, struct utrace_engine *engine, long orig_co
 	struct pt_ctx *ctx = engine->data;
 
 	if (!(READ_ONCE(ctx->options) & PTRACE_O_TRACEEXIT))
-		return UTRACE_RESUME;
+		return pt_go(ctx);
 	return pt_event_stop(ctx, PTRACE_EVENT_EXIT, orig_code);
 }
 
@@ -917,10 +956,43 @@ static enum pt_stop pt_end_stop(struct pt_ctx *ctx)
 	return stop;
 }
 
+/*
+ * Whether the tracee's stop is inside a system call, before its exit: a
+ * syscall-entry stop or a fork, vfork or clone event stop.  A step turned on
+ * there traps at the call's exit (the core turns it on at once).
+ */
+static bool pt_stop_in_syscall(struct pt_ctx *ctx)
+{
+	bool in;
+
+	spin_lock(&pt_lock);
+	switch (ctx->stop) {
+	case PT_STOP_SYSCALL_ENTRY:
+		in = true;
+		break;
+	case PT_STOP_EVENT:
+		in = ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_FORK << 8)) ||
+		     ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_VFORK << 8)) ||
+		     ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_CLONE << 8));
+		break;
+	default:
+		in = false;
+		break;
+	}
+	spin_unlock(&pt_lock);
+	return in;
+}
+
+/*
+ * ptrace_resume(): the request sets what the tracee stops for (syscall
+ * events only while SYSCALL or SYSEMU asks: untraced syscalls stay on the
+ * fast path) and its step, which every callback answers from then on.
+ */
 static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 {
-	enum utrace_resume_action action = UTRACE_RESUME;
+	enum utrace_resume_action action, step = UTRACE_RESUME;
 	unsigned long events = PT_EVENTS;
+	bool sysemu = false;
 	enum pt_stop stop;
 	int ret;
 
@@ -930,29 +1002,55 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	case PTRACE_SINGLESTEP:
 		if (!arch_has_single_step())
 			return -EIO;
-		action = UTRACE_SINGLESTEP;
+		step = UTRACE_SINGLESTEP;
 		break;
 	case PTRACE_SINGLEBLOCK:
 		if (!arch_has_block_step())
 			return -EIO;
-		action = UTRACE_BLOCKSTEP;
+		step = UTRACE_BLOCKSTEP;
 		break;
 	case PTRACE_SYSCALL:
 		events |= UTRACE_EVENT_SYSCALL;
 		break;
+#ifdef PTRACE_SYSEMU
+	case PTRACE_SYSEMU_SINGLESTEP:
+		if (!arch_has_single_step())
+			return -EIO;
+		step = UTRACE_SINGLESTEP;
+		fallthrough;
+	case PTRACE_SYSEMU:
+		/*
+		 * Exit reports too, though they never stop: that keeps the
+		 * syscall exit slow path on, as TIF_SYSCALL_EMU does on powerpc,
+		 * whose do_syscall_trace_leave() gives the step trap there.
+		 */
+		sysemu = true;
+		events |= UTRACE_EVENT_SYSCALL;
+		break;
+#endif
 	case PTRACE_CONT:
 		break;
 	default:
-		/* SYSEMU, SYSEMU_SINGLESTEP: not yet (docs/PTRACE.md) */
 		return -EIO;
 	}
 	WRITE_ONCE(ctx->syscall_trace, request == PTRACE_SYSCALL);
-	/* A VFORK_DONE or late exit stop is still to come (pt_report_quiesce()). */
-	if (action == UTRACE_RESUME && (READ_ONCE(ctx->vfork_done) || READ_ONCE(ctx->late_exit)))
-		action = UTRACE_REPORT;
+	WRITE_ONCE(ctx->sysemu, sysemu);
+	WRITE_ONCE(ctx->step, step);
 	ret = utrace_set_events(ctx->tracee, ctx->engine, events);
 	if (ret && ret != -EINPROGRESS)
 		return -ESRCH;
+	action = step;
+	/*
+	 * x86: no step trap at the exit of a call that leaves under SYSEMU
+	 * (report_single_step()): the step begins with the next instruction,
+	 * so it is turned on at the resume point, after the exit, where
+	 * report_quiesce answers it.
+	 */
+	if (IS_ENABLED(CONFIG_X86) && sysemu && step != UTRACE_RESUME && pt_stop_in_syscall(ctx))
+		action = UTRACE_REPORT;
+	/* A VFORK_DONE or late exit stop is still to come (pt_resume_point()). */
+	if (action == UTRACE_RESUME && (READ_ONCE(ctx->vfork_done) || READ_ONCE(ctx->late_exit)))
+		action = UTRACE_REPORT;
 	stop = pt_end_stop(ctx);
 	pt_resume_signal(ctx, stop, data);
 	ret = utrace_control(ctx->tracee, ctx->engine, action);

@@ -41,6 +41,13 @@ enum pt_stop {
  * @inject_sig:	a signal the tracer gave at resume from a signal-delivery
  *		stop and queued: deliver it without stopping again (pt_lock)
  * @syscall_trace: stop at syscall entry and exit (PTRACE_SYSCALL)
+ * @sysemu:	stop at syscall entry and skip the call (PTRACE_SYSEMU*)
+ * @sysemu_skip: the system call being entered is skipped: it was entered
+ *		under @sysemu (the kernel reads its work bits before the stop);
+ *		written and read by the tracee only
+ * @step:	UTRACE_SINGLESTEP or UTRACE_BLOCKSTEP while the last resume
+ *		request steps, else UTRACE_RESUME: every callback that does
+ *		not stop answers it, so the step holds across reports
  * @interrupt:	PTRACE_INTERRUPT pending: stop with PTRACE_EVENT_STOP
  * @dead:	a tracee that is not the tracer's child (or not a group leader)
  *		died; @exit_status is reported once by the tracer's wait (pt_lock)
@@ -69,6 +76,9 @@ struct pt_ctx {
 	unsigned long eventmsg;
 	int inject_sig;
 	bool syscall_trace;
+	bool sysemu;
+	bool sysemu_skip;
+	enum utrace_resume_action step;
 	bool interrupt;
 	bool dead;
 	bool zombie;

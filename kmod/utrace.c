@@ -1012,18 +1012,25 @@ static void finish_report(struct utrace *utrace, struct utrace_report *report,
 /*
  * Stop here, in TASK_TRACED, until no engine wants the task stopped or a
  * fatal signal arrives.  Called only by the task itself, with no lock held,
- * outside any report loop.
+ * outside any report loop.  After a stop, the event union is recomputed at
+ * once: events engines gave up while it was stopped (syscall reports, and
+ * with them the syscall slow path) are off before it goes on.
  */
 static void utrace_stop(struct utrace *utrace)
 {
 	struct task_struct *task = current;
 	struct utrace_stop_trace st = {};
+	bool slept = false;
+	LIST_HEAD(drop);
 
 	for (;;) {
 		spin_lock(&utrace->lock);
 		if (utrace->death || !utrace_wants_stop(utrace) ||
 		    READ_ONCE(utrace_exiting)) {
+			if (slept && !utrace->death && !READ_ONCE(utrace_exiting))
+				utrace_reset(utrace, &drop);
 			spin_unlock(&utrace->lock);
+			put_detached_list(&drop);
 			utrace_trace_resume(&st, utrace_exiting ? UTRACE_RESUME_UNLOAD :
 						  UTRACE_RESUMED);
 			return;
@@ -1048,6 +1055,7 @@ static void utrace_stop(struct utrace *utrace)
 			utrace_trace_resume(&st, UTRACE_RESUME_KILLED);
 			return;
 		}
+		slept = true;
 	}
 }
 
@@ -1127,11 +1135,13 @@ static void utrace_resume(struct utrace *utrace)
 	if ((action <= UTRACE_REPORT || handler) && (utrace->flags & UTRACE_EVENT(QUIESCE))) {
 		INIT_REPORT(report);
 
-		/* A step asked for earlier holds unless an engine asks less. */
-		if (action > UTRACE_REPORT) {
+		/*
+		 * A step asked for earlier holds unless an engine asks less, or
+		 * an engine stops the task: then it is what the task is resumed
+		 * with (report.resume_action has only the others' answers).
+		 */
+		if (action > UTRACE_REPORT)
 			report.action = action;
-			report.resume_action = action;
-		}
 		start_report(utrace);
 		if (handler || utrace->in_signal) {
 			struct k_sigaction ka = {};
@@ -1150,7 +1160,7 @@ static void utrace_resume(struct utrace *utrace)
 					 invoke_quiesce, &event);
 		}
 		finish_report(utrace, &report, true);
-		action = report.resume_action;
+		action = report.action == UTRACE_STOP ? report.resume_action : report.action;
 	} else if (action <= UTRACE_REPORT) {
 		action = UTRACE_RESUME;
 	}
@@ -1181,6 +1191,25 @@ static void utrace_stop_now(struct utrace *utrace, struct utrace_report *report)
 		return;
 	utrace_stop(utrace);
 	/* A report, interrupt or step asked for while stopped: at the resume point. */
+	spin_lock(&utrace->lock);
+	if (utrace->resume < UTRACE_RESUME && !utrace->death)
+		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
+	spin_unlock(&utrace->lock);
+}
+
+/*
+ * After a stop inside a system call (syscall entry or exit, clone): the
+ * step asked for while stopped, else the one the report's other answers
+ * chose (@action), is turned on or off now, as the kernel's ptrace_resume()
+ * does in the stopped task, so that the system call's exit sees it (the
+ * step trap, see <linux/utrace.h>).  A report asked for waits for the
+ * resume point.
+ */
+static void utrace_resume_in_syscall(struct utrace *utrace, enum utrace_resume_action action)
+{
+	if (fatal_signal_pending(current))
+		return;
+	utrace_finish_resume(utrace, action);
 	spin_lock(&utrace->lock);
 	if (utrace->resume < UTRACE_RESUME && !utrace->death)
 		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
@@ -1306,26 +1335,32 @@ bool utrace_report_syscall_entry(struct pt_regs *regs)
 bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs)
 {
 	struct utrace_entry_args args = { .regs = regs };
+	struct utrace_report report;
+	bool stopped = false;
 
 	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_ENTRY)))
 		return false;
 	for (;;) {
-		INIT_REPORT(report);
-
+		report = (struct utrace_report){ .action = UTRACE_RESUME,
+						 .resume_action = UTRACE_RESUME };
 		start_report(utrace);
 		report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_ENTRY), true,
 				 invoke_syscall_entry, &args);
 		finish_report(utrace, &report, true);
 		if (report.action != UTRACE_STOP)
-			return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
-		utrace_stop_now(utrace, &report);
+			break;
+		utrace_stop(utrace);
 		if (fatal_signal_pending(current))
 			return true;
+		stopped = true;
 		/* An engine that returned REPORT is asked again, RESUMED. */
 		if (report.resume_action != UTRACE_REPORT)
-			return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
+			break;
 		args.resumed = UTRACE_SYSCALL_RESUMED;
 	}
+	if (stopped)
+		utrace_resume_in_syscall(utrace, report.resume_action);
+	return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
 }
 
 /**
@@ -1347,7 +1382,10 @@ void utrace_report_syscall_exit(struct pt_regs *regs)
 	report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_EXIT), false, invoke_syscall_exit,
 			 regs);
 	finish_report(utrace, &report, true);
-	utrace_stop_now(utrace, &report);
+	if (report.action == UTRACE_STOP) {
+		utrace_stop(utrace);
+		utrace_resume_in_syscall(utrace, report.resume_action);
+	}
 }
 
 /* clone flags of @child, which @current just created (wake_up_new_task). */
@@ -1412,9 +1450,9 @@ void utrace_finish_clone(void)
 	stop = utrace_wants_stop(utrace);
 	spin_unlock(&utrace->lock);
 	if (stop) {
-		struct utrace_report report = { .action = UTRACE_STOP };
-
-		utrace_stop_now(utrace, &report);
+		utrace_stop(utrace);
+		/* The others' answers are in utrace->resume (finish_report()). */
+		utrace_resume_in_syscall(utrace, UTRACE_RESUME);
 	}
 }
 

@@ -357,6 +357,58 @@ SCENARIO(sysemu_singlestep_probe, "seed: SYSEMU_SINGLESTEP steps plain instructi
 	t.wait(c);
 }
 
+SCENARIO(sysemu_singlestep_from_syscall_entry, "SYSEMU_SINGLESTEP from a SYSCALL entry stop: the "
+                                               "call runs; no step trap at its exit on x86")
+{
+	pid_t c = probe_tracee(t, PTRACE_O_TRACESYSGOOD);
+	t.resume(PTRACE_SYSCALL, c);
+	t.resume(PTRACE_SYSEMU_SINGLESTEP, c);
+	t.siginfo(c);
+	t.resume(PTRACE_SYSEMU_SINGLESTEP, c);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c);
+}
+
+SCENARIO(singlestep_ignored_signal, "SINGLESTEP(SIGUSR2) with SIGUSR2 ignored: the step goes on")
+{
+	pid_t c = probe_tracee(t, PTRACE_O_TRACESYSGOOD, [] { signal(SIGUSR2, SIG_IGN); });
+	t.resume(PTRACE_SINGLESTEP, c, SIGUSR2);
+	t.siginfo(c);
+	t.resume(PTRACE_SINGLESTEP, c);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c);
+}
+
+SCENARIO(singlestep_from_fork_event, "SINGLESTEP from a FORK event stop: the step covers the "
+                                     "rest of the fork call (x86 traps at its exit)")
+{
+	pid_t c = t.traceme("tracee", [] {
+		// SIGCHLD blocked: its stop is not what this scenario is about.
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &set, nullptr);
+		pid_t k = fork();
+		if (k == 0)
+			_exit(3);
+		int st = 0;
+		waitpid(k, &st, 0);
+		_exit(WEXITSTATUS(st) + 10);
+	});
+	t.ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACEFORK);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c);
+	pid_t k = static_cast<pid_t>(t.eventmsg(c, true));
+	t.name(k, "child");
+	t.resume(PTRACE_SINGLESTEP, c);
+	t.siginfo(c);
+	t.wait(k);
+	t.ptrace(PTRACE_CONT, k);
+	t.wait(k);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c);
+}
+
 // ---- KILL
 
 SCENARIO(kill_at_stop, "PTRACE_KILL at a signal stop: killed by SIGKILL")

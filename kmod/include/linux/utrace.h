@@ -24,6 +24,23 @@
  *   point: on its way back to user mode, or at once when the report being
  *   answered is SYSCALL_ENTRY, EXIT or CLONE.  A stopped task is in
  *   TASK_TRACED ("t (tracing stop)"); SIGKILL always ends a stop.
+ * - Stepping: %UTRACE_SINGLESTEP or %UTRACE_BLOCKSTEP holds only while the
+ *   engines keep asking for it: a report that no engine answers with a step
+ *   (nor a step asked for with utrace_control()) turns it off; an engine that
+ *   steps answers its step to every report it does not stop at.  When the
+ *   task leaves a stop, the step is the one asked for with utrace_control()
+ *   while it was stopped, else the least step of the other engines' answers
+ *   to the report that stopped it.  After a stop inside a system call
+ *   (SYSCALL_ENTRY, CLONE, SYSCALL_EXIT) the step is turned on or off at once,
+ *   not at the resume point, as native ptrace_resume() does.
+ * - Step trap at system call exit: a system call made while stepping gives
+ *   the arch's single-step trap when it returns (x86: SIGTRAP %TRAP_BRKPT at
+ *   the instruction after the call, arch/x86/kernel/step.c; powerpc: the
+ *   generic SIGTRAP %SI_USER, only where do_syscall_trace_leave() runs),
+ *   reported as a signal.  As in the kernel, this is decided before the
+ *   SYSCALL_EXIT report: a step turned on at a syscall-entry or clone stop
+ *   traps there, one turned on at the syscall-exit stop begins with the next
+ *   instruction, and one turned off at the syscall-exit stop does not trap.
  *
  * Differences from upstream utrace (reasons in docs/DESIGN.md):
  * - report_exec is called in the exec system call, where native ptrace's
