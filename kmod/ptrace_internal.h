@@ -21,6 +21,8 @@ enum pt_stop {
 	PT_STOP_SYSCALL_ENTRY,	/* SIGTRAP (| 0x80) */
 	PT_STOP_SYSCALL_EXIT,
 	PT_STOP_EVENT,		/* SIGTRAP | PTRACE_EVENT_* << 8 */
+	PT_STOP_GROUP,		/* group stop: the stop signal (| PTRACE_EVENT_STOP << 8
+				 * if seized); a JCTL stop of the tracee */
 };
 
 /**
@@ -41,7 +43,11 @@ enum pt_stop {
  * @inject_sig:	a signal the tracer gave at resume from a signal-delivery
  *		stop and queued: deliver it without stopping again (pt_lock)
  * @syscall_trace: stop at syscall entry and exit (PTRACE_SYSCALL)
- * @interrupt:	PTRACE_INTERRUPT pending: stop with PTRACE_EVENT_STOP
+ * @interrupt:	PTRACE_INTERRUPT pending, or a seized tracee's job control
+ *		trap (JOBCTL_TRAP_NOTIFY): stop with PTRACE_EVENT_STOP (pt_lock)
+ * @listening:	PTRACE_LISTEN: the tracee stays in its PTRACE_EVENT_STOP
+ *		stop, hidden from wait and requests, until a job control
+ *		event (SIGCONT) or INTERRUPT makes it trap again (pt_lock)
  * @dead:	a tracee that is not the tracer's child (or not a group leader)
  *		died; @exit_status is reported once by the tracer's wait (pt_lock)
  * @zombie:	a child tracee died: the kernel's wait reports it; the
@@ -63,6 +69,7 @@ struct pt_ctx {
 	int inject_sig;
 	bool syscall_trace;
 	bool interrupt;
+	bool listening;
 	bool dead;
 	bool zombie;
 	int exit_status;
@@ -80,6 +87,7 @@ long pt_wait(const struct pt_regs *regs, int kind);
 #define PT_WAITPID	2
 void pt_unlink_put(struct pt_ctx *ctx);
 int pt_detach_engine(struct pt_ctx *ctx);
+int pt_check_stopped(struct pt_ctx *ctx);
 
 /* arch: syscall arguments of a pt_regs syscall wrapper */
 static inline unsigned long pt_arg(const struct pt_regs *regs, int i)

@@ -45,7 +45,36 @@ struct pt_wait_opts {
 	uid_t uid;
 	struct task_struct *task;	/* referenced, for rusage */
 	struct pt_ctx *reap;	/* dead non-child to unlink, engine referenced */
+	struct pt_ctx *stopped;	/* its stop was found, engine referenced */
 };
+
+/*
+ * wait_task_continued(): a tracer's WCONTINUED sees its tracee's group
+ * continued (SIGNAL_STOP_CONTINUED), and consumes that unless WNOWAIT, as
+ * the real parent's would.  pt_lock held; @p referenced.
+ */
+static bool pt_wait_continued(struct task_struct *p, struct pt_wait_opts *wo)
+{
+	struct sighand_struct *sighand;
+	unsigned long flags;
+	bool found;
+
+	if (!(READ_ONCE(p->signal->flags) & SIGNAL_STOP_CONTINUED))
+		return false;
+	sighand = utrace_lock_sighand(p, &flags);
+	if (!sighand)
+		return false;
+	found = p->signal->flags & SIGNAL_STOP_CONTINUED;
+	if (found && !(wo->options & WNOWAIT))
+		p->signal->flags &= ~SIGNAL_STOP_CONTINUED;
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+	if (found) {
+		wo->cause = CLD_CONTINUED;
+		wo->status = SIGCONT;
+		wo->stat = 0xffff;
+	}
+	return found;
+}
 
 /* Our tracees the caller may wait for now.  pt_lock held. */
 static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
@@ -61,13 +90,15 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 		if (wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
 			continue;
 		*have = true;
-		if (ctx->exit_code) {
-			/* wait_task_stopped(), ptrace: no WUNTRACED needed */
+		if (ctx->exit_code && !ctx->listening) {
+			/* wait_task_stopped(), ptrace: no WUNTRACED needed, not LISTENING */
 			wo->cause = CLD_TRAPPED;
 			wo->status = ctx->exit_code;
 			wo->stat = (ctx->exit_code << 8) | 0x7f;
 			if (!(wo->options & WNOWAIT))
 				ctx->exit_code = 0;
+			utrace_engine_get(ctx->engine);
+			wo->stopped = ctx;
 		} else if (ctx->dead && (wo->options & WEXITED)) {
 			int st = ctx->exit_status;
 
@@ -83,7 +114,7 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 				utrace_engine_get(ctx->engine);
 				wo->reap = ctx;
 			}
-		} else {
+		} else if (!(wo->options & WCONTINUED) || !pt_wait_continued(p, wo)) {
 			continue;
 		}
 		rcu_read_lock();
@@ -292,6 +323,12 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		found = pt_wait_consider(&wo, &have);
 		spin_unlock(&pt_lock);
 		if (found) {
+			/*
+			 * ptrace_stop() notifies once in TASK_TRACED: report
+			 * the stop once the tracee is in it, as there.
+			 */
+			if (wo.stopped)
+				pt_check_stopped(wo.stopped);
 			ret = pt_wait_report(&wo, regs, kind);
 			break;
 		}
@@ -326,6 +363,8 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	remove_wait_queue(&current->signal->wait_chldexit, &w.native);
 	if (wo.task)
 		put_task_struct(wo.task);
+	if (wo.stopped)
+		utrace_engine_put(wo.stopped->engine);
 	if (wo.reap) {
 		pt_unlink_put(wo.reap);
 		pt_detach_engine(wo.reap);
