@@ -150,6 +150,7 @@ static void pt_release(void *data)
 {
 	struct pt_ctx *ctx = data;
 
+	put_pid(ctx->pid);
 	put_task_struct(ctx->tracee);
 	if (ctx->tracer)
 		put_task_struct(ctx->tracer);
@@ -247,6 +248,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	INIT_LIST_HEAD(&ctx->node);
 	get_task_struct(tracee);
 	ctx->tracee = tracee;
+	ctx->pid = get_task_pid(tracee, PIDTYPE_PID);
 	get_task_struct(tracer);
 	ctx->tracer = tracer;
 	ctx->options = options;
@@ -332,7 +334,7 @@ static bool pt_record_stop(struct pt_ctx *ctx, struct task_struct *tracee, enum 
 	}
 	ctx->stop = kind;
 	ctx->exit_code = exit_code;
-	ctx->have_info = info != NULL;
+	ctx->have_info = !!info;
 	if (info)
 		ctx->info = *info;
 	ctx->eventmsg = msg;

@@ -21,8 +21,7 @@ enum pt_stop {
 	PT_STOP_SYSCALL_ENTRY,	/* SIGTRAP (| 0x80) */
 	PT_STOP_SYSCALL_EXIT,
 	PT_STOP_EVENT,		/* SIGTRAP | PTRACE_EVENT_* << 8 */
-	PT_STOP_GROUP,		/* group stop: the stop signal (| PTRACE_EVENT_STOP << 8
-				 * if seized); a JCTL stop of the tracee */
+	PT_STOP_GROUP,		/* group stop (a JCTL stop): the stop signal */
 };
 
 /**
@@ -30,6 +29,8 @@ enum pt_stop {
  * @node:	pt_list linkage while @linked (pt_lock)
  * @engine:	our engine on @tracee; the list holds a reference while @linked
  * @tracee:	referenced
+ * @pid:	the tracee's thread pid (referenced): wait matches and reports
+ *		it even after the thread was released (its ->thread_pid gone)
  * @tracer:	the thread that attached (referenced); any thread of its group
  *		may wait for the tracee, only this one makes requests
  * @options:	PTRACE_O_*
@@ -57,6 +58,7 @@ struct pt_ctx {
 	struct list_head node;
 	struct utrace_engine *engine;
 	struct task_struct *tracee;
+	struct pid *pid;
 	struct task_struct *tracer;
 	unsigned long options;
 	bool seized;

@@ -36,6 +36,7 @@ long pt_orig_wait(const struct pt_regs *regs, int kind);
 struct pt_wait_opts {
 	enum pid_type type;	/* PIDTYPE_MAX: any */
 	struct pid *pid;
+	pid_t nr;		/* PIDTYPE_PID: the number asked for */
 	int options;
 	/* what was found */
 	pid_t pid_nr;
@@ -87,7 +88,9 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 		if ((wo->options & __WNOTHREAD) ? ctx->tracer != current :
 						   !same_thread_group(ctx->tracer, current))
 			continue;
-		if (wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
+		/* By number: a released thread has no ->thread_pid (nor pid). */
+		if (wo->type == PIDTYPE_PID ? pid_vnr(ctx->pid) != wo->nr :
+		    wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
 			continue;
 		*have = true;
 		if (ctx->exit_code && !ctx->listening) {
@@ -118,7 +121,7 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 			continue;
 		}
 		rcu_read_lock();
-		wo->pid_nr = task_pid_vnr(p);
+		wo->pid_nr = pid_vnr(ctx->pid);
 		wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
 		rcu_read_unlock();
 		get_task_struct(p);
@@ -260,6 +263,7 @@ static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_o
 				return false;
 			wo->type = PIDTYPE_PID;
 			wo->pid = find_get_pid(upid);
+			wo->nr = upid;
 			return true;
 		case P_PGID:
 			if (upid < 0)
@@ -289,6 +293,7 @@ static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_o
 	} else {
 		wo->type = PIDTYPE_PID;
 		wo->pid = find_get_pid(upid);
+		wo->nr = upid;
 	}
 	return true;
 }

@@ -354,15 +354,15 @@ static inline void utrace_engine_put(struct utrace_engine *engine)
  *	%TASK_TRACED (`t (tracing stop)`) until no engine wants it stopped,
  *	as a ptraced thread's group stop does.  Add %UTRACE_JCTL_NOTIFIED to
  *	the answer when the engine's own notification stands for the real
- *	parent's (the parent is not told again).  SIGCONT does not end a JCTL
- *	stop, but wakes it: each thread in a JCTL stop then reports JCTL again
- *	with %CLD_CONTINUED and @notify 0 (and stays stopped if an engine
- *	answers %UTRACE_STOP), before its group's continue is reported as
- *	above once it runs.  When the JCTL stop ends the thread goes on in its
- *	signal path: it runs while the group stays stopped, unless its engine
- *	made it take part again (jobctl %JOBCTL_STOP_PENDING, as ptrace's
- *	detach does).  %UTRACE_STOP answered to %CLD_CONTINUED takes effect on
- *	the way back to user mode.
+ *	parent's (the parent is not told again).  When the JCTL stop ends the
+ *	thread goes on in its signal path: it runs while the group stays
+ *	stopped, unless its engine made it take part again (jobctl
+ *	%JOBCTL_STOP_PENDING, as ptrace's detach does).
+ *	SIGCONT ends no utrace stop.  A thread that is in one when SIGCONT
+ *	comes reports JCTL %CLD_CONTINUED with @notify 0 when it wakes (when
+ *	its engines resume it; %UTRACE_STOP then keeps it stopped), before
+ *	its group's continue is reported as above.  %UTRACE_STOP answered to
+ *	the group's %CLD_CONTINUED takes effect on the way back to user mode.
  *
  * @report_exec:
  *	Requested by %UTRACE_EVENT(%EXEC).
