@@ -92,7 +92,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 /* Events every tracee reports; syscalls only while PTRACE_SYSCALL asks. */
 #define PT_EVENTS	(UTRACE_EVENT_SIGNAL_ALL | UTRACE_EVENT(QUIESCE) | UTRACE_EVENT(CLONE) | \
 			 UTRACE_EVENT(EXEC) | UTRACE_EVENT(EXIT) | UTRACE_EVENT(DEATH) | \
-			 UTRACE_EVENT(REAP))
+			 UTRACE_EVENT(REAP) | UTRACE_EVENT(JCTL))
 
 /*
  * The switch
@@ -166,6 +166,7 @@ static void pt_release(void *data)
 {
 	struct pt_ctx *ctx = data;
 
+	put_pid(ctx->pid);
 	put_task_struct(ctx->tracee);
 	if (ctx->tracer)
 		put_task_struct(ctx->tracer);
@@ -324,6 +325,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	INIT_LIST_HEAD(&ctx->node);
 	get_task_struct(tracee);
 	ctx->tracee = tracee;
+	ctx->pid = get_task_pid(tracee, PIDTYPE_PID);
 	get_task_struct(tracer);
 	ctx->tracer = tracer;
 	ctx->options = options;
@@ -365,38 +367,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 /* do_notify_parent_cldstop(@tracee, true, @why) for a tracer that is not ->parent. */
 static void pt_notify(struct task_struct *tracee, struct task_struct *tracer, int why, int status)
 {
-	struct sighand_struct *sighand;
-	kernel_siginfo_t info;
-	unsigned long flags;
-	u64 utime, stime;
-
-	clear_siginfo(&info);
-	info.si_signo = SIGCHLD;
-	info.si_code = why;
-	info.si_status = status;
-	rcu_read_lock();
-	info.si_pid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
-	info.si_uid = from_kuid_munged(task_cred_xxx(tracer, user_ns), task_uid(tracee));
-	rcu_read_unlock();
-	task_cputime_adjusted(tracee, &utime, &stime);
-	info.si_utime = div_u64(utime, NSEC_PER_SEC / USER_HZ);
-	info.si_stime = div_u64(stime, NSEC_PER_SEC / USER_HZ);
-
-	rcu_read_lock();
-	sighand = rcu_dereference(tracer->sighand);
-	if (sighand) {
-		spin_lock_irqsave(&sighand->siglock, flags);
-		if (sighand == tracer->sighand) {
-			if (sighand->action[SIGCHLD - 1].sa.sa_handler != SIG_IGN &&
-			    !(sighand->action[SIGCHLD - 1].sa.sa_flags & SA_NOCLDSTOP))
-				utrace_send_signal_locked(SIGCHLD, &info, tracer, PIDTYPE_TGID,
-							  false);
-			__wake_up_sync_key(&tracer->signal->wait_chldexit, TASK_INTERRUPTIBLE,
-					   tracee);
-		}
-		spin_unlock_irqrestore(&sighand->siglock, flags);
-	}
-	rcu_read_unlock();
+	utrace_notify_cldstop(tracee, tracer, why, status);
 	wake_up_all(&pt_wq);
 }
 
@@ -421,41 +392,74 @@ static u32 pt_go(struct pt_ctx *ctx)
 }
 
 /*
- * In the tracee, from a callback: record a stop of @kind that wait reports
- * as @exit_code, tell the tracer, and return UTRACE_STOP; pt_go() if the
- * relationship is gone or the tracee is dying (no stop then, as
- * ptrace_stop()).
+ * The SIGCHLD si_status of a CLD_STOPPED stop (do_jobctl_trap()'s group
+ * stop and PTRACE_EVENT_STOP traps): the group's stop code.  A group stop's
+ * first thread reports before do_signal_stop() records it, so @signr then
+ * stands for it.
  */
-static u32 pt_stop(struct pt_ctx *ctx, enum pt_stop kind, int exit_code,
-		   const kernel_siginfo_t *info, unsigned long msg)
+static int pt_group_status(struct task_struct *t, int signr)
+{
+	struct signal_struct *sig = t->signal;
+
+	if (signr && !(sig->flags & SIGNAL_STOP_STOPPED))
+		return signr & 0x7f;
+	return sig->group_exit_code & 0x7f;
+}
+
+/*
+ * Record a stop of @tracee (in it, or stopped) of @kind that wait reports
+ * as @exit_code, with @info for GETSIGINFO (NULL: EINVAL, as a group stop
+ * of an attached tracee), and tell the tracer: CLD_STOPPED for group stops
+ * and PTRACE_EVENT_STOP, else CLD_TRAPPED.  False if the relationship is
+ * gone.
+ */
+static bool pt_record_stop(struct pt_ctx *ctx, struct task_struct *tracee, enum pt_stop kind,
+			   int exit_code, const kernel_siginfo_t *info, unsigned long msg)
 {
 	struct task_struct *tracer;
 	int why = CLD_TRAPPED, status = exit_code & 0x7f;
 
-	if (fatal_signal_pending(current))
-		return pt_go(ctx);
 	spin_lock(&pt_lock);
 	if (!ctx->linked) {
 		spin_unlock(&pt_lock);
-		return pt_go(ctx);
+		return false;
 	}
 	ctx->stop = kind;
 	ctx->exit_code = exit_code;
-	ctx->info = *info;
-	ctx->have_info = true;
+	ctx->have_info = !!info;
+	if (info)
+		ctx->info = *info;
 	ctx->eventmsg = msg;
 	/* Any stop consumes a pending INTERRUPT (ptrace_stop()). */
 	ctx->interrupt = false;
+	ctx->listening = false;
 	tracer = ctx->tracer;
 	get_task_struct(tracer);
 	spin_unlock(&pt_lock);
-	/* PTRACE_EVENT_STOP is a CLD_STOPPED notification (do_jobctl_trap()). */
-	if (kind == PT_STOP_EVENT && (exit_code >> 8) == PTRACE_EVENT_STOP) {
+	if (kind == PT_STOP_GROUP) {
 		why = CLD_STOPPED;
-		status = current->signal->group_exit_code & 0x7f;
+		status = pt_group_status(tracee, exit_code & 0x7f);
+	} else if (kind == PT_STOP_EVENT && (exit_code >> 8) == PTRACE_EVENT_STOP) {
+		why = CLD_STOPPED;
+		status = pt_group_status(tracee, 0);
 	}
-	pt_notify(current, tracer, why, status);
+	pt_notify(tracee, tracer, why, status);
 	put_task_struct(tracer);
+	return true;
+}
+
+/*
+ * In the tracee, from a callback: record a stop (pt_record_stop()) and
+ * return UTRACE_STOP; pt_go() if the relationship is gone or the tracee is
+ * dying (no stop then, as ptrace_stop()).
+ */
+static u32 pt_stop(struct pt_ctx *ctx, enum pt_stop kind, int exit_code,
+		   const kernel_siginfo_t *info, unsigned long msg)
+{
+	if (fatal_signal_pending(current))
+		return pt_go(ctx);
+	if (!pt_record_stop(ctx, current, kind, exit_code, info, msg))
+		return pt_go(ctx);
 	return UTRACE_STOP;
 }
 
@@ -469,17 +473,48 @@ static u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg)
 	return pt_stop(ctx, PT_STOP_EVENT, code, &info, msg);
 }
 
-/* PTRACE_INTERRUPT's stop, if one is pending. */
+/* Whether @t's group is stopped or stopping (do_jobctl_trap()'s test). */
+static bool pt_group_stopped(struct task_struct *t)
+{
+	return (READ_ONCE(t->signal->flags) & SIGNAL_STOP_STOPPED) ||
+	       READ_ONCE(t->signal->group_stop_count);
+}
+
+/*
+ * do_jobctl_trap() of a seized tracee: PTRACE_EVENT_STOP with the group's
+ * stop signal while it is stopped, else SIGTRAP, and ptrace_do_notify()'s
+ * siginfo (SIGTRAP | PTRACE_EVENT_STOP << 8 in si_code, from the tracee).
+ */
+static void pt_jobctl_trap_info(struct task_struct *t, kernel_siginfo_t *info, int *code)
+{
+	int signr = SIGTRAP;
+
+	if (pt_group_stopped(t))
+		signr = (READ_ONCE(t->jobctl) & JOBCTL_STOP_SIGMASK) ?: SIGSTOP;
+	*code = signr | (PTRACE_EVENT_STOP << 8);
+	clear_siginfo(info);
+	info->si_signo = signr;
+	info->si_code = *code;
+	rcu_read_lock();
+	info->si_pid = task_pid_nr_ns(t, task_active_pid_ns(t));
+	info->si_uid = from_kuid_munged(task_cred_xxx(t, user_ns), task_uid(t));
+	rcu_read_unlock();
+}
+
+/* PTRACE_INTERRUPT's stop (or a seized tracee's job control trap), if pending. */
 static u32 pt_interrupt_stop(struct pt_ctx *ctx)
 {
+	kernel_siginfo_t info;
 	bool pending;
+	int code;
 
 	spin_lock(&pt_lock);
 	pending = ctx->interrupt;
 	spin_unlock(&pt_lock);
 	if (!pending)
 		return pt_go(ctx);
-	return pt_event_stop(ctx, PTRACE_EVENT_STOP, 0);
+	pt_jobctl_trap_info(current, &info, &code);
+	return pt_stop(ctx, PT_STOP_EVENT, code, &info, 0);
 }
 
 /*
@@ -569,6 +604,94 @@ static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_
 	if (pt_stop(ctx, PT_STOP_SIGNAL, info->si_signo, info, 0) != UTRACE_STOP)
 		return disposition | pt_go(ctx);
 	return UTRACE_SIGNAL_IGN | UTRACE_STOP;
+}
+
+/*
+ * get_signal()'s notification of the group leader's tracer of the group's
+ * continue (or of a stop cut short, @why CLD_STOPPED), unless it is the
+ * real parent, which the kernel tells.
+ */
+static void pt_notify_leader_tracer(int why)
+{
+	struct task_struct *leader = current->group_leader, *tracer = NULL;
+	struct pt_ctx *ctx;
+	bool reparented;
+
+	spin_lock(&pt_lock);
+	list_for_each_entry(ctx, &pt_list, node) {
+		if (ctx->tracee == leader) {
+			tracer = ctx->tracer;
+			get_task_struct(tracer);
+			break;
+		}
+	}
+	spin_unlock(&pt_lock);
+	if (!tracer)
+		return;
+	rcu_read_lock();
+	reparented = !same_thread_group(rcu_dereference(leader->real_parent), tracer);
+	rcu_read_unlock();
+	if (reparented)
+		pt_notify(leader, tracer, why,
+			  why == CLD_CONTINUED ? SIGCONT : leader->signal->group_exit_code & 0x7f);
+	put_task_struct(tracer);
+}
+
+/*
+ * Job control.  CLD_STOPPED: the tracee takes part in a group stop (or is
+ * re-trapped in one, pt_attach()): a group stop, as do_jobctl_trap(): for
+ * a seized tracee PTRACE_EVENT_STOP with the stop signal and a siginfo,
+ * else the stop signal with no siginfo (GETSIGINFO: EINVAL).  The answer is
+ * a JCTL stop; the real parent is not told again when it is the tracer
+ * (ptrace_stop(): !ptrace_reparented()).
+ * CLD_CONTINUED with @notify 0: a SIGCONT came while the tracee was stopped
+ * (prepare_signal()'s ptrace_trap_notify() of a seized tracee): listening,
+ * it traps at once, else once resumed.  CLD_CONTINUED with @notify: the
+ * group's continue, which the tracer of the group leader hears of too if
+ * it is not the real parent (get_signal()).
+ */
+static u32 pt_report_jctl(u32 action, struct utrace_engine *engine, int type, int notify)
+{
+	struct pt_ctx *ctx = engine->data;
+	kernel_siginfo_t info;
+	bool parent, listening;
+	int code;
+
+	if (type == CLD_STOPPED) {
+		int signr = (current->jobctl & JOBCTL_STOP_SIGMASK) ?: SIGSTOP;
+
+		rcu_read_lock();
+		parent = same_thread_group(rcu_dereference(current->group_leader->real_parent),
+					   ctx->tracer);
+		rcu_read_unlock();
+		if (!ctx->seized) {
+			if (pt_stop(ctx, PT_STOP_GROUP, signr, NULL, 0) != UTRACE_STOP)
+				return pt_go(ctx);
+		} else {
+			code = signr | (PTRACE_EVENT_STOP << 8);
+			pt_trap_info(&info, code);
+			info.si_signo = signr;
+			if (pt_stop(ctx, PT_STOP_GROUP, code, &info, 0) != UTRACE_STOP)
+				return pt_go(ctx);
+		}
+		return UTRACE_STOP | (parent ? UTRACE_JCTL_NOTIFIED : 0);
+	}
+	if (notify) {
+		pt_notify_leader_tracer(notify);
+	} else if (ctx->seized) {
+		spin_lock(&pt_lock);
+		listening = ctx->listening;
+		if (!listening)
+			ctx->interrupt = true;
+		spin_unlock(&pt_lock);
+		if (listening) {
+			pt_jobctl_trap_info(current, &info, &code);
+			return pt_stop(ctx, PT_STOP_EVENT, code, &info, 0);
+		}
+		/* Resumed already: the trap comes from the resume point. */
+		return pt_in_stop(ctx) ? UTRACE_STOP : UTRACE_INTERRUPT;
+	}
+	return pt_in_stop(ctx) ? UTRACE_STOP : pt_go(ctx);
 }
 
 /* A syscall stop: SIGTRAP, | 0x80 with PTRACE_O_TRACESYSGOOD. */
@@ -796,6 +919,7 @@ static const struct utrace_engine_ops pt_ops = {
 	.report_syscall_entry = pt_report_syscall_entry,
 	.report_syscall_exit = pt_report_syscall_exit,
 	.report_clone = pt_report_clone,
+	.report_jctl = pt_report_jctl,
 	.report_exec = pt_report_exec,
 	.report_exit = pt_report_exit,
 	.report_death = pt_report_death,
@@ -808,7 +932,7 @@ static const struct utrace_engine_ops pt_ops = {
  */
 
 /* Wait until the tracee is really in the stop its ctx records. */
-static int pt_check_stopped(struct pt_ctx *ctx)
+int pt_check_stopped(struct pt_ctx *ctx)
 {
 	struct utrace_examiner exam;
 	unsigned int i;
@@ -816,7 +940,8 @@ static int pt_check_stopped(struct pt_ctx *ctx)
 
 	for (i = 0;; i++) {
 		spin_lock(&pt_lock);
-		ret = ctx->linked && ctx->stop != PT_STOP_NONE ? 0 : -ESRCH;
+		/* LISTEN: not in a stop as far as requests go (ptrace_freeze_traced()) */
+		ret = ctx->linked && ctx->stop != PT_STOP_NONE && !ctx->listening ? 0 : -ESRCH;
 		spin_unlock(&pt_lock);
 		if (ret || fatal_signal_pending(ctx->tracee))
 			return -ESRCH;
@@ -833,32 +958,13 @@ static int pt_check_stopped(struct pt_ctx *ctx)
 	}
 }
 
-/* __lock_task_sighand(), which is not exported. */
-static struct sighand_struct *pt_lock_sighand(struct task_struct *t, unsigned long *flags)
-{
-	struct sighand_struct *sighand;
-
-	rcu_read_lock();
-	for (;;) {
-		sighand = rcu_dereference(t->sighand);
-		if (!sighand)
-			break;
-		spin_lock_irqsave(&sighand->siglock, *flags);
-		if (likely(sighand == t->sighand))
-			break;
-		spin_unlock_irqrestore(&sighand->siglock, *flags);
-	}
-	rcu_read_unlock();
-	return sighand;
-}
-
 static bool pt_sig_pending(struct task_struct *t, int sig)
 {
 	struct sighand_struct *sighand;
 	unsigned long flags;
 	bool pending;
 
-	sighand = pt_lock_sighand(t, &flags);
+	sighand = utrace_lock_sighand(t, &flags);
 	if (!sighand)
 		return false;
 	pending = sigismember(&t->pending.signal, sig);
@@ -896,7 +1002,7 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 		rcu_read_unlock();
 	}
 	q = utrace_syms.sigqueue_alloc();
-	sighand = pt_lock_sighand(t, &flags);
+	sighand = utrace_lock_sighand(t, &flags);
 	if (!sighand) {
 		if (q)
 			utrace_syms.sigqueue_free(q);
@@ -1059,10 +1165,45 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	return ret && ret != -EINPROGRESS ? -ESRCH : 0;
 }
 
+/*
+ * __ptrace_unlink(): a tracee let go while its group is stopped or stopping
+ * goes back to the group stop (JOBCTL_STOP_PENDING, counted once already),
+ * as soon as the detach wakes it or, running, at its next get_signal().
+ */
+static void pt_rejoin_group_stop(struct task_struct *t)
+{
+	struct sighand_struct *sighand;
+	unsigned long flags;
+
+	sighand = utrace_lock_sighand(t, &flags);
+	if (!sighand)
+		return;
+	if (!(t->flags & PF_EXITING) &&
+	    ((t->signal->flags & SIGNAL_STOP_STOPPED) || t->signal->group_stop_count)) {
+		t->jobctl |= JOBCTL_STOP_PENDING;
+		if (!(t->jobctl & JOBCTL_STOP_SIGMASK))
+			t->jobctl |= SIGSTOP;
+		utrace_syms.signal_wake_up_state(t, 0);
+	}
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+}
+
+/* The relationship ends (DETACH, the tracer's exit): the tracee resumes. */
+static int pt_let_go(struct pt_ctx *ctx)
+{
+	int ret;
+
+	pt_unlink_put(ctx);
+	pt_rejoin_group_stop(ctx->tracee);
+	ret = pt_detach_engine(ctx);
+	wake_up_all(&pt_wq);
+	return ret;
+}
+
 static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 {
 	enum pt_stop stop;
-	int ret, sig;
+	int sig;
 
 	if (!valid_signal(data))
 		return -EIO;
@@ -1075,15 +1216,54 @@ static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 	spin_unlock(&pt_lock);
 	if (sig)
 		pt_parting_add(ctx->tracee, sig);
-	pt_unlink_put(ctx);
-	ret = pt_detach_engine(ctx);
-	wake_up_all(&pt_wq);
-	return ret == -ESRCH ? -ESRCH : 0;
+	return pt_let_go(ctx) == -ESRCH ? -ESRCH : 0;
+}
+
+/*
+ * A listening tracee traps again (asleep in its stop: recorded for it):
+ * PTRACE_EVENT_STOP as do_jobctl_trap() would make it.
+ */
+static void pt_trap_listener(struct pt_ctx *ctx)
+{
+	kernel_siginfo_t info;
+	int code;
+
+	utrace_jctl_listen(ctx->tracee, false);
+	pt_jobctl_trap_info(ctx->tracee, &info, &code);
+	pt_record_stop(ctx, ctx->tracee, PT_STOP_EVENT, code, &info, 0);
+}
+
+/*
+ * PTRACE_LISTEN, at a PTRACE_EVENT_STOP stop of a seized tracee (a group
+ * stop or an INTERRUPT): the tracee stays stopped, but wait and requests no
+ * longer see it until it traps again, for a job control event (SIGCONT:
+ * pt_report_jctl()) or INTERRUPT.  One that came since the stop began
+ * (JOBCTL_TRAP_NOTIFY) makes it trap again at once.
+ */
+static long pt_listen(struct pt_ctx *ctx)
+{
+	bool retrap;
+
+	if (!ctx->seized)
+		return -EIO;
+	spin_lock(&pt_lock);
+	if (!ctx->have_info || (ctx->info.si_code >> 8) != PTRACE_EVENT_STOP) {
+		spin_unlock(&pt_lock);
+		return -EIO;
+	}
+	ctx->listening = true;
+	retrap = ctx->interrupt;
+	spin_unlock(&pt_lock);
+	if (retrap)
+		pt_trap_listener(ctx);
+	else
+		utrace_jctl_listen(ctx->tracee, true);
+	return 0;
 }
 
 static long pt_interrupt(struct pt_ctx *ctx)
 {
-	bool stopped;
+	bool stopped, listening;
 	int ret;
 
 	if (!ctx->seized)
@@ -1091,7 +1271,12 @@ static long pt_interrupt(struct pt_ctx *ctx)
 	spin_lock(&pt_lock);
 	ctx->interrupt = true;
 	stopped = ctx->stop != PT_STOP_NONE;
+	listening = ctx->listening;
 	spin_unlock(&pt_lock);
+	if (listening) {
+		pt_trap_listener(ctx);
+		return 0;
+	}
 	/* In a stop already: it traps again when resumed (pt_resume). */
 	if (stopped)
 		return 0;
@@ -1247,8 +1432,7 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 	case PTRACE_INTERRUPT:
 		return pt_interrupt(ctx);
 	case PTRACE_LISTEN:
-		/* Not yet (docs/PTRACE.md): only group stops may listen. */
-		return ctx->seized ? -EIO : -EIO;
+		return pt_listen(ctx);
 	case PTRACE_DETACH:
 		return pt_detach(ctx, data);
 	case PTRACE_KILL:
@@ -1291,10 +1475,32 @@ static long pt_traceme(void)
 	return ret;
 }
 
+/*
+ * ptrace_attach() waits (JOBCTL_TRAPPING) until a tracee that was in a group
+ * stop has trapped for the tracer, so that even WNOHANG finds it stopped:
+ * until its re-trap is recorded, or it will not come (killed, detached).
+ */
+static void pt_wait_retrap(struct task_struct *task)
+{
+	struct pt_ctx *ctx = pt_find(task);
+	unsigned int grace = 0;
+
+	if (!ctx)
+		return;
+	while (!pt_in_stop(ctx) && !fatal_signal_pending(current) &&
+	       !(READ_ONCE(task->flags) & PF_EXITING) && READ_ONCE(ctx->linked)) {
+		/* Reported, not yet recorded: a moment at most. */
+		if (!utrace_jctl_retrap_pending(task) && ++grace > 10)
+			break;
+		wait_event_killable_timeout(pt_wq, pt_in_stop(ctx), 1);
+	}
+	utrace_engine_put(ctx->engine);
+}
+
 static long pt_attach(struct task_struct *task, long request, unsigned long addr,
 		      unsigned long flags)
 {
-	bool seize = request == PTRACE_SEIZE;
+	bool seize = request == PTRACE_SEIZE, retrap = false;
 	long ret;
 
 	if (seize) {
@@ -1320,8 +1526,13 @@ static long pt_attach(struct task_struct *task, long request, unsigned long addr
 	mutex_unlock(&pt_mutex);
 	if (!ret && !seize)
 		send_sig_info(SIGSTOP, SEND_SIG_PRIV, task);
+	/* Already in a group stop: it traps for the tracer at once. */
+	if (!ret)
+		retrap = utrace_jctl_retrap(task);
 out:
 	mutex_unlock(&task->signal->cred_guard_mutex);
+	if (retrap)
+		pt_wait_retrap(task);
 	return ret;
 }
 
@@ -1391,10 +1602,8 @@ void utrace_ptrace_exit_tracer(void)
 			return;
 		if (ctx->options & PTRACE_O_EXITKILL)
 			send_sig_info(SIGKILL, SEND_SIG_PRIV, ctx->tracee);
-		pt_unlink_put(ctx);
-		pt_detach_engine(ctx);
+		pt_let_go(ctx);
 		utrace_engine_put(ctx->engine);
-		wake_up_all(&pt_wq);
 	}
 }
 

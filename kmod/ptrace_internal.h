@@ -21,6 +21,7 @@ enum pt_stop {
 	PT_STOP_SYSCALL_ENTRY,	/* SIGTRAP (| 0x80) */
 	PT_STOP_SYSCALL_EXIT,
 	PT_STOP_EVENT,		/* SIGTRAP | PTRACE_EVENT_* << 8 */
+	PT_STOP_GROUP,		/* group stop (a JCTL stop): the stop signal */
 };
 
 /**
@@ -28,6 +29,8 @@ enum pt_stop {
  * @node:	pt_list linkage while @linked (pt_lock)
  * @engine:	our engine on @tracee; the list holds a reference while @linked
  * @tracee:	referenced
+ * @pid:	the tracee's thread pid (referenced): wait matches and reports
+ *		it even after the thread was released (its ->thread_pid gone)
  * @tracer:	the thread that attached (referenced); any thread of its group
  *		may wait for the tracee, only this one makes requests
  * @options:	PTRACE_O_*
@@ -48,7 +51,11 @@ enum pt_stop {
  * @step:	UTRACE_SINGLESTEP or UTRACE_BLOCKSTEP while the last resume
  *		request steps, else UTRACE_RESUME: every callback that does
  *		not stop answers it, so the step holds across reports
- * @interrupt:	PTRACE_INTERRUPT pending: stop with PTRACE_EVENT_STOP
+ * @interrupt:	PTRACE_INTERRUPT pending, or a seized tracee's job control
+ *		trap (JOBCTL_TRAP_NOTIFY): stop with PTRACE_EVENT_STOP (pt_lock)
+ * @listening:	PTRACE_LISTEN: the tracee stays in its PTRACE_EVENT_STOP
+ *		stop, hidden from wait and requests, until a job control
+ *		event (SIGCONT) or INTERRUPT makes it trap again (pt_lock)
  * @dead:	a tracee that is not the tracer's child (or not a group leader)
  *		died; @exit_status is reported once by the tracer's wait (pt_lock)
  * @zombie:	a child tracee died: the kernel's wait reports it; the
@@ -65,6 +72,7 @@ struct pt_ctx {
 	struct list_head node;
 	struct utrace_engine *engine;
 	struct task_struct *tracee;
+	struct pid *pid;
 	struct task_struct *tracer;
 	unsigned long options;
 	bool seized;
@@ -80,6 +88,7 @@ struct pt_ctx {
 	bool sysemu_skip;
 	enum utrace_resume_action step;
 	bool interrupt;
+	bool listening;
 	bool dead;
 	bool zombie;
 	int exit_status;
@@ -100,6 +109,7 @@ long pt_wait(const struct pt_regs *regs, int kind);
 #define PT_WAITPID	2
 void pt_unlink_put(struct pt_ctx *ctx);
 int pt_detach_engine(struct pt_ctx *ctx);
+int pt_check_stopped(struct pt_ctx *ctx);
 
 /* arch: syscall arguments of a pt_regs syscall wrapper */
 static inline unsigned long pt_arg(const struct pt_regs *regs, int i)

@@ -36,7 +36,7 @@ long pt_orig_wait(const struct pt_regs *regs, int kind);
 struct pt_wait_opts {
 	enum pid_type type;	/* PIDTYPE_MAX: any */
 	struct pid *pid;
-	pid_t upid;		/* PIDTYPE_PID: the number asked for */
+	pid_t nr;		/* PIDTYPE_PID: the number asked for */
 	int options;
 	pid_t zombie;		/* a zombie child tracee the selector needs __WALL for */
 	/* what was found */
@@ -47,7 +47,36 @@ struct pt_wait_opts {
 	uid_t uid;
 	struct task_struct *task;	/* referenced, for rusage */
 	struct pt_ctx *reap;	/* dead non-child to unlink, engine referenced */
+	struct pt_ctx *stopped;	/* its stop was found, engine referenced */
 };
+
+/*
+ * wait_task_continued(): a tracer's WCONTINUED sees its tracee's group
+ * continued (SIGNAL_STOP_CONTINUED), and consumes that unless WNOWAIT, as
+ * the real parent's would.  pt_lock held; @p referenced.
+ */
+static bool pt_wait_continued(struct task_struct *p, struct pt_wait_opts *wo)
+{
+	struct sighand_struct *sighand;
+	unsigned long flags;
+	bool found;
+
+	if (!(READ_ONCE(p->signal->flags) & SIGNAL_STOP_CONTINUED))
+		return false;
+	sighand = utrace_lock_sighand(p, &flags);
+	if (!sighand)
+		return false;
+	found = p->signal->flags & SIGNAL_STOP_CONTINUED;
+	if (found && !(wo->options & WNOWAIT))
+		p->signal->flags &= ~SIGNAL_STOP_CONTINUED;
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+	if (found) {
+		wo->cause = CLD_CONTINUED;
+		wo->status = SIGCONT;
+		wo->stat = 0xffff;
+	}
+	return found;
+}
 
 /* Our tracees the caller may wait for now.  pt_lock held. */
 static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
@@ -60,25 +89,20 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 		if ((wo->options & __WNOTHREAD) ? ctx->tracer != current :
 						   !same_thread_group(ctx->tracer, current))
 			continue;
-		if (wo->type == PIDTYPE_PID && !wo->pid) {
-			/*
-			 * A traced thread is released at its death (no
-			 * ->ptrace: autoreap) and its tid unhashed; the tracer
-			 * still waits for it by that tid.
-			 */
-			if (!ctx->dead || ctx->vpid != wo->upid)
-				continue;
-		} else if (wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid) {
+		/* By number: a released thread has no ->thread_pid (nor pid). */
+		if (wo->type == PIDTYPE_PID ? pid_vnr(ctx->pid) != wo->nr :
+		    wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
 			continue;
-		}
 		*have = true;
-		if (ctx->exit_code) {
-			/* wait_task_stopped(), ptrace: no WUNTRACED needed */
+		if (ctx->exit_code && !ctx->listening) {
+			/* wait_task_stopped(), ptrace: no WUNTRACED needed, not LISTENING */
 			wo->cause = CLD_TRAPPED;
 			wo->status = ctx->exit_code;
 			wo->stat = (ctx->exit_code << 8) | 0x7f;
 			if (!(wo->options & WNOWAIT))
 				ctx->exit_code = 0;
+			utrace_engine_get(ctx->engine);
+			wo->stopped = ctx;
 		} else if (ctx->dead && (wo->options & WEXITED)) {
 			int st = ctx->exit_status;
 
@@ -94,18 +118,18 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 				utrace_engine_get(ctx->engine);
 				wo->reap = ctx;
 			}
-		} else {
+		} else if (!(wo->options & WCONTINUED) || !pt_wait_continued(p, wo)) {
 			/*
 			 * A zombie child tracee: the kernel's wait reports it,
 			 * but natively to its tracer regardless of __WCLONE.
 			 */
 			if (ctx->zombie && !wo->zombie && (wo->options & WEXITED) &&
 			    !(wo->options & __WALL))
-				wo->zombie = task_pid_vnr(p);
+				wo->zombie = pid_vnr(ctx->pid);
 			continue;
 		}
 		rcu_read_lock();
-		wo->pid_nr = ctx->dead ? ctx->vpid : task_pid_vnr(p);
+		wo->pid_nr = pid_vnr(ctx->pid);
 		wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
 		rcu_read_unlock();
 		get_task_struct(p);
@@ -246,8 +270,8 @@ static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_o
 			if (upid <= 0)
 				return false;
 			wo->type = PIDTYPE_PID;
-			wo->upid = upid;
 			wo->pid = find_get_pid(upid);
+			wo->nr = upid;
 			return true;
 		case P_PGID:
 			if (upid < 0)
@@ -276,8 +300,8 @@ static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_o
 		wo->pid = get_task_pid(current, PIDTYPE_PGID);
 	} else {
 		wo->type = PIDTYPE_PID;
-		wo->upid = upid;
 		wo->pid = find_get_pid(upid);
+		wo->nr = upid;
 	}
 	return true;
 }
@@ -313,6 +337,12 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		found = pt_wait_consider(&wo, &have);
 		spin_unlock(&pt_lock);
 		if (found) {
+			/*
+			 * ptrace_stop() notifies once in TASK_TRACED: report
+			 * the stop once the tracee is in it, as there.
+			 */
+			if (wo.stopped)
+				pt_check_stopped(wo.stopped);
 			ret = pt_wait_report(&wo, regs, kind);
 			break;
 		}
@@ -360,6 +390,8 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	remove_wait_queue(&current->signal->wait_chldexit, &w.native);
 	if (wo.task)
 		put_task_struct(wo.task);
+	if (wo.stopped)
+		utrace_engine_put(wo.stopped->engine);
 	if (wo.reap) {
 		pt_unlink_put(wo.reap);
 		pt_detach_engine(wo.reap);

@@ -17,7 +17,10 @@
  *    (do_coredump(), do_group_exit()), with the kernel's checks (init's
  *    unkillable signals, orphaned process groups);
  *  - JCTL is reported before this thread stops for a group stop and when it
- *    finds the group continued (SIGNAL_CLD_MASK).
+ *    finds the group continued (SIGNAL_CLD_MASK).  An engine's UTRACE_STOP
+ *    to a group stop makes a JCTL stop (utrace_jctl_stop_here()): the
+ *    thread takes part in the group stop as the kernel would, but sleeps in
+ *    TASK_TRACED, as a ptraced thread does in ptrace_stop().
  *
  * The kernel's bookkeeping that needs kernel/signal.c's inlined functions or
  * tasklist_lock (not in kallsyms on powerpc) -- notifying the parent of a
@@ -42,7 +45,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cgroup.h>
+#include <linux/cred.h>
 #include <linux/module.h>
+#include <linux/pid_namespace.h>
+#include <linux/ptrace.h>
+#include <linux/sched/cputime.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/signal.h>
@@ -73,6 +80,15 @@ static struct utrace_fhook utrace_hook_send = {
 	.name = "__send_signal_locked",
 	.replacement = UTRACE_REPLACEMENT(utrace_send_signal_locked),
 	.filter = utrace_send_filter,
+};
+
+static bool utrace_dequeue_filter(void);
+UTRACE_DECLARE_REPLACEMENT(utrace_dequeue_signal);
+
+static struct utrace_fhook utrace_hook_dequeue = {
+	.name = "dequeue_signal",
+	.replacement = UTRACE_REPLACEMENT(utrace_dequeue_signal),
+	.filter = utrace_dequeue_filter,
 };
 
 /* ftrace callback, in the calling task, preemption disabled. */
@@ -122,6 +138,50 @@ static void utrace_unmark_sending(struct task_struct *th)
 }
 
 /*
+ * After prepare_signal() of a SIGCONT (the target group's siglock held, any
+ * context): each thread of the group in a utrace stop whose engines want
+ * JCTL is marked to report its continue when it wakes (utrace_stop()), and
+ * woken now if an engine listens (ptrace_trap_notify() of native ptrace).
+ */
+static void utrace_mark_continued(struct task_struct *t)
+{
+	struct utrace *utrace;
+	struct task_struct *th;
+
+	if (t->signal->flags & SIGNAL_GROUP_EXIT)
+		return;
+	for_each_thread(t, th) {
+		utrace = utrace_lookup(th);
+		if (!utrace || !READ_ONCE(utrace->stopped) ||
+		    !(READ_ONCE(utrace->flags) & UTRACE_EVENT(JCTL)))
+			continue;
+		set_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
+		if (test_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits))
+			utrace_syms.wake_up_state(th, __TASK_TRACED);
+	}
+}
+
+/*
+ * An engine of @task, stopped, listens (@on) for a SIGCONT: it wakes the
+ * task, which reports JCTL CLD_CONTINUED at once (ptrace's PTRACE_LISTEN).
+ * Cleared by that report, by @on false, or when no engine wants JCTL.
+ */
+void utrace_jctl_listen(struct task_struct *task, bool on)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace) {
+		if (on)
+			set_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+		else
+			clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+	}
+	rcu_read_unlock();
+}
+
+/*
  * __send_signal_locked() (static; every send but posix timers' goes through
  * it, the parent notifications' SIGCHLD too): atomic, the target's siglock
  * held.
@@ -145,6 +205,8 @@ int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_
 			marked |= utrace_mark_sending(th, sig);
 	}
 	ret = orig(sig, info, t, type, force);
+	if (sig == SIGCONT)
+		utrace_mark_continued(t);
 	if (marked) {
 		if (type == PIDTYPE_PID) {
 			utrace_unmark_sending(t);
@@ -155,6 +217,63 @@ int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_
 	}
 	rcu_read_unlock();
 	return ret;
+}
+
+/* __lock_task_sighand(), which is not exported.  @t referenced or RCU. */
+struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long *flags)
+{
+	struct sighand_struct *sighand;
+
+	rcu_read_lock();
+	for (;;) {
+		sighand = rcu_dereference(t->sighand);
+		if (!sighand)
+			break;
+		spin_lock_irqsave(&sighand->siglock, *flags);
+		if (likely(sighand == t->sighand))
+			break;
+		spin_unlock_irqrestore(&sighand->siglock, *flags);
+	}
+	rcu_read_unlock();
+	return sighand;
+}
+
+/*
+ * do_notify_parent_cldstop() of @tsk to @parent (the real parent, or a
+ * utrace-ptrace tracer), without tasklist_lock, which is not in powerpc's
+ * kallsyms: the caller holds a reference on @parent, or rcu_read_lock()
+ * around reading ->real_parent (a parent exiting meanwhile may miss the
+ * SIGCHLD, as it misses one sent just after it is gone).
+ */
+void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
+			   int status)
+{
+	struct sighand_struct *sighand;
+	kernel_siginfo_t info;
+	unsigned long flags;
+	u64 utime, stime;
+
+	clear_siginfo(&info);
+	info.si_signo = SIGCHLD;
+	info.si_code = why;
+	info.si_status = status;
+	rcu_read_lock();
+	info.si_pid = task_pid_nr_ns(tsk, task_active_pid_ns(parent));
+	info.si_uid = from_kuid_munged(task_cred_xxx(parent, user_ns), task_uid(tsk));
+	rcu_read_unlock();
+	task_cputime_adjusted(tsk, &utime, &stime);
+	info.si_utime = div_u64(utime, NSEC_PER_SEC / USER_HZ);
+	info.si_stime = div_u64(stime, NSEC_PER_SEC / USER_HZ);
+
+	sighand = utrace_lock_sighand(parent, &flags);
+	if (!sighand)
+		return;
+	if (sighand->action[SIGCHLD - 1].sa.sa_handler != SIG_IGN &&
+	    !(sighand->action[SIGCHLD - 1].sa.sa_flags & SA_NOCLDSTOP))
+		utrace_send_signal_locked(SIGCHLD, &info, parent, PIDTYPE_TGID, false);
+	/* __wake_up_parent(): wait4 calls wake even without SIGCHLD. */
+	__wake_up_sync_key(&parent->signal->wait_chldexit, TASK_INTERRUPTIBLE, tsk);
+	spin_unlock_irqrestore(&sighand->siglock, flags);
 }
 
 /* The disposition normal delivery gives @signr, and its event. */
@@ -336,6 +455,192 @@ static bool utrace_signal_fatal(struct ksignal *ksig, int signr, bool core)
 }
 
 /*
+ * JCTL stops.  do_signal_stop() stops an untraced thread in TASK_STOPPED;
+ * a ptraced one instead traps (JOBCTL_TRAP_STOP) and takes part in the
+ * group stop in ptrace_stop().  A thread whose engine answers UTRACE_STOP
+ * to JCTL CLD_STOPPED does the latter here: do_signal_stop()'s start of the
+ * group stop if it starts one, task_participate_group_stop()'s bookkeeping,
+ * the real parent's CLD_STOPPED if that completes the group stop, and the
+ * stop itself (utrace_jctl_stop(), in TASK_TRACED).
+ */
+
+/*
+ * do_signal_stop()'s start of a group stop with @signr (this thread stops
+ * in a JCTL stop, not in do_signal_stop()).  siglock held.  True if this
+ * thread has a group stop to take part in (maybe one another thread began
+ * meanwhile), false if none starts (the group is exiting).
+ */
+static bool utrace_start_group_stop(int signr)
+{
+	unsigned long gstop = JOBCTL_STOP_PENDING | JOBCTL_STOP_CONSUME;
+	struct signal_struct *sig = current->signal;
+	struct task_struct *t;
+
+	if (current->jobctl & JOBCTL_STOP_PENDING)
+		return true;
+	if (!(current->jobctl & JOBCTL_STOP_DEQUEUED) || (sig->flags & SIGNAL_GROUP_EXIT) ||
+	    sig->group_exec_task)
+		return false;
+	/* A second stop while the group is stopped keeps the first's code. */
+	if (!(sig->flags & SIGNAL_STOP_STOPPED))
+		sig->group_exit_code = signr;
+	sig->group_stop_count = 0;
+	if (utrace_syms.task_set_jobctl_pending(current, signr | gstop))
+		sig->group_stop_count++;
+	t = current;
+	while_each_thread(current, t) {
+		unsigned int state = 0;
+
+		if (task_is_stopped(t) || !utrace_syms.task_set_jobctl_pending(t, signr | gstop))
+			continue;
+		sig->group_stop_count++;
+		if (unlikely(t->ptrace & PT_SEIZED)) {
+			/* ptrace_trap_notify(): a sibling seized by native ptrace */
+			utrace_syms.task_set_jobctl_pending(t, JOBCTL_TRAP_NOTIFY);
+			if (t->jobctl & JOBCTL_LISTENING) {
+				t->jobctl &= ~JOBCTL_TRACED;
+				state = __TASK_TRACED;
+			}
+		}
+		utrace_syms.signal_wake_up_state(t, state);
+	}
+	return true;
+}
+
+/*
+ * task_participate_group_stop(), siglock held, JOBCTL_STOP_PENDING set.
+ * True if this completes a fresh group stop: the real parent is told.
+ */
+static bool utrace_participate_group_stop(void)
+{
+	struct signal_struct *sig = current->signal;
+	bool consume = current->jobctl & JOBCTL_STOP_CONSUME;
+
+	utrace_syms.task_clear_jobctl_pending(current, JOBCTL_STOP_PENDING);
+	if (!consume)
+		return false;
+	if (!WARN_ON_ONCE(sig->group_stop_count == 0))
+		sig->group_stop_count--;
+	if (!sig->group_stop_count && !(sig->flags & SIGNAL_STOP_STOPPED)) {
+		signal_set_stop_flags(sig, SIGNAL_STOP_STOPPED);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * An engine answered @jctl (UTRACE_STOP, maybe UTRACE_JCTL_NOTIFIED) to
+ * JCTL CLD_STOPPED.  Take part in the group stop unless a SIGCONT ended it
+ * meanwhile (the thread stops all the same, as in ptrace_stop()), tell the
+ * real parent if that completes it, and stop.  No lock held.
+ */
+static void utrace_jctl_stop_here(struct utrace *utrace, u32 jctl)
+{
+	struct task_struct *leader = current->group_leader;
+	bool done = false;
+
+	spin_lock_irq(&current->sighand->siglock);
+	if (current->jobctl & JOBCTL_STOP_PENDING)
+		done = utrace_participate_group_stop();
+	spin_unlock_irq(&current->sighand->siglock);
+	if (done && !(jctl & UTRACE_JCTL_NOTIFIED)) {
+		rcu_read_lock();
+		utrace_notify_cldstop(leader, rcu_dereference(leader->real_parent), CLD_STOPPED,
+				      current->signal->group_exit_code & 0x7f);
+		rcu_read_unlock();
+	}
+	utrace_jctl_stop(utrace);
+}
+
+/*
+ * Re-trap (native ptrace's JOBCTL_TRAP_STOP at attach): wake @task, stopped
+ * in a group stop (TASK_STOPPED), so that it reports JCTL CLD_STOPPED again
+ * (notify 0; it took part in the group stop already) and stops in a JCTL
+ * stop if an engine answers UTRACE_STOP, or else goes back to the group
+ * stop.  It may sleep in the kernel's own get_signal() (it stopped before
+ * any engine wanted signals): there, its next dequeue_signal() finds nothing
+ * and sends it back through ours (utrace_dequeue_signal()).  False if @task
+ * is not in a group stop.  Context: process; @task referenced.
+ */
+bool utrace_jctl_retrap(struct task_struct *task)
+{
+	struct sighand_struct *sighand;
+	struct utrace *utrace;
+	unsigned long flags;
+	bool kicked = false;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	sighand = utrace ? utrace_lock_sighand(task, &flags) : NULL;
+	if (sighand) {
+		if (task_is_stopped(task)) {
+			spin_lock(&utrace->lock);
+			WRITE_ONCE(utrace->jctl_retrap, true);
+			WRITE_ONCE(utrace->retrap_kicked, false);
+			spin_unlock(&utrace->lock);
+			task->jobctl &= ~JOBCTL_STOPPED;
+			utrace_syms.signal_wake_up_state(task, __TASK_STOPPED);
+			kicked = true;
+		}
+		spin_unlock_irqrestore(&sighand->siglock, flags);
+	}
+	rcu_read_unlock();
+	return kicked;
+}
+
+/* Whether a re-trap of @task is still to be made.  @task referenced. */
+bool utrace_jctl_retrap_pending(struct task_struct *task)
+{
+	struct utrace *utrace;
+	bool pending;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	pending = utrace && READ_ONCE(utrace->jctl_retrap);
+	rcu_read_unlock();
+	return pending;
+}
+
+/* ftrace callback of dequeue_signal(): a re-trap woke us in the kernel's get_signal(). */
+static bool utrace_dequeue_filter(void)
+{
+	struct utrace *utrace;
+	bool want;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(current);
+	want = utrace && READ_ONCE(utrace->jctl_retrap) && !READ_ONCE(utrace->retrap_kicked) &&
+	       !utrace->sig_modref;
+	rcu_read_unlock();
+	return want && try_module_get(THIS_MODULE);
+}
+
+/*
+ * dequeue_signal() in the kernel's get_signal() of a thread woken for a
+ * re-trap (siglock held): nothing, once, and TIF_NOTIFY_SIGNAL, so that
+ * get_signal() returns and the thread comes back to it, through ours.
+ */
+int utrace_dequeue_signal(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
+			  enum pid_type *type)
+{
+	int (*orig)(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
+		    enum pid_type *type) = utrace_hook_dequeue.orig;
+	struct utrace *utrace = utrace_lookup(current);
+	int ret = 0;
+
+	if (task == current && utrace) {
+		spin_lock(&utrace->lock);
+		WRITE_ONCE(utrace->retrap_kicked, true);
+		spin_unlock(&utrace->lock);
+		set_thread_flag(TIF_NOTIFY_SIGNAL);
+	} else {
+		ret = orig(task, mask, info, type);
+	}
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+/*
  * get_signal() for a traced task.  Returns true with @ksig filled in when a
  * handler is to run.
  */
@@ -353,7 +658,7 @@ static bool utrace_signal_loop(struct utrace *utrace, struct ksignal *ksig)
 		utrace_syms.task_work_run();
 		utrace->in_signal = false;
 	}
-	if (!task_sigpending(current))
+	if (!task_sigpending(current) && !READ_ONCE(utrace->jctl_retrap))
 		return false;
 	try_to_freeze();
 
@@ -369,7 +674,7 @@ relock:
 		struct k_sigaction return_ka;
 		enum utrace_signal_fate fate;
 		unsigned long event;
-		u32 disposition;
+		u32 disposition, jctl;
 		int signr;
 
 		INIT_REPORT(report);
@@ -393,13 +698,37 @@ relock:
 			spin_unlock_irq(&sighand->siglock);
 			goto relock;
 		}
+		if (unlikely(READ_ONCE(utrace->jctl_retrap))) {
+			/* utrace_jctl_retrap(): report the group stop again. */
+			spin_lock(&utrace->lock);
+			WRITE_ONCE(utrace->jctl_retrap, false);
+			WRITE_ONCE(utrace->retrap_kicked, false);
+			spin_unlock(&utrace->lock);
+			spin_unlock_irq(&sighand->siglock);
+			jctl = utrace_report_jctl(utrace, CLD_STOPPED, 0);
+			if (utrace_resume_action(jctl) == UTRACE_STOP) {
+				utrace_jctl_stop_here(utrace, jctl);
+				goto relock;
+			}
+			/* No JCTL stop: back in the group stop if it is still on. */
+			spin_lock_irq(&sighand->siglock);
+			if ((signal->flags & SIGNAL_STOP_STOPPED) || signal->group_stop_count) {
+				current->jobctl |= JOBCTL_STOP_PENDING;
+				jctl_reported = true;
+			}
+			continue;
+		}
 		if (unlikely(current->jobctl & JOBCTL_STOP_PENDING)) {
 			/* A group stop this thread takes part in. */
 			if (!jctl_reported) {
 				int notify = utrace_stop_notify(false);
 
 				spin_unlock_irq(&sighand->siglock);
-				utrace_report_jctl(utrace, CLD_STOPPED, notify);
+				jctl = utrace_report_jctl(utrace, CLD_STOPPED, notify);
+				if (utrace_resume_action(jctl) == UTRACE_STOP) {
+					utrace_jctl_stop_here(utrace, jctl);
+					goto relock;
+				}
 				jctl_reported = true;
 				goto relock;
 			}
@@ -486,16 +815,40 @@ relock:
 				}
 				spin_lock_irq(&sighand->siglock);
 			}
-			if (!(current->jobctl & JOBCTL_STOP_PENDING)) {
+			if (current->jobctl & JOBCTL_STOP_PENDING) {
+				/*
+				 * A group stop began while the signal was
+				 * reported: take part in it (reported above).
+				 */
+				utrace_signal_done(utrace, &report, UTRACE_FATE_STOPPED);
+				if (report.result & UTRACE_SIGNAL_HOLD) {
+					spin_unlock_irq(&sighand->siglock);
+					utrace_push_back_signal(&ksig->info);
+					goto relock;
+				}
+				continue;
+			}
+			{
 				int notify = utrace_stop_notify(true);
 
+				/* report_jctl finds the stop signal in jobctl. */
+				current->jobctl = (current->jobctl & ~JOBCTL_STOP_SIGMASK) | signr;
 				spin_unlock_irq(&sighand->siglock);
-				utrace_report_jctl(utrace, CLD_STOPPED, notify);
+				jctl = utrace_report_jctl(utrace, CLD_STOPPED, notify);
 				spin_lock_irq(&sighand->siglock);
 			}
 			utrace_signal_done(utrace, &report, UTRACE_FATE_STOPPED);
 			/* An engine's STOP disposition stops as a stop signal would. */
 			current->jobctl |= JOBCTL_STOP_DEQUEUED;
+			if (utrace_resume_action(jctl) == UTRACE_STOP) {
+				/* A JCTL stop: begin the group stop, take part, stop. */
+				utrace_start_group_stop(signr);
+				spin_unlock_irq(&sighand->siglock);
+				utrace_jctl_stop_here(utrace, jctl);
+				if (report.result & UTRACE_SIGNAL_HOLD)
+					utrace_push_back_signal(&ksig->info);
+				goto relock;
+			}
 			if (utrace_syms.do_signal_stop(signr)) {
 				/* It stopped, released siglock, and we are continued. */
 				if (report.result & UTRACE_SIGNAL_HOLD)
@@ -597,8 +950,13 @@ int utrace_signal_init(void)
 	ret = utrace_fhook_install(&utrace_hook_send);
 	if (ret)
 		goto out_signal;
+	ret = utrace_fhook_install(&utrace_hook_dequeue);
+	if (ret)
+		goto out_send;
 	return 0;
 
+out_send:
+	utrace_fhook_remove(&utrace_hook_send);
 out_signal:
 	utrace_fhook_remove(&utrace_hook_signal);
 out_kprobe:
@@ -608,6 +966,7 @@ out_kprobe:
 
 void utrace_signal_exit(void)
 {
+	utrace_fhook_remove(&utrace_hook_dequeue);
 	utrace_fhook_remove(&utrace_hook_send);
 	utrace_fhook_remove(&utrace_hook_signal);
 	unregister_kprobe(&utrace_kp_setup_done);

@@ -69,6 +69,10 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user, &copy_siginfo_to_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user, &copy_siginfo_from_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.getrusage, &getrusage));
+	BUILD_BUG_ON(!__same_type(utrace_syms.task_set_jobctl_pending, &task_set_jobctl_pending));
+	BUILD_BUG_ON(!__same_type(utrace_syms.task_clear_jobctl_pending,
+				  &task_clear_jobctl_pending));
+	BUILD_BUG_ON(!__same_type(utrace_syms.signal_wake_up_state, &signal_wake_up_state));
 	/*
 	 * do_signal_stop() is static in kernel/signal.c, kernel_waitid() in
 	 * kernel/exit.c: no declaration to check.
@@ -96,6 +100,9 @@ static const struct {
 	{ "sigqueue_free", (void **)&utrace_syms.sigqueue_free },
 	{ "cgroup_leave_frozen", (void **)&utrace_syms.cgroup_leave_frozen },
 	{ "do_signal_stop", (void **)&utrace_syms.do_signal_stop },
+	{ "task_set_jobctl_pending", (void **)&utrace_syms.task_set_jobctl_pending },
+	{ "task_clear_jobctl_pending", (void **)&utrace_syms.task_clear_jobctl_pending },
+	{ "signal_wake_up_state", (void **)&utrace_syms.signal_wake_up_state },
 	{ "arch_ptrace", (void **)&utrace_syms.arch_ptrace },
 	{ "copy_siginfo_to_user", (void **)&utrace_syms.copy_siginfo_to_user },
 	{ "copy_siginfo_from_user", (void **)&utrace_syms.copy_siginfo_from_user },

@@ -320,6 +320,11 @@ static void utrace_reset(struct utrace *utrace, struct list_head *drop)
 	utrace->flags = flags & UTRACE_EVENT_ALL;
 	if (utrace->syscall_work && !(utrace->flags & UTRACE_EVENT_SYSCALL))
 		utrace_arch_clear_syscall_work(utrace);
+	/* A re-trap or a listen is for the engines that want JCTL: none is left. */
+	if (!(utrace->flags & UTRACE_EVENT(JCTL))) {
+		utrace->jctl_retrap = false;
+		clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+	}
 	utrace_wakeup(utrace);
 }
 
@@ -921,14 +926,17 @@ struct utrace_jctl_args {
 	int notify;
 };
 
+/* The engines' UTRACE_JCTL_NOTIFIED flags add up in report->result. */
 static u32 invoke_jctl(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
 		       struct utrace_report *report, void *args)
 {
 	struct utrace_jctl_args *a = args;
+	u32 ret;
 
 	if (!ops->report_jctl)
-		return UTRACE_RESUME;
-	return ops->report_jctl(report->action, engine, a->type, a->notify);
+		return report->result | UTRACE_RESUME;
+	ret = ops->report_jctl(report->action, engine, a->type, a->notify);
+	return (ret & (UTRACE_RESUME_MASK | UTRACE_JCTL_NOTIFIED)) | report->result;
 }
 
 struct utrace_clone_args {
@@ -1009,12 +1017,19 @@ static void finish_report(struct utrace *utrace, struct utrace_report *report,
 	put_detached_list(&drop);
 }
 
+static void utrace_report_jctl_continued(struct utrace *utrace);
+
 /*
  * Stop here, in TASK_TRACED, until no engine wants the task stopped or a
  * fatal signal arrives.  Called only by the task itself, with no lock held,
  * outside any report loop.  After a stop, the event union is recomputed at
  * once: events engines gave up while it was stopped (syscall reports, and
  * with them the syscall slow path) are off before it goes on.
+ *
+ * SIGCONT does not end a stop, but a thread whose engines want JCTL and
+ * that was stopped when one came (utrace_mark_continued()) reports JCTL
+ * CLD_CONTINUED with notify 0 when it wakes: at once if an engine listens
+ * (utrace_jctl_listen()), else when its engines resume it.
  */
 static void utrace_stop(struct utrace *utrace)
 {
@@ -1056,6 +1071,10 @@ static void utrace_stop(struct utrace *utrace)
 			return;
 		}
 		slept = true;
+		if (test_and_clear_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits)) {
+			clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+			utrace_report_jctl_continued(utrace);
+		}
 	}
 }
 
@@ -1278,6 +1297,22 @@ void utrace_signal_done(struct utrace *utrace, struct utrace_report *report,
 	}
 }
 
+/* One JCTL report pass; returns the least action | UTRACE_JCTL_NOTIFIED. */
+static u32 __utrace_report_jctl(struct utrace *utrace, int type, int notify)
+{
+	struct utrace_jctl_args args = { .type = type, .notify = notify };
+
+	INIT_REPORT(report);
+
+	if (!(utrace->flags & UTRACE_EVENT(JCTL)))
+		return UTRACE_RESUME;
+	start_report(utrace);
+	report_callbacks(utrace, &report, UTRACE_EVENT(JCTL), false, invoke_jctl, &args);
+	/* A JCTL stop (CLD_STOPPED) is made by the caller, at once. */
+	finish_report(utrace, &report, type == CLD_STOPPED || !notify);
+	return report.action | (report.result & UTRACE_JCTL_NOTIFIED);
+}
+
 /**
  * utrace_report_jctl - report a job control stop or continue
  * @utrace:	the task's utrace
@@ -1285,20 +1320,41 @@ void utrace_signal_done(struct utrace *utrace, struct utrace_report *report,
  * @notify:	the CLD_* code the parent is told next, 0 if this thread
  *		does not tell it
  *
- * The task, no lock held.  A stop asked for here takes effect when the job
- * control stop is over, on the way back to user mode.
+ * The task, no lock held.  Returns UTRACE_STOP (plus UTRACE_JCTL_NOTIFIED
+ * if an engine said so) when an engine wants the task stopped: for
+ * CLD_STOPPED the caller (signal.c) then makes the JCTL stop, see
+ * utrace_jctl_stop().  A stop asked for at CLD_CONTINUED takes effect on
+ * the way back to user mode.
  */
-void utrace_report_jctl(struct utrace *utrace, int type, int notify)
+u32 utrace_report_jctl(struct utrace *utrace, int type, int notify)
 {
-	struct utrace_jctl_args args = { .type = type, .notify = notify };
+	return __utrace_report_jctl(utrace, type, notify);
+}
 
-	INIT_REPORT(report);
+/* In a JCTL stop, woken by SIGCONT: this thread's own CLD_CONTINUED. */
+static void utrace_report_jctl_continued(struct utrace *utrace)
+{
+	__utrace_report_jctl(utrace, CLD_CONTINUED, 0);
+}
 
-	if (!(utrace->flags & UTRACE_EVENT(JCTL)))
-		return;
-	start_report(utrace);
-	report_callbacks(utrace, &report, UTRACE_EVENT(JCTL), false, invoke_jctl, &args);
-	finish_report(utrace, &report, false);
+/**
+ * utrace_jctl_stop - the JCTL stop of a thread that took part in a group stop
+ * @utrace:	the task's utrace
+ *
+ * The task, no lock held, from its signal path (signal.c), after an engine
+ * answered UTRACE_STOP to JCTL CLD_STOPPED and the thread did the group
+ * stop's bookkeeping.  Sleeps in TASK_TRACED until no engine wants it
+ * stopped (see utrace_stop() for SIGCONT); a resume action other than
+ * RESUME asked for meanwhile (a step, INTERRUPT) is carried out at the
+ * resume point on the way back to user mode.
+ */
+void utrace_jctl_stop(struct utrace *utrace)
+{
+	utrace_stop(utrace);
+	spin_lock(&utrace->lock);
+	if (utrace->resume < UTRACE_RESUME && !utrace->death)
+		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
+	spin_unlock(&utrace->lock);
 }
 
 /*

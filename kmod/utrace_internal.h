@@ -26,6 +26,10 @@
 /* engine->flags bit beyond the event bits: the engine wants the task stopped */
 #define ENGINE_STOP		BIT(_UTRACE_NEVENTS)
 
+/* utrace->jctl_bits */
+#define UTRACE_JCTL_CONTINUED	0
+#define UTRACE_JCTL_LISTEN	1
+
 /**
  * struct utrace - per-task utrace state
  * @node:	side-table linkage, key @task
@@ -50,6 +54,15 @@
  * @sig_modref:	the task holds the module reference signal.c's filter took
  * @cld_claim:	this thread reports JCTL for the group's SIGNAL_CLD_MASK; the
  *		others leave it to it (signal.c, under the group's siglock)
+ * @jctl_retrap: a thread in a group stop was woken to report JCTL again
+ *		(utrace_jctl_retrap(); @lock, under the task's siglock)
+ * @retrap_kicked: the task, woken in the kernel's own get_signal() for
+ *		@jctl_retrap, was sent back to ours once (signal.c; @lock)
+ * @jctl_bits:	UTRACE_JCTL_CONTINUED: a SIGCONT came while the task was
+ *		stopped (set by the sender, utrace_mark_continued()); it reports
+ *		JCTL CLD_CONTINUED when it wakes.  UTRACE_JCTL_LISTEN: an engine
+ *		wants that SIGCONT to wake it (utrace_jctl_listen()).  Atomic bits:
+ *		the sender may be in any context.
  * @real_blocked_saved: @saved_real_blocked holds the task's real_blocked
  *		(signal.c, under the task's siglock, while a signal is sent)
  * @work:	task work running utrace_resume_work() in the task
@@ -79,6 +92,10 @@ struct utrace {
 	bool sig_modref;
 	/* signal.c: this thread reports the group's continue (siglock) */
 	bool cld_claim;
+	/* signal.c: re-trap of a thread in a group stop (lock) */
+	bool jctl_retrap;
+	bool retrap_kicked;
+	unsigned long jctl_bits;
 	/* signal.c: the task's real_blocked while a signal is sent to it */
 	bool real_blocked_saved;
 	sigset_t saved_real_blocked;
@@ -133,13 +150,20 @@ void utrace_report_signal(struct utrace *utrace, struct utrace_report *report,
 			  unsigned long event);
 void utrace_signal_done(struct utrace *utrace, struct utrace_report *report,
 			enum utrace_signal_fate fate);
-void utrace_report_jctl(struct utrace *utrace, int type, int notify);
+u32 utrace_report_jctl(struct utrace *utrace, int type, int notify);
+void utrace_jctl_stop(struct utrace *utrace);
 void utrace_signal_handler_setup(struct utrace *utrace);
 
 /* signal.c: get_signal() for traced tasks */
 int utrace_signal_init(void);
 void utrace_signal_exit(void);
 void utrace_signal_task_exit(void);
+bool utrace_jctl_retrap(struct task_struct *task);
+struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long *flags);
+bool utrace_jctl_retrap_pending(struct task_struct *task);
+void utrace_jctl_listen(struct task_struct *task, bool on);
+void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
+			   int status);
 
 struct rusage;
 
@@ -167,6 +191,10 @@ struct utrace_syms {
 	void (*cgroup_leave_frozen)(bool always_leave);
 	/* static in kernel/signal.c; called with siglock held, drops it if true */
 	bool (*do_signal_stop)(int signr);
+	/* signal.c: group stop bookkeeping (siglock held) */
+	bool (*task_set_jobctl_pending)(struct task_struct *task, unsigned long mask);
+	void (*task_clear_jobctl_pending)(struct task_struct *task, unsigned long mask);
+	void (*signal_wake_up_state)(struct task_struct *t, unsigned int state);
 	/* ptrace.c: the ptrace backend */
 	long (*arch_ptrace)(struct task_struct *child, long request, unsigned long addr,
 			    unsigned long data);
@@ -216,6 +244,8 @@ void utrace_fhook_remove(struct utrace_fhook *hook);
 
 /* signal.c: replacements, not static (powerpc trampolines) */
 bool utrace_get_signal(struct ksignal *ksig);
+int utrace_dequeue_signal(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
+			  enum pid_type *type);
 int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
 			      enum pid_type type, bool force);
 

@@ -22,8 +22,9 @@
  *   the last reference goes.
  * - utrace_control(UTRACE_STOP) stops the task only when it reaches a safe
  *   point: on its way back to user mode, or at once when the report being
- *   answered is SYSCALL_ENTRY, EXIT or CLONE.  A stopped task is in
- *   TASK_TRACED ("t (tracing stop)"); SIGKILL always ends a stop.
+ *   answered is SYSCALL_ENTRY, EXIT or CLONE, or JCTL for a group stop
+ *   (a JCTL stop, see report_jctl).  A stopped task is in TASK_TRACED
+ *   ("t (tracing stop)"); SIGKILL always ends a stop.
  * - Stepping: %UTRACE_SINGLESTEP or %UTRACE_BLOCKSTEP holds only while the
  *   engines keep asking for it: a report that no engine answers with a step
  *   (nor a step asked for with utrace_control()) turns it off; an engine that
@@ -213,6 +214,13 @@ enum utrace_syscall_action {
 #define	UTRACE_SYSCALL_MASK	0xf0
 #define	UTRACE_SYSCALL_RESUMED	0x100 /* Flag, report_syscall_entry() repeats */
 
+/*
+ * Flag in a report_jctl() answer: with %UTRACE_STOP to %CLD_STOPPED, the
+ * engine has told the thread's real parent itself (ptrace, when the tracer
+ * is the real parent), so completing the group stop does not tell it again.
+ */
+#define UTRACE_JCTL_NOTIFIED	0x10
+
 /**
  * utrace_syscall_action - &enum utrace_syscall_action from callback action
  * @action:		@report_syscall_entry callback @action or return value
@@ -354,8 +362,26 @@ static inline void utrace_engine_put(struct utrace_engine *engine)
  *	(one thread of the group reports that).  @notify is the CLD_* code
  *	the parent is told next if this thread tells it, else 0 (for
  *	%CLD_STOPPED: whether this is the last thread to stop, computed just
- *	before the stop).  A %UTRACE_STOP answered here takes effect when the
- *	job control stop is over.
+ *	before the stop).  For %CLD_STOPPED the stop signal is in the thread's
+ *	jobctl (@current->jobctl & %JOBCTL_STOP_SIGMASK), also for the thread
+ *	that starts the group stop: it reports before the other threads are
+ *	told to stop.
+ *	%UTRACE_STOP answered to %CLD_STOPPED makes a *JCTL stop*: the thread
+ *	takes part in the group stop (the count, %SIGNAL_STOP_STOPPED, and the
+ *	real parent's %CLD_STOPPED when it completes the group stop, as the
+ *	kernel's own task_participate_group_stop()) but sleeps in
+ *	%TASK_TRACED (`t (tracing stop)`) until no engine wants it stopped,
+ *	as a ptraced thread's group stop does.  Add %UTRACE_JCTL_NOTIFIED to
+ *	the answer when the engine's own notification stands for the real
+ *	parent's (the parent is not told again).  When the JCTL stop ends the
+ *	thread goes on in its signal path: it runs while the group stays
+ *	stopped, unless its engine made it take part again (jobctl
+ *	%JOBCTL_STOP_PENDING, as ptrace's detach does).
+ *	SIGCONT ends no utrace stop.  A thread that is in one when SIGCONT
+ *	comes reports JCTL %CLD_CONTINUED with @notify 0 when it wakes (when
+ *	its engines resume it; %UTRACE_STOP then keeps it stopped), before
+ *	its group's continue is reported as above.  %UTRACE_STOP answered to
+ *	the group's %CLD_CONTINUED takes effect on the way back to user mode.
  *
  * @report_exec:
  *	Requested by %UTRACE_EVENT(%EXEC).
