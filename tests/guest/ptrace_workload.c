@@ -10,8 +10,16 @@
  * both are reaped, so the one SIGCHLD it then takes arrives at a fixed point
  * (unblocking), not wherever the children happen to exit.
  *
+ * getppid()'s result is printed only as "ppid=42?", so that strace's
+ * -e inject=getppid:retval=42 shows in the output.  "reader" mode: read one
+ * byte from stdin, then exit with it; ptrace-real-tracers.py attaches to it
+ * (strace -p) while it is blocked in that read.  "threads" mode: a thread
+ * calls square(7), main joins it and exits with the result (50; not printed:
+ * the thread's exit, which gdb reports as it comes, would race with it).
+ *
  * Built with -g -O0: gdb breaks in square(), steps and prints its locals.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +40,21 @@ static int square(int x)
 	return y + 1;
 }
 
+static void *thread_body(void *arg)
+{
+	return (void *)(long)square((int)(long)arg);
+}
+
+static int threads(void)
+{
+	pthread_t th;
+	void *r = NULL;
+
+	if (pthread_create(&th, NULL, thread_body, (void *)7L) || pthread_join(th, &r))
+		return 1;
+	return (int)(long)r;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -42,6 +65,16 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "child"))
 		return 7;
+	if (argc > 1 && !strcmp(argv[1], "threads"))
+		return threads();
+	if (argc > 1 && !strcmp(argv[1], "reader")) {
+		char c = 0;
+
+		if (read(0, &c, 1) != 1)
+			return 1;
+		printf("read %c, ppid=42? %d\n", c, getppid() == 42);
+		return c;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
@@ -52,6 +85,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &chld, &old);
 
 	value = square(6);
+	if (getppid() == 42)
+		value = -value;
 
 	pid = fork();
 	if (pid == 0) {

@@ -83,6 +83,22 @@ class NormaliseGdb(unittest.TestCase):
                          "[Detaching after fork from child process P1]\n"
                          "[Inferior 1 (process P0) exited normally]\n")
 
+    def test_thread_exit_notes_just_before_the_exit_go(self):
+        native1 = ("$5 = 0\n[Thread 0x7ffff7dd2740 (LWP 3000006) exited]\n"
+                   "[Thread 0x7ffff7dd16c0 (LWP 3000009) exited]\n[New process 3000006]\n"
+                   "[Inferior 1 (process 3000006) exited with code 062]\n")
+        native2 = ("$5 = 0\n[Thread 0x7ffff7dd16c0 (LWP 3000009) exited]\n"
+                   "[Inferior 1 (process 3000006) exited with code 062]\n")
+        self.assertEqual(real_tracers.normalise_gdb(native1),
+                         real_tracers.normalise_gdb(native2))
+        self.assertEqual(real_tracers.normalise_gdb(native2),
+                         "$5 = 0\n[Inferior 1 (process P0) exited with code 062]\n")
+
+    def test_thread_exit_notes_elsewhere_stay(self):
+        run = ("[Thread 0x7ffff7dd16c0 (LWP 3000009) exited]\n$5 = 0\n"
+               "[Inferior 1 (process 3000006) exited normally]\n")
+        self.assertIn("[Thread 0x7ffff7dd16c0 (LWP P1) exited]", real_tracers.normalise_gdb(run))
+
     def test_addresses_stay(self):
         # gdb turns address randomisation off: its addresses are compared.
         line = "#1  0x00007ffff7e5df4f in __pthread_kill_internal (signo=10)\n"
