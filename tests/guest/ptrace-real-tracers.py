@@ -46,7 +46,7 @@ PARAM = "/sys/module/utrace/parameters/ptrace_backend"
 # small numbers of a trace (sizes, offsets, file descriptors).
 PID_BASE = 3000000
 PID_RE = re.compile(r"\b(3\d{6})\b")
-TIMEOUT = 240
+TIMEOUT = 120
 
 GDB_SCRIPT = """\
 set startup-with-shell off
