@@ -158,6 +158,25 @@ static const struct kernel_param_ops pt_param_ops = {
 module_param_cb(ptrace_backend, &pt_param_ops, &pt_backend, 0644);
 MODULE_PARM_DESC(ptrace_backend, "serve ptrace(2) and wait(2) with utrace (refused while anything is traced)");
 
+/* ptrace_tracees: read-only, the relationships that keep the backend on. */
+static int pt_tracees_set(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
+static int pt_tracees_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&pt_count));
+}
+
+static const struct kernel_param_ops pt_tracees_ops = {
+	.set = pt_tracees_set,
+	.get = pt_tracees_get,
+};
+
+module_param_cb(ptrace_tracees, &pt_tracees_ops, NULL, 0444);
+MODULE_PARM_DESC(ptrace_tracees, "ptrace relationships of the utrace backend (read-only)");
+
 /*
  * Relationships
  */

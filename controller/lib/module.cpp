@@ -157,7 +157,8 @@ void unload_module()
 	case EPERM:
 		throw Error(err, "unloading a module needs root (CAP_SYS_MODULE)");
 	case EWOULDBLOCK:
-		throw Error(err, "utrace is in use (close /dev/utrace users and retry)");
+		throw Error(err, "utrace is in use (close /dev/utrace users, detach the ptrace "
+		                 "backend's tracees, and retry)");
 	default:
 		throw_errno(err, "delete_module utrace");
 	}

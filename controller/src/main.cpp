@@ -78,6 +78,7 @@ std::unique_ptr<CLI::App> make_app(int &exit_code)
 	utracectl::add_status_commands(*app);
 	utracectl::add_engine_commands(*app, exit_code);
 	utracectl::add_metrics_commands(*app);
+	utracectl::add_ptrace_commands(*app);
 	add_script_command(*app);
 	return app;
 }
