@@ -841,11 +841,17 @@ static u32 pt_report_exec(u32 action, struct utrace_engine *engine, const struct
 {
 	struct pt_ctx *ctx = engine->data;
 	pid_t old_vpid = ctx->vpid;
+	struct pid *pid = get_task_pid(current, PIDTYPE_PID), *old;
 
-	/* A non-leader thread that execs takes the leader's pid. */
+	/* A non-leader thread that execs takes the leader's pid: wait by it. */
 	rcu_read_lock();
 	ctx->vpid = task_pid_nr_ns(current, task_active_pid_ns(ctx->tracer));
 	rcu_read_unlock();
+	spin_lock(&pt_lock);
+	old = ctx->pid;
+	ctx->pid = pid;
+	spin_unlock(&pt_lock);
+	put_pid(old);
 	if (READ_ONCE(ctx->options) & PTRACE_O_TRACEEXEC)
 		return pt_event_stop(ctx, PTRACE_EVENT_EXEC, old_vpid);
 	/* The legacy SIGTRAP after exec of a tracee that was not seized. */
