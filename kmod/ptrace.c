@@ -33,7 +33,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/binfmts.h>
 #include <linux/cred.h>
+#include <linux/security.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mm.h>
@@ -1663,11 +1665,13 @@ enum {
 #endif
 	PT_HOOK_SECCOMP,
 	PT_HOOK_NOTIFY,
+	PT_HOOK_EXEC_CREDS,
 	PT_NHOOKS
 };
 
 static struct utrace_fhook pt_hooks[PT_NHOOKS];
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_notify);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
 
 /*
  * PTRACE_O_TRACESECCOMP and PTRACE_O_SUSPEND_SECCOMP.  __seccomp_filter()
@@ -1742,6 +1746,33 @@ int utrace_pt_secure_computing(const struct seccomp_data *sd)
 	return ret;
 }
 
+/*
+ * exec by a tracee: check_unsafe_exec() marks LSM_UNSAFE_PTRACE from
+ * ->ptrace, which utrace tracees do not have, and the kernel would let a
+ * setuid or file-capability exec gain privileges under the tracer's
+ * control.  bprm_creds_from_file() calls this LSM hook before the
+ * credentials are computed: the exec is marked unsafe, as ptraced and also
+ * as no_new_privs, because ptracer_capable() looks for ->ptracer_cred,
+ * which utrace tracees have none of (it would let any tracer through).  So
+ * a traced exec never gains privileges, even under a tracer with
+ * CAP_SYS_PTRACE (natively that one lets it): a documented difference.
+ */
+int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
+{
+	int (*orig)(struct linux_binprm *bprm, struct file *file) =
+		pt_hooks[PT_HOOK_EXEC_CREDS].orig;
+	struct pt_ctx *ctx = pt_find_current();
+	int ret;
+
+	if (ctx) {
+		bprm->unsafe |= LSM_UNSAFE_PTRACE | LSM_UNSAFE_NO_NEW_PRIVS;
+		utrace_engine_put(ctx->engine);
+	}
+	ret = orig(bprm, file);
+	module_put(THIS_MODULE);
+	return ret;
+}
+
 void utrace_pt_notify(int exit_code, unsigned long message)
 {
 	struct pt_ctx *ctx;
@@ -1779,6 +1810,9 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	[PT_HOOK_NOTIFY] = { .name = "ptrace_notify",
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_notify),
 			     .filter = pt_notify_filter },
+	[PT_HOOK_EXEC_CREDS] = { .name = "security_bprm_creds_from_file",
+				 .replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
+				 .filter = pt_seccomp_filter },
 };
 
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid. */

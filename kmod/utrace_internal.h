@@ -261,6 +261,9 @@ long utrace_pt_sys_waitpid(const struct pt_regs *regs);
 struct seccomp_data;
 int utrace_pt_secure_computing(const struct seccomp_data *sd);
 void utrace_pt_notify(int exit_code, unsigned long message);
+struct linux_binprm;
+struct file;
+int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file);
 
 /* hooks.c: the event sources; not static, powerpc reaches them by trampoline */
 void utrace_wake_up_new_task(struct task_struct *p);
