@@ -194,8 +194,10 @@ std::vector<Known> load_known(const std::string &text)
 			continue;
 		auto e = line.find_first_of(" \t", b);
 		auto r = e == std::string::npos ? e : line.find_first_not_of(" \t", e);
-		if (r == std::string::npos || line.substr(b, e - b).find('/') == std::string::npos) {
-			fprintf(stderr, "conformance: known-bugs file line %d: want ARCH/SCENARIO REASON\n",
+		if (r == std::string::npos ||
+		    line.substr(b, e - b).find('/') == std::string::npos) {
+			fprintf(stderr,
+			        "conformance: known-bugs file line %d: want ARCH/SCENARIO REASON\n",
 			        n);
 			exit(2);
 		}
