@@ -229,35 +229,36 @@ int pt_detach_engine(struct pt_ctx *ctx)
 	return utrace_control(ctx->tracee, ctx->engine, UTRACE_DETACH);
 }
 
-/* The relationship of @tracee with the calling thread, engine referenced. */
-static struct pt_ctx *pt_find(struct task_struct *tracee)
+/* The relationship of @tracee (with @tracer, or any if NULL).  pt_lock held. */
+static struct pt_ctx *__pt_lookup(struct task_struct *tracee, struct task_struct *tracer)
+{
+	struct pt_ctx *ctx;
+
+	list_for_each_entry(ctx, &pt_list, node)
+		if (ctx->tracee == tracee && (!tracer || ctx->tracer == tracer))
+			return ctx;
+	return NULL;
+}
+
+/* __pt_lookup() with its engine referenced, or NULL. */
+static struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer)
 {
 	struct pt_ctx *ctx;
 
 	spin_lock(&pt_lock);
-	list_for_each_entry(ctx, &pt_list, node) {
-		if (ctx->tracee == tracee && ctx->tracer == current) {
-			utrace_engine_get(ctx->engine);
-			spin_unlock(&pt_lock);
-			return ctx;
-		}
-	}
+	ctx = __pt_lookup(tracee, tracer);
+	if (ctx)
+		utrace_engine_get(ctx->engine);
 	spin_unlock(&pt_lock);
-	return NULL;
+	return ctx;
 }
 
 static bool pt_traced(struct task_struct *tracee)
 {
-	struct pt_ctx *ctx;
-	bool found = false;
+	bool found;
 
 	spin_lock(&pt_lock);
-	list_for_each_entry(ctx, &pt_list, node) {
-		if (ctx->tracee == tracee) {
-			found = true;
-			break;
-		}
-	}
+	found = __pt_lookup(tracee, NULL);
 	spin_unlock(&pt_lock);
 	return found || READ_ONCE(tracee->ptrace);
 }
@@ -639,12 +640,10 @@ static void pt_notify_leader_tracer(int why)
 	bool reparented;
 
 	spin_lock(&pt_lock);
-	list_for_each_entry(ctx, &pt_list, node) {
-		if (ctx->tracee == leader) {
-			tracer = ctx->tracer;
-			get_task_struct(tracer);
-			break;
-		}
+	ctx = __pt_lookup(leader, NULL);
+	if (ctx) {
+		tracer = ctx->tracer;
+		get_task_struct(tracer);
 	}
 	spin_unlock(&pt_lock);
 	if (!tracer)
@@ -772,7 +771,7 @@ static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, stru
  */
 static void pt_auto_attach(struct pt_ctx *ctx, struct task_struct *child)
 {
-	struct pt_ctx *cctx, *found = NULL;
+	struct pt_ctx *found;
 	unsigned long flags;
 
 	mutex_lock(&pt_mutex);
@@ -789,13 +788,10 @@ static void pt_auto_attach(struct pt_ctx *ctx, struct task_struct *child)
 		return;
 	}
 	spin_lock(&pt_lock);
-	list_for_each_entry(cctx, &pt_list, node) {
-		if (cctx->tracee == child) {
-			cctx->interrupt = true;
-			utrace_engine_get(cctx->engine);
-			found = cctx;
-			break;
-		}
+	found = __pt_lookup(child, NULL);
+	if (found) {
+		found->interrupt = true;
+		utrace_engine_get(found->engine);
 	}
 	spin_unlock(&pt_lock);
 	if (found) {
@@ -1509,7 +1505,7 @@ static long pt_traceme(void)
  */
 static void pt_wait_retrap(struct task_struct *task)
 {
-	struct pt_ctx *ctx = pt_find(task);
+	struct pt_ctx *ctx = pt_find(task, current);
 	unsigned int grace = 0;
 
 	if (!ctx)
@@ -1585,7 +1581,7 @@ static long pt_sys_ptrace(long request, long pid, unsigned long addr, unsigned l
 		ret = pt_attach(child, request, addr, data);
 		goto out_put;
 	}
-	ctx = pt_find(child);
+	ctx = pt_find(child, current);
 	ret = -ESRCH;
 	if (!ctx)
 		goto out_put;
@@ -1686,9 +1682,10 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
  * native tracee, which has PT_PTRACED): the bit is cleared and the engine
  * stops the tracee there with PTRACE_EVENT_SECCOMP, synchronously
  * (utrace_stop_current()), so the tracer sees and may change the call
- * before seccomp looks at it again, as natively.
+ * before seccomp looks at it again, as natively.  pt_tracee_filter() also
+ * serves the exec-credentials hook below.
  */
-static bool pt_seccomp_filter(void)
+static bool pt_tracee_filter(void)
 {
 	bool want;
 
@@ -1705,27 +1702,10 @@ static bool pt_notify_filter(void)
 	return READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP && try_module_get(THIS_MODULE);
 }
 
-/* The relationship current is the tracee of, engine referenced; or NULL. */
-static struct pt_ctx *pt_find_current(void)
-{
-	struct pt_ctx *ctx;
-
-	spin_lock(&pt_lock);
-	list_for_each_entry(ctx, &pt_list, node) {
-		if (ctx->tracee == current) {
-			utrace_engine_get(ctx->engine);
-			spin_unlock(&pt_lock);
-			return ctx;
-		}
-	}
-	spin_unlock(&pt_lock);
-	return NULL;
-}
-
 int utrace_pt_secure_computing(const struct seccomp_data *sd)
 {
 	int (*orig)(const struct seccomp_data *sd) = pt_hooks[PT_HOOK_SECCOMP].orig;
-	struct pt_ctx *ctx = pt_find_current();
+	struct pt_ctx *ctx = pt_find(current, NULL);
 	unsigned long options = 0;
 	int ret;
 
@@ -1761,7 +1741,7 @@ int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
 {
 	int (*orig)(struct linux_binprm *bprm, struct file *file) =
 		pt_hooks[PT_HOOK_EXEC_CREDS].orig;
-	struct pt_ctx *ctx = pt_find_current();
+	struct pt_ctx *ctx = pt_find(current, NULL);
 	int ret;
 
 	if (ctx) {
@@ -1778,7 +1758,7 @@ void utrace_pt_notify(int exit_code, unsigned long message)
 	struct pt_ctx *ctx;
 
 	current->ptrace = 0;
-	ctx = pt_find_current();
+	ctx = pt_find(current, NULL);
 	if (ctx) {
 		if (exit_code == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)) &&
 		    pt_event_stop(ctx, PTRACE_EVENT_SECCOMP, message) == UTRACE_STOP)
@@ -1806,13 +1786,13 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 #endif
 	[PT_HOOK_SECCOMP] = { .name = "__secure_computing",
 			      .replacement = UTRACE_REPLACEMENT(utrace_pt_secure_computing),
-			      .filter = pt_seccomp_filter },
+			      .filter = pt_tracee_filter },
 	[PT_HOOK_NOTIFY] = { .name = "ptrace_notify",
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_notify),
 			     .filter = pt_notify_filter },
 	[PT_HOOK_EXEC_CREDS] = { .name = "security_bprm_creds_from_file",
 				 .replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
-				 .filter = pt_seccomp_filter },
+				 .filter = pt_tracee_filter },
 };
 
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid. */
