@@ -50,9 +50,11 @@ static struct utrace_fhook utrace_hook_exit = {
 	.name = "do_exit", .replacement = UTRACE_REPLACEMENT(utrace_do_exit),
 };
 
+/* Untraced systems keep the kernel's own exec path: redirect only then. */
 static struct utrace_fhook utrace_hook_exec = {
 	.name = "proc_exec_connector",
 	.replacement = UTRACE_REPLACEMENT(utrace_proc_exec_connector),
+	.filter = utrace_active,
 };
 
 void utrace_wake_up_new_task(struct task_struct *p)
@@ -92,11 +94,9 @@ void utrace_proc_exec_connector(struct task_struct *task)
 {
 	void (*orig)(struct task_struct *task) = utrace_hook_exec.orig;
 
-	if (utrace_active()) {
-		utrace_inflight_get();
-		utrace_report_exec();
-		utrace_inflight_put();
-	}
+	utrace_inflight_get();
+	utrace_report_exec();
+	utrace_inflight_put();
 	orig(task);
 }
 

@@ -71,15 +71,10 @@ static struct utrace_fhook utrace_hook_signal = {
 
 UTRACE_DECLARE_REPLACEMENT(utrace_send_signal_locked);
 
-static bool utrace_send_filter(void)
-{
-	return utrace_active();
-}
-
 static struct utrace_fhook utrace_hook_send = {
 	.name = "__send_signal_locked",
 	.replacement = UTRACE_REPLACEMENT(utrace_send_signal_locked),
-	.filter = utrace_send_filter,
+	.filter = utrace_active,
 };
 
 static bool utrace_dequeue_filter(void);
