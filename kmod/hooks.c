@@ -25,8 +25,9 @@
  *  SIGNAL*, JCTL  get_signal(), ftrace-redirected for tasks whose engines
  *		want them (signal.c).
  *
- * Hooks that every task passes (fork, exec, exit) return at once when no
- * task is traced, and look up the side table otherwise.
+ * Hooks that every task passes (fork, exit) return at once when no task is
+ * traced, and look up the side table otherwise; exec is not redirected at
+ * all then (its ftrace filter).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
