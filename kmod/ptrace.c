@@ -60,6 +60,8 @@ DEFINE_SPINLOCK(pt_lock);
 LIST_HEAD(pt_list);
 DECLARE_WAIT_QUEUE_HEAD(pt_wq);
 bool pt_backend;
+/* Dead non-child leaders whose zombie is held (pt_hold_zombie()).  RCU. */
+static LIST_HEAD(pt_hold_list);
 /* Relationships on pt_list: the do_exit() hook looks for tracers only then. */
 static atomic_t pt_count = ATOMIC_INIT(0);
 
@@ -191,7 +193,8 @@ static void pt_release(void *data)
 	put_task_struct(ctx->tracee);
 	if (ctx->tracer)
 		put_task_struct(ctx->tracer);
-	kfree(ctx);
+	/* pt_hold_zombie() may still be looking at it. */
+	kfree_rcu(ctx, rcu);
 	module_put(THIS_MODULE);
 }
 
@@ -211,6 +214,48 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	return true;
 }
 
+/*
+ * The relationship of a dead non-child leader ends (its tracer reaped it,
+ * or let go of it): what wait_task_zombie() does for a ptrace_reparented()
+ * zombie in EXIT_TRACE, and __ptrace_detach() for a zombie, without
+ * tasklist_lock.  A held zombie becomes its real parent's, which is
+ * notified now, or is released if that parent reaps automatically.
+ * Process context.
+ */
+static void pt_release_hold(struct pt_ctx *ctx)
+{
+	struct task_struct *p = ctx->tracee, *parent;
+	int old, ret, tries;
+
+	spin_lock(&pt_lock);
+	old = xchg(&ctx->hold, PT_HOLD_GONE);
+	if (old == PT_HOLD_CANDIDATE || old == PT_HOLD_HELD)
+		list_del_rcu(&ctx->hold_node);
+	spin_unlock(&pt_lock);
+	if (old != PT_HOLD_HELD)
+		return;
+	/*
+	 * p is ours in EXIT_TRACE: nothing else reaps or notifies for it.  A
+	 * parent past its release (no sighand) reparented p before: read
+	 * ->real_parent again.  Reparenting at this very moment may leave the
+	 * new parent unnotified (its next wait still finds the zombie).
+	 */
+	for (tries = 0; tries < 8; tries++) {
+		rcu_read_lock();
+		parent = rcu_dereference(p->real_parent);
+		get_task_struct(parent);
+		rcu_read_unlock();
+		ret = utrace_notify_death(p, parent, READ_ONCE(p->exit_signal), false);
+		put_task_struct(parent);
+		if (ret != -ESRCH)
+			break;
+	}
+	if (ret == -ESRCH)
+		WRITE_ONCE(p->exit_state, EXIT_ZOMBIE);
+	else if (ret > 0)
+		utrace_syms.release_task(p);
+}
+
 /* Unlink @ctx (no lock held) and drop the list's reference on its engine. */
 void pt_unlink_put(struct pt_ctx *ctx)
 {
@@ -219,6 +264,7 @@ void pt_unlink_put(struct pt_ctx *ctx)
 	spin_lock(&pt_lock);
 	was = pt_unlink(ctx);
 	spin_unlock(&pt_lock);
+	pt_release_hold(ctx);
 	if (was)
 		utrace_engine_put(ctx->engine);
 }
@@ -867,17 +913,6 @@ static u32 pt_report_exit(u32 action, struct utrace_engine *engine, long orig_co
 	return pt_event_stop(ctx, PTRACE_EVENT_EXIT, orig_code);
 }
 
-/* The CLD_* code wait and SIGCHLD give for a wait status word. */
-static int pt_exit_cause(int st, int *status)
-{
-	if (st & 0x7f) {
-		*status = st & 0x7f;
-		return (st & 0x80) ? CLD_DUMPED : CLD_KILLED;
-	}
-	*status = st >> 8;
-	return CLD_EXITED;
-}
-
 /*
  * Atomic (sched_process_exit): no sleeping.  A child tracee's death is
  * reported by the kernel's wait to its parent, our tracer: the relationship
@@ -889,7 +924,6 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 {
 	struct pt_ctx *ctx = engine->data;
 	struct task_struct *tracer;
-	int cause, status;
 	bool child;
 
 	spin_lock(&pt_lock);
@@ -912,11 +946,17 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 	ctx->dead = true;
 	ctx->exit_status = (current->signal->flags & SIGNAL_GROUP_EXIT) ?
 			   current->signal->group_exit_code : current->exit_code;
-	cause = pt_exit_cause(ctx->exit_status, &status);
+	if (thread_group_leader(current)) {
+		/* Its zombie is the tracer's first: pt_hold_zombie(). */
+		ctx->hold = PT_HOLD_CANDIDATE;
+		list_add_rcu(&ctx->hold_node, &pt_hold_list);
+	}
 	tracer = ctx->tracer;
 	get_task_struct(tracer);
 	spin_unlock(&pt_lock);
-	pt_notify(current, tracer, cause, status);
+	/* exit_notify()'s do_notify_parent() to a tracer: SIGCHLD. */
+	utrace_notify_death(current, tracer, SIGCHLD, true);
+	wake_up_all(&pt_wq);
 	put_task_struct(tracer);
 	return UTRACE_RESUME;
 }
@@ -1662,12 +1702,14 @@ enum {
 	PT_HOOK_SECCOMP,
 	PT_HOOK_NOTIFY,
 	PT_HOOK_EXEC_CREDS,
+	PT_HOOK_NOTIFY_PARENT,
 	PT_NHOOKS
 };
 
 static struct utrace_fhook pt_hooks[PT_NHOOKS];
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_notify);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_do_notify_parent);
 
 /*
  * PTRACE_O_TRACESECCOMP and PTRACE_O_SUSPEND_SECCOMP.  __seccomp_filter()
@@ -1769,6 +1811,61 @@ void utrace_pt_notify(int exit_code, unsigned long message)
 	module_put(THIS_MODULE);
 }
 
+/*
+ * A dead group leader traced by a non-child: native exit_notify() sends
+ * ptrace_reparented() zombies' notification to the tracer only, and the
+ * real parent's wait passes over them (wait_consider_task(): "a zombie
+ * ptracee is only visible to its ptracer") until the tracer reaped it.
+ * Here ->ptrace is 0: the kernel would notify the real parent and let its
+ * wait reap the zombie at once.  So its do_notify_parent() (exit_notify(),
+ * or release_task() of the group's last thread) does not notify: the
+ * zombie goes to EXIT_TRACE, the state wait_task_zombie() gives it while
+ * the tracer reaps, in which the real parent's wait sees it but waits (and
+ * /proc shows Z); pt_release_hold() gives it back.  Under tasklist_lock,
+ * irqs off: no pt_lock here (it is not irq-safe), the list is RCU.
+ */
+static bool pt_hold_zombie(struct task_struct *tsk)
+{
+	struct pt_ctx *ctx;
+	bool held = false;
+
+	if (READ_ONCE(tsk->exit_state) != EXIT_ZOMBIE || !thread_group_leader(tsk) ||
+	    tsk->ptrace)
+		return false;
+	rcu_read_lock();
+	list_for_each_entry_rcu(ctx, &pt_hold_list, hold_node) {
+		if (ctx->tracee != tsk)
+			continue;
+		/* Nobody looks at it meanwhile: the waits need tasklist_lock. */
+		WRITE_ONCE(tsk->exit_state, EXIT_TRACE);
+		smp_mb();	/* pairs with the xchg() in pt_release_hold() */
+		held = cmpxchg(&ctx->hold, PT_HOLD_CANDIDATE, PT_HOLD_HELD) == PT_HOLD_CANDIDATE;
+		if (!held)
+			WRITE_ONCE(tsk->exit_state, EXIT_ZOMBIE);
+		break;
+	}
+	rcu_read_unlock();
+	if (held)	/* do_notify_pidfd(): it has exited */
+		wake_up_all(&task_pid(tsk)->wait_pidfd);
+	return held;
+}
+
+static bool pt_hold_filter(void)
+{
+	return !list_empty(&pt_hold_list) && try_module_get(THIS_MODULE);
+}
+
+bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
+{
+	bool (*orig)(struct task_struct *tsk, int sig) = pt_hooks[PT_HOOK_NOTIFY_PARENT].orig;
+	bool autoreap = false;
+
+	if (!pt_hold_zombie(tsk))
+		autoreap = orig(tsk, sig);
+	module_put(THIS_MODULE);
+	return autoreap;
+}
+
 static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	[PT_HOOK_PTRACE] = { .name = PT_SYS(ptrace),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
@@ -1793,6 +1890,9 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	[PT_HOOK_EXEC_CREDS] = { .name = "security_bprm_creds_from_file",
 				 .replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
 				 .filter = pt_tracee_filter },
+	[PT_HOOK_NOTIFY_PARENT] = { .name = "do_notify_parent",
+				    .replacement = UTRACE_REPLACEMENT(utrace_pt_do_notify_parent),
+				    .filter = pt_hold_filter },
 };
 
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid. */

@@ -60,6 +60,11 @@ enum pt_stop {
  *		died; @exit_status is reported once by the tracer's wait (pt_lock)
  * @zombie:	a child tracee died: the kernel's wait reports it; the
  *		relationship lasts until it is reaped (pt_lock)
+ * @hold:	enum pt_hold: a dead non-child group leader kept from its real
+ *		parent until the tracer reaped it (cmpxchg; see pt_hold_zombie())
+ * @hold_node:	on pt_hold_list while @hold is PT_HOLD_CANDIDATE or
+ *		PT_HOLD_HELD (RCU; written under pt_lock)
+ * @rcu:	the ctx is freed after a grace period (pt_hold_list readers)
  * @vpid:	the tracee's tid in the tracer's pid namespace, as of attach or
  *		the last exec (PTRACE_EVENT_EXEC's message is the old one)
  * @vfork_done:	PTRACE_O_TRACEVFORKDONE: the vfork child's pid (the event
@@ -68,6 +73,19 @@ enum pt_stop {
  * @late_exit:	the syscall-exit report made the VFORK_DONE stop: the exit
  *		stop follows at the resume point
  */
+/*
+ * The dead non-child leader's zombie (pt_ctx.hold), as native ptrace keeps
+ * it in EXIT_TRACE for its tracer: CANDIDATE from its death report, HELD
+ * once its do_notify_parent() was turned into EXIT_TRACE, GONE once the
+ * tracer reaped it or let go (HELD: the real parent is notified then).
+ */
+enum pt_hold {
+	PT_HOLD_NONE,
+	PT_HOLD_CANDIDATE,
+	PT_HOLD_HELD,
+	PT_HOLD_GONE,
+};
+
 struct pt_ctx {
 	struct list_head node;
 	struct utrace_engine *engine;
@@ -91,6 +109,9 @@ struct pt_ctx {
 	bool listening;
 	bool dead;
 	bool zombie;
+	int hold;
+	struct list_head hold_node;
+	struct rcu_head rcu;
 	int exit_status;
 	pid_t vpid;
 	pid_t vfork_done;

@@ -271,6 +271,70 @@ void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, 
 	spin_unlock_irqrestore(&sighand->siglock, flags);
 }
 
+/*
+ * do_notify_parent() of @tsk's death to @parent (referenced), without
+ * tasklist_lock: @sig (SIGCHLD to a tracer) carrying @tsk->exit_code, and
+ * the wakeup of @parent's waits.  @traced: @parent is a utrace-ptrace
+ * tracer, which is sent the signal even if it ignores SIGCHLD (it is
+ * dropped then).  Else @parent is the real parent, and @tsk a dead group
+ * leader that the caller holds in EXIT_TRACE: it becomes EXIT_ZOMBIE, or
+ * EXIT_DEAD if @parent reaps automatically (SIGCHLD ignored or
+ * SA_NOCLDWAIT), under @parent's siglock before the wakeup, as
+ * wait_task_zombie() sets it under tasklist_lock.  Returns 1 when the
+ * caller must release_task() @tsk, 0 when notified, -ESRCH when @parent is
+ * past its release (no sighand): nothing was done.
+ */
+int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced)
+{
+	struct sighand_struct *sighand;
+	struct k_sigaction *ka;
+	kernel_siginfo_t info;
+	unsigned long flags;
+	u64 utime, stime;
+	int code = READ_ONCE(tsk->exit_code);
+	int autoreap = 0;
+
+	/* A parent in another security domain since the clone: SIGCHLD. */
+	if (!traced && sig != SIGCHLD && tsk->parent_exec_id != READ_ONCE(parent->self_exec_id))
+		sig = SIGCHLD;
+	clear_siginfo(&info);
+	info.si_signo = sig;
+	rcu_read_lock();
+	info.si_pid = task_pid_nr_ns(tsk, task_active_pid_ns(parent));
+	info.si_uid = from_kuid_munged(task_cred_xxx(parent, user_ns), task_uid(tsk));
+	rcu_read_unlock();
+	task_cputime_adjusted(tsk, &utime, &stime);
+	info.si_utime = div_u64(utime + tsk->signal->utime, NSEC_PER_SEC / USER_HZ);
+	info.si_stime = div_u64(stime + tsk->signal->stime, NSEC_PER_SEC / USER_HZ);
+	info.si_status = code & 0x7f;
+	if (code & 0x80) {
+		info.si_code = CLD_DUMPED;
+	} else if (code & 0x7f) {
+		info.si_code = CLD_KILLED;
+	} else {
+		info.si_code = CLD_EXITED;
+		info.si_status = code >> 8;
+	}
+
+	sighand = utrace_lock_sighand(parent, &flags);
+	if (!sighand)
+		return -ESRCH;
+	ka = &sighand->action[SIGCHLD - 1];
+	if (!traced && sig == SIGCHLD &&
+	    (ka->sa.sa_handler == SIG_IGN || (ka->sa.sa_flags & SA_NOCLDWAIT))) {
+		autoreap = 1;
+		if (ka->sa.sa_handler == SIG_IGN)
+			sig = 0;
+	}
+	if (!traced)
+		WRITE_ONCE(tsk->exit_state, autoreap ? EXIT_DEAD : EXIT_ZOMBIE);
+	if (valid_signal(sig) && sig)
+		utrace_send_signal_locked(sig, &info, parent, PIDTYPE_TGID, false);
+	__wake_up_sync_key(&parent->signal->wait_chldexit, TASK_INTERRUPTIBLE, tsk);
+	spin_unlock_irqrestore(&sighand->siglock, flags);
+	return autoreap;
+}
+
 /* The disposition normal delivery gives @signr, and its event. */
 static u32 utrace_default_disposition(int signr, const struct k_sigaction *ka,
 				      unsigned long *event)

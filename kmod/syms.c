@@ -69,6 +69,7 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user, &copy_siginfo_to_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user, &copy_siginfo_from_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.getrusage, &getrusage));
+	BUILD_BUG_ON(!__same_type(utrace_syms.release_task, &release_task));
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_set_jobctl_pending, &task_set_jobctl_pending));
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_clear_jobctl_pending,
 				  &task_clear_jobctl_pending));
@@ -108,6 +109,7 @@ static const struct {
 	{ "copy_siginfo_from_user", (void **)&utrace_syms.copy_siginfo_from_user },
 	{ "getrusage", (void **)&utrace_syms.getrusage },
 	{ "kernel_waitid", (void **)&utrace_syms.kernel_waitid },
+	{ "release_task", (void **)&utrace_syms.release_task },
 };
 
 int utrace_syms_init(void)

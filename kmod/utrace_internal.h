@@ -164,6 +164,7 @@ bool utrace_jctl_retrap_pending(struct task_struct *task);
 void utrace_jctl_listen(struct task_struct *task, bool on);
 void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
 			   int status);
+int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced);
 
 struct rusage;
 
@@ -201,6 +202,7 @@ struct utrace_syms {
 	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
 	int (*copy_siginfo_from_user)(kernel_siginfo_t *to, const siginfo_t __user *from);
 	void (*getrusage)(struct task_struct *p, int who, struct rusage *ru);
+	void (*release_task)(struct task_struct *p);
 	/* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
 	long (*kernel_waitid)(int which, pid_t upid, void *infop, int options,
 			      struct rusage *ru);

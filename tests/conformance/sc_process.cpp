@@ -300,6 +300,117 @@ SCENARIO(zombie_traced_non_child, "a traced non-child exits: the tracer waits fi
 	t.wait(c);
 }
 
+// The zombie of a traced non-child belongs to its tracer first (natively
+// EXIT_TRACE while the tracer reaps): the real parent's SIGCHLD, its wait
+// and the automatic reaping of a parent that ignores SIGCHLD all come after.
+static pid_t non_child_dies(Trace &t, Pipe &p, pid_t c, const std::function<void()> &then)
+{
+	return subtracer(t, [&] {
+		t.ptrace(PTRACE_ATTACH, c);
+		t.wait(c);
+		t.ptrace(PTRACE_CONT, c);
+		p.post();
+		wait_zombie(t, c);
+		then();
+	});
+}
+
+SCENARIO(zombie_non_child_sigchld, "a traced non-child dies: its real parent gets SIGCHLD only "
+                                   "once the tracer reaped it")
+{
+	Pipe p, ready, go;
+	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(6); });
+	pid_t r = non_child_dies(t, p, c, [&] {
+		ready.post();
+		go.take();
+		t.wait(c);
+	});
+	ready.take();
+	t.sigchld();
+	go.post();
+	t.wait(r);
+	t.sigchld();
+	t.sigchld();
+	t.wait(c);
+}
+
+SCENARIO(zombie_non_child_parent_waiting, "the real parent already sleeps in wait for a traced "
+                                          "non-child that dies: it wakes when the tracer reaped it")
+{
+	Pipe p;
+	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(9); });
+	pid_t self = getpid();
+	pid_t r = non_child_dies(t, p, c, [&] {
+		t.wait_blocked(self, SYS_wait4);
+		t.wait(c);
+	});
+	t.wait(c);
+	t.wait(r);
+}
+
+SCENARIO(zombie_non_child_parent_ignores, "the real parent ignores SIGCHLD: the traced "
+                                          "non-child's zombie waits for the tracer, then goes")
+{
+	Pipe p, ready, go;
+	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(10); });
+	signal(SIGCHLD, SIG_IGN);
+	pid_t r = non_child_dies(t, p, c, [&] {
+		ready.post();
+		go.take();
+		t.wait(c);
+		t.state(c);
+	});
+	ready.take();
+	t.state(c);
+	t.wait(c, WNOHANG);
+	go.post();
+	t.wait(r);
+	t.wait(c);
+	signal(SIGCHLD, SIG_DFL);
+}
+
+SCENARIO(zombie_non_child_tracer_exits, "the tracer exits without reaping its dead non-child: "
+                                        "the real parent is notified then and reaps it")
+{
+	Pipe p, ready, go;
+	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(11); });
+	pid_t r = non_child_dies(t, p, c, [&] {
+		ready.post();
+		go.take();
+	});
+	ready.take();
+	t.wait(c, WNOHANG);
+	go.post();
+	t.wait(r);
+	t.sigchld();
+	t.state(c);
+	t.wait(c);
+}
+
+SCENARIO(tracer_nocldstop_death, "a tracer with SA_NOCLDSTOP: no SIGCHLD for its tracee's stops, "
+                                 "one for its death")
+{
+	Pipe p;
+	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(12); });
+	pid_t r = subtracer(t, [&] {
+		struct sigaction sa {
+		};
+		sa.sa_handler = [](int) {};
+		sa.sa_flags = SA_NOCLDSTOP;
+		sigaction(SIGCHLD, &sa, nullptr);
+		t.ptrace(PTRACE_ATTACH, c);
+		t.wait(c);
+		t.sigchld();
+		t.ptrace(PTRACE_CONT, c);
+		p.post();
+		wait_zombie(t, c);
+		t.sigchld();
+		t.wait(c);
+	});
+	t.wait(r);
+	t.wait(c);
+}
+
 SCENARIO(tracer_exit_detaches, "the tracer exits without EXITKILL: the tracee is detached and "
                                "runs on")
 {
