@@ -403,9 +403,10 @@ SCENARIO(tracer_nocldstop_death, "a tracer with SA_NOCLDSTOP: no SIGCHLD for its
 		t.sigchld();
 		t.ptrace(PTRACE_CONT, c);
 		p.post();
-		wait_zombie(t, c);
-		t.sigchld();
+		// Natively the zombie shows in /proc just before the SIGCHLD is
+		// queued: look once the wait has reported the death.
 		t.wait(c);
+		t.sigchld();
 	});
 	t.wait(r);
 	t.wait(c);
