@@ -26,6 +26,11 @@
  *   link for those); every request that touches ptrace state is handled
  *   here, because the kernel's would act on ->ptrace, ->exit_code and
  *   ->last_siginfo, which utrace tracees do not use.
+ * - x86's ia32 entries (a 32-bit caller's ptrace, wait4, waitid, waitpid)
+ *   are redirected to the same replacements, which tell them apart with
+ *   pt_ia32(): arguments from the ia32 registers, the compat layouts of
+ *   compat_ptrace_request() and compat_sys_wait4()/waitid(), and
+ *   compat_arch_ptrace() for the register requests.
  *
  * Locking: pt_lock (spinlock) protects pt_list and each ctx's stop fields;
  * it is taken by the tracee in its callbacks (atomic in report_death) and by
@@ -1367,10 +1372,25 @@ static int pt_check_options(unsigned long data)
 	return 0;
 }
 
+/*
+ * The requests this module serves that read or write the caller's memory do
+ * it in the caller's layout: an ia32 caller (pt_ia32()) gets
+ * compat_ptrace_request()'s, a 32-bit word for PEEK and POKE and
+ * GETEVENTMSG, a compat siginfo for GETSIGINFO and SETSIGINFO, and
+ * compat_arch_ptrace() for the rest.  GET_SYSCALL_INFO's layout is the same
+ * for both, and every other argument is a number, which pt_arg() already
+ * zero-extended as the compat entry does.
+ */
 static long pt_peek(struct task_struct *child, unsigned long addr, unsigned long data)
 {
 	unsigned long tmp;
+	u32 word;
 
+	if (pt_ia32()) {
+		if (access_process_vm(child, addr, &word, sizeof(word), FOLL_FORCE) != sizeof(word))
+			return -EIO;
+		return put_user(word, (u32 __user *)data);
+	}
 	if (access_process_vm(child, addr, &tmp, sizeof(tmp), FOLL_FORCE) != sizeof(tmp))
 		return -EIO;
 	return put_user(tmp, (unsigned long __user *)data);
@@ -1378,10 +1398,51 @@ static long pt_peek(struct task_struct *child, unsigned long addr, unsigned long
 
 static long pt_poke(struct task_struct *child, unsigned long addr, unsigned long data)
 {
+	u32 word = data;
+
+	if (pt_ia32())
+		return access_process_vm(child, addr, &word, sizeof(word),
+					 FOLL_FORCE | FOLL_WRITE) == sizeof(word) ? 0 : -EIO;
 	if (access_process_vm(child, addr, &data, sizeof(data), FOLL_FORCE | FOLL_WRITE) !=
 	    sizeof(data))
 		return -EIO;
 	return 0;
+}
+
+static int pt_put_eventmsg(unsigned long msg, unsigned long data)
+{
+	if (pt_ia32())
+		return put_user((u32)msg, (u32 __user *)data);
+	return put_user(msg, (unsigned long __user *)data);
+}
+
+static int pt_siginfo_to_user(unsigned long data, const kernel_siginfo_t *info)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		return utrace_syms.copy_siginfo_to_user32(compat_ptr(data), info);
+#endif
+	return utrace_syms.copy_siginfo_to_user((siginfo_t __user *)data, info);
+}
+
+static int pt_siginfo_from_user(kernel_siginfo_t *info, unsigned long data)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		return utrace_syms.copy_siginfo_from_user32(info, compat_ptr(data));
+#endif
+	return utrace_syms.copy_siginfo_from_user(info, (siginfo_t __user *)data);
+}
+
+/* The kernel's own arch_ptrace(), or compat_arch_ptrace() for an ia32 caller. */
+static long pt_arch_ptrace(struct task_struct *child, long request, unsigned long addr,
+			   unsigned long data)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		return utrace_syms.compat_arch_ptrace(child, request, addr, data);
+#endif
+	return utrace_syms.arch_ptrace(child, request, addr, data);
 }
 
 /* ptrace_access_vm()'s check: a non-dumpable tracee needs CAP_SYS_PTRACE. */
@@ -1471,17 +1532,17 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 		info.si_signo = 0;
 		ret = ctx->eventmsg;
 		spin_unlock(&pt_lock);
-		return put_user((unsigned long)ret, (unsigned long __user *)datavp);
+		return pt_put_eventmsg(ret, data);
 	case PTRACE_GETSIGINFO:
 		spin_lock(&pt_lock);
 		ret = ctx->have_info ? 0 : -EINVAL;
 		info = ctx->info;
 		spin_unlock(&pt_lock);
 		if (!ret)
-			ret = utrace_syms.copy_siginfo_to_user(datavp, &info);
+			ret = pt_siginfo_to_user(data, &info);
 		return ret;
 	case PTRACE_SETSIGINFO:
-		ret = utrace_syms.copy_siginfo_from_user(&info, datavp);
+		ret = pt_siginfo_from_user(&info, data);
 		if (ret)
 			return ret;
 		spin_lock(&pt_lock);
@@ -1511,10 +1572,11 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 	default:
 		/*
 		 * Registers, regsets, signal masks, PEEKSIGINFO, seccomp
-		 * filters, arch requests: the kernel's arch_ptrace() does not
-		 * look at the ptrace link for those.
+		 * filters, arch requests: the kernel's arch_ptrace() (or
+		 * compat_arch_ptrace()) does not look at the ptrace link for
+		 * those.
 		 */
-		return utrace_syms.arch_ptrace(child, request, addr, data);
+		return pt_arch_ptrace(child, request, addr, data);
 	}
 }
 
@@ -1699,6 +1761,12 @@ enum {
 #ifdef CONFIG_PPC64
 	PT_HOOK_WAITPID,
 #endif
+#ifdef CONFIG_IA32_EMULATION
+	PT_HOOK_IA32_PTRACE,
+	PT_HOOK_IA32_WAIT4,
+	PT_HOOK_IA32_WAITID,
+	PT_HOOK_IA32_WAITPID,
+#endif
 	PT_HOOK_SECCOMP,
 	PT_HOOK_NOTIFY,
 	PT_HOOK_EXEC_CREDS,
@@ -1881,6 +1949,24 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 			      .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
 			      .filter = pt_filter },
 #endif
+#ifdef CONFIG_IA32_EMULATION
+	/*
+	 * The ia32 entries (syscall_32.tbl) reach the same replacements: they
+	 * read the arguments and write memory as pt_ia32() says.
+	 */
+	[PT_HOOK_IA32_PTRACE] = { .name = "__ia32_compat_sys_ptrace",
+				  .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
+				  .filter = pt_filter },
+	[PT_HOOK_IA32_WAIT4] = { .name = "__ia32_compat_sys_wait4",
+				 .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
+				 .filter = pt_filter },
+	[PT_HOOK_IA32_WAITID] = { .name = "__ia32_compat_sys_waitid",
+				  .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
+				  .filter = pt_filter },
+	[PT_HOOK_IA32_WAITPID] = { .name = "__ia32_sys_waitpid",
+				   .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
+				   .filter = pt_filter },
+#endif
 	[PT_HOOK_SECCOMP] = { .name = "__secure_computing",
 			      .replacement = UTRACE_REPLACEMENT(utrace_pt_secure_computing),
 			      .filter = pt_tracee_filter },
@@ -1895,7 +1981,7 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 				    .filter = pt_hold_filter },
 };
 
-/* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid. */
+/* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid, of the caller's entry. */
 long pt_orig_wait(const struct pt_regs *regs, int kind)
 {
 	int hook = kind == PT_WAITID ? PT_HOOK_WAITID : PT_HOOK_WAIT4;
@@ -1904,6 +1990,11 @@ long pt_orig_wait(const struct pt_regs *regs, int kind)
 #ifdef CONFIG_PPC64
 	if (kind == PT_WAITPID)
 		hook = PT_HOOK_WAITPID;
+#endif
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		hook = kind == PT_WAITID ? PT_HOOK_IA32_WAITID :
+		       kind == PT_WAITPID ? PT_HOOK_IA32_WAITPID : PT_HOOK_IA32_WAIT4;
 #endif
 	orig = pt_hooks[hook].orig;
 
@@ -1935,7 +2026,7 @@ long utrace_pt_sys_waitid(const struct pt_regs *regs)
 	return ret;
 }
 
-#ifdef CONFIG_PPC64
+#if defined(CONFIG_PPC64) || defined(CONFIG_IA32_EMULATION)
 long utrace_pt_sys_waitpid(const struct pt_regs *regs)
 {
 	long ret = pt_wait(regs, PT_WAITPID);

@@ -132,12 +132,37 @@ void pt_unlink_put(struct pt_ctx *ctx);
 int pt_detach_engine(struct pt_ctx *ctx);
 int pt_check_stopped(struct pt_ctx *ctx);
 
-/* arch: syscall arguments of a pt_regs syscall wrapper */
+/*
+ * The current system call came through one of x86's ia32 entries (int $0x80,
+ * sysenter, a 32-bit syscall; TS_COMPAT is set for the call): its arguments
+ * are in the ia32 registers and it reads and writes memory in the compat
+ * layouts.  The ia32 hooks in ptrace.c reach the same replacements as the
+ * native ones, which ask this.
+ */
+static inline bool pt_ia32(void)
+{
+#ifdef CONFIG_IA32_EMULATION
+	return in_ia32_syscall();
+#else
+	return false;
+#endif
+}
+
+/*
+ * arch: syscall arguments of a pt_regs syscall wrapper.  ia32: bx, cx, dx,
+ * si, di, 32 bits each, zero-extended as the kernel's ia32 wrappers take
+ * them before casting to the declared type (compat pointers, compat_ulong_t).
+ */
 static inline unsigned long pt_arg(const struct pt_regs *regs, int i)
 {
 #ifdef CONFIG_X86_64
 	const unsigned long args[] = { regs->di, regs->si, regs->dx, regs->r10, regs->r8 };
+#ifdef CONFIG_IA32_EMULATION
+	const u32 args32[] = { regs->bx, regs->cx, regs->dx, regs->si, regs->di };
 
+	if (pt_ia32())
+		return args32[i];
+#endif
 	return args[i];
 #else
 	return regs->gpr[3 + i];
@@ -148,7 +173,14 @@ static inline void pt_set_arg(struct pt_regs *regs, int i, unsigned long v)
 {
 #ifdef CONFIG_X86_64
 	unsigned long *args[] = { &regs->di, &regs->si, &regs->dx, &regs->r10, &regs->r8 };
+#ifdef CONFIG_IA32_EMULATION
+	unsigned long *args32[] = { &regs->bx, &regs->cx, &regs->dx, &regs->si, &regs->di };
 
+	if (pt_ia32()) {
+		*args32[i] = (u32)v;
+		return;
+	}
+#endif
 	*args[i] = v;
 #else
 	regs->gpr[3 + i] = v;

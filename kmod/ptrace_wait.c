@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * wait(2) when the ptrace backend is on: wait4, waitid (and powerpc's
- * waitpid) first look at the caller's utrace-ptrace tracees (a stop not yet
- * reported, the death of a traced non-child), then poll the kernel's own
- * wait with WNOHANG, and sleep on both pt_wq (our tracees' stops) and the
+ * wait(2) when the ptrace backend is on: wait4, waitid (and powerpc's and
+ * ia32's waitpid) first look at the caller's utrace-ptrace tracees (a stop
+ * not yet reported, the death of a traced non-child), then poll the kernel's
+ * own wait with WNOHANG, and sleep on both pt_wq (our tracees' stops) and the
  * caller's signal->wait_chldexit (the kernel's children) until one of them
  * has something.  Every wait comes here while the backend is on, also one
  * by a process with no tracee: a PTRACE_TRACEME child may make its parent a
  * tracer while the parent already waits.
+ *
+ * x86's ia32 entries (compat wait4 and waitid, waitpid) come here too:
+ * pt_arg() reads their registers, the rusage and the siginfo are written in
+ * the compat layouts, and the kernel's wait polled is their own entry.
  *
  * When the backend is switched off, a waiter with no tracee restarts its
  * call (-ERESTARTNOINTR), which then runs the kernel's wait untouched: no
@@ -139,11 +143,39 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 	return false;
 }
 
-static int pt_put_waitid(struct siginfo __user *infop, int signo, int cause, pid_t pid,
-			 uid_t uid, int status)
+#ifdef CONFIG_IA32_EMULATION
+/* compat_sys_waitid()'s copy out: pt_put_waitid()'s fields in a compat_siginfo */
+static int pt_put_waitid32(struct compat_siginfo __user *infop, int signo, int cause, pid_t pid,
+			   uid_t uid, int status)
 {
+	if (!user_write_access_begin(infop, sizeof(*infop)))
+		return -EFAULT;
+	unsafe_put_user(signo, &infop->si_signo, efault);
+	unsafe_put_user(0, &infop->si_errno, efault);
+	unsafe_put_user(cause, &infop->si_code, efault);
+	unsafe_put_user(pid, &infop->si_pid, efault);
+	unsafe_put_user(uid, &infop->si_uid, efault);
+	unsafe_put_user(status, &infop->si_status, efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+#endif
+
+/* sys_waitid()'s copy out, at @uinfo, in the caller's layout (pt_ia32()) */
+static int pt_put_waitid(unsigned long uinfo, int signo, int cause, pid_t pid, uid_t uid,
+			 int status)
+{
+	struct siginfo __user *infop = (struct siginfo __user *)uinfo;
+
 	if (!infop)
 		return 0;
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		return pt_put_waitid32(compat_ptr(uinfo), signo, cause, pid, uid, status);
+#endif
 	if (!user_write_access_begin(infop, sizeof(*infop)))
 		return -EFAULT;
 	unsafe_put_user(signo, &infop->si_signo, efault);
@@ -159,24 +191,34 @@ efault:
 	return -EFAULT;
 }
 
+/* wait4's or waitid's rusage at @ru (not NULL), in the caller's layout */
+static int pt_put_rusage(unsigned long ru, const struct rusage *r)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		return utrace_syms.put_compat_rusage(r, compat_ptr(ru));
+#endif
+	return copy_to_user((struct rusage __user *)ru, r, sizeof(*r)) ? -EFAULT : 0;
+}
+
 /* Copy out what pt_wait_consider() found; returns the syscall's result. */
 static long pt_wait_report(struct pt_wait_opts *wo, const struct pt_regs *regs, int kind)
 {
-	struct rusage __user *ru;
+	unsigned long ru;
 	struct rusage r;
 	long ret = wo->pid_nr;
 
-	ru = (struct rusage __user *)pt_arg(regs, kind == PT_WAITID ? 4 : 3);
+	ru = pt_arg(regs, kind == PT_WAITID ? 4 : 3);
 	if (kind == PT_WAITPID)
-		ru = NULL;
+		ru = 0;
 	if (ru) {
 		utrace_syms.getrusage(wo->task, RUSAGE_BOTH, &r);
-		if (copy_to_user(ru, &r, sizeof(r)))
+		if (pt_put_rusage(ru, &r))
 			ret = -EFAULT;
 	}
 	if (kind == PT_WAITID) {
-		if (pt_put_waitid((struct siginfo __user *)pt_arg(regs, 2), SIGCHLD, wo->cause,
-				  wo->pid_nr, wo->uid, wo->status))
+		if (pt_put_waitid(pt_arg(regs, 2), SIGCHLD, wo->cause, wo->pid_nr, wo->uid,
+				  wo->status))
 			ret = -EFAULT;
 		else if (ret > 0)
 			ret = 0;
@@ -206,8 +248,7 @@ struct pt_waitid_info {
  */
 static long pt_poll_native(const struct pt_regs *poll, int kind, long *result)
 {
-	struct siginfo __user *infop = (struct siginfo __user *)pt_arg(poll, 2);
-	struct rusage __user *ru = (struct rusage __user *)pt_arg(poll, 4);
+	unsigned long infop = pt_arg(poll, 2), ru = pt_arg(poll, 4);
 	struct pt_waitid_info info = {};
 	struct rusage r;
 	long ret;
@@ -219,7 +260,7 @@ static long pt_poll_native(const struct pt_regs *poll, int kind, long *result)
 	if (ret <= 0)
 		return *result = ret;
 	*result = 0;
-	if (ru && copy_to_user(ru, &r, sizeof(r)))
+	if (ru && pt_put_rusage(ru, &r))
 		*result = -EFAULT;
 	else if (pt_put_waitid(infop, SIGCHLD, info.cause, info.pid, info.uid, info.status))
 		*result = -EFAULT;
@@ -364,8 +405,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			break;
 		if (wo.options & WNOHANG) {
 			if (ret == -ECHILD && kind == PT_WAITID)
-				ret = pt_put_waitid((struct siginfo __user *)pt_arg(regs, 2),
-						    0, 0, 0, 0, 0);
+				ret = pt_put_waitid(pt_arg(regs, 2), 0, 0, 0, 0, 0);
 			else
 				ret = 0;
 			break;

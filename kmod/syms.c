@@ -11,6 +11,7 @@
 
 #include <linux/cgroup.h>
 #include <linux/cn_proc.h>
+#include <linux/compat.h>
 #include <linux/coredump.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
@@ -74,6 +75,13 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_clear_jobctl_pending,
 				  &task_clear_jobctl_pending));
 	BUILD_BUG_ON(!__same_type(utrace_syms.signal_wake_up_state, &signal_wake_up_state));
+#ifdef CONFIG_IA32_EMULATION
+	BUILD_BUG_ON(!__same_type(utrace_syms.compat_arch_ptrace, &compat_arch_ptrace));
+	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user32, &copy_siginfo_to_user32));
+	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user32,
+				  &copy_siginfo_from_user32));
+	BUILD_BUG_ON(!__same_type(utrace_syms.put_compat_rusage, &put_compat_rusage));
+#endif
 	/*
 	 * do_signal_stop() is static in kernel/signal.c, kernel_waitid() in
 	 * kernel/exit.c: no declaration to check.
@@ -110,6 +118,13 @@ static const struct {
 	{ "getrusage", (void **)&utrace_syms.getrusage },
 	{ "kernel_waitid", (void **)&utrace_syms.kernel_waitid },
 	{ "release_task", (void **)&utrace_syms.release_task },
+#ifdef CONFIG_IA32_EMULATION
+	{ "compat_arch_ptrace", (void **)&utrace_syms.compat_arch_ptrace },
+	/* x86's own with CONFIG_X86_X32_ABI, else the generic one: the macro says */
+	{ __stringify(copy_siginfo_to_user32), (void **)&utrace_syms.copy_siginfo_to_user32 },
+	{ "copy_siginfo_from_user32", (void **)&utrace_syms.copy_siginfo_from_user32 },
+	{ "put_compat_rusage", (void **)&utrace_syms.put_compat_rusage },
+#endif
 };
 
 int utrace_syms_init(void)

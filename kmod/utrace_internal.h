@@ -13,6 +13,7 @@
 #ifndef _UTRACE_INTERNAL_H
 #define _UTRACE_INTERNAL_H
 
+#include <linux/compat.h>
 #include <linux/ptrace.h>
 #include <linux/rhashtable-types.h>
 #include <linux/sched.h>
@@ -206,6 +207,16 @@ struct utrace_syms {
 	/* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
 	long (*kernel_waitid)(int which, pid_t upid, void *infop, int options,
 			      struct rusage *ru);
+#ifdef CONFIG_IA32_EMULATION
+	/* the ptrace backend's ia32 entries: compat layouts */
+	long (*compat_arch_ptrace)(struct task_struct *child, compat_long_t request,
+				   compat_ulong_t addr, compat_ulong_t data);
+	int (*copy_siginfo_to_user32)(struct compat_siginfo __user *to,
+				      const kernel_siginfo_t *from);
+	int (*copy_siginfo_from_user32)(kernel_siginfo_t *to,
+					const struct compat_siginfo __user *from);
+	int (*put_compat_rusage)(const struct rusage *r, struct compat_rusage __user *ru);
+#endif
 };
 
 /*
