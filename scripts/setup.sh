@@ -25,6 +25,10 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
 	# host build
 	build-essential cmake ninja-build pkg-config python3 git file
+	# the 32-bit (ia32) ptrace test program, built -m32 -static (guest.x86_64.ptrace_compat).
+	# Not gcc-multilib: it conflicts with the powerpc64le cross compiler (the
+	# /usr/include/asm link it adds is made in the build tree instead).
+	gcc-12-multilib libc6-dev-i386
 	# module build: kbuild host tools come from the fetched linux-kbuild-6.1
 	bc flex bison libelf-dev libssl-dev kmod
 	# powerpc64le cross toolchain (static test binaries, module)
