@@ -267,6 +267,18 @@ static long pt_poll_native(const struct pt_regs *poll, int kind, long *result)
 	return ret;
 }
 
+/*
+ * The wait ends with nothing to report (@ret 0: WNOHANG) or with the error
+ * @ret: sys_waitid() and compat_sys_waitid() write their siginfo all the
+ * same, zeroed (si_signo 0, si_pid 0); wait4 and waitpid write nothing.
+ */
+static long pt_wait_none(const struct pt_regs *regs, int kind, long ret)
+{
+	if (kind == PT_WAITID && pt_put_waitid(pt_arg(regs, 2), 0, 0, 0, 0, 0))
+		return -EFAULT;
+	return ret;
+}
+
 struct pt_waiter {
 	wait_queue_entry_t native;
 	wait_queue_entry_t ours;
@@ -401,13 +413,14 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			pt_set_arg(&z, opt_arg, pt_arg(&poll, opt_arg) | __WALL);
 			found = pt_poll_native(&z, kind, &ret) > 0;
 		}
-		if (found || (ret != 0 && !(ret == -ECHILD && have)))
+		if (found)
 			break;
+		if (ret != 0 && !(ret == -ECHILD && have)) {
+			ret = pt_wait_none(regs, kind, ret);
+			break;
+		}
 		if (wo.options & WNOHANG) {
-			if (ret == -ECHILD && kind == PT_WAITID)
-				ret = pt_put_waitid(pt_arg(regs, 2), 0, 0, 0, 0, 0);
-			else
-				ret = 0;
+			ret = pt_wait_none(regs, kind, 0);
 			break;
 		}
 		if (!READ_ONCE(pt_backend) && !have) {
@@ -421,7 +434,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			schedule();
 		__set_current_state(TASK_RUNNING);
 		if (signal_pending(current)) {
-			ret = -ERESTARTSYS;
+			ret = pt_wait_none(regs, kind, -ERESTARTSYS);
 			break;
 		}
 	}

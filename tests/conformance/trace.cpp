@@ -560,7 +560,10 @@ pid_t Trace::wait(pid_t pid, int flags, int *status)
 
 int Trace::waitid(idtype_t type, id_t id, int flags)
 {
-	siginfo_t si{};
+	// Not zeroed: the kernel writes its siginfo also when it has nothing
+	// to report (si_pid 0), and "empty" must come from that write.
+	siginfo_t si;
+	memset(&si, 0xa5, sizeof si);
 	int r;
 	do {
 		r = ::waitid(type, id, &si, flags);

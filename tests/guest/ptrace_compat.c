@@ -324,12 +324,11 @@ static void waitid_show(const char *what, pid_t pid, int options, bool ru)
 	memset(&r, GUARD, sizeof(r));
 	ret = syscall(SYS_waitid, P_PID, pid, &b.si, options, ru ? &r.ru : NULL);
 	show(what, ret);
-	if (ret < 0)
-		return;
+	/* Also with nothing to report, or an error: the kernel zeroes the fields. */
 	show_siginfo("  waitid", &b.si);
 	printf("  waitid status %d guard %s\n", b.si.si_status,
 	       guard_ok(b.guard, sizeof(b.guard)) ? "ok" : "CLOBBERED");
-	if (ru)
+	if (ru && ret == 0 && b.si.si_signo)
 		show_rusage(&r);
 }
 
@@ -536,12 +535,14 @@ static void scenario_attach(void)
 {
 	printf("== attach\n");
 	tracee = fork_pauser();
+	waitid_show("waitid WNOHANG, nothing to report", tracee, WEXITED | WNOHANG, true);
 	show("ATTACH", pt(PTRACE_ATTACH, tracee, 0, 0));
 	waitid_show("waitid stop", tracee, WSTOPPED, false);
 	tracerpid("attach", tracee);
 	getsiginfo("GETSIGINFO attach stop", tracee);
 	show("DETACH SIGTERM", pt(PTRACE_DETACH, tracee, 0, SIGTERM));
 	waitid_show("waitid exit", tracee, WEXITED, true);
+	waitid_show("waitid reaped", tracee, WEXITED | WNOHANG, true);
 }
 
 static void scenario_seize(void)
