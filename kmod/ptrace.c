@@ -1895,7 +1895,7 @@ void utrace_pt_notify(int exit_code, unsigned long message)
 static bool pt_hold_zombie(struct task_struct *tsk)
 {
 	struct pt_ctx *ctx;
-	bool held = false;
+	bool found = false, held = false;
 
 	if (READ_ONCE(tsk->exit_state) != EXIT_ZOMBIE || !thread_group_leader(tsk) ||
 	    tsk->ptrace)
@@ -1904,6 +1904,7 @@ static bool pt_hold_zombie(struct task_struct *tsk)
 	list_for_each_entry_rcu(ctx, &pt_hold_list, hold_node) {
 		if (ctx->tracee != tsk)
 			continue;
+		found = true;
 		/* Nobody looks at it meanwhile: the waits need tasklist_lock. */
 		WRITE_ONCE(tsk->exit_state, EXIT_TRACE);
 		smp_mb();	/* pairs with the xchg() in pt_release_hold() */
@@ -1912,9 +1913,21 @@ static bool pt_hold_zombie(struct task_struct *tsk)
 			WRITE_ONCE(tsk->exit_state, EXIT_ZOMBIE);
 		break;
 	}
-	rcu_read_unlock();
-	if (held)	/* do_notify_pidfd(): it has exited */
+	/* The tracer's wait reports a dead leader from now on: pt_dead_ready(). */
+	if (found)
+		wake_up_all(&pt_wq);
+	if (held) {
+		/* do_notify_pidfd(): it has exited */
 		wake_up_all(&task_pid(tsk)->wait_pidfd);
+		/*
+		 * From release_task() of the group's last thread: the leader
+		 * died before it, and the tracer, natively its ->parent, is
+		 * told now that the group is gone (its wait can report it).
+		 */
+		if (tsk != current)
+			utrace_notify_death(tsk, ctx->tracer, SIGCHLD, true);
+	}
+	rcu_read_unlock();
 	return held;
 }
 

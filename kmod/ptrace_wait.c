@@ -82,6 +82,32 @@ static bool pt_wait_continued(struct task_struct *p, struct pt_wait_opts *wo)
 	return found;
 }
 
+/*
+ * A dead tracee the tracer's wait reports now.  A group leader, as
+ * wait_consider_task() has it, only once it is a zombie (past
+ * exit_notify()) and the last of its group (delay_group_leader()): until
+ * then the wait finds it but has nothing to report.  Its other threads
+ * were released at their death (no ->ptrace): reported at once.
+ */
+static bool pt_dead_ready(struct task_struct *p)
+{
+	if (!thread_group_leader(p))
+		return true;
+	return READ_ONCE(p->exit_state) && thread_group_empty(p);
+}
+
+/*
+ * wait_task_zombie()'s status: the group's exit code once the group exits
+ * (a leader dead before its other threads reports how they ended), else the
+ * task's own, as recorded at its death.
+ */
+static int pt_dead_status(struct pt_ctx *ctx, struct task_struct *p)
+{
+	if (thread_group_leader(p) && (READ_ONCE(p->signal->flags) & SIGNAL_GROUP_EXIT))
+		return READ_ONCE(p->signal->group_exit_code);
+	return ctx->exit_status;
+}
+
 /* Our tracees the caller may wait for now.  pt_lock held. */
 static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 {
@@ -107,8 +133,8 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
 				ctx->exit_code = 0;
 			utrace_engine_get(ctx->engine);
 			wo->stopped = ctx;
-		} else if (ctx->dead && (wo->options & WEXITED)) {
-			int st = ctx->exit_status;
+		} else if (ctx->dead && (wo->options & WEXITED) && pt_dead_ready(p)) {
+			int st = pt_dead_status(ctx, p);
 
 			wo->stat = st;
 			if (st & 0x7f) {

@@ -387,6 +387,44 @@ SCENARIO(zombie_non_child_tracer_exits, "the tracer exits without reaping its de
 	t.wait(c);
 }
 
+static void *thread_takes_then_exits(void *arg)
+{
+	static_cast<Pipe *>(arg)->take();
+	_exit(13);
+}
+
+SCENARIO(zombie_non_child_leader_first, "a traced non-child's leader exits before its other "
+                                        "thread: what its tracer and its real parent see")
+{
+	Pipe p, q, ready, go;
+	pid_t c = t.spawn("tracee", [&] {
+		pthread_t th;
+		pthread_create(&th, nullptr, thread_takes_then_exits, &q);
+		p.take();
+		pthread_exit(nullptr);
+	});
+	t.wait_blocked(c, SYS_read);
+	pid_t r = subtracer(t, [&] {
+		t.ptrace(PTRACE_ATTACH, c);
+		t.wait(c);
+		t.ptrace(PTRACE_CONT, c);
+		p.post();
+		wait_zombie(t, c);
+		t.wait(c, __WALL | WNOHANG);
+		ready.post();
+		go.take();
+		q.post();
+		t.wait(c);
+		t.state(c);
+	});
+	ready.take();
+	t.state(c);
+	t.wait(c, WNOHANG);
+	go.post();
+	t.wait(r);
+	t.wait(c);
+}
+
 SCENARIO(tracer_nocldstop_death, "a tracer with SA_NOCLDSTOP: no SIGCHLD for its tracee's stops, "
                                  "one for its death")
 {
