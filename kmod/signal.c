@@ -234,6 +234,30 @@ struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long 
 }
 
 /*
+ * The SIGCHLD siginfo do_notify_parent() and do_notify_parent_cldstop()
+ * build: @sig with CLD_* @why and @status, @tsk's pid and uid as @parent
+ * sees them, its CPU times plus @gutime/@gstime (a dead group's).
+ */
+static void utrace_child_siginfo(kernel_siginfo_t *info, struct task_struct *tsk,
+				 struct task_struct *parent, int sig, int why, int status,
+				 u64 gutime, u64 gstime)
+{
+	u64 utime, stime;
+
+	clear_siginfo(info);
+	info->si_signo = sig;
+	info->si_code = why;
+	info->si_status = status;
+	rcu_read_lock();
+	info->si_pid = task_pid_nr_ns(tsk, task_active_pid_ns(parent));
+	info->si_uid = from_kuid_munged(task_cred_xxx(parent, user_ns), task_uid(tsk));
+	rcu_read_unlock();
+	task_cputime_adjusted(tsk, &utime, &stime);
+	info->si_utime = div_u64(utime + gutime, NSEC_PER_SEC / USER_HZ);
+	info->si_stime = div_u64(stime + gstime, NSEC_PER_SEC / USER_HZ);
+}
+
+/*
  * do_notify_parent_cldstop() of @tsk to @parent (the real parent, or a
  * utrace-ptrace tracer), without tasklist_lock, which is not in powerpc's
  * kallsyms: the caller holds a reference on @parent, or rcu_read_lock()
@@ -246,20 +270,8 @@ void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, 
 	struct sighand_struct *sighand;
 	kernel_siginfo_t info;
 	unsigned long flags;
-	u64 utime, stime;
 
-	clear_siginfo(&info);
-	info.si_signo = SIGCHLD;
-	info.si_code = why;
-	info.si_status = status;
-	rcu_read_lock();
-	info.si_pid = task_pid_nr_ns(tsk, task_active_pid_ns(parent));
-	info.si_uid = from_kuid_munged(task_cred_xxx(parent, user_ns), task_uid(tsk));
-	rcu_read_unlock();
-	task_cputime_adjusted(tsk, &utime, &stime);
-	info.si_utime = div_u64(utime, NSEC_PER_SEC / USER_HZ);
-	info.si_stime = div_u64(stime, NSEC_PER_SEC / USER_HZ);
-
+	utrace_child_siginfo(&info, tsk, parent, SIGCHLD, why, status, 0, 0);
 	sighand = utrace_lock_sighand(parent, &flags);
 	if (!sighand)
 		return;
@@ -290,31 +302,19 @@ int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int
 	struct k_sigaction *ka;
 	kernel_siginfo_t info;
 	unsigned long flags;
-	u64 utime, stime;
 	int code = READ_ONCE(tsk->exit_code);
-	int autoreap = 0;
+	int why = CLD_EXITED, autoreap = 0;
 
 	/* A parent in another security domain since the clone: SIGCHLD. */
 	if (!traced && sig != SIGCHLD && tsk->parent_exec_id != READ_ONCE(parent->self_exec_id))
 		sig = SIGCHLD;
-	clear_siginfo(&info);
-	info.si_signo = sig;
-	rcu_read_lock();
-	info.si_pid = task_pid_nr_ns(tsk, task_active_pid_ns(parent));
-	info.si_uid = from_kuid_munged(task_cred_xxx(parent, user_ns), task_uid(tsk));
-	rcu_read_unlock();
-	task_cputime_adjusted(tsk, &utime, &stime);
-	info.si_utime = div_u64(utime + tsk->signal->utime, NSEC_PER_SEC / USER_HZ);
-	info.si_stime = div_u64(stime + tsk->signal->stime, NSEC_PER_SEC / USER_HZ);
-	info.si_status = code & 0x7f;
-	if (code & 0x80) {
-		info.si_code = CLD_DUMPED;
-	} else if (code & 0x7f) {
-		info.si_code = CLD_KILLED;
-	} else {
-		info.si_code = CLD_EXITED;
-		info.si_status = code >> 8;
-	}
+	if (code & 0x80)
+		why = CLD_DUMPED;
+	else if (code & 0x7f)
+		why = CLD_KILLED;
+	utrace_child_siginfo(&info, tsk, parent, sig, why,
+			     why == CLD_EXITED ? code >> 8 : code & 0x7f,
+			     tsk->signal->utime, tsk->signal->stime);
 
 	sighand = utrace_lock_sighand(parent, &flags);
 	if (!sighand)
