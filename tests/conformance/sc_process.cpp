@@ -276,30 +276,6 @@ SCENARIO(exec_by_non_leader, "a non-leader thread execs: the EXEC event comes un
 	t.wait(c);
 }
 
-SCENARIO(zombie_traced_non_child, "a traced non-child exits: the tracer waits first, the real "
-                                  "parent only after it, the zombie in between")
-{
-	Pipe p, ready, go;
-	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(5); });
-	pid_t r = subtracer(t, [&] {
-		t.ptrace(PTRACE_ATTACH, c);
-		t.wait(c);
-		t.ptrace(PTRACE_CONT, c);
-		p.post();
-		wait_zombie(t, c);
-		ready.post();
-		go.take();
-		t.wait(c);
-		t.state(c);
-	});
-	ready.take();
-	t.state(c);
-	t.wait(c, WNOHANG);
-	go.post();
-	t.wait(r);
-	t.wait(c);
-}
-
 // The zombie of a traced non-child belongs to its tracer first (natively
 // EXIT_TRACE while the tracer reaps): the real parent's SIGCHLD, its wait
 // and the automatic reaping of a parent that ignores SIGCHLD all come after.
@@ -313,6 +289,30 @@ static pid_t non_child_dies(Trace &t, Pipe &p, pid_t c, const std::function<void
 		wait_zombie(t, c);
 		then();
 	});
+}
+
+static void tracer_reaps_first(Trace &t, int code)
+{
+	Pipe p, ready, go;
+	pid_t c = blocked_tracee(t, "tracee", p, [code] { _exit(code); });
+	pid_t r = non_child_dies(t, p, c, [&] {
+		ready.post();
+		go.take();
+		t.wait(c);
+		t.state(c);
+	});
+	ready.take();
+	t.state(c);
+	t.wait(c, WNOHANG);
+	go.post();
+	t.wait(r);
+	t.wait(c);
+}
+
+SCENARIO(zombie_traced_non_child, "a traced non-child exits: the tracer waits first, the real "
+                                  "parent only after it, the zombie in between")
+{
+	tracer_reaps_first(t, 5);
 }
 
 SCENARIO(zombie_non_child_sigchld, "a traced non-child dies: its real parent gets SIGCHLD only "
@@ -351,21 +351,8 @@ SCENARIO(zombie_non_child_parent_waiting, "the real parent already sleeps in wai
 SCENARIO(zombie_non_child_parent_ignores, "the real parent ignores SIGCHLD: the traced "
                                           "non-child's zombie waits for the tracer, then goes")
 {
-	Pipe p, ready, go;
-	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(10); });
 	signal(SIGCHLD, SIG_IGN);
-	pid_t r = non_child_dies(t, p, c, [&] {
-		ready.post();
-		go.take();
-		t.wait(c);
-		t.state(c);
-	});
-	ready.take();
-	t.state(c);
-	t.wait(c, WNOHANG);
-	go.post();
-	t.wait(r);
-	t.wait(c);
+	tracer_reaps_first(t, 10);
 	signal(SIGCHLD, SIG_DFL);
 }
 
