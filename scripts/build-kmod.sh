@@ -72,6 +72,13 @@ cp "$out/warnmod/utrace_test_warn.ko" "$out/utrace_test_warn.ko"
 
 # Test-only engine module: links against utrace.ko's exported API.
 mirror "$out/apimod" "$top"/tests/guest/apimod/*
+# kbuild does not relink a module when KBUILD_EXTRA_SYMBOLS changes: after
+# utrace.ko's exported CRCs changed, the old engine module would be refused
+# ("disagrees about version of symbol").  Build it afresh then.
+if ! cmp -s "$out/src/Module.symvers" "$out/apimod/utrace.symvers.stamp"; then
+	make -s -C "$KDIR" M="$out/apimod" "${makeargs[@]}" clean
+	cp "$out/src/Module.symvers" "$out/apimod/utrace.symvers.stamp"
+fi
 make -s -C "$KDIR" M="$out/apimod" "${makeargs[@]}" -j"$(nproc)" \
 	KBUILD_EXTRA_SYMBOLS="$out/src/Module.symvers" UTRACE_INCLUDE="$top/kmod/include" modules
 cp "$out/apimod/utrace_test_api.ko" "$out/utrace_test_api.ko"
