@@ -53,15 +53,17 @@ out_core:
 
 /*
  * Safe with engines attached and tasks stopped: the device goes first (no
- * new attach), then /dev/utrace's engines are detached, then the hooks (no
- * new report), and the core detaches what is left, wakes every stopped
- * task and waits for every task to leave this module's code.
+ * new attach), then /dev/utrace's engines are detached, then every task's
+ * work bits are cleared and stopped tasks woken while the hooks still serve
+ * them, then the hooks go (no new report), and the core detaches what is
+ * left and waits for every task to leave this module's code.
  */
 static void __exit utrace_exit(void)
 {
 	utrace_dev_exit();
 	utrace_ptrace_exit();
 	utrace_engines_exit();
+	utrace_core_quiesce();
 	utrace_hooks_exit();
 	utrace_core_exit();
 	pr_info("unloaded\n");

@@ -91,6 +91,39 @@ void utrace_inflight_put(void)
 		wake_up_all(&utrace_inflight_wq);
 }
 
+/*
+ * A replacement about to call a kernel function in which the task may die
+ * (seccomp's do_exit()): the utrace_inflight reference it holds would never
+ * be dropped, and unload would wait for it forever.  The task counts such
+ * frames; its do_exit() hook drops their references (utrace_frames_drop()),
+ * or, if it dies once the hooks are gone, utrace_core_exit() does.  Written
+ * by the task only.  @utrace may be NULL: the task is not traced.
+ */
+void utrace_frame_get(struct utrace *utrace)
+{
+	if (utrace) {
+		utrace_inflight_get();
+		utrace->frames++;
+	}
+}
+
+void utrace_frame_put(struct utrace *utrace)
+{
+	if (utrace) {
+		utrace->frames--;
+		utrace_inflight_put();
+	}
+}
+
+/* From the do_exit() hook, or unload for a task dead without it. */
+void utrace_frames_drop(struct utrace *utrace)
+{
+	while (utrace->frames) {
+		utrace->frames--;
+		utrace_inflight_put();
+	}
+}
+
 bool utrace_active(void)
 {
 	return atomic_read(&utrace_tasks) != 0;
@@ -253,6 +286,20 @@ static bool utrace_wants_stop(struct utrace *utrace)
 	return false;
 }
 
+/* Called with utrace->lock held. */
+static bool utrace_wants_step(struct utrace *utrace)
+{
+	struct utrace_engine *engine;
+
+	list_for_each_entry(engine, &utrace->attached, entry)
+		if (engine->flags & ENGINE_STEP)
+			return true;
+	list_for_each_entry(engine, &utrace->attaching, entry)
+		if (engine->flags & ENGINE_STEP)
+			return true;
+	return false;
+}
+
 /* Wake a stopped task nobody wants stopped any more.  utrace->lock held. */
 static void utrace_wakeup(struct utrace *utrace)
 {
@@ -271,7 +318,7 @@ static void utrace_queue_work(struct utrace *utrace, bool interrupt)
 {
 	struct task_struct *task = utrace->task;
 
-	if (utrace->reap || (task->flags & PF_EXITING))
+	if (utrace->reap || (task->flags & PF_EXITING) || READ_ONCE(utrace_exiting))
 		return;
 	if (utrace->work_queued) {
 		/*
@@ -338,11 +385,15 @@ static void put_detached_list(struct list_head *drop)
 	}
 }
 
-/* Whether others may touch utrace->attached now.  utrace->lock held. */
+/*
+ * Whether others may touch utrace->attached now: the task is not walking it
+ * (it is the caller, stopped, released, or dead and past its death report).
+ * utrace->lock held.
+ */
 static bool utrace_quiet(struct utrace *utrace)
 {
 	return utrace->task == current || utrace->stopped || utrace->reap ||
-	       (utrace->death && !utrace->reporting);
+	       (utrace->death && !utrace->death_report && !utrace->reporting);
 }
 
 /**
@@ -517,6 +568,8 @@ int utrace_set_events(struct task_struct *target, struct utrace_engine *engine,
 
 	if (events & ~UTRACE_EVENT_ALL)
 		return -EINVAL;
+	if (READ_ONCE(utrace_exiting))
+		return -ESRCH;
 	utrace = get_utrace_lock(target, engine);
 	if (IS_ERR(utrace))
 		return PTR_ERR(utrace);
@@ -526,7 +579,7 @@ int utrace_set_events(struct task_struct *target, struct utrace_engine *engine,
 		ret = -EALREADY;
 		goto out;
 	}
-	engine->flags = events | (engine->flags & ENGINE_STOP);
+	engine->flags = events | (engine->flags & ENGINE_WISHES);
 	utrace->flags |= events;
 	if ((events & UTRACE_EVENT_SYSCALL) && !utrace->syscall_work && !utrace->death)
 		utrace_arch_set_syscall_work(utrace);
@@ -613,7 +666,7 @@ int utrace_control(struct task_struct *target, struct utrace_engine *engine,
 		break;
 
 	case UTRACE_RESUME:
-		engine->flags &= ~ENGINE_STOP;
+		engine->flags &= ~ENGINE_WISHES;
 		utrace_wakeup(utrace);
 		break;
 
@@ -621,7 +674,9 @@ int utrace_control(struct task_struct *target, struct utrace_engine *engine,
 	case UTRACE_INTERRUPT:
 	case UTRACE_SINGLESTEP:
 	case UTRACE_BLOCKSTEP:
-		engine->flags &= ~ENGINE_STOP;
+		engine->flags &= ~ENGINE_WISHES;
+		if (action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP)
+			engine->flags |= ENGINE_STEP;
 		if (utrace->death) {
 			ret = -EALREADY;
 			break;
@@ -791,9 +846,12 @@ static void finish_callback(struct utrace *utrace, struct utrace_report *report,
 		report->detaches = true;
 		action = UTRACE_RESUME;
 	} else if (action == UTRACE_STOP) {
+		/* A stop keeps the step it had: the task steps once resumed. */
 		engine->flags |= ENGINE_STOP;
 	} else {
-		engine->flags &= ~ENGINE_STOP;
+		engine->flags &= ~ENGINE_WISHES;
+		if (action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP)
+			engine->flags |= ENGINE_STEP;
 	}
 	spin_unlock(&utrace->lock);
 	if (action < report->action)
@@ -1083,6 +1141,9 @@ static void utrace_apply_step(struct utrace *utrace, enum utrace_resume_action a
 {
 	struct task_struct *task = current;
 
+	/* Unloading: nothing may be left armed for after the module. */
+	if (READ_ONCE(utrace_exiting))
+		action = UTRACE_RESUME;
 	if (action == UTRACE_BLOCKSTEP && arch_has_block_step()) {
 		utrace_syms.user_enable_block_step(task);
 		utrace->stepping = 1;
@@ -1111,6 +1172,13 @@ static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_actio
 		action = utrace->resume;
 		utrace->resume = UTRACE_RESUME;
 	}
+	/*
+	 * The engines that asked for the step may have detached while the
+	 * task was stopped (a file closed): no step that nobody takes.
+	 */
+	if ((action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP) &&
+	    !utrace_wants_step(utrace))
+		action = UTRACE_RESUME;
 	spin_unlock(&utrace->lock);
 	utrace_apply_step(utrace, action);
 }
@@ -1614,6 +1682,7 @@ void utrace_report_death(struct task_struct *task)
 {
 	struct utrace *utrace = utrace_lookup(task);
 	struct utrace_death_args args;
+	bool report_death;
 
 	INIT_REPORT(report);
 
@@ -1624,14 +1693,27 @@ void utrace_report_death(struct task_struct *task)
 	utrace->resume = UTRACE_RESUME;
 	if (utrace->syscall_work)
 		utrace_arch_clear_syscall_work(utrace);
+	/*
+	 * From here the task is dead to utrace_quiet(), but for the walk
+	 * below: a detach meanwhile (the tracer's exit, a file closed) must
+	 * leave the list to it.
+	 */
+	report_death = utrace->flags & UTRACE_EVENT(DEATH);
+	utrace->death_report = report_death;
 	spin_unlock(&utrace->lock);
-	if (!(utrace->flags & UTRACE_EVENT(DEATH)))
+	if (!report_death)
 		return;
 	start_report(utrace);
 	args.group_dead = atomic_read(&task->signal->live) == 0;
 	args.signal = task->exit_signal;
 	report_callbacks(utrace, &report, UTRACE_EVENT(DEATH), false, invoke_death, &args);
-	/* Detached engines are freed in process context, by the reap work. */
+	spin_lock(&utrace->lock);
+	utrace->death_report = 0;
+	spin_unlock(&utrace->lock);
+	/*
+	 * Engines detached by their callback or meanwhile stay linked: the
+	 * reap work frees them in process context (or a later detach does).
+	 */
 }
 
 /* REAP reports, then the entry goes.  Workqueue context, may sleep. */
@@ -1725,6 +1807,72 @@ out_cache:
 }
 
 /*
+ * Unload, first step, while every hook is still in place: no task may keep
+ * a work bit of ours once the hooks are gone, or its next system call would
+ * get the kernel's own handling of that bit (x86: SIGSYS from
+ * syscall_user_dispatch(), SIGTRAP from user_single_step_report(); finding 7
+ * of issue 12).  No engine is left that could set one again (the device's
+ * and the backend's are gone, other modules' hold ours).  Stopped tasks are
+ * woken: they leave their stop and turn stepping off (utrace_exiting).  A
+ * task that read its work bits before they were cleared is past its call of
+ * the hooked function once it has been through a voluntary context switch
+ * or user mode: an RCU-tasks grace period.
+ */
+void utrace_core_quiesce(void)
+{
+	struct rhashtable_iter iter;
+	struct utrace *utrace;
+
+	WRITE_ONCE(utrace_exiting, true);
+	rhashtable_walk_enter(&utrace_table, &iter);
+	rhashtable_walk_start(&iter);
+	while ((utrace = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(utrace))
+			continue;
+		spin_lock(&utrace->lock);
+		if (utrace->syscall_work)
+			utrace_arch_clear_syscall_work(utrace);
+		if (utrace->stopped) {
+			utrace->stopped = false;
+			utrace_syms.wake_up_state(utrace->task, __TASK_TRACED);
+		}
+		spin_unlock(&utrace->lock);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+#ifdef CONFIG_TASKS_RCU
+	synchronize_rcu_tasks();
+#else
+	synchronize_rcu();
+#endif
+}
+
+/*
+ * Unload, hooks gone: a task that died inside a replacement after its
+ * do_exit() hook was removed never drops its frames (utrace_frame_get()).
+ * PF_EXITING says it is in do_exit(), below that frame for good; its count
+ * is final (it is written by the task only, before exit_signals() sets
+ * PF_EXITING under siglock).  Entries stay in the table until the end of
+ * utrace_core_exit() (the REAP kprobe is gone), so the walk finds them.
+ */
+static void utrace_reclaim_dead_frames(void)
+{
+	struct utrace *utrace;
+	struct rhashtable_iter iter;
+
+	rhashtable_walk_enter(&utrace_table, &iter);
+	rhashtable_walk_start(&iter);
+	while ((utrace = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(utrace) || !(READ_ONCE(utrace->task->flags) & PF_EXITING))
+			continue;
+		smp_rmb();	/* ->frames as of PF_EXITING */
+		utrace_frames_drop(utrace);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+}
+
+/*
  * Unload: the hooks are gone, so no new report starts.  Detach every engine
  * (which wakes every stopped task), cancel queued task work, let the REAP
  * works run, and wait for every task to leave this module's code.
@@ -1760,9 +1908,12 @@ void utrace_core_exit(void)
 
 	flush_workqueue(utrace_wq);
 	while (!wait_event_timeout(utrace_inflight_wq, atomic_read(&utrace_inflight) == 0,
-				   10 * HZ))
-		pr_info("unload: waiting for %d tasks to leave utrace code\n",
-			atomic_read(&utrace_inflight));
+				   HZ)) {
+		utrace_reclaim_dead_frames();
+		if (atomic_read(&utrace_inflight))
+			pr_info_ratelimited("unload: waiting for %d tasks to leave utrace code\n",
+					    atomic_read(&utrace_inflight));
+	}
 	/* The last instructions after utrace_inflight_put() in a task. */
 #ifdef CONFIG_TASKS_RCU
 	synchronize_rcu_tasks();

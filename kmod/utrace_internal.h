@@ -24,8 +24,11 @@
 
 #define UTRACE_MODULE_VERSION	"0.1.0"
 
-/* engine->flags bit beyond the event bits: the engine wants the task stopped */
+/* engine->flags bits beyond the event bits: the engine wants the task stopped */
 #define ENGINE_STOP		BIT(_UTRACE_NEVENTS)
+/* ... or stepping: its last answer or control was a step (utrace_finish_resume()) */
+#define ENGINE_STEP		BIT(_UTRACE_NEVENTS + 1)
+#define ENGINE_WISHES		(ENGINE_STOP | ENGINE_STEP)
 
 /* utrace->jctl_bits */
 #define UTRACE_JCTL_CONTINUED	0
@@ -45,6 +48,7 @@
  * @resume:	the least resume action pending for the task's way back to user
  * @stopped:	the task is in (or entering) a utrace stop, in TASK_TRACED
  * @death:	the task has passed its DEATH report: no more stops
+ * @death_report: the task is walking @attached for its DEATH report
  * @reap:	the task was released: no more reports but REAP
  * @syscall_work: the arch syscall slow-path bit is set by us
  * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us)
@@ -53,6 +57,11 @@
  * @in_signal:	the task runs its task work from get_signal() (signal.c)
  * @signal_handler: a signal handler frame was just set up (report it)
  * @sig_modref:	the task holds the module reference signal.c's filter took
+ * @frames:	replacement frames that hold utrace_inflight around a call in
+ *		which the task may die (utrace_frame_get()); task only
+ * @modrefs:	module references the ptrace backend's filters took for
+ *		calls in which the task may die (ptrace_tracee.c): dropped by
+ *		the do_exit() hook if it does.  Written by the task only.
  * @cld_claim:	this thread reports JCTL for the group's SIGNAL_CLD_MASK; the
  *		others leave it to it (signal.c, under the group's siglock)
  * @jctl_retrap: a thread in a group stop was woken to report JCTL again
@@ -82,6 +91,7 @@ struct utrace {
 	enum utrace_resume_action resume;
 	bool stopped;
 	unsigned int death:1;
+	unsigned int death_report:1;
 	unsigned int reap:1;
 	bool syscall_work;
 	unsigned int arch_flag:1;
@@ -91,6 +101,8 @@ struct utrace {
 	bool in_signal;
 	bool signal_handler;
 	bool sig_modref;
+	unsigned int modrefs;
+	unsigned int frames;
 	/* signal.c: this thread reports the group's continue (siglock) */
 	bool cld_claim;
 	/* signal.c: re-trap of a thread in a group stop (lock) */
@@ -107,12 +119,16 @@ struct utrace {
 
 /* utrace.c: the core */
 int utrace_core_init(void);
+void utrace_core_quiesce(void);
 void utrace_core_exit(void);
 struct utrace *utrace_lookup(struct task_struct *task);
 bool utrace_active(void);
 bool utrace_task_stopped(struct task_struct *task);
 void utrace_inflight_get(void);
 void utrace_inflight_put(void);
+void utrace_frame_get(struct utrace *utrace);
+void utrace_frame_put(struct utrace *utrace);
+void utrace_frames_drop(struct utrace *utrace);
 bool utrace_report_syscall_entry(struct pt_regs *regs);
 bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs);
 void utrace_report_syscall_exit(struct pt_regs *regs);
@@ -202,6 +218,7 @@ struct utrace_syms {
 			    unsigned long data);
 	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
 	int (*copy_siginfo_from_user)(kernel_siginfo_t *to, const siginfo_t __user *from);
+	int (*security_ptrace_traceme)(struct task_struct *parent);
 	void (*getrusage)(struct task_struct *p, int who, struct rusage *ru);
 	void (*release_task)(struct task_struct *p);
 	/* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
@@ -277,6 +294,9 @@ void utrace_pt_notify(int exit_code, unsigned long message);
 struct linux_binprm;
 struct file;
 int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file);
+int utrace_pt_bprm_creds_for_exec(struct linux_binprm *bprm);
+void utrace_ptrace_task_exit(struct utrace *utrace);
+void utrace_ptrace_parent_exit(struct task_struct *father);
 
 /* hooks.c: the event sources; not static, powerpc reaches them by trampoline */
 void utrace_wake_up_new_task(struct task_struct *p);
