@@ -38,29 +38,55 @@
 UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_enter);
 UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_leave);
 
+static bool utrace_ppc_syscall_filter(void);
+
 struct utrace_fhook utrace_arch_hooks[] = {
 	{ .name = "do_syscall_trace_enter",
-	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_enter) },
+	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_enter),
+	  .filter = utrace_ppc_syscall_filter },
 	{ .name = "do_syscall_trace_leave",
-	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_leave) },
+	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_leave),
+	  .filter = utrace_ppc_syscall_filter },
 };
 
 const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
 
+/*
+ * ftrace callback: only traced tasks come to us.  The slow path is also
+ * taken for seccomp, audit and native ptrace, and the kernel's function is
+ * all those need.
+ */
+static bool utrace_ppc_syscall_filter(void)
+{
+	bool want;
+
+	if (!utrace_active())
+		return false;
+	rcu_read_lock();
+	want = utrace_lookup(current);
+	rcu_read_unlock();
+	return want;
+}
+
 long utrace_ppc_syscall_enter(struct pt_regs *regs)
 {
 	long (*orig)(struct pt_regs *regs) = utrace_arch_hooks[0].orig;
+	struct utrace *utrace;
 	long ret;
 
 	utrace_inflight_get();
-	if (utrace_report_syscall_entry(regs)) {
+	utrace = utrace_lookup(current);
+	if (__utrace_report_syscall_entry(utrace, regs)) {
 		/*
 		 * Skipped: the caller returns gpr[3] as it is, so the engine
 		 * that aborted the call sets the return value there.
 		 */
 		ret = -1;
 	} else {
+		/* Seccomp runs in it and may end the task: utrace_frame_get(). */
+		utrace_frame_get(utrace);
 		ret = orig(regs);
+		utrace_frame_put(utrace);
 	}
 	utrace_inflight_put();
 	return ret;

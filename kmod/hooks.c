@@ -80,7 +80,14 @@ void __noreturn utrace_do_exit(long code)
 
 	/* A tracer's tracees may all be reaped (utrace idle) yet still linked. */
 	if (utrace_active() || utrace_ptrace_active()) {
+		struct utrace *utrace = utrace_lookup(current);
+
 		utrace_inflight_get();
+		/* Dying inside a replacement: what it borrowed goes first. */
+		if (utrace) {
+			utrace_ptrace_task_exit(utrace);
+			utrace_frames_drop(utrace);
+		}
 		utrace_report_exit(&code);
 		utrace_ptrace_exit_tracer();
 		utrace_signal_task_exit();
@@ -109,6 +116,7 @@ static void utrace_tp_exec(void *data, struct task_struct *p, pid_t old_pid,
 
 static void utrace_tp_exit(void *data, struct task_struct *p)
 {
+	utrace_ptrace_parent_exit(p);
 	utrace_report_death(p);
 }
 

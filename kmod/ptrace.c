@@ -195,6 +195,8 @@ static void pt_release(void *data)
 	struct pt_ctx *ctx = data;
 
 	put_pid(ctx->pid);
+	if (ctx->ptracer_cred)
+		put_cred(ctx->ptracer_cred);
 	put_task_struct(ctx->tracee);
 	if (ctx->tracer)
 		put_task_struct(ctx->tracer);
@@ -292,7 +294,7 @@ static struct pt_ctx *__pt_lookup(struct task_struct *tracee, struct task_struct
 }
 
 /* __pt_lookup() with its engine referenced, or NULL. */
-static struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer)
+struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer)
 {
 	struct pt_ctx *ctx;
 
@@ -374,6 +376,30 @@ static void pt_parting_free(void)
 }
 
 /*
+ * The tracer's credentials as native __ptrace_link() records them in
+ * ->ptracer_cred (commoncap decides from them whether a traced exec may gain
+ * privileges, see ptrace_tracee.c): the attacher's own (PTRACE_ATTACH,
+ * SEIZE), the parent's (PTRACE_TRACEME), or those of the tracee that forked
+ * an auto-attached child (ptrace_init_task()).  Referenced.
+ */
+static const struct cred *pt_link_cred(struct task_struct *tracer)
+{
+	const struct cred *cred = NULL;
+	struct pt_ctx *parent;
+
+	if (tracer == current)
+		return get_current_cred();
+	parent = pt_find(current, tracer);
+	if (parent) {
+		cred = parent->ptracer_cred ? get_cred(parent->ptracer_cred) : NULL;
+		utrace_engine_put(parent->engine);
+		if (cred)
+			return cred;
+	}
+	return get_task_cred(tracer);
+}
+
+/*
  * Attach our engine to @tracee for @tracer and link the relationship.
  * pt_mutex held.  Returns 0 or a negative errno.
  */
@@ -405,6 +431,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->seized = seized;
 	ctx->step = UTRACE_RESUME;
 	ctx->inject_sig = pt_parting_take(tracee);
+	ctx->ptracer_cred = pt_link_cred(tracer);
 	rcu_read_lock();
 	ctx->vpid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
 	rcu_read_unlock();
@@ -537,7 +564,7 @@ static u32 pt_stop(struct pt_ctx *ctx, enum pt_stop kind, int exit_code,
 }
 
 /* An event stop (PTRACE_EVENT_*), from a callback. */
-static u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg)
+u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg)
 {
 	kernel_siginfo_t info;
 	int code = SIGTRAP | (event << 8);
@@ -1590,10 +1617,15 @@ static long pt_traceme(void)
 	parent = rcu_dereference(current->real_parent);
 	get_task_struct(parent);
 	rcu_read_unlock();
-	/* ptrace_traceme(): a parent past exit_ptrace() "untraces us at once". */
-	if (parent->flags & PF_EXITING)
-		ret = pt_traced(current) ? -EPERM : 0;
+	/*
+	 * ptrace_traceme(): the LSMs are asked (Yama's scopes, AppArmor,
+	 * SELinux, ...); a parent past exit_ptrace() "untraces us at once".
+	 */
+	if (pt_traced(current))
+		ret = -EPERM;
 	else
+		ret = utrace_syms.security_ptrace_traceme(parent);
+	if (!ret && !(parent->flags & PF_EXITING))
 		ret = pt_link(current, parent, 0, false);
 	put_task_struct(parent);
 	mutex_unlock(&pt_mutex);
@@ -1752,7 +1784,6 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_ptrace);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_wait4);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitid);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitpid);
-UTRACE_DECLARE_REPLACEMENT(utrace_pt_secure_computing);
 
 enum {
 	PT_HOOK_PTRACE,
@@ -1767,117 +1798,12 @@ enum {
 	PT_HOOK_IA32_WAITID,
 	PT_HOOK_IA32_WAITPID,
 #endif
-	PT_HOOK_SECCOMP,
-	PT_HOOK_NOTIFY,
-	PT_HOOK_EXEC_CREDS,
 	PT_HOOK_NOTIFY_PARENT,
 	PT_NHOOKS
 };
 
 static struct utrace_fhook pt_hooks[PT_NHOOKS];
-UTRACE_DECLARE_REPLACEMENT(utrace_pt_notify);
-UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_do_notify_parent);
-
-/*
- * PTRACE_O_TRACESECCOMP and PTRACE_O_SUSPEND_SECCOMP.  __seccomp_filter()
- * asks ptrace_event_enabled(current, PTRACE_EVENT_SECCOMP), i.e. ->ptrace,
- * before it reports SECCOMP_RET_TRACE through ptrace_event() (else it fails
- * the call with ENOSYS), and __secure_computing() skips the filters for
- * PT_SUSPEND_SECCOMP.  So __secure_computing() is redirected for tasks
- * with a utrace while relationships exist: a tracee whose tracer suspended
- * seccomp skips it; one with TRACESECCOMP runs it with PT_TRACE_SECCOMP,
- * and nothing else, in ->ptrace for the call.  ptrace_notify() is
- * redirected exactly when ->ptrace holds that bit alone (never so for a
- * native tracee, which has PT_PTRACED): the bit is cleared and the engine
- * stops the tracee there with PTRACE_EVENT_SECCOMP, synchronously
- * (utrace_stop_current()), so the tracer sees and may change the call
- * before seccomp looks at it again, as natively.  pt_tracee_filter() also
- * serves the exec-credentials hook below.
- */
-static bool pt_tracee_filter(void)
-{
-	bool want;
-
-	if (!utrace_ptrace_active())
-		return false;
-	rcu_read_lock();
-	want = utrace_lookup(current);
-	rcu_read_unlock();
-	return want && try_module_get(THIS_MODULE);
-}
-
-static bool pt_notify_filter(void)
-{
-	return READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP && try_module_get(THIS_MODULE);
-}
-
-int utrace_pt_secure_computing(const struct seccomp_data *sd)
-{
-	int (*orig)(const struct seccomp_data *sd) = pt_hooks[PT_HOOK_SECCOMP].orig;
-	struct pt_ctx *ctx = pt_find(current, NULL);
-	unsigned long options = 0;
-	int ret;
-
-	if (ctx) {
-		options = READ_ONCE(ctx->options);
-		utrace_engine_put(ctx->engine);
-	}
-	if (options & PTRACE_O_SUSPEND_SECCOMP) {
-		ret = 0;
-	} else if ((options & PTRACE_O_TRACESECCOMP) && !current->ptrace) {
-		current->ptrace = PT_TRACE_SECCOMP;
-		ret = orig(sd);
-		current->ptrace = 0;
-	} else {
-		ret = orig(sd);
-	}
-	module_put(THIS_MODULE);
-	return ret;
-}
-
-/*
- * exec by a tracee: check_unsafe_exec() marks LSM_UNSAFE_PTRACE from
- * ->ptrace, which utrace tracees do not have, and the kernel would let a
- * setuid or file-capability exec gain privileges under the tracer's
- * control.  bprm_creds_from_file() calls this LSM hook before the
- * credentials are computed: the exec is marked unsafe, as ptraced and also
- * as no_new_privs, because ptracer_capable() looks for ->ptracer_cred,
- * which utrace tracees have none of (it would let any tracer through).  So
- * a traced exec never gains privileges, even under a tracer with
- * CAP_SYS_PTRACE (natively that one lets it): a documented difference.
- */
-int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
-{
-	int (*orig)(struct linux_binprm *bprm, struct file *file) =
-		pt_hooks[PT_HOOK_EXEC_CREDS].orig;
-	struct pt_ctx *ctx = pt_find(current, NULL);
-	int ret;
-
-	if (ctx) {
-		bprm->unsafe |= LSM_UNSAFE_PTRACE | LSM_UNSAFE_NO_NEW_PRIVS;
-		utrace_engine_put(ctx->engine);
-	}
-	ret = orig(bprm, file);
-	module_put(THIS_MODULE);
-	return ret;
-}
-
-void utrace_pt_notify(int exit_code, unsigned long message)
-{
-	struct pt_ctx *ctx;
-
-	current->ptrace = 0;
-	ctx = pt_find(current, NULL);
-	if (ctx) {
-		if (exit_code == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)) &&
-		    pt_event_stop(ctx, PTRACE_EVENT_SECCOMP, message) == UTRACE_STOP)
-			utrace_stop_current(ctx->engine);
-		utrace_engine_put(ctx->engine);
-	}
-	/* __secure_computing() is still running: it clears the bit again. */
-	module_put(THIS_MODULE);
-}
 
 /*
  * A dead group leader traced by a non-child: native exit_notify() sends
@@ -1980,15 +1906,6 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 				   .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
 				   .filter = pt_filter },
 #endif
-	[PT_HOOK_SECCOMP] = { .name = "__secure_computing",
-			      .replacement = UTRACE_REPLACEMENT(utrace_pt_secure_computing),
-			      .filter = pt_tracee_filter },
-	[PT_HOOK_NOTIFY] = { .name = "ptrace_notify",
-			     .replacement = UTRACE_REPLACEMENT(utrace_pt_notify),
-			     .filter = pt_notify_filter },
-	[PT_HOOK_EXEC_CREDS] = { .name = "security_bprm_creds_from_file",
-				 .replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
-				 .filter = pt_tracee_filter },
 	[PT_HOOK_NOTIFY_PARENT] = { .name = "do_notify_parent",
 				    .replacement = UTRACE_REPLACEMENT(utrace_pt_do_notify_parent),
 				    .filter = pt_hold_filter },
@@ -2056,13 +1973,16 @@ int utrace_ptrace_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(pt_hooks); i++) {
 		ret = utrace_fhook_install(&pt_hooks[i]);
-		if (ret) {
-			while (i--)
-				utrace_fhook_remove(&pt_hooks[i]);
-			return ret;
-		}
+		if (ret)
+			goto fail;
 	}
-	return 0;
+	ret = pt_tracee_init();
+	if (!ret)
+		return 0;
+fail:
+	while (i--)
+		utrace_fhook_remove(&pt_hooks[i]);
+	return ret;
 }
 
 /* No relationship is left: each holds a module reference. */
@@ -2070,6 +1990,7 @@ void utrace_ptrace_exit(void)
 {
 	unsigned int i = ARRAY_SIZE(pt_hooks);
 
+	pt_tracee_exit();
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);
 	pt_parting_free();

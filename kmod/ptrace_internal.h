@@ -72,6 +72,8 @@ enum pt_stop {
  *		VFORK_DONE stop is made at the next report after it (pt_lock)
  * @late_exit:	the syscall-exit report made the VFORK_DONE stop: the exit
  *		stop follows at the resume point
+ * @ptracer_cred: the tracer's credentials at attach (native ->ptracer_cred),
+ *		referenced; see pt_link_cred()
  */
 /*
  * The dead non-child leader's zombie (pt_ctx.hold), as native ptrace keeps
@@ -116,6 +118,7 @@ struct pt_ctx {
 	pid_t vpid;
 	pid_t vfork_done;
 	bool late_exit;
+	const struct cred *ptracer_cred;
 };
 
 extern spinlock_t pt_lock;
@@ -131,6 +134,12 @@ long pt_wait(const struct pt_regs *regs, int kind);
 void pt_unlink_put(struct pt_ctx *ctx);
 int pt_detach_engine(struct pt_ctx *ctx);
 int pt_check_stopped(struct pt_ctx *ctx);
+
+/* ptrace.c, for ptrace_tracee.c */
+struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer);
+u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg);
+int pt_tracee_init(void);
+void pt_tracee_exit(void);
 
 /*
  * The current system call came through one of x86's ia32 entries (int $0x80,

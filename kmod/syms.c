@@ -18,6 +18,7 @@
 #include <linux/ptrace.h>
 #include <linux/resource.h>
 #include <linux/sched/signal.h>
+#include <linux/security.h>
 #include <linux/sched/task.h>
 #include <linux/task_work.h>
 #include <linux/tty.h>
@@ -70,6 +71,7 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user, &copy_siginfo_to_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user, &copy_siginfo_from_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.getrusage, &getrusage));
+	BUILD_BUG_ON(!__same_type(utrace_syms.security_ptrace_traceme, &security_ptrace_traceme));
 	BUILD_BUG_ON(!__same_type(utrace_syms.release_task, &release_task));
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_set_jobctl_pending, &task_set_jobctl_pending));
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_clear_jobctl_pending,
@@ -116,6 +118,7 @@ static const struct {
 	{ "copy_siginfo_to_user", (void **)&utrace_syms.copy_siginfo_to_user },
 	{ "copy_siginfo_from_user", (void **)&utrace_syms.copy_siginfo_from_user },
 	{ "getrusage", (void **)&utrace_syms.getrusage },
+	{ "security_ptrace_traceme", (void **)&utrace_syms.security_ptrace_traceme },
 	{ "kernel_waitid", (void **)&utrace_syms.kernel_waitid },
 	{ "release_task", (void **)&utrace_syms.release_task },
 #ifdef CONFIG_IA32_EMULATION

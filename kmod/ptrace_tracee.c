@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ptrace backend in the tracee's own kernel paths that read ->ptrace:
+ * seccomp's PTRACE_EVENT_SECCOMP and PTRACE_O_SUSPEND_SECCOMP, and exec's
+ * unsafe-exec and LSM decisions.  A utrace tracee has ->ptrace 0 and no
+ * ->parent tracer, so each of these paths is redirected for tasks with a
+ * utrace while relationships exist (pt_tracee_filter()).
+ *
+ * Seccomp.  __seccomp_filter() asks ptrace_event_enabled(current,
+ * PTRACE_EVENT_SECCOMP), i.e. ->ptrace, before it reports SECCOMP_RET_TRACE
+ * through ptrace_event() (else it fails the call with ENOSYS), and
+ * __secure_computing() skips the filters for PT_SUSPEND_SECCOMP.  So a
+ * tracee whose tracer suspended seccomp skips it; one with TRACESECCOMP runs
+ * it with PT_TRACE_SECCOMP, and nothing else, in ->ptrace for the call (a
+ * "window").  ptrace_notify() is redirected exactly when ->ptrace holds that
+ * bit alone (never so for a native tracee, which has PT_PTRACED): the bit is
+ * cleared and the engine stops the tracee there with PTRACE_EVENT_SECCOMP,
+ * synchronously (utrace_stop_current()), so the tracer sees and may change
+ * the call before seccomp looks at it again, as natively.
+ *
+ * ->ptrace is the kernel's field, and others read it meanwhile, so a window
+ * must survive two things (finding 3 of issue 12):
+ *  - the tracee dying inside it: strict mode, SECCOMP_RET_KILL_* and
+ *    SIGSYS call do_exit() from within __secure_computing().  exit_notify()
+ *    would then keep a non-leader thread as an unreapable zombie for its
+ *    "tracer", and the module reference the filter took would leak.  The
+ *    do_exit() hook (utrace_ptrace_task_exit()) ends the window first.
+ *  - its real parent exiting meanwhile: forget_original_parent() does
+ *    BUG_ON((!t->ptrace) != (t->parent == father)), which a borrowed
+ *    ->ptrace with ->parent the real parent trips.  A window records the
+ *    real parent; the parent's exit, before exit_notify() (the
+ *    sched_process_exit tracepoint, after exit_signals() set PF_EXITING),
+ *    revokes the windows it is the parent of (->ptrace back to 0), and a
+ *    window does not open while its real parent is PF_EXITING: the tracee
+ *    waits until it is reparented.  pt_window_lock orders the two: a
+ *    tracee that opens a window after the parent's revoke sees PF_EXITING.
+ *    A revoked window's filter that returns SECCOMP_RET_TRACE afterwards
+ *    fails the call with ENOSYS (as if untraced): a narrow race, the price
+ *    of not holding tasklist_lock, which powerpc's kallsyms lacks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/binfmts.h>
+#include <linux/cred.h>
+#include <linux/module.h>
+#include <linux/ptrace.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/seccomp.h>
+#include <linux/security.h>
+
+#include "utrace_internal.h"
+#include "ptrace_internal.h"
+
+/* An open window: the tracee borrowed ->ptrace for __secure_computing(). */
+struct pt_window {
+	struct list_head node;
+	struct task_struct *task;
+	struct task_struct *parent;	/* ->real_parent when it opened */
+};
+
+static DEFINE_SPINLOCK(pt_window_lock);
+static LIST_HEAD(pt_windows);		/* pt_window_lock */
+static atomic_t pt_nwindows = ATOMIC_INIT(0);
+
+static bool pt_tracee_filter(void);
+static bool pt_notify_filter(void);
+
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_secure_computing);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_notify);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_for_exec);
+UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
+
+enum {
+	PT_TRACEE_SECCOMP,
+	PT_TRACEE_NOTIFY,
+	PT_TRACEE_CREDS_FOR_EXEC,
+	PT_TRACEE_CREDS_FROM_FILE,
+	PT_TRACEE_NHOOKS
+};
+
+static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
+	[PT_TRACEE_SECCOMP] = {
+		.name = "__secure_computing",
+		.replacement = UTRACE_REPLACEMENT(utrace_pt_secure_computing),
+		.filter = pt_tracee_filter },
+	[PT_TRACEE_NOTIFY] = {
+		.name = "ptrace_notify",
+		.replacement = UTRACE_REPLACEMENT(utrace_pt_notify),
+		.filter = pt_notify_filter },
+	[PT_TRACEE_CREDS_FOR_EXEC] = {
+		.name = "security_bprm_creds_for_exec",
+		.replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_for_exec),
+		.filter = pt_tracee_filter },
+	[PT_TRACEE_CREDS_FROM_FILE] = {
+		.name = "security_bprm_creds_from_file",
+		.replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
+		.filter = pt_tracee_filter },
+};
+
+/*
+ * ftrace callbacks, in the calling task.  The module reference they take is
+ * dropped when the replacement returns, or by utrace_ptrace_task_exit() if
+ * the task dies inside it (it is counted in the task's utrace->modrefs).
+ */
+static bool pt_tracee_filter(void)
+{
+	bool want;
+
+	if (!utrace_ptrace_active())
+		return false;
+	rcu_read_lock();
+	want = utrace_lookup(current);
+	rcu_read_unlock();
+	return want && try_module_get(THIS_MODULE);
+}
+
+static bool pt_notify_filter(void)
+{
+	return READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP && try_module_get(THIS_MODULE);
+}
+
+/*
+ * Open a window for current: ->ptrace becomes PT_TRACE_SECCOMP unless the
+ * real parent is exiting, in which case we wait to be reparented (its
+ * exit_notify() comes soon).  False if a fatal signal came first: the call
+ * then runs without the bit (it is skipped, the task dies).
+ */
+static bool pt_window_open(struct pt_window *win)
+{
+	for (;;) {
+		bool exiting;
+
+		spin_lock(&pt_window_lock);
+		rcu_read_lock();
+		win->parent = rcu_dereference(current->real_parent);
+		exiting = READ_ONCE(win->parent->flags) & PF_EXITING;
+		rcu_read_unlock();
+		if (!exiting) {
+			win->task = current;
+			list_add(&win->node, &pt_windows);
+			atomic_inc(&pt_nwindows);
+			WRITE_ONCE(current->ptrace, PT_TRACE_SECCOMP);
+			spin_unlock(&pt_window_lock);
+			return true;
+		}
+		spin_unlock(&pt_window_lock);
+		if (fatal_signal_pending(current))
+			return false;
+		schedule_timeout_killable(1);
+	}
+}
+
+/* Close current's window (open or revoked).  pt_window_lock held. */
+static void __pt_window_close(struct pt_window *win)
+{
+	list_del(&win->node);
+	atomic_dec(&pt_nwindows);
+	if (READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP)
+		WRITE_ONCE(current->ptrace, 0);
+}
+
+static void pt_window_close(struct pt_window *win)
+{
+	spin_lock(&pt_window_lock);
+	__pt_window_close(win);
+	spin_unlock(&pt_window_lock);
+}
+
+/*
+ * From the sched_process_exit tracepoint of every exiting task while a
+ * window is open (atomic; @father is current, PF_EXITING set, before its
+ * exit_notify()): the windows of its children end, so that
+ * forget_original_parent() finds their ->ptrace as it expects.
+ */
+void utrace_ptrace_parent_exit(struct task_struct *father)
+{
+	struct pt_window *win;
+
+	if (likely(!atomic_read(&pt_nwindows)))
+		return;
+	spin_lock(&pt_window_lock);
+	list_for_each_entry(win, &pt_windows, node)
+		if (win->parent == father &&
+		    READ_ONCE(win->task->ptrace) == PT_TRACE_SECCOMP)
+			WRITE_ONCE(win->task->ptrace, 0);
+	spin_unlock(&pt_window_lock);
+}
+
+/*
+ * From the do_exit() hook, in a tracee that dies inside one of our
+ * replacements (seccomp killed it): its window ends, its module references
+ * go.  The replacement's frame stays on the stack and is never returned to.
+ */
+void utrace_ptrace_task_exit(struct utrace *utrace)
+{
+	struct pt_window *win;
+
+	if (atomic_read(&pt_nwindows)) {
+		spin_lock(&pt_window_lock);
+		list_for_each_entry(win, &pt_windows, node) {
+			if (win->task == current) {
+				__pt_window_close(win);
+				break;
+			}
+		}
+		spin_unlock(&pt_window_lock);
+	}
+	while (utrace->modrefs) {
+		utrace->modrefs--;
+		module_put(THIS_MODULE);
+	}
+}
+
+/* The filter's module reference, counted in the task until it is dropped. */
+static struct utrace *pt_modref_enter(void)
+{
+	struct utrace *utrace = utrace_lookup(current);
+
+	if (utrace)
+		utrace->modrefs++;
+	return utrace;
+}
+
+static void pt_modref_leave(struct utrace *utrace)
+{
+	if (utrace)
+		utrace->modrefs--;
+	module_put(THIS_MODULE);
+}
+
+int utrace_pt_secure_computing(const struct seccomp_data *sd)
+{
+	int (*orig)(const struct seccomp_data *sd) = pt_tracee_hooks[PT_TRACEE_SECCOMP].orig;
+	struct utrace *utrace = pt_modref_enter();
+	struct pt_ctx *ctx = pt_find(current, NULL);
+	unsigned long options = 0;
+	struct pt_window win;
+	int ret;
+
+	if (ctx) {
+		options = READ_ONCE(ctx->options);
+		utrace_engine_put(ctx->engine);
+	}
+	if (options & PTRACE_O_SUSPEND_SECCOMP) {
+		ret = 0;
+	} else if ((options & PTRACE_O_TRACESECCOMP) && !current->ptrace &&
+		   pt_window_open(&win)) {
+		ret = orig(sd);
+		pt_window_close(&win);
+	} else {
+		ret = orig(sd);
+	}
+	pt_modref_leave(utrace);
+	return ret;
+}
+
+void utrace_pt_notify(int exit_code, unsigned long message)
+{
+	struct pt_ctx *ctx;
+
+	/* The window stays open: __secure_computing() is still running. */
+	WRITE_ONCE(current->ptrace, 0);
+	ctx = pt_find(current, NULL);
+	if (ctx) {
+		if (exit_code == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)) &&
+		    pt_event_stop(ctx, PTRACE_EVENT_SECCOMP, message) == UTRACE_STOP)
+			utrace_stop_current(ctx->engine);
+		utrace_engine_put(ctx->engine);
+	}
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Exec by a tracee (finding 2 of issue 12).  Natively check_unsafe_exec()
+ * marks LSM_UNSAFE_PTRACE from ->ptrace before the LSMs decide the domain
+ * transition in security_bprm_creds_for_exec(); an LSM then checks that
+ * the tracer (ptrace_parent()) may trace the new domain, or refuses the
+ * exec (AppArmor, SELinux, Smack); and commoncap's
+ * security_bprm_creds_from_file() lets a setuid or file-capability exec gain
+ * privileges only if the tracer's credentials at attach (->ptracer_cred)
+ * have CAP_SYS_PTRACE over the new ones.
+ *
+ * A utrace tracee has neither ->ptrace nor ->parent nor ->ptracer_cred:
+ *  - security_bprm_creds_for_exec() marks the exec LSM_UNSAFE_PTRACE before
+ *    the LSMs run, so they treat it as ptraced; since they find no
+ *    ptrace_parent(), their tracer check is made right after, the way the
+ *    LSMs make it at PTRACE_TRACEME: security_ptrace_traceme(tracer) with
+ *    current's subjective credentials overridden by the new ones, i.e. "may
+ *    this tracer trace a task with these credentials" -- the same relation
+ *    (AppArmor: aa_may_ptrace(tracer, new label, TRACE); SELinux: PTRACE
+ *    permission from the tracer's SID to the new SID; Smack: the same
+ *    rule).  A refusal fails the exec with that error, as natively.
+ *  - security_bprm_creds_from_file() runs commoncap with the tracer's
+ *    credentials from attach in ->ptracer_cred for the call, so the
+ *    privilege decision is native's.
+ * Both writes are to the task itself, in its own exec, under its
+ * cred_guard_mutex (no attach runs meanwhile), and are undone before the
+ * call returns; nothing in these two calls ends the task.
+ */
+int utrace_pt_bprm_creds_for_exec(struct linux_binprm *bprm)
+{
+	int (*orig)(struct linux_binprm *bprm) = pt_tracee_hooks[PT_TRACEE_CREDS_FOR_EXEC].orig;
+	struct pt_ctx *ctx = pt_find(current, NULL);
+	const struct cred *old;
+	int ret;
+
+	if (ctx)
+		bprm->unsafe |= LSM_UNSAFE_PTRACE;
+	ret = orig(bprm);
+	if (ctx && !ret) {
+		old = override_creds(bprm->cred);
+		ret = utrace_syms.security_ptrace_traceme(ctx->tracer);
+		revert_creds(old);
+	}
+	if (ctx)
+		utrace_engine_put(ctx->engine);
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
+{
+	int (*orig)(struct linux_binprm *bprm, struct file *file) =
+		pt_tracee_hooks[PT_TRACEE_CREDS_FROM_FILE].orig;
+	struct pt_ctx *ctx = pt_find(current, NULL);
+	const struct cred *saved = NULL;
+	int ret;
+
+	if (ctx) {
+		bprm->unsafe |= LSM_UNSAFE_PTRACE;
+		saved = rcu_dereference_protected(current->ptracer_cred, true);
+		rcu_assign_pointer(current->ptracer_cred, ctx->ptracer_cred);
+	}
+	ret = orig(bprm, file);
+	if (ctx) {
+		rcu_assign_pointer(current->ptracer_cred, saved);
+		utrace_engine_put(ctx->engine);
+	}
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+int pt_tracee_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(pt_tracee_hooks); i++) {
+		ret = utrace_fhook_install(&pt_tracee_hooks[i]);
+		if (ret) {
+			while (i--)
+				utrace_fhook_remove(&pt_tracee_hooks[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void pt_tracee_exit(void)
+{
+	unsigned int i = ARRAY_SIZE(pt_tracee_hooks);
+
+	while (i--)
+		utrace_fhook_remove(&pt_tracee_hooks[i]);
+}
