@@ -42,6 +42,8 @@ packages=(
 	libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
 	# tooling used by tests and lint
 	clang-format clang-tidy strace gdb procps
+	# AppArmor's parser and aa-exec: the exec-under-LSM guest test
+	apparmor
 	# metrics: a real Prometheus server (guest test) and promtool (rules tests)
 	prometheus
 )
