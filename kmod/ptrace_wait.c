@@ -118,9 +118,11 @@ static int pt_dead_status(struct pt_ctx *ctx, struct task_struct *p)
 
 /*
  * One tracee of the caller's group: whether it has something for the wait
- * (*@have: it matches).  pt_lock held, @ctx linked.
+ * (*@have: it matches; *@settling: it has a stop it is not in yet).
+ * pt_lock held, @ctx linked.
  */
-static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bool *have)
+static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bool *have,
+				 bool *settling)
 {
 	struct task_struct *p = ctx->tracee;
 
@@ -131,6 +133,16 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 	    wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
 		return false;
 	*have = true;
+	if (ctx->exit_code && !ctx->listening && !utrace_task_stopped(p)) {
+		/*
+		 * Not in the stop yet: between its callback's answer and the
+		 * core's stop, held there by another engine's report, or
+		 * killed on the way.  Natively the tracer is told once it is
+		 * in TASK_TRACED: nothing to report yet, look at the others.
+		 */
+		*settling = true;
+		return false;
+	}
 	if (ctx->exit_code && !ctx->listening) {
 		/*
 		 * wait_task_stopped(), ptrace: no WUNTRACED needed, not
@@ -181,7 +193,7 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
  * The caller's group's tracees (native: the ->ptraced lists of its
  * threads), one at a time under pt_lock.  *@tracer: the group has any.
  */
-static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have, bool *tracer)
+static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have, bool *tracer, bool *settling)
 {
 	struct pt_group *g;
 	struct pt_ctx *ctx;
@@ -194,7 +206,7 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have, bool *tracer)
 		list_for_each_entry_rcu(ctx, &g->tracees, node) {
 			spin_lock(&pt_lock);
 			if (ctx->linked)
-				found = pt_wait_consider_one(ctx, wo, have);
+				found = pt_wait_consider_one(ctx, wo, have, settling);
 			spin_unlock(&pt_lock);
 			if (found)
 				break;
@@ -467,33 +479,36 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		WRITE_ONCE(w.woken, false);
 		/* Clear before looking: a wakeup after the look sets it again. */
 		smp_mb();
-		found = pt_wait_consider(&wo, &have, &tracer);
+		found = pt_wait_consider(&wo, &have, &tracer, &settling);
 		if (found && wo.stopped) {
 			/*
 			 * ptrace_stop() notifies once in TASK_TRACED: report
-			 * the stop once the tracee is in it, as there.  Until
-			 * then (a moment, or as long as another engine's report
-			 * holds it) there is nothing to report yet: spin a
-			 * little, then look again every jiffy.
+			 * the stop once the tracee is in it (and off its CPU),
+			 * as there.
 			 */
-			while (pt_stop_settled(wo.stopped) == -EAGAIN) {
-				if (spins >= PT_SETTLE_SPINS) {
-					settling = true;
-					break;
-				}
-				spins++;
-				cond_resched();
-			}
-			if (settling || !pt_wait_take_stop(&wo)) {
+			if (pt_stop_settled(wo.stopped) == -EAGAIN) {
+				settling = true;
 				pt_wait_forget(&wo);
 				found = false;
-				if (!settling)
-					continue;	/* taken by another thread: look again */
+			} else if (!pt_wait_take_stop(&wo)) {
+				/* Taken by another thread: look again. */
+				pt_wait_forget(&wo);
+				continue;
 			}
 		}
 		if (found) {
 			ret = pt_wait_report(&wo, regs, kind);
 			break;
+		}
+		/*
+		 * A stop not reached yet, and nothing else: a moment, usually
+		 * (cond_resched() rounds); then it is looked at every jiffy,
+		 * for as long as another engine's report may hold it.
+		 */
+		if (settling && spins < PT_SETTLE_SPINS) {
+			spins++;
+			cond_resched();
+			continue;
 		}
 		found = pt_poll_native(&poll, kind, &ret) > 0;
 		if (!found && wo.zombie && (ret == 0 || ret == -ECHILD)) {
