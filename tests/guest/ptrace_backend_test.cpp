@@ -460,6 +460,27 @@ TEST_F(HeldTracee, ATracersWaitSleepsUntilTheStopIsReachedAndCanBeKilled)
 	tracer_ = -1;
 }
 
+TEST_F(HeldTracee, ATracersWaitReportsItsOtherTraceesStopsMeanwhile)
+{
+	ASSERT_NO_FATAL_FAILURE(start([](pid_t) {
+		const pid_t other = fork_child([] {
+			for (;;)
+				pause();
+			return 0;
+		});
+		if (ptrace(PTRACE_SEIZE, other, nullptr, nullptr) != 0 ||
+		    ptrace(PTRACE_INTERRUPT, other, nullptr, nullptr) != 0)
+			return 1;
+		int status = 0;
+		const pid_t got = waitpid(-1, &status, __WALL);
+		kill(other, SIGKILL);
+		if (got != other)
+			return 2;
+		return WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP ? 0 : 3;
+	}));
+	EXPECT_EQ(to_test_.get(20s, -1), 0) << "-1: the wait did not return in 20 s";
+}
+
 TEST_F(HeldTracee, ATracersWaitReportsTheStopOnceTheOtherEngineReplies)
 {
 	ASSERT_NO_FATAL_FAILURE(start([](pid_t t) {
