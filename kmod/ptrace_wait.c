@@ -460,7 +460,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	struct pt_waiter w = {};
 	struct pt_regs poll;
 	int opt_arg = kind == PT_WAITID ? 3 : 2;
-	unsigned int spins = 0;
+	unsigned int spins = 0, waited = 0;
 	long ret;
 
 	if (!pt_wait_parse(regs, kind, &wo))
@@ -529,6 +529,18 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		if (ret != 0 && !(ret == -ECHILD && have)) {
 			ret = pt_wait_none(regs, kind, ret);
 			break;
+		}
+		/*
+		 * The stop's SIGCHLD is sent before the core stops the tracee
+		 * (natively after: ptrace_stop() is in TASK_TRACED first), and
+		 * tracers such as gdb answer a SIGCHLD with a WNOHANG wait: it
+		 * waits for a stop not reached yet, a bounded while.
+		 */
+		if ((wo.options & WNOHANG) && settling && waited < PT_SETTLE_JIFFIES &&
+		    !signal_pending(current)) {
+			waited++;
+			schedule_timeout_interruptible(1);
+			continue;
 		}
 		if (wo.options & WNOHANG) {
 			ret = pt_wait_none(regs, kind, 0);
