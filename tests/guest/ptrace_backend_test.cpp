@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sstream>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -464,6 +465,8 @@ TEST_F(HeldTracee, ATracersWaitReportsItsOtherTraceesStopsMeanwhile)
 {
 	ASSERT_NO_FATAL_FAILURE(start([](pid_t) {
 		const pid_t other = fork_child([] {
+			// Gone with the tracer, also when the wait never returns.
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			for (;;)
 				pause();
 			return 0;
