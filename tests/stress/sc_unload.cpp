@@ -6,6 +6,7 @@
 // used and closed while the unload is attempted.  Unload while the ptrace
 // backend has tracees is refused (EBUSY) and leaves everything working.
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -201,7 +202,7 @@ TEST_F(StressTest, UnloadLeavesTasksInSyscallLoopsUntouched)
 {
 	Counters n;
 	Failures f;
-	const Budget b = budget(0.5);
+	const Budget b = budget();
 	unsigned rounds = 0;
 	do {
 		if (!reload(f))
@@ -229,10 +230,13 @@ TEST_F(StressTest, UnloadLeavesTasksInSyscallLoopsUntouched)
 					f.add(t.what +
 					      " does not run traced: " + describe_task(t.pid));
 			const pid_t parent = ::getpid();
-			for (long i = 0; i < 12; i++) {
+			for (long i = 0; i < 24; i++) {
 				Target t{"sleeper " + std::to_string(i), -1,
 				         shared_new<TargetShared>()};
-				const long ms = 150 + 137 * i;
+				// 5 ms to 5 s: some sleeper wakes at each moment of the
+				// unload, however long its steps take.
+				const long ms = static_cast<long>(
+				        5 * std::pow(1.35, static_cast<double>(i)));
 				t.pid = started(fork_child([sh = t.sh, parent, ms] {
 					                return sleeper(sh, parent, ms);
 				                }),
