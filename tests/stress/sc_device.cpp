@@ -146,7 +146,16 @@ void spawner(Shared &s, const Budget &b)
 			                                    static_cast<unsigned>(Kind::kCount));
 			const uint64_t r = rng();
 			const auto t0 = Clock::now();
-			const pid_t pid = fork_child([kind, r] { return target_body(kind, r); });
+			// Engines are attached once the child closed the inherited
+			// files: a stopper attached earlier could stop it holding
+			// the controllers' /dev/utrace files open.
+			auto *started = shared_new<std::atomic<bool>>();
+			const pid_t pid = fork_child([kind, r, started] {
+				started->store(true);
+				return target_body(kind, r);
+			});
+			if (pid > 0 && !eventually([started] { return started->load(); }, 10s))
+				s.failures.add("target did not start: " + describe_task(pid));
 			s.counters.add(
 			        "fork_ms",
 			        static_cast<uint64_t>(
@@ -423,6 +432,39 @@ TEST_F(StressTest, DeviceEnginesRaceTargetsThatExitExecCloneAndDie)
 	report(s.counters);
 	expect_none(s.failures, "device");
 	EXPECT_GT(s.counters.get("attaches"), 0U) << "no attach succeeded";
+}
+
+// SIGKILL must end a user engine's EXIT report even when nobody answers:
+// here the only holder of the engine's file is the traced task itself (it
+// inherited the file), so a report that waits for a reply until the file
+// is closed waits forever, and the task can never be reaped.
+TEST_F(StressTest, SigkilledTaskHoldingItsUserEnginesFileIsReaped)
+{
+	auto dev = std::make_unique<Device>();
+	auto *started = shared_new<std::atomic<bool>>();
+	const pid_t child = ::fork(); // keeps the /dev/utrace file open
+	if (child == 0) {
+		started->store(true);
+		for (;;)
+			::pause();
+	}
+	ASSERT_GT(child, 0);
+	ASSERT_TRUE(eventually([started] { return started->load(); }, 10s));
+	(void)dev->attach(child, EngineType::User, utrace::bit(utrace::Event::Exit));
+	dev.reset(); // the child's copy of the file is the last one
+	::kill(child, SIGKILL);
+	const auto st = wait_bounded(child, 10s);
+	EXPECT_TRUE(st.has_value()) << "not reaped 10 s after SIGKILL: " << describe_task(child);
+	if (!st) {
+		// Release it: detach its engine through another file.
+		const Device other;
+		for (const auto id : other.list())
+			other.detach(id);
+		EXPECT_TRUE(wait_bounded(child, 10s).has_value())
+		        << "not reaped after its engine was detached: " << describe_task(child);
+	} else {
+		EXPECT_EQ(describe_status(*st), "killed by KILL");
+	}
 }
 
 } // namespace stress
