@@ -39,7 +39,8 @@ for backend in N Y; do
 		[ "$status" -eq 0 ] || problem "backend $backend round $r: the tree exited $status"
 		pids=$(awk '{print $1}' "$out" | sort -u | wc -l)
 		exits=$(count '^[0-9]+ +\+\+\+ exited with 0 \+\+\+$' "$out")
-		groups=$(count 'exit_group\(0\)' "$out")
+		# exit_group(0) = ?, or "exit_group(0 <unfinished ...>" when interleaved.
+		groups=$(count 'exit_group\(0(\)| <unfinished)' "$out")
 		# A fork's return: on its line, or on its "resumed>" line.
 		returned=$(count '(clone3?|v?fork)(\(| resumed>).* = [1-9][0-9]*$' "$out")
 		other=$(count '\+\+\+ (killed|exited with [1-9])|= -1 E|<unavailable>|\?\?\?' "$out")
