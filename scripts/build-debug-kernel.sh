@@ -21,6 +21,9 @@
 # --print-env: print the path of that kernel.env and exit 0 if the kernel is
 # built, exit 1 otherwise (builds nothing).
 #
+# An interrupted build resumes where it stopped.  UTRACE_DEBUG_KJOBS: make's
+# -j (default: nproc); UTRACE_DEBUG_KNICE: its niceness (default 19).
+#
 # Needs: the private apt configuration of scripts/fetch-kernels.sh (run by
 # setup.sh), gcc-12, make, flex, bison, bc, libelf-dev, xz-utils.
 set -euo pipefail
@@ -61,6 +64,20 @@ key=$({
 } | sha256sum | cut -c1-12)
 dir=$kcache/$kver-$key
 
+fetch_source() {
+	# The source package, through fetch-kernels.sh's private apt configuration
+	# (so the version is the guest's, from bookworm or bookworm-security).
+	local aptconf=$cache/apt/amd64/etc/apt.conf deb
+	[ -r "$aptconf" ] || die "$aptconf missing: run scripts/fetch-kernels.sh"
+	(cd "$dir/deb" && APT_CONFIG=$aptconf apt-get download -q "linux-source-6.1=$kver" >/dev/null) ||
+		die "apt-get download linux-source-6.1=$kver failed"
+	deb=$(ls "$dir"/deb/linux-source-6.1_*_all.deb)
+	log "unpacking $(basename "$deb")"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/src/linux-source-6.1.tar.xz | tar -xJ -C "$dir"
+	mv "$dir/linux-source-6.1" "$src"
+	rm -rf "$dir/deb"
+}
+
 link_env() {
 	mkdir -p "$cache/kernels"
 	ln -sfn "$dir/kernel.env" "$cache/kernels/amd64-debug.env"
@@ -84,26 +101,22 @@ if [ -f "$dir/.complete" ]; then
 fi
 
 start=$(date +%s)
-log "building linux-source-6.1 $kver (key $key) in $dir"
-rm -rf "$dir"
-mkdir -p "$dir/deb"
-
-# The source package, through fetch-kernels.sh's private apt configuration
-# (so the version is the guest's, from bookworm or bookworm-security).
-aptconf=$cache/apt/amd64/etc/apt.conf
-[ -r "$aptconf" ] || die "$aptconf missing: run scripts/fetch-kernels.sh"
-(cd "$dir/deb" && APT_CONFIG=$aptconf apt-get download -q "linux-source-6.1=$kver" >/dev/null) ||
-	die "apt-get download linux-source-6.1=$kver failed"
-deb=$(ls "$dir"/deb/linux-source-6.1_*_all.deb)
-log "unpacking $(basename "$deb")"
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/src/linux-source-6.1.tar.xz | tar -xJ -C "$dir"
-mv "$dir/linux-source-6.1" "$dir/src"
-rm -rf "$dir/deb"
-
 src=$dir/src
+if [ -f "$dir/.unpacked" ]; then
+	# An interrupted build resumes: make is incremental.
+	log "resuming linux-source-6.1 $kver (key $key) in $dir"
+else
+	log "building linux-source-6.1 $kver (key $key) in $dir"
+	rm -rf "$dir"
+	mkdir -p "$dir/deb"
+	fetch_source
+	touch "$dir/.unpacked"
+fi
 mk=(make -C "$src" ARCH=x86_64 CC="$cc" HOSTCC="$cc" -s)
 
+
 # Small config: everything off except the fragment (and what it selects).
+# (On a resumed build the same config again: make rebuilds nothing for it.)
 KCONFIG_ALLCONFIG=$fragment "${mk[@]}" allnoconfig >/dev/null
 # Every option the fragment names must have its value (a dependency that is
 # not met silently drops an option otherwise).
@@ -127,10 +140,12 @@ while IFS= read -r line; do
 done <"$fragment"
 [ "$bad" = 0 ] || die "the config fragment does not apply (see above)"
 
-log "make -j$(nproc) (nice 19)"
+jobs=${UTRACE_DEBUG_KJOBS:-$(nproc)}
+nicety=${UTRACE_DEBUG_KNICE:-19}
+log "make -j$jobs (nice $nicety)"
 # vmlinux, bzImage and Module.symvers (the 'modules' part of 'all'; nothing
 # is built as a module).
-nice -n 19 "${mk[@]}" -j"$(nproc)" all
+nice -n "$nicety" "${mk[@]}" -j"$jobs" all
 cp "$src/arch/x86/boot/bzImage" "$dir/bzImage"
 cp "$src/System.map" "$dir/System.map"
 cp "$src/.config" "$dir/config"
@@ -151,5 +166,10 @@ EOF
 touch "$dir/.complete"
 link_env
 secs=$(($(date +%s) - start))
-echo "$secs" >"$dir/build-seconds"
-log "done in $secs s: $dir"
+# Wall time and the CPU time of the build (user and system, of this script's
+# children): on a loaded machine the latter / nproc is the idle-machine figure.
+{
+	echo "wall $secs s, nproc $(nproc)"
+	times | tail -n1
+} >"$dir/build-time"
+log "done in $secs s ($(tail -n1 "$dir/build-time") CPU user/sys): $dir"
