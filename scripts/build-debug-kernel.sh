@@ -168,8 +168,7 @@ link_env
 secs=$(($(date +%s) - start))
 # Wall time and the CPU time of the build (user and system, of this script's
 # children): on a loaded machine the latter / nproc is the idle-machine figure.
-{
-	echo "wall $secs s, nproc $(nproc)"
-	times | tail -n1
-} >"$dir/build-time"
-log "done in $secs s ($(tail -n1 "$dir/build-time") CPU user/sys): $dir"
+# (times in this shell, not in a pipe: its second line is the children's.)
+echo "wall $secs s, nproc $(nproc)" >"$dir/build-time"
+times >>"$dir/build-time"
+log "done in $secs s, CPU user/sys of the build: $(tail -n1 "$dir/build-time"): $dir"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build utrace.ko (and the test-only utrace_test_warn.ko, utrace_test_api.ko)
-# for one guest kernel.
+# Build utrace.ko (and the test-only utrace_test_warn.ko, utrace_test_api.ko;
+# for x86_64-debug also utrace_test_leak.ko) for one guest kernel.
 #
 # usage: build-kmod.sh {x86_64|ppc64le|x86_64-debug} OUTDIR
 #
@@ -87,6 +87,13 @@ cp "$out/src/utrace.ko" "$out/utrace.ko"
 mirror "$out/warnmod" "$top"/tests/guest/warnmod/*
 build "$out/warnmod"
 cp "$out/warnmod/utrace_test_warn.ko" "$out/utrace_test_warn.ko"
+
+if [ "$arch" = x86_64-debug ]; then
+	# Test-only: leaks a block at load (the runner's kmemleak check).
+	mirror "$out/leakmod" "$top"/tests/guest/leakmod/*
+	build "$out/leakmod"
+	cp "$out/leakmod/utrace_test_leak.ko" "$out/utrace_test_leak.ko"
+fi
 
 # Test-only engine module: links against utrace.ko's exported API.
 mirror "$out/apimod" "$top"/tests/guest/apimod/*

@@ -477,7 +477,8 @@ def main():
     ap.add_argument("--out", metavar="DIR",
                     help="x86_64: host folder mounted writable at $UTRACE_OUT")
     ap.add_argument("--cwd", default="/", help="working directory of COMMAND")
-    ap.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
+    ap.add_argument("--memory", type=int,
+                    help="MiB (default 1024; 2048 for --kernel debug: KASAN's shadow, kmemleak)")
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--icount", type=int, metavar="N",
@@ -498,6 +499,8 @@ def main():
         die("--kernel debug: x86_64 only")
     if args.gcov and args.arch != "x86_64":
         die("--gcov: x86_64 only")
+    if args.memory is None:
+        args.memory = 2048 if args.kernel == "debug" else 1024
     env = load_env(args.arch, args.kernel)
     args.load = [os.path.abspath(k) for k in args.load]
     for ko in args.load:
