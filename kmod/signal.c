@@ -28,6 +28,10 @@
  * to the kernel's get_signal(), called with every signal blocked so that it
  * dequeues nothing: it does the bookkeeping and returns (or the task dies).
  *
+ * Locks: siglock is taken in hard irq (itimers), so nothing here takes
+ * utrace->lock (or any lock taken with interrupts on) inside it; what is
+ * written under siglock is atomic bits.
+ *
  * Sending (__send_signal_locked(), under send_signal_locked() and the
  * parent notifications, redirected while any task is traced): see
  * utrace_mark_sending() for how ignored and fatal signals reach a traced
@@ -633,10 +637,9 @@ bool utrace_jctl_retrap(struct task_struct *task)
 	sighand = utrace ? utrace_lock_sighand(task, &flags) : NULL;
 	if (sighand) {
 		if (task_is_stopped(task)) {
-			spin_lock(&utrace->lock);
-			WRITE_ONCE(utrace->jctl_retrap, true);
-			WRITE_ONCE(utrace->retrap_kicked, false);
-			spin_unlock(&utrace->lock);
+			/* Atomic bits: no utrace->lock inside siglock (hard irq takes siglock). */
+			clear_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
+			set_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 			task->jobctl &= ~JOBCTL_STOPPED;
 			utrace_syms.signal_wake_up_state(task, __TASK_STOPPED);
 			kicked = true;
@@ -655,7 +658,7 @@ bool utrace_jctl_retrap_pending(struct task_struct *task)
 
 	rcu_read_lock();
 	utrace = utrace_lookup(task);
-	pending = utrace && READ_ONCE(utrace->jctl_retrap);
+	pending = utrace && test_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 	rcu_read_unlock();
 	return pending;
 }
@@ -668,8 +671,8 @@ static bool utrace_dequeue_filter(void)
 
 	rcu_read_lock();
 	utrace = utrace_lookup(current);
-	want = utrace && READ_ONCE(utrace->jctl_retrap) && !READ_ONCE(utrace->retrap_kicked) &&
-	       !utrace->sig_modref;
+	want = utrace && test_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits) &&
+	       !test_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits) && !utrace->sig_modref;
 	rcu_read_unlock();
 	return want && try_module_get(THIS_MODULE);
 }
@@ -688,9 +691,7 @@ int utrace_dequeue_signal(struct task_struct *task, sigset_t *mask, kernel_sigin
 	int ret = 0;
 
 	if (task == current && utrace) {
-		spin_lock(&utrace->lock);
-		WRITE_ONCE(utrace->retrap_kicked, true);
-		spin_unlock(&utrace->lock);
+		set_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
 		set_thread_flag(TIF_NOTIFY_SIGNAL);
 	} else {
 		ret = orig(task, mask, info, type);
@@ -717,7 +718,7 @@ static bool utrace_signal_loop(struct utrace *utrace, struct ksignal *ksig)
 		utrace_syms.task_work_run();
 		utrace->in_signal = false;
 	}
-	if (!task_sigpending(current) && !READ_ONCE(utrace->jctl_retrap))
+	if (!task_sigpending(current) && !test_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits))
 		return false;
 	try_to_freeze();
 
@@ -757,12 +758,9 @@ relock:
 			spin_unlock_irq(&sighand->siglock);
 			goto relock;
 		}
-		if (unlikely(READ_ONCE(utrace->jctl_retrap))) {
+		if (unlikely(test_and_clear_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits))) {
 			/* utrace_jctl_retrap(): report the group stop again. */
-			spin_lock(&utrace->lock);
-			WRITE_ONCE(utrace->jctl_retrap, false);
-			WRITE_ONCE(utrace->retrap_kicked, false);
-			spin_unlock(&utrace->lock);
+			clear_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
 			spin_unlock_irq(&sighand->siglock);
 			jctl = utrace_report_jctl(utrace, CLD_STOPPED, 0);
 			if (utrace_resume_action(jctl) == UTRACE_STOP) {

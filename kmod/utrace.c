@@ -322,7 +322,7 @@ static void utrace_reset(struct utrace *utrace, struct list_head *drop)
 		utrace_arch_clear_syscall_work(utrace);
 	/* A re-trap or a listen is for the engines that want JCTL: none is left. */
 	if (!(utrace->flags & UTRACE_EVENT(JCTL))) {
-		utrace->jctl_retrap = false;
+		clear_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 		clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
 	}
 	utrace_wakeup(utrace);
