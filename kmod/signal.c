@@ -25,8 +25,9 @@
  * The kernel's bookkeeping that needs kernel/signal.c's inlined functions or
  * tasklist_lock (not in kallsyms on powerpc) -- notifying the parent of a
  * continue, native ptrace traps, the cgroup freezer, a group exit -- is left
- * to the kernel's get_signal(), called with every signal blocked so that it
- * dequeues nothing: it does the bookkeeping and returns (or the task dies).
+ * to the kernel's get_signal(), called with every signal but SIGKILL
+ * blocked so that it dequeues nothing to report: it does the bookkeeping and
+ * returns (or the task dies).
  *
  * Locks: siglock is taken in hard irq (itimers), so nothing here takes
  * utrace->lock (or any lock taken with interrupts on) inside it; what is
@@ -434,10 +435,14 @@ static void utrace_push_back_signal(const kernel_siginfo_t *info)
 }
 
 /*
- * The kernel's get_signal() for its bookkeeping only: with every signal
- * blocked it dequeues nothing, so it returns false once it has notified the
- * parent, taken part in a group stop, handled a trap or the freezer (or it
- * does not return: a group exit).
+ * The kernel's get_signal() for its bookkeeping only: with every signal but
+ * SIGKILL blocked it dequeues nothing to report, so it returns false once it
+ * has notified the parent, taken part in a group stop, handled a trap or the
+ * freezer (or it does not return: a group exit).  It may sleep there (the
+ * freezer, a group stop): SIGKILL stays unblocked so that a kill, tgkill or
+ * cgroup.kill still wakes and kills the task, as send_signal's
+ * complete_signal() and wants_signal() pass over a thread that blocks it.
+ * SIGKILL is never reported, so the kernel acting on it is what we would do.
  */
 static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 {
@@ -448,6 +453,7 @@ static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 	spin_lock_irq(&sighand->siglock);
 	saved = current->blocked;
 	sigfillset(&current->blocked);
+	sigdelset(&current->blocked, SIGKILL);
 	set_thread_flag(TIF_SIGPENDING);
 	spin_unlock_irq(&sighand->siglock);
 

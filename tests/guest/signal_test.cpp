@@ -511,6 +511,89 @@ bool set_ptrace_backend(bool on)
 	return eventually([&] { return write_file(kBackend, on ? "Y" : "N"); }, 30s);
 }
 
+enum class Observer { None, CountEngine, PtraceBackend };
+enum class Killer { Kill, Tgkill, CgroupKill };
+
+// A tracee blocked in read() is observed by @observer, frozen, then killed
+// by @killer: it must die of SIGKILL.  Returns its wait status (-1 if it
+// was still alive long after the kill; it is thawed then, to clean up).
+int kill_frozen(Observer observer, Killer killer)
+{
+	Cgroup cg;
+	Tracee t;
+	utrace::Device dev;
+	cg.add(t.pid());
+	if (observer == Observer::CountEngine) {
+		(void)dev.attach(t.pid(), EngineType::Count,
+		                 bit(Event::Signal) | bit(Event::SignalIgn) |
+		                         bit(Event::SignalStop) | bit(Event::SignalTerm) |
+		                         bit(Event::SignalCore) | bit(Event::Jctl));
+	} else if (observer == Observer::PtraceBackend) {
+		if (!set_ptrace_backend(true))
+			throw std::runtime_error("cannot switch the ptrace backend on");
+		// As strace -p: seize, and let it run (into its read()).
+		if (::ptrace(PTRACE_SEIZE, t.pid(), 0, 0) != 0)
+			throw std::runtime_error("PTRACE_SEIZE");
+	}
+	t.wait_in_read();
+	// Frozen: from its read() into the freezer, through get_signal().
+	if (!cg.freeze())
+		throw std::runtime_error("the cgroup did not freeze");
+	switch (killer) {
+	case Killer::Kill:
+		EXPECT_EQ(::kill(t.pid(), SIGKILL), 0);
+		break;
+	case Killer::Tgkill:
+		EXPECT_EQ(::syscall(SYS_tgkill, t.pid(), t.pid(), SIGKILL), 0);
+		break;
+	case Killer::CgroupKill:
+		EXPECT_TRUE(cg.kill());
+		break;
+	}
+	// Natively it dies at once; long after, it is still frozen.
+	int st = t.wait_exit(30s);
+	if (st == -1) {
+		cg.thaw();
+		(void)t.wait_exit(60s);
+	}
+	if (observer == Observer::PtraceBackend) {
+		EXPECT_TRUE(set_ptrace_backend(false));
+	}
+	return st;
+}
+
+void expect_killed(int st)
+{
+	ASSERT_NE(st, -1) << "SIGKILL did not kill the frozen task: it died only when thawed";
+	ASSERT_TRUE(WIFSIGNALED(st)) << st;
+	EXPECT_EQ(WTERMSIG(st), SIGKILL);
+}
+
+TEST(SignalKill, SigkillKillsAFrozenTaskWithoutEngines)
+{
+	expect_killed(kill_frozen(Observer::None, Killer::Kill));
+}
+
+TEST(SignalKill, SigkillKillsAFrozenTaskWhoseEngineWantsSignals)
+{
+	expect_killed(kill_frozen(Observer::CountEngine, Killer::Kill));
+}
+
+TEST(SignalKill, TgkillSigkillKillsAFrozenTaskWhoseEngineWantsSignals)
+{
+	expect_killed(kill_frozen(Observer::CountEngine, Killer::Tgkill));
+}
+
+TEST(SignalKill, CgroupKillKillsAFrozenTaskWhoseEngineWantsSignals)
+{
+	expect_killed(kill_frozen(Observer::CountEngine, Killer::CgroupKill));
+}
+
+TEST(SignalKill, SigkillKillsAFrozenTraceeOfThePtraceBackend)
+{
+	expect_killed(kill_frozen(Observer::PtraceBackend, Killer::Kill));
+}
+
 // ---------------------------------------------------------------------------
 // Issue 12, finding 8: siglock is taken in hard irq (an itimer's
 // it_real_fn() sends SIGALRM), so no lock taken with interrupts on may be

@@ -54,10 +54,11 @@
  *   released, not from release_task() itself, and may sleep.
  * - Signals: a changed @return_ka (handler, flags, sa_mask) applies to that
  *   one delivery; the thread's sigaction is unchanged but for SA_ONESHOT,
- *   as upstream.  Reports are not made for a
- *   thread that is also traced by native ptrace (its get_signal() is the
- *   kernel's), nor while the cgroup freezer or a native ptrace trap is
- *   pending (the kernel's code runs and may deliver that time's signals).
+ *   as upstream.  Reports are not made for a thread that is also
+ *   traced by native ptrace (its get_signal() is the kernel's), nor while
+ *   the cgroup freezer or a native ptrace trap is pending (the kernel's
+ *   code runs and may deliver that time's signals; SIGKILL still kills
+ *   there).
  *   A signal sent by a posix timer (send_sigqueue()) to a traced thread is
  *   still dropped when ignored, or turned into a group kill when fatal, as
  *   without utrace.  print_fatal_signals is not honoured for signals
