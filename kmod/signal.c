@@ -465,6 +465,28 @@ static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 	spin_unlock_irq(&sighand->siglock);
 }
 
+/*
+ * An engine changed the signal reported into @signr (valid).  Native ptrace
+ * delivers the new signal with its own sigaction, and requeues it if it is
+ * blocked (ptrace_signal()).  So: an engine that changed @return_ka (its
+ * copy of @reported_ka, the old signal's sigaction) keeps its sigaction;
+ * otherwise the new signal's own is used (and its SA_ONESHOT resets it, not
+ * the old one's).  A new signal the thread blocks is put back in its queue
+ * (UTRACE_SIGNAL_HOLD) and not acted on, unless an engine ignores it: it is
+ * reported again when it is unblocked and dequeued.  siglock held.
+ */
+static void utrace_changed_signal(int signr, struct utrace_report *report,
+				  struct k_sigaction *return_ka,
+				  const struct k_sigaction *reported_ka)
+{
+	/* Pointers and a sigset: struct k_sigaction has no padding to compare. */
+	if (!memcmp(return_ka, reported_ka, sizeof(*return_ka)))
+		*return_ka = current->sighand->action[signr - 1];
+	if (sigismember(&current->blocked, signr) &&
+	    utrace_signal_action(report->result) != UTRACE_SIGNAL_IGN)
+		report->result = UTRACE_SIGNAL_IGN | UTRACE_SIGNAL_HOLD;
+}
+
 /* Whether this thread stopping now ends the group stop.  siglock held. */
 static int utrace_stop_notify(bool initiating)
 {
@@ -820,6 +842,9 @@ relock:
 
 		report.result = utrace_default_disposition(signr, &return_ka, &event);
 		if (utrace->flags & (event | UTRACE_EVENT(QUIESCE))) {
+			const struct k_sigaction reported_ka = return_ka;
+			const int reported = signr;
+
 			spin_unlock_irq(&sighand->siglock);
 			utrace_report_signal(utrace, &report, regs, &ksig->info,
 					     &sighand->action[signr - 1], &return_ka, event);
@@ -830,6 +855,8 @@ relock:
 				signr = 0;
 				report.result = UTRACE_SIGNAL_IGN |
 						(report.result & UTRACE_SIGNAL_HOLD);
+			} else if (signr != reported) {
+				utrace_changed_signal(signr, &report, &return_ka, &reported_ka);
 			}
 		}
 

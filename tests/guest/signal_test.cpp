@@ -595,6 +595,236 @@ TEST(SignalKill, SigkillKillsAFrozenTraceeOfThePtraceBackend)
 }
 
 // ---------------------------------------------------------------------------
+// Issue 12, finding 11: a signal an engine changed is delivered with its own
+// sigaction (and SA_RESETHAND resets that one), as native ptrace does.
+
+// What a HandlerChild saw: which handler ran how often and with which
+// signal, and its sigactions for SIGUSR1 and SIGUSR2 now (0 SIG_DFL, 1 the
+// first handler, 2 the second, 3 anything else).
+struct HandlerState {
+	long ran1 = -1, signo1 = 0, ran2 = -1, signo2 = 0, act1 = -1, act2 = -1;
+	bool operator==(const HandlerState &) const = default;
+};
+
+std::ostream &operator<<(std::ostream &os, const HandlerState &s)
+{
+	return os << "{handler1 ran " << s.ran1 << "x (sig " << s.signo1 << "), handler2 ran "
+	          << s.ran2 << "x (sig " << s.signo2 << "), SIGUSR1 action " << s.act1
+	          << ", SIGUSR2 action " << s.act2 << "}";
+}
+
+volatile sig_atomic_t g_ran1, g_signo1, g_ran2, g_signo2;
+
+void handler1(int sig)
+{
+	g_ran1 = g_ran1 + 1;
+	g_signo1 = sig;
+}
+
+void handler2(int sig)
+{
+	g_ran2 = g_ran2 + 1;
+	g_signo2 = sig;
+}
+
+long action_id(int sig)
+{
+	struct sigaction sa {
+	};
+	::sigaction(sig, nullptr, &sa);
+	if (sa.sa_handler == SIG_DFL)
+		return 0;
+	if (sa.sa_handler == handler1)
+		return 1;
+	if (sa.sa_handler == handler2)
+		return 2;
+	return 3;
+}
+
+// A child with handler1 for SIGUSR1 (@flags1) and handler2 for SIGUSR2
+// (@flags2), SIGUSR2 blocked if @block2, serving commands from a pipe:
+// 'q' its HandlerState, 'u' unblock SIGUSR2 (then an ack).
+class HandlerChild
+{
+public:
+	HandlerChild(int flags1, int flags2, bool block2)
+	{
+		int cmd[2];
+		int ack[2];
+		if (::pipe2(cmd, O_CLOEXEC) != 0 || ::pipe2(ack, O_CLOEXEC) != 0)
+			throw std::runtime_error("pipe");
+		pid_ = ::fork();
+		if (pid_ < 0)
+			throw std::runtime_error("fork");
+		if (pid_ == 0)
+			serve(cmd[0], ack[1], flags1, flags2, block2);
+		::close(cmd[0]);
+		::close(ack[1]);
+		cmd_ = cmd[1];
+		ack_ = ack[0];
+		char c = 0;
+		if (!readable(60s) || ::read(ack_, &c, 1) != 1)
+			throw std::runtime_error("handler child did not start");
+		wait_in_read();
+	}
+	~HandlerChild()
+	{
+		::close(cmd_);
+		::close(ack_);
+		::kill(pid_, SIGKILL);
+		int st = 0;
+		::waitpid(pid_, &st, __WALL);
+	}
+	HandlerChild(const HandlerChild &) = delete;
+	HandlerChild &operator=(const HandlerChild &) = delete;
+
+	[[nodiscard]] pid_t pid() const { return pid_; }
+	void send(char c) const
+	{
+		if (::write(cmd_, &c, 1) != 1)
+			throw std::runtime_error("write to child");
+	}
+	[[nodiscard]] bool readable(std::chrono::seconds timeout) const
+	{
+		pollfd p{ack_, POLLIN, 0};
+		return ::poll(&p, 1, static_cast<int>(timeout.count() * 1000)) == 1;
+	}
+	[[nodiscard]] bool wait_ack() const
+	{
+		char c = 0;
+		return readable(60s) && ::read(ack_, &c, 1) == 1 && c == 'k';
+	}
+	[[nodiscard]] HandlerState state() const
+	{
+		send('q');
+		HandlerState s;
+		if (!readable(60s) || ::read(ack_, &s, sizeof(s)) != sizeof(s))
+			throw std::runtime_error("no state from the child");
+		wait_in_read();
+		return s;
+	}
+	void wait_in_read() const
+	{
+		const std::string path = "/proc/" + std::to_string(pid_) + "/syscall";
+		const std::string want = std::to_string(SYS_read) + " ";
+		(void)eventually(
+		        [&] {
+			        std::ifstream in(path);
+			        std::string line;
+			        return std::getline(in, line) && line.rfind(want, 0) == 0;
+		        },
+		        5s);
+	}
+
+private:
+	[[noreturn]] static void serve(int cmd, int ack, int flags1, int flags2, bool block2)
+	{
+		struct sigaction sa {
+		};
+		sa.sa_handler = handler1;
+		sa.sa_flags = flags1 | SA_RESTART;
+		::sigaction(SIGUSR1, &sa, nullptr);
+		sa.sa_handler = handler2;
+		sa.sa_flags = flags2 | SA_RESTART;
+		::sigaction(SIGUSR2, &sa, nullptr);
+		sigset_t usr2;
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		if (block2)
+			::sigprocmask(SIG_BLOCK, &usr2, nullptr);
+		char c = 'k';
+		if (::write(ack, &c, 1) != 1)
+			::_exit(3);
+		for (;;) {
+			if (::read(cmd, &c, 1) != 1)
+				::_exit(1);
+			if (c == 'q') {
+				const HandlerState s{
+				        g_ran1,   g_signo1,           g_ran2,
+				        g_signo2, action_id(SIGUSR1), action_id(SIGUSR2)};
+				if (::write(ack, &s, sizeof(s)) != sizeof(s))
+					::_exit(3);
+			} else if (c == 'u') {
+				::sigprocmask(SIG_UNBLOCK, &usr2, nullptr);
+				c = 'k';
+				if (::write(ack, &c, 1) != 1)
+					::_exit(3);
+			}
+		}
+	}
+
+	pid_t pid_ = -1;
+	int cmd_ = -1;
+	int ack_ = -1;
+};
+
+// SIGUSR1 sent, changed into SIGUSR2 by a user engine (SET_SIGNO).
+HandlerState change_by_engine(int flags1, int flags2)
+{
+	HandlerChild c(flags1, flags2, false);
+	utrace::Device dev;
+	const auto id = dev.attach(c.pid(), EngineType::User, bit(Event::Signal));
+	EXPECT_EQ(::kill(c.pid(), SIGUSR1), 0);
+	const Report r = next(dev, Event::Signal);
+	EXPECT_EQ(r.signo, SIGUSR1);
+	dev.reply({.seq = r.seq, .signo = SIGUSR2});
+	dev.detach(id);
+	return c.state();
+}
+
+// The same with native ptrace (the oracle): the tracer resumes SIGUSR1's
+// signal-delivery stop with SIGUSR2.
+HandlerState change_by_native_ptrace(int flags1, int flags2)
+{
+	if (!set_ptrace_backend(false))
+		throw std::runtime_error("cannot switch the ptrace backend off");
+	HandlerChild c(flags1, flags2, false);
+	if (::ptrace(PTRACE_SEIZE, c.pid(), 0, 0) != 0)
+		throw std::runtime_error("PTRACE_SEIZE");
+	EXPECT_EQ(::kill(c.pid(), SIGUSR1), 0);
+	int st = 0;
+	EXPECT_EQ(::waitpid(c.pid(), &st, __WALL), c.pid());
+	EXPECT_TRUE(WIFSTOPPED(st) && WSTOPSIG(st) == SIGUSR1) << st;
+	EXPECT_EQ(::ptrace(PTRACE_DETACH, c.pid(), 0, SIGUSR2), 0);
+	return c.state();
+}
+
+TEST(SignalChanged, AChangedSignalRunsItsOwnHandlerNotTheOldSignals)
+{
+	// SIGUSR1's SA_RESETHAND must not reset SIGUSR2: SIGUSR1 was not delivered.
+	const HandlerState want{0, 0, 1, SIGUSR2, 1, 2};
+	EXPECT_EQ(change_by_native_ptrace(SA_RESETHAND, 0), want) << "native ptrace";
+	EXPECT_EQ(change_by_engine(SA_RESETHAND, 0), want) << "user engine";
+}
+
+TEST(SignalChanged, TheNewSignalsSaResethandResetsTheNewSignal)
+{
+	const HandlerState want{0, 0, 1, SIGUSR2, 1, 0};
+	EXPECT_EQ(change_by_native_ptrace(0, SA_RESETHAND), want) << "native ptrace";
+	EXPECT_EQ(change_by_engine(0, SA_RESETHAND), want) << "user engine";
+}
+
+TEST(SignalChanged, AChangedSignalThatIsBlockedWaitsUntilItIsUnblocked)
+{
+	HandlerChild c(0, 0, true);
+	utrace::Device dev;
+	const auto id = dev.attach(c.pid(), EngineType::User, bit(Event::Signal));
+	EXPECT_EQ(::kill(c.pid(), SIGUSR1), 0);
+	const Report r = next(dev, Event::Signal);
+	dev.reply({.seq = r.seq, .signo = SIGUSR2});
+	// As ptrace_signal() requeues a new signal that is blocked.
+	const HandlerState held = c.state();
+	ASSERT_EQ(held, (HandlerState{0, 0, 0, 0, 1, 2})) << "nothing is delivered while blocked";
+	c.send('u');
+	const Report again = next(dev, Event::Signal);
+	EXPECT_EQ(again.signo, SIGUSR2) << "reported again once unblocked";
+	dev.reply({.seq = again.seq});
+	EXPECT_TRUE(c.wait_ack());
+	dev.detach(id);
+	EXPECT_EQ(c.state(), (HandlerState{0, 0, 1, SIGUSR2, 1, 2}));
+}
+
+// ---------------------------------------------------------------------------
 // Issue 12, finding 8: siglock is taken in hard irq (an itimer's
 // it_real_fn() sends SIGALRM), so no lock taken with interrupts on may be
 // taken inside it.  This exercises both sides in one boot: itimer signals
