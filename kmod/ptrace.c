@@ -211,6 +211,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	list_del_init(&ctx->node);
 	atomic_dec(&pt_count);
 	ctx->linked = false;
+	utrace_signal_ptraced(ctx->tracee, false);
 	ctx->stop = PT_STOP_NONE;
 	ctx->exit_code = 0;
 	ctx->have_info = false;
@@ -422,6 +423,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->linked = true;
 	list_add_tail(&ctx->node, &pt_list);
 	atomic_inc(&pt_count);
+	utrace_signal_ptraced(tracee, true);
 	spin_unlock(&pt_lock);
 	/* The caller's reference becomes the list's. */
 	ret = utrace_set_events(tracee, engine, PT_EVENTS);

@@ -105,6 +105,26 @@ static bool utrace_signal_filter(void)
 }
 
 /*
+ * Whether the kernel drops @sig sent to @t to protect an init, not because
+ * it is ignored (sig_task_ignored()): SIGKILL and SIGSTOP to the global
+ * init, and a signal whose default action stops or kills to a (global or
+ * container) init, SIGNAL_UNKILLABLE, unless it is SIGKILL or SIGSTOP
+ * @force'd (from an ancestor pid namespace, or the kernel's).  Such a
+ * signal must not reach get_signal(), which relies on the drop: it stops an
+ * init for a SIGSTOP it finds there.  (A default-ignored one, SIGCHLD, is
+ * dropped as ignored too: SIGNAL_IGN engines see it as for any task.)
+ * siglock held.
+ */
+static bool utrace_init_drops(struct task_struct *t, int sig, bool force)
+{
+	if (unlikely(is_global_init(t) && sig_kernel_only(sig)))
+		return true;
+	return unlikely(t->signal->flags & SIGNAL_UNKILLABLE) &&
+	       t->sighand->action[sig - 1].sa.sa_handler == SIG_DFL &&
+	       !sig_kernel_ignore(sig) && !(force && sig_kernel_only(sig));
+}
+
+/*
  * Sending: the kernel drops an ignored signal at once (sig_ignored()) and
  * turns a fatal one into SIGKILL for the whole group (complete_signal()),
  * so neither would reach get_signal() to be reported.  Both skip a signal
@@ -112,14 +132,22 @@ static bool utrace_signal_filter(void)
  * the send, under siglock, each traced thread that could take the signal
  * and whose engines want SIGNAL_IGN, SIGNAL_TERM, SIGNAL_CORE or QUIESCE
  * gets @sig added to real_blocked; the old mask is put back right after.
+ * Not a signal the kernel drops to protect an init (utrace_init_drops()):
+ * engines do not see it, as if they were not there; but a tracee of the
+ * ptrace backend gets it, as sig_ignored() queues every signal but SIGKILL
+ * for a native tracee (whose tracer then sees it, and passing a SIGSTOP on
+ * stops the init: native ptrace does that too).
  */
-static bool utrace_mark_sending(struct task_struct *th, int sig)
+static bool utrace_mark_sending(struct task_struct *th, int sig, bool force)
 {
 	struct utrace *utrace = utrace_lookup(th);
 
 	if (!utrace || !(READ_ONCE(utrace->flags) &
 			 (UTRACE_EVENT(SIGNAL_IGN) | UTRACE_EVENT(SIGNAL_TERM) |
 			  UTRACE_EVENT(SIGNAL_CORE) | UTRACE_EVENT(QUIESCE))))
+		return false;
+	if (utrace_init_drops(th, sig, force) &&
+	    !test_bit(UTRACE_SIG_PTRACED, &utrace->jctl_bits))
 		return false;
 	utrace->saved_real_blocked = th->real_blocked;
 	utrace->real_blocked_saved = true;
@@ -182,6 +210,25 @@ void utrace_jctl_listen(struct task_struct *task, bool on)
 }
 
 /*
+ * The ptrace backend links (@on) or unlinks a tracee: see
+ * utrace_mark_sending().  Any context.
+ */
+void utrace_signal_ptraced(struct task_struct *task, bool on)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace) {
+		if (on)
+			set_bit(UTRACE_SIG_PTRACED, &utrace->jctl_bits);
+		else
+			clear_bit(UTRACE_SIG_PTRACED, &utrace->jctl_bits);
+	}
+	rcu_read_unlock();
+}
+
+/*
  * __send_signal_locked() (static; every send but posix timers' goes through
  * it, the parent notifications' SIGCHLD too): atomic, the target's siglock
  * held.
@@ -199,10 +246,10 @@ int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_
 		return orig(sig, info, t, type, force);
 	rcu_read_lock();
 	if (type == PIDTYPE_PID) {
-		marked = utrace_mark_sending(t, sig);
+		marked = utrace_mark_sending(t, sig, force);
 	} else {
 		for_each_thread(t, th)
-			marked |= utrace_mark_sending(th, sig);
+			marked |= utrace_mark_sending(th, sig, force);
 	}
 	ret = orig(sig, info, t, type, force);
 	if (sig == SIGCONT)

@@ -825,6 +825,235 @@ TEST(SignalChanged, AChangedSignalThatIsBlockedWaitsUntilItIsUnblocked)
 }
 
 // ---------------------------------------------------------------------------
+// Issue 12, finding 13: an engine must not defeat the kernel's drop of the
+// signals an init is protected from (sig_task_ignored()).
+
+// The init of a pid namespace of its own, serving commands from a pipe:
+// 's' kill(1, SIGSTOP), 'p' the same from a child of its own, 't'
+// kill(1, SIGTERM); an ack after each.  Raw system calls only (it is a raw
+// clone of this process).
+class InitChild
+{
+public:
+	InitChild()
+	{
+		int cmd[2];
+		int ack[2];
+		if (::pipe2(cmd, O_CLOEXEC) != 0 || ::pipe2(ack, O_CLOEXEC) != 0)
+			throw std::runtime_error("pipe");
+		pid_ = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0));
+		if (pid_ < 0)
+			throw std::runtime_error("clone(CLONE_NEWPID)");
+		if (pid_ == 0)
+			serve(cmd[0], ack[1]);
+		::close(cmd[0]);
+		::close(ack[1]);
+		cmd_ = cmd[1];
+		ack_ = ack[0];
+		if (!acked(60s))
+			throw std::runtime_error("init child did not start");
+	}
+	~InitChild()
+	{
+		::close(cmd_);
+		::close(ack_);
+		::kill(pid_, SIGKILL);
+		int st = 0;
+		::waitpid(pid_, &st, __WALL);
+	}
+	InitChild(const InitChild &) = delete;
+	InitChild &operator=(const InitChild &) = delete;
+
+	[[nodiscard]] pid_t pid() const { return pid_; }
+	void send(char c) const
+	{
+		if (::write(cmd_, &c, 1) != 1)
+			throw std::runtime_error("write to init child");
+	}
+	[[nodiscard]] bool acked(std::chrono::milliseconds timeout) const
+	{
+		pollfd p{ack_, POLLIN, 0};
+		char c = 0;
+		return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1 &&
+		       ::read(ack_, &c, 1) == 1 && c == 'k';
+	}
+	[[nodiscard]] std::string state() const
+	{
+		std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+		std::string line;
+		while (std::getline(in, line))
+			if (line.rfind("State:", 0) == 0)
+				return line.substr(line.find_first_not_of(" \t", 6));
+		return "";
+	}
+
+private:
+	[[noreturn]] static void serve(int cmd, int ack)
+	{
+		char c = 'k';
+		if (::syscall(SYS_write, ack, &c, 1) != 1)
+			::syscall(SYS_exit_group, 3);
+		for (;;) {
+			if (::syscall(SYS_read, cmd, &c, 1) != 1)
+				::syscall(SYS_exit_group, 1);
+			if (c == 's') {
+				::syscall(SYS_kill, 1, SIGSTOP);
+			} else if (c == 't') {
+				::syscall(SYS_kill, 1, SIGTERM);
+			} else if (c == 'p') {
+				const long child = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+				if (child == 0) {
+					::syscall(SYS_kill, 1, SIGSTOP);
+					::syscall(SYS_exit_group, 0);
+				}
+				::syscall(SYS_wait4, child, nullptr, 0, nullptr);
+			}
+			c = 'k';
+			if (::syscall(SYS_write, ack, &c, 1) != 1)
+				::syscall(SYS_exit_group, 3);
+		}
+	}
+
+	pid_t pid_ = -1;
+	int cmd_ = -1;
+	int ack_ = -1;
+};
+
+enum class Outcome { Acked, Stopped, Dead };
+
+std::ostream &operator<<(std::ostream &os, Outcome o)
+{
+	return os << (o == Outcome::Acked     ? "kept running"
+	              : o == Outcome::Stopped ? "stopped"
+	                                      : "died");
+}
+
+// After a command: it answers, or it stops (continued again then), or dies.
+Outcome await_init(InitChild &c)
+{
+	Outcome o = Outcome::Dead;
+	(void)eventually([&] {
+		if (c.acked(0ms)) {
+			o = Outcome::Acked;
+			return true;
+		}
+		const std::string st = c.state();
+		if (st.rfind("T", 0) == 0) {
+			o = Outcome::Stopped;
+			return true;
+		}
+		return st.empty() || st.rfind("Z", 0) == 0;
+	});
+	if (o == Outcome::Stopped) {
+		::kill(c.pid(), SIGCONT);
+		(void)c.acked(60s);
+	}
+	return o;
+}
+
+struct InitObservation {
+	Outcome stop_by_itself = Outcome::Dead;
+	Outcome stop_by_its_child = Outcome::Dead;
+	Outcome term_by_itself = Outcome::Dead;
+	bool stopped_from_parent_namespace = false;
+	bool operator==(const InitObservation &) const = default;
+};
+
+std::ostream &operator<<(std::ostream &os, const InitObservation &o)
+{
+	return os << "{kill(1, SIGSTOP): " << o.stop_by_itself
+	          << "; its child's kill(1, SIGSTOP): " << o.stop_by_its_child
+	          << "; kill(1, SIGTERM): " << o.term_by_itself
+	          << "; SIGSTOP from the parent namespace: "
+	          << (o.stopped_from_parent_namespace ? "stopped" : "kept running") << "}";
+}
+
+// What becomes of the signals above sent to an init, with a count engine
+// that wants every signal event on it if @engine (its counts in @counts).
+InitObservation observe_init(bool engine, utrace::EngineInfo *counts = nullptr)
+{
+	InitChild c;
+	utrace::Device dev;
+	utrace::EngineId id = 0;
+	if (engine)
+		id = dev.attach(c.pid(), EngineType::Count,
+		                bit(Event::Signal) | bit(Event::SignalIgn) |
+		                        bit(Event::SignalStop) | bit(Event::SignalTerm) |
+		                        bit(Event::SignalCore));
+	InitObservation o;
+	c.send('s');
+	o.stop_by_itself = await_init(c);
+	c.send('p');
+	o.stop_by_its_child = await_init(c);
+	c.send('t');
+	o.term_by_itself = await_init(c);
+	// From here (an ancestor namespace) SIGSTOP is forced: it stops.
+	::kill(c.pid(), SIGSTOP);
+	o.stopped_from_parent_namespace =
+	        eventually([&] { return c.state().rfind("T", 0) == 0; }, 30s);
+	::kill(c.pid(), SIGCONT);
+	if (engine && counts)
+		*counts = dev.info(id);
+	return o;
+}
+
+TEST(SignalInit, AnObservingEngineDoesNotStopAnInitThatTheKernelProtects)
+{
+	const InitObservation want{Outcome::Acked, Outcome::Acked, Outcome::Acked, true};
+	EXPECT_EQ(observe_init(false), want) << "without an engine";
+	utrace::EngineInfo counts;
+	EXPECT_EQ(observe_init(true, &counts), want) << "with a count engine";
+	// Dropped at send time as without it: the engine saw only the parent's SIGSTOP.
+	EXPECT_EQ(counts.count(Event::SignalStop), 1U);
+	EXPECT_EQ(counts.count(Event::SignalTerm), 0U);
+}
+
+// Native ptrace queues every signal but SIGKILL for a tracee, an init's
+// too (sig_ignored()), so its tracer sees a SIGSTOP the init sends itself;
+// the ptrace backend must do the same.  What a seizing tracer sees:
+std::string seize_init_and_stop_it()
+{
+	InitChild c;
+	if (::ptrace(PTRACE_SEIZE, c.pid(), 0, 0) != 0)
+		throw std::runtime_error("PTRACE_SEIZE");
+	c.send('s');
+	int st = 0;
+	bool ran = false;
+	(void)eventually([&] {
+		ran = c.acked(0ms);
+		return ran || ::waitpid(c.pid(), &st, WNOHANG | __WALL) == c.pid();
+	});
+	if (ran)
+		return "no stop: ran on";
+	siginfo_t si{};
+	const long got = ::ptrace(PTRACE_GETSIGINFO, c.pid(), 0, &si);
+	std::string seen = "stopped " + std::to_string(WIFSTOPPED(st)) + " sig " +
+	                   std::to_string(WSTOPSIG(st)) + " event " + std::to_string(st >> 16) +
+	                   " siginfo " + std::to_string(got) + " " + std::to_string(si.si_signo) +
+	                   "/" + std::to_string(si.si_code);
+	// Suppressed by the tracer: the init goes on.
+	EXPECT_EQ(::ptrace(PTRACE_CONT, c.pid(), 0, 0), 0);
+	return seen + (c.acked(60s) ? "; then ran" : "; then did not run");
+}
+
+// ...under the backend if @backend, else under native ptrace.
+std::string trace_init_sigstop(bool backend)
+{
+	if (!set_ptrace_backend(backend))
+		throw std::runtime_error("cannot switch the ptrace backend");
+	const std::string seen = seize_init_and_stop_it();
+	EXPECT_TRUE(set_ptrace_backend(false));
+	return seen;
+}
+
+TEST(SignalInit, APtraceTracerSeesTheSigstopAnInitSendsItselfUnderBothBackends)
+{
+	const std::string native = trace_init_sigstop(false);
+	EXPECT_EQ(native, "stopped 1 sig 19 event 0 siginfo 0 19/0; then ran");
+	EXPECT_EQ(trace_init_sigstop(true), native);
+}
+
+// ---------------------------------------------------------------------------
 // Issue 12, finding 8: siglock is taken in hard irq (an itimer's
 // it_real_fn() sends SIGALRM), so no lock taken with interrupts on may be
 // taken inside it.  This exercises both sides in one boot: itimer signals
