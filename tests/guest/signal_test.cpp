@@ -1008,6 +1008,41 @@ TEST(SignalInit, AnObservingEngineDoesNotStopAnInitThatTheKernelProtects)
 	EXPECT_EQ(counts.count(Event::SignalTerm), 0U);
 }
 
+// The global init (the guest's pid 1, a shell waiting for this test's job)
+// drops SIGSTOP whatever sends it.  SIGURG (ignored by default, so an
+// engine sees it) sent after it is dequeued after it if SIGSTOP was queued
+// (lower numbers first): seeing SIGURG reported first means it was not.
+TEST(SignalInit, AnObservingEngineDoesNotStopTheGlobalInit)
+{
+	utrace::Device dev;
+	const auto id =
+	        dev.attach(1, EngineType::Count,
+	                   bit(Event::Signal) | bit(Event::SignalIgn) | bit(Event::SignalStop) |
+	                           bit(Event::SignalTerm) | bit(Event::SignalCore));
+	const auto urg_or_stop = [&] {
+		const utrace::EngineInfo i = dev.info(id);
+		return i.count(Event::SignalStop) + i.count(Event::SignalIgn) +
+		       i.count(Event::Signal);
+	};
+	const uint64_t before = urg_or_stop();
+	ASSERT_EQ(::kill(1, SIGSTOP), 0);
+	ASSERT_EQ(::kill(1, SIGURG), 0);
+	EXPECT_TRUE(eventually([&] { return urg_or_stop() > before; }));
+	const std::string state = [] {
+		std::ifstream in("/proc/1/status");
+		std::string line;
+		while (std::getline(in, line))
+			if (line.rfind("State:", 0) == 0)
+				return line;
+		return std::string();
+	}();
+	const uint64_t stops = dev.info(id).count(Event::SignalStop);
+	dev.detach(id);
+	::kill(1, SIGCONT); // if it did stop
+	EXPECT_EQ(stops, 0U) << "SIGSTOP reached the global init";
+	EXPECT_EQ(state.find("T ("), std::string::npos) << state;
+}
+
 // Native ptrace queues every signal but SIGKILL for a tracee, an init's
 // too (sig_ignored()), so its tracer sees a SIGSTOP the init sends itself;
 // the ptrace backend must do the same.  What a seizing tracer sees:
