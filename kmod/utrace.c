@@ -96,12 +96,22 @@ bool utrace_active(void)
 	return atomic_read(&utrace_tasks) != 0;
 }
 
-/* Must be called under rcu_read_lock() or by the task itself. */
+/*
+ * @task's utrace, or NULL.  The entry stays valid while the caller is in an
+ * RCU read-side section, holds a reference, or is @task itself (only the
+ * task's release or unload removes it).  The table walk is always made
+ * under RCU: a resize frees the old bucket table after a grace period.
+ */
 struct utrace *utrace_lookup(struct task_struct *task)
 {
+	struct utrace *utrace;
+
 	if (!utrace_active())
 		return NULL;
-	return rhashtable_lookup(&utrace_table, &task, utrace_table_params);
+	rcu_read_lock();
+	utrace = rhashtable_lookup(&utrace_table, &task, utrace_table_params);
+	rcu_read_unlock();
+	return utrace;
 }
 
 static void utrace_free_rcu(struct rcu_head *rcu)
