@@ -270,6 +270,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	ctx->group = NULL;
 	atomic_dec(&pt_count);
 	ctx->linked = false;
+	utrace_signal_ptraced(ctx->tracee, false);
 	ctx->stop = PT_STOP_NONE;
 	ctx->exit_code = 0;
 	ctx->have_info = false;
@@ -524,6 +525,7 @@ static int pt_insert(struct pt_ctx *ctx, struct pt_group *spare, bool *first)
 	list_add_tail_rcu(&ctx->node, &g->tracees);
 	ctx->linked = true;
 	atomic_inc(&pt_count);
+	utrace_signal_ptraced(ctx->tracee, true);
 	spin_unlock(&pt_lock);
 	kfree(spare);
 	return 0;

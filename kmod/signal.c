@@ -25,8 +25,13 @@
  * The kernel's bookkeeping that needs kernel/signal.c's inlined functions or
  * tasklist_lock (not in kallsyms on powerpc) -- notifying the parent of a
  * continue, native ptrace traps, the cgroup freezer, a group exit -- is left
- * to the kernel's get_signal(), called with every signal blocked so that it
- * dequeues nothing: it does the bookkeeping and returns (or the task dies).
+ * to the kernel's get_signal(), called with every signal but SIGKILL
+ * blocked so that it dequeues nothing to report: it does the bookkeeping and
+ * returns (or the task dies).
+ *
+ * Locks: siglock is taken in hard irq (itimers), so nothing here takes
+ * utrace->lock (or any lock taken with interrupts on) inside it; what is
+ * written under siglock is atomic bits.
  *
  * Sending (__send_signal_locked(), under send_signal_locked() and the
  * parent notifications, redirected while any task is traced): see
@@ -100,6 +105,26 @@ static bool utrace_signal_filter(void)
 }
 
 /*
+ * Whether the kernel drops @sig sent to @t to protect an init, not because
+ * it is ignored (sig_task_ignored()): SIGKILL and SIGSTOP to the global
+ * init, and a signal whose default action stops or kills to a (global or
+ * container) init, SIGNAL_UNKILLABLE, unless it is SIGKILL or SIGSTOP
+ * @force'd (from an ancestor pid namespace, or the kernel's).  Such a
+ * signal must not reach get_signal(), which relies on the drop: it stops an
+ * init for a SIGSTOP it finds there.  (A default-ignored one, SIGCHLD, is
+ * dropped as ignored too: SIGNAL_IGN engines see it as for any task.)
+ * siglock held.
+ */
+static bool utrace_init_drops(struct task_struct *t, int sig, bool force)
+{
+	if (unlikely(is_global_init(t) && sig_kernel_only(sig)))
+		return true;
+	return unlikely(t->signal->flags & SIGNAL_UNKILLABLE) &&
+	       t->sighand->action[sig - 1].sa.sa_handler == SIG_DFL &&
+	       !sig_kernel_ignore(sig) && !(force && sig_kernel_only(sig));
+}
+
+/*
  * Sending: the kernel drops an ignored signal at once (sig_ignored()) and
  * turns a fatal one into SIGKILL for the whole group (complete_signal()),
  * so neither would reach get_signal() to be reported.  Both skip a signal
@@ -107,14 +132,22 @@ static bool utrace_signal_filter(void)
  * the send, under siglock, each traced thread that could take the signal
  * and whose engines want SIGNAL_IGN, SIGNAL_TERM, SIGNAL_CORE or QUIESCE
  * gets @sig added to real_blocked; the old mask is put back right after.
+ * Not a signal the kernel drops to protect an init (utrace_init_drops()):
+ * engines do not see it, as if they were not there; but a tracee of the
+ * ptrace backend gets it, as sig_ignored() queues every signal but SIGKILL
+ * for a native tracee (whose tracer then sees it, and passing a SIGSTOP on
+ * stops the init: native ptrace does that too).
  */
-static bool utrace_mark_sending(struct task_struct *th, int sig)
+static bool utrace_mark_sending(struct task_struct *th, int sig, bool force)
 {
 	struct utrace *utrace = utrace_lookup(th);
 
 	if (!utrace || !(READ_ONCE(utrace->flags) &
 			 (UTRACE_EVENT(SIGNAL_IGN) | UTRACE_EVENT(SIGNAL_TERM) |
 			  UTRACE_EVENT(SIGNAL_CORE) | UTRACE_EVENT(QUIESCE))))
+		return false;
+	if (utrace_init_drops(th, sig, force) &&
+	    !test_bit(UTRACE_SIG_PTRACED, &utrace->jctl_bits))
 		return false;
 	utrace->saved_real_blocked = th->real_blocked;
 	utrace->real_blocked_saved = true;
@@ -177,6 +210,25 @@ void utrace_jctl_listen(struct task_struct *task, bool on)
 }
 
 /*
+ * The ptrace backend links (@on) or unlinks a tracee: see
+ * utrace_mark_sending().  Any context.
+ */
+void utrace_signal_ptraced(struct task_struct *task, bool on)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace) {
+		if (on)
+			set_bit(UTRACE_SIG_PTRACED, &utrace->jctl_bits);
+		else
+			clear_bit(UTRACE_SIG_PTRACED, &utrace->jctl_bits);
+	}
+	rcu_read_unlock();
+}
+
+/*
  * __send_signal_locked() (static; every send but posix timers' goes through
  * it, the parent notifications' SIGCHLD too): atomic, the target's siglock
  * held.
@@ -194,10 +246,10 @@ int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_
 		return orig(sig, info, t, type, force);
 	rcu_read_lock();
 	if (type == PIDTYPE_PID) {
-		marked = utrace_mark_sending(t, sig);
+		marked = utrace_mark_sending(t, sig, force);
 	} else {
 		for_each_thread(t, th)
-			marked |= utrace_mark_sending(th, sig);
+			marked |= utrace_mark_sending(th, sig, force);
 	}
 	ret = orig(sig, info, t, type, force);
 	if (sig == SIGCONT)
@@ -430,10 +482,14 @@ static void utrace_push_back_signal(const kernel_siginfo_t *info)
 }
 
 /*
- * The kernel's get_signal() for its bookkeeping only: with every signal
- * blocked it dequeues nothing, so it returns false once it has notified the
- * parent, taken part in a group stop, handled a trap or the freezer (or it
- * does not return: a group exit).
+ * The kernel's get_signal() for its bookkeeping only: with every signal but
+ * SIGKILL blocked it dequeues nothing to report, so it returns false once it
+ * has notified the parent, taken part in a group stop, handled a trap or the
+ * freezer (or it does not return: a group exit).  It may sleep there (the
+ * freezer, a group stop): SIGKILL stays unblocked so that a kill, tgkill or
+ * cgroup.kill still wakes and kills the task, as send_signal's
+ * complete_signal() and wants_signal() pass over a thread that blocks it.
+ * SIGKILL is never reported, so the kernel acting on it is what we would do.
  */
 static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 {
@@ -444,6 +500,7 @@ static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 	spin_lock_irq(&sighand->siglock);
 	saved = current->blocked;
 	sigfillset(&current->blocked);
+	sigdelset(&current->blocked, SIGKILL);
 	set_thread_flag(TIF_SIGPENDING);
 	spin_unlock_irq(&sighand->siglock);
 
@@ -453,6 +510,28 @@ static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 	current->blocked = saved;
 	recalc_sigpending();
 	spin_unlock_irq(&sighand->siglock);
+}
+
+/*
+ * An engine changed the signal reported into @signr (valid).  Native ptrace
+ * delivers the new signal with its own sigaction, and requeues it if it is
+ * blocked (ptrace_signal()).  So: an engine that changed @return_ka (its
+ * copy of @reported_ka, the old signal's sigaction) keeps its sigaction;
+ * otherwise the new signal's own is used (and its SA_ONESHOT resets it, not
+ * the old one's).  A new signal the thread blocks is put back in its queue
+ * (UTRACE_SIGNAL_HOLD) and not acted on, unless an engine ignores it: it is
+ * reported again when it is unblocked and dequeued.  siglock held.
+ */
+static void utrace_changed_signal(int signr, struct utrace_report *report,
+				  struct k_sigaction *return_ka,
+				  const struct k_sigaction *reported_ka)
+{
+	/* Pointers and a sigset: struct k_sigaction has no padding to compare. */
+	if (!memcmp(return_ka, reported_ka, sizeof(*return_ka)))
+		*return_ka = current->sighand->action[signr - 1];
+	if (sigismember(&current->blocked, signr) &&
+	    utrace_signal_action(report->result) != UTRACE_SIGNAL_IGN)
+		report->result = UTRACE_SIGNAL_IGN | UTRACE_SIGNAL_HOLD;
 }
 
 /* Whether this thread stopping now ends the group stop.  siglock held. */
@@ -633,10 +712,9 @@ bool utrace_jctl_retrap(struct task_struct *task)
 	sighand = utrace ? utrace_lock_sighand(task, &flags) : NULL;
 	if (sighand) {
 		if (task_is_stopped(task)) {
-			spin_lock(&utrace->lock);
-			WRITE_ONCE(utrace->jctl_retrap, true);
-			WRITE_ONCE(utrace->retrap_kicked, false);
-			spin_unlock(&utrace->lock);
+			/* Atomic bits: no utrace->lock inside siglock (hard irq takes siglock). */
+			clear_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
+			set_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 			task->jobctl &= ~JOBCTL_STOPPED;
 			utrace_syms.signal_wake_up_state(task, __TASK_STOPPED);
 			kicked = true;
@@ -655,7 +733,7 @@ bool utrace_jctl_retrap_pending(struct task_struct *task)
 
 	rcu_read_lock();
 	utrace = utrace_lookup(task);
-	pending = utrace && READ_ONCE(utrace->jctl_retrap);
+	pending = utrace && test_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 	rcu_read_unlock();
 	return pending;
 }
@@ -668,8 +746,8 @@ static bool utrace_dequeue_filter(void)
 
 	rcu_read_lock();
 	utrace = utrace_lookup(current);
-	want = utrace && READ_ONCE(utrace->jctl_retrap) && !READ_ONCE(utrace->retrap_kicked) &&
-	       !utrace->sig_modref;
+	want = utrace && test_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits) &&
+	       !test_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits) && !utrace->sig_modref;
 	rcu_read_unlock();
 	return want && try_module_get(THIS_MODULE);
 }
@@ -688,9 +766,7 @@ int utrace_dequeue_signal(struct task_struct *task, sigset_t *mask, kernel_sigin
 	int ret = 0;
 
 	if (task == current && utrace) {
-		spin_lock(&utrace->lock);
-		WRITE_ONCE(utrace->retrap_kicked, true);
-		spin_unlock(&utrace->lock);
+		set_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
 		set_thread_flag(TIF_NOTIFY_SIGNAL);
 	} else {
 		ret = orig(task, mask, info, type);
@@ -717,7 +793,7 @@ static bool utrace_signal_loop(struct utrace *utrace, struct ksignal *ksig)
 		utrace_syms.task_work_run();
 		utrace->in_signal = false;
 	}
-	if (!task_sigpending(current) && !READ_ONCE(utrace->jctl_retrap))
+	if (!task_sigpending(current) && !test_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits))
 		return false;
 	try_to_freeze();
 
@@ -757,12 +833,9 @@ relock:
 			spin_unlock_irq(&sighand->siglock);
 			goto relock;
 		}
-		if (unlikely(READ_ONCE(utrace->jctl_retrap))) {
+		if (unlikely(test_and_clear_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits))) {
 			/* utrace_jctl_retrap(): report the group stop again. */
-			spin_lock(&utrace->lock);
-			WRITE_ONCE(utrace->jctl_retrap, false);
-			WRITE_ONCE(utrace->retrap_kicked, false);
-			spin_unlock(&utrace->lock);
+			clear_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
 			spin_unlock_irq(&sighand->siglock);
 			jctl = utrace_report_jctl(utrace, CLD_STOPPED, 0);
 			if (utrace_resume_action(jctl) == UTRACE_STOP) {
@@ -816,6 +889,9 @@ relock:
 
 		report.result = utrace_default_disposition(signr, &return_ka, &event);
 		if (utrace->flags & (event | UTRACE_EVENT(QUIESCE))) {
+			const struct k_sigaction reported_ka = return_ka;
+			const int reported = signr;
+
 			spin_unlock_irq(&sighand->siglock);
 			utrace_report_signal(utrace, &report, regs, &ksig->info,
 					     &sighand->action[signr - 1], &return_ka, event);
@@ -826,6 +902,8 @@ relock:
 				signr = 0;
 				report.result = UTRACE_SIGNAL_IGN |
 						(report.result & UTRACE_SIGNAL_HOLD);
+			} else if (signr != reported) {
+				utrace_changed_signal(signr, &report, &return_ka, &reported_ka);
 			}
 		}
 

@@ -129,12 +129,22 @@ bool utrace_active(void)
 	return atomic_read(&utrace_tasks) != 0;
 }
 
-/* Must be called under rcu_read_lock() or by the task itself. */
+/*
+ * @task's utrace, or NULL.  The entry stays valid while the caller is in an
+ * RCU read-side section, holds a reference, or is @task itself (only the
+ * task's release or unload removes it).  The table walk is always made
+ * under RCU: a resize frees the old bucket table after a grace period.
+ */
 struct utrace *utrace_lookup(struct task_struct *task)
 {
+	struct utrace *utrace;
+
 	if (!utrace_active())
 		return NULL;
-	return rhashtable_lookup(&utrace_table, &task, utrace_table_params);
+	rcu_read_lock();
+	utrace = rhashtable_lookup(&utrace_table, &task, utrace_table_params);
+	rcu_read_unlock();
+	return utrace;
 }
 
 static void utrace_free_rcu(struct rcu_head *rcu)
@@ -369,7 +379,7 @@ static void utrace_reset(struct utrace *utrace, struct list_head *drop)
 		utrace_arch_clear_syscall_work(utrace);
 	/* A re-trap or a listen is for the engines that want JCTL: none is left. */
 	if (!(utrace->flags & UTRACE_EVENT(JCTL))) {
-		utrace->jctl_retrap = false;
+		clear_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 		clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
 	}
 	utrace_wakeup(utrace);

@@ -33,6 +33,9 @@
 /* utrace->jctl_bits */
 #define UTRACE_JCTL_CONTINUED	0
 #define UTRACE_JCTL_LISTEN	1
+#define UTRACE_JCTL_RETRAP	2
+#define UTRACE_JCTL_RETRAP_KICKED 3
+#define UTRACE_SIG_PTRACED	4
 
 /**
  * struct utrace - per-task utrace state
@@ -64,15 +67,19 @@
  *		the do_exit() hook if it does.  Written by the task only.
  * @cld_claim:	this thread reports JCTL for the group's SIGNAL_CLD_MASK; the
  *		others leave it to it (signal.c, under the group's siglock)
- * @jctl_retrap: a thread in a group stop was woken to report JCTL again
- *		(utrace_jctl_retrap(); @lock, under the task's siglock)
- * @retrap_kicked: the task, woken in the kernel's own get_signal() for
- *		@jctl_retrap, was sent back to ours once (signal.c; @lock)
  * @jctl_bits:	UTRACE_JCTL_CONTINUED: a SIGCONT came while the task was
  *		stopped (set by the sender, utrace_mark_continued()); it reports
  *		JCTL CLD_CONTINUED when it wakes.  UTRACE_JCTL_LISTEN: an engine
- *		wants that SIGCONT to wake it (utrace_jctl_listen()).  Atomic bits:
- *		the sender may be in any context.
+ *		wants that SIGCONT to wake it (utrace_jctl_listen()).
+ *		UTRACE_JCTL_RETRAP: a thread in a group stop was woken to report
+ *		JCTL again (utrace_jctl_retrap()); UTRACE_JCTL_RETRAP_KICKED: woken
+ *		in the kernel's own get_signal() for that, it was sent back to
+ *		ours once (signal.c).  UTRACE_SIG_PTRACED: a tracee of the
+ *		ptrace backend, to which signals an init drops are sent as to a
+ *		native tracee (utrace_signal_ptraced()).  Atomic bits, never
+ *		@lock: the sender may be in any context (hard irq: itimers),
+ *		and the retrap bits are written under the task's siglock, which
+ *		nests no utrace->lock.
  * @real_blocked_saved: @saved_real_blocked holds the task's real_blocked
  *		(signal.c, under the task's siglock, while a signal is sent)
  * @work:	task work running utrace_resume_work() in the task
@@ -105,9 +112,7 @@ struct utrace {
 	unsigned int frames;
 	/* signal.c: this thread reports the group's continue (siglock) */
 	bool cld_claim;
-	/* signal.c: re-trap of a thread in a group stop (lock) */
-	bool jctl_retrap;
-	bool retrap_kicked;
+	/* signal.c: atomic bits (UTRACE_JCTL_*, UTRACE_SIG_PTRACED) */
 	unsigned long jctl_bits;
 	/* signal.c: the task's real_blocked while a signal is sent to it */
 	bool real_blocked_saved;
@@ -179,6 +184,7 @@ bool utrace_jctl_retrap(struct task_struct *task);
 struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long *flags);
 bool utrace_jctl_retrap_pending(struct task_struct *task);
 void utrace_jctl_listen(struct task_struct *task, bool on);
+void utrace_signal_ptraced(struct task_struct *task, bool on);
 void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
 			   int status);
 int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced);

@@ -54,10 +54,17 @@
  *   released, not from release_task() itself, and may sleep.
  * - Signals: a changed @return_ka (handler, flags, sa_mask) applies to that
  *   one delivery; the thread's sigaction is unchanged but for SA_ONESHOT,
- *   as upstream.  Reports are not made for a
- *   thread that is also traced by native ptrace (its get_signal() is the
- *   kernel's), nor while the cgroup freezer or a native ptrace trap is
- *   pending (the kernel's code runs and may deliver that time's signals).
+ *   as upstream.  A signal an engine changed (@info->si_signo) with
+ *   @return_ka left alone is delivered with the new signal's own sigaction
+ *   (and its SA_ONESHOT), and put back in the queue if the thread blocks
+ *   it, as native ptrace does.  A signal the kernel drops to protect an
+ *   init (SIGSTOP from inside its pid namespace, default-action signals)
+ *   is not reported: it is dropped as without utrace (a tracee of the
+ *   ptrace backend gets it, as a native tracee does).  Reports are not
+ *   made for a thread that is also traced by native ptrace (its
+ *   get_signal() is the kernel's), nor while the cgroup freezer or a native
+ *   ptrace trap is pending (the kernel's code runs and may deliver that
+ *   time's signals; SIGKILL still kills there).
  *   A signal sent by a posix timer (send_sigqueue()) to a traced thread is
  *   still dropped when ignored, or turned into a group kill when fatal, as
  *   without utrace.  print_fatal_signals is not honoured for signals
