@@ -852,12 +852,20 @@ static void pt_auto_attach(struct pt_ctx *ctx, struct task_struct *child)
 	}
 }
 
-/* In the parent, after copy_process(), before the child runs. */
+/*
+ * In the parent, after copy_process(), before the child runs.  As
+ * kernel_clone() and ptrace_init_task(): the event is the one the clone's
+ * flags and exit signal ask for, reported if its option is set and the
+ * flags lack CLONE_UNTRACED; the child is linked to our tracer when the
+ * event is reported or the flags have CLONE_PTRACE.  VFORK_DONE is
+ * reported with its option alone, whatever became of the child.
+ */
 static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned long clone_flags,
 			   struct task_struct *child)
 {
 	struct pt_ctx *ctx = engine->data;
-	unsigned long msg;
+	unsigned long msg, options = READ_ONCE(ctx->options);
+	bool trace;
 	int event;
 
 	if (clone_flags & CLONE_VFORK)
@@ -866,10 +874,11 @@ static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned lo
 		event = PTRACE_EVENT_CLONE;
 	else
 		event = PTRACE_EVENT_FORK;
+	trace = !(clone_flags & CLONE_UNTRACED) && (options & (1UL << event));
 	rcu_read_lock();
 	msg = task_pid_nr_ns(child, task_active_pid_ns(ctx->tracer));
 	rcu_read_unlock();
-	if (event == PTRACE_EVENT_VFORK && (READ_ONCE(ctx->options) & PTRACE_O_TRACEVFORKDONE)) {
+	if (event == PTRACE_EVENT_VFORK && (options & PTRACE_O_TRACEVFORKDONE)) {
 		/* Reported after the vfork wait (pt_report_quiesce/_syscall_exit). */
 		spin_lock(&pt_lock);
 		ctx->vfork_done = msg;
@@ -878,9 +887,10 @@ static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned lo
 	} else {
 		action = pt_go(ctx);
 	}
-	if (!(READ_ONCE(ctx->options) & (1UL << event)))
+	if (trace || (clone_flags & CLONE_PTRACE))
+		pt_auto_attach(ctx, child);
+	if (!trace)
 		return action;
-	pt_auto_attach(ctx, child);
 	return pt_event_stop(ctx, event, msg);
 }
 

@@ -1444,7 +1444,10 @@ void utrace_report_syscall_exit(struct pt_regs *regs)
 	}
 }
 
-/* clone flags of @child, which @current just created (wake_up_new_task). */
+/*
+ * clone flags of @child, which @current just created (wake_up_new_task()),
+ * as far as the child shows them: for a clone whose flags were not noted.
+ */
 static unsigned long derive_clone_flags(struct task_struct *child)
 {
 	unsigned long flags = child->exit_signal > 0 ? child->exit_signal : 0;
@@ -1471,6 +1474,43 @@ static unsigned long derive_clone_flags(struct task_struct *child)
 }
 
 /**
+ * utrace_note_clone - kernel_clone() begins in a task that may be traced
+ * @flags:	its args->flags (CLONE_*, without the exit signal)
+ * @exit_signal: its args->exit_signal
+ *
+ * From the kprobe at kernel_clone()'s entry (hooks.c), atomic, in the task.
+ * The CLONE report of the task it creates gives these flags: CLONE_PTRACE,
+ * CLONE_UNTRACED and the exit signal asked for cannot be seen in the child
+ * (CLONE_PARENT gives it the parent's exit signal).  A clone that fails
+ * leaves the note to be overwritten by the next one.
+ */
+void utrace_note_clone(u64 flags, int exit_signal)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(current);
+	if (utrace) {
+		utrace->clone_flags = flags | (exit_signal & CSIGNAL);
+		utrace->clone_noted = true;
+	}
+	rcu_read_unlock();
+}
+
+/* The flags of the clone that created @child, for its CLONE report. */
+static unsigned long utrace_clone_flags(struct utrace *utrace, struct task_struct *child)
+{
+	/* create_io_thread() (io_uring) does not come through kernel_clone(). */
+	if (child->flags & PF_IO_WORKER)
+		return derive_clone_flags(child) | CLONE_IO | CLONE_UNTRACED;
+	/* Not traced yet when kernel_clone() began. */
+	if (!utrace->clone_noted)
+		return derive_clone_flags(child);
+	utrace->clone_noted = false;
+	return utrace->clone_flags;
+}
+
+/**
  * utrace_report_clone - report a new task, before it first runs
  * @child:	the new task
  *
@@ -1486,9 +1526,11 @@ void utrace_report_clone(struct task_struct *child)
 
 	INIT_REPORT(report);
 
-	if (!utrace || !(utrace->flags & UTRACE_EVENT(CLONE)))
+	if (!utrace)
 		return;
-	args.flags = derive_clone_flags(child);
+	args.flags = utrace_clone_flags(utrace, child);
+	if (!(utrace->flags & UTRACE_EVENT(CLONE)))
+		return;
 	start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(CLONE), false, invoke_clone, &args);
 	finish_report(utrace, &report, true);	/* utrace_finish_clone() stops */

@@ -100,6 +100,12 @@ struct utrace {
 	/* signal.c: the task's real_blocked while a signal is sent to it */
 	bool real_blocked_saved;
 	sigset_t saved_real_blocked;
+	/*
+	 * hooks.c: kernel_clone()'s flags and exit signal (CSIGNAL), noted at
+	 * its entry for the CLONE report; written and read by the task only
+	 */
+	bool clone_noted;
+	u64 clone_flags;
 	struct callback_head work;
 	struct work_struct reap_work;
 	struct rcu_head rcu;
@@ -116,6 +122,7 @@ void utrace_inflight_put(void);
 bool utrace_report_syscall_entry(struct pt_regs *regs);
 bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs);
 void utrace_report_syscall_exit(struct pt_regs *regs);
+void utrace_note_clone(u64 flags, int exit_signal);
 void utrace_report_clone(struct task_struct *child);
 void utrace_finish_clone(void);
 void utrace_report_exec_event(void);
