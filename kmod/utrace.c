@@ -1185,6 +1185,15 @@ static void utrace_resume(struct utrace *utrace)
 	}
 	utrace_stop(utrace);
 	utrace_finish_resume(utrace, action);
+	/*
+	 * A report or an interrupt asked for while stopped here: another
+	 * pass of the resume point before user mode (task_work_run() takes
+	 * the new work), as after the other stops (utrace_stop_now()).
+	 */
+	spin_lock(&utrace->lock);
+	if (utrace->resume <= UTRACE_REPORT && !utrace->death)
+		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
+	spin_unlock(&utrace->lock);
 }
 
 /* Task work: queued by utrace_queue_work(), runs in the task. */
