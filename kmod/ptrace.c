@@ -216,6 +216,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	ctx->have_info = false;
 	ctx->vfork_done = 0;
 	ctx->late_exit = false;
+	ctx->step_trap = false;
 	return true;
 }
 
@@ -623,14 +624,19 @@ static u32 pt_syscall_stop(struct pt_ctx *ctx, enum pt_stop kind, unsigned long 
 
 /*
  * At the resume point (report_quiesce, or report_signal with
- * UTRACE_SIGNAL_REPORT or _HANDLER): a stop recorded earlier holds; the syscall-exit stop
- * a VFORK_DONE stop came before; VFORK_DONE (no syscall-exit report after
- * the vfork wait); INTERRUPT.
+ * UTRACE_SIGNAL_REPORT or _HANDLER): a stop recorded earlier holds; what
+ * follows a VFORK_DONE stop inside the vfork natively (the exit stop, or
+ * the exit's step trap); VFORK_DONE (no syscall-exit report after the vfork
+ * wait); INTERRUPT.
  */
 static u32 pt_resume_point(struct pt_ctx *ctx)
 {
 	if (pt_in_stop(ctx))
 		return UTRACE_STOP;
+	if (READ_ONCE(ctx->step_trap)) {
+		WRITE_ONCE(ctx->step_trap, false);
+		utrace_arch_syscall_exit_step_trap(current_pt_regs());
+	}
 	if (READ_ONCE(ctx->late_exit)) {
 		WRITE_ONCE(ctx->late_exit, false);
 		if (pt_syscall_stop(ctx, PT_STOP_SYSCALL_EXIT,
@@ -804,13 +810,12 @@ static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, stru
 {
 	struct pt_ctx *ctx = engine->data;
 
-	/* Native: VFORK_DONE in kernel_clone(), then the exit stop. */
-	if (READ_ONCE(ctx->vfork_done)) {
-		WRITE_ONCE(ctx->late_exit, READ_ONCE(ctx->syscall_trace));
-		if (pt_vfork_done_stop(ctx) == UTRACE_STOP)
-			return UTRACE_STOP;
-		WRITE_ONCE(ctx->late_exit, false);
-	}
+	/*
+	 * Native: VFORK_DONE in kernel_clone(), then the exit stop if the
+	 * tracer resumed it with PTRACE_SYSCALL (pt_resume(): late_exit).
+	 */
+	if (READ_ONCE(ctx->vfork_done) && pt_vfork_done_stop(ctx) == UTRACE_STOP)
+		return UTRACE_STOP;
 	if (!READ_ONCE(ctx->syscall_trace))
 		return pt_go(ctx);
 	return pt_syscall_stop(ctx, PT_STOP_SYSCALL_EXIT, PTRACE_EVENTMSG_SYSCALL_EXIT);
@@ -1167,6 +1172,18 @@ static bool pt_stop_in_syscall(struct pt_ctx *ctx)
 	return in;
 }
 
+/* Whether the tracee's stop is PTRACE_EVENT_VFORK_DONE's. */
+static bool pt_stop_is_vfork_done(struct pt_ctx *ctx)
+{
+	bool is;
+
+	spin_lock(&pt_lock);
+	is = ctx->stop == PT_STOP_EVENT &&
+	     ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8));
+	spin_unlock(&pt_lock);
+	return is;
+}
+
 /*
  * ptrace_resume(): the request sets what the tracee stops for (syscall
  * events only while SYSCALL or SYSEMU asks: untraced syscalls stay on the
@@ -1235,6 +1252,20 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	/* A VFORK_DONE or late exit stop is still to come (pt_resume_point()). */
 	if (action == UTRACE_RESUME && (READ_ONCE(ctx->vfork_done) || READ_ONCE(ctx->late_exit)))
 		action = UTRACE_REPORT;
+	/*
+	 * VFORK_DONE is inside the vfork call natively: the call's exit stop
+	 * follows if this request traces it.  Here the call's exit is over
+	 * (VFORK_DONE is made at its exit report or later): the exit stop is
+	 * made at the resume point (pt_resume_point()).
+	 */
+	if (pt_stop_is_vfork_done(ctx)) {
+		WRITE_ONCE(ctx->late_exit, request == PTRACE_SYSCALL);
+		/* report_single_step(): no trap under SYSEMU */
+		WRITE_ONCE(ctx->step_trap, step != UTRACE_RESUME && !sysemu);
+		/* The step is the resume point's answer (pt_go()). */
+		if (request == PTRACE_SYSCALL || ctx->step_trap)
+			action = UTRACE_REPORT;
+	}
 	stop = pt_end_stop(ctx);
 	pt_resume_signal(ctx, stop, data);
 	ret = utrace_control(ctx->tracee, ctx->engine, action);

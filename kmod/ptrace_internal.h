@@ -70,8 +70,12 @@ enum pt_stop {
  * @vfork_done:	PTRACE_O_TRACEVFORKDONE: the vfork child's pid (the event
  *		message) while the tracee is in or before its vfork wait; the
  *		VFORK_DONE stop is made at the next report after it (pt_lock)
- * @late_exit:	the syscall-exit report made the VFORK_DONE stop: the exit
- *		stop follows at the resume point
+ * @late_exit:	the tracer resumed the VFORK_DONE stop with PTRACE_SYSCALL:
+ *		the vfork's exit stop, which natively follows inside the
+ *		call, is made at the resume point
+ * @step_trap:	the tracer stepped from the VFORK_DONE stop: the arch's step
+ *		trap at the vfork's exit (x86), which natively follows inside
+ *		the call, is made at the resume point
  */
 /*
  * The dead non-child leader's zombie (pt_ctx.hold), as native ptrace keeps
@@ -116,6 +120,7 @@ struct pt_ctx {
 	pid_t vpid;
 	pid_t vfork_done;
 	bool late_exit;
+	bool step_trap;
 };
 
 extern spinlock_t pt_lock;

@@ -303,6 +303,7 @@ unsigned long utrace_arch_func_entry(unsigned long probe_addr);
 void utrace_arch_set_syscall_nr(struct pt_regs *regs, long nr);
 void utrace_arch_set_syscall_args(struct pt_regs *regs, const unsigned long *args);
 void utrace_arch_set_return_value(struct pt_regs *regs, long val);
+void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs);
 
 #ifdef CONFIG_PPC64
 long utrace_ppc_syscall_enter(struct pt_regs *regs);
