@@ -1237,9 +1237,10 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	WRITE_ONCE(ctx->syscall_trace, request == PTRACE_SYSCALL);
 	WRITE_ONCE(ctx->sysemu, sysemu);
 	WRITE_ONCE(ctx->step, step);
+	/* Gone or dying since pt_check_stopped(): nothing to resume, no error. */
 	ret = utrace_set_events(ctx->tracee, ctx->engine, events);
 	if (ret && ret != -EINPROGRESS)
-		return -ESRCH;
+		return 0;
 	action = step;
 	/*
 	 * x86: no step trap at the exit of a call that leaves under SYSEMU
@@ -1268,10 +1269,19 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	}
 	stop = pt_end_stop(ctx);
 	pt_resume_signal(ctx, stop, data);
+	/*
+	 * The stop is over: ptrace_resume() cannot fail once
+	 * ptrace_check_attach() found the tracee stopped.  A tracee that
+	 * dies meanwhile (the SIGKILL given at a syscall stop, or anyone's)
+	 * has its engine gone or dying (-ESRCH, -EALREADY), which is no
+	 * error of the request.
+	 */
 	ret = utrace_control(ctx->tracee, ctx->engine, action);
 	if (ret == 0 && READ_ONCE(ctx->interrupt))
 		ret = utrace_control(ctx->tracee, ctx->engine, UTRACE_INTERRUPT);
-	return ret && ret != -EINPROGRESS ? -ESRCH : 0;
+	if (ret && ret != -EINPROGRESS)
+		pr_debug("resume of %d: the tracee is gone (%d)\n", task_pid_nr(ctx->tracee), ret);
+	return 0;
 }
 
 /*
@@ -1319,13 +1329,23 @@ static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 	spin_lock(&pt_lock);
 	stop = ctx->stop;
 	spin_unlock(&pt_lock);
+	/*
+	 * ptrace_detach(): the relationship ends first, then the tracee acts
+	 * on @data as it leaves the stop, so a death that signal causes is
+	 * not reported to the former tracer.  And the request cannot fail
+	 * once the tracee was found stopped: if it dies meanwhile (a SIGKILL
+	 * given here wakes it at once), its engine may be gone before ours is
+	 * detached, which is no error.
+	 */
+	pt_unlink_put(ctx);
 	pt_resume_signal(ctx, stop, data);
 	spin_lock(&pt_lock);
 	sig = ctx->inject_sig;
 	spin_unlock(&pt_lock);
 	if (sig)
 		pt_parting_add(ctx->tracee, sig);
-	return pt_let_go(ctx) == -ESRCH ? -ESRCH : 0;
+	pt_let_go(ctx);
+	return 0;
 }
 
 /*
