@@ -96,7 +96,7 @@ static DEFINE_MUTEX(pt_mutex);
 
 static const struct utrace_engine_ops pt_ops;
 static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
-		   bool seized);
+		   bool seized, const struct cred *cred);
 
 /* Events every tracee reports; syscalls only while PTRACE_SYSCALL asks. */
 #define PT_EVENTS	(UTRACE_EVENT_SIGNAL_ALL | UTRACE_EVENT(QUIESCE) | UTRACE_EVENT(CLONE) | \
@@ -198,6 +198,8 @@ static void pt_release(void *data)
 	put_task_struct(ctx->tracee);
 	if (ctx->tracer)
 		put_task_struct(ctx->tracer);
+	if (ctx->ptracer_cred)
+		put_cred(ctx->ptracer_cred);
 	/* pt_hold_zombie() may still be looking at it. */
 	kfree_rcu(ctx, rcu);
 	module_put(THIS_MODULE);
@@ -375,11 +377,12 @@ static void pt_parting_free(void)
 }
 
 /*
- * Attach our engine to @tracee for @tracer and link the relationship.
+ * Attach our engine to @tracee for @tracer and link the relationship, with
+ * @cred as the ptracer credentials ptrace_link() records (referenced here).
  * pt_mutex held.  Returns 0 or a negative errno.
  */
 static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
-		   bool seized)
+		   bool seized, const struct cred *cred)
 {
 	struct utrace_engine *engine;
 	struct pt_ctx *ctx;
@@ -402,6 +405,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->pid = get_task_pid(tracee, PIDTYPE_PID);
 	get_task_struct(tracer);
 	ctx->tracer = tracer;
+	ctx->ptracer_cred = cred ? get_cred(cred) : NULL;
 	ctx->options = options;
 	ctx->seized = seized;
 	ctx->step = UTRACE_RESUME;
@@ -831,7 +835,8 @@ static void pt_auto_attach(struct pt_ctx *ctx, struct task_struct *child)
 	unsigned long flags;
 
 	mutex_lock(&pt_mutex);
-	if (pt_link(child, ctx->tracer, READ_ONCE(ctx->options), ctx->seized)) {
+	/* ptrace_init_task(): the parent tracee's ptracer credentials. */
+	if (pt_link(child, ctx->tracer, READ_ONCE(ctx->options), ctx->seized, ctx->ptracer_cred)) {
 		mutex_unlock(&pt_mutex);
 		return;
 	}
@@ -1506,15 +1511,21 @@ static long pt_arch_ptrace(struct task_struct *child, long request, unsigned lon
 	return utrace_syms.arch_ptrace(child, request, addr, data);
 }
 
-/* ptrace_access_vm()'s check: a non-dumpable tracee needs CAP_SYS_PTRACE. */
-static bool pt_may_access_vm(struct task_struct *child)
+/*
+ * ptrace_access_vm()'s check: a non-dumpable tracee needs a tracer that had
+ * CAP_SYS_PTRACE over its mm when the relationship began (ptracer_capable():
+ * the credentials ptrace_link() recorded, not the tracer's current ones).
+ */
+static bool pt_may_access_vm(struct pt_ctx *ctx)
 {
-	struct mm_struct *mm = get_task_mm(child);
+	struct mm_struct *mm = get_task_mm(ctx->tracee);
 	bool ok;
 
 	if (!mm)
 		return false;
-	ok = get_dumpable(mm) == SUID_DUMP_USER || ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+	ok = get_dumpable(mm) == SUID_DUMP_USER || !ctx->ptracer_cred ||
+	     utrace_syms.security_capable(ctx->ptracer_cred, mm->user_ns, CAP_SYS_PTRACE,
+					  CAP_OPT_NOAUDIT) == 0;
 	mmput(mm);
 	return ok;
 }
@@ -1576,10 +1587,10 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 	switch (request) {
 	case PTRACE_PEEKTEXT:
 	case PTRACE_PEEKDATA:
-		return pt_may_access_vm(child) ? pt_peek(child, addr, data) : -EIO;
+		return pt_may_access_vm(ctx) ? pt_peek(child, addr, data) : -EIO;
 	case PTRACE_POKETEXT:
 	case PTRACE_POKEDATA:
-		return pt_may_access_vm(child) ? pt_poke(child, addr, data) : -EIO;
+		return pt_may_access_vm(ctx) ? pt_poke(child, addr, data) : -EIO;
 #ifdef PTRACE_OLDSETOPTIONS
 	case PTRACE_OLDSETOPTIONS:
 #endif
@@ -1655,7 +1666,8 @@ static long pt_traceme(void)
 	if (parent->flags & PF_EXITING)
 		ret = pt_traced(current) ? -EPERM : 0;
 	else
-		ret = pt_link(current, parent, 0, false);
+		/* ptrace_link() from ptrace_traceme(): the tracee's own credentials */
+		ret = pt_link(current, parent, 0, false, current_cred());
 	put_task_struct(parent);
 	mutex_unlock(&pt_mutex);
 	return ret;
@@ -1708,7 +1720,7 @@ static long pt_attach(struct task_struct *task, long request, unsigned long addr
 	if (task->exit_state)
 		goto out;
 	mutex_lock(&pt_mutex);
-	ret = pt_link(task, current, flags, seize);
+	ret = pt_link(task, current, flags, seize, current_cred());
 	mutex_unlock(&pt_mutex);
 	if (!ret && !seize)
 		send_sig_info(SIGSTOP, SEND_SIG_PRIV, task);

@@ -33,6 +33,10 @@ enum pt_stop {
  *		it even after the thread was released (its ->thread_pid gone)
  * @tracer:	the thread that attached (referenced); any thread of its group
  *		may wait for the tracee, only this one makes requests
+ * @ptracer_cred: what ptrace_link() records as ->ptracer_cred (referenced):
+ *		the tracer's credentials at ATTACH/SEIZE, the tracee's own at
+ *		TRACEME, the parent tracee's at auto-attach; ptracer_capable()
+ *		reads them (PEEK/POKE of a non-dumpable tracee)
  * @options:	PTRACE_O_*
  * @seized:	attached by PTRACE_SEIZE
  * @linked:	on pt_list: the relationship exists
@@ -96,6 +100,7 @@ struct pt_ctx {
 	struct task_struct *tracee;
 	struct pid *pid;
 	struct task_struct *tracer;
+	const struct cred *ptracer_cred;
 	unsigned long options;
 	bool seized;
 	bool linked;

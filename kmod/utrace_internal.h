@@ -208,6 +208,9 @@ struct utrace_syms {
 	long (*arch_ptrace)(struct task_struct *child, long request, unsigned long addr,
 			    unsigned long data);
 	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
+	/* ptracer_capable() on the credentials a relationship recorded */
+	int (*security_capable)(const struct cred *cred, struct user_namespace *ns, int cap,
+				unsigned int opts);
 	int (*copy_siginfo_from_user)(kernel_siginfo_t *to, const siginfo_t __user *from);
 	void (*getrusage)(struct task_struct *p, int who, struct rusage *ru);
 	void (*release_task)(struct task_struct *p);
