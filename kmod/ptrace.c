@@ -237,7 +237,7 @@ static void pt_release_hold(struct pt_ctx *ctx)
 
 	spin_lock(&pt_lock);
 	old = xchg(&ctx->hold, PT_HOLD_GONE);
-	if (old == PT_HOLD_CANDIDATE || old == PT_HOLD_HELD)
+	if (old == PT_HOLD_CANDIDATE || old == PT_HOLD_HELD || old == PT_HOLD_CHILD)
 		list_del_rcu(&ctx->hold_node);
 	spin_unlock(&pt_lock);
 	if (old != PT_HOLD_HELD)
@@ -964,6 +964,9 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 	rcu_read_unlock();
 	if (child && thread_group_leader(current)) {
 		ctx->zombie = true;
+		/* Not autoreaped, even if its parent ignores SIGCHLD: pt_keep_zombie(). */
+		ctx->hold = PT_HOLD_CHILD;
+		list_add_rcu(&ctx->hold_node, &pt_hold_list);
 		spin_unlock(&pt_lock);
 		wake_up_all(&pt_wq);
 		return UTRACE_RESUME;
@@ -1975,7 +1978,7 @@ static bool pt_hold_zombie(struct task_struct *tsk)
 		return false;
 	rcu_read_lock();
 	list_for_each_entry_rcu(ctx, &pt_hold_list, hold_node) {
-		if (ctx->tracee != tsk)
+		if (ctx->tracee != tsk || READ_ONCE(ctx->hold) == PT_HOLD_CHILD)
 			continue;
 		found = true;
 		/* Nobody looks at it meanwhile: the waits need tasklist_lock. */
@@ -2004,6 +2007,28 @@ static bool pt_hold_zombie(struct task_struct *tsk)
 	return held;
 }
 
+/*
+ * A dead child leader of its tracer (PT_HOLD_CHILD): exit_notify() computes
+ * no autoreap for a traced task (do_notify_parent(): !tsk->ptrace), so a
+ * tracer that ignores SIGCHLD or has SA_NOCLDWAIT still reaps it with wait.
+ * Under tasklist_lock, irqs off: RCU only.
+ */
+static bool pt_keep_zombie(struct task_struct *tsk)
+{
+	struct pt_ctx *ctx;
+	bool keep = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(ctx, &pt_hold_list, hold_node) {
+		if (ctx->tracee == tsk && READ_ONCE(ctx->hold) == PT_HOLD_CHILD) {
+			keep = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return keep;
+}
+
 static bool pt_hold_filter(void)
 {
 	return !list_empty(&pt_hold_list) && try_module_get(THIS_MODULE);
@@ -2015,7 +2040,7 @@ bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
 	bool autoreap = false;
 
 	if (!pt_hold_zombie(tsk))
-		autoreap = orig(tsk, sig);
+		autoreap = orig(tsk, sig) && !pt_keep_zombie(tsk);
 	module_put(THIS_MODULE);
 	return autoreap;
 }

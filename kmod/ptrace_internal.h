@@ -66,8 +66,8 @@ enum pt_stop {
  *		relationship lasts until it is reaped (pt_lock)
  * @hold:	enum pt_hold: a dead non-child group leader kept from its real
  *		parent until the tracer reaped it (cmpxchg; see pt_hold_zombie())
- * @hold_node:	on pt_hold_list while @hold is PT_HOLD_CANDIDATE or
- *		PT_HOLD_HELD (RCU; written under pt_lock)
+ * @hold_node:	on pt_hold_list while @hold is PT_HOLD_CANDIDATE, PT_HOLD_HELD
+ *		or PT_HOLD_CHILD (RCU; written under pt_lock)
  * @rcu:	the ctx is freed after a grace period (pt_hold_list readers)
  * @vpid:	the tracee's tid in the tracer's pid namespace, as of attach or
  *		the last exec (PTRACE_EVENT_EXEC's message is the old one)
@@ -86,12 +86,16 @@ enum pt_stop {
  * it in EXIT_TRACE for its tracer: CANDIDATE from its death report, HELD
  * once its do_notify_parent() was turned into EXIT_TRACE, GONE once the
  * tracer reaped it or let go (HELD: the real parent is notified then).
+ * CHILD: a dead child leader, whose zombie exit_notify() must not autoreap
+ * (a traced task never is, whatever its parent's SIGCHLD disposition): its
+ * tracer, the parent, reaps it with the kernel's wait.
  */
 enum pt_hold {
 	PT_HOLD_NONE,
 	PT_HOLD_CANDIDATE,
 	PT_HOLD_HELD,
 	PT_HOLD_GONE,
+	PT_HOLD_CHILD,
 };
 
 struct pt_ctx {
