@@ -151,6 +151,8 @@ static void utrace_mark_continued(struct task_struct *t)
 		    !(READ_ONCE(utrace->flags) & UTRACE_EVENT(JCTL)))
 			continue;
 		set_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
+		/* Pairs with utrace_jctl_listen(). */
+		smp_mb__after_atomic();
 		if (test_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits))
 			utrace_syms.wake_up_state(th, __TASK_TRACED);
 	}
@@ -159,7 +161,9 @@ static void utrace_mark_continued(struct task_struct *t)
 /*
  * An engine of @task, stopped, listens (@on) for a SIGCONT: it wakes the
  * task, which reports JCTL CLD_CONTINUED at once (ptrace's PTRACE_LISTEN).
- * Cleared by that report, by @on false, or when no engine wants JCTL.
+ * One that came since the stop began wakes it now (PTRACE_LISTEN with
+ * JOBCTL_TRAP_NOTIFY set).  Cleared by that report, by @on false, or when
+ * no engine wants JCTL.
  */
 void utrace_jctl_listen(struct task_struct *task, bool on)
 {
@@ -168,10 +172,15 @@ void utrace_jctl_listen(struct task_struct *task, bool on)
 	rcu_read_lock();
 	utrace = utrace_lookup(task);
 	if (utrace) {
-		if (on)
+		if (on) {
 			set_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
-		else
+			/* Pairs with utrace_mark_continued(): one of us wakes it. */
+			smp_mb__after_atomic();
+			if (test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits))
+				utrace_syms.wake_up_state(task, __TASK_TRACED);
+		} else {
 			clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+		}
 	}
 	rcu_read_unlock();
 }
