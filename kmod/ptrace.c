@@ -676,6 +676,9 @@ static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_
 		return disposition | pt_resume_point(ctx);
 	}
 
+	/* get_signal(): a forced fatal signal (SA_IMMUTABLE) is no ptrace stop. */
+	if (orig_ka && (orig_ka->sa.sa_flags & SA_IMMUTABLE))
+		return disposition | pt_go(ctx);
 	spin_lock(&pt_lock);
 	if (ctx->inject_sig && ctx->inject_sig == info->si_signo) {
 		/* What the tracer resumed with: delivered as it is. */
