@@ -435,6 +435,9 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 		pt_unlink_put(ctx);
 		return -ESRCH;
 	}
+	/* ptrace_trap_notify(): a SIGCONT traps a seized tracee, stopped or not. */
+	if (seized)
+		utrace_jctl_trap(tracee, true);
 	return 0;
 }
 

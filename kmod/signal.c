@@ -135,8 +135,13 @@ static void utrace_unmark_sending(struct task_struct *th)
 /*
  * After prepare_signal() of a SIGCONT (the target group's siglock held, any
  * context): each thread of the group in a utrace stop whose engines want
- * JCTL is marked to report its continue when it wakes (utrace_stop()), and
- * woken now if an engine listens (ptrace_trap_notify() of native ptrace).
+ * JCTL is marked to report its continue (JCTL CLD_CONTINUED, notify 0) when
+ * it wakes (utrace_stop()), and woken now if an engine listens.  A thread
+ * that is not in a utrace stop (running, asleep in a call, or in the
+ * kernel's group stop, which prepare_signal() ended) is marked and woken
+ * into its signal path if an engine asked for that (utrace_jctl_trap()),
+ * where it reports before it takes a signal (utrace_signal_loop()): both
+ * as ptrace_trap_notify() for each seized thread of native ptrace.
  */
 static void utrace_mark_continued(struct task_struct *t)
 {
@@ -147,15 +152,42 @@ static void utrace_mark_continued(struct task_struct *t)
 		return;
 	for_each_thread(t, th) {
 		utrace = utrace_lookup(th);
-		if (!utrace || !READ_ONCE(utrace->stopped) ||
-		    !(READ_ONCE(utrace->flags) & UTRACE_EVENT(JCTL)))
+		if (!utrace || !(READ_ONCE(utrace->flags) & UTRACE_EVENT(JCTL)))
 			continue;
+		if (!READ_ONCE(utrace->stopped)) {
+			if (test_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits)) {
+				set_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
+				utrace_syms.signal_wake_up_state(th, 0);
+			}
+			continue;
+		}
 		set_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
 		/* Pairs with utrace_jctl_listen(). */
 		smp_mb__after_atomic();
 		if (test_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits))
 			utrace_syms.wake_up_state(th, __TASK_TRACED);
 	}
+}
+
+/*
+ * An engine of @task wants a SIGCONT to reach it also while it is not in a
+ * utrace stop (@on): woken, it reports JCTL CLD_CONTINUED from its signal
+ * path before any signal (a seized ptrace tracee: ptrace_trap_notify()).
+ * Cleared by @on false, or when no engine wants JCTL.
+ */
+void utrace_jctl_trap(struct task_struct *task, bool on)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace) {
+		if (on)
+			set_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits);
+		else
+			clear_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits);
+	}
+	rcu_read_unlock();
 }
 
 /*
@@ -719,12 +751,23 @@ static bool utrace_signal_loop(struct utrace *utrace, struct ksignal *ksig)
 	struct pt_regs *regs = current_pt_regs();
 	bool jctl_reported = false;
 
+again:
 	/* Our own task work reports here as from the signal path. */
 	clear_notify_signal();
 	if (unlikely(task_work_pending(current))) {
 		utrace->in_signal = true;
 		utrace_syms.task_work_run();
 		utrace->in_signal = false;
+	}
+	/*
+	 * A SIGCONT came while this thread was not in a utrace stop
+	 * (utrace_mark_continued()): its continue, before any signal, as a
+	 * seized tracee's JOBCTL_TRAP_NOTIFY trap comes first natively.  What
+	 * an engine asks for at it (an interrupt) runs from the task work.
+	 */
+	if (unlikely(test_and_clear_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits))) {
+		utrace_report_jctl(utrace, CLD_CONTINUED, 0);
+		goto again;
 	}
 	if (!task_sigpending(current) && !READ_ONCE(utrace->jctl_retrap))
 		return false;
@@ -747,6 +790,11 @@ relock:
 
 		INIT_REPORT(report);
 
+		/* Woken from the group stop by a SIGCONT: its continue first. */
+		if (unlikely(test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits))) {
+			spin_unlock_irq(&sighand->siglock);
+			goto again;
+		}
 		if (unlikely(signal->flags & SIGNAL_CLD_MASK)) {
 			int why = signal->flags & SIGNAL_CLD_CONTINUED ?
 				  CLD_CONTINUED : CLD_STOPPED;

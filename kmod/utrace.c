@@ -324,6 +324,7 @@ static void utrace_reset(struct utrace *utrace, struct list_head *drop)
 	if (!(utrace->flags & UTRACE_EVENT(JCTL))) {
 		utrace->jctl_retrap = false;
 		clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+		clear_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits);
 	}
 	utrace_wakeup(utrace);
 }

@@ -30,6 +30,7 @@
 /* utrace->jctl_bits */
 #define UTRACE_JCTL_CONTINUED	0
 #define UTRACE_JCTL_LISTEN	1
+#define UTRACE_JCTL_TRAP	2
 
 /**
  * struct utrace - per-task utrace state
@@ -62,7 +63,9 @@
  * @jctl_bits:	UTRACE_JCTL_CONTINUED: a SIGCONT came while the task was
  *		stopped (set by the sender, utrace_mark_continued()); it reports
  *		JCTL CLD_CONTINUED when it wakes.  UTRACE_JCTL_LISTEN: an engine
- *		wants that SIGCONT to wake it (utrace_jctl_listen()).  Atomic bits:
+ *		wants that SIGCONT to wake it (utrace_jctl_listen()).
+ *		UTRACE_JCTL_TRAP: an engine wants a SIGCONT to reach the task
+ *		also when it is not stopped (utrace_jctl_trap()).  Atomic bits:
  *		the sender may be in any context.
  * @real_blocked_saved: @saved_real_blocked holds the task's real_blocked
  *		(signal.c, under the task's siglock, while a signal is sent)
@@ -170,6 +173,7 @@ bool utrace_jctl_retrap(struct task_struct *task);
 struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long *flags);
 bool utrace_jctl_retrap_pending(struct task_struct *task);
 void utrace_jctl_listen(struct task_struct *task, bool on);
+void utrace_jctl_trap(struct task_struct *task, bool on);
 void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
 			   int status);
 int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced);
