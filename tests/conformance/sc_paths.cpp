@@ -887,8 +887,10 @@ SCENARIO(group_stop_parent_tracer_wuntraced, "the tracer is the real parent: its
                                              "group stop is reported once, as a ptrace stop; "
                                              "a WUNTRACED wait then finds nothing")
 {
-	pid_t c = t.traceme("tracee", [] {
+	Pipe p;
+	pid_t c = t.traceme("tracee", [&p] {
 		raise(SIGSTOP);
+		p.take();
 		_exit(17);
 	});
 	t.ptrace(PTRACE_CONT, c);
@@ -897,11 +899,15 @@ SCENARIO(group_stop_parent_tracer_wuntraced, "the tracer is the real parent: its
 	t.wait(c); // the group stop
 	t.wait(c, WUNTRACED | WNOHANG);
 	t.ptrace(PTRACE_CONT, c);
+	// A resumed tracee runs though its group is stopped: into its read.
+	t.wait_blocked(c, SYS_read);
 	t.wait(c, WUNTRACED | WNOHANG);
 	kill(c, SIGCONT);
 	int st = 0;
 	t.wait(c, __WALL, &st);
 	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
+		if (i == 0)
+			p.post();
 		t.ptrace(PTRACE_CONT, c, 0, (st >> 16) == 0 ? sig(WSTOPSIG(st)) : 0);
 		t.wait(c, __WALL, &st);
 	}
