@@ -19,7 +19,7 @@
  * - Signal-delivery stop: report_signal answers UTRACE_SIGNAL_IGN |
  *   UTRACE_STOP.  The signal the tracer resumes with is put back at the head
  *   of the tracee's own queue by the tracer (the tracee is stopped) and
- *   marked (inject_sig): the tracee dequeues it right after the stop and
+ *   marked (inject): the tracee dequeues it right after the stop and
  *   report_signal lets it through with its normal disposition.
  * - Requests that only read or write registers go to the kernel's own
  *   arch_ptrace() once our own checks passed (it does not check the ptrace
@@ -386,7 +386,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 {
 	struct utrace_engine *engine;
 	struct pt_ctx *ctx;
-	int ret;
+	int ret, sig;
 
 	if (!READ_ONCE(pt_backend))
 		return -EAGAIN;	/* switched off meanwhile: the caller restarts */
@@ -409,7 +409,9 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->options = options;
 	ctx->seized = seized;
 	ctx->step = UTRACE_RESUME;
-	ctx->inject_sig = pt_parting_take(tracee);
+	sig = pt_parting_take(tracee);
+	if (sig)
+		sigaddset(&ctx->inject, sig);
 	rcu_read_lock();
 	ctx->vpid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
 	rcu_read_unlock();
@@ -683,9 +685,10 @@ static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_
 	if (orig_ka && (orig_ka->sa.sa_flags & SA_IMMUTABLE))
 		return disposition | pt_go(ctx);
 	spin_lock(&pt_lock);
-	if (ctx->inject_sig && ctx->inject_sig == info->si_signo) {
+	if (valid_signal(info->si_signo) && info->si_signo &&
+	    sigismember(&ctx->inject, info->si_signo)) {
 		/* What the tracer resumed with: delivered as it is. */
-		ctx->inject_sig = 0;
+		sigdelset(&ctx->inject, info->si_signo);
 		spin_unlock(&pt_lock);
 		return disposition | pt_go(ctx);
 	}
@@ -1073,9 +1076,10 @@ static bool pt_sig_pending(struct task_struct *t, int sig)
  * The tracer resumes a signal-delivery stop with @sig: put it at the head
  * of the (stopped) tracee's own queue, with the stop's siginfo if it is the
  * same signal, else as SI_USER from the tracer (ptrace_signal()).  Unless it
- * is blocked, the tracee delivers it without another stop (inject_sig); a
- * blocked one stays pending and stops again when it is dequeued, as native
- * ptrace requeues it.
+ * is blocked, the tracee delivers it without another stop (inject), and
+ * before any other pending signal (utrace_signal_next()), as ptrace_signal()
+ * returns it for delivery at once; a blocked one stays pending and stops
+ * again when it is dequeued, as native ptrace requeues it.
  */
 static void pt_inject(struct pt_ctx *ctx, int sig)
 {
@@ -1113,14 +1117,16 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 	}
 	sigaddset(&t->pending.signal, sig);
 	blocked = sigismember(&t->blocked, sig);
-	if (!blocked)
+	if (!blocked) {
 		set_tsk_thread_flag(t, TIF_SIGPENDING);
+		utrace_signal_next(t, sig);
+	}
 	spin_unlock_irqrestore(&sighand->siglock, flags);
 	if (q)
 		utrace_syms.sigqueue_free(q);
 	if (!blocked) {
 		spin_lock(&pt_lock);
-		ctx->inject_sig = sig;
+		sigaddset(&ctx->inject, sig);
 		spin_unlock(&pt_lock);
 	}
 }
@@ -1354,7 +1360,7 @@ static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 	pt_unlink_put(ctx);
 	pt_resume_signal(ctx, stop, data);
 	spin_lock(&pt_lock);
-	sig = ctx->inject_sig;
+	sig = data && sigismember(&ctx->inject, data) ? data : 0;
 	spin_unlock(&pt_lock);
 	if (sig)
 		pt_parting_add(ctx->tracee, sig);

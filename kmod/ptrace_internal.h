@@ -45,8 +45,10 @@ enum pt_stop {
  * @have_info:	@info is valid (GETSIGINFO, GET_SYSCALL_INFO) (pt_lock)
  * @info:	the tracee's last_siginfo
  * @eventmsg:	GETEVENTMSG
- * @inject_sig:	a signal the tracer gave at resume from a signal-delivery
- *		stop and queued: deliver it without stopping again (pt_lock)
+ * @inject:	the signals the tracer gave at resume from signal-delivery
+ *		stops and queued: each is delivered once without stopping
+ *		again (pt_lock); a set, as another signal can stop the tracee
+ *		before an injected one is dequeued
  * @syscall_trace: stop at syscall entry and exit (PTRACE_SYSCALL)
  * @sysemu:	stop at syscall entry and skip the call (PTRACE_SYSEMU*)
  * @sysemu_skip: the system call being entered is skipped: it was entered
@@ -113,7 +115,7 @@ struct pt_ctx {
 	bool have_info;
 	kernel_siginfo_t info;
 	unsigned long eventmsg;
-	int inject_sig;
+	sigset_t inject;
 	bool syscall_trace;
 	bool sysemu;
 	bool sysemu_skip;

@@ -429,12 +429,37 @@ static int utrace_next_sync_signal(void)
 	return 0;
 }
 
+/**
+ * utrace_signal_next - the signal @task dequeues next
+ * @task:	a stopped task; its siglock held
+ * @sig:	a signal pending in its own queue and not blocked
+ *
+ * @task's next dequeue takes @sig (after synchronous signals) whatever
+ * else is pending: the ptrace backend's resume signal, which native
+ * ptrace_signal() delivers at once, before any other pending signal.
+ */
+void utrace_signal_next(struct task_struct *task, int sig)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace)
+		utrace->next_signr = sig;
+	rcu_read_unlock();
+}
+
 /* Dequeue the next signal as get_signal() would.  siglock held. */
-static int utrace_dequeue(kernel_siginfo_t *info)
+static int utrace_dequeue(struct utrace *utrace, kernel_siginfo_t *info)
 {
 	enum pid_type type = PIDTYPE_PID;
 	int signr = utrace_next_sync_signal();
+	int next = utrace->next_signr;
 
+	utrace->next_signr = 0;
+	if (!signr && next && sigismember(&current->pending.signal, next) &&
+	    !sigismember(&current->blocked, next))
+		signr = next;
 	if (signr) {
 		sigset_t only;
 
@@ -862,7 +887,7 @@ relock:
 			goto relock;
 		}
 
-		signr = utrace_dequeue(&ksig->info);
+		signr = utrace_dequeue(utrace, &ksig->info);
 		if (!signr)
 			break;
 		return_ka = sighand->action[signr - 1];

@@ -103,6 +103,8 @@ struct utrace {
 	/* signal.c: the task's real_blocked while a signal is sent to it */
 	bool real_blocked_saved;
 	sigset_t saved_real_blocked;
+	/* signal.c: the signal to dequeue next (utrace_signal_next(); siglock) */
+	int next_signr;
 	/*
 	 * hooks.c: kernel_clone()'s flags and exit signal (CSIGNAL), noted at
 	 * its entry for the CLONE report; written and read by the task only
@@ -174,6 +176,7 @@ struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long 
 bool utrace_jctl_retrap_pending(struct task_struct *task);
 void utrace_jctl_listen(struct task_struct *task, bool on);
 void utrace_jctl_trap(struct task_struct *task, bool on);
+void utrace_signal_next(struct task_struct *task, int sig);
 void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
 			   int status);
 int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced);
