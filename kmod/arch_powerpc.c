@@ -132,6 +132,15 @@ unsigned long utrace_arch_arg0(struct pt_regs *regs)
 }
 
 /*
+ * powerpc gives a step trap at a system call's exit only from
+ * do_syscall_trace_leave(), which stepping alone does not make the exit
+ * run: a step turned on inside a call begins with the next instruction.
+ */
+void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs)
+{
+}
+
+/*
  * A kprobe on a function sits past its ELFv2 global entry (the two
  * instructions that set up r2 from r12), at the ftrace call site a few
  * instructions into the local entry.  Calling it through a pointer needs the

@@ -151,6 +151,19 @@ unsigned long utrace_arch_arg0(struct pt_regs *regs)
 	return regs_get_kernel_argument(regs, 0);
 }
 
+/*
+ * The trap x86 gives at a system call's exit when stepping was turned on
+ * inside the call (syscall_exit_work(): report_single_step(), then
+ * user_single_step_report(): SIGTRAP TRAP_BRKPT at the next instruction),
+ * for a stop the ptrace backend can only make after the call's exit work.
+ */
+void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs)
+{
+	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
+
+	orig(regs);
+}
+
 /* A kprobe's address is the function's. */
 unsigned long utrace_arch_func_entry(unsigned long probe_addr)
 {

@@ -6,7 +6,10 @@
  *  CLONE	wake_up_new_task(), ftrace-redirected: runs in the parent,
  *		sleepable, after copy_process() and before the child first
  *		runs; a stop takes effect once the child is woken (for
- *		vfork, before the parent's vfork wait).
+ *		vfork, before the parent's vfork wait).  The clone's flags
+ *		(CLONE_PTRACE, CLONE_UNTRACED, the exit signal asked for) are
+ *		noted at kernel_clone()'s entry by a kprobe: a wrapper would
+ *		keep a vfork parent inside this module for its whole wait.
  *  EXEC	proc_exec_connector(), ftrace-redirected: exec_binprm() calls
  *		it right after ptrace_event(PTRACE_EVENT_EXEC), in the task,
  *		sleepable, before the system call returns; a stop takes
@@ -34,6 +37,7 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/tracepoint.h>
 
 #include "utrace_internal.h"
@@ -151,6 +155,23 @@ static struct kprobe utrace_kp_release = {
 	.pre_handler = utrace_release_pre,
 };
 
+/* kernel_clone(struct kernel_clone_args *): atomic, in the task that clones. */
+static int utrace_clone_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	const struct kernel_clone_args *args;
+
+	if (!utrace_active())
+		return 0;
+	args = (const struct kernel_clone_args *)utrace_arch_arg0(regs);
+	utrace_note_clone(args->flags, args->exit_signal);
+	return 0;
+}
+
+static struct kprobe utrace_kp_clone = {
+	.symbol_name = "kernel_clone",
+	.pre_handler = utrace_clone_pre,
+};
+
 static struct utrace_fhook *utrace_fhooks[] = {
 	&utrace_hook_clone,
 	&utrace_hook_exit,
@@ -191,6 +212,13 @@ int utrace_hooks_init(void)
 		pr_err("cannot probe cgroup_release: %d\n", ret);
 		return ret;
 	}
+	/* Before the CLONE hook: no report without the clone's flags noted. */
+	ret = register_kprobe(&utrace_kp_clone);
+	if (ret) {
+		pr_err("cannot probe kernel_clone: %d\n", ret);
+		unregister_kprobe(&utrace_kp_release);
+		return ret;
+	}
 	for (; nt < ARRAY_SIZE(utrace_tps); nt++) {
 		ret = tracepoint_probe_register(utrace_tps[nt].tp, utrace_tps[nt].probe, NULL);
 		if (ret)
@@ -213,6 +241,7 @@ int utrace_hooks_init(void)
 
 fail:
 	utrace_hooks_unwind(nf, nt);
+	unregister_kprobe(&utrace_kp_clone);
 	unregister_kprobe(&utrace_kp_release);
 	return ret;
 }
@@ -227,5 +256,6 @@ void utrace_hooks_exit(void)
 	utrace_signal_exit();
 	utrace_hooks_unwind(ARRAY_SIZE(utrace_fhooks) + utrace_arch_nhooks,
 			    ARRAY_SIZE(utrace_tps));
+	unregister_kprobe(&utrace_kp_clone);
 	unregister_kprobe(&utrace_kp_release);
 }

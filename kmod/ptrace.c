@@ -21,7 +21,7 @@
  * - Signal-delivery stop: report_signal answers UTRACE_SIGNAL_IGN |
  *   UTRACE_STOP.  The signal the tracer resumes with is put back at the head
  *   of the tracee's own queue by the tracer (the tracee is stopped) and
- *   marked (inject_sig): the tracee dequeues it right after the stop and
+ *   marked (inject): the tracee dequeues it right after the stop and
  *   report_signal lets it through with its normal disposition.
  * - Requests that only read or write registers go to the kernel's own
  *   arch_ptrace() once our own checks passed (it does not check the ptrace
@@ -125,7 +125,7 @@ static DEFINE_MUTEX(pt_mutex);
 
 static const struct utrace_engine_ops pt_ops;
 static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
-		   bool seized);
+		   bool seized, const struct cred *cred);
 
 /* Events every tracee reports; syscalls only while PTRACE_SYSCALL asks. */
 #define PT_EVENTS	(UTRACE_EVENT_SIGNAL_ALL | UTRACE_EVENT(QUIESCE) | UTRACE_EVENT(CLONE) | \
@@ -276,6 +276,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	ctx->have_info = false;
 	ctx->vfork_done = 0;
 	ctx->late_exit = false;
+	ctx->step_trap = false;
 	return true;
 }
 
@@ -293,7 +294,7 @@ static void pt_release_hold(struct pt_ctx *ctx)
 	int old, ret, tries;
 
 	old = xchg(&ctx->hold, PT_HOLD_GONE);
-	if (old == PT_HOLD_CANDIDATE || old == PT_HOLD_HELD)
+	if (old == PT_HOLD_CANDIDATE || old == PT_HOLD_HELD || old == PT_HOLD_CHILD)
 		atomic_dec(&pt_holds);
 	if (old != PT_HOLD_HELD)
 		return;
@@ -532,41 +533,18 @@ static int pt_insert(struct pt_ctx *ctx, struct pt_group *spare, bool *first)
 }
 
 /*
- * The tracer's credentials as native __ptrace_link() records them in
- * ->ptracer_cred (commoncap decides from them whether a traced exec may gain
- * privileges, see ptrace_tracee.c): the attacher's own (PTRACE_ATTACH,
- * SEIZE), the parent's (PTRACE_TRACEME), or those of the tracee that forked
- * an auto-attached child (ptrace_init_task()).  Referenced.
- */
-static const struct cred *pt_link_cred(struct task_struct *tracer)
-{
-	const struct cred *cred = NULL;
-	struct pt_ctx *parent;
-
-	if (tracer == current)
-		return get_current_cred();
-	parent = pt_find(current, tracer);
-	if (parent) {
-		cred = parent->ptracer_cred ? get_cred(parent->ptracer_cred) : NULL;
-		utrace_engine_put(parent->engine);
-		if (cred)
-			return cred;
-	}
-	return get_task_cred(tracer);
-}
-
-/*
- * Attach our engine to @tracee for @tracer and link the relationship.
+ * Attach our engine to @tracee for @tracer and link the relationship, with
+ * @cred as the ptracer credentials ptrace_link() records (referenced here).
  * pt_mutex held.  Returns 0 or a negative errno.
  */
 static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
-		   bool seized)
+		   bool seized, const struct cred *cred)
 {
 	struct utrace_engine *engine;
 	struct pt_group *spare;
 	struct pt_ctx *ctx;
 	bool first;
-	int ret;
+	int ret, sig;
 
 	if (!READ_ONCE(pt_backend))
 		return -EAGAIN;	/* switched off meanwhile: the caller restarts */
@@ -588,11 +566,13 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	ctx->pid = get_task_pid(tracee, PIDTYPE_PID);
 	get_task_struct(tracer);
 	ctx->tracer = tracer;
+	ctx->ptracer_cred = cred ? get_cred(cred) : NULL;
 	ctx->options = options;
 	ctx->seized = seized;
 	ctx->step = UTRACE_RESUME;
-	ctx->inject_sig = pt_parting_take(tracee);
-	ctx->ptracer_cred = pt_link_cred(tracer);
+	sig = pt_parting_take(tracee);
+	if (sig)
+		sigaddset(&ctx->inject, sig);
 	rcu_read_lock();
 	ctx->vpid = task_pid_nr_ns(tracee, task_active_pid_ns(tracer));
 	rcu_read_unlock();
@@ -622,6 +602,9 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 		pt_unlink_put(ctx);
 		return -ESRCH;
 	}
+	/* ptrace_trap_notify(): a SIGCONT traps a seized tracee, stopped or not. */
+	if (seized)
+		utrace_jctl_trap(tracee, true);
 	return 0;
 }
 
@@ -817,14 +800,19 @@ static u32 pt_syscall_stop(struct pt_ctx *ctx, enum pt_stop kind, unsigned long 
 
 /*
  * At the resume point (report_quiesce, or report_signal with
- * UTRACE_SIGNAL_REPORT or _HANDLER): a stop recorded earlier holds; the syscall-exit stop
- * a VFORK_DONE stop came before; VFORK_DONE (no syscall-exit report after
- * the vfork wait); INTERRUPT.
+ * UTRACE_SIGNAL_REPORT or _HANDLER): a stop recorded earlier holds; what
+ * follows a VFORK_DONE stop inside the vfork natively (the exit stop, or
+ * the exit's step trap); VFORK_DONE (no syscall-exit report after the vfork
+ * wait); INTERRUPT.
  */
 static u32 pt_resume_point(struct pt_ctx *ctx)
 {
 	if (pt_in_stop(ctx))
 		return UTRACE_STOP;
+	if (READ_ONCE(ctx->step_trap)) {
+		WRITE_ONCE(ctx->step_trap, false);
+		utrace_arch_syscall_exit_step_trap(current_pt_regs());
+	}
 	if (READ_ONCE(ctx->late_exit)) {
 		WRITE_ONCE(ctx->late_exit, false);
 		if (pt_syscall_stop(ctx, PT_STOP_SYSCALL_EXIT,
@@ -860,10 +848,14 @@ static u32 pt_report_signal(u32 action, struct utrace_engine *engine, struct pt_
 		return disposition | pt_resume_point(ctx);
 	}
 
+	/* get_signal(): a forced fatal signal (SA_IMMUTABLE) is no ptrace stop. */
+	if (orig_ka && (orig_ka->sa.sa_flags & SA_IMMUTABLE))
+		return disposition | pt_go(ctx);
 	spin_lock(&pt_lock);
-	if (ctx->inject_sig && ctx->inject_sig == info->si_signo) {
+	if (valid_signal(info->si_signo) && info->si_signo &&
+	    sigismember(&ctx->inject, info->si_signo)) {
 		/* What the tracer resumed with: delivered as it is. */
-		ctx->inject_sig = 0;
+		sigdelset(&ctx->inject, info->si_signo);
 		spin_unlock(&pt_lock);
 		return disposition | pt_go(ctx);
 	}
@@ -998,13 +990,12 @@ static u32 pt_report_syscall_exit(u32 action, struct utrace_engine *engine, stru
 {
 	struct pt_ctx *ctx = engine->data;
 
-	/* Native: VFORK_DONE in kernel_clone(), then the exit stop. */
-	if (READ_ONCE(ctx->vfork_done)) {
-		WRITE_ONCE(ctx->late_exit, READ_ONCE(ctx->syscall_trace));
-		if (pt_vfork_done_stop(ctx) == UTRACE_STOP)
-			return UTRACE_STOP;
-		WRITE_ONCE(ctx->late_exit, false);
-	}
+	/*
+	 * Native: VFORK_DONE in kernel_clone(), then the exit stop if the
+	 * tracer resumed it with PTRACE_SYSCALL (pt_resume(): late_exit).
+	 */
+	if (READ_ONCE(ctx->vfork_done) && pt_vfork_done_stop(ctx) == UTRACE_STOP)
+		return UTRACE_STOP;
 	if (!READ_ONCE(ctx->syscall_trace))
 		return pt_go(ctx);
 	return pt_syscall_stop(ctx, PT_STOP_SYSCALL_EXIT, PTRACE_EVENTMSG_SYSCALL_EXIT);
@@ -1020,7 +1011,8 @@ static void pt_auto_attach(struct pt_ctx *ctx, struct task_struct *child)
 	unsigned long flags;
 
 	mutex_lock(&pt_mutex);
-	if (pt_link(child, ctx->tracer, READ_ONCE(ctx->options), ctx->seized)) {
+	/* ptrace_init_task(): the parent tracee's ptracer credentials. */
+	if (pt_link(child, ctx->tracer, READ_ONCE(ctx->options), ctx->seized, ctx->ptracer_cred)) {
 		mutex_unlock(&pt_mutex);
 		return;
 	}
@@ -1046,12 +1038,20 @@ static void pt_auto_attach(struct pt_ctx *ctx, struct task_struct *child)
 	}
 }
 
-/* In the parent, after copy_process(), before the child runs. */
+/*
+ * In the parent, after copy_process(), before the child runs.  As
+ * kernel_clone() and ptrace_init_task(): the event is the one the clone's
+ * flags and exit signal ask for, reported if its option is set and the
+ * flags lack CLONE_UNTRACED; the child is linked to our tracer when the
+ * event is reported or the flags have CLONE_PTRACE.  VFORK_DONE is
+ * reported with its option alone, whatever became of the child.
+ */
 static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned long clone_flags,
 			   struct task_struct *child)
 {
 	struct pt_ctx *ctx = engine->data;
-	unsigned long msg;
+	unsigned long msg, options = READ_ONCE(ctx->options);
+	bool trace;
 	int event;
 
 	if (clone_flags & CLONE_VFORK)
@@ -1060,10 +1060,11 @@ static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned lo
 		event = PTRACE_EVENT_CLONE;
 	else
 		event = PTRACE_EVENT_FORK;
+	trace = !(clone_flags & CLONE_UNTRACED) && (options & (1UL << event));
 	rcu_read_lock();
 	msg = task_pid_nr_ns(child, task_active_pid_ns(ctx->tracer));
 	rcu_read_unlock();
-	if (event == PTRACE_EVENT_VFORK && (READ_ONCE(ctx->options) & PTRACE_O_TRACEVFORKDONE)) {
+	if (event == PTRACE_EVENT_VFORK && (options & PTRACE_O_TRACEVFORKDONE)) {
 		/* Reported after the vfork wait (pt_report_quiesce/_syscall_exit). */
 		spin_lock(&pt_lock);
 		ctx->vfork_done = msg;
@@ -1072,9 +1073,10 @@ static u32 pt_report_clone(u32 action, struct utrace_engine *engine, unsigned lo
 	} else {
 		action = pt_go(ctx);
 	}
-	if (!(READ_ONCE(ctx->options) & (1UL << event)))
+	if (trace || (clone_flags & CLONE_PTRACE))
+		pt_auto_attach(ctx, child);
+	if (!trace)
 		return action;
-	pt_auto_attach(ctx, child);
 	return pt_event_stop(ctx, event, msg);
 }
 
@@ -1138,6 +1140,9 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 	rcu_read_unlock();
 	if (child && thread_group_leader(current)) {
 		ctx->zombie = true;
+		/* Not autoreaped, even if its parent ignores SIGCHLD: pt_keep_zombie(). */
+		ctx->hold = PT_HOLD_CHILD;
+		atomic_inc(&pt_holds);
 		spin_unlock(&pt_lock);
 		/* Its waits poll the zombie with __WALL from now on. */
 		pt_wake_tracer(current, ctx->tracer);
@@ -1255,9 +1260,10 @@ static bool pt_sig_pending(struct task_struct *t, int sig)
  * The tracer resumes a signal-delivery stop with @sig: put it at the head
  * of the (stopped) tracee's own queue, with the stop's siginfo if it is the
  * same signal, else as SI_USER from the tracer (ptrace_signal()).  Unless it
- * is blocked, the tracee delivers it without another stop (inject_sig); a
- * blocked one stays pending and stops again when it is dequeued, as native
- * ptrace requeues it.
+ * is blocked, the tracee delivers it without another stop (inject), and
+ * before any other pending signal (utrace_signal_next()), as ptrace_signal()
+ * returns it for delivery at once; a blocked one stays pending and stops
+ * again when it is dequeued, as native ptrace requeues it.
  */
 static void pt_inject(struct pt_ctx *ctx, int sig)
 {
@@ -1295,14 +1301,16 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 	}
 	sigaddset(&t->pending.signal, sig);
 	blocked = sigismember(&t->blocked, sig);
-	if (!blocked)
+	if (!blocked) {
 		set_tsk_thread_flag(t, TIF_SIGPENDING);
+		utrace_signal_next(t, sig);
+	}
 	spin_unlock_irqrestore(&sighand->siglock, flags);
 	if (q)
 		utrace_syms.sigqueue_free(q);
 	if (!blocked) {
 		spin_lock(&pt_lock);
-		ctx->inject_sig = sig;
+		sigaddset(&ctx->inject, sig);
 		spin_unlock(&pt_lock);
 	}
 }
@@ -1368,6 +1376,18 @@ static bool pt_stop_in_syscall(struct pt_ctx *ctx)
 	return in;
 }
 
+/* Whether the tracee's stop is PTRACE_EVENT_VFORK_DONE's. */
+static bool pt_stop_is_vfork_done(struct pt_ctx *ctx)
+{
+	bool is;
+
+	spin_lock(&pt_lock);
+	is = ctx->stop == PT_STOP_EVENT &&
+	     ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8));
+	spin_unlock(&pt_lock);
+	return is;
+}
+
 /*
  * ptrace_resume(): the request sets what the tracee stops for (syscall
  * events only while SYSCALL or SYSEMU asks: untraced syscalls stay on the
@@ -1421,9 +1441,10 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	WRITE_ONCE(ctx->syscall_trace, request == PTRACE_SYSCALL);
 	WRITE_ONCE(ctx->sysemu, sysemu);
 	WRITE_ONCE(ctx->step, step);
+	/* Gone or dying since pt_check_stopped(): nothing to resume, no error. */
 	ret = utrace_set_events(ctx->tracee, ctx->engine, events);
 	if (ret && ret != -EINPROGRESS)
-		return -ESRCH;
+		return 0;
 	action = step;
 	/*
 	 * x86: no step trap at the exit of a call that leaves under SYSEMU
@@ -1436,12 +1457,35 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	/* A VFORK_DONE or late exit stop is still to come (pt_resume_point()). */
 	if (action == UTRACE_RESUME && (READ_ONCE(ctx->vfork_done) || READ_ONCE(ctx->late_exit)))
 		action = UTRACE_REPORT;
+	/*
+	 * VFORK_DONE is inside the vfork call natively: the call's exit stop
+	 * follows if this request traces it.  Here the call's exit is over
+	 * (VFORK_DONE is made at its exit report or later): the exit stop is
+	 * made at the resume point (pt_resume_point()).
+	 */
+	if (pt_stop_is_vfork_done(ctx)) {
+		WRITE_ONCE(ctx->late_exit, request == PTRACE_SYSCALL);
+		/* report_single_step(): no trap under SYSEMU */
+		WRITE_ONCE(ctx->step_trap, step != UTRACE_RESUME && !sysemu);
+		/* The step is the resume point's answer (pt_go()). */
+		if (request == PTRACE_SYSCALL || ctx->step_trap)
+			action = UTRACE_REPORT;
+	}
 	stop = pt_end_stop(ctx);
 	pt_resume_signal(ctx, stop, data);
+	/*
+	 * The stop is over: ptrace_resume() cannot fail once
+	 * ptrace_check_attach() found the tracee stopped.  A tracee that
+	 * dies meanwhile (the SIGKILL given at a syscall stop, or anyone's)
+	 * has its engine gone or dying (-ESRCH, -EALREADY), which is no
+	 * error of the request.
+	 */
 	ret = utrace_control(ctx->tracee, ctx->engine, action);
 	if (ret == 0 && READ_ONCE(ctx->interrupt))
 		ret = utrace_control(ctx->tracee, ctx->engine, UTRACE_INTERRUPT);
-	return ret && ret != -EINPROGRESS ? -ESRCH : 0;
+	if (ret && ret != -EINPROGRESS)
+		pr_debug("resume of %d: the tracee is gone (%d)\n", task_pid_nr(ctx->tracee), ret);
+	return 0;
 }
 
 /*
@@ -1488,13 +1532,23 @@ static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 	spin_lock(&pt_lock);
 	stop = ctx->stop;
 	spin_unlock(&pt_lock);
+	/*
+	 * ptrace_detach(): the relationship ends first, then the tracee acts
+	 * on @data as it leaves the stop, so a death that signal causes is
+	 * not reported to the former tracer.  And the request cannot fail
+	 * once the tracee was found stopped: if it dies meanwhile (a SIGKILL
+	 * given here wakes it at once), its engine may be gone before ours is
+	 * detached, which is no error.
+	 */
+	pt_unlink_put(ctx);
 	pt_resume_signal(ctx, stop, data);
 	spin_lock(&pt_lock);
-	sig = ctx->inject_sig;
+	sig = data && sigismember(&ctx->inject, data) ? data : 0;
 	spin_unlock(&pt_lock);
 	if (sig)
 		pt_parting_add(ctx->tracee, sig);
-	return pt_let_go(ctx) == -ESRCH ? -ESRCH : 0;
+	pt_let_go(ctx);
+	return 0;
 }
 
 /*
@@ -1655,15 +1709,21 @@ static long pt_arch_ptrace(struct task_struct *child, long request, unsigned lon
 	return utrace_syms.arch_ptrace(child, request, addr, data);
 }
 
-/* ptrace_access_vm()'s check: a non-dumpable tracee needs CAP_SYS_PTRACE. */
-static bool pt_may_access_vm(struct task_struct *child)
+/*
+ * ptrace_access_vm()'s check: a non-dumpable tracee needs a tracer that had
+ * CAP_SYS_PTRACE over its mm when the relationship began (ptracer_capable():
+ * the credentials ptrace_link() recorded, not the tracer's current ones).
+ */
+static bool pt_may_access_vm(struct pt_ctx *ctx)
 {
-	struct mm_struct *mm = get_task_mm(child);
+	struct mm_struct *mm = get_task_mm(ctx->tracee);
 	bool ok;
 
 	if (!mm)
 		return false;
-	ok = get_dumpable(mm) == SUID_DUMP_USER || ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+	ok = get_dumpable(mm) == SUID_DUMP_USER || !ctx->ptracer_cred ||
+	     utrace_syms.security_capable(ctx->ptracer_cred, mm->user_ns, CAP_SYS_PTRACE,
+					  CAP_OPT_NOAUDIT) == 0;
 	mmput(mm);
 	return ok;
 }
@@ -1725,10 +1785,10 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 	switch (request) {
 	case PTRACE_PEEKTEXT:
 	case PTRACE_PEEKDATA:
-		return pt_may_access_vm(child) ? pt_peek(child, addr, data) : -EIO;
+		return pt_may_access_vm(ctx) ? pt_peek(child, addr, data) : -EIO;
 	case PTRACE_POKETEXT:
 	case PTRACE_POKEDATA:
-		return pt_may_access_vm(child) ? pt_poke(child, addr, data) : -EIO;
+		return pt_may_access_vm(ctx) ? pt_poke(child, addr, data) : -EIO;
 #ifdef PTRACE_OLDSETOPTIONS
 	case PTRACE_OLDSETOPTIONS:
 #endif
@@ -1808,8 +1868,9 @@ static long pt_traceme(void)
 		ret = -EPERM;
 	else
 		ret = utrace_syms.security_ptrace_traceme(parent);
+	/* ptrace_link() from ptrace_traceme(): the tracee's own credentials */
 	if (!ret && !(parent->flags & PF_EXITING))
-		ret = pt_link(current, parent, 0, false);
+		ret = pt_link(current, parent, 0, false, current_cred());
 	put_task_struct(parent);
 	mutex_unlock(&pt_mutex);
 	return ret;
@@ -1863,7 +1924,7 @@ static long pt_attach(struct task_struct *task, long request, unsigned long addr
 	if (task->exit_state)
 		goto out;
 	mutex_lock(&pt_mutex);
-	ret = pt_link(task, current, flags, seize);
+	ret = pt_link(task, current, flags, seize, current_cred());
 	mutex_unlock(&pt_mutex);
 	if (!ret && !seize)
 		send_sig_info(SIGSTOP, SEND_SIG_PRIV, task);
@@ -2082,6 +2143,24 @@ static bool pt_hold_zombie(struct task_struct *tsk)
 	return held;
 }
 
+/*
+ * A dead child leader of its tracer (PT_HOLD_CHILD): exit_notify() computes
+ * no autoreap for a traced task (do_notify_parent(): !tsk->ptrace), so a
+ * tracer that ignores SIGCHLD or has SA_NOCLDWAIT still reaps it with wait.
+ * Under tasklist_lock, irqs off: RCU only.
+ */
+static bool pt_keep_zombie(struct task_struct *tsk)
+{
+	struct pt_ctx *ctx;
+	bool keep;
+
+	rcu_read_lock();
+	ctx = rhashtable_lookup(&pt_tracees, &tsk, pt_tracee_params);
+	keep = ctx && READ_ONCE(ctx->hold) == PT_HOLD_CHILD;
+	rcu_read_unlock();
+	return keep;
+}
+
 static bool pt_hold_filter(void)
 {
 	return atomic_read(&pt_holds) && try_module_get(THIS_MODULE);
@@ -2093,7 +2172,7 @@ bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
 	bool autoreap = false;
 
 	if (!pt_hold_zombie(tsk))
-		autoreap = orig(tsk, sig);
+		autoreap = orig(tsk, sig) && !pt_keep_zombie(tsk);
 	module_put(THIS_MODULE);
 	return autoreap;
 }

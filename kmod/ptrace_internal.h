@@ -37,6 +37,10 @@ enum pt_stop {
  *		it even after the thread was released (its ->thread_pid gone)
  * @tracer:	the thread that attached (referenced); any thread of its group
  *		may wait for the tracee, only this one makes requests
+ * @ptracer_cred: what ptrace_link() records as ->ptracer_cred (referenced):
+ *		the tracer's credentials at ATTACH/SEIZE, the tracee's own at
+ *		TRACEME, the parent tracee's at auto-attach; ptracer_capable()
+ *		reads them (PEEK/POKE of a non-dumpable tracee)
  * @options:	PTRACE_O_*
  * @seized:	attached by PTRACE_SEIZE
  * @linked:	in pt_tracees and on @group->tracees: the relationship
@@ -46,8 +50,10 @@ enum pt_stop {
  * @have_info:	@info is valid (GETSIGINFO, GET_SYSCALL_INFO) (pt_lock)
  * @info:	the tracee's last_siginfo
  * @eventmsg:	GETEVENTMSG
- * @inject_sig:	a signal the tracer gave at resume from a signal-delivery
- *		stop and queued: deliver it without stopping again (pt_lock)
+ * @inject:	the signals the tracer gave at resume from signal-delivery
+ *		stops and queued: each is delivered once without stopping
+ *		again (pt_lock); a set, as another signal can stop the tracee
+ *		before an injected one is dequeued
  * @syscall_trace: stop at syscall entry and exit (PTRACE_SYSCALL)
  * @sysemu:	stop at syscall entry and skip the call (PTRACE_SYSEMU*)
  * @sysemu_skip: the system call being entered is skipped: it was entered
@@ -74,22 +80,28 @@ enum pt_stop {
  * @vfork_done:	PTRACE_O_TRACEVFORKDONE: the vfork child's pid (the event
  *		message) while the tracee is in or before its vfork wait; the
  *		VFORK_DONE stop is made at the next report after it (pt_lock)
- * @late_exit:	the syscall-exit report made the VFORK_DONE stop: the exit
- *		stop follows at the resume point
- * @ptracer_cred: the tracer's credentials at attach (native ->ptracer_cred),
- *		referenced; see pt_link_cred()
+ * @late_exit:	the tracer resumed the VFORK_DONE stop with PTRACE_SYSCALL:
+ *		the vfork's exit stop, which natively follows inside the
+ *		call, is made at the resume point
+ * @step_trap:	the tracer stepped from the VFORK_DONE stop: the arch's step
+ *		trap at the vfork's exit (x86), which natively follows inside
+ *		the call, is made at the resume point
  */
 /*
  * The dead non-child leader's zombie (pt_ctx.hold), as native ptrace keeps
  * it in EXIT_TRACE for its tracer: CANDIDATE from its death report, HELD
  * once its do_notify_parent() was turned into EXIT_TRACE, GONE once the
  * tracer reaped it or let go (HELD: the real parent is notified then).
+ * CHILD: a dead child leader, whose zombie exit_notify() must not autoreap
+ * (a traced task never is, whatever its parent's SIGCHLD disposition): its
+ * tracer, the parent, reaps it with the kernel's wait.
  */
 enum pt_hold {
 	PT_HOLD_NONE,
 	PT_HOLD_CANDIDATE,
 	PT_HOLD_HELD,
 	PT_HOLD_GONE,
+	PT_HOLD_CHILD,
 };
 
 struct pt_group;
@@ -102,6 +114,7 @@ struct pt_ctx {
 	struct task_struct *tracee;
 	struct pid *pid;
 	struct task_struct *tracer;
+	const struct cred *ptracer_cred;
 	unsigned long options;
 	bool seized;
 	bool linked;
@@ -110,7 +123,7 @@ struct pt_ctx {
 	bool have_info;
 	kernel_siginfo_t info;
 	unsigned long eventmsg;
-	int inject_sig;
+	sigset_t inject;
 	bool syscall_trace;
 	bool sysemu;
 	bool sysemu_skip;
@@ -125,7 +138,7 @@ struct pt_ctx {
 	pid_t vpid;
 	pid_t vfork_done;
 	bool late_exit;
-	const struct cred *ptracer_cred;
+	bool step_trap;
 };
 
 /**

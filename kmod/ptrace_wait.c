@@ -132,6 +132,13 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 	if (wo->type == PIDTYPE_PID ? pid_vnr(ctx->pid) != wo->nr :
 	    wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
 		return false;
+	/*
+	 * A zombie child tracee the kernel's wait took (EXIT_DEAD): gone
+	 * for its tracer, as natively, though its REAP report, which
+	 * ends the relationship, is still to run.
+	 */
+	if (ctx->zombie && READ_ONCE(p->exit_state) == EXIT_DEAD)
+		return false;
 	*have = true;
 	if (ctx->exit_code && !ctx->listening && !utrace_task_stopped(p)) {
 		/*

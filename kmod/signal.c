@@ -168,8 +168,13 @@ static void utrace_unmark_sending(struct task_struct *th)
 /*
  * After prepare_signal() of a SIGCONT (the target group's siglock held, any
  * context): each thread of the group in a utrace stop whose engines want
- * JCTL is marked to report its continue when it wakes (utrace_stop()), and
- * woken now if an engine listens (ptrace_trap_notify() of native ptrace).
+ * JCTL is marked to report its continue (JCTL CLD_CONTINUED, notify 0) when
+ * it wakes (utrace_stop()), and woken now if an engine listens.  A thread
+ * that is not in a utrace stop (running, asleep in a call, or in the
+ * kernel's group stop, which prepare_signal() ended) is marked and woken
+ * into its signal path if an engine asked for that (utrace_jctl_trap()),
+ * where it reports before it takes a signal (utrace_signal_loop()): both
+ * as ptrace_trap_notify() for each seized thread of native ptrace.
  */
 static void utrace_mark_continued(struct task_struct *t)
 {
@@ -180,19 +185,50 @@ static void utrace_mark_continued(struct task_struct *t)
 		return;
 	for_each_thread(t, th) {
 		utrace = utrace_lookup(th);
-		if (!utrace || !READ_ONCE(utrace->stopped) ||
-		    !(READ_ONCE(utrace->flags) & UTRACE_EVENT(JCTL)))
+		if (!utrace || !(READ_ONCE(utrace->flags) & UTRACE_EVENT(JCTL)))
 			continue;
+		if (!READ_ONCE(utrace->stopped)) {
+			if (test_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits)) {
+				set_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
+				utrace_syms.signal_wake_up_state(th, 0);
+			}
+			continue;
+		}
 		set_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
+		/* Pairs with utrace_jctl_listen(). */
+		smp_mb__after_atomic();
 		if (test_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits))
 			utrace_syms.wake_up_state(th, __TASK_TRACED);
 	}
 }
 
 /*
+ * An engine of @task wants a SIGCONT to reach it also while it is not in a
+ * utrace stop (@on): woken, it reports JCTL CLD_CONTINUED from its signal
+ * path before any signal (a seized ptrace tracee: ptrace_trap_notify()).
+ * Cleared by @on false, or when no engine wants JCTL.
+ */
+void utrace_jctl_trap(struct task_struct *task, bool on)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace) {
+		if (on)
+			set_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits);
+		else
+			clear_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits);
+	}
+	rcu_read_unlock();
+}
+
+/*
  * An engine of @task, stopped, listens (@on) for a SIGCONT: it wakes the
  * task, which reports JCTL CLD_CONTINUED at once (ptrace's PTRACE_LISTEN).
- * Cleared by that report, by @on false, or when no engine wants JCTL.
+ * One that came since the stop began wakes it now (PTRACE_LISTEN with
+ * JOBCTL_TRAP_NOTIFY set).  Cleared by that report, by @on false, or when
+ * no engine wants JCTL.
  */
 void utrace_jctl_listen(struct task_struct *task, bool on)
 {
@@ -201,10 +237,15 @@ void utrace_jctl_listen(struct task_struct *task, bool on)
 	rcu_read_lock();
 	utrace = utrace_lookup(task);
 	if (utrace) {
-		if (on)
+		if (on) {
 			set_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
-		else
+			/* Pairs with utrace_mark_continued(): one of us wakes it. */
+			smp_mb__after_atomic();
+			if (test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits))
+				utrace_syms.wake_up_state(task, __TASK_TRACED);
+		} else {
 			clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+		}
 	}
 	rcu_read_unlock();
 }
@@ -440,12 +481,37 @@ static int utrace_next_sync_signal(void)
 	return 0;
 }
 
+/**
+ * utrace_signal_next - the signal @task dequeues next
+ * @task:	a stopped task; its siglock held
+ * @sig:	a signal pending in its own queue and not blocked
+ *
+ * @task's next dequeue takes @sig (after synchronous signals) whatever
+ * else is pending: the ptrace backend's resume signal, which native
+ * ptrace_signal() delivers at once, before any other pending signal.
+ */
+void utrace_signal_next(struct task_struct *task, int sig)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace)
+		utrace->next_signr = sig;
+	rcu_read_unlock();
+}
+
 /* Dequeue the next signal as get_signal() would.  siglock held. */
-static int utrace_dequeue(kernel_siginfo_t *info)
+static int utrace_dequeue(struct utrace *utrace, kernel_siginfo_t *info)
 {
 	enum pid_type type = PIDTYPE_PID;
 	int signr = utrace_next_sync_signal();
+	int next = utrace->next_signr;
 
+	utrace->next_signr = 0;
+	if (!signr && next && sigismember(&current->pending.signal, next) &&
+	    !sigismember(&current->blocked, next))
+		signr = next;
 	if (signr) {
 		sigset_t only;
 
@@ -786,12 +852,23 @@ static bool utrace_signal_loop(struct utrace *utrace, struct ksignal *ksig)
 	struct pt_regs *regs = current_pt_regs();
 	bool jctl_reported = false;
 
+again:
 	/* Our own task work reports here as from the signal path. */
 	clear_notify_signal();
 	if (unlikely(task_work_pending(current))) {
 		utrace->in_signal = true;
 		utrace_syms.task_work_run();
 		utrace->in_signal = false;
+	}
+	/*
+	 * A SIGCONT came while this thread was not in a utrace stop
+	 * (utrace_mark_continued()): its continue, before any signal, as a
+	 * seized tracee's JOBCTL_TRAP_NOTIFY trap comes first natively.  What
+	 * an engine asks for at it (an interrupt) runs from the task work.
+	 */
+	if (unlikely(test_and_clear_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits))) {
+		utrace_report_jctl(utrace, CLD_CONTINUED, 0);
+		goto again;
 	}
 	if (!task_sigpending(current) && !test_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits))
 		return false;
@@ -814,6 +891,11 @@ relock:
 
 		INIT_REPORT(report);
 
+		/* Woken from the group stop by a SIGCONT: its continue first. */
+		if (unlikely(test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits))) {
+			spin_unlock_irq(&sighand->siglock);
+			goto again;
+		}
 		if (unlikely(signal->flags & SIGNAL_CLD_MASK)) {
 			int why = signal->flags & SIGNAL_CLD_CONTINUED ?
 				  CLD_CONTINUED : CLD_STOPPED;
@@ -878,7 +960,7 @@ relock:
 			goto relock;
 		}
 
-		signr = utrace_dequeue(&ksig->info);
+		signr = utrace_dequeue(utrace, &ksig->info);
 		if (!signr)
 			break;
 		return_ka = sighand->action[signr - 1];

@@ -381,6 +381,7 @@ static void utrace_reset(struct utrace *utrace, struct list_head *drop)
 	if (!(utrace->flags & UTRACE_EVENT(JCTL))) {
 		clear_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 		clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
+		clear_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits);
 	}
 	utrace_wakeup(utrace);
 }
@@ -1263,6 +1264,15 @@ static void utrace_resume(struct utrace *utrace)
 	}
 	utrace_stop(utrace);
 	utrace_finish_resume(utrace, action);
+	/*
+	 * A report or an interrupt asked for while stopped here: another
+	 * pass of the resume point before user mode (task_work_run() takes
+	 * the new work), as after the other stops (utrace_stop_now()).
+	 */
+	spin_lock(&utrace->lock);
+	if (utrace->resume <= UTRACE_REPORT && !utrace->death)
+		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
+	spin_unlock(&utrace->lock);
 }
 
 /* Task work: queued by utrace_queue_work(), runs in the task. */
@@ -1522,7 +1532,10 @@ void utrace_report_syscall_exit(struct pt_regs *regs)
 	}
 }
 
-/* clone flags of @child, which @current just created (wake_up_new_task). */
+/*
+ * clone flags of @child, which @current just created (wake_up_new_task()),
+ * as far as the child shows them: for a clone whose flags were not noted.
+ */
 static unsigned long derive_clone_flags(struct task_struct *child)
 {
 	unsigned long flags = child->exit_signal > 0 ? child->exit_signal : 0;
@@ -1549,6 +1562,43 @@ static unsigned long derive_clone_flags(struct task_struct *child)
 }
 
 /**
+ * utrace_note_clone - kernel_clone() begins in a task that may be traced
+ * @flags:	its args->flags (CLONE_*, without the exit signal)
+ * @exit_signal: its args->exit_signal
+ *
+ * From the kprobe at kernel_clone()'s entry (hooks.c), atomic, in the task.
+ * The CLONE report of the task it creates gives these flags: CLONE_PTRACE,
+ * CLONE_UNTRACED and the exit signal asked for cannot be seen in the child
+ * (CLONE_PARENT gives it the parent's exit signal).  A clone that fails
+ * leaves the note to be overwritten by the next one.
+ */
+void utrace_note_clone(u64 flags, int exit_signal)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(current);
+	if (utrace) {
+		utrace->clone_flags = flags | (exit_signal & CSIGNAL);
+		utrace->clone_noted = true;
+	}
+	rcu_read_unlock();
+}
+
+/* The flags of the clone that created @child, for its CLONE report. */
+static unsigned long utrace_clone_flags(struct utrace *utrace, struct task_struct *child)
+{
+	/* create_io_thread() (io_uring) does not come through kernel_clone(). */
+	if (child->flags & PF_IO_WORKER)
+		return derive_clone_flags(child) | CLONE_IO | CLONE_UNTRACED;
+	/* Not traced yet when kernel_clone() began. */
+	if (!utrace->clone_noted)
+		return derive_clone_flags(child);
+	utrace->clone_noted = false;
+	return utrace->clone_flags;
+}
+
+/**
  * utrace_report_clone - report a new task, before it first runs
  * @child:	the new task
  *
@@ -1564,9 +1614,11 @@ void utrace_report_clone(struct task_struct *child)
 
 	INIT_REPORT(report);
 
-	if (!utrace || !(utrace->flags & UTRACE_EVENT(CLONE)))
+	if (!utrace)
 		return;
-	args.flags = derive_clone_flags(child);
+	args.flags = utrace_clone_flags(utrace, child);
+	if (!(utrace->flags & UTRACE_EVENT(CLONE)))
+		return;
 	start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(CLONE), false, invoke_clone, &args);
 	finish_report(utrace, &report, true);	/* utrace_finish_clone() stops */

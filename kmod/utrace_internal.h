@@ -36,6 +36,7 @@
 #define UTRACE_JCTL_RETRAP	2
 #define UTRACE_JCTL_RETRAP_KICKED 3
 #define UTRACE_SIG_PTRACED	4
+#define UTRACE_JCTL_TRAP	5
 
 /**
  * struct utrace - per-task utrace state
@@ -76,10 +77,12 @@
  *		in the kernel's own get_signal() for that, it was sent back to
  *		ours once (signal.c).  UTRACE_SIG_PTRACED: a tracee of the
  *		ptrace backend, to which signals an init drops are sent as to a
- *		native tracee (utrace_signal_ptraced()).  Atomic bits, never
- *		@lock: the sender may be in any context (hard irq: itimers),
- *		and the retrap bits are written under the task's siglock, which
- *		nests no utrace->lock.
+ *		native tracee (utrace_signal_ptraced()).  UTRACE_JCTL_TRAP: an
+ *		engine wants a SIGCONT to reach the task also when it is not
+ *		stopped (utrace_jctl_trap()).  Atomic bits, never @lock: the
+ *		sender may be in any context (hard irq: itimers), and the retrap
+ *		bits are written under the task's siglock, which nests no
+ *		utrace->lock.
  * @real_blocked_saved: @saved_real_blocked holds the task's real_blocked
  *		(signal.c, under the task's siglock, while a signal is sent)
  * @work:	task work running utrace_resume_work() in the task
@@ -117,6 +120,14 @@ struct utrace {
 	/* signal.c: the task's real_blocked while a signal is sent to it */
 	bool real_blocked_saved;
 	sigset_t saved_real_blocked;
+	/* signal.c: the signal to dequeue next (utrace_signal_next(); siglock) */
+	int next_signr;
+	/*
+	 * hooks.c: kernel_clone()'s flags and exit signal (CSIGNAL), noted at
+	 * its entry for the CLONE report; written and read by the task only
+	 */
+	bool clone_noted;
+	u64 clone_flags;
 	struct callback_head work;
 	struct work_struct reap_work;
 	struct rcu_head rcu;
@@ -137,6 +148,7 @@ void utrace_frames_drop(struct utrace *utrace);
 bool utrace_report_syscall_entry(struct pt_regs *regs);
 bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs);
 void utrace_report_syscall_exit(struct pt_regs *regs);
+void utrace_note_clone(u64 flags, int exit_signal);
 void utrace_report_clone(struct task_struct *child);
 void utrace_finish_clone(void);
 void utrace_report_exec_event(void);
@@ -185,6 +197,8 @@ struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long 
 bool utrace_jctl_retrap_pending(struct task_struct *task);
 void utrace_jctl_listen(struct task_struct *task, bool on);
 void utrace_signal_ptraced(struct task_struct *task, bool on);
+void utrace_jctl_trap(struct task_struct *task, bool on);
+void utrace_signal_next(struct task_struct *task, int sig);
 void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
 			   int status);
 int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced);
@@ -223,6 +237,9 @@ struct utrace_syms {
 	long (*arch_ptrace)(struct task_struct *child, long request, unsigned long addr,
 			    unsigned long data);
 	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
+	/* ptracer_capable() on the credentials a relationship recorded */
+	int (*security_capable)(const struct cred *cred, struct user_namespace *ns, int cap,
+				unsigned int opts);
 	int (*copy_siginfo_from_user)(kernel_siginfo_t *to, const siginfo_t __user *from);
 	int (*security_ptrace_traceme)(struct task_struct *parent);
 	void (*getrusage)(struct task_struct *p, int who, struct rusage *ru);
@@ -322,6 +339,7 @@ unsigned long utrace_arch_func_entry(unsigned long probe_addr);
 void utrace_arch_set_syscall_nr(struct pt_regs *regs, long nr);
 void utrace_arch_set_syscall_args(struct pt_regs *regs, const unsigned long *args);
 void utrace_arch_set_return_value(struct pt_regs *regs, long val);
+void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs);
 
 #ifdef CONFIG_PPC64
 long utrace_ppc_syscall_enter(struct pt_regs *regs);

@@ -3,7 +3,7 @@
 //   conformance list                       scenario names, one a line
 //   conformance run [--only NAME]...       run under the current backend, print traces
 //   conformance check [--differences FILE] [--known FILE] [--only NAME]... [--inject NAME]
-//                     [--save DIR]
+//                     [--save DIR] [--repeat N]
 //       run every scenario under the native backend and the utrace backend
 //       (/sys/module/utrace/parameters/ptrace_backend), compare, print a
 //       unified diff per mismatch; without the knob, run native twice and
@@ -12,7 +12,9 @@
 //       utrace backend, each with its reason): their mismatch is printed as
 //       KNOWN and does not fail the run, their utrace run has a 10 s time
 //       limit, and a listed scenario that matches fails the run (FIXED), so
-//       the list stays true.
+//       the list stays true.  --repeat N runs the whole check N times (a
+//       flake hunt, with --only): every run is reported, then the number of
+//       failed runs and each scenario's count of failures.
 //   conformance compare A B [--differences FILE] [--arch ARCH]
 //       compare two saved runs (the output of "run")
 //
@@ -35,6 +37,7 @@
 #include <fnmatch.h>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -325,7 +328,8 @@ int usage()
 {
 	fprintf(stderr,
 	        "usage: conformance list | run [--only GLOB]... | check [--differences FILE] "
-	        "[--known FILE] [--only GLOB]... [--inject NAME] [--save DIR] | compare A B "
+	        "[--known FILE] [--only GLOB]... [--inject NAME] [--save DIR] [--repeat N] | "
+	        "compare A B "
 	        "[--differences FILE] [--arch ARCH]\n");
 	return 2;
 }
@@ -341,6 +345,7 @@ int main(int argc, char **argv)
 	std::string cmd = argv[1];
 	std::vector<std::string> only, positional;
 	std::string differences, known_file, inject, save, arch = conf::kArch;
+	int repeat = 1;
 	for (int i = 2; i < argc; i++) {
 		std::string a = argv[i];
 		auto next = [&]() -> std::string {
@@ -362,6 +367,8 @@ int main(int argc, char **argv)
 			save = next();
 		else if (a == "--arch")
 			arch = next();
+		else if (a == "--repeat")
+			repeat = atoi(next().c_str());
 		else if (a.rfind("--", 0) == 0)
 			return usage();
 		else
@@ -405,50 +412,74 @@ int main(int argc, char **argv)
 	if (!known_file.empty())
 		known = load_known(read_file(known_file));
 	bool have_knob = access(kKnob, W_OK) == 0;
-	auto start = std::chrono::steady_clock::now();
-	RunResult a, b;
-	std::string name_b, what;
-	if (have_knob) {
-		std::string old = read_file(kKnob);
-		printf("conformance: utrace backend found (%s): native vs utrace\n", kKnob);
-		if (!write_knob("0")) {
-			perror(kKnob);
-			return 2;
-		}
-		a = run_all(only, "");
-		if (!write_knob("1")) {
-			perror(kKnob);
-			return 2;
-		}
-		b = run_all(only, inject, known);
-		write_knob(old.empty() || old[0] == '\n' ? "0" : old.substr(0, 1).c_str());
-		name_b = "utrace";
-		what = "native vs utrace";
-	} else {
-		printf("conformance: utrace backend NOT available (no %s): running the native "
-		       "backend "
-		       "twice and comparing (determinism check only)\n",
-		       kKnob);
-		a = run_all(only, "");
-		b = run_all(only, inject);
-		name_b = "native-again";
-		what = "native vs native: utrace backend not available";
+	if (!have_knob) {
 		rules.clear(); // intentional differences are between backends
 		known.clear(); // and so are the backend's known bugs
 	}
-	double secs =
-	        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-	if (!save.empty()) {
-		std::ofstream(save + "/native.trace") << dump(a.traces);
-		std::ofstream(save + "/" + name_b + ".trace") << dump(b.traces);
-	}
-	auto c = conf::compare(a.traces, b.traces, rules, conf::kArch, "native", name_b);
-	// A scenario that fails natively is a bug in the scenario; under utrace
-	// its error line is part of the trace and shows in the diff.
-	std::vector<std::string> errors = a.errors;
-	if (!have_knob)
-		errors.insert(errors.end(), b.errors.begin(), b.errors.end());
-	char buf[64];
-	snprintf(buf, sizeof buf, ", %.1f s", secs);
-	return report(c, rules, errors, a.traces.size(), what + buf, known, &b.traces);
+	// One check: native against utrace (or native twice); the scenarios
+	// that failed it are added to `failed`.
+	auto check_once = [&](std::map<std::string, int> &failed) {
+		auto start = std::chrono::steady_clock::now();
+		RunResult a, b;
+		std::string name_b, what;
+		if (have_knob) {
+			std::string old = read_file(kKnob);
+			printf("conformance: utrace backend found (%s): native vs utrace\n", kKnob);
+			if (!write_knob("0")) {
+				perror(kKnob);
+				exit(2);
+			}
+			a = run_all(only, "");
+			if (!write_knob("1")) {
+				perror(kKnob);
+				exit(2);
+			}
+			b = run_all(only, inject, known);
+			write_knob(old.empty() || old[0] == '\n' ? "0" : old.substr(0, 1).c_str());
+			name_b = "utrace";
+			what = "native vs utrace";
+		} else {
+			printf("conformance: utrace backend NOT available (no %s): running the "
+			       "native backend twice and comparing (determinism check only)\n",
+			       kKnob);
+			a = run_all(only, "");
+			b = run_all(only, inject);
+			name_b = "native-again";
+			what = "native vs native: utrace backend not available";
+		}
+		double secs =
+		        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+		                .count();
+		if (!save.empty()) {
+			std::ofstream(save + "/native.trace") << dump(a.traces);
+			std::ofstream(save + "/" + name_b + ".trace") << dump(b.traces);
+		}
+		auto c = conf::compare(a.traces, b.traces, rules, conf::kArch, "native", name_b);
+		// A scenario that fails natively is a bug in the scenario; under
+		// utrace its error line is part of the trace and shows in the diff.
+		std::vector<std::string> errors = a.errors;
+		if (!have_knob)
+			errors.insert(errors.end(), b.errors.begin(), b.errors.end());
+		for (const auto &m : c.mismatched)
+			if (!is_known(known, m))
+				failed[m]++;
+		for (const auto &e : errors)
+			failed[e.substr(0, e.find(':'))]++;
+		char buf[64];
+		snprintf(buf, sizeof buf, ", %.1f s", secs);
+		return report(c, rules, errors, a.traces.size(), what + buf, known, &b.traces);
+	};
+	std::map<std::string, int> failed;
+	if (repeat <= 1)
+		return check_once(failed);
+	// --repeat: hunting a flake.  Every run is reported; the summary
+	// counts the runs that failed and each scenario's mismatches.
+	int bad = 0;
+	for (int i = 0; i < repeat; i++)
+		bad += check_once(failed) != 0;
+	printf("conformance repeat [%s]: %d runs, %d failed", conf::kArch, repeat, bad);
+	for (const auto &[name, n] : failed)
+		printf("%s %s x%d", name == failed.begin()->first ? ":" : ",", name.c_str(), n);
+	printf("\n");
+	return bad ? 1 : 0;
 }

@@ -360,7 +360,10 @@ static inline void utrace_engine_put(struct utrace_engine *engine)
  * @report_clone:
  *	Requested by %UTRACE_EVENT(%CLONE).
  *	Event reported for parent, before the new task @child might run.
- *	@clone_flags gives the flags used in the clone system call.
+ *	@clone_flags gives the flags used in the clone system call, with the
+ *	exit signal asked for in %CSIGNAL (clone3's too).  Derived from
+ *	@child instead when the task was not traced yet as its clone began,
+ *	and for io_uring's workers (%CLONE_IO | %CLONE_UNTRACED added).
  *
  * @report_jctl:
  *	Requested by %UTRACE_EVENT(%JCTL).

@@ -199,7 +199,8 @@ struct utrace_ioc_list {
  * @ip:		user instruction pointer
  * @sp:		user stack pointer
  * @code:	EXIT: the exit code; DEATH: the exit signal; CLONE: the child's tid
- * @clone_flags: CLONE: the clone flags (as far as they can be derived)
+ * @clone_flags: CLONE: the clone flags, exit signal in CSIGNAL (see
+ *		report_clone in <linux/utrace.h>)
  * @signo:	SIGNAL*: the signal number (0 in a REPORT or HANDLER report)
  * @si_code:	SIGNAL*: its si_code
  * @si_errno:	SIGNAL*: its si_errno
