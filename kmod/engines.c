@@ -12,12 +12,21 @@
  * callbacks answer UTRACE_STOP until another action is asked for, since a
  * callback's answer replaces the engine's earlier stop.
  *
- * Each attachment is a struct utrace_mod_engine in an xarray keyed by its id.
+ * Each attachment is a struct utrace_mod_engine in an xarray keyed by its id,
+ * a 64-bit number never used twice, so a stale id never names a newer engine.
  * The xarray holds one reference, the utrace engine (as its data) another,
  * dropped by the engine's release callback.  Callbacks touch only atomics,
  * so they are safe in every report context, report_death's atomic one too.
- * ioctls run in the caller's process context and may sleep; xa_lock is
- * never held across a utrace call.
+ *
+ * Lifetimes: a struct utrace_mod_engine holds its task, pid and bridge until
+ * it is freed, and its utrace engine from attach until it is detached, when
+ * @engine becomes NULL.  utrace_mod_engines_mutex covers the xarray's
+ * membership and every use of @engine: each ioctl finds its engine and acts
+ * on it under the mutex, and detaching takes it, so no ioctl ever uses an
+ * engine a concurrent detach or close let go.  The mutex is never held
+ * across a user copy (a faulting page can take forever: userfaultfd) nor
+ * across anything that waits for a traced thread; utrace calls made under
+ * it do not sleep.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,11 +45,11 @@
 
 struct utrace_mod_engine {
 	struct kref kref;
-	u32 id;
+	u64 id;
 	u32 type;
-	struct task_struct *task;
-	struct pid *pid;
-	struct utrace_engine *engine;
+	struct task_struct *task;	/* referenced until freed */
+	struct pid *pid;		/* referenced until freed */
+	struct utrace_engine *engine;	/* referenced until detached, then NULL */
 	unsigned long events;
 	unsigned long stop_events;
 	atomic64_t counts[UTRACE_NEVENTS];
@@ -50,13 +59,16 @@ struct utrace_mod_engine {
 	atomic64_t exit_code;
 	struct utrace_bridge *bridge;	/* UTRACE_ENGINE_USER: where reports go */
 	bool stop_requested;	/* UTRACE_IOC_CONTROL said STOP, not yet resumed */
-	bool detached;		/* UTRACE_ENGINE_USER: no more waiting for replies */
+	bool detached;		/* detached: not in the xarray; no more waits for replies */
 	bool dead;
-	bool gone;
+	bool gone;		/* reaped, or the engine detached itself (a reply) */
 };
 
-static DEFINE_XARRAY_ALLOC1(utrace_mod_engines);
-static DEFINE_MUTEX(utrace_mod_engines_mutex);	/* serializes attach/detach */
+/* Engines by id; membership and ->engine under utrace_mod_engines_mutex. */
+static DEFINE_XARRAY(utrace_mod_engines);
+static DEFINE_MUTEX(utrace_mod_engines_mutex);
+static unsigned long utrace_mod_engines_nr;	/* entries in the xarray (mutex) */
+static atomic64_t utrace_mod_engine_ids = ATOMIC64_INIT(0);
 
 static void utrace_mod_engine_free(struct kref *kref)
 {
@@ -65,6 +77,7 @@ static void utrace_mod_engine_free(struct kref *kref)
 	if (me->bridge)
 		utrace_bridge_put(me->bridge);
 	put_pid(me->pid);
+	put_task_struct(me->task);
 	kfree(me);
 }
 
@@ -106,8 +119,12 @@ static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 
 
 	if (me->type != UTRACE_ENGINE_USER || ret == UTRACE_STOP)
 		return ret;
-	return utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
-				    clone_flags, info, notify, wait, &me->detached);
+	ret = utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
+				   clone_flags, info, notify, wait, &me->detached);
+	/* The reply detached the engine: utrace unlinks it as this report ends. */
+	if (utrace_resume_action(ret) == UTRACE_DETACH)
+		WRITE_ONCE(me->gone, true);
+	return ret;
 }
 
 static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 action,
@@ -232,19 +249,13 @@ static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS,
 							     .type = UTRACE_ENGINE_STOPPER };
 static const struct utrace_engine_ops utrace_user_ops = { ME_OPS, .type = UTRACE_ENGINE_USER };
 
-/* A referenced module engine by id, or NULL. */
-static struct utrace_mod_engine *me_get(u64 id)
+/* The attached engine @id, or NULL.  utrace_mod_engines_mutex held. */
+static struct utrace_mod_engine *me_find(u64 id)
 {
-	struct utrace_mod_engine *me;
-
-	if (id > U32_MAX)
+	lockdep_assert_held(&utrace_mod_engines_mutex);
+	if (!id || id > ULONG_MAX)
 		return NULL;
-	xa_lock(&utrace_mod_engines);
-	me = xa_load(&utrace_mod_engines, id);
-	if (me)
-		kref_get(&me->kref);
-	xa_unlock(&utrace_mod_engines);
-	return me;
+	return xa_load(&utrace_mod_engines, id);
 }
 
 static void me_put(struct utrace_mod_engine *me)
@@ -290,17 +301,17 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	task = get_task_by_tid(req.tid);
 	if (!task)
 		return -ESRCH;
-	ret = -EPERM;
-	if (task->flags & PF_KTHREAD)
-		goto out_task;
-	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
-		goto out_task;
-
-	ret = -ENOMEM;
+	if (task->flags & PF_KTHREAD) {
+		put_task_struct(task);
+		return -EPERM;
+	}
 	me = kzalloc(sizeof(*me), GFP_KERNEL);
-	if (!me)
-		goto out_task;
+	if (!me) {
+		put_task_struct(task);
+		return -ENOMEM;
+	}
 	kref_init(&me->kref);			/* the xarray's */
+	me->task = task;			/* our reference, until freed */
 	me->type = req.type;
 	me->events = req.events;
 	me->stop_events = req.stop_events;
@@ -313,62 +324,72 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	atomic64_set(&me->last_syscall, -1);
 	for (i = 0; i < UTRACE_NEVENTS; i++)
 		atomic64_set(&me->counts[i], 0);
-
-	mutex_lock(&utrace_mod_engines_mutex);
-	ret = xa_alloc(&utrace_mod_engines, &me->id, NULL, xa_limit_32b, GFP_KERNEL);
+	me->id = atomic64_inc_return(&utrace_mod_engine_ids);
+	/* Room for the entry now: once attached, publishing it cannot fail. */
+	ret = xa_reserve(&utrace_mod_engines, me->id, GFP_KERNEL);
 	if (ret)
-		goto out_unlock;
+		goto out_put;
+
+	ret = -EPERM;
+	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
+		goto out_release;
 
 	kref_get(&me->kref);			/* the utrace engine's data */
 	engine = utrace_attach_task(task, UTRACE_ATTACH_CREATE, ops, me);
 	if (IS_ERR(engine)) {
 		ret = PTR_ERR(engine);
-		kref_put(&me->kref, utrace_mod_engine_free);
-		goto out_erase;
+		me_put(me);
+		goto out_release;
 	}
 	ret = utrace_set_events(task, engine, req.events);
 	if (ret) {
+		/* Dying (EALREADY) or reaped (ESRCH) meanwhile: no such thread. */
+		if (ret == -EALREADY)
+			ret = -ESRCH;
 		WARN_ON(utrace_control(task, engine, UTRACE_DETACH) == -EINVAL);
 		utrace_engine_put(engine);
-		goto out_erase;
+		goto out_release;
 	}
-	me->engine = engine;
-	me->task = task;
-	req.id = me->id;
-	if (copy_to_user(arg, &req, sizeof(req))) {
-		/* The engine is attached: the caller can find it by UTRACE_IOC_LIST. */
-		ret = -EFAULT;
-	}
-	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
-	mutex_unlock(&utrace_mod_engines_mutex);
-	return ret;
 
-out_erase:
-	xa_erase(&utrace_mod_engines, me->id);
-out_unlock:
+	mutex_lock(&utrace_mod_engines_mutex);
+	me->engine = engine;		/* the attach's reference, until detached */
+	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
+	utrace_mod_engines_nr++;
 	mutex_unlock(&utrace_mod_engines_mutex);
+
+	req.id = me->id;
+	/* The engine is attached either way: the caller can find it by UTRACE_IOC_LIST. */
+	if (copy_to_user(arg, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+
+out_release:
+	xa_release(&utrace_mod_engines, me->id);
+out_put:
 	me_put(me);
-out_task:
-	put_task_struct(task);
 	return ret;
 }
 
-/* Detach and forget @me.  utrace_mod_engines_mutex held. */
+/*
+ * Detach @me from its thread and forget it: its id names nothing any more.
+ * A thread waiting for its reply stops waiting.  utrace_mod_engines_mutex held.
+ */
 static void me_detach(struct utrace_mod_engine *me)
 {
-	int ret = utrace_control(me->task, me->engine, UTRACE_DETACH);
+	int ret;
 
-	/* A thread waiting for this engine's reply would wait forever. */
-	if (me->bridge) {
-		WRITE_ONCE(me->detached, true);
+	lockdep_assert_held(&utrace_mod_engines_mutex);
+	/* A report begun from now on sees the flag and does not wait. */
+	WRITE_ONCE(me->detached, true);
+	ret = utrace_control(me->task, me->engine, UTRACE_DETACH);
+	if (me->bridge)
 		utrace_bridge_cancel(me->bridge, me->id);
-	}
-
 	if (ret && ret != -ESRCH && ret != -EINPROGRESS && ret != -EALREADY)
-		pr_warn_once("detach of engine %u: %d\n", me->id, ret);
+		pr_warn_once("detach of engine %llu: %d\n", me->id, ret);
 	xa_erase(&utrace_mod_engines, me->id);
+	utrace_mod_engines_nr--;
 	utrace_engine_put(me->engine);
-	put_task_struct(me->task);
+	me->engine = NULL;
 	me_put(me);		/* the xarray's */
 }
 
@@ -380,19 +401,18 @@ static long me_engine_ioctl(unsigned int cmd, void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (cmd == UTRACE_IOC_DETACH) {
-		mutex_lock(&utrace_mod_engines_mutex);
-		me = req.id <= U32_MAX ? xa_load(&utrace_mod_engines, req.id) : NULL;
-		if (me)
-			me_detach(me);
-		mutex_unlock(&utrace_mod_engines_mutex);
-		return me ? 0 : -ENOENT;
-	}
 
-	me = me_get(req.id);
-	if (!me)
-		return -ENOENT;
+	mutex_lock(&utrace_mod_engines_mutex);
+	me = me_find(req.id);
+	if (!me) {
+		ret = -ENOENT;
+		goto out;
+	}
 	switch (cmd) {
+	case UTRACE_IOC_DETACH:
+		me_detach(me);
+		ret = 0;
+		break;
 	case UTRACE_IOC_SET_EVENTS:
 		ret = -EINVAL;
 		if (req.arg & ~UTRACE_EVENTS_ALL)
@@ -410,16 +430,23 @@ static long me_engine_ioctl(unsigned int cmd, void __user *arg)
 		break;
 	case UTRACE_IOC_CONTROL:
 		ret = -EINVAL;
-		if (req.arg > UTRACE_IOC_DETACH)
+		if (req.arg > UTRACE_IOC_ACTION_DETACH)
 			break;
-		WRITE_ONCE(me->stop_requested, req.arg == UTRACE_IOC_STOP);
+		/* The same detach as UTRACE_IOC_DETACH: the id goes, waits end. */
+		if (req.arg == UTRACE_IOC_ACTION_DETACH) {
+			me_detach(me);
+			ret = 0;
+			break;
+		}
+		WRITE_ONCE(me->stop_requested, req.arg == UTRACE_IOC_ACTION_STOP);
 		ret = utrace_control(me->task, me->engine, req.arg);
 		break;
 	default:
 		ret = -ENOTTY;
 		break;
 	}
-	me_put(me);
+out:
+	mutex_unlock(&utrace_mod_engines_mutex);
 	return ret;
 }
 
@@ -428,13 +455,17 @@ static long me_info(void __user *arg)
 	struct utrace_ioc_engine_info info;
 	struct utrace_mod_engine *me;
 	unsigned int i;
+	u64 id;
 
-	if (copy_from_user(&info.id, arg, sizeof(info.id)))
+	if (copy_from_user(&id, arg, sizeof(id)))
 		return -EFAULT;
-	me = me_get(info.id);
-	if (!me)
-		return -ENOENT;
 	memset(&info, 0, sizeof(info));
+	mutex_lock(&utrace_mod_engines_mutex);
+	me = me_find(id);
+	if (!me) {
+		mutex_unlock(&utrace_mod_engines_mutex);
+		return -ENOENT;
+	}
 	info.id = me->id;
 	info.type = me->type;
 	info.events = READ_ONCE(me->events);
@@ -456,32 +487,47 @@ static long me_info(void __user *arg)
 		else
 			info.state = UTRACE_ENGINE_STATE_ATTACHED;
 	}
-	me_put(me);
+	mutex_unlock(&utrace_mod_engines_mutex);
 	if (copy_to_user(arg, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
 }
 
+/*
+ * The ids are gathered under the mutex into a kernel buffer and copied out
+ * after it is released.
+ */
 static long me_list(void __user *arg)
 {
 	struct utrace_ioc_list req;
 	struct utrace_mod_engine *me;
-	u64 __user *ids;
 	unsigned long id;
-	u32 n = 0;
+	u64 *ids = NULL;
+	u32 n = 0, room;
+	long ret = 0;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	ids = u64_to_user_ptr(req.ids);
 	mutex_lock(&utrace_mod_engines_mutex);
-	xa_for_each(&utrace_mod_engines, id, me) {
-		if (n < req.count && put_user((u64)id, ids + n)) {
+	room = min_t(unsigned long, req.count, utrace_mod_engines_nr);
+	if (room) {
+		ids = kvmalloc_array(room, sizeof(*ids), GFP_KERNEL);
+		if (!ids) {
 			mutex_unlock(&utrace_mod_engines_mutex);
-			return -EFAULT;
+			return -ENOMEM;
 		}
+	}
+	xa_for_each(&utrace_mod_engines, id, me) {
+		if (n < room)
+			ids[n] = id;
 		n++;
 	}
 	mutex_unlock(&utrace_mod_engines_mutex);
+	if (copy_to_user(u64_to_user_ptr(req.ids), ids, (size_t)min(n, room) * sizeof(*ids)))
+		ret = -EFAULT;
+	kvfree(ids);
+	if (ret)
+		return ret;
 	req.count = n;
 	if (copy_to_user(arg, &req, sizeof(req)))
 		return -EFAULT;
@@ -523,6 +569,8 @@ void utrace_engines_file_closed(struct utrace_bridge *bridge)
 
 int utrace_engines_init(void)
 {
+	/* Ids are 64-bit xarray indices, never reused. */
+	BUILD_BUG_ON(sizeof(unsigned long) < sizeof(u64));
 	return 0;
 }
 

@@ -72,15 +72,19 @@ enum utrace_engine_type {
 	UTRACE_ENGINE_USER = 3,
 };
 
-/* Resume actions for UTRACE_IOC_CONTROL: the kernel's enum utrace_resume_action. */
+/*
+ * Resume actions for UTRACE_IOC_CONTROL: the kernel's enum
+ * utrace_resume_action.  (Named _ACTION_ so that none is hidden by an ioctl
+ * macro: UTRACE_IOC_DETACH is the ioctl.)
+ */
 enum utrace_ioc_action {
-	UTRACE_IOC_STOP = 0,
-	UTRACE_IOC_INTERRUPT = 1,
-	UTRACE_IOC_REPORT = 2,
-	UTRACE_IOC_SINGLESTEP = 3,
-	UTRACE_IOC_BLOCKSTEP = 4,
-	UTRACE_IOC_RESUME = 5,
-	UTRACE_IOC_DETACH = 6,
+	UTRACE_IOC_ACTION_STOP = 0,
+	UTRACE_IOC_ACTION_INTERRUPT = 1,
+	UTRACE_IOC_ACTION_REPORT = 2,
+	UTRACE_IOC_ACTION_SINGLESTEP = 3,
+	UTRACE_IOC_ACTION_BLOCKSTEP = 4,
+	UTRACE_IOC_ACTION_RESUME = 5,
+	UTRACE_IOC_ACTION_DETACH = 6,
 };
 
 /**
