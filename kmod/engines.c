@@ -33,6 +33,7 @@
 #include <linux/kref.h>
 #include <linux/pid.h>
 #include <linux/ptrace.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
@@ -301,7 +302,8 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	task = get_task_by_tid(req.tid);
 	if (!task)
 		return -ESRCH;
-	if (task->flags & PF_KTHREAD) {
+	/* As ptrace_attach(): not a kernel thread, not our own thread group. */
+	if ((task->flags & (PF_KTHREAD | PF_IO_WORKER)) || same_thread_group(task, current)) {
 		put_task_struct(task);
 		return -EPERM;
 	}
@@ -330,16 +332,25 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	if (ret)
 		goto out_put;
 
+	/*
+	 * As ptrace_attach(): the access check and the attach happen under the
+	 * target's cred_guard_mutex, so an exec cannot change its credentials
+	 * in between; an exec after it sees the engine (see
+	 * utrace_engines_exec_unsafe()).
+	 */
+	ret = -ERESTARTNOINTR;
+	if (mutex_lock_interruptible(&task->signal->cred_guard_mutex))
+		goto out_release;
 	ret = -EPERM;
 	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
-		goto out_release;
+		goto out_unlock;
 
 	kref_get(&me->kref);			/* the utrace engine's data */
 	engine = utrace_attach_task(task, UTRACE_ATTACH_CREATE, ops, me);
 	if (IS_ERR(engine)) {
 		ret = PTR_ERR(engine);
 		me_put(me);
-		goto out_release;
+		goto out_unlock;
 	}
 	ret = utrace_set_events(task, engine, req.events);
 	if (ret) {
@@ -348,7 +359,7 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 			ret = -ESRCH;
 		WARN_ON(utrace_control(task, engine, UTRACE_DETACH) == -EINVAL);
 		utrace_engine_put(engine);
-		goto out_release;
+		goto out_unlock;
 	}
 
 	mutex_lock(&utrace_mod_engines_mutex);
@@ -356,6 +367,7 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
 	utrace_mod_engines_nr++;
 	mutex_unlock(&utrace_mod_engines_mutex);
+	mutex_unlock(&task->signal->cred_guard_mutex);
 
 	req.id = me->id;
 	/* The engine is attached either way: the caller can find it by UTRACE_IOC_LIST. */
@@ -363,6 +375,8 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 		return -EFAULT;
 	return 0;
 
+out_unlock:
+	mutex_unlock(&task->signal->cred_guard_mutex);
 out_release:
 	xa_release(&utrace_mod_engines, me->id);
 out_put:

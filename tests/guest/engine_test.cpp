@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -65,6 +67,24 @@ TEST_F(Engines, AttachRejectsBadInputWithPreciseErrors)
 	EXPECT_EQ(error_of([&] { (void)dev.control(id, static_cast<Action>(7)); }), EINVAL);
 	dev.detach(id);
 	EXPECT_EQ(error_of([&] { (void)dev.info(id); }), ENOENT);
+}
+
+// Finding 9: native ptrace refuses the caller's own thread group (EPERM);
+// /dev/utrace let a process attach to itself and to its own threads.
+TEST_F(Engines, AttachRefusesTheCallersOwnThreadGroup)
+{
+	EXPECT_EQ(error_of([&] { (void)dev.attach(::getpid(), EngineType::Count, 0); }), EPERM);
+	std::atomic<pid_t> tid{0};
+	std::atomic<bool> stop{false};
+	std::thread sibling([&] {
+		tid = static_cast<pid_t>(::syscall(SYS_gettid));
+		while (!stop)
+			std::this_thread::sleep_for(1ms);
+	});
+	ASSERT_TRUE(eventually([&] { return tid.load() != 0; }));
+	EXPECT_EQ(error_of([&] { (void)dev.attach(tid.load(), EngineType::Stopper, 0); }), EPERM);
+	stop = true;
+	sibling.join();
 }
 
 TEST_F(Engines, CountEngineCountsSyscallsOfItsThreadOnly)
