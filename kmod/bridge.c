@@ -313,7 +313,8 @@ ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, siz
 	    (reply.action & ~(UTRACE_RESUME_MASK | UTRACE_SIGNAL_MASK | UTRACE_SIGNAL_HOLD)) ||
 	    (reply.set & ~(UTRACE_REPLY_SET_SYSCALL_NR | UTRACE_REPLY_SET_ARGS |
 			   UTRACE_REPLY_SET_RETVAL | UTRACE_REPLY_SET_SIGNO)) ||
-	    ((reply.set & UTRACE_REPLY_SET_SIGNO) && (reply.signo <= 0 || reply.signo > _NSIG)))
+	    ((reply.set & UTRACE_REPLY_SET_SIGNO) && (reply.signo <= 0 || reply.signo > _NSIG)) ||
+	    reply.__pad)
 		return -EINVAL;
 
 	spin_lock(&b->lock);

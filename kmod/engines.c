@@ -415,6 +415,22 @@ static long me_engine_ioctl(unsigned int cmd, void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
+	/* The argument first: EINVAL whatever the id names. */
+	switch (cmd) {
+	case UTRACE_IOC_DETACH:
+		if (req.arg)		/* reserved */
+			return -EINVAL;
+		break;
+	case UTRACE_IOC_SET_EVENTS:
+	case UTRACE_IOC_SET_STOP_EVENTS:
+		if (req.arg & ~UTRACE_EVENTS_ALL)
+			return -EINVAL;
+		break;
+	case UTRACE_IOC_CONTROL:
+		if (req.arg > UTRACE_IOC_ACTION_DETACH)
+			return -EINVAL;
+		break;
+	}
 
 	mutex_lock(&utrace_mod_engines_mutex);
 	me = me_find(req.id);
@@ -428,24 +444,15 @@ static long me_engine_ioctl(unsigned int cmd, void __user *arg)
 		ret = 0;
 		break;
 	case UTRACE_IOC_SET_EVENTS:
-		ret = -EINVAL;
-		if (req.arg & ~UTRACE_EVENTS_ALL)
-			break;
 		ret = utrace_set_events(me->task, me->engine, req.arg);
 		if (!ret || ret == -EINPROGRESS)
 			WRITE_ONCE(me->events, req.arg);
 		break;
 	case UTRACE_IOC_SET_STOP_EVENTS:
-		ret = -EINVAL;
-		if (req.arg & ~UTRACE_EVENTS_ALL)
-			break;
 		WRITE_ONCE(me->stop_events, req.arg);
 		ret = 0;
 		break;
 	case UTRACE_IOC_CONTROL:
-		ret = -EINVAL;
-		if (req.arg > UTRACE_IOC_ACTION_DETACH)
-			break;
 		/* The same detach as UTRACE_IOC_DETACH: the id goes, waits end. */
 		if (req.arg == UTRACE_IOC_ACTION_DETACH) {
 			me_detach(me);
@@ -522,6 +529,8 @@ static long me_list(void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
+	if (req.__pad)			/* reserved */
+		return -EINVAL;
 	mutex_lock(&utrace_mod_engines_mutex);
 	room = min_t(unsigned long, req.count, utrace_mod_engines_nr);
 	if (room) {

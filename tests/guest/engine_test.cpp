@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 
 #include "error_of.hpp"
 #include "tracee.hpp"
+#include "uapi/utrace.h"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 
@@ -85,6 +87,30 @@ TEST_F(Engines, AttachRefusesTheCallersOwnThreadGroup)
 	EXPECT_EQ(error_of([&] { (void)dev.attach(tid.load(), EngineType::Stopper, 0); }), EPERM);
 	stop = true;
 	sibling.join();
+}
+
+// Finding 14: reserved fields were never checked, so they could not be
+// given a meaning later.  Non-zero is EINVAL, and nothing is done.
+TEST_F(Engines, ReservedFieldsMustBeZero)
+{
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::Count, 0);
+	utrace_ioc_engine detach{id, 1};
+	errno = 0;
+	EXPECT_EQ(::ioctl(dev.fd(), UTRACE_IOC_DETACH, &detach), -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(dev.info(id).state, EngineState::Attached) << "a refused DETACH detached";
+
+	uint64_t ids[4] = {};
+	utrace_ioc_list list{};
+	list.ids = reinterpret_cast<uintptr_t>(ids);
+	list.count = 4;
+	list.__pad = 1;
+	errno = 0;
+	EXPECT_EQ(::ioctl(dev.fd(), UTRACE_IOC_LIST, &list), -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(list.count, 4U) << "a refused LIST wrote its count";
+	dev.detach(id);
 }
 
 TEST_F(Engines, CountEngineCountsSyscallsOfItsThreadOnly)

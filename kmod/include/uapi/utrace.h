@@ -112,7 +112,10 @@ struct utrace_ioc_attach {
  * @arg:	UTRACE_IOC_SET_EVENTS: the new event mask;
  *		UTRACE_IOC_SET_STOP_EVENTS: the new stop mask;
  *		UTRACE_IOC_CONTROL: enum utrace_ioc_action;
- *		UTRACE_IOC_DETACH: unused, 0
+ *		UTRACE_IOC_DETACH: reserved, must be 0
+ *
+ * The argument is checked first: EINVAL for event bits beyond
+ * UTRACE_EVENTS_ALL, an unknown action, or a non-zero reserved @arg.
  */
 struct utrace_ioc_engine {
 	__u64 id;
@@ -158,6 +161,7 @@ struct utrace_ioc_engine_info {
  * struct utrace_ioc_list - UTRACE_IOC_LIST argument
  * @ids:	user pointer to an array of __u64 engine ids to fill
  * @count:	in: room in @ids; out: number of engines (may exceed room)
+ * @__pad:	reserved, must be 0 (EINVAL)
  */
 struct utrace_ioc_list {
 	__u64 ids;
@@ -250,9 +254,11 @@ struct utrace_report_msg {
  * @args:	new arguments
  * @retval:	new return value, in the kernel's convention (-errno for errors)
  * @signo:	new signal number (1.._NSIG)
+ * @__pad:	reserved, must be 0
  *
- * Errors of write(): EINVAL for a wrong size or bits, ENOENT if no thread
- * waits for that @seq (it was killed, or answered already).
+ * Errors of write(): EINVAL for a wrong size, unknown bits or a non-zero
+ * reserved field, ENOENT if no thread waits for that @seq (it was killed,
+ * or answered already).
  */
 struct utrace_reply_msg {
 	__u64 seq;
