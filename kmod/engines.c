@@ -30,6 +30,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/kref.h>
 #include <linux/pid.h>
 #include <linux/ptrace.h>
@@ -48,6 +49,8 @@ struct utrace_mod_engine {
 	struct kref kref;
 	u64 id;
 	u32 type;
+	u32 flags;			/* UTRACE_ENGINE_* */
+	const struct cred *owner;	/* the attacher's, referenced until freed */
 	struct task_struct *task;	/* referenced until freed */
 	struct pid *pid;		/* referenced until freed */
 	struct utrace_engine *engine;	/* referenced until detached, then NULL */
@@ -79,6 +82,8 @@ static void utrace_mod_engine_free(struct kref *kref)
 		utrace_bridge_put(me->bridge);
 	put_pid(me->pid);
 	put_task_struct(me->task);
+	if (me->owner)
+		put_cred(me->owner);
 	kfree(me);
 }
 
@@ -296,7 +301,11 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 		ops = &utrace_user_ops;
 	else
 		return -EINVAL;
-	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0)
+	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0 ||
+	    (req.flags & ~UTRACE_ENGINE_PERSISTENT) || req.__reserved)
+		return -EINVAL;
+	/* A user engine's reports are read from its file: it cannot outlive it. */
+	if ((req.flags & UTRACE_ENGINE_PERSISTENT) && req.type == UTRACE_ENGINE_USER)
 		return -EINVAL;
 
 	task = get_task_by_tid(req.tid);
@@ -315,6 +324,8 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	kref_init(&me->kref);			/* the xarray's */
 	me->task = task;			/* our reference, until freed */
 	me->type = req.type;
+	me->flags = req.flags;
+	me->owner = get_current_cred();
 	me->events = req.events;
 	me->stop_events = req.stop_events;
 	me->pid = get_task_pid(task, PIDTYPE_PID);
@@ -489,6 +500,8 @@ static long me_info(void __user *arg)
 	}
 	info.id = me->id;
 	info.type = me->type;
+	info.flags = me->flags;
+	info.owner_uid = from_kuid_munged(current_user_ns(), me->owner->euid);
 	info.events = READ_ONCE(me->events);
 	info.stop_events = READ_ONCE(me->stop_events);
 	for (i = 0; i < UTRACE_NEVENTS; i++)

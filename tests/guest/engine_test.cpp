@@ -111,6 +111,39 @@ TEST_F(Engines, ReservedFieldsMustBeZero)
 	EXPECT_EQ(errno, EINVAL);
 	EXPECT_EQ(list.count, 4U) << "a refused LIST wrote its count";
 	dev.detach(id);
+
+	// ATTACH: unknown flags, the reserved word, a persistent user engine.
+	auto attach_errno = [&](uint32_t type, uint32_t flags, uint32_t reserved) {
+		utrace_ioc_attach a{};
+		a.tid = t.pid();
+		a.type = type;
+		a.flags = flags;
+		a.__reserved = reserved;
+		if (::ioctl(dev.fd(), UTRACE_IOC_ATTACH, &a) == 0) {
+			dev.detach(a.id);
+			return 0;
+		}
+		return errno;
+	};
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_COUNT, 0x2, 0), EINVAL);
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_COUNT, 0, 1), EINVAL);
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_USER, UTRACE_ENGINE_PERSISTENT, 0), EINVAL)
+	        << "a user engine cannot outlive the file its reports are read from";
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_STOPPER, UTRACE_ENGINE_PERSISTENT, 0), 0);
+}
+
+TEST_F(Engines, InfoNamesTheOwnerAndTheLifetime)
+{
+	Tracee t;
+	const auto file = dev.attach(t.pid(), EngineType::Count, 0);
+	const auto persistent =
+	        dev.attach(t.pid(), EngineType::Count, 0, 0, utrace::Lifetime::Persistent);
+	EXPECT_EQ(dev.info(file).lifetime, utrace::Lifetime::File);
+	EXPECT_EQ(dev.info(persistent).lifetime, utrace::Lifetime::Persistent);
+	EXPECT_EQ(dev.info(file).owner_uid, ::geteuid());
+	EXPECT_EQ(dev.info(persistent).owner_uid, ::geteuid());
+	dev.detach(file);
+	dev.detach(persistent);
 }
 
 TEST_F(Engines, CountEngineCountsSyscallsOfItsThreadOnly)
