@@ -12,6 +12,15 @@
  * callbacks answer UTRACE_STOP until another action is asked for, since a
  * callback's answer replaces the engine's earlier stop.
  *
+ * Ownership (docs/SECURITY.md): an engine belongs to the /dev/utrace file
+ * that attached it (its bridge): only that file sees it, and closing the
+ * file detaches it.  A persistent engine (UTRACE_ENGINE_PERSISTENT, count
+ * and stopper only) belongs to its attacher's euid instead: files opened
+ * with that euid, or with CAP_SYS_ADMIN, see and control it, and it stays
+ * until detached.  To any other file an engine does not exist: ENOENT, and
+ * LIST leaves it out.  The attacher's credentials are kept (@owner) for the
+ * exec check, as ptrace keeps ptracer_cred.
+ *
  * Each attachment is a struct utrace_mod_engine in an xarray keyed by its id,
  * a 64-bit number never used twice, so a stale id never names a newer engine.
  * The xarray holds one reference, the utrace engine (as its data) another,
@@ -61,7 +70,8 @@ struct utrace_mod_engine {
 	atomic64_t last_event;
 	atomic64_t last_syscall;
 	atomic64_t exit_code;
-	struct utrace_bridge *bridge;	/* UTRACE_ENGINE_USER: where reports go */
+	/* the file that attached it (referenced); a user engine's reports go there */
+	struct utrace_bridge *bridge;
 	bool stop_requested;	/* UTRACE_IOC_CONTROL said STOP, not yet resumed */
 	bool detached;		/* detached: not in the xarray; no more waits for replies */
 	bool dead;
@@ -255,13 +265,28 @@ static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS,
 							     .type = UTRACE_ENGINE_STOPPER };
 static const struct utrace_engine_ops utrace_user_ops = { ME_OPS, .type = UTRACE_ENGINE_USER };
 
-/* The attached engine @id, or NULL.  utrace_mod_engines_mutex held. */
-static struct utrace_mod_engine *me_find(u64 id)
+/*
+ * Who may see and control an engine: the file that attached it; and for a
+ * persistent engine, any file opened with its owner's euid or with
+ * CAP_SYS_ADMIN.  To every other file it does not exist (ENOENT).
+ */
+static bool me_visible(const struct utrace_mod_engine *me, const struct utrace_bridge *bridge)
 {
+	if (me->bridge == bridge)
+		return true;
+	return (me->flags & UTRACE_ENGINE_PERSISTENT) && utrace_bridge_may_use(bridge, me->owner);
+}
+
+/* Engine @id, if @bridge may see it, or NULL.  utrace_mod_engines_mutex held. */
+static struct utrace_mod_engine *me_find(u64 id, const struct utrace_bridge *bridge)
+{
+	struct utrace_mod_engine *me;
+
 	lockdep_assert_held(&utrace_mod_engines_mutex);
 	if (!id || id > ULONG_MAX)
 		return NULL;
-	return xa_load(&utrace_mod_engines, id);
+	me = xa_load(&utrace_mod_engines, id);
+	return me && me_visible(me, bridge) ? me : NULL;
 }
 
 static void me_put(struct utrace_mod_engine *me)
@@ -329,10 +354,8 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	me->events = req.events;
 	me->stop_events = req.stop_events;
 	me->pid = get_task_pid(task, PIDTYPE_PID);
-	if (req.type == UTRACE_ENGINE_USER) {
-		me->bridge = bridge;
-		utrace_bridge_get(bridge);
-	}
+	me->bridge = bridge;
+	utrace_bridge_get(bridge);
 	atomic64_set(&me->last_event, -1);
 	atomic64_set(&me->last_syscall, -1);
 	for (i = 0; i < UTRACE_NEVENTS; i++)
@@ -407,7 +430,7 @@ static void me_detach(struct utrace_mod_engine *me)
 	/* A report begun from now on sees the flag and does not wait. */
 	WRITE_ONCE(me->detached, true);
 	ret = utrace_control(me->task, me->engine, UTRACE_DETACH);
-	if (me->bridge)
+	if (me->type == UTRACE_ENGINE_USER)
 		utrace_bridge_cancel(me->bridge, me->id);
 	if (ret && ret != -ESRCH && ret != -EINPROGRESS && ret != -EALREADY)
 		pr_warn_once("detach of engine %llu: %d\n", me->id, ret);
@@ -418,7 +441,7 @@ static void me_detach(struct utrace_mod_engine *me)
 	me_put(me);		/* the xarray's */
 }
 
-static long me_engine_ioctl(unsigned int cmd, void __user *arg)
+static long me_engine_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg)
 {
 	struct utrace_ioc_engine req;
 	struct utrace_mod_engine *me;
@@ -444,7 +467,7 @@ static long me_engine_ioctl(unsigned int cmd, void __user *arg)
 	}
 
 	mutex_lock(&utrace_mod_engines_mutex);
-	me = me_find(req.id);
+	me = me_find(req.id, bridge);
 	if (!me) {
 		ret = -ENOENT;
 		goto out;
@@ -482,7 +505,7 @@ out:
 	return ret;
 }
 
-static long me_info(void __user *arg)
+static long me_info(struct utrace_bridge *bridge, void __user *arg)
 {
 	struct utrace_ioc_engine_info info;
 	struct utrace_mod_engine *me;
@@ -493,7 +516,7 @@ static long me_info(void __user *arg)
 		return -EFAULT;
 	memset(&info, 0, sizeof(info));
 	mutex_lock(&utrace_mod_engines_mutex);
-	me = me_find(id);
+	me = me_find(id, bridge);
 	if (!me) {
 		mutex_unlock(&utrace_mod_engines_mutex);
 		return -ENOENT;
@@ -528,10 +551,10 @@ static long me_info(void __user *arg)
 }
 
 /*
- * The ids are gathered under the mutex into a kernel buffer and copied out
- * after it is released.
+ * The ids of the engines @bridge may see, gathered under the mutex into a
+ * kernel buffer and copied out after it is released.
  */
-static long me_list(void __user *arg)
+static long me_list(struct utrace_bridge *bridge, void __user *arg)
 {
 	struct utrace_ioc_list req;
 	struct utrace_mod_engine *me;
@@ -554,6 +577,8 @@ static long me_list(void __user *arg)
 		}
 	}
 	xa_for_each(&utrace_mod_engines, id, me) {
+		if (!me_visible(me, bridge))
+			continue;
 		if (n < room)
 			ids[n] = id;
 		n++;
@@ -579,17 +604,17 @@ long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void _
 	case UTRACE_IOC_SET_STOP_EVENTS:
 	case UTRACE_IOC_CONTROL:
 	case UTRACE_IOC_DETACH:
-		return me_engine_ioctl(cmd, arg);
+		return me_engine_ioctl(bridge, cmd, arg);
 	case UTRACE_IOC_ENGINE_INFO:
-		return me_info(arg);
+		return me_info(bridge, arg);
 	case UTRACE_IOC_LIST:
-		return me_list(arg);
+		return me_list(bridge, arg);
 	default:
 		return -ENOTTY;
 	}
 }
 
-/* A /dev/utrace file was closed: its user engines go with it. */
+/* A /dev/utrace file was closed: the engines it owns go with it. */
 void utrace_engines_file_closed(struct utrace_bridge *bridge)
 {
 	struct utrace_mod_engine *me;
@@ -598,7 +623,7 @@ void utrace_engines_file_closed(struct utrace_bridge *bridge)
 	utrace_bridge_close(bridge);
 	mutex_lock(&utrace_mod_engines_mutex);
 	xa_for_each(&utrace_mod_engines, id, me)
-		if (me->bridge == bridge)
+		if (me->bridge == bridge && !(me->flags & UTRACE_ENGINE_PERSISTENT))
 			me_detach(me);
 	mutex_unlock(&utrace_mod_engines_mutex);
 }

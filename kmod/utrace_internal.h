@@ -307,6 +307,7 @@ struct utrace_bridge;
 struct utrace_bridge *utrace_bridge_create(void);
 void utrace_bridge_get(struct utrace_bridge *b);
 void utrace_bridge_put(struct utrace_bridge *b);
+bool utrace_bridge_may_use(const struct utrace_bridge *b, const struct cred *owner);
 void utrace_bridge_close(struct utrace_bridge *b);
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
 			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
