@@ -39,6 +39,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/kref.h>
 #include <linux/pid.h>
@@ -46,6 +47,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -399,7 +401,7 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	mutex_lock(&utrace_mod_engines_mutex);
 	me->engine = engine;		/* the attach's reference, until detached */
 	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
-	utrace_mod_engines_nr++;
+	WRITE_ONCE(utrace_mod_engines_nr, utrace_mod_engines_nr + 1);
 	mutex_unlock(&utrace_mod_engines_mutex);
 	mutex_unlock(&task->signal->cred_guard_mutex);
 
@@ -435,7 +437,7 @@ static void me_detach(struct utrace_mod_engine *me)
 	if (ret && ret != -ESRCH && ret != -EINPROGRESS && ret != -EALREADY)
 		pr_warn_once("detach of engine %llu: %d\n", me->id, ret);
 	xa_erase(&utrace_mod_engines, me->id);
-	utrace_mod_engines_nr--;
+	WRITE_ONCE(utrace_mod_engines_nr, utrace_mod_engines_nr - 1);
 	utrace_engine_put(me->engine);
 	me->engine = NULL;
 	me_put(me);		/* the xarray's */
@@ -626,6 +628,46 @@ void utrace_engines_file_closed(struct utrace_bridge *bridge)
 		if (me->bridge == bridge && !(me->flags & UTRACE_ENGINE_PERSISTENT))
 			me_detach(me);
 	mutex_unlock(&utrace_mod_engines_mutex);
+}
+
+/* Whether /dev/utrace has engines (for the exec hook's filter). */
+bool utrace_engines_active(void)
+{
+	return READ_ONCE(utrace_mod_engines_nr) != 0;
+}
+
+/**
+ * utrace_engines_exec_unsafe - an exec must not gain privileges
+ * @task:	the task in its exec (current), cred_guard_mutex held
+ * @new:	the credentials the exec is computing (bprm->cred)
+ *
+ * Whether an engine of /dev/utrace is attached to @task whose owner, the
+ * credentials that attached it, lacks CAP_SYS_PTRACE in the user namespace
+ * of @new: then a set-uid, set-gid or file-capability exec must gain
+ * nothing, as natively under a ptracer that ptracer_capable() refuses.
+ * The caller marks the exec unsafe.  Attaches are excluded meanwhile: they
+ * take @task's cred_guard_mutex.  Context: process, may sleep.
+ */
+bool utrace_engines_exec_unsafe(struct task_struct *task, const struct cred *new)
+{
+	struct utrace_mod_engine *me;
+	unsigned long id;
+	bool unsafe = false;
+
+	if (!utrace_engines_active())
+		return false;
+	mutex_lock(&utrace_mod_engines_mutex);
+	xa_for_each(&utrace_mod_engines, id, me) {
+		if (me->task != task || READ_ONCE(me->gone))
+			continue;
+		if (utrace_syms.security_capable(me->owner, new->user_ns, CAP_SYS_PTRACE,
+						 CAP_OPT_NOAUDIT)) {
+			unsafe = true;
+			break;
+		}
+	}
+	mutex_unlock(&utrace_mod_engines_mutex);
+	return unsafe;
 }
 
 int utrace_engines_init(void)

@@ -1807,6 +1807,22 @@ static bool pt_tracee_filter(void)
 	return want && try_module_get(THIS_MODULE);
 }
 
+/*
+ * The exec-credentials hook runs for a task with a utrace while ptrace
+ * relationships or /dev/utrace engines exist (utrace_engines_exec_unsafe()).
+ */
+static bool pt_exec_filter(void)
+{
+	bool want;
+
+	if (!utrace_ptrace_active() && !utrace_engines_active())
+		return false;
+	rcu_read_lock();
+	want = utrace_lookup(current);
+	rcu_read_unlock();
+	return want && try_module_get(THIS_MODULE);
+}
+
 static bool pt_notify_filter(void)
 {
 	return READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP && try_module_get(THIS_MODULE);
@@ -1846,6 +1862,9 @@ int utrace_pt_secure_computing(const struct seccomp_data *sd)
  * which utrace tracees have none of (it would let any tracer through).  So
  * a traced exec never gains privileges, even under a tracer with
  * CAP_SYS_PTRACE (natively that one lets it): a documented difference.
+ * The same marks an exec under a /dev/utrace engine whose owner lacks
+ * CAP_SYS_PTRACE over the new credentials (engines.c), which, keyed on the
+ * owner's credentials, is exactly native's rule.
  */
 int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
 {
@@ -1857,6 +1876,9 @@ int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
 	if (ctx) {
 		bprm->unsafe |= LSM_UNSAFE_PTRACE | LSM_UNSAFE_NO_NEW_PRIVS;
 		utrace_engine_put(ctx->engine);
+	} else if (utrace_engines_exec_unsafe(current, bprm->cred)) {
+		/* A /dev/utrace engine whose owner could not trace the result. */
+		bprm->unsafe |= LSM_UNSAFE_PTRACE | LSM_UNSAFE_NO_NEW_PRIVS;
 	}
 	ret = orig(bprm, file);
 	module_put(THIS_MODULE);
@@ -1988,7 +2010,7 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 			     .filter = pt_notify_filter },
 	[PT_HOOK_EXEC_CREDS] = { .name = "security_bprm_creds_from_file",
 				 .replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
-				 .filter = pt_tracee_filter },
+				 .filter = pt_exec_filter },
 	[PT_HOOK_NOTIFY_PARENT] = { .name = "do_notify_parent",
 				    .replacement = UTRACE_REPLACEMENT(utrace_pt_do_notify_parent),
 				    .filter = pt_hold_filter },

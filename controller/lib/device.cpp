@@ -77,10 +77,11 @@ namespace
 [[noreturn]] void throw_ioctl_errno(int err, const std::string &what)
 {
 	if (err == ENOTTY)
-		throw Error(ENOTTY, what + ": the loaded utrace.ko does not know this request: "
-		                           "its ABI is not this program's (" +
-		                           std::to_string(UTRACE_ABI_VERSION) +
-		                           "; 'utracectl status' shows the module's)");
+		throw Error(ENOTTY, what +
+		                            ": the loaded utrace.ko does not know this request: "
+		                            "its ABI is not this program's (" +
+		                            std::to_string(UTRACE_ABI_VERSION) +
+		                            "; 'utracectl status' shows the module's)");
 	throw_errno(err, what);
 }
 
@@ -159,8 +160,8 @@ EngineInfo Device::info(EngineId id) const
 	info.last_event = raw.last_event;
 	info.last_syscall = raw.last_syscall;
 	info.exit_code = raw.exit_code;
-	info.lifetime = (raw.flags & UTRACE_ENGINE_PERSISTENT) ? Lifetime::Persistent
-	                                                       : Lifetime::File;
+	info.lifetime =
+	        (raw.flags & UTRACE_ENGINE_PERSISTENT) ? Lifetime::Persistent : Lifetime::File;
 	info.owner_uid = raw.owner_uid;
 	return info;
 }

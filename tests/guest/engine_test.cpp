@@ -450,7 +450,8 @@ TEST(Unload, WithEnginesAttachedAndAThreadStoppedIsSafe)
 		utrace::Device dev;
 		const auto entry = bit(Event::SyscallEntry);
 		// Persistent: they stay attached when this file is closed.
-		(void)dev.attach(t.pid(), EngineType::Stopper, entry, entry, utrace::Lifetime::Persistent);
+		(void)dev.attach(t.pid(), EngineType::Stopper, entry, entry,
+		                 utrace::Lifetime::Persistent);
 		(void)dev.attach(t.pid(), EngineType::Count, entry | bit(Event::Exit), 0,
 		                 utrace::Lifetime::Persistent);
 		t.send(Tracee::kMkdir);

@@ -114,10 +114,10 @@ TEST(EngineLifetime, IoctlsRacingADetachOnlyEverSeeALiveEngineOrNone)
 	for (auto &th : racers)
 		th.join();
 	for (int r = 0; r < kRacers; r++)
-		EXPECT_TRUE(bad[r].empty()) << "racer " << r << ": " << bad[r].size()
-		                            << " calls failed unexpectedly, first errno "
-		                            << bad[r].front() << " (" << std::strerror(bad[r].front())
-		                            << ")";
+		EXPECT_TRUE(bad[r].empty())
+		        << "racer " << r << ": " << bad[r].size()
+		        << " calls failed unexpectedly, first errno " << bad[r].front() << " ("
+		        << std::strerror(bad[r].front()) << ")";
 	std::printf("%d attach/detach rounds against %lu racing calls\n", kRounds, calls.load());
 	dev.set_stop_events(stopper, 0);
 	EXPECT_EQ(dev.control(stopper, Action::Resume), 0);

@@ -7,8 +7,21 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "error_of.hpp"
@@ -31,7 +44,22 @@ using utrace_test::kUserB;
 using utrace_test::OpenDeviceToAll;
 using utrace_test::Tracee;
 using utrace_test::UserAgent;
+using utrace_test::UserExec;
 using utrace_test::UserSleeper;
+
+// A copy of this test binary, made set-uid root in a tmpfs by the setuid
+// tests, run with this argument prints its effective uid and exits before
+// any test runs (a constructor: glibc passes argc/argv to them).
+constexpr const char *kPrintEuid = "--utrace-test-print-euid";
+
+__attribute__((constructor)) static void print_euid_probe(int argc, char **argv, char **)
+{
+	if (argc == 2 && std::strcmp(argv[1], kPrintEuid) == 0) {
+		std::printf("%u\n", static_cast<unsigned>(::geteuid()));
+		std::fflush(stdout);
+		::_exit(0);
+	}
+}
 
 namespace
 {
@@ -70,8 +98,9 @@ TEST_F(Ownership, AnotherUserNeitherSeesNorControlsMyEngines)
 	UserAgent b(kUserB);
 	uint64_t mine = 0;
 	uint64_t persistent = 0;
-	ASSERT_EQ(a.attach(victim.pid(), UTRACE_ENGINE_COUNT, bit(Event::SyscallEntry), 0, 0, &mine),
-	          0);
+	ASSERT_EQ(
+	        a.attach(victim.pid(), UTRACE_ENGINE_COUNT, bit(Event::SyscallEntry), 0, 0, &mine),
+	        0);
 	ASSERT_EQ(a.attach(victim.pid(), UTRACE_ENGINE_STOPPER, 0, 0, UTRACE_ENGINE_PERSISTENT,
 	                   &persistent),
 	          0);
@@ -169,7 +198,8 @@ TEST_F(Ownership, AUserCannotAttachToOtherUsersInitKernelThreadsOrItself)
 {
 	UserSleeper other(kUserB);
 	UserAgent a(kUserA);
-	for (const uint32_t type : {UTRACE_ENGINE_COUNT, UTRACE_ENGINE_STOPPER, UTRACE_ENGINE_USER}) {
+	for (const uint32_t type :
+	     {UTRACE_ENGINE_COUNT, UTRACE_ENGINE_STOPPER, UTRACE_ENGINE_USER}) {
 		EXPECT_EQ(a.attach(other.pid(), type, 0, 0, 0, nullptr), EPERM) << "another user";
 		EXPECT_EQ(a.attach(1, type, 0, 0, 0, nullptr), EPERM) << "init";
 		EXPECT_EQ(a.attach(2, type, 0, 0, 0, nullptr), EPERM) << "kthreadd";
@@ -192,6 +222,160 @@ TEST_F(Ownership, RootsFileOwnedEnginesAreInvisibleToUsers)
 	expect_invisible(a, persistent, "root's persistent engine");
 	dev.detach(file);
 	dev.detach(persistent);
+}
+
+// A set-uid-root copy of this binary in a tmpfs the test mounts (the x86_64
+// guest's / is read-only).
+class SetuidProbe
+{
+public:
+	SetuidProbe()
+	{
+		char tmpl[] = "/tmp/utrace-suid-XXXXXX";
+		if (!::mkdtemp(tmpl))
+			throw std::runtime_error("mkdtemp");
+		dir_ = tmpl;
+		if (::mount("utrace-suid", dir_.c_str(), "tmpfs", 0, "mode=0755") != 0)
+			throw std::runtime_error(std::string("mount tmpfs: ") +
+			                         std::strerror(errno));
+		path_ = dir_ + "/probe";
+		const int in = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+		const int out = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+		struct stat st {
+		};
+		if (in < 0 || out < 0 || ::fstat(in, &st) != 0 ||
+		    ::sendfile(out, in, nullptr, static_cast<size_t>(st.st_size)) != st.st_size ||
+		    ::fchown(out, 0, 0) != 0 || ::fchmod(out, 04755) != 0)
+			throw std::runtime_error(std::string("copy the probe: ") +
+			                         std::strerror(errno));
+		::close(in);
+		::close(out);
+	}
+	~SetuidProbe()
+	{
+		::umount2(dir_.c_str(), MNT_DETACH);
+		::rmdir(dir_.c_str());
+	}
+	SetuidProbe(const SetuidProbe &) = delete;
+	SetuidProbe &operator=(const SetuidProbe &) = delete;
+	[[nodiscard]] const std::string &path() const { return path_; }
+
+private:
+	std::string dir_;
+	std::string path_;
+};
+
+// The euid the probe reports when user A runs it, an engine of @type
+// attached first by @attach (which returns the engine id, 0 on error).
+template <class Attach> std::string euid_of_exec_under(const SetuidProbe &probe, Attach attach)
+{
+	UserExec run(kUserA, probe.path(), kPrintEuid);
+	const uint64_t id = attach(run.pid());
+	if (!id)
+		return "attach failed";
+	run.go();
+	int status = 0;
+	std::string out = run.finish(&status);
+	if (status == -1)
+		return "no end: " + out;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return "status " + std::to_string(status) + ": " + out;
+	while (!out.empty() && out.back() == '\n')
+		out.pop_back();
+	return out;
+}
+
+struct EngineKind {
+	const char *name;
+	uint32_t type;
+	uint64_t events;
+	uint64_t stop_events;
+	uint32_t flags;
+};
+
+// The engines a set-id exec may happen under: each reports EXEC (a user
+// engine's report is answered RESUME by its agent).
+const EngineKind kKinds[] = {
+        {"count", UTRACE_ENGINE_COUNT, bit(Event::Exec) | bit(Event::SyscallEntry), 0, 0},
+        {"persistent count", UTRACE_ENGINE_COUNT, bit(Event::Exec), 0, UTRACE_ENGINE_PERSISTENT},
+        {"stopper", UTRACE_ENGINE_STOPPER, bit(Event::Exec), 0, 0},
+        {"user", UTRACE_ENGINE_USER, bit(Event::Exec), 0, 0},
+};
+
+class SetuidExec : public Ownership
+{
+protected:
+	SetuidProbe probe_;
+	void SetUp() override
+	{
+		// The premise: untraced, the copy really runs as root.
+		EXPECT_EQ(euid_of_exec_under(probe_, [](pid_t) { return uint64_t{1}; }), "0")
+		        << "set-uid does not work here";
+	}
+};
+
+// Issue 12, finding 9: at a credential-changing exec, /dev/utrace's engines
+// were not looked at: a set-uid root program run under an unprivileged
+// user's engine ran as root, under that user's control.  Natively a tracer
+// without CAP_SYS_PTRACE over the new credentials makes the exec gain
+// nothing; the same holds for each kind of engine.
+TEST_F(SetuidExec, UnderAnUnprivilegedUsersEngineGainsNoPrivileges)
+{
+	for (const auto &k : kKinds) {
+		UserAgent a(kUserA);
+		const auto euid = euid_of_exec_under(probe_, [&](pid_t pid) {
+			uint64_t id = 0;
+			const int err =
+			        a.attach(pid, k.type, k.events, k.stop_events, k.flags, &id);
+			EXPECT_EQ(err, 0) << k.name << ": " << std::strerror(err);
+			return id;
+		});
+		EXPECT_EQ(euid, std::to_string(kUserA))
+		        << "under user " << kUserA << "'s " << k.name << " engine";
+		if (k.type == UTRACE_ENGINE_USER)
+			EXPECT_GE(a.replies(), 1U) << "the user engine saw the exec";
+		if (k.flags & UTRACE_ENGINE_PERSISTENT) {
+			std::vector<uint64_t> ids;
+			ASSERT_EQ(a.list(&ids), 0);
+			for (const auto id : ids)
+				EXPECT_EQ(a.engine(UTRACE_IOC_DETACH, id, 0), 0);
+		}
+	}
+}
+
+// As natively under a tracer with CAP_SYS_PTRACE: root's engines do not
+// keep a set-uid exec from gaining its privileges.
+TEST_F(SetuidExec, UnderRootsEngineGainsItsPrivilegesAsNatively)
+{
+	for (const auto &k : kKinds) {
+		utrace::Device dev;
+		std::thread answer;
+		std::atomic<bool> done{false};
+		const auto euid = euid_of_exec_under(probe_, [&](pid_t pid) {
+			utrace_ioc_attach req{};
+			req.tid = pid;
+			req.type = k.type;
+			req.events = k.events;
+			req.stop_events = k.stop_events;
+			req.flags = k.flags;
+			EXPECT_EQ(::ioctl(dev.fd(), UTRACE_IOC_ATTACH, &req), 0) << k.name;
+			if (k.type == UTRACE_ENGINE_USER)
+				answer = std::thread([&] {
+					while (!done)
+						if (auto r = dev.read_report(
+						            std::chrono::milliseconds(50));
+						    r && r->needs_reply)
+							dev.reply({.seq = r->seq});
+				});
+			return req.id;
+		});
+		done = true;
+		if (answer.joinable())
+			answer.join();
+		EXPECT_EQ(euid, "0") << "under root's " << k.name << " engine";
+		for (const auto id : dev.list())
+			dev.detach(id);
+	}
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdexcept>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -72,8 +73,18 @@ bool become(uid_t uid, const std::vector<int> &keep)
 		if (!kept)
 			::close(fd);
 	}
-	return ::setgroups(0, nullptr) == 0 && ::setresgid(uid, uid, uid) == 0 &&
-	       ::setresuid(uid, uid, uid) == 0 && ::geteuid() == uid;
+	if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 ||
+	    ::setresuid(uid, uid, uid) != 0 || ::geteuid() != uid)
+		return false;
+	// Dropping root's uid made the process non-dumpable, which ptrace's
+	// rule (ptrace_may_access) protects from its own user: undo that, as
+	// an exec would.  And Yama's default ptrace_scope (1) lets only an
+	// ancestor attach: these processes are siblings, so each accepts any
+	// tracer Yama-wise (the uid rule still applies: another user is refused).
+	if (::prctl(PR_SET_DUMPABLE, 1) != 0)
+		return false;
+	(void)::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); // EINVAL without Yama
+	return true;
 }
 
 OpenDeviceToAll::OpenDeviceToAll()
@@ -87,16 +98,29 @@ OpenDeviceToAll::~OpenDeviceToAll()
 	::chmod(kDevice, 0600);
 }
 
+// The child says it is ready (it has become its user) on @fd.
+static void wait_ready(int fd, pid_t pid)
+{
+	char c = 0;
+	pollfd p{fd, POLLIN, 0};
+	if (::poll(&p, 1, 60000) != 1 || ::read(fd, &c, 1) != 1 || c != 'r') {
+		::kill(pid, SIGKILL);
+		reap(pid);
+		throw std::runtime_error("a helper process could not become its user");
+	}
+}
+
 UserSleeper::UserSleeper(uid_t uid)
 {
 	int p[2];
-	if (::pipe2(p, O_CLOEXEC) != 0)
+	int ready[2];
+	if (::pipe2(p, O_CLOEXEC) != 0 || ::pipe2(ready, O_CLOEXEC) != 0)
 		throw std::runtime_error("pipe");
 	pid_ = ::fork();
 	if (pid_ < 0)
 		throw std::runtime_error("fork");
 	if (pid_ == 0) {
-		if (!become(uid, {p[0]}))
+		if (!become(uid, {p[0], ready[1]}) || ::write(ready[1], "r", 1) != 1)
 			::_exit(100);
 		char c = 0;
 		while (::read(p[0], &c, 1) < 0 && errno == EINTR)
@@ -104,7 +128,10 @@ UserSleeper::UserSleeper(uid_t uid)
 		::_exit(0);
 	}
 	::close(p[0]);
+	::close(ready[1]);
 	fd_ = p[1];
+	wait_ready(ready[0], pid_);
+	::close(ready[0]);
 }
 
 UserSleeper::~UserSleeper()
@@ -334,13 +361,15 @@ UserExec::UserExec(uid_t uid, const std::string &path, const std::string &arg)
 {
 	int go[2];
 	int out[2];
-	if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
+	int ready[2];
+	if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
+	    ::pipe2(ready, O_CLOEXEC) != 0)
 		throw std::runtime_error("pipe");
 	pid_ = ::fork();
 	if (pid_ < 0)
 		throw std::runtime_error("fork");
 	if (pid_ == 0) {
-		if (!become(uid, {go[0], out[1]}))
+		if (!become(uid, {go[0], out[1], ready[1]}) || ::write(ready[1], "r", 1) != 1)
 			::_exit(100);
 		char c = 0;
 		if (::read(go[0], &c, 1) != 1)
@@ -353,8 +382,11 @@ UserExec::UserExec(uid_t uid, const std::string &path, const std::string &arg)
 	}
 	::close(go[0]);
 	::close(out[1]);
+	::close(ready[1]);
 	go_fd_ = go[1];
 	out_fd_ = out[0];
+	wait_ready(ready[0], pid_);
+	::close(ready[0]);
 }
 
 UserExec::~UserExec()

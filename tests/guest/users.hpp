@@ -19,8 +19,9 @@ namespace utrace_test
 inline constexpr uid_t kUserA = 1001;
 inline constexpr uid_t kUserB = 1002;
 
-// In a forked child: drop to @uid/@uid with no supplementary groups and
-// close every descriptor above 2 but @keep; false on failure.
+// In a forked child: drop to @uid/@uid with no supplementary groups, close
+// every descriptor above 2 but @keep, and be traceable by @uid (dumpable,
+// any tracer as far as Yama is concerned); false on failure.
 bool become(uid_t uid, const std::vector<int> &keep = {});
 
 // Makes /dev/utrace usable by every user (mode 0666) while it lives; the
@@ -61,8 +62,8 @@ public:
 	UserAgent &operator=(const UserAgent &) = delete;
 	[[nodiscard]] pid_t pid() const { return pid_; }
 
-	int attach(pid_t tid, uint32_t type, uint64_t events, uint64_t stop_events,
-	           uint32_t flags, uint64_t *id);
+	int attach(pid_t tid, uint32_t type, uint64_t events, uint64_t stop_events, uint32_t flags,
+	           uint64_t *id);
 	// UTRACE_IOC_SET_EVENTS, _SET_STOP_EVENTS, _CONTROL or _DETACH.
 	int engine(unsigned long cmd, uint64_t id, uint64_t arg);
 	int info(uint64_t id, utrace_ioc_engine_info *out = nullptr);
