@@ -1,25 +1,43 @@
 # utrace.ko for each guest arch, built through Kbuild by scripts/build-kmod.sh
-# against the Debian headers in the cache.  Outputs:
+# against the Debian headers in the cache, and (UTRACE_DEBUG_KERNEL, on by
+# default) for the x86_64 debug kernel of scripts/build-debug-kernel.sh, as
+# "arch" x86_64-debug (gcov-profiled; the first build builds the kernel, about
+# 40 min on 2 cores, then it is cached outside the build tree).  Outputs:
 #   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace.ko
 #   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace_test_warn.ko  (test only: WARN_ON at load)
 #   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace_test_api.ko   (test only: engine API checks)
+#   ${CMAKE_BINARY_DIR}/kmod/x86_64-debug/utrace_test_leak.ko (test only: leaks at load)
 file(GLOB_RECURSE UTRACE_KMOD_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/kmod/*.c ${CMAKE_SOURCE_DIR}/kmod/*.h
   ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/Kbuild
-  ${CMAKE_SOURCE_DIR}/tests/guest/apimod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/apimod/Kbuild)
+  ${CMAKE_SOURCE_DIR}/tests/guest/apimod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/apimod/Kbuild
+  ${CMAKE_SOURCE_DIR}/tests/guest/leakmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/leakmod/Kbuild)
+option(UTRACE_DEBUG_KERNEL "Build utrace.ko for the x86_64 debug kernel and run the debug tests" ON)
 set(UTRACE_KMOD_ARCHES x86_64 ppc64le)
+if(UTRACE_DEBUG_KERNEL)
+  list(APPEND UTRACE_KMOD_ARCHES x86_64-debug)
+endif()
+set(UTRACE_KMOD_DEBUG_DEPENDS ${CMAKE_SOURCE_DIR}/scripts/build-debug-kernel.sh
+    ${CMAKE_SOURCE_DIR}/scripts/debug-kernel.config)
 foreach(arch IN LISTS UTRACE_KMOD_ARCHES)
   set(out ${CMAKE_BINARY_DIR}/kmod/${arch})
+  set(extra_depends)
+  set(extra_outputs)
+  if(arch STREQUAL "x86_64-debug")
+    set(extra_depends ${UTRACE_KMOD_DEBUG_DEPENDS})
+    set(extra_outputs ${out}/utrace_test_leak.ko)
+    set(UTRACE_LEAK_KO_${arch} ${out}/utrace_test_leak.ko)
+  endif()
   add_custom_command(
-    OUTPUT ${out}/utrace.ko ${out}/utrace_test_warn.ko ${out}/utrace_test_api.ko
+    OUTPUT ${out}/utrace.ko ${out}/utrace_test_warn.ko ${out}/utrace_test_api.ko ${extra_outputs}
     COMMAND ${CMAKE_COMMAND} -E env UTRACE_CACHE=${UTRACE_CACHE}
             ${CMAKE_SOURCE_DIR}/scripts/build-kmod.sh ${arch} ${out}
     DEPENDS ${UTRACE_KMOD_SOURCES} ${CMAKE_SOURCE_DIR}/Kbuild
-            ${CMAKE_SOURCE_DIR}/scripts/build-kmod.sh
+            ${CMAKE_SOURCE_DIR}/scripts/build-kmod.sh ${extra_depends}
     COMMENT "Building utrace.ko for ${arch}"
     USES_TERMINAL)
   add_custom_target(kmod-${arch} ALL
-    DEPENDS ${out}/utrace.ko ${out}/utrace_test_warn.ko ${out}/utrace_test_api.ko)
+    DEPENDS ${out}/utrace.ko ${out}/utrace_test_warn.ko ${out}/utrace_test_api.ko ${extra_outputs})
   set(UTRACE_KO_${arch} ${out}/utrace.ko)
   set(UTRACE_WARN_KO_${arch} ${out}/utrace_test_warn.ko)
   set(UTRACE_API_KO_${arch} ${out}/utrace_test_api.ko)

@@ -10,8 +10,10 @@
  *   refused with -EBUSY while a ptrace relationship of the current backend
  *   exists (native: a task with ->ptrace; utrace: a relationship here).
  * - A relationship is a struct pt_ctx, the data of a utrace engine on the
- *   tracee, on pt_list while it exists.  Each holds a module reference, so
- *   rmmod fails with EBUSY while anything is traced through the backend.
+ *   tracee, in pt_tracees (keyed by the tracee) and on its tracer group's
+ *   list (struct pt_group, in pt_groups keyed by the group's signal_struct)
+ *   while it exists.  Each holds a module reference, so rmmod fails with
+ *   EBUSY while anything is traced through the backend.
  * - Stops are utrace stops: a callback records the stop in the ctx (what
  *   wait reports, the siginfo, the event message), tells the tracer (SIGCHLD
  *   CLD_TRAPPED, wakeups) and answers UTRACE_STOP.  A request resumes the
@@ -32,9 +34,17 @@
  *   compat_ptrace_request() and compat_sys_wait4()/waitid(), and
  *   compat_arch_ptrace() for the register requests.
  *
- * Locking: pt_lock (spinlock) protects pt_list and each ctx's stop fields;
- * it is taken by the tracee in its callbacks (atomic in report_death) and by
- * tracers, never held across a utrace call, a signal send or a sleep.
+ * Locking: pt_lock (spinlock) protects both tables, the groups' lists and
+ * each ctx's stop fields; it is taken by the tracee in its callbacks (atomic
+ * in report_death) and by tracers, never held across a utrace call, a
+ * signal send or a sleep, and never across a walk of a list: lookups are
+ * hashed, and the walks of a group's tracees (wait, a tracer's exit) are
+ * RCU walks that take it for one ctx at a time.
+ *
+ * Wakeups go to the tracer group's signal->wait_chldexit only, as
+ * __wake_up_parent() does natively: the SIGCHLD of a stop or a death
+ * (utrace_notify_cldstop(), utrace_notify_death()) wakes it, and so does
+ * every other change a wait may be waiting for (pt_wake_tracer()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -47,6 +57,7 @@
 #include <linux/pid_namespace.h>
 #include <linux/ptrace.h>
 #include <linux/regset.h>
+#include <linux/rhashtable.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/cputime.h>
 #include <linux/sched/mm.h>
@@ -57,17 +68,35 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/syscall.h>
+#include <asm/unistd.h>
 
 #include "utrace_internal.h"
 #include "ptrace_internal.h"
 
 DEFINE_SPINLOCK(pt_lock);
-LIST_HEAD(pt_list);
-DECLARE_WAIT_QUEUE_HEAD(pt_wq);
 bool pt_backend;
-/* Dead non-child leaders whose zombie is held (pt_hold_zombie()).  RCU. */
-static LIST_HEAD(pt_hold_list);
-/* Relationships on pt_list: the do_exit() hook looks for tracers only then. */
+
+/* tracee -> its relationship (pt_ctx.hnode), while linked.  pt_lock; RCU readers. */
+static struct rhashtable pt_tracees;
+static const struct rhashtable_params pt_tracee_params = {
+	.key_len = sizeof(struct task_struct *),
+	.key_offset = offsetof(struct pt_ctx, tracee),
+	.head_offset = offsetof(struct pt_ctx, hnode),
+	.automatic_shrinking = true,
+};
+
+/* tracer group (signal_struct) -> struct pt_group.  pt_lock; RCU readers. */
+static struct rhashtable pt_groups;
+static const struct rhashtable_params pt_group_params = {
+	.key_len = sizeof(struct signal_struct *),
+	.key_offset = offsetof(struct pt_group, sig),
+	.head_offset = offsetof(struct pt_group, hnode),
+	.automatic_shrinking = true,
+};
+
+/* Dead non-child leaders whose zombie is or may be held (pt_hold_zombie()). */
+static atomic_t pt_holds = ATOMIC_INIT(0);
+/* Relationships: the do_exit() hook looks for tracers only then. */
 static atomic_t pt_count = ATOMIC_INIT(0);
 
 bool utrace_ptrace_active(void)
@@ -109,12 +138,7 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 
 static bool pt_any_tracee(void)
 {
-	bool any;
-
-	spin_lock(&pt_lock);
-	any = !list_empty(&pt_list);
-	spin_unlock(&pt_lock);
-	return any;
+	return atomic_read(&pt_count) != 0;
 }
 
 static bool pt_any_native_ptrace(void)
@@ -148,9 +172,12 @@ static int pt_param_set(const char *val, const struct kernel_param *kp)
 			WRITE_ONCE(pt_backend, on);
 	}
 	mutex_unlock(&pt_mutex);
-	/* Waiters in ptrace_wait.c restart their call in the kernel's wait. */
-	if (!ret && !on)
-		wake_up_all(&pt_wq);
+	/*
+	 * No waiter is left in ptrace_wait.c: a wait comes there only while
+	 * its group traces something, and leaves for the kernel's own as soon
+	 * as it does not (it was woken when its group's last relationship
+	 * ended), which switching off requires.
+	 */
 	return ret;
 }
 
@@ -190,25 +217,55 @@ MODULE_PARM_DESC(ptrace_tracees, "ptrace relationships of the utrace backend (re
  * Relationships
  */
 
-static void pt_release(void *data)
+/*
+ * RCU readers of pt_tracees and of a group's list (pt_hold_zombie() under
+ * tasklist_lock, wait) may still look at the ctx, its tracer and the
+ * tracer's signal_struct: all go after a grace period (utrace_core_exit()'s
+ * rcu_barrier() runs them before the module goes).
+ */
+static void pt_free_rcu(struct rcu_head *rcu)
 {
-	struct pt_ctx *ctx = data;
+	struct pt_ctx *ctx = container_of(rcu, struct pt_ctx, rcu);
 
 	put_pid(ctx->pid);
 	put_task_struct(ctx->tracee);
 	if (ctx->tracer)
 		put_task_struct(ctx->tracer);
-	/* pt_hold_zombie() may still be looking at it. */
-	kfree_rcu(ctx, rcu);
+	kfree(ctx);
+}
+
+static void pt_release(void *data)
+{
+	struct pt_ctx *ctx = data;
+
+	call_rcu(&ctx->rcu, pt_free_rcu);
 	module_put(THIS_MODULE);
+}
+
+struct pt_group *pt_group_lookup(struct signal_struct *sig)
+{
+	return rhashtable_lookup_fast(&pt_groups, &sig, pt_group_params);
+}
+
+void pt_wake_tracer(struct task_struct *p, struct task_struct *tracer)
+{
+	__wake_up_sync_key(&tracer->signal->wait_chldexit, TASK_INTERRUPTIBLE, p);
 }
 
 /* pt_lock held.  Whether @ctx was linked; the caller puts the list's engine reference. */
 static bool pt_unlink(struct pt_ctx *ctx)
 {
+	struct pt_group *g = ctx->group;
+
 	if (!ctx->linked)
 		return false;
-	list_del_init(&ctx->node);
+	rhashtable_remove_fast(&pt_tracees, &ctx->hnode, pt_tracee_params);
+	list_del_rcu(&ctx->node);
+	if (!--g->count) {
+		rhashtable_remove_fast(&pt_groups, &g->hnode, pt_group_params);
+		kfree_rcu(g, rcu);
+	}
+	ctx->group = NULL;
 	atomic_dec(&pt_count);
 	ctx->linked = false;
 	ctx->stop = PT_STOP_NONE;
@@ -232,11 +289,9 @@ static void pt_release_hold(struct pt_ctx *ctx)
 	struct task_struct *p = ctx->tracee, *parent;
 	int old, ret, tries;
 
-	spin_lock(&pt_lock);
 	old = xchg(&ctx->hold, PT_HOLD_GONE);
 	if (old == PT_HOLD_CANDIDATE || old == PT_HOLD_HELD)
-		list_del_rcu(&ctx->hold_node);
-	spin_unlock(&pt_lock);
+		atomic_dec(&pt_holds);
 	if (old != PT_HOLD_HELD)
 		return;
 	/*
@@ -261,7 +316,12 @@ static void pt_release_hold(struct pt_ctx *ctx)
 		utrace_syms.release_task(p);
 }
 
-/* Unlink @ctx (no lock held) and drop the list's reference on its engine. */
+/*
+ * Unlink @ctx (no lock held) and drop the list's reference on its engine.
+ * The tracer group's waits look again: one for it alone now fails with
+ * ECHILD, and one of a group left without tracees goes back to the kernel's
+ * own wait (ptrace_wait.c).
+ */
 void pt_unlink_put(struct pt_ctx *ctx)
 {
 	bool was;
@@ -270,8 +330,10 @@ void pt_unlink_put(struct pt_ctx *ctx)
 	was = pt_unlink(ctx);
 	spin_unlock(&pt_lock);
 	pt_release_hold(ctx);
-	if (was)
+	if (was) {
+		pt_wake_tracer(ctx->tracee, ctx->tracer);
 		utrace_engine_put(ctx->engine);
+	}
 }
 
 /* Detach our engine from the tracee (which resumes if stopped). */
@@ -283,12 +345,11 @@ int pt_detach_engine(struct pt_ctx *ctx)
 /* The relationship of @tracee (with @tracer, or any if NULL).  pt_lock held. */
 static struct pt_ctx *__pt_lookup(struct task_struct *tracee, struct task_struct *tracer)
 {
-	struct pt_ctx *ctx;
+	struct pt_ctx *ctx = rhashtable_lookup_fast(&pt_tracees, &tracee, pt_tracee_params);
 
-	list_for_each_entry(ctx, &pt_list, node)
-		if (ctx->tracee == tracee && (!tracer || ctx->tracer == tracer))
-			return ctx;
-	return NULL;
+	if (ctx && tracer && ctx->tracer != tracer)
+		return NULL;
+	return ctx;
 }
 
 /* __pt_lookup() with its engine referenced, or NULL. */
@@ -373,6 +434,99 @@ static void pt_parting_free(void)
 	}
 }
 
+/* Whether @t is in a wait system call (its registers' number: it sleeps there, or may). */
+static bool pt_in_wait(struct task_struct *t)
+{
+	long nr = syscall_get_nr(t, task_pt_regs(t));
+
+#ifdef CONFIG_IA32_EMULATION
+	if (task_thread_info(t)->status & TS_COMPAT)
+		return nr == __NR_ia32_wait4 || nr == __NR_ia32_waitid || nr == __NR_ia32_waitpid;
+#endif
+#ifdef __NR_waitpid
+	if (nr == __NR_waitpid)
+		return true;
+#endif
+	return nr == __NR_wait4 || nr == __NR_waitid;
+}
+
+/*
+ * @tracer's group has its first tracee: the wait hooks let its waits go to
+ * the kernel's own until now (pt_wait_filter()), which would never see the
+ * tracee.  Its threads in a wait restart their call, which comes to
+ * ptrace_wait.c now: a PTRACE_TRACEME child makes its waiting parent a
+ * tracer, or a thread attaches while another waits for any child (native
+ * waits look at the ->ptraced list of every thread of the group).  As
+ * set_notify_signal() (task_work_add(TWA_SIGNAL)): TIF_NOTIFY_SIGNAL makes
+ * the kernel's wait return -ERESTARTSYS, and the call is restarted with no
+ * signal delivered.  A thread whose wait saw no tracee but is not asleep
+ * yet finds the flag before it sleeps; one that is about to enter it sees
+ * the group (the barrier pairs with pt_wait_filter()'s).
+ */
+static void pt_kick_waiters(struct task_struct *tracer)
+{
+	struct task_struct *t;
+
+	smp_mb();	/* the group is visible before we look: pairs with pt_wait_filter() */
+	rcu_read_lock();
+	for_each_thread(tracer, t) {
+		if (t == current || !pt_in_wait(t))
+			continue;
+		if (!test_and_set_tsk_thread_flag(t, TIF_NOTIFY_SIGNAL) &&
+		    !utrace_syms.wake_up_state(t, TASK_INTERRUPTIBLE))
+			kick_process(t);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * Put @ctx in the tables and on its tracer group's list (made if it is the
+ * group's first; @spare is used for that, or freed).  Returns 0 (*@first
+ * true for a new group) or a negative errno.
+ */
+static int pt_insert(struct pt_ctx *ctx, struct pt_group *spare, bool *first)
+{
+	struct signal_struct *sig = ctx->tracer->signal;
+	struct pt_group *g;
+	int ret;
+
+	*first = false;
+	spin_lock(&pt_lock);
+	g = rhashtable_lookup_fast(&pt_groups, &sig, pt_group_params);
+	if (!g) {
+		g = spare;
+		spare = NULL;
+		g->sig = sig;
+		INIT_LIST_HEAD(&g->tracees);
+		ret = rhashtable_insert_fast(&pt_groups, &g->hnode, pt_group_params);
+		if (ret) {
+			spin_unlock(&pt_lock);
+			kfree(g);
+			return ret;
+		}
+		*first = true;
+	}
+	ret = rhashtable_lookup_insert_fast(&pt_tracees, &ctx->hnode, pt_tracee_params);
+	if (ret) {
+		if (*first) {
+			rhashtable_remove_fast(&pt_groups, &g->hnode, pt_group_params);
+			kfree_rcu(g, rcu);
+		}
+		spin_unlock(&pt_lock);
+		kfree(spare);
+		*first = false;
+		return ret == -EEXIST ? -EPERM : ret;
+	}
+	ctx->group = g;
+	g->count++;
+	list_add_tail_rcu(&ctx->node, &g->tracees);
+	ctx->linked = true;
+	atomic_inc(&pt_count);
+	spin_unlock(&pt_lock);
+	kfree(spare);
+	return 0;
+}
+
 /*
  * Attach our engine to @tracee for @tracer and link the relationship.
  * pt_mutex held.  Returns 0 or a negative errno.
@@ -381,7 +535,9 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 		   bool seized)
 {
 	struct utrace_engine *engine;
+	struct pt_group *spare;
 	struct pt_ctx *ctx;
+	bool first;
 	int ret;
 
 	if (!READ_ONCE(pt_backend))
@@ -391,7 +547,10 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	if (!try_module_get(THIS_MODULE))
 		return -EPERM;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx) {
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	if (!ctx || !spare) {
+		kfree(spare);
+		kfree(ctx);
 		module_put(THIS_MODULE);
 		return -ENOMEM;
 	}
@@ -413,16 +572,20 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 				    UTRACE_ATTACH_MATCH_OPS, &pt_ops, ctx);
 	if (IS_ERR(engine)) {
 		ret = PTR_ERR(engine) == -EEXIST ? -EPERM : PTR_ERR(engine);
+		kfree(spare);
 		pt_release(ctx);
 		return ret;
 	}
 	/* From here the engine owns ctx: pt_release() runs when it goes. */
 	ctx->engine = engine;
-	spin_lock(&pt_lock);
-	ctx->linked = true;
-	list_add_tail(&ctx->node, &pt_list);
-	atomic_inc(&pt_count);
-	spin_unlock(&pt_lock);
+	ret = pt_insert(ctx, spare, &first);
+	if (ret) {
+		pt_detach_engine(ctx);
+		utrace_engine_put(engine);
+		return ret;
+	}
+	if (first)
+		pt_kick_waiters(tracer);
 	/* The caller's reference becomes the list's. */
 	ret = utrace_set_events(tracee, engine, PT_EVENTS);
 	if (ret && ret != -EINPROGRESS) {
@@ -437,11 +600,13 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
  * Telling the tracer
  */
 
-/* do_notify_parent_cldstop(@tracee, true, @why) for a tracer that is not ->parent. */
+/*
+ * do_notify_parent_cldstop(@tracee, true, @why) for a tracer that is not
+ * ->parent: SIGCHLD, and the wakeup of the tracer group's waits only.
+ */
 static void pt_notify(struct task_struct *tracee, struct task_struct *tracer, int why, int status)
 {
 	utrace_notify_cldstop(tracee, tracer, why, status);
-	wake_up_all(&pt_wq);
 }
 
 /* ptrace_do_notify()'s siginfo: a SIGTRAP with @code from the tracee. */
@@ -945,7 +1110,8 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 	if (child && thread_group_leader(current)) {
 		ctx->zombie = true;
 		spin_unlock(&pt_lock);
-		wake_up_all(&pt_wq);
+		/* Its waits poll the zombie with __WALL from now on. */
+		pt_wake_tracer(current, ctx->tracer);
 		return UTRACE_RESUME;
 	}
 	ctx->dead = true;
@@ -953,15 +1119,14 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 			   current->signal->group_exit_code : current->exit_code;
 	if (thread_group_leader(current)) {
 		/* Its zombie is the tracer's first: pt_hold_zombie(). */
-		ctx->hold = PT_HOLD_CANDIDATE;
-		list_add_rcu(&ctx->hold_node, &pt_hold_list);
+		atomic_inc(&pt_holds);
+		WRITE_ONCE(ctx->hold, PT_HOLD_CANDIDATE);
 	}
 	tracer = ctx->tracer;
 	get_task_struct(tracer);
 	spin_unlock(&pt_lock);
-	/* exit_notify()'s do_notify_parent() to a tracer: SIGCHLD. */
+	/* exit_notify()'s do_notify_parent() to a tracer: SIGCHLD, and its waits woken. */
 	utrace_notify_death(current, tracer, SIGCHLD, true);
-	wake_up_all(&pt_wq);
 	put_task_struct(tracer);
 	return UTRACE_RESUME;
 }
@@ -975,10 +1140,8 @@ static void pt_report_reap(struct utrace_engine *engine, struct task_struct *tas
 	spin_lock(&pt_lock);
 	keep = ctx->dead;	/* its tracer's wait has yet to report it */
 	spin_unlock(&pt_lock);
-	if (!keep) {
+	if (!keep)
 		pt_unlink_put(ctx);
-		wake_up_all(&pt_wq);
-	}
 }
 
 static const struct utrace_engine_ops pt_ops = {
@@ -999,30 +1162,49 @@ static const struct utrace_engine_ops pt_ops = {
  * Requests, in the tracer
  */
 
-/* Wait until the tracee is really in the stop its ctx records. */
-int pt_check_stopped(struct pt_ctx *ctx)
+int pt_stop_settled(struct pt_ctx *ctx)
 {
 	struct utrace_examiner exam;
+	int ret;
+
+	spin_lock(&pt_lock);
+	/* LISTEN: not in a stop as far as requests go (ptrace_freeze_traced()) */
+	ret = ctx->linked && ctx->stop != PT_STOP_NONE && !ctx->listening ? 0 : -ESRCH;
+	spin_unlock(&pt_lock);
+	if (ret || fatal_signal_pending(ctx->tracee))
+		return -ESRCH;
+	ret = utrace_prepare_examine(ctx->tracee, ctx->engine, &exam);
+	if (ret == -EINVAL || ret == -EAGAIN)
+		return -EAGAIN;
+	return ret ? -ESRCH : 0;
+}
+
+/*
+ * A request's wait until the tracee is really in the stop its ctx records:
+ * 0, or -ESRCH.  Natively ptrace_check_attach() fails at once with ESRCH
+ * when the tracee is not in TASK_TRACED, and wait_task_inactive() waits
+ * only for it to leave the CPU.  Here the tracee may be between its
+ * callback's answer and the core's stop (a moment: cond_resched() rounds,
+ * then sleeps of a jiffy), or held there by another engine's report (a
+ * /dev/utrace engine that does not reply) for as long as that lasts: the
+ * wait is killable and gives up with ESRCH after PT_SETTLE_JIFFIES, as
+ * for a tracee that is not stopped.
+ */
+int pt_check_stopped(struct pt_ctx *ctx)
+{
 	unsigned int i;
 	int ret;
 
 	for (i = 0;; i++) {
-		spin_lock(&pt_lock);
-		/* LISTEN: not in a stop as far as requests go (ptrace_freeze_traced()) */
-		ret = ctx->linked && ctx->stop != PT_STOP_NONE && !ctx->listening ? 0 : -ESRCH;
-		spin_unlock(&pt_lock);
-		if (ret || fatal_signal_pending(ctx->tracee))
+		ret = pt_stop_settled(ctx);
+		if (ret != -EAGAIN)
+			return ret;
+		if (fatal_signal_pending(current) || i >= PT_SETTLE_SPINS + PT_SETTLE_JIFFIES)
 			return -ESRCH;
-		ret = utrace_prepare_examine(ctx->tracee, ctx->engine, &exam);
-		if (!ret)
-			return 0;
-		if (ret != -EINVAL && ret != -EAGAIN)
-			return -ESRCH;
-		/* Between its callback's answer and its stop: a moment. */
-		if (i < 100)
+		if (i < PT_SETTLE_SPINS)
 			cond_resched();
 		else
-			schedule_timeout_uninterruptible(1);
+			schedule_timeout_killable(1);
 	}
 }
 
@@ -1264,7 +1446,6 @@ static int pt_let_go(struct pt_ctx *ctx)
 	pt_unlink_put(ctx);
 	pt_rejoin_group_stop(ctx->tracee);
 	ret = pt_detach_engine(ctx);
-	wake_up_all(&pt_wq);
 	return ret;
 }
 
@@ -1617,7 +1798,8 @@ static void pt_wait_retrap(struct task_struct *task)
 		/* Reported, not yet recorded: a moment at most. */
 		if (!utrace_jctl_retrap_pending(task) && ++grace > 10)
 			break;
-		wait_event_killable_timeout(pt_wq, pt_in_stop(ctx), 1);
+		/* pt_record_stop()'s SIGCHLD wakes our group's waits. */
+		wait_event_killable_timeout(current->signal->wait_chldexit, pt_in_stop(ctx), 1);
 	}
 	utrace_engine_put(ctx->engine);
 }
@@ -1706,24 +1888,40 @@ out:
 	return ret;
 }
 
+/* A linked relationship of @tracer on its group's list, engine referenced, or NULL. */
+static struct pt_ctx *pt_first_of(struct task_struct *tracer)
+{
+	struct pt_ctx *ctx, *found = NULL;
+	struct pt_group *g;
+
+	rcu_read_lock();
+	g = pt_group_lookup(tracer->signal);
+	if (g) {
+		list_for_each_entry_rcu(ctx, &g->tracees, node) {
+			if (ctx->tracer != tracer)
+				continue;
+			spin_lock(&pt_lock);
+			if (ctx->linked) {
+				utrace_engine_get(ctx->engine);
+				found = ctx;
+			}
+			spin_unlock(&pt_lock);
+			if (found)
+				break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
 /* A tracer thread exits: its tracees are detached (exit_ptrace()). */
 void utrace_ptrace_exit_tracer(void)
 {
 	struct pt_ctx *ctx;
 
 	for (;;) {
-		bool found = false;
-
-		spin_lock(&pt_lock);
-		list_for_each_entry(ctx, &pt_list, node) {
-			if (ctx->tracer == current) {
-				utrace_engine_get(ctx->engine);
-				found = true;
-				break;
-			}
-		}
-		spin_unlock(&pt_lock);
-		if (!found)
+		ctx = pt_first_of(current);
+		if (!ctx)
 			return;
 		if (ctx->options & PTRACE_O_EXITKILL)
 			send_sig_info(SIGKILL, SEND_SIG_PRIV, ctx->tracee);
@@ -1740,6 +1938,28 @@ void utrace_ptrace_exit_tracer(void)
 static bool pt_filter(void)
 {
 	return READ_ONCE(pt_backend) && try_module_get(THIS_MODULE);
+}
+
+/*
+ * wait4, waitid, waitpid: only a group that traces something through the
+ * backend waits here (ptrace_wait.c); any other runs the kernel's own wait
+ * untouched.  A group that gets its first tracee while one of its threads
+ * is already in the kernel's wait makes that wait restart
+ * (pt_kick_waiters(), whose barrier pairs with this one).
+ */
+static bool pt_wait_filter(void)
+{
+	struct pt_group *g;
+	bool want;
+
+	if (!READ_ONCE(pt_backend))
+		return false;
+	smp_mb();	/* in the wait call before we look: pairs with pt_kick_waiters() */
+	rcu_read_lock();
+	g = pt_group_lookup(current->signal);
+	want = g && READ_ONCE(g->count);
+	rcu_read_unlock();
+	return want && try_module_get(THIS_MODULE);
 }
 
 #ifdef CONFIG_X86_64
@@ -1912,50 +2132,53 @@ void utrace_pt_notify(int exit_code, unsigned long message)
  * zombie goes to EXIT_TRACE, the state wait_task_zombie() gives it while
  * the tracer reaps, in which the real parent's wait sees it but waits (and
  * /proc shows Z); pt_release_hold() gives it back.  Under tasklist_lock,
- * irqs off: no pt_lock here (it is not irq-safe), the list is RCU.
+ * irqs off: no pt_lock here (it is not irq-safe), the lookup is RCU, and
+ * only the tracer's group is woken.
  */
 static bool pt_hold_zombie(struct task_struct *tsk)
 {
 	struct pt_ctx *ctx;
-	bool found = false, held = false;
+	bool held = false;
+	int hold;
 
 	if (READ_ONCE(tsk->exit_state) != EXIT_ZOMBIE || !thread_group_leader(tsk) ||
 	    tsk->ptrace)
 		return false;
 	rcu_read_lock();
-	list_for_each_entry_rcu(ctx, &pt_hold_list, hold_node) {
-		if (ctx->tracee != tsk)
-			continue;
-		found = true;
-		/* Nobody looks at it meanwhile: the waits need tasklist_lock. */
-		WRITE_ONCE(tsk->exit_state, EXIT_TRACE);
-		smp_mb();	/* pairs with the xchg() in pt_release_hold() */
-		held = cmpxchg(&ctx->hold, PT_HOLD_CANDIDATE, PT_HOLD_HELD) == PT_HOLD_CANDIDATE;
-		if (!held)
-			WRITE_ONCE(tsk->exit_state, EXIT_ZOMBIE);
-		break;
+	ctx = rhashtable_lookup(&pt_tracees, &tsk, pt_tracee_params);
+	hold = ctx ? READ_ONCE(ctx->hold) : PT_HOLD_NONE;
+	if (hold != PT_HOLD_CANDIDATE && hold != PT_HOLD_HELD) {
+		rcu_read_unlock();
+		return false;
 	}
-	/* The tracer's wait reports a dead leader from now on: pt_dead_ready(). */
-	if (found)
-		wake_up_all(&pt_wq);
+	/* Nobody looks at it meanwhile: the waits need tasklist_lock. */
+	WRITE_ONCE(tsk->exit_state, EXIT_TRACE);
+	smp_mb();	/* pairs with the xchg() in pt_release_hold() */
+	held = cmpxchg(&ctx->hold, PT_HOLD_CANDIDATE, PT_HOLD_HELD) == PT_HOLD_CANDIDATE;
+	if (!held)
+		WRITE_ONCE(tsk->exit_state, EXIT_ZOMBIE);
 	if (held) {
 		/* do_notify_pidfd(): it has exited */
 		wake_up_all(&task_pid(tsk)->wait_pidfd);
-		/*
-		 * From release_task() of the group's last thread: the leader
-		 * died before it, and the tracer, natively its ->parent, is
-		 * told now that the group is gone (its wait can report it).
-		 */
-		if (tsk != current)
-			utrace_notify_death(tsk, ctx->tracer, SIGCHLD, true);
 	}
+	/*
+	 * From release_task() of the group's last thread: the leader died
+	 * before it, and the tracer, natively its ->parent, is told now that
+	 * the group is gone (its wait can report it).  Else the tracer's wait
+	 * reports a dead leader from now on (pt_dead_ready()): woken.  The
+	 * tracer is put after a grace period (pt_free_rcu()).
+	 */
+	if (held && tsk != current)
+		utrace_notify_death(tsk, ctx->tracer, SIGCHLD, true);
+	else
+		pt_wake_tracer(tsk, ctx->tracer);
 	rcu_read_unlock();
 	return held;
 }
 
 static bool pt_hold_filter(void)
 {
-	return !list_empty(&pt_hold_list) && try_module_get(THIS_MODULE);
+	return atomic_read(&pt_holds) && try_module_get(THIS_MODULE);
 }
 
 bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
@@ -1975,14 +2198,14 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 			     .filter = pt_filter },
 	[PT_HOOK_WAIT4] = { .name = PT_SYS(wait4),
 			    .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
-			    .filter = pt_filter },
+			    .filter = pt_wait_filter },
 	[PT_HOOK_WAITID] = { .name = PT_SYS(waitid),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
-			     .filter = pt_filter },
+			     .filter = pt_wait_filter },
 #ifdef CONFIG_PPC64
 	[PT_HOOK_WAITPID] = { .name = PT_SYS(waitpid),
 			      .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
-			      .filter = pt_filter },
+			      .filter = pt_wait_filter },
 #endif
 #ifdef CONFIG_IA32_EMULATION
 	/*
@@ -1994,13 +2217,13 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 				  .filter = pt_filter },
 	[PT_HOOK_IA32_WAIT4] = { .name = "__ia32_compat_sys_wait4",
 				 .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
-				 .filter = pt_filter },
+				 .filter = pt_wait_filter },
 	[PT_HOOK_IA32_WAITID] = { .name = "__ia32_compat_sys_waitid",
 				  .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
-				  .filter = pt_filter },
+				  .filter = pt_wait_filter },
 	[PT_HOOK_IA32_WAITPID] = { .name = "__ia32_sys_waitpid",
 				   .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
-				   .filter = pt_filter },
+				   .filter = pt_wait_filter },
 #endif
 	[PT_HOOK_SECCOMP] = { .name = "__secure_computing",
 			      .replacement = UTRACE_REPLACEMENT(utrace_pt_secure_computing),
@@ -2076,18 +2299,35 @@ int utrace_ptrace_init(void)
 	unsigned int i;
 	int ret;
 
+	ret = rhashtable_init(&pt_tracees, &pt_tracee_params);
+	if (ret)
+		return ret;
+	ret = rhashtable_init(&pt_groups, &pt_group_params);
+	if (ret)
+		goto out_tracees;
 	for (i = 0; i < ARRAY_SIZE(pt_hooks); i++) {
 		ret = utrace_fhook_install(&pt_hooks[i]);
 		if (ret) {
 			while (i--)
 				utrace_fhook_remove(&pt_hooks[i]);
-			return ret;
+			goto out_groups;
 		}
 	}
 	return 0;
+
+out_groups:
+	rhashtable_destroy(&pt_groups);
+out_tracees:
+	rhashtable_destroy(&pt_tracees);
+	return ret;
 }
 
-/* No relationship is left: each holds a module reference. */
+/*
+ * No relationship is left: each holds a module reference.  The hooks'
+ * removal waits for their callers to leave (fhook.c), so nothing looks the
+ * (empty) tables up any more; utrace_core_exit()'s rcu_barrier() runs the
+ * last pt_free_rcu() callbacks.
+ */
 void utrace_ptrace_exit(void)
 {
 	unsigned int i = ARRAY_SIZE(pt_hooks);
@@ -2095,4 +2335,6 @@ void utrace_ptrace_exit(void)
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);
 	pt_parting_free();
+	rhashtable_destroy(&pt_groups);
+	rhashtable_destroy(&pt_tracees);
 }

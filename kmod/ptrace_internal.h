@@ -8,6 +8,7 @@
 #define _UTRACE_PTRACE_INTERNAL_H
 
 #include <linux/list.h>
+#include <linux/rhashtable-types.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
 #include <linux/spinlock.h>
@@ -26,7 +27,10 @@ enum pt_stop {
 
 /**
  * struct pt_ctx - one ptrace relationship: the engine's data
- * @node:	pt_list linkage while @linked (pt_lock)
+ * @node:	on its tracer group's @group->tracees while @linked (written
+ *		under pt_lock, walked under RCU)
+ * @hnode:	in pt_tracees, keyed by @tracee, while @linked (pt_lock)
+ * @group:	the tracer's thread group (pt_group), set at link
  * @engine:	our engine on @tracee; the list holds a reference while @linked
  * @tracee:	referenced
  * @pid:	the tracee's thread pid (referenced): wait matches and reports
@@ -35,7 +39,8 @@ enum pt_stop {
  *		may wait for the tracee, only this one makes requests
  * @options:	PTRACE_O_*
  * @seized:	attached by PTRACE_SEIZE
- * @linked:	on pt_list: the relationship exists
+ * @linked:	in pt_tracees and on @group->tracees: the relationship
+ *		exists (pt_lock)
  * @stop:	the stop the tracee is in or entering (pt_lock)
  * @exit_code:	what wait reports for the stop; 0 once reported (pt_lock)
  * @have_info:	@info is valid (GETSIGINFO, GET_SYSCALL_INFO) (pt_lock)
@@ -62,9 +67,8 @@ enum pt_stop {
  *		relationship lasts until it is reaped (pt_lock)
  * @hold:	enum pt_hold: a dead non-child group leader kept from its real
  *		parent until the tracer reaped it (cmpxchg; see pt_hold_zombie())
- * @hold_node:	on pt_hold_list while @hold is PT_HOLD_CANDIDATE or
- *		PT_HOLD_HELD (RCU; written under pt_lock)
- * @rcu:	the ctx is freed after a grace period (pt_hold_list readers)
+ * @rcu:	the ctx is freed, and its tracer put, after a grace period
+ *		(RCU readers of pt_tracees and of @group->tracees)
  * @vpid:	the tracee's tid in the tracer's pid namespace, as of attach or
  *		the last exec (PTRACE_EVENT_EXEC's message is the old one)
  * @vfork_done:	PTRACE_O_TRACEVFORKDONE: the vfork child's pid (the event
@@ -86,8 +90,12 @@ enum pt_hold {
 	PT_HOLD_GONE,
 };
 
+struct pt_group;
+
 struct pt_ctx {
 	struct list_head node;
+	struct rhash_head hnode;
+	struct pt_group *group;
 	struct utrace_engine *engine;
 	struct task_struct *tracee;
 	struct pid *pid;
@@ -110,7 +118,6 @@ struct pt_ctx {
 	bool dead;
 	bool zombie;
 	int hold;
-	struct list_head hold_node;
 	struct rcu_head rcu;
 	int exit_status;
 	pid_t vpid;
@@ -118,10 +125,41 @@ struct pt_ctx {
 	bool late_exit;
 };
 
+/**
+ * struct pt_group - a tracer thread group and its tracees: native's
+ * ->ptraced lists of its threads, which its waits look at
+ * @hnode:	in pt_groups, keyed by @sig (pt_lock; RCU readers)
+ * @sig:	the group's signal_struct (alive: each tracee's ctx holds a
+ *		reference on its tracer, a thread of the group)
+ * @tracees:	pt_ctx.node of its relationships (pt_lock; RCU readers)
+ * @count:	relationships on @tracees; the wait hooks redirect the
+ *		group's waits only while it is not 0 (pt_lock, read unlocked)
+ * @rcu:	freed after a grace period
+ *
+ * The group exists while it has relationships.  A wait in it comes to
+ * ptrace_wait.c only then; any other wait is the kernel's own.
+ */
+struct pt_group {
+	struct rhash_head hnode;
+	struct signal_struct *sig;
+	struct list_head tracees;
+	unsigned int count;
+	struct rcu_head rcu;
+};
+
 extern spinlock_t pt_lock;
-extern struct list_head pt_list;
-extern wait_queue_head_t pt_wq;
 extern bool pt_backend;
+
+/* The tracer group of @sig, or NULL.  pt_lock or rcu_read_lock() held. */
+struct pt_group *pt_group_lookup(struct signal_struct *sig);
+/* Wake the waits of @tracer's group (__wake_up_parent()); @p is the tracee. */
+void pt_wake_tracer(struct task_struct *p, struct task_struct *tracer);
+/*
+ * Whether the stop @ctx records is one the tracee is really in: 0 yes,
+ * -EAGAIN not yet (between its callback's answer and the core's stop, or
+ * held by another engine's report), -ESRCH no stop (or gone, dying).
+ */
+int pt_stop_settled(struct pt_ctx *ctx);
 
 /* ptrace_wait.c */
 long pt_wait(const struct pt_regs *regs, int kind);
@@ -131,6 +169,13 @@ long pt_wait(const struct pt_regs *regs, int kind);
 void pt_unlink_put(struct pt_ctx *ctx);
 int pt_detach_engine(struct pt_ctx *ctx);
 int pt_check_stopped(struct pt_ctx *ctx);
+/*
+ * The wait for pt_stop_settled(): PT_SETTLE_SPINS cond_resched() rounds
+ * (the tracee is on its way into the stop: a moment), then sleeps of a
+ * jiffy; a request gives up after PT_SETTLE_JIFFIES of those (ESRCH).
+ */
+#define PT_SETTLE_SPINS		100
+#define PT_SETTLE_JIFFIES	HZ
 
 /*
  * The current system call came through one of x86's ia32 entries (int $0x80,

@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * wait(2) when the ptrace backend is on: wait4, waitid (and powerpc's and
- * ia32's waitpid) first look at the caller's utrace-ptrace tracees (a stop
- * not yet reported, the death of a traced non-child), then poll the kernel's
- * own wait with WNOHANG, and sleep on both pt_wq (our tracees' stops) and the
- * caller's signal->wait_chldexit (the kernel's children) until one of them
- * has something.  Every wait comes here while the backend is on, also one
- * by a process with no tracee: a PTRACE_TRACEME child may make its parent a
- * tracer while the parent already waits.
+ * wait(2) of a tracer when the ptrace backend is on: wait4, waitid (and
+ * powerpc's and ia32's waitpid) first look at the caller's utrace-ptrace
+ * tracees (a stop not yet reported, the death of a traced non-child), then
+ * poll the kernel's own wait with WNOHANG, and sleep on the caller's
+ * signal->wait_chldexit, which wakes for both (the kernel's children, and
+ * our tracees' stops and deaths: ptrace.c wakes the tracer group's only,
+ * as __wake_up_parent()), until one of them has something.
+ *
+ * Only a thread group with tracees waits here (ptrace.c's pt_wait_filter());
+ * every other runs the kernel's wait untouched.  A group that gets its first
+ * tracee while a thread of it already sleeps in the kernel's wait (a
+ * PTRACE_TRACEME child, another thread's attach) makes that wait restart
+ * here (pt_kick_waiters()), and a wait here whose group has no tracee left
+ * restarts in the kernel's.
  *
  * x86's ia32 entries (compat wait4 and waitid, waitpid) come here too:
  * pt_arg() reads their registers, the rusage and the siginfo are written in
  * the compat layouts, and the kernel's wait polled is their own entry.
  *
- * When the backend is switched off, a waiter with no tracee restarts its
- * call (-ERESTARTNOINTR), which then runs the kernel's wait untouched: no
- * task stays in this code, and the module can be unloaded.
+ * When the group's last relationship ends (which switching the backend off
+ * requires), a waiter with no tracee restarts its call (-ERESTARTNOINTR),
+ * which then runs the kernel's wait untouched: no task stays in this code,
+ * and the module can be unloaded.
  *
  * waitid(P_PIDFD) is passed to the kernel as it is (not yet emulated).
  */
@@ -52,6 +59,7 @@ struct pt_wait_opts {
 	struct task_struct *task;	/* referenced, for rusage */
 	struct pt_ctx *reap;	/* dead non-child to unlink, engine referenced */
 	struct pt_ctx *stopped;	/* its stop was found, engine referenced */
+	int stop_code;		/* that stop's exit_code, taken once it is settled */
 };
 
 /*
@@ -108,65 +116,133 @@ static int pt_dead_status(struct pt_ctx *ctx, struct task_struct *p)
 	return ctx->exit_status;
 }
 
-/* Our tracees the caller may wait for now.  pt_lock held. */
-static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have)
+/*
+ * One tracee of the caller's group: whether it has something for the wait
+ * (*@have: it matches; *@settling: it has a stop it is not in yet).
+ * pt_lock held, @ctx linked.
+ */
+static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bool *have,
+				 bool *settling)
 {
-	struct pt_ctx *ctx;
+	struct task_struct *p = ctx->tracee;
 
-	list_for_each_entry(ctx, &pt_list, node) {
-		struct task_struct *p = ctx->tracee;
-
-		if ((wo->options & __WNOTHREAD) ? ctx->tracer != current :
-						   !same_thread_group(ctx->tracer, current))
-			continue;
-		/* By number: a released thread has no ->thread_pid (nor pid). */
-		if (wo->type == PIDTYPE_PID ? pid_vnr(ctx->pid) != wo->nr :
-		    wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
-			continue;
-		*have = true;
-		if (ctx->exit_code && !ctx->listening) {
-			/* wait_task_stopped(), ptrace: no WUNTRACED needed, not LISTENING */
-			wo->cause = CLD_TRAPPED;
-			wo->status = ctx->exit_code;
-			wo->stat = (ctx->exit_code << 8) | 0x7f;
-			if (!(wo->options & WNOWAIT))
-				ctx->exit_code = 0;
-			utrace_engine_get(ctx->engine);
-			wo->stopped = ctx;
-		} else if (ctx->dead && (wo->options & WEXITED) && pt_dead_ready(p)) {
-			int st = pt_dead_status(ctx, p);
-
-			wo->stat = st;
-			if (st & 0x7f) {
-				wo->cause = (st & 0x80) ? CLD_DUMPED : CLD_KILLED;
-				wo->status = st & 0x7f;
-			} else {
-				wo->cause = CLD_EXITED;
-				wo->status = st >> 8;
-			}
-			if (!(wo->options & WNOWAIT)) {
-				utrace_engine_get(ctx->engine);
-				wo->reap = ctx;
-			}
-		} else if (!(wo->options & WCONTINUED) || !pt_wait_continued(p, wo)) {
-			/*
-			 * A zombie child tracee: the kernel's wait reports it,
-			 * but natively to its tracer regardless of __WCLONE.
-			 */
-			if (ctx->zombie && !wo->zombie && (wo->options & WEXITED) &&
-			    !(wo->options & __WALL))
-				wo->zombie = pid_vnr(ctx->pid);
-			continue;
-		}
-		rcu_read_lock();
-		wo->pid_nr = pid_vnr(ctx->pid);
-		wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
-		rcu_read_unlock();
-		get_task_struct(p);
-		wo->task = p;
-		return true;
+	if ((wo->options & __WNOTHREAD) && ctx->tracer != current)
+		return false;
+	/* By number: a released thread has no ->thread_pid (nor pid). */
+	if (wo->type == PIDTYPE_PID ? pid_vnr(ctx->pid) != wo->nr :
+	    wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
+		return false;
+	*have = true;
+	if (ctx->exit_code && !ctx->listening && !utrace_task_stopped(p)) {
+		/*
+		 * Not in the stop yet: between its callback's answer and the
+		 * core's stop, held there by another engine's report, or
+		 * killed on the way.  Natively the tracer is told once it is
+		 * in TASK_TRACED: nothing to report yet, look at the others.
+		 */
+		*settling = true;
+		return false;
 	}
-	return false;
+	if (ctx->exit_code && !ctx->listening) {
+		/*
+		 * wait_task_stopped(), ptrace: no WUNTRACED needed, not
+		 * LISTENING.  Taken (pt_wait_take_stop()) once the
+		 * tracee is really in it.
+		 */
+		wo->cause = CLD_TRAPPED;
+		wo->status = ctx->exit_code;
+		wo->stat = (ctx->exit_code << 8) | 0x7f;
+		wo->stop_code = ctx->exit_code;
+		utrace_engine_get(ctx->engine);
+		wo->stopped = ctx;
+	} else if (ctx->dead && (wo->options & WEXITED) && pt_dead_ready(p)) {
+		int st = pt_dead_status(ctx, p);
+
+		wo->stat = st;
+		if (st & 0x7f) {
+			wo->cause = (st & 0x80) ? CLD_DUMPED : CLD_KILLED;
+			wo->status = st & 0x7f;
+		} else {
+			wo->cause = CLD_EXITED;
+			wo->status = st >> 8;
+		}
+		if (!(wo->options & WNOWAIT)) {
+			utrace_engine_get(ctx->engine);
+			wo->reap = ctx;
+		}
+	} else if (!(wo->options & WCONTINUED) || !pt_wait_continued(p, wo)) {
+		/*
+		 * A zombie child tracee: the kernel's wait reports it,
+		 * but natively to its tracer regardless of __WCLONE.
+		 */
+		if (ctx->zombie && !wo->zombie && (wo->options & WEXITED) &&
+		    !(wo->options & __WALL))
+			wo->zombie = pid_vnr(ctx->pid);
+		return false;
+	}
+	rcu_read_lock();
+	wo->pid_nr = pid_vnr(ctx->pid);
+	wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
+	rcu_read_unlock();
+	get_task_struct(p);
+	wo->task = p;
+	return true;
+}
+
+/*
+ * The caller's group's tracees (native: the ->ptraced lists of its
+ * threads), one at a time under pt_lock.  *@tracer: the group has any.
+ */
+static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have, bool *tracer, bool *settling)
+{
+	struct pt_group *g;
+	struct pt_ctx *ctx;
+	bool found = false;
+
+	rcu_read_lock();
+	g = pt_group_lookup(current->signal);
+	*tracer = g && READ_ONCE(g->count);
+	if (g) {
+		list_for_each_entry_rcu(ctx, &g->tracees, node) {
+			spin_lock(&pt_lock);
+			if (ctx->linked)
+				found = pt_wait_consider_one(ctx, wo, have, settling);
+			spin_unlock(&pt_lock);
+			if (found)
+				break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/*
+ * The stop pt_wait_consider() found is reported if it is still there: it
+ * is consumed unless WNOWAIT (another thread of the group may have taken
+ * it meanwhile).
+ */
+static bool pt_wait_take_stop(struct pt_wait_opts *wo)
+{
+	struct pt_ctx *ctx = wo->stopped;
+	bool ok;
+
+	spin_lock(&pt_lock);
+	ok = ctx->linked && ctx->exit_code == wo->stop_code && !ctx->listening;
+	if (ok && !(wo->options & WNOWAIT))
+		ctx->exit_code = 0;
+	spin_unlock(&pt_lock);
+	return ok;
+}
+
+/* Forget what pt_wait_consider() found (a stop not reported after all). */
+static void pt_wait_forget(struct pt_wait_opts *wo)
+{
+	if (wo->task)
+		put_task_struct(wo->task);
+	wo->task = NULL;
+	if (wo->stopped)
+		utrace_engine_put(wo->stopped->engine);
+	wo->stopped = NULL;
 }
 
 #ifdef CONFIG_IA32_EMULATION
@@ -306,20 +382,13 @@ static long pt_wait_none(const struct pt_regs *regs, int kind, long ret)
 }
 
 struct pt_waiter {
-	wait_queue_entry_t native;
-	wait_queue_entry_t ours;
+	wait_queue_entry_t entry;
 	bool woken;
 };
 
-static int pt_wake_native(wait_queue_entry_t *w, unsigned int mode, int sync, void *key)
+static int pt_wake(wait_queue_entry_t *w, unsigned int mode, int sync, void *key)
 {
-	WRITE_ONCE(container_of(w, struct pt_waiter, native)->woken, true);
-	return default_wake_function(w, mode, sync, key);
-}
-
-static int pt_wake_ours(wait_queue_entry_t *w, unsigned int mode, int sync, void *key)
-{
-	WRITE_ONCE(container_of(w, struct pt_waiter, ours)->woken, true);
+	WRITE_ONCE(container_of(w, struct pt_waiter, entry)->woken, true);
 	return default_wake_function(w, mode, sync, key);
 }
 
@@ -391,39 +460,55 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	struct pt_waiter w = {};
 	struct pt_regs poll;
 	int opt_arg = kind == PT_WAITID ? 3 : 2;
+	unsigned int spins = 0, waited = 0;
 	long ret;
 
 	if (!pt_wait_parse(regs, kind, &wo))
 		return pt_orig_wait(regs, kind);
 
-	init_waitqueue_func_entry(&w.native, pt_wake_native);
-	w.native.private = current;
-	init_waitqueue_func_entry(&w.ours, pt_wake_ours);
-	w.ours.private = current;
-	add_wait_queue(&current->signal->wait_chldexit, &w.native);
-	add_wait_queue(&pt_wq, &w.ours);
+	init_waitqueue_func_entry(&w.entry, pt_wake);
+	w.entry.private = current;
+	add_wait_queue(&current->signal->wait_chldexit, &w.entry);
 
 	poll = *regs;
 	pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
 	for (;;) {
-		bool have = false, found;
+		bool have = false, tracer, found, settling = false;
 
 		wo.zombie = 0;
 		WRITE_ONCE(w.woken, false);
 		/* Clear before looking: a wakeup after the look sets it again. */
 		smp_mb();
-		spin_lock(&pt_lock);
-		found = pt_wait_consider(&wo, &have);
-		spin_unlock(&pt_lock);
-		if (found) {
+		found = pt_wait_consider(&wo, &have, &tracer, &settling);
+		if (found && wo.stopped) {
 			/*
 			 * ptrace_stop() notifies once in TASK_TRACED: report
-			 * the stop once the tracee is in it, as there.
+			 * the stop once the tracee is in it (and off its CPU),
+			 * as there.
 			 */
-			if (wo.stopped)
-				pt_check_stopped(wo.stopped);
+			if (pt_stop_settled(wo.stopped) == -EAGAIN) {
+				settling = true;
+				pt_wait_forget(&wo);
+				found = false;
+			} else if (!pt_wait_take_stop(&wo)) {
+				/* Taken by another thread: look again. */
+				pt_wait_forget(&wo);
+				continue;
+			}
+		}
+		if (found) {
 			ret = pt_wait_report(&wo, regs, kind);
 			break;
+		}
+		/*
+		 * A stop not reached yet, and nothing else: a moment, usually
+		 * (cond_resched() rounds); then it is looked at every jiffy,
+		 * for as long as another engine's report may hold it.
+		 */
+		if (settling && spins < PT_SETTLE_SPINS) {
+			spins++;
+			cond_resched();
+			continue;
 		}
 		found = pt_poll_native(&poll, kind, &ret) > 0;
 		if (!found && wo.zombie && (ret == 0 || ret == -ECHILD)) {
@@ -445,19 +530,34 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			ret = pt_wait_none(regs, kind, ret);
 			break;
 		}
+		/*
+		 * The stop's SIGCHLD is sent before the core stops the tracee
+		 * (natively after: ptrace_stop() is in TASK_TRACED first), and
+		 * tracers such as gdb answer a SIGCHLD with a WNOHANG wait: it
+		 * waits for a stop not reached yet, a bounded while.
+		 */
+		if ((wo.options & WNOHANG) && settling && waited < PT_SETTLE_JIFFIES &&
+		    !signal_pending(current)) {
+			waited++;
+			schedule_timeout_interruptible(1);
+			continue;
+		}
 		if (wo.options & WNOHANG) {
 			ret = pt_wait_none(regs, kind, 0);
 			break;
 		}
-		if (!READ_ONCE(pt_backend) && !have) {
-			/* Switched off: the kernel's wait, by restarting the call. */
+		if (!have && (!tracer || !READ_ONCE(pt_backend))) {
+			/*
+			 * The group traces nothing (any more), or the backend
+			 * is off: the kernel's wait, by restarting the call.
+			 */
 			set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 			ret = -ERESTARTNOINTR;
 			break;
 		}
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (!READ_ONCE(w.woken) && !signal_pending(current))
-			schedule();
+			schedule_timeout(settling ? 1 : MAX_SCHEDULE_TIMEOUT);
 		__set_current_state(TASK_RUNNING);
 		if (signal_pending(current)) {
 			ret = pt_wait_none(regs, kind, -ERESTARTSYS);
@@ -465,12 +565,8 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		}
 	}
 
-	remove_wait_queue(&pt_wq, &w.ours);
-	remove_wait_queue(&current->signal->wait_chldexit, &w.native);
-	if (wo.task)
-		put_task_struct(wo.task);
-	if (wo.stopped)
-		utrace_engine_put(wo.stopped->engine);
+	remove_wait_queue(&current->signal->wait_chldexit, &w.entry);
+	pt_wait_forget(&wo);
 	if (wo.reap) {
 		pt_unlink_put(wo.reap);
 		pt_detach_engine(wo.reap);

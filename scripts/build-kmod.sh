@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Build utrace.ko (and the test-only utrace_test_warn.ko, utrace_test_api.ko)
-# for one guest arch.
+# Build utrace.ko (and the test-only utrace_test_warn.ko, utrace_test_api.ko;
+# for x86_64-debug also utrace_test_leak.ko) for one guest kernel.
 #
-# usage: build-kmod.sh {x86_64|ppc64le} OUTDIR
+# usage: build-kmod.sh {x86_64|ppc64le|x86_64-debug} OUTDIR
+#
+# x86_64-debug: against the debug kernel of scripts/build-debug-kernel.sh
+# (built first if it is not in its cache; KASAN, UBSAN and the kernel's other
+# instrumentation apply to the module too), and utrace.ko with gcov profiling
+# (Kbuild's UTRACE_GCOV: its counters appear in the guest's
+# /sys/kernel/debug/gcov, the .gcno files in OUTDIR/src/kmod).
 #
 # 6.1's kbuild builds external modules in place, so the sources are mirrored
 # as a symlink tree into OUTDIR/src (and OUTDIR/warnmod), rebuilt each run so
@@ -19,11 +25,12 @@ die() {
 	exit 1
 }
 
-[ $# -eq 2 ] || die "usage: build-kmod.sh {x86_64|ppc64le} OUTDIR"
+[ $# -eq 2 ] || die "usage: build-kmod.sh {x86_64|ppc64le|x86_64-debug} OUTDIR"
 arch=$1
 mkdir -p "$2"
 out=$(cd "$2" && pwd)
 
+modargs=()
 case "$arch" in
 x86_64)
 	env=$cache/kernels/amd64.env
@@ -33,7 +40,16 @@ ppc64le)
 	env=$cache/kernels/ppc64el.env
 	makeargs=(ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-)
 	;;
-*) die "unknown arch '$arch' (x86_64 or ppc64le)" ;;
+x86_64-debug)
+	# The cached kernel's env, or a build of it (nothing to do when cached).
+	env=$("$top/scripts/build-debug-kernel.sh" --print-env) ||
+		{ "$top/scripts/build-debug-kernel.sh" && env=$("$top/scripts/build-debug-kernel.sh" --print-env); } ||
+		die "no debug kernel"
+	# The compiler the kernel was built with.
+	makeargs=(CC=gcc-12 HOSTCC=gcc-12)
+	modargs=(UTRACE_GCOV=y)
+	;;
+*) die "unknown arch '$arch' (x86_64, ppc64le or x86_64-debug)" ;;
 esac
 [ -r "$env" ] || die "$env missing: run scripts/setup.sh"
 # shellcheck disable=SC1090
@@ -58,17 +74,26 @@ mirror() { # mirror DEST SRC...: DEST becomes a fresh symlink tree of SRCs
 	done
 }
 
-build() { # build DIR: make the modules of the symlink tree DIR
-	make -s -C "$KDIR" M="$1" "${makeargs[@]}" -j"$(nproc)" modules
+build() { # build DIR [MAKEARG...]: make the modules of the symlink tree DIR
+	local dir=$1
+	shift
+	make -s -C "$KDIR" M="$dir" "${makeargs[@]}" "$@" -j"$(nproc)" modules
 }
 
 mirror "$out/src" "$top/Kbuild" "$top/kmod"
-build "$out/src"
+build "$out/src" "${modargs[@]}"
 cp "$out/src/utrace.ko" "$out/utrace.ko"
 
 mirror "$out/warnmod" "$top"/tests/guest/warnmod/*
 build "$out/warnmod"
 cp "$out/warnmod/utrace_test_warn.ko" "$out/utrace_test_warn.ko"
+
+if [ "$arch" = x86_64-debug ]; then
+	# Test-only: leaks a block at load (the runner's kmemleak check).
+	mirror "$out/leakmod" "$top"/tests/guest/leakmod/*
+	build "$out/leakmod"
+	cp "$out/leakmod/utrace_test_leak.ko" "$out/utrace_test_leak.ko"
+fi
 
 # Test-only engine module: links against utrace.ko's exported API.
 mirror "$out/apimod" "$top"/tests/guest/apimod/*

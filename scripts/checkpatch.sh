@@ -31,7 +31,7 @@ if [ ! -x "$cp_dir/scripts/checkpatch.pl" ]; then
 fi
 
 cd "$top"
-mapfile -t files < <(git ls-files -co --exclude-standard 'kmod/*.[ch]' 'tests/guest/warnmod/*.c' 'tests/guest/apimod/*.c')
+mapfile -t files < <(git ls-files -co --exclude-standard 'kmod/*.[ch]' 'tests/guest/warnmod/*.c' 'tests/guest/apimod/*.c' 'tests/guest/leakmod/*.c')
 [ "${#files[@]}" -gt 0 ] || {
 	echo "checkpatch: no files" >&2
 	exit 1

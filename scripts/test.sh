@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# Run every test: install what is missing (scripts/setup.sh), build everything
-# (module for x86_64 and ppc64le, BPF, controller, test binaries), then CTest:
-# host unit tests, lint, and the guest tests on both arches.  The last lines
-# are CTest's summary.  Extra arguments go to ctest (e.g. -L guest, -R smoke).
+# Run every test: install what is missing (scripts/setup.sh), build the x86_64
+# debug kernel (scripts/build-debug-kernel.sh; cached outside the clone, so
+# only the first run on a machine pays for it), build everything (module for
+# x86_64, ppc64le and the debug kernel, BPF, controller, test binaries), then
+# CTest: host unit tests, lint, the guest tests on both arches and the debug
+# kernel's (label debug), and the module's line coverage by the latter
+# (coverage.kmod).  The last lines are CTest's summary.  Extra arguments go to
+# ctest (e.g. -L guest, -R smoke, -LE debug).
+#
+# UTRACE_DEBUG_KERNEL=OFF leaves the debug kernel and its tests out.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${UTRACE_BUILD:-$top/build}
+debug=${UTRACE_DEBUG_KERNEL:-ON}
 
 t0=$(date +%s)
 "$top/scripts/setup.sh"
 t1=$(date +%s)
-cmake -S "$top" -B "$build" -G Ninja >/dev/null
-cmake --build "$build"
+if [ "$debug" = ON ]; then
+	"$top/scripts/build-debug-kernel.sh"
+fi
 t2=$(date +%s)
-echo "test.sh: setup $((t1 - t0)) s, build $((t2 - t1)) s"
+cmake -S "$top" -B "$build" -G Ninja -DUTRACE_DEBUG_KERNEL="$debug" >/dev/null
+cmake --build "$build"
+t3=$(date +%s)
+echo "test.sh: setup $((t1 - t0)) s, debug kernel $((t2 - t1)) s, build $((t3 - t2)) s"
 exec ctest --test-dir "$build" --output-on-failure -j2 "$@"

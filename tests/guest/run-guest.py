@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Boot a Debian 6.1 guest in qemu, run one command in it, check its dmesg.
 
-usage: run-guest.py --arch {x86_64,ppc64le} [options] -- COMMAND [ARG...]
+usage: run-guest.py --arch {x86_64,ppc64le} [--kernel {debian,debug}] [options] -- COMMAND [ARG...]
 
 x86_64: the guest mounts this machine's / read-only over 9p and chroots into
 it, so COMMAND and every path it names are this machine's own (the build tree,
@@ -14,8 +14,19 @@ so the command line reads the same on both arches.
 Before COMMAND, each --load module is inserted (insmod) in order; after it, they
 are removed in reverse order, and a failed removal fails the run.  Then the
 guest's dmesg is checked: WARNING:, BUG:, Oops, lockdep reports, scheduling
-while atomic, hung tasks, RCU stalls, panics, or any taint other than
-out-of-tree (O) and unsigned (E) fail the run.
+while atomic, hung tasks, RCU stalls, soft/hard lockups, KASAN, UBSAN, KFENCE
+and kmemleak reports, a kernel general protection fault (a user program's
+"traps: ... general protection fault ip:..." is a signal it got, not a kernel
+fault, and passes), panics, or any taint other than out-of-tree (O) and
+unsigned (E) fail the run.  A guest that panics (oops=panic; panic_on_warn=1
+on the debug kernel) is checked on the kernel lines of its console instead.
+
+--kernel debug (x86_64): boot the debug kernel of scripts/build-debug-kernel.sh
+(KASAN, lockdep, UBSAN, KFENCE, kmemleak, ...; virtio and 9p built in) with
+panic_on_warn=1; kmemleak is scanned after the modules are removed: any
+block it suspects that was allocated after the run began (boot's are not the
+run's) fails the run.  --gcov DIR copies the guest's /sys/kernel/debug/gcov data (.gcda of
+modules built with GCOV_PROFILE, kept after rmmod) into DIR.
 
 Exit status: COMMAND's status when the guest and dmesg are clean; otherwise
   2  usage or setup error (kernel not fetched, file missing)
@@ -38,6 +49,7 @@ import time
 
 TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEB_ARCH = {"x86_64": "amd64", "ppc64le": "ppc64el"}
+KERNELS = ("debian", "debug")
 
 EXIT_SETUP, EXIT_DMESG, EXIT_MODULE, EXIT_TIMEOUT, EXIT_NORESULT = 2, 3, 4, 5, 6
 
@@ -56,16 +68,33 @@ DMESG_BAD = [
     r"rcu: INFO: .* detected stalls",
     r"rcu_.*self-detected stall",
     r"Kernel panic",
-    r"general protection fault",
+    # A kernel GPF ("general protection fault, probably for non-canonical
+    # address ...", "general protection fault: 0000 [#1] ..."), not a user
+    # program's "traps: prog[pid] general protection fault ip:.. sp:.. error:0",
+    # which is only the SIGSEGV it was sent.
+    r"general protection fault(?! ip:)",
     r"kernel BUG at",
     r"list_add corruption|list_del corruption",
     r"refcount_t: ",
+    # The debug kernel's detectors (most of them also say BUG: or WARNING:).
+    r"BUG: KASAN",
+    r"UBSAN:",
+    r"KFENCE:",
+    r"soft lockup",
+    r"hard LOCKUP",
+    r"suspicious RCU usage",
+    r"ODEBUG:",
+    r"DEBUG_LOCKS_WARN_ON",
 ]
+# A kernel log line as the console shows it (PRINTK_TIME): "[   12.345678] ".
+CONSOLE_KLOG = re.compile(r"^\[\s*\d+\.\d+\] ?(.*)$")
 # Taint bits allowed: O (out-of-tree module, bit 12), E (unsigned, bit 13).
 TAINT_ALLOWED = (1 << 12) | (1 << 13)
 TAINT_LETTERS = "PFSRMBUDAWCIOELKXTN"
 
 MARK = "@@UTRACE"
+KMEMLEAK = "/sys/kernel/debug/kmemleak"
+KMEMLEAK_SCAN = f"echo scan > {KMEMLEAK}"
 
 
 def die(msg, code=EXIT_SETUP):
@@ -73,9 +102,14 @@ def die(msg, code=EXIT_SETUP):
     sys.exit(code)
 
 
-def load_env(arch):
+def load_env(arch, kernel="debian"):
     cache = os.environ.get("UTRACE_CACHE", os.path.join(TOP, ".cache"))
-    path = os.path.join(cache, "kernels", DEB_ARCH[arch] + ".env")
+    if kernel == "debug":
+        path = os.path.join(cache, "kernels", DEB_ARCH[arch] + "-debug.env")
+        if not os.path.exists(path):
+            die(f"{path} missing: run scripts/build-debug-kernel.sh")
+    else:
+        path = os.path.join(cache, "kernels", DEB_ARCH[arch] + ".env")
     if not os.path.exists(path):
         die(f"{path} missing: run scripts/setup.sh (or scripts/fetch-kernels.sh)")
     env = {}
@@ -176,6 +210,12 @@ def job_script(args):
         "echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null",
         "modfail=0",
     ]
+    if args.kernel == "debug":
+        # What boot leaked is not the run's: the run's suspects are those
+        # allocated from this jiffy on (a scan here instead would cost a
+        # minute per run under TCG).
+        lines.append(f"echo \"{MARK}-JIFFIES $(awk '/^jiffies:/ {{print $2; exit}}' "
+                     f"/proc/timer_list)@@\"")
     for ko in args.load:
         lines.append(
             f"insmod {q(ko)} || {{ echo '{MARK}-MODFAIL insmod {ko}@@'; modfail=1; }}"
@@ -196,6 +236,25 @@ def job_script(args):
             f"grep -q '^{name} ' /proc/modules && "
             f"{{ rmmod {name} || echo '{MARK}-MODFAIL rmmod {name}@@'; }}"
         )
+    if args.kernel == "debug":
+        # Two scans: kmemleak reports a block only when it was unreferenced
+        # and unchanged (same checksum) in two scans in a row; then the
+        # report.
+        lines += [
+            "echo 'run-guest: kmemleak scans' > /dev/kmsg",
+            f"{KMEMLEAK_SCAN}; {KMEMLEAK_SCAN}",
+            "echo 'run-guest: kmemleak scans done' > /dev/kmsg",
+            f"echo '{MARK}-BEGIN kmemleak@@'",
+            f"cat {KMEMLEAK}",
+            f"echo '{MARK}-END kmemleak@@'",
+        ]
+    if args.gcov:
+        # gcov_persist=1 (the default) keeps an unloaded module's counters.
+        lines.append(
+            "( cd /sys/kernel/debug/gcov 2>/dev/null && "
+            "find . -name '*.gcda' -exec cp --parents {} \"$UTRACE_OUT/.gcov/\" \\; ) "
+            "|| echo 'run-guest: no gcov data in /sys/kernel/debug/gcov'")
+        lines.insert(0, 'mkdir -p "$UTRACE_OUT/.gcov"')
     lines += [
         "sync",
         f"echo '{MARK}-BEGIN dmesg@@'",
@@ -283,8 +342,11 @@ def build_initramfs(args, env, path):
             die("busybox (static) not installed: run scripts/setup.sh")
         cpio.add_file("bin/busybox", busybox)
         modroot = env["MODROOT"]
-        wanted = ["virtio_pci", "9pnet_virtio", "9p"] + (["virtio_net"] if args.hostfwd else [])
-        mods = module_closure(modroot, wanted)
+        if args.kernel == "debug":
+            mods = []  # virtio, 9p and virtio-net are built in
+        else:
+            wanted = ["virtio_pci", "9pnet_virtio", "9p"] + (["virtio_net"] if args.hostfwd else [])
+            mods = module_closure(modroot, wanted)
         for m in mods:
             cpio.add_file("lib/modules/" + m, os.path.join(modroot, m))
         cpio.add_bytes("modules.list", ("\n".join(mods) + "\n").encode(), 0o100644)
@@ -304,8 +366,16 @@ def build_initramfs(args, env, path):
         f.write(cpio.finish())
 
 
+# The debug kernel's command line: a WARN (and every KASAN, UBSAN, KFENCE
+# report) panics, and the panic replays the whole kernel log on the console
+# (panic_print bit 5) so that the checker still sees the report's lines.
+DEBUG_APPEND = "panic_on_warn=1 panic_print=0x20 kmemleak=on"
+
+
 def qemu_command(args, env, initrd, outdir):
     common_append = "loglevel=4 panic=-1 oops=panic nokaslr"
+    if args.kernel == "debug":
+        common_append += " " + DEBUG_APPEND
     if args.arch == "x86_64":
         cmd = [
             "qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
@@ -353,6 +423,10 @@ def sections(text):
     m = re.search(rf"{MARK}-TAINT (\d+)@@", text)
     out["taint"] = int(m.group(1)) if m else None
     out["modfail"] = re.findall(rf"{MARK}-MODFAIL (.*?)@@", text)
+    m = re.search(rf"{MARK}-BEGIN kmemleak@@\r?\n(.*?){MARK}-END kmemleak@@", text, re.S)
+    out["kmemleak"] = m.group(1).replace("\r\n", "\n") if m else None
+    m = re.search(rf"{MARK}-JIFFIES (\d+)@@", text)
+    out["jiffies"] = int(m.group(1)) if m else None
     return out
 
 
@@ -369,11 +443,48 @@ def check_dmesg(dmesg, taint):
     return problems
 
 
+def check_kmemleak(report, since=None):
+    """The suspects of /sys/kernel/debug/kmemleak allocated at jiffy `since`
+    or later (all if None): one line per object, naming its allocator."""
+    problems = []
+    obj = None
+    for line in (report or "").splitlines():
+        if line.startswith("unreferenced object"):
+            obj = line.strip()
+            continue
+        m = re.match(r'\s+comm "(.*)", pid (\d+), jiffies (\d+)', line)
+        if obj and m:
+            if since is None or int(m.group(3)) >= since:
+                problems.append(f"kmemleak: {obj} comm {m.group(1)} pid {m.group(2)}")
+            obj = None
+    if obj:
+        problems.append(f"kmemleak: {obj}")
+    return problems
+
+
+def check_console(text):
+    """Bad kernel lines on the console: for a guest that gave no dmesg section
+    (a panic; the debug kernel replays its log when it panics).  Only the
+    kernel's own timestamped lines count, not the command's output."""
+    bad = re.compile("|".join(DMESG_BAD))
+    problems = []
+    for line in text.replace("\r\n", "\n").splitlines():
+        m = CONSOLE_KLOG.match(line)
+        if m and bad.search(m.group(1)) and line not in problems:
+            problems.append(line)
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         usage="%(prog)s --arch {x86_64,ppc64le} [options] -- COMMAND [ARG...]")
     ap.add_argument("--arch", required=True, choices=sorted(DEB_ARCH))
+    ap.add_argument("--kernel", choices=KERNELS, default="debian",
+                    help="debian: the fetched Debian kernel (default); debug: x86_64 only, "
+                         "the debug kernel of scripts/build-debug-kernel.sh")
+    ap.add_argument("--gcov", metavar="DIR",
+                    help="x86_64: copy the guest's gcov data (.gcda) into DIR after the run")
     ap.add_argument("--timeout", type=int, default=300,
                     help="seconds from qemu start to result (default 300)")
     ap.add_argument("--load", action="append", default=[], metavar="KO",
@@ -383,7 +494,8 @@ def main():
     ap.add_argument("--out", metavar="DIR",
                     help="x86_64: host folder mounted writable at $UTRACE_OUT")
     ap.add_argument("--cwd", default="/", help="working directory of COMMAND")
-    ap.add_argument("--memory", type=int, default=1024, help="MiB (default 1024)")
+    ap.add_argument("--memory", type=int,
+                    help="MiB (default 1024; 2048 for --kernel debug: KASAN's shadow, kmemleak)")
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--icount", type=int, metavar="N",
@@ -400,7 +512,13 @@ def main():
         if args.arch != "x86_64" or not re.fullmatch(r"\d+:\d+", fwd):
             die(f"--hostfwd {fwd}: expected HOSTPORT:GUESTPORT, x86_64 only")
 
-    env = load_env(args.arch)
+    if args.kernel == "debug" and args.arch != "x86_64":
+        die("--kernel debug: x86_64 only")
+    if args.gcov and args.arch != "x86_64":
+        die("--gcov: x86_64 only")
+    if args.memory is None:
+        args.memory = 2048 if args.kernel == "debug" else 1024
+    env = load_env(args.arch, args.kernel)
     args.load = [os.path.abspath(k) for k in args.load]
     for ko in args.load:
         if not os.path.isfile(ko):
@@ -426,19 +544,35 @@ def main():
             os.killpg(proc.pid, signal.SIGKILL)
             raw, _ = proc.communicate()
         elapsed = time.monotonic() - start
+        gcov_src = os.path.join(outdir, ".gcov")
+        if args.gcov and os.path.isdir(gcov_src):
+            shutil.rmtree(args.gcov, ignore_errors=True)
+            shutil.copytree(gcov_src, args.gcov)
+        shutil.rmtree(gcov_src, ignore_errors=True)
     text = re.sub(r"\x1b\[[0-9;]*m", "", raw.decode("utf-8", "replace"))
     if args.log:
         with open(args.log, "w", encoding="utf-8") as f:
             f.write(text)
 
     res = sections(text)
-    label = f"[{args.arch}]"
+    label = f"[{args.arch}{'-debug' if args.kernel == 'debug' else ''}]"
     if res["output"] is not None:
         sys.stdout.write(res["output"])
     if args.show_dmesg and res["dmesg"] is not None:
         print(f"{label} ---- guest dmesg ----")
         sys.stdout.write(res["dmesg"])
     tail = "\n".join(text.replace("\r\n", "\n").splitlines()[-40:])
+    if res["dmesg"] is None:
+        # No dmesg section: a panic or a hang.  The kernel lines the console
+        # shows still name what went wrong.
+        problems = check_console(text)
+        if problems:
+            for p in problems:
+                print(f"{label} dmesg check failed: {p}")
+            why = f"timed out after {args.timeout} s" if timed_out else \
+                f"ended without a result after {elapsed:.1f} s"
+            print(f"{label} guest {why}; last console lines:\n{tail}")
+            return EXIT_DMESG
     if timed_out:
         print(f"{label} guest timed out after {args.timeout} s; last console lines:\n{tail}")
         return EXIT_TIMEOUT
@@ -449,12 +583,15 @@ def main():
         print(f"{label} guest ended without a result after {elapsed:.1f} s; "
               f"last console lines:\n{tail}")
         return EXIT_NORESULT
-    problems = check_dmesg(res["dmesg"], res["taint"])
+    problems = check_dmesg(res["dmesg"], res["taint"]) + \
+        check_kmemleak(res["kmemleak"], res["jiffies"])
     if problems:
         for p in problems:
             print(f"{label} dmesg check failed: {p}")
         if not args.show_dmesg:
             print(f"{label} ---- guest dmesg ----\n{res['dmesg']}")
+        if res["kmemleak"]:
+            print(f"{label} ---- guest kmemleak ----\n{res['kmemleak']}")
         return EXIT_DMESG
     if res["modfail"]:
         for m in res["modfail"]:

@@ -29,10 +29,151 @@ class CheckDmesg(unittest.TestCase):
             with self.subTest(line=line):
                 self.assertEqual(run_guest.check_dmesg(CLEAN + line + "\n", 0), [line])
 
+    def test_each_debug_kernel_report_fails(self):
+        for line in [
+            "BUG: KASAN: slab-use-after-free in utrace_report_death+0x1c/0x200 [utrace]",
+            "UBSAN: shift-out-of-bounds in kmod/utrace.c:120:15",
+            "UBSAN: array-index-out-of-bounds in kmod/ptrace.c:88:3",
+            "BUG: KFENCE: use-after-free read in utrace_control+0x10/0x90 [utrace]",
+            "KFENCE: out-of-bounds write in foo+0x1/0x2",
+            "watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [sh:123]",
+            "NMI watchdog: Watchdog detected hard LOCKUP on cpu 1",
+            "WARNING: suspicious RCU usage",
+            "ODEBUG: free active (active state 0) object: ffff888 object type: timer_list",
+            "DEBUG_LOCKS_WARN_ON(lock->magic != lock)",
+            "Kernel panic - not syncing: kernel: panic_on_warn set ...",
+            "Kernel panic - not syncing: KASAN: panic_on_warn set ...",
+            "general protection fault, probably for non-canonical address "
+            "0xdffffc0000000003: 0000 [#1] PREEMPT SMP KASAN NOPTI",
+            "general protection fault: 0000 [#1] PREEMPT SMP NOPTI",
+            "segment-related general protection fault: 0000 [#1] SMP",
+        ]:
+            with self.subTest(line=line):
+                self.assertEqual(run_guest.check_dmesg(CLEAN + line + "\n", 0), [line])
+
+    def test_user_program_general_protection_fault_passes(self):
+        # show_signal(): the SIGSEGV a user program got for its own GPF.
+        for line in [
+            "traps: prog[1234] general protection fault ip:401136 sp:7ffd5c0b8e10 error:0 "
+            "in prog[401000+1000]",
+            "traps: ptrace_workload[77] general protection fault ip:7f3a2b1c0d9e "
+            "sp:7ffc00000000 error:0 in libc.so.6[7f3a2b000000+155000]",
+        ]:
+            with self.subTest(line=line):
+                self.assertEqual(run_guest.check_dmesg(CLEAN + line + "\n", 0), [])
+
     def test_taint_other_than_out_of_tree_and_unsigned_fails(self):
         problems = run_guest.check_dmesg(CLEAN, (1 << 9) | (1 << 12))
         self.assertEqual(len(problems), 1)
         self.assertIn("(WO)", problems[0])
+
+
+# As 6.1 writes /sys/kernel/debug/kmemleak: the first block was allocated at
+# boot (jiffy 4294893327), the second during the run.
+KMEMLEAK_REPORT = """unreferenced object 0xffff888005a3c000 (size 64):
+  comm "swapper/0", pid 1, jiffies 4294893327
+  hex dump (first 32 bytes):
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................
+  backtrace:
+    [<(____ptrval____)>] kmalloc_trace+0x26/0xc0
+unreferenced object 0xffff888008f9a480 (size 64):
+  comm "insmod", pid 69, jiffies 4294918187
+  hex dump (first 32 bytes):
+    5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a  ZZZZZZZZZZZZZZZZ
+  backtrace:
+    [<(____ptrval____)>] kmalloc_trace+0x26/0xc0
+    [<(____ptrval____)>] 0xffffffffa0005041
+"""
+
+
+class CheckKmemleak(unittest.TestCase):
+    def test_each_suspect_fails(self):
+        self.assertEqual(run_guest.check_kmemleak(KMEMLEAK_REPORT), [
+            "kmemleak: unreferenced object 0xffff888005a3c000 (size 64): comm swapper/0 pid 1",
+            "kmemleak: unreferenced object 0xffff888008f9a480 (size 64): comm insmod pid 69",
+        ])
+
+    def test_suspects_allocated_before_the_run_pass(self):
+        self.assertEqual(run_guest.check_kmemleak(KMEMLEAK_REPORT, since=4294900000), [
+            "kmemleak: unreferenced object 0xffff888008f9a480 (size 64): comm insmod pid 69",
+        ])
+        self.assertEqual(run_guest.check_kmemleak(KMEMLEAK_REPORT, since=4294918188), [])
+
+    def test_empty_report_or_none_passes(self):
+        self.assertEqual(run_guest.check_kmemleak(""), [])
+        self.assertEqual(run_guest.check_kmemleak(None), [])
+
+
+class CheckConsole(unittest.TestCase):
+    PANIC = ("@@UTRACE-BEGIN output@@\r\n"
+             "WARNING: this line is the command's own output\r\n"
+             "[    5.100000] utrace: loaded\r\n"
+             "[    5.200000] WARNING: CPU: 0 PID: 91 at warnmod.c:9 utrace_test_warn_init+0x9/0x20\r\n"
+             "[    5.300000] Kernel panic - not syncing: kernel: panic_on_warn set ...\r\n")
+
+    def test_kernel_lines_of_a_panicked_guest_fail(self):
+        self.assertEqual(run_guest.check_console(self.PANIC), [
+            "[    5.200000] WARNING: CPU: 0 PID: 91 at warnmod.c:9 utrace_test_warn_init+0x9/0x20",
+            "[    5.300000] Kernel panic - not syncing: kernel: panic_on_warn set ...",
+        ])
+
+    def test_command_output_and_clean_kernel_lines_pass(self):
+        self.assertEqual(run_guest.check_console(
+            "WARNING: not a kernel line\r\n[    1.000000] Linux version 6.1.192\r\n"), [])
+
+    def test_replayed_lines_are_named_once(self):
+        line = "[    5.200000] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2"
+        self.assertEqual(run_guest.check_console(line + "\n" + line + "\n"), [line])
+
+
+class Args:
+    arch = "x86_64"
+    load = ["/b/kmod/x86_64-debug/utrace.ko"]
+    command = ["true"]
+    cwd = "/"
+    gcov = None
+    kernel = "debug"
+    append = ""
+    memory = 2048
+    smp = 2
+    icount = None
+    hostfwd = []
+
+
+class DebugKernel(unittest.TestCase):
+    def test_run_start_is_noted_before_insmod_and_kmemleak_scanned_after_rmmod(self):
+        script = run_guest.job_script(Args())
+        start = script.index("@@UTRACE-JIFFIES $(awk '/^jiffies:/ {print $2; exit}' "
+                             "/proc/timer_list)@@")
+        insmod = script.index("insmod /b/kmod/x86_64-debug/utrace.ko")
+        rmmod = script.index("rmmod utrace")
+        report = script.index("@@UTRACE-BEGIN kmemleak@@")
+        self.assertLess(start, insmod)
+        self.assertLess(rmmod, report)
+        self.assertEqual(script[rmmod:report].count("echo scan > /sys/kernel/debug/kmemleak"), 2)
+
+    def test_the_debian_kernel_run_does_not_touch_kmemleak(self):
+        args = Args()
+        args.kernel = "debian"
+        self.assertNotIn("kmemleak", run_guest.job_script(args))
+
+    def test_gcov_data_is_copied_out_after_the_modules_are_removed(self):
+        args = Args()
+        args.gcov = "/b/gcov/smoke"
+        script = run_guest.job_script(args)
+        self.assertLess(script.index("rmmod utrace"), script.index("/sys/kernel/debug/gcov"))
+
+    def test_debug_kernel_boots_with_panic_on_warn_and_log_replay(self):
+        env = {"KIMAGE": "/c/bzImage"}
+        cmd = run_guest.qemu_command(Args(), env, "/t/initrd", "/t/out")
+        self.assertEqual(cmd[cmd.index("-kernel") + 1], "/c/bzImage")
+        append = cmd[cmd.index("-append") + 1]
+        self.assertIn("panic_on_warn=1", append)
+        self.assertIn("panic_print=0x20", append)
+        args = Args()
+        args.kernel = "debian"
+        append = run_guest.qemu_command(args, env, "/t/initrd", "/t/out")
+        self.assertNotIn("panic_on_warn", append[append.index("-append") + 1])
 
 
 class Sections(unittest.TestCase):
@@ -46,6 +187,16 @@ class Sections(unittest.TestCase):
         self.assertEqual(res["dmesg"], "[0] x\n")
         self.assertEqual(res["taint"], 4096)
         self.assertEqual(res["modfail"], [])
+        self.assertIsNone(res["kmemleak"])
+        self.assertIsNone(res["jiffies"])
+
+    def test_kmemleak_section_is_parsed(self):
+        text = ("@@UTRACE-JIFFIES 4294900000@@\r\n"
+                "@@UTRACE-BEGIN kmemleak@@\r\nunreferenced object 0x1 (size 8):\r\n"
+                "@@UTRACE-END kmemleak@@\r\n")
+        res = run_guest.sections(text)
+        self.assertEqual(res["kmemleak"], "unreferenced object 0x1 (size 8):\n")
+        self.assertEqual(res["jiffies"], 4294900000)
 
     def test_missing_result_is_none(self):
         res = run_guest.sections("[ 1.0] Kernel panic\r\n")

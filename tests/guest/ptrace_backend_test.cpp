@@ -1,0 +1,504 @@
+// The ptrace backend's waits and requests as the rest of the system sees
+// them (docs/PTRACE.md, "wait" and "Requests"): a wait of a process that
+// traces nothing is not disturbed by other tracers' stops and still sees a
+// tracee that appears while it waits; a tracer whose request or wait meets a
+// tracee held in its stop by another engine can be killed, and its request
+// fails with ESRCH instead of hanging.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <elf.h>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <poll.h>
+#include <pthread.h>
+#include <sstream>
+#include <string>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "error_of.hpp"
+#include "reports.hpp"
+#include "tracee.hpp"
+#include "utrace/device.hpp"
+
+using namespace std::chrono_literals;
+using utrace::bit;
+using utrace::EngineType;
+using utrace::Event;
+using utrace::Report;
+using utrace_test::eventually;
+
+namespace
+{
+
+constexpr const char *kBackend = "/sys/module/utrace/parameters/ptrace_backend";
+
+bool write_backend(const char *value)
+{
+	const int fd = open(kBackend, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	const bool ok = write(fd, value, 1) == 1;
+	close(fd);
+	return ok;
+}
+
+// The utrace ptrace backend on for the test's scope.
+class BackendOn
+{
+public:
+	BackendOn() { ok_ = write_backend("Y"); }
+	~BackendOn()
+	{
+		// EBUSY while a relationship is left: a test that leaked one fails here.
+		if (ok_) {
+			EXPECT_TRUE(eventually([] { return write_backend("N"); }, 10s))
+			        << "the backend cannot be switched off: a relationship is left";
+		}
+	}
+	BackendOn(const BackendOn &) = delete;
+	BackendOn &operator=(const BackendOn &) = delete;
+	[[nodiscard]] bool ok() const { return ok_; }
+
+private:
+	bool ok_;
+};
+
+// A child process running @fn, which returns its exit code.
+pid_t fork_child(const std::function<int()> &fn)
+{
+	const pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn());
+	return pid;
+}
+
+// waitpid(@pid, @options) polled until @timeout; the status, or -1.
+int wait_for(pid_t pid, std::chrono::seconds timeout, int options = 0)
+{
+	const auto end = std::chrono::steady_clock::now() + timeout;
+	int status = 0;
+	for (;;) {
+		const pid_t r = waitpid(pid, &status, options | WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0 || std::chrono::steady_clock::now() > end)
+			return -1;
+		std::this_thread::sleep_for(10ms);
+	}
+}
+
+// The system call @tid (a thread of @pid) sleeps in, from /proc: -1 when it
+// runs or is not in one.
+long syscall_of(pid_t pid, pid_t tid = 0)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/task/" +
+	                 std::to_string(tid ? tid : pid) + "/syscall");
+	long nr = -1;
+	if (!(in >> nr))
+		return -1;
+	return nr;
+}
+
+// A field of /proc/PID/status as a number, -1 if missing.
+long status_field(pid_t pid, const std::string &name)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+	std::string line;
+	while (std::getline(in, line)) {
+		if (line.rfind(name + ":", 0) == 0)
+			return std::stol(line.substr(name.size() + 1));
+	}
+	return -1;
+}
+
+std::string proc_state(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+	std::string line;
+	while (std::getline(in, line)) {
+		if (line.rfind("State:", 0) == 0)
+			return line.substr(line.find_first_not_of(" \t", 6));
+	}
+	return "";
+}
+
+class Pipe
+{
+public:
+	Pipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0); }
+	~Pipe()
+	{
+		close(fds_[0]);
+		close(fds_[1]);
+	}
+	Pipe(const Pipe &) = delete;
+	Pipe &operator=(const Pipe &) = delete;
+	void put(int v) const { (void)!write(fds_[1], &v, sizeof(v)); }
+	// The next int, or @fallback after @timeout.
+	[[nodiscard]] int get(std::chrono::seconds timeout, int fallback = -1) const
+	{
+		pollfd p{.fd = fds_[0], .events = POLLIN, .revents = 0};
+		int v = fallback;
+		if (poll(&p, 1, static_cast<int>(timeout.count() * 1000)) != 1 ||
+		    read(fds_[0], &v, sizeof(v)) != sizeof(v))
+			return fallback;
+		return v;
+	}
+
+private:
+	int fds_[2] = {-1, -1};
+};
+
+// In a child: the tracer of a TRACEME child that makes @calls getppid()
+// system calls, resumed with PTRACE_SYSCALL at each stop.  Exit code 0 when
+// it saw an entry and an exit stop for each.
+int trace_syscalls(int calls)
+{
+	const pid_t x = fork();
+	if (x == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0)
+			_exit(90);
+		raise(SIGSTOP);
+		for (int i = 0; i < calls; i++)
+			syscall(SYS_getppid);
+		_exit(0);
+	}
+	int status = 0;
+	int stops = 0;
+	if (waitpid(x, &status, 0) != x || !WIFSTOPPED(status))
+		return 91;
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, x, nullptr, nullptr) != 0)
+			return 92;
+		if (waitpid(x, &status, 0) != x)
+			return 93;
+		if (WIFEXITED(status))
+			break;
+		stops++;
+	}
+	return stops >= 2 * calls ? 0 : 94;
+}
+
+TEST(PtraceBackend, AnUnrelatedWaitSleepsThroughAnotherTracersStops)
+{
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok()) << kBackend;
+	// W waits for a child of its own that does not exit: it traces nothing.
+	Pipe child;
+	const pid_t w = fork_child([&] {
+		const pid_t c = fork_child([] {
+			for (;;)
+				pause();
+			return 0;
+		});
+		child.put(c);
+		int status = 0;
+		if (syscall(SYS_wait4, c, &status, 0, nullptr) != c)
+			return 1;
+		return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : 2;
+	});
+	const pid_t c = child.get(60s);
+	ASSERT_GT(c, 0);
+	ASSERT_TRUE(eventually([&] { return syscall_of(w) == SYS_wait4; }, 30s))
+	        << "W never slept in wait4";
+	const long before = status_field(w, "voluntary_ctxt_switches");
+
+	// Another process traces 2000 syscall stops meanwhile.
+	constexpr int kCalls = 1000;
+	const pid_t tracer = fork_child([] { return trace_syscalls(kCalls); });
+	const int status = wait_for(tracer, 300s);
+	ASSERT_NE(status, -1) << "the tracer did not finish";
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "tracer status " << status;
+
+	const long after = status_field(w, "voluntary_ctxt_switches");
+	EXPECT_EQ(syscall_of(w), SYS_wait4);
+	// Natively W is not woken at all; allow a stray wakeup or two.
+	EXPECT_LE(after - before, 3) << "W was woken " << after - before << " times by "
+	                             << 2 * kCalls << " stops of a tracee that is not its";
+	kill(c, SIGKILL);
+	const int ws = wait_for(w, 60s);
+	EXPECT_TRUE(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << "W status " << ws;
+}
+
+TEST(PtraceBackend, AParentAlreadyWaitingSeesItsChildsTracemeStop)
+{
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok()) << kBackend;
+	// P waits (the kernel's own wait: it traces nothing) before its child
+	// makes it its tracer and stops.
+	const pid_t p = fork_child([] {
+		const pid_t c = fork_child([] {
+			const pid_t parent = getppid();
+			while (syscall_of(parent) != SYS_wait4)
+				usleep(1000);
+			if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0)
+				return 90;
+			raise(SIGSTOP);
+			return 7;
+		});
+		int status = 0;
+		if (syscall(SYS_wait4, c, &status, 0, nullptr) != c)
+			return 1;
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP)
+			return 2;
+		if (ptrace(PTRACE_CONT, c, nullptr, nullptr) != 0)
+			return 3;
+		if (syscall(SYS_wait4, c, &status, 0, nullptr) != c)
+			return 4;
+		return WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : 5;
+	});
+	const int status = wait_for(p, 120s);
+	if (status == -1) {
+		kill(p, SIGKILL);
+		wait_for(p, 60s);
+	}
+	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	        << "parent status " << status << " (-1: its wait never saw the stop)";
+}
+
+TEST(PtraceBackend, AThreadWaitingForAnyChildSeesItsSiblingsNewTracee)
+{
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok()) << kBackend;
+	const pid_t x = fork_child([] {
+		for (;;)
+			pause();
+		return 0;
+	});
+	// P: one thread waits for any child (it has one that sleeps), the
+	// other seizes and interrupts x meanwhile.  Natively the wait looks at
+	// every thread's tracees.
+	const pid_t p = fork_child([x] {
+		const pid_t own = fork_child([] {
+			for (;;)
+				pause();
+			return 0;
+		});
+		struct Shared {
+			pid_t tid = 0;
+			pid_t got = 0;
+			int status = 0;
+		} sh;
+		pthread_t th;
+		if (pthread_create(
+		            &th, nullptr,
+		            [](void *arg) -> void * {
+			            auto *s = static_cast<Shared *>(arg);
+			            __atomic_store_n(&s->tid,
+			                             static_cast<pid_t>(syscall(SYS_gettid)),
+			                             __ATOMIC_SEQ_CST);
+			            s->got = static_cast<pid_t>(
+			                    syscall(SYS_wait4, -1, &s->status, __WALL, nullptr));
+			            return nullptr;
+		            },
+		            &sh) != 0)
+			return 1;
+		while (__atomic_load_n(&sh.tid, __ATOMIC_SEQ_CST) == 0 ||
+		       syscall_of(getpid(), sh.tid) != SYS_wait4)
+			usleep(1000);
+		if (ptrace(PTRACE_SEIZE, x, nullptr, nullptr) != 0 ||
+		    ptrace(PTRACE_INTERRUPT, x, nullptr, nullptr) != 0)
+			return 2;
+		pthread_join(th, nullptr);
+		kill(own, SIGKILL);
+		waitpid(own, nullptr, 0);
+		if (sh.got != x)
+			return 3;
+		if (!WIFSTOPPED(sh.status) || (sh.status >> 16) != PTRACE_EVENT_STOP)
+			return 4;
+		return ptrace(PTRACE_DETACH, x, nullptr, nullptr) == 0 ? 0 : 5;
+	});
+	const int status = wait_for(p, 120s);
+	if (status == -1) {
+		kill(p, SIGKILL);
+		wait_for(p, 60s);
+	}
+	kill(x, SIGKILL);
+	wait_for(x, 60s);
+	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	        << "status " << status << " (-1: the waiting thread never saw the new tracee)";
+}
+
+// A tracee whose signal-delivery stop the ptrace backend recorded, held in
+// that report by a /dev/utrace user engine that does not reply (it is in
+// TASK_TRACED, but not stopped as far as utrace goes); a tracer process
+// that seized it and runs @request once told to.
+class HeldTracee : public ::testing::Test
+{
+protected:
+	void start(const std::function<int(pid_t)> &request)
+	{
+		ASSERT_TRUE(backend_.ok()) << kBackend;
+		tracee_ = fork_child([] {
+			for (;;)
+				pause();
+			return 0;
+		});
+		tracer_ = fork_child([&, t = tracee_] {
+			if (ptrace(PTRACE_SEIZE, t, nullptr, nullptr) != 0)
+				return 90;
+			to_test_.put(0);
+			(void)to_tracer_.get(600s);
+			to_test_.put(request(t));
+			for (;;)
+				pause();
+			return 0;
+		});
+		ASSERT_EQ(to_test_.get(60s), 0) << "no seize";
+		id_ = dev_.attach(tracee_, EngineType::User,
+		                  bit(Event::Signal) | bit(Event::SignalIgn) |
+		                          bit(Event::SignalStop) | bit(Event::SignalTerm) |
+		                          bit(Event::SignalCore));
+		kill(tracee_, SIGUSR1);
+		// Engines report signals in attach order: ptrace's stop is recorded.
+		const auto r = dev_.read_report(60000ms);
+		ASSERT_TRUE(r.has_value()) << "no signal report";
+		ASSERT_TRUE(r->needs_reply);
+		report_ = *r;
+		ASSERT_TRUE(
+		        eventually([&] { return proc_state(tracee_) == "t (tracing stop)"; }, 30s))
+		        << proc_state(tracee_);
+		to_tracer_.put(0);
+	}
+
+	// The tracer is in its request (or wait) system call @nr.
+	[[nodiscard]] bool tracer_in(long nr) const
+	{
+		return eventually([&] { return syscall_of(tracer_) == nr; }, 30s);
+	}
+
+	void TearDown() override
+	{
+		if (id_)
+			(void)utrace_test::error_of([&] { dev_.detach(id_); });
+		if (tracer_ > 0) {
+			kill(tracer_, SIGKILL);
+			wait_for(tracer_, 60s);
+		}
+		if (tracee_ > 0) {
+			kill(tracee_, SIGKILL);
+			wait_for(tracee_, 60s);
+		}
+	}
+
+	BackendOn backend_;
+	utrace::Device dev_;
+	utrace::EngineId id_ = 0;
+	Report report_{};
+	pid_t tracee_ = -1;
+	pid_t tracer_ = -1;
+	Pipe to_tracer_;
+	Pipe to_test_;
+};
+
+// PTRACE_GETREGSET NT_PRSTATUS (both arches); 0 or the errno.
+int get_regs(pid_t t)
+{
+	unsigned long regs[64];
+	iovec iov{.iov_base = regs, .iov_len = sizeof(regs)};
+	return ptrace(PTRACE_GETREGSET, t, NT_PRSTATUS, &iov) == 0 ? 0 : errno;
+}
+
+TEST_F(HeldTracee, ATracerKilledInARequestDies)
+{
+	ASSERT_NO_FATAL_FAILURE(start(get_regs));
+	ASSERT_TRUE(tracer_in(SYS_ptrace));
+	kill(tracer_, SIGKILL);
+	const int status = wait_for(tracer_, 20s);
+	EXPECT_NE(status, -1) << "the tracer is still alive 20 s after SIGKILL, state "
+	                      << proc_state(tracer_);
+	if (status == -1) {
+		// Let it go: the tracee's stop settles, the request returns.
+		dev_.detach(id_);
+		id_ = 0;
+		ASSERT_NE(wait_for(tracer_, 60s), -1);
+	} else {
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+	}
+	tracer_ = -1;
+}
+
+TEST_F(HeldTracee, ARequestFailsWithEsrch)
+{
+	ASSERT_NO_FATAL_FAILURE(start(get_regs));
+	// Natively a tracee that is not in its ptrace stop gives ESRCH.
+	const int err = to_test_.get(20s, -1);
+	EXPECT_EQ(err, ESRCH) << "-1: no answer in 20 s";
+	EXPECT_EQ(proc_state(tracee_), "t (tracing stop)");
+}
+
+TEST_F(HeldTracee, ATracersWaitSleepsUntilTheStopIsReachedAndCanBeKilled)
+{
+	ASSERT_NO_FATAL_FAILURE(start([](pid_t t) {
+		int status = 0;
+		// Not in the stop yet: nothing to report.
+		if (waitpid(t, &status, WNOHANG | __WALL) != 0)
+			return 1;
+		waitpid(t, &status, __WALL);
+		return 2;
+	}));
+	ASSERT_TRUE(tracer_in(SYS_wait4)) << "the tracer's wait returned: " << to_test_.get(1s, -1);
+	kill(tracer_, SIGKILL);
+	const int status = wait_for(tracer_, 20s);
+	EXPECT_NE(status, -1) << "the tracer is still alive 20 s after SIGKILL, state "
+	                      << proc_state(tracer_);
+	if (status == -1) {
+		dev_.detach(id_);
+		id_ = 0;
+		ASSERT_NE(wait_for(tracer_, 60s), -1);
+	}
+	tracer_ = -1;
+}
+
+TEST_F(HeldTracee, ATracersWaitReportsItsOtherTraceesStopsMeanwhile)
+{
+	ASSERT_NO_FATAL_FAILURE(start([](pid_t) {
+		const pid_t other = fork_child([] {
+			// Gone with the tracer, also when the wait never returns.
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+			return 0;
+		});
+		if (ptrace(PTRACE_SEIZE, other, nullptr, nullptr) != 0 ||
+		    ptrace(PTRACE_INTERRUPT, other, nullptr, nullptr) != 0)
+			return 1;
+		int status = 0;
+		const pid_t got = waitpid(-1, &status, __WALL);
+		kill(other, SIGKILL);
+		if (got != other)
+			return 2;
+		return WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP ? 0 : 3;
+	}));
+	EXPECT_EQ(to_test_.get(20s, -1), 0) << "-1: the wait did not return in 20 s";
+}
+
+TEST_F(HeldTracee, ATracersWaitReportsTheStopOnceTheOtherEngineReplies)
+{
+	ASSERT_NO_FATAL_FAILURE(start([](pid_t t) {
+		int status = 0;
+		if (waitpid(t, &status, __WALL) != t)
+			return 1;
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGUSR1)
+			return 2;
+		return get_regs(t) == 0 ? 0 : 3;
+	}));
+	ASSERT_TRUE(tracer_in(SYS_wait4));
+	// It keeps ptrace's answer: the signal is ignored, the tracee stops.
+	dev_.reply({.seq = report_.seq,
+	            .action = static_cast<uint32_t>(utrace::Action::Resume) | utrace::kSignalIgn});
+	EXPECT_EQ(to_test_.get(60s, -1), 0);
+}
+
+} // namespace

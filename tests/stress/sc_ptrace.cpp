@@ -1,0 +1,672 @@
+// The ptrace backend under races: tracer and tracee dying in every order
+// and every tracee state, PTRACE_O_EXITKILL, multi-threaded tracees,
+// attach/detach races, and the backend switch attempted while tracers work.
+// Every death-order combination runs under native ptrace too, with the same
+// checks: native is the oracle for what the checks expect.
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sstream>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "fixture.hpp"
+
+namespace stress
+{
+namespace
+{
+
+// What a tracee shares with the harness.
+struct TraceeShared {
+	std::atomic<uint64_t> progress{0};
+	std::atomic<int> usr1{0};
+	std::atomic<int> bad{0}; // getppid() returned a wrong value
+	std::atomic<bool> churn{false};
+};
+
+TraceeShared *g_tracee; // in the tracee: for the signal handler
+
+void on_usr1(int)
+{
+	g_tracee->usr1.fetch_add(1);
+}
+
+// A tracee: getppid() in a loop on every thread, checking its result; with
+// @threads two more threads, with @churn threads that come and go.
+[[noreturn]] void tracee_body(TraceeShared *sh, bool threads, pid_t parent)
+{
+	g_tracee = sh;
+	struct sigaction sa {
+	};
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	::sigaction(SIGUSR1, &sa, nullptr);
+	auto loop = [sh, parent] {
+		for (;;) {
+			if (::syscall(SYS_getppid) != parent)
+				sh->bad.fetch_add(1);
+			sh->progress.fetch_add(1);
+		}
+	};
+	if (threads) {
+		std::thread(loop).detach();
+		std::thread(loop).detach();
+	}
+	if (sh->churn) {
+		std::thread([sh, parent] {
+			for (;;) {
+				std::thread t([sh, parent] {
+					for (int i = 0; i < 50; i++)
+						if (::syscall(SYS_getppid) != parent)
+							sh->bad.fetch_add(1);
+				});
+				t.join();
+			}
+		}).detach();
+	}
+	loop();
+	for (;;)
+		::pause();
+}
+
+std::vector<pid_t> threads_of(pid_t pid)
+{
+	std::vector<pid_t> out;
+	const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+	if (DIR *d = ::opendir(dir.c_str())) {
+		while (const dirent *e = ::readdir(d))
+			if (e->d_name[0] != '.')
+				out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+		::closedir(d);
+	}
+	return out;
+}
+
+// waitpid(@pid) until it returns a stop or death, at most @bound; -1 on
+// timeout or error.
+int wait_stop(pid_t pid, std::chrono::milliseconds bound, int *status)
+{
+	const auto end = Clock::now() + bound;
+	for (;;) {
+		const pid_t got = ::waitpid(pid, status, WNOHANG | __WALL);
+		if (got == pid)
+			return 0;
+		if (got < 0 && errno != EINTR)
+			return -1;
+		if (Clock::now() >= end)
+			return -1;
+		std::this_thread::sleep_for(1ms);
+	}
+}
+
+enum class State { Running, SyscallStop, SignalStop, GroupStop, EventStop, kCount };
+enum class Death {
+	TracerKilled,
+	TraceeKilledWhileWaiting,
+	TraceeKilledWhileRequesting,
+	Both,
+	kCount
+};
+
+const char *state_name(State s)
+{
+	static const char *n[] = {"running", "syscall-stop", "signal-stop", "group-stop",
+	                          "event-stop"};
+	return n[static_cast<int>(s)];
+}
+
+const char *death_name(Death d)
+{
+	static const char *n[] = {"tracer-killed", "tracee-killed-while-tracer-waits",
+	                          "tracee-killed-while-tracer-requests", "both-killed"};
+	return n[static_cast<int>(d)];
+}
+
+struct Combo {
+	State state;
+	Death death;
+	bool exitkill;
+	bool threads;
+	[[nodiscard]] std::string name() const
+	{
+		return std::string(state_name(state)) + "/" + death_name(death) +
+		       (exitkill ? "/exitkill" : "") + (threads ? "/threads" : "");
+	}
+};
+
+// Tracer exit codes.
+enum : int {
+	kTracerOk = 0,
+	kSeizeFailed = 10,
+	kNoStop = 11,
+	kWrongStop = 12,
+	kNoDeathSeen = 13,
+	kRequestsNeverSawDeath = 14,
+};
+
+// The tracer: seizes @t, brings it to the combo's state, says so on
+// @ready_fd, then waits for its death (wait mode) or makes requests until
+// it is dead (request mode).
+int tracer_body(const Combo &c, pid_t t, int ready_fd)
+{
+	long opts = PTRACE_O_TRACESYSGOOD;
+	if (c.exitkill)
+		opts |= PTRACE_O_EXITKILL;
+	if (::ptrace(PTRACE_SEIZE, t, 0, opts) != 0)
+		return kSeizeFailed;
+	if (c.threads)
+		for (const pid_t tid : threads_of(t))
+			if (tid != t)
+				::ptrace(PTRACE_SEIZE, tid, 0, opts);
+	int st = 0;
+	auto stop = [&](int expect_sig, int expect_event) -> int {
+		if (wait_stop(t, 10s, &st) != 0)
+			return kNoStop;
+		if (!WIFSTOPPED(st) || WSTOPSIG(st) != expect_sig || (st >> 16) != expect_event)
+			return kWrongStop;
+		return 0;
+	};
+	int err = 0;
+	switch (c.state) {
+	case State::Running:
+	case State::kCount:
+		break;
+	case State::SyscallStop:
+		::ptrace(PTRACE_INTERRUPT, t, 0, 0);
+		if ((err = stop(SIGTRAP, PTRACE_EVENT_STOP)))
+			return err;
+		::ptrace(PTRACE_SYSCALL, t, 0, 0);
+		if ((err = stop(SIGTRAP | 0x80, 0)))
+			return err;
+		break;
+	case State::SignalStop:
+		::syscall(SYS_tgkill, t, t, SIGUSR1);
+		if ((err = stop(SIGUSR1, 0)))
+			return err;
+		break;
+	case State::GroupStop:
+		::syscall(SYS_tgkill, t, t, SIGSTOP);
+		if ((err = stop(SIGSTOP, 0)))
+			return err;
+		::ptrace(PTRACE_CONT, t, 0, SIGSTOP);
+		if ((err = stop(SIGSTOP, PTRACE_EVENT_STOP)))
+			return err;
+		break;
+	case State::EventStop:
+		::ptrace(PTRACE_INTERRUPT, t, 0, 0);
+		if ((err = stop(SIGTRAP, PTRACE_EVENT_STOP)))
+			return err;
+		break;
+	}
+	const char r = 'r';
+	if (::write(ready_fd, &r, 1) != 1)
+		return 20;
+	if (c.death == Death::TraceeKilledWhileRequesting) {
+		const auto end = Clock::now() + 20s;
+		while (Clock::now() < end) {
+			siginfo_t si{};
+			unsigned long msg = 0;
+			errno = 0;
+			::ptrace(PTRACE_PEEKUSER, t, 0, 0);
+			::ptrace(PTRACE_GETSIGINFO, t, 0, &si);
+			::ptrace(PTRACE_GETEVENTMSG, t, 0, &msg);
+			// Other traced threads are reaped first: the leader's death
+			// is reported after them.
+			const pid_t got = ::waitpid(-1, &st, WNOHANG | __WALL);
+			if (got == t && WIFSIGNALED(st))
+				return WTERMSIG(st) == SIGKILL ? kTracerOk : kNoDeathSeen;
+		}
+		return kRequestsNeverSawDeath;
+	}
+	// Wait for every tracee (the thread group) to be gone.
+	bool leader_killed = false;
+	for (;;) {
+		const pid_t got = ::waitpid(-1, &st, __WALL);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			break; // ECHILD: no tracee left
+		}
+		if (got == t && WIFSIGNALED(st))
+			leader_killed = WTERMSIG(st) == SIGKILL;
+	}
+	return leader_killed ? kTracerOk : kNoDeathSeen;
+}
+
+// What a combination ends with, compared between the backends where the
+// outcome is deterministic.
+struct Outcome {
+	std::string tracer;
+	std::string tracee;
+	int usr1 = 0;
+	bool survived = false;
+};
+
+bool read_ready(int fd, std::chrono::milliseconds bound)
+{
+	pollfd p{fd, POLLIN, 0};
+	if (::poll(&p, 1, static_cast<int>(bound.count())) != 1)
+		return false;
+	char c = 0;
+	return ::read(fd, &c, 1) == 1 && c == 'r';
+}
+
+Outcome run_combo(const Combo &c, uint64_t r, Failures &f, Counters &n)
+{
+	Outcome out;
+	auto *sh = shared_new<TraceeShared>();
+	const pid_t self = ::getpid();
+	const pid_t t = fork_child([sh, &c, self]() -> int { tracee_body(sh, c.threads, self); });
+	// The threads exist before the tracer seizes them.
+	if (c.threads && !eventually([t] { return threads_of(t).size() >= 3; }, 10s))
+		f.add(c.name() + ": tracee threads did not start");
+	int pipefd[2];
+	if (::pipe2(pipefd, O_CLOEXEC) != 0)
+		throw std::runtime_error("pipe");
+	const pid_t tracer = fork_child([&] { return tracer_body(c, t, pipefd[1]); }, {pipefd[1]});
+	::close(pipefd[1]);
+	const bool ready = read_ready(pipefd[0], 15s);
+	::close(pipefd[0]);
+	auto fail = [&](const std::string &what) { f.add(c.name() + ": " + what); };
+	if (!ready) {
+		fail("tracer not ready: tracer " + describe_task(tracer) + "; tracee " +
+		     describe_task(t));
+		std::string why;
+		if (!kill_and_reap(tracer, 10s, &why))
+			fail("tracer " + why);
+		if (!kill_and_reap(t, 10s, &why))
+			fail("tracee " + why);
+		return out;
+	}
+	auto reap = [&](pid_t pid, const char *who) -> std::optional<int> {
+		const auto st = wait_bounded(pid, 10s);
+		if (!st) {
+			fail(std::string(who) + " not reaped within 10 s: " + describe_task(pid));
+			std::string why;
+			if (!kill_and_reap(pid, 10s, &why))
+				fail(std::string(who) + " " + why);
+		}
+		return st;
+	};
+	switch (c.death) {
+	case Death::TracerKilled:
+	case Death::kCount: {
+		::kill(tracer, SIGKILL);
+		const auto rs = reap(tracer, "tracer");
+		out.tracer = rs ? describe_status(*rs) : "stuck";
+		if (c.exitkill) {
+			const auto ts = reap(t, "tracee");
+			out.tracee = ts ? describe_status(*ts) : "stuck";
+			if (out.tracee != "killed by KILL")
+				fail("EXITKILL tracee " + out.tracee);
+			break;
+		}
+		if (c.state == State::GroupStop)
+			::kill(t, SIGCONT);
+		const uint64_t before = sh->progress.load();
+		out.survived = eventually([&] { return sh->progress.load() > before + 100; }, 10s);
+		if (!out.survived)
+			fail("tracee does not run after its tracer died: " + describe_task(t));
+		out.usr1 = sh->usr1.load();
+		::kill(t, SIGKILL);
+		const auto ts = reap(t, "tracee");
+		out.tracee = ts ? describe_status(*ts) : "stuck";
+		break;
+	}
+	case Death::TraceeKilledWhileWaiting:
+	case Death::TraceeKilledWhileRequesting: {
+		::kill(t, SIGKILL);
+		const auto rs = reap(tracer, "tracer");
+		out.tracer = rs ? describe_status(*rs) : "stuck";
+		if (out.tracer != "exited 0")
+			fail("tracer " + out.tracer + " (0: saw the tracee's SIGKILL death)");
+		const auto ts = reap(t, "tracee");
+		out.tracee = ts ? describe_status(*ts) : "stuck";
+		break;
+	}
+	case Death::Both: {
+		if (r & 1) {
+			::kill(t, SIGKILL);
+			::kill(tracer, SIGKILL);
+		} else {
+			::kill(tracer, SIGKILL);
+			::kill(t, SIGKILL);
+		}
+		const auto rs = reap(tracer, "tracer");
+		out.tracer = rs ? describe_status(*rs) : "stuck";
+		if (out.tracer != "killed by KILL" && out.tracer != "exited 0")
+			fail("tracer " + out.tracer);
+		const auto ts = reap(t, "tracee");
+		out.tracee = ts ? describe_status(*ts) : "stuck";
+		break;
+	}
+	}
+	if (out.tracee != "killed by KILL")
+		fail("tracee " + out.tracee + " (expected: killed by KILL)");
+	if (sh->bad.load())
+		fail("tracee's getppid() returned a wrong value " + std::to_string(sh->bad.load()) +
+		     " times");
+	n.add(std::string("combos.") + (backend_on() ? "utrace" : "native"));
+	return out;
+}
+
+std::vector<Combo> all_combos()
+{
+	std::vector<Combo> out;
+	for (int s = 0; s < static_cast<int>(State::kCount); s++)
+		for (int d = 0; d < static_cast<int>(Death::kCount); d++)
+			for (const bool exitkill : {false, true})
+				for (const bool threads : {false, true}) {
+					// EXITKILL changes only what the tracer's death does.
+					if (exitkill &&
+					    static_cast<Death>(d) != Death::TracerKilled &&
+					    static_cast<Death>(d) != Death::Both)
+						continue;
+					out.push_back({static_cast<State>(s), static_cast<Death>(d),
+					               exitkill, threads});
+				}
+	return out;
+}
+
+} // namespace
+
+TEST_F(StressTest, PtraceTracerAndTraceeDieInEveryOrderAndState)
+{
+	ASSERT_TRUE(module_loaded());
+	Counters n;
+	Failures f;
+	auto rng = rng_for(7);
+	const auto combos = all_combos();
+	std::map<std::string, Outcome> native;
+	for (const bool utrace : {false, true}) {
+		ASSERT_EQ(set_backend(utrace), 0) << "switching the backend with nothing traced";
+		const Budget b = budget(utrace ? 0.65 : 0.35);
+		unsigned rounds = 0;
+		do {
+			for (const auto &c : combos) {
+				const Outcome o = run_combo(c, rng(), f, n);
+				// The tracee's state after its tracer died (signals it
+				// got) is deterministic: the same under both backends.
+				if (c.death == Death::TracerKilled && !c.exitkill) {
+					const std::string key = c.name();
+					if (!utrace) {
+						native.emplace(key, o);
+					} else if (native.count(key) &&
+					           (native[key].usr1 != o.usr1 ||
+					            native[key].survived != o.survived)) {
+						f.add(key +
+						      ": after the tracer's death the tracee "
+						      "handled " +
+						      std::to_string(o.usr1) + " SIGUSR1 (native " +
+						      std::to_string(native[key].usr1) + ")");
+					}
+				}
+			}
+			rounds++;
+		} while (!b.over());
+		n.add(std::string("rounds.") + (utrace ? "utrace" : "native"), rounds);
+	}
+	n.add("combos_per_round", combos.size());
+	report(n);
+	expect_none(f, "ptrace");
+}
+
+// Two tracers seize, interrupt and detach the threads of a tracee whose
+// threads come and go, under the backend.
+TEST_F(StressTest, PtraceAttachDetachRacesOnAMultiThreadedTracee)
+{
+	ASSERT_TRUE(module_loaded());
+	ASSERT_EQ(set_backend(true), 0);
+	Counters n;
+	Failures f;
+	auto *sh = shared_new<TraceeShared>();
+	sh->churn = true;
+	auto *stop = shared_new<std::atomic<bool>>();
+	struct TracerCounts {
+		std::atomic<uint64_t> seize, seize_eperm, seize_esrch, stops, exits, detach,
+		        detach_esrch, odd;
+	};
+	auto *tc = shared_new<TracerCounts>();
+	const pid_t self = ::getpid();
+	const pid_t t = fork_child([sh, self]() -> int { tracee_body(sh, true, self); });
+	std::vector<pid_t> tracers;
+	for (int i = 0; i < 2; i++)
+		tracers.push_back(fork_child([t, stop, tc, i] {
+			auto rng = rng_for(50 + static_cast<uint64_t>(i));
+			while (!stop->load()) {
+				const auto tids = threads_of(t);
+				if (tids.empty())
+					return 1;
+				const pid_t tid = tids[rng() % tids.size()];
+				if (::ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+					(errno == EPERM   ? tc->seize_eperm
+					 : errno == ESRCH ? tc->seize_esrch
+					                  : tc->odd)++;
+					continue;
+				}
+				tc->seize++;
+				::ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+				int st = 0;
+				if (wait_stop(tid, 10s, &st) != 0)
+					return 2; // neither stopped nor exited: stuck
+				if (WIFSTOPPED(st)) {
+					tc->stops++;
+					if (::ptrace(PTRACE_DETACH, tid, 0, 0) == 0)
+						tc->detach++;
+					else
+						(errno == ESRCH ? tc->detach_esrch : tc->odd)++;
+				} else {
+					tc->exits++;
+				}
+			}
+			return 0;
+		}));
+	const Budget b = budget(0.5);
+	while (!b.over())
+		std::this_thread::sleep_for(50ms);
+	stop->store(true);
+	for (const pid_t tr : tracers) {
+		const auto st = wait_bounded(tr, 20s);
+		if (!st) {
+			f.add("tracer stuck: " + describe_task(tr));
+			kill_and_reap(tr, 10s);
+		} else if (describe_status(*st) != "exited 0") {
+			f.add("tracer " + describe_status(*st) +
+			      " (2: a seized thread neither stopped "
+			      "nor exited within 10 s)");
+		}
+	}
+	// Detached, the tracee runs on.
+	const uint64_t before = sh->progress.load();
+	if (!eventually([&] { return sh->progress.load() > before + 100; }, 10s))
+		f.add("tracee does not run after the tracers left: " + describe_task(t));
+	if (sh->bad.load())
+		f.add("tracee's getppid() returned a wrong value");
+	std::string why;
+	if (!kill_and_reap(t, 10s, &why))
+		f.add("tracee " + why);
+	n.add("seize", tc->seize);
+	n.add("seize.EPERM", tc->seize_eperm);
+	n.add("seize.ESRCH", tc->seize_esrch);
+	n.add("stops", tc->stops);
+	n.add("thread_exits_seen", tc->exits);
+	n.add("detach", tc->detach);
+	n.add("detach.ESRCH", tc->detach_esrch);
+	if (tc->odd)
+		f.add(std::to_string(tc->odd.load()) +
+		      " ptrace calls failed with an unexpected errno");
+	report(n);
+	expect_none(f, "attach/detach");
+	EXPECT_GT(tc->stops.load(), 0U) << "no seize/interrupt/detach cycle completed";
+}
+
+namespace
+{
+
+// A PTRACE_TRACEME child run to its end with PTRACE_SYSCALL: 0 if every
+// request worked and the child exited 0 after at least 2 * @calls stops.
+int traceme_cycle(int calls)
+{
+	const pid_t parent = ::getpid();
+	const pid_t c = ::fork();
+	if (c == 0) {
+		if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+			::_exit(30);
+		::raise(SIGSTOP);
+		for (int i = 0; i < calls; i++)
+			if (::syscall(SYS_getppid) != parent)
+				::_exit(31);
+		::_exit(0);
+	}
+	int st = 0;
+	if (::waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+		return 40;
+	if (::ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
+		return 41;
+	int stops = 0;
+	for (;;) {
+		if (::ptrace(PTRACE_SYSCALL, c, 0, 0) != 0)
+			return 42;
+		if (::waitpid(c, &st, __WALL) != c)
+			return 43;
+		if (WIFEXITED(st))
+			return WEXITSTATUS(st) == 0 && stops >= 2 * calls ? 0 : 44;
+		if (WIFSIGNALED(st))
+			return 45;
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
+			stops++;
+	}
+}
+
+} // namespace
+
+// The backend switch, attempted again and again while tracers work: each
+// attempt is done or refused with EBUSY, every tracer works, and while a
+// tracee is held stopped every attempt to switch is refused.
+TEST_F(StressTest, BackendSwitchIsRefusedWhileTracersWork)
+{
+	ASSERT_TRUE(module_loaded());
+	Counters n;
+	Failures f;
+	std::atomic<bool> held{false};
+	std::atomic<bool> done{false};
+	std::thread switcher([&] {
+		while (!done) {
+			const bool was_held = held.load();
+			const bool to = !backend_on();
+			const int err = set_backend(to);
+			const bool still_held = held.load();
+			if (err == 0) {
+				n.add(to ? "switch.to_utrace" : "switch.to_native");
+				if (was_held && still_held)
+					f.add("the backend switched while a tracee was held "
+					      "stopped");
+			} else if (err == EBUSY) {
+				n.add("switch.EBUSY");
+			} else {
+				f.add(std::string("switch: ") + std::strerror(err));
+			}
+			std::this_thread::sleep_for(1ms);
+		}
+	});
+	std::vector<pid_t> churn;
+	auto *stop = shared_new<std::atomic<bool>>();
+	auto *cycles = shared_new<std::atomic<uint64_t>>();
+	for (int i = 0; i < 2; i++)
+		churn.push_back(fork_child([stop, cycles] {
+			while (!stop->load()) {
+				const int err = traceme_cycle(20);
+				if (err)
+					return err;
+				cycles->fetch_add(1);
+				// A pause now and then: a window for the switch.
+				std::this_thread::sleep_for(
+				        std::chrono::milliseconds(cycles->load() % 4));
+			}
+			return 0;
+		}));
+	const Budget b = budget(0.5);
+	const pid_t self = ::getpid();
+	while (!b.over()) {
+		// Hold a tracee stopped; the switch must be refused meanwhile.
+		auto *sh = shared_new<TraceeShared>();
+		const pid_t t = fork_child([sh, self]() -> int { tracee_body(sh, false, self); });
+		int to_h[2], to_r[2];
+		if (::pipe2(to_h, O_CLOEXEC) != 0 || ::pipe2(to_r, O_CLOEXEC) != 0)
+			throw std::runtime_error("pipe");
+		const pid_t r = fork_child(
+		        [&] {
+			        if (::ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) != 0)
+				        return 50;
+			        ::ptrace(PTRACE_INTERRUPT, t, 0, 0);
+			        int st = 0;
+			        if (wait_stop(t, 10s, &st) != 0 || !WIFSTOPPED(st))
+				        return 51;
+			        const char h = 'r';
+			        if (::write(to_h[1], &h, 1) != 1)
+				        return 52;
+			        char g = 0;
+			        if (::read(to_r[0], &g, 1) != 1)
+				        return 53;
+			        for (int i = 0; i < 10; i++) {
+				        if (::ptrace(PTRACE_SYSCALL, t, 0, 0) != 0)
+					        return 54;
+				        if (wait_stop(t, 10s, &st) != 0 || !WIFSTOPPED(st))
+					        return 55;
+			        }
+			        if (::ptrace(PTRACE_DETACH, t, 0, 0) != 0)
+				        return 56;
+			        return 0;
+		        },
+		        {to_h[1], to_r[0]});
+		::close(to_h[1]);
+		::close(to_r[0]);
+		if (read_ready(to_h[0], 15s)) {
+			held = true;
+			std::this_thread::sleep_for(20ms);
+			held = false;
+		}
+		const char g = 'g';
+		(void)!::write(to_r[1], &g, 1);
+		::close(to_h[0]);
+		::close(to_r[1]);
+		const auto st = wait_bounded(r, 20s);
+		if (!st) {
+			f.add("holding tracer stuck: " + describe_task(r));
+			kill_and_reap(r, 10s);
+		} else if (describe_status(*st) != "exited 0") {
+			f.add("holding tracer " + describe_status(*st));
+		}
+		std::string why;
+		if (!kill_and_reap(t, 10s, &why))
+			f.add("held tracee " + why);
+		n.add("holds");
+	}
+	stop->store(true);
+	for (const pid_t c : churn) {
+		const auto st = wait_bounded(c, 30s);
+		if (!st) {
+			f.add("churning tracer stuck: " + describe_task(c));
+			kill_and_reap(c, 10s);
+		} else if (describe_status(*st) != "exited 0") {
+			f.add("churning tracer " + describe_status(*st) +
+			      " (40-45: a ptrace request or wait failed, see traceme_cycle)");
+		}
+	}
+	done = true;
+	switcher.join();
+	n.add("traceme_cycles", cycles->load());
+	report(n);
+	expect_none(f, "switch");
+	EXPECT_GT(n.get("switch.EBUSY"), 0U) << "no switch attempt met a tracee";
+}
+
+} // namespace stress
