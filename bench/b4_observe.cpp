@@ -86,7 +86,7 @@ Sample under_user_engine(uint64_t iterations)
 		if (msg.flags & UTRACE_MSG_NEEDS_REPLY) {
 			utrace_reply_msg reply{};
 			reply.seq = msg.seq;
-			reply.action = UTRACE_IOC_RESUME;
+			reply.action = UTRACE_IOC_ACTION_RESUME;
 			if (::write(dev.fd(), &reply, sizeof(reply)) != sizeof(reply))
 				throw std::runtime_error("B4: writing a reply failed");
 		}

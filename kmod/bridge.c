@@ -17,9 +17,12 @@
  * from "queued" to "waiting" and copies it under the lock.  An asynchronous
  * report belongs to the queue and is freed by whoever takes it off.
  * The bridge is reference-counted: the file holds one, each engine another.
+ * It also stands for its file in engines.c's ownership checks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/kref.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
@@ -39,6 +42,8 @@ struct utrace_bridge {
 	struct list_head queued;	/* reports not read yet */
 	struct list_head waiting;	/* read, waiting for a reply */
 	struct pid_namespace *pid_ns;	/* of the opener: tids are in it */
+	kuid_t euid;			/* of the opener: its persistent engines */
+	bool admin;			/* the opener had CAP_SYS_ADMIN (init ns) */
 	u64 seq;
 	bool closed;
 };
@@ -65,7 +70,19 @@ struct utrace_bridge *utrace_bridge_create(void)
 	INIT_LIST_HEAD(&b->queued);
 	INIT_LIST_HEAD(&b->waiting);
 	b->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	/* Decided at open, from the opener's credentials, as for any file. */
+	b->euid = current_euid();
+	b->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 	return b;
+}
+
+/*
+ * Whether the file may see and control a persistent engine of @owner: the
+ * same effective uid, or CAP_SYS_ADMIN in the initial user namespace.
+ */
+bool utrace_bridge_may_use(const struct utrace_bridge *b, const struct cred *owner)
+{
+	return b->admin || uid_eq(b->euid, owner->euid);
 }
 
 static void utrace_bridge_free(struct kref *kref)
@@ -313,7 +330,8 @@ ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, siz
 	    (reply.action & ~(UTRACE_RESUME_MASK | UTRACE_SIGNAL_MASK | UTRACE_SIGNAL_HOLD)) ||
 	    (reply.set & ~(UTRACE_REPLY_SET_SYSCALL_NR | UTRACE_REPLY_SET_ARGS |
 			   UTRACE_REPLY_SET_RETVAL | UTRACE_REPLY_SET_SIGNO)) ||
-	    ((reply.set & UTRACE_REPLY_SET_SIGNO) && (reply.signo <= 0 || reply.signo > _NSIG)))
+	    ((reply.set & UTRACE_REPLY_SET_SIGNO) && (reply.signo <= 0 || reply.signo > _NSIG)) ||
+	    reply.__pad)
 		return -EINVAL;
 
 	spin_lock(&b->lock);

@@ -12,20 +12,42 @@
  * callbacks answer UTRACE_STOP until another action is asked for, since a
  * callback's answer replaces the engine's earlier stop.
  *
- * Each attachment is a struct utrace_mod_engine in an xarray keyed by its id.
+ * Ownership (docs/SECURITY.md): an engine belongs to the /dev/utrace file
+ * that attached it (its bridge): only that file sees it, and closing the
+ * file detaches it.  A persistent engine (UTRACE_ENGINE_PERSISTENT, count
+ * and stopper only) belongs to its attacher's euid instead: files opened
+ * with that euid, or with CAP_SYS_ADMIN, see and control it, and it stays
+ * until detached.  To any other file an engine does not exist: ENOENT, and
+ * LIST leaves it out.  The attacher's credentials are kept (@owner) for the
+ * exec check, as ptrace keeps ptracer_cred.
+ *
+ * Each attachment is a struct utrace_mod_engine in an xarray keyed by its id,
+ * a 64-bit number never used twice, so a stale id never names a newer engine.
  * The xarray holds one reference, the utrace engine (as its data) another,
  * dropped by the engine's release callback.  Callbacks touch only atomics,
  * so they are safe in every report context, report_death's atomic one too.
- * ioctls run in the caller's process context and may sleep; xa_lock is
- * never held across a utrace call.
+ *
+ * Lifetimes: a struct utrace_mod_engine holds its task, pid and bridge until
+ * it is freed, and its utrace engine from attach until it is detached, when
+ * @engine becomes NULL.  utrace_mod_engines_mutex covers the xarray's
+ * membership and every use of @engine: each ioctl finds its engine and acts
+ * on it under the mutex, and detaching takes it, so no ioctl ever uses an
+ * engine a concurrent detach or close let go.  The mutex is never held
+ * across a user copy (a faulting page can take forever: userfaultfd) nor
+ * across anything that waits for a traced thread; utrace calls made under
+ * it do not sleep.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/kref.h>
 #include <linux/pid.h>
 #include <linux/ptrace.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -36,11 +58,13 @@
 
 struct utrace_mod_engine {
 	struct kref kref;
-	u32 id;
+	u64 id;
 	u32 type;
-	struct task_struct *task;
-	struct pid *pid;
-	struct utrace_engine *engine;
+	u32 flags;			/* UTRACE_ENGINE_* */
+	const struct cred *owner;	/* the attacher's, referenced until freed */
+	struct task_struct *task;	/* referenced until freed */
+	struct pid *pid;		/* referenced until freed */
+	struct utrace_engine *engine;	/* referenced until detached, then NULL */
 	unsigned long events;
 	unsigned long stop_events;
 	atomic64_t counts[UTRACE_NEVENTS];
@@ -48,15 +72,19 @@ struct utrace_mod_engine {
 	atomic64_t last_event;
 	atomic64_t last_syscall;
 	atomic64_t exit_code;
-	struct utrace_bridge *bridge;	/* UTRACE_ENGINE_USER: where reports go */
+	/* the file that attached it (referenced); a user engine's reports go there */
+	struct utrace_bridge *bridge;
 	bool stop_requested;	/* UTRACE_IOC_CONTROL said STOP, not yet resumed */
-	bool detached;		/* UTRACE_ENGINE_USER: no more waiting for replies */
+	bool detached;		/* detached: not in the xarray; no more waits for replies */
 	bool dead;
-	bool gone;
+	bool gone;		/* reaped, or the engine detached itself (a reply) */
 };
 
-static DEFINE_XARRAY_ALLOC1(utrace_mod_engines);
-static DEFINE_MUTEX(utrace_mod_engines_mutex);	/* serializes attach/detach */
+/* Engines by id; membership and ->engine under utrace_mod_engines_mutex. */
+static DEFINE_XARRAY(utrace_mod_engines);
+static DEFINE_MUTEX(utrace_mod_engines_mutex);
+static unsigned long utrace_mod_engines_nr;	/* entries in the xarray (mutex) */
+static atomic64_t utrace_mod_engine_ids = ATOMIC64_INIT(0);
 
 static void utrace_mod_engine_free(struct kref *kref)
 {
@@ -65,6 +93,9 @@ static void utrace_mod_engine_free(struct kref *kref)
 	if (me->bridge)
 		utrace_bridge_put(me->bridge);
 	put_pid(me->pid);
+	put_task_struct(me->task);
+	if (me->owner)
+		put_cred(me->owner);
 	kfree(me);
 }
 
@@ -106,8 +137,12 @@ static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 
 
 	if (me->type != UTRACE_ENGINE_USER || ret == UTRACE_STOP)
 		return ret;
-	return utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
-				    clone_flags, info, notify, wait, &me->detached);
+	ret = utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
+				   clone_flags, info, notify, wait, &me->detached);
+	/* The reply detached the engine: utrace unlinks it as this report ends. */
+	if (utrace_resume_action(ret) == UTRACE_DETACH)
+		WRITE_ONCE(me->gone, true);
+	return ret;
 }
 
 static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 action,
@@ -232,19 +267,28 @@ static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS,
 							     .type = UTRACE_ENGINE_STOPPER };
 static const struct utrace_engine_ops utrace_user_ops = { ME_OPS, .type = UTRACE_ENGINE_USER };
 
-/* A referenced module engine by id, or NULL. */
-static struct utrace_mod_engine *me_get(u64 id)
+/*
+ * Who may see and control an engine: the file that attached it; and for a
+ * persistent engine, any file opened with its owner's euid or with
+ * CAP_SYS_ADMIN.  To every other file it does not exist (ENOENT).
+ */
+static bool me_visible(const struct utrace_mod_engine *me, const struct utrace_bridge *bridge)
+{
+	if (me->bridge == bridge)
+		return true;
+	return (me->flags & UTRACE_ENGINE_PERSISTENT) && utrace_bridge_may_use(bridge, me->owner);
+}
+
+/* Engine @id, if @bridge may see it, or NULL.  utrace_mod_engines_mutex held. */
+static struct utrace_mod_engine *me_find(u64 id, const struct utrace_bridge *bridge)
 {
 	struct utrace_mod_engine *me;
 
-	if (id > U32_MAX)
+	lockdep_assert_held(&utrace_mod_engines_mutex);
+	if (!id || id > ULONG_MAX)
 		return NULL;
-	xa_lock(&utrace_mod_engines);
 	me = xa_load(&utrace_mod_engines, id);
-	if (me)
-		kref_get(&me->kref);
-	xa_unlock(&utrace_mod_engines);
-	return me;
+	return me && me_visible(me, bridge) ? me : NULL;
 }
 
 static void me_put(struct utrace_mod_engine *me)
@@ -284,95 +328,122 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 		ops = &utrace_user_ops;
 	else
 		return -EINVAL;
-	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0)
+	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0 ||
+	    (req.flags & ~UTRACE_ENGINE_PERSISTENT) || req.__reserved)
+		return -EINVAL;
+	/* A user engine's reports are read from its file: it cannot outlive it. */
+	if ((req.flags & UTRACE_ENGINE_PERSISTENT) && req.type == UTRACE_ENGINE_USER)
 		return -EINVAL;
 
 	task = get_task_by_tid(req.tid);
 	if (!task)
 		return -ESRCH;
-	ret = -EPERM;
-	if (task->flags & PF_KTHREAD)
-		goto out_task;
-	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
-		goto out_task;
-
-	ret = -ENOMEM;
+	/* As ptrace_attach(): not a kernel thread, not our own thread group. */
+	if ((task->flags & (PF_KTHREAD | PF_IO_WORKER)) || same_thread_group(task, current)) {
+		put_task_struct(task);
+		return -EPERM;
+	}
 	me = kzalloc(sizeof(*me), GFP_KERNEL);
-	if (!me)
-		goto out_task;
+	if (!me) {
+		put_task_struct(task);
+		return -ENOMEM;
+	}
 	kref_init(&me->kref);			/* the xarray's */
+	me->task = task;			/* our reference, until freed */
 	me->type = req.type;
+	me->flags = req.flags;
+	me->owner = get_current_cred();
 	me->events = req.events;
 	me->stop_events = req.stop_events;
 	me->pid = get_task_pid(task, PIDTYPE_PID);
-	if (req.type == UTRACE_ENGINE_USER) {
-		me->bridge = bridge;
-		utrace_bridge_get(bridge);
-	}
+	me->bridge = bridge;
+	utrace_bridge_get(bridge);
 	atomic64_set(&me->last_event, -1);
 	atomic64_set(&me->last_syscall, -1);
 	for (i = 0; i < UTRACE_NEVENTS; i++)
 		atomic64_set(&me->counts[i], 0);
-
-	mutex_lock(&utrace_mod_engines_mutex);
-	ret = xa_alloc(&utrace_mod_engines, &me->id, NULL, xa_limit_32b, GFP_KERNEL);
+	me->id = atomic64_inc_return(&utrace_mod_engine_ids);
+	/* Room for the entry now: once attached, publishing it cannot fail. */
+	ret = xa_reserve(&utrace_mod_engines, me->id, GFP_KERNEL);
 	if (ret)
+		goto out_put;
+
+	/*
+	 * As ptrace_attach(): the access check and the attach happen under the
+	 * target's cred_guard_mutex, so an exec cannot change its credentials
+	 * in between; an exec after it sees the engine (see
+	 * utrace_engines_exec_unsafe()).
+	 */
+	ret = -ERESTARTNOINTR;
+	if (mutex_lock_interruptible(&task->signal->cred_guard_mutex))
+		goto out_release;
+	ret = -EPERM;
+	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
 		goto out_unlock;
 
 	kref_get(&me->kref);			/* the utrace engine's data */
 	engine = utrace_attach_task(task, UTRACE_ATTACH_CREATE, ops, me);
 	if (IS_ERR(engine)) {
 		ret = PTR_ERR(engine);
-		kref_put(&me->kref, utrace_mod_engine_free);
-		goto out_erase;
+		me_put(me);
+		goto out_unlock;
 	}
 	ret = utrace_set_events(task, engine, req.events);
 	if (ret) {
+		/* Dying (EALREADY) or reaped (ESRCH) meanwhile: no such thread. */
+		if (ret == -EALREADY)
+			ret = -ESRCH;
 		WARN_ON(utrace_control(task, engine, UTRACE_DETACH) == -EINVAL);
 		utrace_engine_put(engine);
-		goto out_erase;
+		goto out_unlock;
 	}
-	me->engine = engine;
-	me->task = task;
-	req.id = me->id;
-	if (copy_to_user(arg, &req, sizeof(req))) {
-		/* The engine is attached: the caller can find it by UTRACE_IOC_LIST. */
-		ret = -EFAULT;
-	}
-	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
-	mutex_unlock(&utrace_mod_engines_mutex);
-	return ret;
 
-out_erase:
-	xa_erase(&utrace_mod_engines, me->id);
-out_unlock:
+	mutex_lock(&utrace_mod_engines_mutex);
+	me->engine = engine;		/* the attach's reference, until detached */
+	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
+	WRITE_ONCE(utrace_mod_engines_nr, utrace_mod_engines_nr + 1);
 	mutex_unlock(&utrace_mod_engines_mutex);
+	mutex_unlock(&task->signal->cred_guard_mutex);
+
+	req.id = me->id;
+	/* The engine is attached either way: the caller can find it by UTRACE_IOC_LIST. */
+	if (copy_to_user(arg, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+
+out_unlock:
+	mutex_unlock(&task->signal->cred_guard_mutex);
+out_release:
+	xa_release(&utrace_mod_engines, me->id);
+out_put:
 	me_put(me);
-out_task:
-	put_task_struct(task);
 	return ret;
 }
 
-/* Detach and forget @me.  utrace_mod_engines_mutex held. */
+/*
+ * Detach @me from its thread and forget it: its id names nothing any more.
+ * A thread waiting for its reply stops waiting.  utrace_mod_engines_mutex held.
+ */
 static void me_detach(struct utrace_mod_engine *me)
 {
-	int ret = utrace_control(me->task, me->engine, UTRACE_DETACH);
+	int ret;
 
-	/* A thread waiting for this engine's reply would wait forever. */
-	if (me->bridge) {
-		WRITE_ONCE(me->detached, true);
+	lockdep_assert_held(&utrace_mod_engines_mutex);
+	/* A report begun from now on sees the flag and does not wait. */
+	WRITE_ONCE(me->detached, true);
+	ret = utrace_control(me->task, me->engine, UTRACE_DETACH);
+	if (me->type == UTRACE_ENGINE_USER)
 		utrace_bridge_cancel(me->bridge, me->id);
-	}
-
 	if (ret && ret != -ESRCH && ret != -EINPROGRESS && ret != -EALREADY)
-		pr_warn_once("detach of engine %u: %d\n", me->id, ret);
+		pr_warn_once("detach of engine %llu: %d\n", me->id, ret);
 	xa_erase(&utrace_mod_engines, me->id);
+	WRITE_ONCE(utrace_mod_engines_nr, utrace_mod_engines_nr - 1);
 	utrace_engine_put(me->engine);
-	put_task_struct(me->task);
+	me->engine = NULL;
 	me_put(me);		/* the xarray's */
 }
 
-static long me_engine_ioctl(unsigned int cmd, void __user *arg)
+static long me_engine_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg)
 {
 	struct utrace_ioc_engine req;
 	struct utrace_mod_engine *me;
@@ -380,63 +451,82 @@ static long me_engine_ioctl(unsigned int cmd, void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (cmd == UTRACE_IOC_DETACH) {
-		mutex_lock(&utrace_mod_engines_mutex);
-		me = req.id <= U32_MAX ? xa_load(&utrace_mod_engines, req.id) : NULL;
-		if (me)
-			me_detach(me);
-		mutex_unlock(&utrace_mod_engines_mutex);
-		return me ? 0 : -ENOENT;
+	/* The argument first: EINVAL whatever the id names. */
+	switch (cmd) {
+	case UTRACE_IOC_DETACH:
+		if (req.arg)		/* reserved */
+			return -EINVAL;
+		break;
+	case UTRACE_IOC_SET_EVENTS:
+	case UTRACE_IOC_SET_STOP_EVENTS:
+		if (req.arg & ~UTRACE_EVENTS_ALL)
+			return -EINVAL;
+		break;
+	case UTRACE_IOC_CONTROL:
+		if (req.arg > UTRACE_IOC_ACTION_DETACH)
+			return -EINVAL;
+		break;
 	}
 
-	me = me_get(req.id);
-	if (!me)
-		return -ENOENT;
+	mutex_lock(&utrace_mod_engines_mutex);
+	me = me_find(req.id, bridge);
+	if (!me) {
+		ret = -ENOENT;
+		goto out;
+	}
 	switch (cmd) {
+	case UTRACE_IOC_DETACH:
+		me_detach(me);
+		ret = 0;
+		break;
 	case UTRACE_IOC_SET_EVENTS:
-		ret = -EINVAL;
-		if (req.arg & ~UTRACE_EVENTS_ALL)
-			break;
 		ret = utrace_set_events(me->task, me->engine, req.arg);
 		if (!ret || ret == -EINPROGRESS)
 			WRITE_ONCE(me->events, req.arg);
 		break;
 	case UTRACE_IOC_SET_STOP_EVENTS:
-		ret = -EINVAL;
-		if (req.arg & ~UTRACE_EVENTS_ALL)
-			break;
 		WRITE_ONCE(me->stop_events, req.arg);
 		ret = 0;
 		break;
 	case UTRACE_IOC_CONTROL:
-		ret = -EINVAL;
-		if (req.arg > UTRACE_IOC_DETACH)
+		/* The same detach as UTRACE_IOC_DETACH: the id goes, waits end. */
+		if (req.arg == UTRACE_IOC_ACTION_DETACH) {
+			me_detach(me);
+			ret = 0;
 			break;
-		WRITE_ONCE(me->stop_requested, req.arg == UTRACE_IOC_STOP);
+		}
+		WRITE_ONCE(me->stop_requested, req.arg == UTRACE_IOC_ACTION_STOP);
 		ret = utrace_control(me->task, me->engine, req.arg);
 		break;
 	default:
 		ret = -ENOTTY;
 		break;
 	}
-	me_put(me);
+out:
+	mutex_unlock(&utrace_mod_engines_mutex);
 	return ret;
 }
 
-static long me_info(void __user *arg)
+static long me_info(struct utrace_bridge *bridge, void __user *arg)
 {
 	struct utrace_ioc_engine_info info;
 	struct utrace_mod_engine *me;
 	unsigned int i;
+	u64 id;
 
-	if (copy_from_user(&info.id, arg, sizeof(info.id)))
+	if (copy_from_user(&id, arg, sizeof(id)))
 		return -EFAULT;
-	me = me_get(info.id);
-	if (!me)
-		return -ENOENT;
 	memset(&info, 0, sizeof(info));
+	mutex_lock(&utrace_mod_engines_mutex);
+	me = me_find(id, bridge);
+	if (!me) {
+		mutex_unlock(&utrace_mod_engines_mutex);
+		return -ENOENT;
+	}
 	info.id = me->id;
 	info.type = me->type;
+	info.flags = me->flags;
+	info.owner_uid = from_kuid_munged(current_user_ns(), me->owner->euid);
 	info.events = READ_ONCE(me->events);
 	info.stop_events = READ_ONCE(me->stop_events);
 	for (i = 0; i < UTRACE_NEVENTS; i++)
@@ -456,32 +546,51 @@ static long me_info(void __user *arg)
 		else
 			info.state = UTRACE_ENGINE_STATE_ATTACHED;
 	}
-	me_put(me);
+	mutex_unlock(&utrace_mod_engines_mutex);
 	if (copy_to_user(arg, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
 }
 
-static long me_list(void __user *arg)
+/*
+ * The ids of the engines @bridge may see, gathered under the mutex into a
+ * kernel buffer and copied out after it is released.
+ */
+static long me_list(struct utrace_bridge *bridge, void __user *arg)
 {
 	struct utrace_ioc_list req;
 	struct utrace_mod_engine *me;
-	u64 __user *ids;
 	unsigned long id;
-	u32 n = 0;
+	u64 *ids = NULL;
+	u32 n = 0, room;
+	long ret = 0;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	ids = u64_to_user_ptr(req.ids);
+	if (req.__pad)			/* reserved */
+		return -EINVAL;
 	mutex_lock(&utrace_mod_engines_mutex);
-	xa_for_each(&utrace_mod_engines, id, me) {
-		if (n < req.count && put_user((u64)id, ids + n)) {
+	room = min_t(unsigned long, req.count, utrace_mod_engines_nr);
+	if (room) {
+		ids = kvmalloc_array(room, sizeof(*ids), GFP_KERNEL);
+		if (!ids) {
 			mutex_unlock(&utrace_mod_engines_mutex);
-			return -EFAULT;
+			return -ENOMEM;
 		}
+	}
+	xa_for_each(&utrace_mod_engines, id, me) {
+		if (!me_visible(me, bridge))
+			continue;
+		if (n < room)
+			ids[n] = id;
 		n++;
 	}
 	mutex_unlock(&utrace_mod_engines_mutex);
+	if (copy_to_user(u64_to_user_ptr(req.ids), ids, (size_t)min(n, room) * sizeof(*ids)))
+		ret = -EFAULT;
+	kvfree(ids);
+	if (ret)
+		return ret;
 	req.count = n;
 	if (copy_to_user(arg, &req, sizeof(req)))
 		return -EFAULT;
@@ -497,17 +606,17 @@ long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void _
 	case UTRACE_IOC_SET_STOP_EVENTS:
 	case UTRACE_IOC_CONTROL:
 	case UTRACE_IOC_DETACH:
-		return me_engine_ioctl(cmd, arg);
+		return me_engine_ioctl(bridge, cmd, arg);
 	case UTRACE_IOC_ENGINE_INFO:
-		return me_info(arg);
+		return me_info(bridge, arg);
 	case UTRACE_IOC_LIST:
-		return me_list(arg);
+		return me_list(bridge, arg);
 	default:
 		return -ENOTTY;
 	}
 }
 
-/* A /dev/utrace file was closed: its user engines go with it. */
+/* A /dev/utrace file was closed: the engines it owns go with it. */
 void utrace_engines_file_closed(struct utrace_bridge *bridge)
 {
 	struct utrace_mod_engine *me;
@@ -516,13 +625,55 @@ void utrace_engines_file_closed(struct utrace_bridge *bridge)
 	utrace_bridge_close(bridge);
 	mutex_lock(&utrace_mod_engines_mutex);
 	xa_for_each(&utrace_mod_engines, id, me)
-		if (me->bridge == bridge)
+		if (me->bridge == bridge && !(me->flags & UTRACE_ENGINE_PERSISTENT))
 			me_detach(me);
 	mutex_unlock(&utrace_mod_engines_mutex);
 }
 
+/* Whether /dev/utrace has engines (for the exec hook's filter). */
+bool utrace_engines_active(void)
+{
+	return READ_ONCE(utrace_mod_engines_nr) != 0;
+}
+
+/**
+ * utrace_engines_exec_unsafe - an exec must not gain privileges
+ * @task:	the task in its exec (current), cred_guard_mutex held
+ * @new:	the credentials the exec is computing (bprm->cred)
+ *
+ * Whether an engine of /dev/utrace is attached to @task whose owner, the
+ * credentials that attached it, lacks CAP_SYS_PTRACE in the user namespace
+ * of @new: then a set-uid, set-gid or file-capability exec must gain
+ * nothing, as natively under a ptracer that ptracer_capable() refuses.
+ * The caller marks the exec unsafe.  Attaches are excluded meanwhile: they
+ * take @task's cred_guard_mutex.  Context: process, may sleep.
+ */
+bool utrace_engines_exec_unsafe(struct task_struct *task, const struct cred *new)
+{
+	struct utrace_mod_engine *me;
+	unsigned long id;
+	bool unsafe = false;
+
+	if (!utrace_engines_active())
+		return false;
+	mutex_lock(&utrace_mod_engines_mutex);
+	xa_for_each(&utrace_mod_engines, id, me) {
+		if (me->task != task || READ_ONCE(me->gone))
+			continue;
+		if (utrace_syms.security_capable(me->owner, new->user_ns, CAP_SYS_PTRACE,
+						 CAP_OPT_NOAUDIT)) {
+			unsafe = true;
+			break;
+		}
+	}
+	mutex_unlock(&utrace_mod_engines_mutex);
+	return unsafe;
+}
+
 int utrace_engines_init(void)
 {
+	/* Ids are 64-bit xarray indices, never reused. */
+	BUILD_BUG_ON(sizeof(unsigned long) < sizeof(u64));
 	return 0;
 }
 

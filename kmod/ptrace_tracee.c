@@ -64,6 +64,7 @@ static LIST_HEAD(pt_windows);		/* pt_window_lock */
 static atomic_t pt_nwindows = ATOMIC_INIT(0);
 
 static bool pt_tracee_filter(void);
+static bool pt_exec_filter(void);
 static bool pt_notify_filter(void);
 
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_secure_computing);
@@ -95,7 +96,7 @@ static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
 	[PT_TRACEE_CREDS_FROM_FILE] = {
 		.name = "security_bprm_creds_from_file",
 		.replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
-		.filter = pt_tracee_filter },
+		.filter = pt_exec_filter },
 };
 
 /*
@@ -108,6 +109,22 @@ static bool pt_tracee_filter(void)
 	bool want;
 
 	if (!utrace_ptrace_active())
+		return false;
+	rcu_read_lock();
+	want = utrace_lookup(current);
+	rcu_read_unlock();
+	return want && try_module_get(THIS_MODULE);
+}
+
+/*
+ * The exec-credentials hook also runs for a task with a utrace while
+ * /dev/utrace engines exist (utrace_engines_exec_unsafe()).
+ */
+static bool pt_exec_filter(void)
+{
+	bool want;
+
+	if (!utrace_ptrace_active() && !utrace_engines_active())
 		return false;
 	rcu_read_lock();
 	want = utrace_lookup(current);
@@ -294,6 +311,9 @@ void utrace_pt_notify(int exit_code, unsigned long message)
  *  - security_bprm_creds_from_file() runs commoncap with the tracer's
  *    credentials from attach in ->ptracer_cred for the call, so the
  *    privilege decision is native's.
+ * An exec under a /dev/utrace engine whose owner lacks CAP_SYS_PTRACE over
+ * the new credentials (engines.c) is marked unsafe in the second hook too:
+ * keyed on the owner's credentials, native's rule for a ptracer.
  * Both writes are to the task itself, in its own exec, under its
  * cred_guard_mutex (no attach runs meanwhile), and are undone before the
  * call returns; nothing in these two calls ends the task.
@@ -331,6 +351,13 @@ int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
 		bprm->unsafe |= LSM_UNSAFE_PTRACE;
 		saved = rcu_dereference_protected(current->ptracer_cred, true);
 		rcu_assign_pointer(current->ptracer_cred, ctx->ptracer_cred);
+	} else if (utrace_engines_exec_unsafe(current, bprm->cred)) {
+		/*
+		 * A /dev/utrace engine whose owner could not trace the
+		 * result: no ->ptracer_cred to judge by (ptracer_capable()
+		 * passes a NULL one), so also no_new_privs.
+		 */
+		bprm->unsafe |= LSM_UNSAFE_PTRACE | LSM_UNSAFE_NO_NEW_PRIVS;
 	}
 	ret = orig(bprm, file);
 	if (ctx) {

@@ -58,6 +58,7 @@ static void __init_or_module utrace_syms_check_types(void)
 				  &user_disable_single_step));
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_cancel, &task_work_cancel));
 	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_may_access, &ptrace_may_access));
+	BUILD_BUG_ON(!__same_type(utrace_syms.security_capable, &security_capable));
 	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_notify, &ptrace_notify));
 	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_run, &task_work_run));
 	BUILD_BUG_ON(!__same_type(utrace_syms.do_coredump, &do_coredump));
@@ -103,6 +104,7 @@ static const struct {
 	{ "user_disable_single_step", (void **)&utrace_syms.user_disable_single_step },
 	{ "task_work_cancel", (void **)&utrace_syms.task_work_cancel },
 	{ "ptrace_may_access", (void **)&utrace_syms.ptrace_may_access },
+	{ "security_capable", (void **)&utrace_syms.security_capable },
 	{ "ptrace_notify", (void **)&utrace_syms.ptrace_notify },
 	{ "task_work_run", (void **)&utrace_syms.task_work_run },
 	{ "do_group_exit", (void **)&utrace_syms.do_group_exit },

@@ -216,6 +216,9 @@ struct utrace_syms {
 	/* 6.1.100+ (backported from 6.11): cancels one callback_head */
 	bool (*task_work_cancel)(struct task_struct *task, struct callback_head *cb);
 	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
+	/* engines.c: an engine owner's capability at a set-id exec */
+	int (*security_capable)(const struct cred *cred, struct user_namespace *ns, int cap,
+				unsigned int opts);
 	int (*ptrace_notify)(int exit_code, unsigned long message);
 	/* signal.c: get_signal()'s helpers */
 	void (*task_work_run)(void);
@@ -351,6 +354,7 @@ struct utrace_bridge;
 struct utrace_bridge *utrace_bridge_create(void);
 void utrace_bridge_get(struct utrace_bridge *b);
 void utrace_bridge_put(struct utrace_bridge *b);
+bool utrace_bridge_may_use(const struct utrace_bridge *b, const struct cred *owner);
 void utrace_bridge_close(struct utrace_bridge *b);
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
 			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
@@ -367,6 +371,8 @@ int utrace_engines_init(void);
 void utrace_engines_exit(void);
 long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg);
 void utrace_engines_file_closed(struct utrace_bridge *bridge);
+bool utrace_engines_active(void);
+bool utrace_engines_exec_unsafe(struct task_struct *task, const struct cred *new);
 
 int utrace_dev_init(void);
 void utrace_dev_exit(void);

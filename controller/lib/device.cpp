@@ -73,6 +73,18 @@ static_assert(kNumEvents == UTRACE_NEVENTS);
 namespace
 {
 
+// An ioctl the module does not know: it was built with another ABI.
+[[noreturn]] void throw_ioctl_errno(int err, const std::string &what)
+{
+	if (err == ENOTTY)
+		throw Error(ENOTTY, what +
+		                            ": the loaded utrace.ko does not know this request: "
+		                            "its ABI is not this program's (" +
+		                            std::to_string(UTRACE_ABI_VERSION) +
+		                            "; 'utracectl status' shows the module's)");
+	throw_errno(err, what);
+}
+
 void engine_ioctl(int fd, unsigned long cmd, EngineId id, uint64_t arg, const char *what)
 {
 	utrace_ioc_engine req{id, arg};
@@ -80,20 +92,22 @@ void engine_ioctl(int fd, unsigned long cmd, EngineId id, uint64_t arg, const ch
 		return;
 	if (errno == ENOENT)
 		throw Error(ENOENT, "no engine " + std::to_string(id));
-	throw_errno(errno, std::string(what) + " engine " + std::to_string(id));
+	throw_ioctl_errno(errno, std::string(what) + " engine " + std::to_string(id));
 }
 
 } // namespace
 
-EngineId Device::attach(pid_t tid, EngineType type, EventMask events, EventMask stop_events) const
+EngineId Device::attach(pid_t tid, EngineType type, EventMask events, EventMask stop_events,
+                        Lifetime lifetime) const
 {
 	utrace_ioc_attach req{};
 	req.tid = tid;
 	req.type = static_cast<uint32_t>(type);
 	req.events = events;
 	req.stop_events = stop_events;
+	req.flags = lifetime == Lifetime::Persistent ? UTRACE_ENGINE_PERSISTENT : 0;
 	if (::ioctl(fd_, UTRACE_IOC_ATTACH, &req) != 0)
-		throw_errno(errno, "attach to thread " + std::to_string(tid));
+		throw_ioctl_errno(errno, "attach to thread " + std::to_string(tid));
 	return req.id;
 }
 
@@ -116,7 +130,7 @@ int Device::control(EngineId id, Action action) const
 		return EINPROGRESS;
 	if (errno == ENOENT)
 		throw Error(ENOENT, "no engine " + std::to_string(id));
-	throw_errno(errno, "control engine " + std::to_string(id));
+	throw_ioctl_errno(errno, "control engine " + std::to_string(id));
 }
 
 void Device::detach(EngineId id) const
@@ -131,7 +145,7 @@ EngineInfo Device::info(EngineId id) const
 	if (::ioctl(fd_, UTRACE_IOC_ENGINE_INFO, &raw) != 0) {
 		if (errno == ENOENT)
 			throw Error(ENOENT, "no engine " + std::to_string(id));
-		throw_errno(errno, "engine " + std::to_string(id));
+		throw_ioctl_errno(errno, "engine " + std::to_string(id));
 	}
 	EngineInfo info;
 	info.id = raw.id;
@@ -146,6 +160,9 @@ EngineInfo Device::info(EngineId id) const
 	info.last_event = raw.last_event;
 	info.last_syscall = raw.last_syscall;
 	info.exit_code = raw.exit_code;
+	info.lifetime =
+	        (raw.flags & UTRACE_ENGINE_PERSISTENT) ? Lifetime::Persistent : Lifetime::File;
+	info.owner_uid = raw.owner_uid;
 	return info;
 }
 
@@ -157,7 +174,7 @@ std::vector<EngineId> Device::list() const
 		req.ids = reinterpret_cast<uintptr_t>(ids.data());
 		req.count = static_cast<uint32_t>(ids.size());
 		if (::ioctl(fd_, UTRACE_IOC_LIST, &req) != 0)
-			throw_errno(errno, "list engines");
+			throw_ioctl_errno(errno, "list engines");
 		if (req.count <= ids.size()) {
 			ids.resize(req.count);
 			return ids;

@@ -55,13 +55,15 @@ nlohmann::json info_json(const EngineInfo &i)
 	        {"events", utrace::format_events(i.events)},
 	        {"stop_events", utrace::format_events(i.stop_events)},
 	        {"stops", i.stops},
+	        {"persistent", i.lifetime == utrace::Lifetime::Persistent},
+	        {"owner_uid", i.owner_uid},
 	        {"counts", counts}};
 }
 
 void print_table(const std::vector<EngineInfo> &infos)
 {
-	std::printf("%-4s %-7s %-8s %-9s %-6s %s\n", "ID", "TID", "ENGINE", "STATE", "STOPS",
-	            "EVENTS (reports)");
+	std::printf("%-4s %-7s %-8s %-9s %-6s %-6s %s\n", "ID", "TID", "ENGINE", "STATE", "OWNER",
+	            "STOPS", "EVENTS (reports)");
 	for (const auto &i : infos) {
 		std::string events;
 		for (unsigned e = 0; e < utrace::kNumEvents; e++) {
@@ -72,10 +74,10 @@ void print_table(const std::vector<EngineInfo> &infos)
 			          std::string(utrace::event_name(ev)) + "=" +
 			          std::to_string(i.counts[e]);
 		}
-		std::printf("%-4llu %-7d %-8s %-9s %-6llu %s\n",
+		std::printf("%-4llu %-7d %-8s %-9s %-6u %-6llu %s\n",
 		            static_cast<unsigned long long>(i.id), i.tid,
 		            std::string(utrace::engine_type_name(i.type)).c_str(),
-		            std::string(utrace::engine_state_name(i.state)).c_str(),
+		            std::string(utrace::engine_state_name(i.state)).c_str(), i.owner_uid,
 		            static_cast<unsigned long long>(i.stops),
 		            events.empty() ? "-" : events.c_str());
 	}
@@ -118,7 +120,8 @@ int run_command(const utrace::Device &dev, const AttachOpts &o, utrace::EngineTy
 	::close(go[0]);
 	EngineId id = 0;
 	try {
-		id = dev.attach(child, type, events, stops);
+		// Owned by this open file: it goes with utracectl if utracectl dies.
+		id = dev.attach(child, type, events, stops, utrace::Lifetime::File);
 	} catch (...) {
 		::kill(child, SIGKILL);
 		::waitpid(child, nullptr, 0);
@@ -190,7 +193,10 @@ void add_engine_commands(CLI::App &app, int &exit_code)
 		        o->tid ? std::vector<pid_t>{*o->tid} : threads_of(*o->pid);
 		nlohmann::json out = nlohmann::json::array();
 		for (const pid_t tid : tids) {
-			const EngineId id = dev.attach(tid, type, events, stops);
+			// Outlives utracectl: `engines`, `control` and `detach` find it
+			// later, as this user or as root.
+			const EngineId id =
+			        dev.attach(tid, type, events, stops, utrace::Lifetime::Persistent);
 			out.push_back({{"id", id}, {"tid", tid}});
 			if (!o->json)
 				std::printf("engine %llu attached to thread %d\n",
@@ -201,8 +207,9 @@ void add_engine_commands(CLI::App &app, int &exit_code)
 	});
 
 	auto json = std::make_shared<bool>(false);
-	auto *engines =
-	        app.add_subcommand("engines", "List the engines attached through utracectl");
+	auto *engines = app.add_subcommand(
+	        "engines", "List the engines attached by 'utracectl attach' (persistent ones) of "
+	                   "your effective uid, or of every user as root");
 	engines->add_flag("--json", *json, "Print JSON");
 	engines->callback([json] {
 		const utrace::Device dev;

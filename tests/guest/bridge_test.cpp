@@ -15,6 +15,7 @@
 #include "error_of.hpp"
 #include "reports.hpp"
 #include "tracee.hpp"
+#include "uapi/utrace.h"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 
@@ -236,6 +237,14 @@ TEST(Bridge, BadRepliesAreRejected)
 	char small[4] = {};
 	EXPECT_EQ(::write(dev.fd(), small, sizeof(small)), -1);
 	EXPECT_EQ(errno, EINVAL);
+	// Finding 14: the reserved word must be 0.
+	utrace_reply_msg padded{};
+	padded.seq = r.seq;
+	padded.action = kResume;
+	padded.__pad = 1;
+	errno = 0;
+	EXPECT_EQ(::write(dev.fd(), &padded, sizeof(padded)), -1);
+	EXPECT_EQ(errno, EINVAL) << "a reply with a non-zero reserved word";
 	EXPECT_EQ(code({.seq = r.seq}), 0);
 	dev.detach(id);
 	EXPECT_EQ(t.read_value(), ::getpid());

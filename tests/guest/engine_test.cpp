@@ -8,9 +8,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,6 +22,7 @@
 
 #include "error_of.hpp"
 #include "tracee.hpp"
+#include "uapi/utrace.h"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 
@@ -65,6 +69,81 @@ TEST_F(Engines, AttachRejectsBadInputWithPreciseErrors)
 	EXPECT_EQ(error_of([&] { (void)dev.control(id, static_cast<Action>(7)); }), EINVAL);
 	dev.detach(id);
 	EXPECT_EQ(error_of([&] { (void)dev.info(id); }), ENOENT);
+}
+
+// Finding 9: native ptrace refuses the caller's own thread group (EPERM);
+// /dev/utrace let a process attach to itself and to its own threads.
+TEST_F(Engines, AttachRefusesTheCallersOwnThreadGroup)
+{
+	EXPECT_EQ(error_of([&] { (void)dev.attach(::getpid(), EngineType::Count, 0); }), EPERM);
+	std::atomic<pid_t> tid{0};
+	std::atomic<bool> stop{false};
+	std::thread sibling([&] {
+		tid = static_cast<pid_t>(::syscall(SYS_gettid));
+		while (!stop)
+			std::this_thread::sleep_for(1ms);
+	});
+	ASSERT_TRUE(eventually([&] { return tid.load() != 0; }));
+	EXPECT_EQ(error_of([&] { (void)dev.attach(tid.load(), EngineType::Stopper, 0); }), EPERM);
+	stop = true;
+	sibling.join();
+}
+
+// Finding 14: reserved fields were never checked, so they could not be
+// given a meaning later.  Non-zero is EINVAL, and nothing is done.
+TEST_F(Engines, ReservedFieldsMustBeZero)
+{
+	Tracee t;
+	const auto id = dev.attach(t.pid(), EngineType::Count, 0);
+	utrace_ioc_engine detach{id, 1};
+	errno = 0;
+	EXPECT_EQ(::ioctl(dev.fd(), UTRACE_IOC_DETACH, &detach), -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(dev.info(id).state, EngineState::Attached) << "a refused DETACH detached";
+
+	uint64_t ids[4] = {};
+	utrace_ioc_list list{};
+	list.ids = reinterpret_cast<uintptr_t>(ids);
+	list.count = 4;
+	list.__pad = 1;
+	errno = 0;
+	EXPECT_EQ(::ioctl(dev.fd(), UTRACE_IOC_LIST, &list), -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(list.count, 4U) << "a refused LIST wrote its count";
+	dev.detach(id);
+
+	// ATTACH: unknown flags, the reserved word, a persistent user engine.
+	auto attach_errno = [&](uint32_t type, uint32_t flags, uint32_t reserved) {
+		utrace_ioc_attach a{};
+		a.tid = t.pid();
+		a.type = type;
+		a.flags = flags;
+		a.__reserved = reserved;
+		if (::ioctl(dev.fd(), UTRACE_IOC_ATTACH, &a) == 0) {
+			dev.detach(a.id);
+			return 0;
+		}
+		return errno;
+	};
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_COUNT, 0x2, 0), EINVAL);
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_COUNT, 0, 1), EINVAL);
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_USER, UTRACE_ENGINE_PERSISTENT, 0), EINVAL)
+	        << "a user engine cannot outlive the file its reports are read from";
+	EXPECT_EQ(attach_errno(UTRACE_ENGINE_STOPPER, UTRACE_ENGINE_PERSISTENT, 0), 0);
+}
+
+TEST_F(Engines, InfoNamesTheOwnerAndTheLifetime)
+{
+	Tracee t;
+	const auto file = dev.attach(t.pid(), EngineType::Count, 0);
+	const auto persistent =
+	        dev.attach(t.pid(), EngineType::Count, 0, 0, utrace::Lifetime::Persistent);
+	EXPECT_EQ(dev.info(file).lifetime, utrace::Lifetime::File);
+	EXPECT_EQ(dev.info(persistent).lifetime, utrace::Lifetime::Persistent);
+	EXPECT_EQ(dev.info(file).owner_uid, ::geteuid());
+	EXPECT_EQ(dev.info(persistent).owner_uid, ::geteuid());
+	dev.detach(file);
+	dev.detach(persistent);
 }
 
 TEST_F(Engines, CountEngineCountsSyscallsOfItsThreadOnly)
@@ -370,8 +449,11 @@ TEST(Unload, WithEnginesAttachedAndAThreadStoppedIsSafe)
 	{
 		utrace::Device dev;
 		const auto entry = bit(Event::SyscallEntry);
-		(void)dev.attach(t.pid(), EngineType::Stopper, entry, entry);
-		(void)dev.attach(t.pid(), EngineType::Count, entry | bit(Event::Exit));
+		// Persistent: they stay attached when this file is closed.
+		(void)dev.attach(t.pid(), EngineType::Stopper, entry, entry,
+		                 utrace::Lifetime::Persistent);
+		(void)dev.attach(t.pid(), EngineType::Count, entry | bit(Event::Exit), 0,
+		                 utrace::Lifetime::Persistent);
 		t.send(Tracee::kMkdir);
 		ASSERT_TRUE(eventually([&] { return t.proc_state() == "t (tracing stop)"; }));
 	}

@@ -1,5 +1,5 @@
 // What the BPF metrics cost per report, side by side in one run: a loop of
-// getppid() calls by this thread under a count engine (two reports per call:
+// getppid() calls by a child process under a count engine (two reports per call:
 // SYSCALL_ENTRY and SYSCALL_EXIT), with the programs loaded and not, and
 // with no engine at all.  Rounds alternate so drift hits every mode alike;
 // the median round of each mode is reported.
@@ -7,13 +7,18 @@
 // usage: utrace_metrics_overhead [CALLS_PER_ROUND [ROUNDS [--no-bpf]]]
 // (module loaded; --no-bpf: only the first two modes, for a module without
 // the tracepoints, to compare the cost of tracepoints that are off)
+// The loop runs in a child: /dev/utrace refuses the caller's own thread
+// group, as ptrace does.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -31,6 +36,61 @@ double ns_per_call(long calls)
 	const std::chrono::duration<double, std::nano> d = std::chrono::steady_clock::now() - start;
 	return d.count() / static_cast<double>(calls);
 }
+
+// A child that runs a loop of @calls getppid() per request and answers its
+// ns per call.
+class Looper
+{
+public:
+	Looper()
+	{
+		int req[2];
+		int resp[2];
+		if (::pipe(req) != 0 || ::pipe(resp) != 0)
+			throw std::runtime_error("pipe");
+		pid_ = ::fork();
+		if (pid_ < 0)
+			throw std::runtime_error("fork");
+		if (pid_ == 0) {
+			::close(req[1]);
+			::close(resp[0]);
+			long calls = 0;
+			while (::read(req[0], &calls, sizeof(calls)) == sizeof(calls)) {
+				const double ns = ns_per_call(calls);
+				if (::write(resp[1], &ns, sizeof(ns)) != sizeof(ns))
+					::_exit(1);
+			}
+			::_exit(0);
+		}
+		::close(req[0]);
+		::close(resp[1]);
+		req_ = req[1];
+		resp_ = resp[0];
+	}
+	~Looper()
+	{
+		::close(req_);
+		::close(resp_);
+		::kill(pid_, SIGKILL);
+		::waitpid(pid_, nullptr, 0);
+	}
+	Looper(const Looper &) = delete;
+	Looper &operator=(const Looper &) = delete;
+	[[nodiscard]] pid_t pid() const { return pid_; }
+	double run(long calls) const
+	{
+		double ns = 0;
+		if (::write(req_, &calls, sizeof(calls)) != sizeof(calls) ||
+		    ::read(resp_, &ns, sizeof(ns)) != sizeof(ns))
+			throw std::runtime_error("the looping child died");
+		return ns;
+	}
+
+private:
+	pid_t pid_ = -1;
+	int req_ = -1;
+	int resp_ = -1;
+};
 
 double median(std::vector<double> v)
 {
@@ -51,19 +111,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	try {
+		const Looper looper;
 		const utrace::Device dev;
-		const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
 		std::vector<double> bare, engine, engine_bpf;
-		(void)ns_per_call(calls / 10); // warm up
+		(void)looper.run(calls / 10); // warm up
 		for (int r = 0; r < rounds; r++) {
-			bare.push_back(ns_per_call(calls));
-			const auto id = dev.attach(tid, utrace::EngineType::Count,
+			bare.push_back(looper.run(calls));
+			const auto id = dev.attach(looper.pid(), utrace::EngineType::Count,
 			                           utrace::bit(utrace::Event::SyscallEntry) |
 			                                   utrace::bit(utrace::Event::SyscallExit));
-			engine.push_back(ns_per_call(calls));
+			engine.push_back(looper.run(calls));
 			if (with_bpf) {
 				(void)utrace::load_bpf();
-				engine_bpf.push_back(ns_per_call(calls));
+				engine_bpf.push_back(looper.run(calls));
 				utrace::unload_bpf();
 			}
 			dev.detach(id);

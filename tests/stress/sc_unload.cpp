@@ -215,15 +215,16 @@ TEST_F(StressTest, UnloadLeavesTasksInSyscallLoopsUntouched)
 				         shared_new<TargetShared>()};
 				t.pid = start_looper(t.sh, 1 + i % 2, false);
 				targets.push_back(t);
-				// Count engines: they stay attached after the file is
-				// closed, so the unload meets them.
+				// Persistent count engines: they stay attached after
+				// the file is closed, so the unload meets them.
 				(void)dev.attach(t.pid, EngineType::Count,
-				                 bit(Event::SyscallEntry) |
-				                         bit(Event::SyscallExit));
+				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit),
+				                 0, utrace::Lifetime::Persistent);
 				if (i % 2)
 					(void)dev.attach(t.pid, EngineType::Count,
 					                 bit(Event::SyscallExit) |
-					                         bit(Event::Quiesce));
+					                         bit(Event::Quiesce),
+					                 0, utrace::Lifetime::Persistent);
 			}
 			for (const auto &t : targets)
 				if (!runs_on(t))
@@ -243,8 +244,8 @@ TEST_F(StressTest, UnloadLeavesTasksInSyscallLoopsUntouched)
 				                t.sh);
 				targets.push_back(t);
 				(void)dev.attach(t.pid, EngineType::Count,
-				                 bit(Event::SyscallEntry) |
-				                         bit(Event::SyscallExit));
+				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit),
+				                 0, utrace::Lifetime::Persistent);
 			}
 		}
 		const int err = unload(30s, n);
@@ -298,13 +299,14 @@ TEST_F(StressTest, UnloadLeavesBlockedStoppedSteppingAndUserEngineTasksUntouched
 			        blk.sh);
 			::close(pfd[0]);
 			(void)dev.attach(blk.pid, EngineType::Count,
-			                 bit(Event::SyscallEntry) | bit(Event::SyscallExit));
+			                 bit(Event::SyscallEntry) | bit(Event::SyscallExit), 0,
+			                 utrace::Lifetime::Persistent);
 			targets.push_back(blk);
 			// Stopped by a stopper engine at a syscall entry.
 			Target stp{"stopped task", -1, shared_new<TargetShared>()};
 			stp.pid = start_looper(stp.sh, 1, false);
 			(void)dev.attach(stp.pid, EngineType::Stopper, bit(Event::SyscallEntry),
-			                 bit(Event::SyscallEntry));
+			                 bit(Event::SyscallEntry), utrace::Lifetime::Persistent);
 			if (!eventually([&] { return task_state(stp.pid) == 't'; }, 10s))
 				f.add("stopper did not stop its task: " + describe_task(stp.pid));
 			targets.push_back(stp);

@@ -46,6 +46,18 @@ constexpr EventMask bit(Event e)
 
 enum class EngineType : uint32_t { Count = 1, Stopper = 2, User = 3 };
 
+// Who an engine belongs to (docs/SECURITY.md).
+enum class Lifetime : uint32_t {
+	// The Device (open file) that attached it: only that Device sees and
+	// controls it, and closing the Device detaches it.
+	File = 0,
+	// Count and stopper engines only (UTRACE_ENGINE_PERSISTENT): the
+	// attacher's effective uid.  It stays attached after the Device is
+	// closed; any Device opened by that euid, or with CAP_SYS_ADMIN, sees
+	// and controls it.  This is what `utracectl attach` makes.
+	Persistent = 1,
+};
+
 // Action-word bits beside the resume action (uapi/utrace.h).
 inline constexpr uint32_t kSyscallAbort = 0x10;
 inline constexpr uint32_t kSyscallResumed = 0x100;
@@ -119,6 +131,8 @@ struct EngineInfo {
 	int64_t last_event = -1;
 	int64_t last_syscall = -1;
 	int64_t exit_code = 0;
+	Lifetime lifetime = Lifetime::File;
+	uint32_t owner_uid = 0; // effective uid of the attacher
 
 	[[nodiscard]] uint64_t count(Event e) const { return counts[static_cast<unsigned>(e)]; }
 };
@@ -140,9 +154,11 @@ public:
 	// Round trip through the module; returns the module's reply (~cookie).
 	[[nodiscard]] uint64_t ping(uint64_t cookie) const;
 	// Engines shipped with the module.  Errors throw utrace::Error with
-	// the errno: ESRCH, EPERM, EINVAL, ENOENT (unknown engine id).
+	// the errno: ESRCH, EPERM, EINVAL, ENOENT (no engine with that id
+	// that this Device may see).
 	[[nodiscard]] EngineId attach(pid_t tid, EngineType type, EventMask events,
-	                              EventMask stop_events = 0) const;
+	                              EventMask stop_events = 0,
+	                              Lifetime lifetime = Lifetime::File) const;
 	void set_events(EngineId id, EventMask events) const;
 	void set_stop_events(EngineId id, EventMask events) const;
 	// Returns 0, or EINPROGRESS when the action takes effect later (STOP
@@ -150,6 +166,8 @@ public:
 	[[nodiscard]] int control(EngineId id, Action action) const;
 	void detach(EngineId id) const;
 	[[nodiscard]] EngineInfo info(EngineId id) const;
+	// The engines this Device may see: its own, and the persistent ones of
+	// its euid (all persistent ones with CAP_SYS_ADMIN).
 	[[nodiscard]] std::vector<EngineId> list() const;
 
 	// User engines attached through this Device: the next report, waiting

@@ -14,8 +14,14 @@
 
 #define UTRACE_DEVICE_NAME	"utrace"
 
-/* Bumped on any incompatible change of this header. */
-#define UTRACE_ABI_VERSION	1
+/*
+ * Bumped on any incompatible change of this header.
+ * 2: struct utrace_ioc_attach gained @flags (UTRACE_ENGINE_PERSISTENT) and
+ *    a reserved word, struct utrace_ioc_engine_info @flags and @owner_uid;
+ *    reserved fields must be 0; engines belong to the file that attached
+ *    them unless persistent (docs/SECURITY.md).
+ */
+#define UTRACE_ABI_VERSION	2
 
 /* The utrace engine API the module implements (upstream's last: 20091216). */
 #define UTRACE_API_VERSION	20091216
@@ -72,16 +78,30 @@ enum utrace_engine_type {
 	UTRACE_ENGINE_USER = 3,
 };
 
-/* Resume actions for UTRACE_IOC_CONTROL: the kernel's enum utrace_resume_action. */
+/*
+ * Resume actions for UTRACE_IOC_CONTROL: the kernel's enum
+ * utrace_resume_action.  (Named _ACTION_ so that none is hidden by an ioctl
+ * macro: UTRACE_IOC_DETACH is the ioctl.)
+ */
 enum utrace_ioc_action {
-	UTRACE_IOC_STOP = 0,
-	UTRACE_IOC_INTERRUPT = 1,
-	UTRACE_IOC_REPORT = 2,
-	UTRACE_IOC_SINGLESTEP = 3,
-	UTRACE_IOC_BLOCKSTEP = 4,
-	UTRACE_IOC_RESUME = 5,
-	UTRACE_IOC_DETACH = 6,
+	UTRACE_IOC_ACTION_STOP = 0,
+	UTRACE_IOC_ACTION_INTERRUPT = 1,
+	UTRACE_IOC_ACTION_REPORT = 2,
+	UTRACE_IOC_ACTION_SINGLESTEP = 3,
+	UTRACE_IOC_ACTION_BLOCKSTEP = 4,
+	UTRACE_IOC_ACTION_RESUME = 5,
+	UTRACE_IOC_ACTION_DETACH = 6,
 };
+
+/*
+ * Engine flags (struct utrace_ioc_attach, struct utrace_ioc_engine_info).
+ * UTRACE_ENGINE_PERSISTENT: a count or stopper engine that outlives the file
+ * that attached it; it belongs to the attacher's effective uid (any file
+ * opened with that euid, or with CAP_SYS_ADMIN, may list and control it)
+ * and stays until it is detached or the module unloads.  Without it, an
+ * engine belongs to its file alone and is detached when the file is closed.
+ */
+#define UTRACE_ENGINE_PERSISTENT	0x1
 
 /**
  * struct utrace_ioc_attach - UTRACE_IOC_ATTACH argument
@@ -89,10 +109,20 @@ enum utrace_ioc_action {
  * @type:	enum utrace_engine_type
  * @events:	event mask (UTRACE_EVENTS_ALL bits)
  * @stop_events: for UTRACE_ENGINE_STOPPER: events that stop (subset of @events)
- * @id:		set by the module: the engine's id for the other ioctls
+ * @id:		set by the module: the engine's id for the other ioctls, never
+ *		used for another engine
+ * @flags:	UTRACE_ENGINE_PERSISTENT (not for UTRACE_ENGINE_USER)
+ * @__reserved:	must be 0
  *
- * Errors: ESRCH no such thread; EPERM kernel thread, or the caller may not
- * trace it (ptrace_may_access); EINVAL bad type or event bits; ENOMEM.
+ * The caller must be allowed to ptrace the thread (ptrace_may_access() with
+ * PTRACE_MODE_ATTACH_REALCREDS, checked under the thread's cred_guard_mutex:
+ * the same rule, LSMs and Yama included, as PTRACE_ATTACH), and the thread
+ * must not be in the caller's own thread group.
+ *
+ * Errors: ESRCH no such thread, or it is exiting; EPERM a kernel thread or
+ * io_uring worker, the caller's own thread group, or the caller may not
+ * trace it; EINVAL bad type, event or flag bits, a tid <= 0, or a non-zero
+ * reserved word; ENOMEM.
  */
 struct utrace_ioc_attach {
 	__s32 tid;
@@ -100,6 +130,8 @@ struct utrace_ioc_attach {
 	__u64 events;
 	__u64 stop_events;
 	__u64 id;
+	__u32 flags;
+	__u32 __reserved;
 };
 
 /**
@@ -108,7 +140,10 @@ struct utrace_ioc_attach {
  * @arg:	UTRACE_IOC_SET_EVENTS: the new event mask;
  *		UTRACE_IOC_SET_STOP_EVENTS: the new stop mask;
  *		UTRACE_IOC_CONTROL: enum utrace_ioc_action;
- *		UTRACE_IOC_DETACH: unused, 0
+ *		UTRACE_IOC_DETACH: reserved, must be 0
+ *
+ * The argument is checked first: EINVAL for event bits beyond
+ * UTRACE_EVENTS_ALL, an unknown action, or a non-zero reserved @arg.
  */
 struct utrace_ioc_engine {
 	__u64 id;
@@ -134,13 +169,19 @@ struct utrace_ioc_engine {
  * @last_event:	event number of the last report, or -1
  * @last_syscall: syscall number seen at the last syscall entry report
  * @exit_code:	code of the EXIT report, when there was one
+ * @flags:	UTRACE_ENGINE_* flags it was attached with
+ * @owner_uid:	effective uid of the attacher, in the caller's user namespace
+ *		(the overflow uid if it has no mapping there)
+ * @__reserved:	0
+ *
+ * Only @id is read.
  */
 struct utrace_ioc_engine_info {
 	__u64 id;
 	__s32 tid;
 	__u32 type;
 	__u32 state;
-	__u32 __pad;
+	__u32 flags;
 	__u64 events;
 	__u64 stop_events;
 	__u64 counts[UTRACE_NEVENTS];
@@ -148,12 +189,15 @@ struct utrace_ioc_engine_info {
 	__s64 last_event;
 	__s64 last_syscall;
 	__s64 exit_code;
+	__u32 owner_uid;
+	__u32 __reserved;
 };
 
 /**
  * struct utrace_ioc_list - UTRACE_IOC_LIST argument
  * @ids:	user pointer to an array of __u64 engine ids to fill
  * @count:	in: room in @ids; out: number of engines (may exceed room)
+ * @__pad:	reserved, must be 0 (EINVAL)
  */
 struct utrace_ioc_list {
 	__u64 ids;
@@ -247,9 +291,11 @@ struct utrace_report_msg {
  * @args:	new arguments
  * @retval:	new return value, in the kernel's convention (-errno for errors)
  * @signo:	new signal number (1.._NSIG)
+ * @__pad:	reserved, must be 0
  *
- * Errors of write(): EINVAL for a wrong size or bits, ENOENT if no thread
- * waits for that @seq (it was killed, or answered already).
+ * Errors of write(): EINVAL for a wrong size, unknown bits or a non-zero
+ * reserved field, ENOENT if no thread waits for that @seq (it was killed,
+ * or answered already).
  */
 struct utrace_reply_msg {
 	__u64 seq;
