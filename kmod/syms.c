@@ -71,7 +71,6 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.cgroup_leave_frozen, &cgroup_leave_frozen));
 	BUILD_BUG_ON(!__same_type(utrace_syms.arch_ptrace, &arch_ptrace));
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user, &copy_siginfo_to_user));
-	BUILD_BUG_ON(!__same_type(utrace_syms.security_capable, &security_capable));
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user, &copy_siginfo_from_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.getrusage, &getrusage));
 	BUILD_BUG_ON(!__same_type(utrace_syms.security_ptrace_traceme, &security_ptrace_traceme));
@@ -120,7 +119,6 @@ static const struct {
 	{ "signal_wake_up_state", (void **)&utrace_syms.signal_wake_up_state },
 	{ "arch_ptrace", (void **)&utrace_syms.arch_ptrace },
 	{ "copy_siginfo_to_user", (void **)&utrace_syms.copy_siginfo_to_user },
-	{ "security_capable", (void **)&utrace_syms.security_capable },
 	{ "copy_siginfo_from_user", (void **)&utrace_syms.copy_siginfo_from_user },
 	{ "getrusage", (void **)&utrace_syms.getrusage },
 	{ "security_ptrace_traceme", (void **)&utrace_syms.security_ptrace_traceme },

@@ -216,7 +216,10 @@ struct utrace_syms {
 	/* 6.1.100+ (backported from 6.11): cancels one callback_head */
 	bool (*task_work_cancel)(struct task_struct *task, struct callback_head *cb);
 	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
-	/* engines.c: an engine owner's capability at a set-id exec */
+	/*
+	 * engines.c: an engine owner's capability at a set-id exec; ptrace.c:
+	 * ptracer_capable() on the credentials a relationship recorded
+	 */
 	int (*security_capable)(const struct cred *cred, struct user_namespace *ns, int cap,
 				unsigned int opts);
 	int (*ptrace_notify)(int exit_code, unsigned long message);
@@ -240,9 +243,6 @@ struct utrace_syms {
 	long (*arch_ptrace)(struct task_struct *child, long request, unsigned long addr,
 			    unsigned long data);
 	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
-	/* ptracer_capable() on the credentials a relationship recorded */
-	int (*security_capable)(const struct cred *cred, struct user_namespace *ns, int cap,
-				unsigned int opts);
 	int (*copy_siginfo_from_user)(kernel_siginfo_t *to, const siginfo_t __user *from);
 	int (*security_ptrace_traceme)(struct task_struct *parent);
 	void (*getrusage)(struct task_struct *p, int who, struct rusage *ru);
@@ -351,7 +351,8 @@ void utrace_ppc_syscall_leave(struct pt_regs *regs);
 
 /* bridge.c: the user-engine bridge, one per open /dev/utrace file */
 struct utrace_bridge;
-struct utrace_bridge *utrace_bridge_create(void);
+struct utrace_bridge *utrace_bridge_create(struct file *file);
+void utrace_bridge_flush(struct utrace_bridge *b);
 void utrace_bridge_get(struct utrace_bridge *b);
 void utrace_bridge_put(struct utrace_bridge *b);
 bool utrace_bridge_may_use(const struct utrace_bridge *b, const struct cred *owner);

@@ -660,11 +660,13 @@ TEST(Unload, TasksTracingSyscallsRunOnUntouched)
 			pids.push_back(syscall_loop());
 		{
 			// Opened after the forks: a child holding the file would hold
-			// the module too.
+			// the module too.  Persistent: they outlive the file, so the
+			// unload is what detaches them.
 			utrace::Device dev;
 			for (const pid_t pid : pids)
 				(void)dev.attach(pid, EngineType::Count,
-				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit));
+				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit), 0,
+				                 utrace::Lifetime::Persistent);
 		}
 		std::this_thread::sleep_for(50ms);
 		ASSERT_TRUE(eventually([] {
