@@ -23,6 +23,8 @@
 
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
 #include <linux/kref.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
@@ -44,6 +46,7 @@ struct utrace_bridge {
 	struct pid_namespace *pid_ns;	/* of the opener: tids are in it */
 	kuid_t euid;			/* of the opener: its persistent engines */
 	bool admin;			/* the opener had CAP_SYS_ADMIN (init ns) */
+	struct file *file;		/* unreferenced; valid while !@closed */
 	u64 seq;
 	bool closed;
 };
@@ -58,7 +61,7 @@ struct utrace_bridge_report {
 	bool async;
 };
 
-struct utrace_bridge *utrace_bridge_create(void)
+struct utrace_bridge *utrace_bridge_create(struct file *file)
 {
 	struct utrace_bridge *b = kzalloc(sizeof(*b), GFP_KERNEL);
 
@@ -69,6 +72,7 @@ struct utrace_bridge *utrace_bridge_create(void)
 	init_waitqueue_head(&b->readers);
 	INIT_LIST_HEAD(&b->queued);
 	INIT_LIST_HEAD(&b->waiting);
+	b->file = file;
 	b->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	/* Decided at open, from the opener's credentials, as for any file. */
 	b->euid = current_euid();
@@ -122,6 +126,67 @@ void utrace_bridge_close(struct utrace_bridge *b)
 	spin_unlock(&b->lock);
 	list_for_each_entry_safe(r, next, &drop, node)
 		kfree(r);
+}
+
+/*
+ * One of the file's descriptors was closed (flush, on every close): a
+ * waiting thread looks again at who could still answer (bridge_orphaned()).
+ */
+void utrace_bridge_flush(struct utrace_bridge *b)
+{
+	struct utrace_bridge_report *r;
+
+	spin_lock(&b->lock);
+	list_for_each_entry(r, &b->queued, node)
+		if (!r->async)
+			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+	list_for_each_entry(r, &b->waiting, node)
+		utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+	spin_unlock(&b->lock);
+}
+
+static int count_fds(const void *p, struct file *f, unsigned int fd)
+{
+	const struct file *const *file = p;
+
+	if (f == file[0])
+		(*(unsigned long *)file[1])++;
+	return 0;
+}
+
+/*
+ * Whether nobody can ever answer a report of current: its thread group is
+ * exiting (prepare_signal() drops every further signal, so a SIGKILL can no
+ * longer end the wait), and every reference to the file is a descriptor of
+ * current's own file table, which no other process shares.  The group's
+ * threads read no more (they are killed too) and keep the table until
+ * exit_files(), after the reports: without this, a task that holds the
+ * only copy of its engine's file waits for itself forever.  Called in
+ * TASK_TRACED: spinlocks only.
+ */
+static bool bridge_orphaned(struct utrace_bridge *b)
+{
+	struct files_struct *files = current->files;
+	unsigned long fds = 0;
+	const void *p[2];
+	struct file *file;
+	bool orphaned;
+
+	if (!(current->signal->flags & SIGNAL_GROUP_EXIT) || !files ||
+	    atomic_read(&files->count) > READ_ONCE(current->signal->nr_threads))
+		return false;
+	rcu_read_lock();	/* a file is freed after a grace period */
+	file = READ_ONCE(b->closed) ? NULL : b->file;
+	if (!file) {
+		rcu_read_unlock();
+		return true;
+	}
+	p[0] = file;
+	p[1] = &fds;
+	iterate_fd(files, 0, count_fds, p);
+	orphaned = file_count(file) <= fds;
+	rcu_read_unlock();
+	return orphaned;
 }
 
 static void fill_syscall(struct utrace_report_msg *msg, struct pt_regs *regs,
@@ -233,16 +298,22 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 		return UTRACE_RESUME;
 
 	/*
-	 * Test after setting the state: a reply, a close or SIGKILL that comes
-	 * in between wakes us from TASK_TRACED, so none is lost.  The waker
-	 * holds b->lock, and we unlink under it, so it never sees us gone.
+	 * Test after setting the state: a reply, a close, a flush or SIGKILL
+	 * that comes in between wakes us from TASK_TRACED, so none is lost.
+	 * The waker holds b->lock, and we unlink under it, so it never sees us
+	 * gone.  In an exiting group, where SIGKILL cannot come, we also look
+	 * again ten times a second: a thread of the group that held the file
+	 * for a read() or write() drops it without a wakeup.
 	 */
 	for (;;) {
 		set_special_state(TASK_TRACED);
 		if (READ_ONCE(r->replied) || READ_ONCE(r->cancelled) || READ_ONCE(b->closed) ||
-		    fatal_signal_pending(current))
+		    fatal_signal_pending(current) || bridge_orphaned(b))
 			break;
-		schedule();
+		if (current->signal->flags & SIGNAL_GROUP_EXIT)
+			schedule_timeout(HZ / 10);
+		else
+			schedule();
 	}
 	__set_current_state(TASK_RUNNING);
 

@@ -48,7 +48,7 @@ static long utrace_ioc_ping(void __user *arg)
 
 static int utrace_dev_open(struct inode *inode, struct file *file)
 {
-	struct utrace_bridge *bridge = utrace_bridge_create();
+	struct utrace_bridge *bridge = utrace_bridge_create(file);
 
 	if (!bridge)
 		return -ENOMEM;
@@ -62,6 +62,12 @@ static int utrace_dev_release(struct inode *inode, struct file *file)
 
 	utrace_engines_file_closed(bridge);
 	utrace_bridge_put(bridge);
+	return 0;
+}
+
+static int utrace_dev_flush(struct file *file, fl_owner_t id)
+{
+	utrace_bridge_flush(file->private_data);
 	return 0;
 }
 
@@ -98,6 +104,7 @@ static long utrace_dev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 static const struct file_operations utrace_dev_fops = {
 	.owner = THIS_MODULE,
 	.open = utrace_dev_open,
+	.flush = utrace_dev_flush,
 	.release = utrace_dev_release,
 	.read = utrace_dev_read,
 	.write = utrace_dev_write,
