@@ -115,8 +115,7 @@ std::string outcome(int st)
 
 // The same @fn under both backends: {native, utrace}.  The backend is off
 // again afterwards (which also proves no relationship was left behind).
-std::array<std::string, 2> both(const std::function<int()> &fn,
-                                std::chrono::seconds timeout = 60s)
+std::array<std::string, 2> both(const std::function<int()> &fn, std::chrono::seconds timeout = 60s)
 {
 	std::array<std::string, 2> out;
 	for (const bool backend : {false, true}) {
@@ -192,7 +191,8 @@ int strict_seccomp_death()
 			continue;
 		}
 		if (!thread_killed)
-			std::fprintf(stderr, "leader ended (%#x) before its thread was reported\n", st);
+			std::fprintf(stderr, "leader ended (%#x) before its thread was reported\n",
+			             st);
 		if (!thread_killed)
 			return 13;
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 3)
@@ -311,8 +311,8 @@ int parent_exit_during_seccomp_wait()
 		return 14;
 	// The tracee waits for our answer now; its real parent exits.
 	int st = 0;
-	if (::write(die[1], "x", 1) != 1 || ::waitpid(parent, &st, 0) != parent ||
-	    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	if (::write(die[1], "x", 1) != 1 || ::waitpid(parent, &st, 0) != parent || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
 		return 15;
 	seccomp_notif_resp resp{};
 	resp.id = req.id;
@@ -494,10 +494,11 @@ TEST(PtraceSecurity, AttachFollowsTheUsersAndYamaAsNatively)
 	for (int scope = 0; scope <= 2; scope++) {
 		ASSERT_TRUE(YamaScope::set(scope));
 		for (const auto &c : cases) {
-			const auto out = both([&c] { return attach_as(c.tracer, c.target, c.rel); });
-			EXPECT_EQ(out[1], out[0])
-			        << "scope " << scope << ", tracer uid " << c.tracer << ", target uid "
-			        << c.target << ", relation " << static_cast<int>(c.rel);
+			const auto out =
+			        both([&c] { return attach_as(c.tracer, c.target, c.rel); });
+			EXPECT_EQ(out[1], out[0]) << "scope " << scope << ", tracer uid "
+			                          << c.tracer << ", target uid " << c.target
+			                          << ", relation " << static_cast<int>(c.rel);
 		}
 	}
 	// Spot checks of what native says, so that a broken setup cannot pass.
@@ -521,9 +522,10 @@ TEST(PtraceSecurity, YamaScope3RefusesEveryRelationshipAsNatively)
 	traceme_under_scopes(3, 3);
 	for (const auto &c : cases) {
 		const auto out = both([&c] { return attach_as(c.tracer, c.target, c.rel); });
-		EXPECT_EQ(out[0], "exit " + std::to_string(EPERM)) << "native, tracer uid " << c.tracer;
-		EXPECT_EQ(out[1], out[0]) << "tracer uid " << c.tracer << ", target uid " << c.target
-		                          << ", relation " << static_cast<int>(c.rel);
+		EXPECT_EQ(out[0], "exit " + std::to_string(EPERM))
+		        << "native, tracer uid " << c.tracer;
+		EXPECT_EQ(out[1], out[0]) << "tracer uid " << c.tracer << ", target uid "
+		                          << c.target << ", relation " << static_cast<int>(c.rel);
 	}
 }
 
@@ -558,7 +560,8 @@ TEST(PtraceSecurity, KernelThreadsOwnGroupInitAndOtherUsersAreRefused)
 	for (const bool backend : {false, true}) {
 		ASSERT_EQ(write_file(kBackend, backend ? "Y" : "N"), 0);
 		// kthreadd is pid 2 in every guest.
-		EXPECT_EQ(in_child([] { return attach_special(2, 0); }) >> 8, eperm) << name(backend);
+		EXPECT_EQ(in_child([] { return attach_special(2, 0); }) >> 8, eperm)
+		        << name(backend);
 		EXPECT_EQ(in_child([] { return attach_special(1, 65534); }) >> 8, eperm)
 		        << name(backend);
 		EXPECT_EQ(in_child([] { return attach_special(::getpid(), 0); }) >> 8, eperm)
@@ -665,13 +668,14 @@ TEST(Unload, TasksTracingSyscallsRunOnUntouched)
 			utrace::Device dev;
 			for (const pid_t pid : pids)
 				(void)dev.attach(pid, EngineType::Count,
-				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit), 0,
-				                 utrace::Lifetime::Persistent);
+				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit),
+				                 0, utrace::Lifetime::Persistent);
 		}
 		std::this_thread::sleep_for(50ms);
-		ASSERT_TRUE(eventually([] {
-			return ::syscall(SYS_delete_module, "utrace", O_NONBLOCK) == 0;
-		}, 20s)) << std::strerror(errno) << ", module references: " << refcnt();
+		ASSERT_TRUE(eventually(
+		        [] { return ::syscall(SYS_delete_module, "utrace", O_NONBLOCK) == 0; },
+		        20s))
+		        << std::strerror(errno) << ", module references: " << refcnt();
 		std::this_thread::sleep_for(200ms);
 		for (const pid_t pid : pids) {
 			int st = 0;
