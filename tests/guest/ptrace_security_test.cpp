@@ -132,6 +132,10 @@ std::array<std::string, 2> both(const std::function<int()> &fn, std::chrono::sec
 // CAP_SYS_PTRACE may trace); false on failure.
 bool become(uid_t uid)
 {
+	// Already @uid (a child of a process that became it): setgroups()
+	// would fail without CAP_SETGID.
+	if (uid != 0 && ::getuid() == uid && ::geteuid() == uid)
+		return ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0;
 	return uid == 0 ||
 	       (::setgroups(0, nullptr) == 0 && ::setresgid(uid, uid, uid) == 0 &&
 	        ::setresuid(uid, uid, uid) == 0 && ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
@@ -185,7 +189,11 @@ int strict_seccomp_death()
 			continue;
 		}
 		if (p != c) {
-			thread_killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+			// Killed; or reaped after the leader's exit_group(3): a
+			// zombie's status is then the group's exit code
+			// (wait_task_zombie()), natively too.
+			thread_killed = (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) ||
+			                (WIFEXITED(st) && WEXITSTATUS(st) == 3);
 			if (!thread_killed)
 				std::fprintf(stderr, "thread %d ended with status %#x\n", p, st);
 			continue;
@@ -448,11 +456,14 @@ int attach_as(uid_t tracer_uid, uid_t target_uid, Relation rel)
 		const pid_t t = ::fork();
 		if (t == 0)
 			tracee(0);
+		// A tracee that fails to start closes its end: no read blocks.
+		::close(ready[1]);
 		ret = attach(t);
 	} else {
 		// Tracer and tracee are siblings: the tracer's pid goes first.
 		const pid_t tracer = ::fork();
 		if (tracer == 0) {
+			::close(ready[1]);
 			pid_t t = 0;
 			if (!become(tracer_uid) || ::read(named[0], &t, sizeof(t)) != sizeof(t))
 				::_exit(105);
@@ -461,6 +472,7 @@ int attach_as(uid_t tracer_uid, uid_t target_uid, Relation rel)
 		const pid_t t = ::fork();
 		if (t == 0)
 			tracee(tracer);
+		::close(ready[1]);
 		(void)!::write(named[1], &t, sizeof(t));
 		int st = 0;
 		::waitpid(tracer, &st, 0);
@@ -469,6 +481,8 @@ int attach_as(uid_t tracer_uid, uid_t target_uid, Relation rel)
 	(void)!::write(hold[1], "xx", 2);
 	while (::wait(nullptr) > 0) {
 	}
+	for (const int fd : {hold[0], hold[1], ready[0], named[0], named[1]})
+		::close(fd);
 	return ret;
 }
 
