@@ -420,9 +420,13 @@ ExitingThreads seize_exiting_threads(bool traced_before)
 			}
 		}
 		if (!exiting || ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
-			if (exiting && errno != EPERM && errno != ESRCH)
-				add("SEIZE of exiting " + std::to_string(tid) + ": " +
-				    strerror(errno));
+			// EPERM: a zombie already; ESRCH: released, so gone from
+			// /proc (natively find_task_by_vpid() fails only then).
+			const int e = errno;
+			if (exiting &&
+			    (e == ESRCH ? access(status.c_str(), F_OK) == 0 : e != EPERM))
+				add("SEIZE of exiting " + std::to_string(tid) + ": " + strerror(e) +
+				    " (still in /proc)");
 			r.missed++;
 			continue;
 		}
