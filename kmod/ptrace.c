@@ -309,7 +309,7 @@ static void pt_release_hold(struct pt_ctx *ctx)
 		parent = rcu_dereference(p->real_parent);
 		get_task_struct(parent);
 		rcu_read_unlock();
-		ret = utrace_notify_death(p, parent, READ_ONCE(p->exit_signal), false);
+		ret = utrace_notify_death(p, NULL, parent, READ_ONCE(p->exit_signal), false);
 		put_task_struct(parent);
 		if (ret != -ESRCH)
 			break;
@@ -597,6 +597,13 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 		pt_kick_waiters(tracer);
 	/* The caller's reference becomes the list's. */
 	ret = utrace_set_events(tracee, engine, PT_EVENTS);
+	/*
+	 * Past its death report (the sched_process_exit tracepoint), not yet
+	 * a zombie: ptrace_attach() succeeds, and exit_notify() then tells the
+	 * tracer.  Here the REAP report does (pt_report_reap()).
+	 */
+	if (ret == -EALREADY)
+		ret = utrace_set_events(tracee, engine, UTRACE_EVENT(REAP));
 	if (ret && ret != -EINPROGRESS) {
 		pt_detach_engine(ctx);
 		pt_unlink_put(ctx);
@@ -1114,6 +1121,13 @@ static u32 pt_report_exit(u32 action, struct utrace_engine *engine, long orig_co
 	return pt_event_stop(ctx, PTRACE_EVENT_EXIT, orig_code);
 }
 
+/* The status wait reports for a dead tracee, as recorded at its death. */
+static int pt_death_status(struct task_struct *t)
+{
+	return (t->signal->flags & SIGNAL_GROUP_EXIT) ? t->signal->group_exit_code :
+							 READ_ONCE(t->exit_code);
+}
+
 /*
  * Atomic (sched_process_exit): no sleeping.  A child tracee's death is
  * reported by the kernel's wait to its parent, our tracer: the relationship
@@ -1132,6 +1146,7 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 		spin_unlock(&pt_lock);
 		return UTRACE_DETACH;
 	}
+	ctx->death_seen = true;
 	ctx->stop = PT_STOP_NONE;
 	ctx->exit_code = 0;
 	ctx->have_info = false;
@@ -1149,8 +1164,7 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 		return UTRACE_RESUME;
 	}
 	ctx->dead = true;
-	ctx->exit_status = (current->signal->flags & SIGNAL_GROUP_EXIT) ?
-			   current->signal->group_exit_code : current->exit_code;
+	ctx->exit_status = pt_death_status(current);
 	if (thread_group_leader(current)) {
 		/* Its zombie is the tracer's first: pt_hold_zombie(). */
 		atomic_inc(&pt_holds);
@@ -1160,20 +1174,50 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 	get_task_struct(tracer);
 	spin_unlock(&pt_lock);
 	/* exit_notify()'s do_notify_parent() to a tracer: SIGCHLD, and its waits woken. */
-	utrace_notify_death(current, tracer, SIGCHLD, true);
+	utrace_notify_death(current, NULL, tracer, SIGCHLD, true);
 	put_task_struct(tracer);
 	return UTRACE_RESUME;
 }
 
-/* Workqueue.  A zombie child was reaped: the relationship ends. */
+/*
+ * Workqueue.  A zombie child was reaped: the relationship ends.  Or a
+ * tracee linked after its death report point (the sched_process_exit
+ * tracepoint), before exit_notify() made it a zombie, as ptrace_attach()
+ * allows: natively exit_notify() tells its tracer, so its death is reported
+ * now, as pt_report_death() reports it (it was released: the tracer's wait
+ * matches it by number).  A child group leader of the tracer was reported
+ * by the kernel's wait already.
+ */
 static void pt_report_reap(struct utrace_engine *engine, struct task_struct *task)
 {
 	struct pt_ctx *ctx = engine->data;
-	bool keep;
+	struct task_struct *tracer = NULL;
+	bool keep, child;
 
 	spin_lock(&pt_lock);
+	/* exit_state: released, not a live task's REAP at unload */
+	if (ctx->linked && !ctx->death_seen && READ_ONCE(task->exit_state)) {
+		ctx->death_seen = true;
+		rcu_read_lock();
+		child = same_thread_group(rcu_dereference(task->real_parent), ctx->tracer);
+		rcu_read_unlock();
+		if (!child || !thread_group_leader(task)) {
+			ctx->stop = PT_STOP_NONE;
+			ctx->exit_code = 0;
+			ctx->have_info = false;
+			ctx->dead = true;
+			ctx->exit_status = pt_death_status(task);
+			tracer = ctx->tracer;
+			get_task_struct(tracer);
+		}
+	}
 	keep = ctx->dead;	/* its tracer's wait has yet to report it */
 	spin_unlock(&pt_lock);
+	if (tracer) {
+		/* exit_notify()'s do_notify_parent() to a tracer */
+		utrace_notify_death(task, ctx->pid, tracer, SIGCHLD, true);
+		put_task_struct(tracer);
+	}
 	if (!keep)
 		pt_unlink_put(ctx);
 }
@@ -1613,7 +1657,12 @@ static long pt_interrupt(struct pt_ctx *ctx)
 	if (stopped)
 		return 0;
 	ret = utrace_control(ctx->tracee, ctx->engine, UTRACE_INTERRUPT);
-	return ret && ret != -EINPROGRESS ? -ESRCH : 0;
+	/*
+	 * Dying (-EALREADY): no trap will come, its death is reported, and
+	 * the request succeeds as natively (task_set_jobctl_pending() refuses
+	 * PF_EXITING silently).
+	 */
+	return ret && ret != -EINPROGRESS && ret != -EALREADY ? -ESRCH : 0;
 }
 
 static int pt_check_options(unsigned long data)
@@ -2136,7 +2185,7 @@ static bool pt_hold_zombie(struct task_struct *tsk)
 	 * tracer is put after a grace period (pt_free_rcu()).
 	 */
 	if (held && tsk != current)
-		utrace_notify_death(tsk, ctx->tracer, SIGCHLD, true);
+		utrace_notify_death(tsk, NULL, ctx->tracer, SIGCHLD, true);
 	else
 		pt_wake_tracer(tsk, ctx->tracer);
 	rcu_read_unlock();

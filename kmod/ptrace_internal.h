@@ -67,6 +67,8 @@ enum pt_stop {
  * @listening:	PTRACE_LISTEN: the tracee stays in its PTRACE_EVENT_STOP
  *		stop, hidden from wait and requests, until a job control
  *		event (SIGCONT) or INTERRUPT makes it trap again (pt_lock)
+ * @death_seen: its death was reported (DEATH, or REAP for a tracee linked
+ *		after its death report point) (pt_lock)
  * @dead:	a tracee that is not the tracer's child (or not a group leader)
  *		died; @exit_status is reported once by the tracer's wait (pt_lock)
  * @zombie:	a child tracee died: the kernel's wait reports it; the
@@ -130,6 +132,7 @@ struct pt_ctx {
 	enum utrace_resume_action step;
 	bool interrupt;
 	bool listening;
+	bool death_seen;
 	bool dead;
 	bool zombie;
 	int hold;

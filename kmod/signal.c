@@ -387,9 +387,11 @@ void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, 
  * SA_NOCLDWAIT), under @parent's siglock before the wakeup, as
  * wait_task_zombie() sets it under tasklist_lock.  Returns 1 when the
  * caller must release_task() @tsk, 0 when notified, -ESRCH when @parent is
- * past its release (no sighand): nothing was done.
+ * past its release (no sighand): nothing was done.  @pid: the pid the
+ * siginfo names, for a @tsk already released (which has none); NULL: @tsk's.
  */
-int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced)
+int utrace_notify_death(struct task_struct *tsk, struct pid *pid, struct task_struct *parent,
+			int sig, bool traced)
 {
 	struct sighand_struct *sighand;
 	struct k_sigaction *ka;
@@ -408,6 +410,11 @@ int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int
 	utrace_child_siginfo(&info, tsk, parent, sig, why,
 			     why == CLD_EXITED ? code >> 8 : code & 0x7f,
 			     tsk->signal->utime, tsk->signal->stime);
+	if (pid) {
+		rcu_read_lock();
+		info.si_pid = pid_nr_ns(pid, task_active_pid_ns(parent));
+		rcu_read_unlock();
+	}
 
 	sighand = utrace_lock_sighand(parent, &flags);
 	if (!sighand)

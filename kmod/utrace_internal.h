@@ -201,7 +201,8 @@ void utrace_jctl_trap(struct task_struct *task, bool on);
 void utrace_signal_next(struct task_struct *task, int sig);
 void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, int why,
 			   int status);
-int utrace_notify_death(struct task_struct *tsk, struct task_struct *parent, int sig, bool traced);
+int utrace_notify_death(struct task_struct *tsk, struct pid *pid, struct task_struct *parent,
+			int sig, bool traced);
 
 struct rusage;
 

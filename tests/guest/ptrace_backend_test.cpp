@@ -14,12 +14,15 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sstream>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -328,6 +331,167 @@ TEST(PtraceBackend, AThreadWaitingForAnyChildSeesItsSiblingsNewTracee)
 	wait_for(x, 60s);
 	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	        << "status " << status << " (-1: the waiting thread never saw the new tracee)";
+}
+
+// Natively a thread can be attached until exit_notify() makes it a zombie
+// (ptrace_attach() refuses only ->exit_state), and then its tracer's wait
+// reports its exit.  The utrace core reports a death earlier, at the
+// sched_process_exit tracepoint, so a thread seized between that point and
+// exit_notify() must still have its exit reported: here from its REAP report
+// (docs/PTRACE.md, "Deaths").  The tracee's threads each unshare their file
+// table and fill it with kFds descriptors, which exit_files() closes after
+// that point: the window is wide enough to seize in.  The tracer seizes each
+// thread once /proc shows its mm gone (exit_mm(), just before the
+// tracepoint), interrupts it and waits for it with __WALL; @traced_before:
+// the thread went through a seize/interrupt/detach cycle earlier (its utrace
+// already exists when it dies).
+struct ExitingThreads {
+	int seized = 0; // seized after exit_mm()
+	int exits = 0;  // ... and its exit reported by waitpid(tid, __WALL)
+	int missed = 0; // gone (EPERM, ESRCH) before the seize
+	std::string problems;
+};
+
+ExitingThreads seize_exiting_threads(bool traced_before)
+{
+	constexpr int kThreads = 6;
+	constexpr int kFds = 20000;
+	ExitingThreads r;
+	Pipe tids;
+	Pipe go;
+	const pid_t x = fork_child([&] {
+		const rlimit lim{kFds + 256, kFds + 256};
+		if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+			return 60;
+		for (int k = 0; k < kThreads; k++) {
+			std::thread th([&] {
+				const int base = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				if (base < 0 || unshare(CLONE_FILES) != 0)
+					_exit(61);
+				for (int i = 0; i < kFds; i++)
+					if (fcntl(base, F_DUPFD_CLOEXEC, 0) < 0)
+						_exit(62);
+				tids.put(static_cast<int>(gettid()));
+				if (go.get(120s) != 1)
+					_exit(63);
+				syscall(SYS_exit, 0);
+			});
+			th.join();
+		}
+		return 0;
+	});
+	auto add = [&](const std::string &what) { r.problems += what + "\n"; };
+	for (int k = 0; k < kThreads && r.problems.empty(); k++) {
+		const pid_t tid = tids.get(120s);
+		if (tid <= 0) {
+			add("thread " + std::to_string(k) + " never started");
+			break;
+		}
+		int st = 0;
+		if (traced_before) {
+			if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0 ||
+			    ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 ||
+			    (st = wait_for(tid, 30s, __WALL)) == -1 || !WIFSTOPPED(st) ||
+			    ptrace(PTRACE_DETACH, tid, 0, 0) != 0) {
+				add("the first seize/interrupt/detach of " + std::to_string(tid) +
+				    " failed: " + strerror(errno) + ", status " +
+				    std::to_string(st));
+				break;
+			}
+		}
+		go.put(1);
+		const std::string status =
+		        "/proc/" + std::to_string(x) + "/task/" + std::to_string(tid) + "/status";
+		// Past exit_mm(): /proc/PID/status has no VmSize.
+		bool exiting = false;
+		const auto end = std::chrono::steady_clock::now() + 60s;
+		while (std::chrono::steady_clock::now() < end) {
+			char text[4096];
+			const int fd = open(status.c_str(), O_RDONLY | O_CLOEXEC);
+			const ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+			if (fd >= 0)
+				close(fd);
+			if (n <= 0)
+				break; // released already
+			text[n] = '\0';
+			if (!std::strstr(text, "VmSize:")) {
+				exiting = true;
+				break;
+			}
+		}
+		if (!exiting || ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+			// EPERM: a zombie already; ESRCH: released, so gone from
+			// /proc (natively find_task_by_vpid() fails only then).
+			const int e = errno;
+			if (exiting &&
+			    (e == ESRCH ? access(status.c_str(), F_OK) == 0 : e != EPERM))
+				add("SEIZE of exiting " + std::to_string(tid) + ": " + strerror(e) +
+				    " (still in /proc)");
+			r.missed++;
+			continue;
+		}
+		r.seized++;
+		// Nothing stops a thread this far in do_exit(): no stop, and no
+		// error unless it was released already (ESRCH, it has no /proc).
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 &&
+		    (errno != ESRCH || access(status.c_str(), F_OK) == 0))
+			add("INTERRUPT of exiting " + std::to_string(tid) + ": " + strerror(errno));
+		const auto bound = std::chrono::steady_clock::now() + 10s;
+		pid_t got = 0;
+		while ((got = waitpid(tid, &st, WNOHANG | __WALL)) == 0 &&
+		       std::chrono::steady_clock::now() < bound)
+			std::this_thread::sleep_for(1ms);
+		if (got != tid)
+			add("seized exiting thread " + std::to_string(tid) +
+			    " neither stopped nor exited within 10 s (waitpid " +
+			    std::to_string(got) +
+			    (got < 0 ? std::string(", ") + strerror(errno) : "") + ")");
+		else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			add("seized exiting thread " + std::to_string(tid) + ": status " +
+			    std::to_string(st) + " (expected: exited 0)");
+		else
+			r.exits++;
+	}
+	if (!r.problems.empty())
+		kill(x, SIGKILL);
+	const int xs = wait_for(x, 120s);
+	if (r.problems.empty() && (xs == -1 || !WIFEXITED(xs) || WEXITSTATUS(xs) != 0))
+		add("tracee status " + std::to_string(xs));
+	return r;
+}
+
+void expect_exits_reported(bool traced_before)
+{
+	ASSERT_TRUE(write_backend("N")) << kBackend;
+	const ExitingThreads native = seize_exiting_threads(traced_before);
+	EXPECT_EQ(native.problems, "") << "native ptrace";
+	// Native is the oracle: the window was hit, or the test proves nothing.
+	ASSERT_GT(native.exits, 0) << "natively no thread was seized as it exited (missed "
+	                           << native.missed << "): widen the window (kFds)";
+	ExitingThreads utrace;
+	{
+		BackendOn backend;
+		ASSERT_TRUE(backend.ok()) << kBackend;
+		utrace = seize_exiting_threads(traced_before);
+	}
+	EXPECT_EQ(utrace.problems, "") << "utrace backend";
+	EXPECT_GT(utrace.exits, 0)
+	        << "under the backend no thread was seized as it exited "
+	        << "(seized " << utrace.seized << ", missed " << utrace.missed
+	        << "; native: " << native.exits << " of " << native.seized << ")";
+	std::cout << "native: seized " << native.seized << ", exits " << native.exits << ", missed "
+	          << native.missed << "; utrace: seized " << utrace.seized << ", exits "
+	          << utrace.exits << ", missed " << utrace.missed << "\n";
+}
+
+TEST(PtraceBackend, AThreadSeizedAsItExitsHasItsExitReported)
+{
+	expect_exits_reported(false);
+}
+
+TEST(PtraceBackend, AThreadTracedBeforeCanBeSeizedAsItExitsAndHasItsExitReported)
+{
+	expect_exits_reported(true);
 }
 
 // A tracee whose signal-delivery stop the ptrace backend recorded, held in

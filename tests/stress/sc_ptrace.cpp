@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -91,7 +92,7 @@ std::vector<pid_t> threads_of(pid_t pid)
 }
 
 // waitpid(@pid) until it returns a stop or death, at most @bound; -1 on
-// timeout or error.
+// timeout (errno ETIMEDOUT) or error.
 int wait_stop(pid_t pid, std::chrono::milliseconds bound, int *status)
 {
 	const auto end = Clock::now() + bound;
@@ -101,8 +102,10 @@ int wait_stop(pid_t pid, std::chrono::milliseconds bound, int *status)
 			return 0;
 		if (got < 0 && errno != EINTR)
 			return -1;
-		if (Clock::now() >= end)
+		if (Clock::now() >= end) {
+			errno = ETIMEDOUT;
 			return -1;
+		}
 		std::this_thread::sleep_for(1ms);
 	}
 }
@@ -455,8 +458,14 @@ TEST_F(StressTest, PtraceAttachDetachRacesOnAMultiThreadedTracee)
 				tc->seize++;
 				::ptrace(PTRACE_INTERRUPT, tid, 0, 0);
 				int st = 0;
-				if (wait_stop(tid, 10s, &st) != 0)
+				if (wait_stop(tid, 10s, &st) != 0) {
+					const int e = errno;
+					std::fprintf(stderr,
+					             "tracer %d: tid %d of %d: wait: %s; %s\n", i,
+					             tid, t, std::strerror(e),
+					             describe_task(tid).c_str());
 					return 2; // neither stopped nor exited: stuck
+				}
 				if (WIFSTOPPED(st)) {
 					tc->stops++;
 					if (::ptrace(PTRACE_DETACH, tid, 0, 0) == 0)
@@ -480,8 +489,8 @@ TEST_F(StressTest, PtraceAttachDetachRacesOnAMultiThreadedTracee)
 			kill_and_reap(tr, 10s);
 		} else if (describe_status(*st) != "exited 0") {
 			f.add("tracer " + describe_status(*st) +
-			      " (2: a seized thread neither stopped "
-			      "nor exited within 10 s)");
+			      " (2: a seized thread was not reported stopped "
+			      "or exited within 10 s: the reason is on stderr)");
 		}
 	}
 	// Detached, the tracee runs on.
