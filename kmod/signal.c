@@ -1019,8 +1019,14 @@ relock:
 		switch (disposition) {
 		case UTRACE_SIGNAL_TERM:
 		case UTRACE_SIGNAL_CORE:
-			/* Dying: a stop or step asked for does not happen. */
+			/*
+			 * Dying: a stop or step asked for does not happen.
+			 * utrace_signal_done() takes utrace->lock, which never
+			 * nests in siglock (an itimer takes siglock in hard irq).
+			 */
+			spin_unlock_irq(&sighand->siglock);
 			utrace_signal_done(utrace, &report, UTRACE_FATE_FATAL);
+			spin_lock_irq(&sighand->siglock);
 			return utrace_signal_fatal(ksig, signr,
 						   disposition == UTRACE_SIGNAL_CORE);
 		case UTRACE_SIGNAL_STOP:
@@ -1038,14 +1044,13 @@ relock:
 				/*
 				 * A group stop began while the signal was
 				 * reported: take part in it (reported above).
+				 * Outside siglock, as above.
 				 */
+				spin_unlock_irq(&sighand->siglock);
 				utrace_signal_done(utrace, &report, UTRACE_FATE_STOPPED);
-				if (report.result & UTRACE_SIGNAL_HOLD) {
-					spin_unlock_irq(&sighand->siglock);
+				if (report.result & UTRACE_SIGNAL_HOLD)
 					utrace_push_back_signal(&ksig->info);
-					goto relock;
-				}
-				continue;
+				goto relock;
 			}
 			{
 				int notify = utrace_stop_notify(true);
@@ -1054,9 +1059,9 @@ relock:
 				current->jobctl = (current->jobctl & ~JOBCTL_STOP_SIGMASK) | signr;
 				spin_unlock_irq(&sighand->siglock);
 				jctl = utrace_report_jctl(utrace, CLD_STOPPED, notify);
+				utrace_signal_done(utrace, &report, UTRACE_FATE_STOPPED);
 				spin_lock_irq(&sighand->siglock);
 			}
-			utrace_signal_done(utrace, &report, UTRACE_FATE_STOPPED);
 			/* An engine's STOP disposition stops as a stop signal would. */
 			current->jobctl |= JOBCTL_STOP_DEQUEUED;
 			if (utrace_resume_action(jctl) == UTRACE_STOP) {

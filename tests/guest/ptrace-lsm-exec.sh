@@ -71,7 +71,18 @@ for profile in utrace_tracer utrace_tracer_ok; do
 	backend=$(traced_transition "$profile")
 	echo N >"$param"
 	echo "tracer $profile: native: $native; backend: $backend"
-	[ "$native" = "$backend" ] || fail "tracer $profile: the backend differs from native"
+	[ "$native" = "$backend" ] && continue
+	# The one documented difference (docs/PTRACE.md, "Other known
+	# differences"): AppArmor's change_onexec checks the tracer when
+	# /proc/self/attr/exec is written, through ptrace_parent(), which a
+	# utrace tracee lacks; so natively the write fails (sh: 1) and under
+	# the backend the exec does (sh: 126).  Neither changes the domain.
+	if [ "$profile" = utrace_tracer ] && [ "$native" = "status 1 label " ] &&
+		[ "$backend" = "status 126 label " ]; then
+		echo "ok: tracer $profile: native refuses the onexec write, the backend the exec"
+		continue
+	fi
+	fail "tracer $profile: the backend differs from native"
 done
 # Native's verdicts, so that a broken setup cannot pass.
 echo N >"$param"

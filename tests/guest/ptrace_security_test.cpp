@@ -115,8 +115,7 @@ std::string outcome(int st)
 
 // The same @fn under both backends: {native, utrace}.  The backend is off
 // again afterwards (which also proves no relationship was left behind).
-std::array<std::string, 2> both(const std::function<int()> &fn,
-                                std::chrono::seconds timeout = 60s)
+std::array<std::string, 2> both(const std::function<int()> &fn, std::chrono::seconds timeout = 60s)
 {
 	std::array<std::string, 2> out;
 	for (const bool backend : {false, true}) {
@@ -133,6 +132,10 @@ std::array<std::string, 2> both(const std::function<int()> &fn,
 // CAP_SYS_PTRACE may trace); false on failure.
 bool become(uid_t uid)
 {
+	// Already @uid (a child of a process that became it): setgroups()
+	// would fail without CAP_SETGID.
+	if (uid != 0 && ::getuid() == uid && ::geteuid() == uid)
+		return ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0;
 	return uid == 0 ||
 	       (::setgroups(0, nullptr) == 0 && ::setresgid(uid, uid, uid) == 0 &&
 	        ::setresuid(uid, uid, uid) == 0 && ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0);
@@ -186,13 +189,18 @@ int strict_seccomp_death()
 			continue;
 		}
 		if (p != c) {
-			thread_killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+			// Killed; or reaped after the leader's exit_group(3): a
+			// zombie's status is then the group's exit code
+			// (wait_task_zombie()), natively too.
+			thread_killed = (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) ||
+			                (WIFEXITED(st) && WEXITSTATUS(st) == 3);
 			if (!thread_killed)
 				std::fprintf(stderr, "thread %d ended with status %#x\n", p, st);
 			continue;
 		}
 		if (!thread_killed)
-			std::fprintf(stderr, "leader ended (%#x) before its thread was reported\n", st);
+			std::fprintf(stderr, "leader ended (%#x) before its thread was reported\n",
+			             st);
 		if (!thread_killed)
 			return 13;
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 3)
@@ -311,8 +319,8 @@ int parent_exit_during_seccomp_wait()
 		return 14;
 	// The tracee waits for our answer now; its real parent exits.
 	int st = 0;
-	if (::write(die[1], "x", 1) != 1 || ::waitpid(parent, &st, 0) != parent ||
-	    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	if (::write(die[1], "x", 1) != 1 || ::waitpid(parent, &st, 0) != parent || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
 		return 15;
 	seccomp_notif_resp resp{};
 	resp.id = req.id;
@@ -448,11 +456,14 @@ int attach_as(uid_t tracer_uid, uid_t target_uid, Relation rel)
 		const pid_t t = ::fork();
 		if (t == 0)
 			tracee(0);
+		// A tracee that fails to start closes its end: no read blocks.
+		::close(ready[1]);
 		ret = attach(t);
 	} else {
 		// Tracer and tracee are siblings: the tracer's pid goes first.
 		const pid_t tracer = ::fork();
 		if (tracer == 0) {
+			::close(ready[1]);
 			pid_t t = 0;
 			if (!become(tracer_uid) || ::read(named[0], &t, sizeof(t)) != sizeof(t))
 				::_exit(105);
@@ -461,6 +472,7 @@ int attach_as(uid_t tracer_uid, uid_t target_uid, Relation rel)
 		const pid_t t = ::fork();
 		if (t == 0)
 			tracee(tracer);
+		::close(ready[1]);
 		(void)!::write(named[1], &t, sizeof(t));
 		int st = 0;
 		::waitpid(tracer, &st, 0);
@@ -469,6 +481,8 @@ int attach_as(uid_t tracer_uid, uid_t target_uid, Relation rel)
 	(void)!::write(hold[1], "xx", 2);
 	while (::wait(nullptr) > 0) {
 	}
+	for (const int fd : {hold[0], hold[1], ready[0], named[0], named[1]})
+		::close(fd);
 	return ret;
 }
 
@@ -494,10 +508,11 @@ TEST(PtraceSecurity, AttachFollowsTheUsersAndYamaAsNatively)
 	for (int scope = 0; scope <= 2; scope++) {
 		ASSERT_TRUE(YamaScope::set(scope));
 		for (const auto &c : cases) {
-			const auto out = both([&c] { return attach_as(c.tracer, c.target, c.rel); });
-			EXPECT_EQ(out[1], out[0])
-			        << "scope " << scope << ", tracer uid " << c.tracer << ", target uid "
-			        << c.target << ", relation " << static_cast<int>(c.rel);
+			const auto out =
+			        both([&c] { return attach_as(c.tracer, c.target, c.rel); });
+			EXPECT_EQ(out[1], out[0]) << "scope " << scope << ", tracer uid "
+			                          << c.tracer << ", target uid " << c.target
+			                          << ", relation " << static_cast<int>(c.rel);
 		}
 	}
 	// Spot checks of what native says, so that a broken setup cannot pass.
@@ -521,9 +536,10 @@ TEST(PtraceSecurity, YamaScope3RefusesEveryRelationshipAsNatively)
 	traceme_under_scopes(3, 3);
 	for (const auto &c : cases) {
 		const auto out = both([&c] { return attach_as(c.tracer, c.target, c.rel); });
-		EXPECT_EQ(out[0], "exit " + std::to_string(EPERM)) << "native, tracer uid " << c.tracer;
-		EXPECT_EQ(out[1], out[0]) << "tracer uid " << c.tracer << ", target uid " << c.target
-		                          << ", relation " << static_cast<int>(c.rel);
+		EXPECT_EQ(out[0], "exit " + std::to_string(EPERM))
+		        << "native, tracer uid " << c.tracer;
+		EXPECT_EQ(out[1], out[0]) << "tracer uid " << c.tracer << ", target uid "
+		                          << c.target << ", relation " << static_cast<int>(c.rel);
 	}
 }
 
@@ -558,7 +574,8 @@ TEST(PtraceSecurity, KernelThreadsOwnGroupInitAndOtherUsersAreRefused)
 	for (const bool backend : {false, true}) {
 		ASSERT_EQ(write_file(kBackend, backend ? "Y" : "N"), 0);
 		// kthreadd is pid 2 in every guest.
-		EXPECT_EQ(in_child([] { return attach_special(2, 0); }) >> 8, eperm) << name(backend);
+		EXPECT_EQ(in_child([] { return attach_special(2, 0); }) >> 8, eperm)
+		        << name(backend);
 		EXPECT_EQ(in_child([] { return attach_special(1, 65534); }) >> 8, eperm)
 		        << name(backend);
 		EXPECT_EQ(in_child([] { return attach_special(::getpid(), 0); }) >> 8, eperm)
@@ -665,13 +682,14 @@ TEST(Unload, TasksTracingSyscallsRunOnUntouched)
 			utrace::Device dev;
 			for (const pid_t pid : pids)
 				(void)dev.attach(pid, EngineType::Count,
-				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit), 0,
-				                 utrace::Lifetime::Persistent);
+				                 bit(Event::SyscallEntry) | bit(Event::SyscallExit),
+				                 0, utrace::Lifetime::Persistent);
 		}
 		std::this_thread::sleep_for(50ms);
-		ASSERT_TRUE(eventually([] {
-			return ::syscall(SYS_delete_module, "utrace", O_NONBLOCK) == 0;
-		}, 20s)) << std::strerror(errno) << ", module references: " << refcnt();
+		ASSERT_TRUE(eventually(
+		        [] { return ::syscall(SYS_delete_module, "utrace", O_NONBLOCK) == 0; },
+		        20s))
+		        << std::strerror(errno) << ", module references: " << refcnt();
 		std::this_thread::sleep_for(200ms);
 		for (const pid_t pid : pids) {
 			int st = 0;
