@@ -500,8 +500,9 @@ TEST(Unload, LeavesNoStepArmedInAThreadBlockedInACall)
 	ASSERT_EQ(::waitpid(child, &status, 0), child);
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	        << "after the unload the thread "
-	        << (WIFSIGNALED(status) ? std::string("was killed by ") + strsignal(WTERMSIG(status))
-	                                : "exited " + std::to_string(WEXITSTATUS(status)));
+	        << (WIFSIGNALED(status)
+	                    ? std::string("was killed by ") + strsignal(WTERMSIG(status))
+	                    : "exited " + std::to_string(WEXITSTATUS(status)));
 	::close(start[1]);
 	::close(go[1]);
 
