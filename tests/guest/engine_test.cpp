@@ -482,6 +482,8 @@ TEST(Unload, LeavesNoStepArmedInAThreadBlockedInACall)
 	ASSERT_GT(child, 0);
 	::close(start[0]);
 	::close(go[0]);
+	// Blocked in read(start) first: the stop is then at read(go)'s entry.
+	ASSERT_TRUE(eventually([&] { return proc_state(child) == "S (sleeping)"; }));
 	{
 		utrace::Device dev;
 		const auto entry = bit(Event::SyscallEntry);
