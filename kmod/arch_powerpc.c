@@ -81,14 +81,24 @@ long utrace_ppc_syscall_enter(struct pt_regs *regs)
 		 * Skipped: the caller returns gpr[3] as it is, so the engine
 		 * that aborted the call sets the return value there.
 		 */
-		ret = -1;
-	} else {
-		/* Seccomp runs in it and may end the task: utrace_frame_get(). */
-		utrace_frame_get(utrace);
-		ret = orig(regs);
-		utrace_frame_put(utrace);
+		utrace_inflight_put();
+		return -1;
 	}
-	utrace_inflight_put();
+	/*
+	 * Seccomp runs in it and may end the task (strict mode, KILL): our
+	 * reference becomes a frame, which its do_exit() hook drops
+	 * (utrace_frame_get()).  Without a utrace (not seen: only release
+	 * or unload removes it) the plain reference is kept.
+	 */
+	if (utrace) {
+		utrace_frame_get(utrace);
+		utrace_inflight_put();
+	}
+	ret = orig(regs);
+	if (utrace)
+		utrace_frame_put(utrace);
+	else
+		utrace_inflight_put();
 	return ret;
 }
 
