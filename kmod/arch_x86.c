@@ -99,7 +99,7 @@ static void utrace_user_single_step_report(struct pt_regs *regs)
 	utrace_report_syscall_exit(regs);
 	if (!step)
 		native_ptrace_syscall_exit();
-	else if (test_thread_flag(TIF_SINGLESTEP))
+	else if (test_thread_flag(TIF_SINGLESTEP) && !utrace_unload_step_off())
 		orig(regs);
 	utrace_inflight_put();
 }

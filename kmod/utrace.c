@@ -75,6 +75,12 @@ static DECLARE_WAIT_QUEUE_HEAD(utrace_inflight_wq);
 /* utrace_barrier and utrace_prepare_examine wait here for a report to end. */
 static bool utrace_exiting;
 
+/*
+ * Unloading: tasks that must still turn their stepping off (utrace->step_off,
+ * utrace_core_quiesce()).  Their waiter sleeps on utrace_inflight_wq.
+ */
+static atomic_t utrace_step_offs = ATOMIC_INIT(0);
+
 void utrace_inflight_get(void)
 {
 	atomic_inc(&utrace_inflight);
@@ -323,13 +329,14 @@ static void utrace_wakeup(struct utrace *utrace)
  * Queue the task work that brings @utrace's task through the resume point:
  * TWA_SIGNAL interrupts a blocking system call (UTRACE_INTERRUPT), TWA_RESUME
  * waits for the task's next return to user mode.  utrace->lock held.
+ * Returns whether the work is queued (false: the task is past running it).
  */
-static void utrace_queue_work(struct utrace *utrace, bool interrupt)
+static bool __utrace_queue_work(struct utrace *utrace, bool interrupt)
 {
 	struct task_struct *task = utrace->task;
 
-	if (utrace->reap || (task->flags & PF_EXITING) || READ_ONCE(utrace_exiting))
-		return;
+	if (utrace->reap || (task->flags & PF_EXITING))
+		return false;
 	if (utrace->work_queued) {
 		/*
 		 * Queued to wait for the next return to user mode, and now
@@ -341,16 +348,24 @@ static void utrace_queue_work(struct utrace *utrace, bool interrupt)
 			if (!utrace_syms.wake_up_state(task, TASK_INTERRUPTIBLE))
 				kick_process(task);
 		}
-		return;
+		return true;
 	}
 	utrace_inflight_get();
 	if (task_work_add(task, &utrace->work, interrupt ? TWA_SIGNAL : TWA_RESUME)) {
 		utrace_inflight_put();
-		return;
+		return false;
 	}
 	utrace->work_queued = 1;
 	if (task != current)
 		kick_process(task);
+	return true;
+}
+
+/* As above; nothing new once unload began (but utrace_core_quiesce()'s). */
+static void utrace_queue_work(struct utrace *utrace, bool interrupt)
+{
+	if (!READ_ONCE(utrace_exiting))
+		__utrace_queue_work(utrace, interrupt);
 }
 
 /*
@@ -1152,15 +1167,21 @@ static void utrace_apply_step(struct utrace *utrace, enum utrace_resume_action a
 {
 	struct task_struct *task = current;
 
-	/* Unloading: nothing may be left armed for after the module. */
+	/*
+	 * Unloading: nothing may be left armed for after the module.  Under
+	 * the lock, against utrace_core_quiesce(): it sees @stepping set, and
+	 * has the task turn it off, or we see utrace_exiting.
+	 */
+	spin_lock(&utrace->lock);
 	if (READ_ONCE(utrace_exiting))
 		action = UTRACE_RESUME;
+	if (action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP)
+		utrace->stepping = 1;
+	spin_unlock(&utrace->lock);
 	if (action == UTRACE_BLOCKSTEP && arch_has_block_step()) {
 		utrace_syms.user_enable_block_step(task);
-		utrace->stepping = 1;
 	} else if (action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP) {
 		utrace_syms.user_enable_single_step(task);
-		utrace->stepping = 1;
 	} else if (utrace->stepping) {
 		utrace->stepping = 0;
 		utrace_syms.user_disable_single_step(task);
@@ -1170,6 +1191,28 @@ static void utrace_apply_step(struct utrace *utrace, enum utrace_resume_action a
 			utrace_arch_set_syscall_work(utrace);
 		spin_unlock(&utrace->lock);
 	}
+}
+
+/**
+ * utrace_unload_step_off - unloading: turn current's step off, not trap it
+ *
+ * From the arch's system call exit hook, where a step that was on during
+ * the call gives its trap (x86: user_single_step_report()).  While the
+ * module unloads (utrace_core_quiesce() interrupted the call to have the
+ * task turn its step off), nobody is left to take that trap: if the step
+ * is ours, it is turned off instead.  Returns whether it was.
+ */
+bool utrace_unload_step_off(void)
+{
+	struct utrace *utrace;
+
+	if (!READ_ONCE(utrace_exiting))
+		return false;
+	utrace = utrace_lookup(current);
+	if (!utrace || !utrace->stepping)
+		return false;
+	utrace_apply_step(utrace, UTRACE_RESUME);
+	return true;
 }
 
 /*
@@ -1275,16 +1318,32 @@ static void utrace_resume(struct utrace *utrace)
 	spin_unlock(&utrace->lock);
 }
 
-/* Task work: queued by utrace_queue_work(), runs in the task. */
+/*
+ * Task work: queued by utrace_queue_work(), or by utrace_core_quiesce() to
+ * turn a step off before unload; runs in the task.
+ */
 static void utrace_task_work(struct callback_head *cb)
 {
 	struct utrace *utrace = container_of(cb, struct utrace, work);
+	bool step_off;
 
 	spin_lock(&utrace->lock);
 	utrace->work_queued = 0;
+	step_off = utrace->step_off;
+	utrace->step_off = 0;
 	spin_unlock(&utrace->lock);
 
 	utrace_resume(utrace);
+	/*
+	 * Unloading: whatever utrace_resume() did (a death, engines left), the
+	 * task leaves here not stepping: after the module nobody would turn it
+	 * off, and each instruction would trap (SIGTRAP).
+	 */
+	if (READ_ONCE(utrace_exiting) && utrace->stepping)
+		utrace_apply_step(utrace, UTRACE_RESUME);
+	if (step_off && atomic_dec_and_test(&utrace_step_offs) &&
+	    wq_has_sleeper(&utrace_inflight_wq))
+		wake_up_all(&utrace_inflight_wq);
 	utrace_inflight_put();
 }
 
@@ -1869,6 +1928,44 @@ out_cache:
 }
 
 /*
+ * Whether every task that still has to turn its step off is held where no
+ * task work runs until someone else acts: a job-control stop (SIGCONT), a
+ * ptrace stop, the freezer.  Unload does not wait for those.
+ */
+static bool utrace_step_offs_held(void)
+{
+	struct rhashtable_iter iter;
+	struct utrace *utrace;
+	bool held = true;
+
+	rhashtable_walk_enter(&utrace_table, &iter);
+	rhashtable_walk_start(&iter);
+	while (held && (utrace = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(utrace) || !READ_ONCE(utrace->step_off))
+			continue;
+		if (!(READ_ONCE(utrace->task->__state) &
+		      (__TASK_STOPPED | __TASK_TRACED | TASK_FROZEN)))
+			held = false;
+		else
+			pr_info_ratelimited("unload: task %d left stepping: it is stopped\n",
+					    task_pid_nr(utrace->task));
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+	return held;
+}
+
+/* Unload: wait for the step-off work utrace_core_quiesce() queued. */
+static void utrace_step_offs_wait(void)
+{
+	while (!wait_event_timeout(utrace_inflight_wq, !atomic_read(&utrace_step_offs),
+				   HZ / 10)) {
+		if (utrace_step_offs_held())
+			break;
+	}
+}
+
+/*
  * Unload, first step, while every hook is still in place: no task may keep
  * a work bit of ours once the hooks are gone, or its next system call would
  * get the kernel's own handling of that bit (x86: SIGSYS from
@@ -1876,9 +1973,15 @@ out_cache:
  * of issue 12).  No engine is left that could set one again (the device's
  * and the backend's are gone, other modules' hold ours).  Stopped tasks are
  * woken: they leave their stop and turn stepping off (utrace_exiting).  A
- * task that read its work bits before they were cleared is past its call of
- * the hooked function once it has been through a voluntary context switch
- * or user mode: an RCU-tasks grace period.
+ * task with a step armed (blocked in a call, or running, its engines just
+ * detached) gets task work that turns the step off, as an interrupt, and is
+ * waited for (utrace_step_offs_wait()): only the task can do it, and work
+ * queued for it earlier may not have run yet (utrace_core_exit() cancels
+ * it).  An interrupted call's exit makes no step trap meanwhile
+ * (utrace_unload_step_off()); the call is restarted.  A task that read its
+ * work bits before they were cleared is past its call of the hooked function
+ * once it has been through a voluntary context switch or user mode: an
+ * RCU-tasks grace period.
  */
 void utrace_core_quiesce(void)
 {
@@ -1898,10 +2001,20 @@ void utrace_core_quiesce(void)
 			utrace->stopped = false;
 			utrace_syms.wake_up_state(utrace->task, __TASK_TRACED);
 		}
+		if (utrace->stepping && !utrace->step_off) {
+			utrace->step_off = 1;
+			atomic_inc(&utrace_step_offs);
+			if (!__utrace_queue_work(utrace, true)) {
+				/* Exiting: it never returns to user mode. */
+				utrace->step_off = 0;
+				atomic_dec(&utrace_step_offs);
+			}
+		}
 		spin_unlock(&utrace->lock);
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
+	utrace_step_offs_wait();
 #ifdef CONFIG_TASKS_RCU
 	synchronize_rcu_tasks();
 #else

@@ -58,6 +58,7 @@
  * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us)
  * @stepping:	we enabled single/block step on the task
  * @work_queued: @work is queued on the task
+ * @step_off:	unloading: @work must turn the task's stepping off
  * @in_signal:	the task runs its task work from get_signal() (signal.c)
  * @signal_handler: a signal handler frame was just set up (report it)
  * @sig_modref:	the task holds the module reference signal.c's filter took
@@ -107,6 +108,7 @@ struct utrace {
 	unsigned int arch_flag:1;
 	bool stepping;
 	unsigned int work_queued:1;
+	bool step_off;		/* under @lock; read unlocked by unload's wait */
 	/* written by the task itself without the lock: not in the bitfield */
 	bool in_signal;
 	bool signal_handler;
@@ -142,6 +144,7 @@ bool utrace_active(void);
 bool utrace_task_stopped(struct task_struct *task);
 void utrace_inflight_get(void);
 void utrace_inflight_put(void);
+bool utrace_unload_step_off(void);
 void utrace_frame_get(struct utrace *utrace);
 void utrace_frame_put(struct utrace *utrace);
 void utrace_frames_drop(struct utrace *utrace);

@@ -432,18 +432,94 @@ TEST(Unload, IsRefusedWhileATracedThreadIsInAJobControlStop)
 	dev.detach(id);
 }
 
+// The utrace.ko the runner loaded (UTRACE_MODULES), "" if none.
+std::string utrace_ko()
+{
+	const char *mods = std::getenv("UTRACE_MODULES");
+	std::string ko;
+	std::istringstream in(mods ? mods : "");
+	for (std::string m; in >> m;)
+		if (m.size() >= 9 && m.compare(m.size() - 9, 9, "utrace.ko") == 0)
+			ko = m;
+	return ko;
+}
+
+std::string proc_state(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+	std::string line;
+	while (std::getline(in, line))
+		if (line.rfind("State:", 0) == 0)
+			return line.substr(line.find_first_not_of(" \t", 6));
+	return "";
+}
+
+// Unloads the module while a thread blocked in a system call has a step
+// armed (asked for at the call's entry stop, by a persistent stopper that
+// stays attached): no step may outlive the module.  When the call returns,
+// after the unload, the thread must run on untouched, not get a SIGTRAP
+// nobody asked for (x86: the step trap at the call's exit; powerpc: after
+// the next instruction).  Loads the module again for the runner.
+TEST(Unload, LeavesNoStepArmedInAThreadBlockedInACall)
+{
+	const std::string ko = utrace_ko();
+	ASSERT_FALSE(ko.empty()) << "the guest runner exports UTRACE_MODULES";
+	int start[2];
+	int go[2];
+	ASSERT_EQ(::pipe(start), 0);
+	ASSERT_EQ(::pipe(go), 0);
+	const pid_t child = ::fork();
+	if (child == 0) {
+		char c = 0;
+		::close(start[1]);
+		::close(go[1]);
+		if (::read(start[0], &c, 1) != 1)
+			::_exit(2);
+		if (::read(go[0], &c, 1) != 1) // blocked here, stepping
+			::_exit(3);
+		::_exit(0);
+	}
+	ASSERT_GT(child, 0);
+	::close(start[0]);
+	::close(go[0]);
+	// Blocked in read(start) first: the stop is then at read(go)'s entry.
+	ASSERT_TRUE(eventually([&] { return proc_state(child) == "S (sleeping)"; }));
+	{
+		utrace::Device dev;
+		const auto entry = bit(Event::SyscallEntry);
+		const auto id = dev.attach(child, EngineType::Stopper, entry, entry,
+		                           utrace::Lifetime::Persistent);
+		ASSERT_EQ(::write(start[1], "s", 1), 1);
+		ASSERT_TRUE(eventually([&] { return proc_state(child) == "t (tracing stop)"; }))
+		        << "no stop at the entry of read(): " << proc_state(child);
+		(void)dev.control(id, Action::SingleStep);
+		ASSERT_TRUE(eventually([&] { return proc_state(child) == "S (sleeping)"; }))
+		        << "not blocked in read() with the step on: " << proc_state(child);
+	}
+	ASSERT_EQ(::syscall(SYS_delete_module, "utrace", O_NONBLOCK), 0) << std::strerror(errno);
+	ASSERT_EQ(::write(go[1], "g", 1), 1);
+	int status = 0;
+	ASSERT_EQ(::waitpid(child, &status, 0), child);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	        << "after the unload the thread "
+	        << (WIFSIGNALED(status)
+	                    ? std::string("was killed by ") + strsignal(WTERMSIG(status))
+	                    : "exited " + std::to_string(WEXITSTATUS(status)));
+	::close(start[1]);
+	::close(go[1]);
+
+	const int fd = ::open(ko.c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(::syscall(SYS_finit_module, fd, "", 0), 0) << std::strerror(errno);
+	::close(fd);
+}
+
 // Last: unloads the module while a thread is stopped by an engine, then
 // loads it again for the runner's own unload.
 TEST(Unload, WithEnginesAttachedAndAThreadStoppedIsSafe)
 {
-	const char *mods = std::getenv("UTRACE_MODULES");
-	ASSERT_NE(mods, nullptr) << "the guest runner exports UTRACE_MODULES";
-	std::string ko;
-	std::istringstream in(mods);
-	for (std::string m; in >> m;)
-		if (m.size() >= 9 && m.compare(m.size() - 9, 9, "utrace.ko") == 0)
-			ko = m;
-	ASSERT_FALSE(ko.empty());
+	const std::string ko = utrace_ko();
+	ASSERT_FALSE(ko.empty()) << "the guest runner exports UTRACE_MODULES";
 
 	Tracee t;
 	{

@@ -314,10 +314,13 @@ TEST_F(StressTest, UnloadLeavesBlockedStoppedSteppingAndUserEngineTasksUntouched
 			// Its file is closed at a random moment: a trap reported
 			// then is delivered (as natively, when a tracer dies in a
 			// signal-delivery stop), so a SIGTRAP handler counts it.
+			// With that handler, a trap is a SIGNAL event (a signal
+			// with a handler), not SIGNAL_CORE: the engine wants both.
 			Target step{"single-stepped task", -1, shared_new<TargetShared>()};
 			step.pid = start_looper(step.sh, 1, true);
 			step_id = stepper_dev->attach(step.pid, EngineType::User,
-			                              bit(Event::Quiesce) | bit(Event::SignalCore));
+			                              bit(Event::Quiesce) | bit(Event::Signal) |
+			                                      bit(Event::SignalCore));
 			targets.push_back(step);
 			// Reporting to a user engine whose file is read below.
 			Target usr{"user-engine task", -1, shared_new<TargetShared>()};
@@ -339,7 +342,9 @@ TEST_F(StressTest, UnloadLeavesBlockedStoppedSteppingAndUserEngineTasksUntouched
 					utrace::Reply reply;
 					reply.seq = r->seq;
 					reply.action = static_cast<uint32_t>(Action::SingleStep);
-					if (r->event == Event::SignalCore) {
+					if ((r->event == Event::Signal ||
+					     r->event == Event::SignalCore) &&
+					    r->signo == SIGTRAP) {
 						reply.action |= utrace::kSignalIgn;
 						n.add("steps");
 					}
