@@ -308,6 +308,29 @@ static struct task_struct *get_task_by_tid(pid_t tid)
 	return task;
 }
 
+/*
+ * As ptrace_attach(), wait for @task's cred_guard_mutex, interruptibly --
+ * but not while its group is in an exec's de_thread() (group_exec_task):
+ * that exec holds the mutex until the group's other threads are gone, and
+ * engines of the very caller may hold them (stopped at EXIT, waiting for a
+ * reply).  Waiting then would deadlock the caller with its own engines
+ * (natively a ptracer deadlocks so); EAGAIN lets it answer them and try
+ * again.  Returns 0 with the mutex held, -EAGAIN or -ERESTARTNOINTR.
+ */
+static int me_lock_cred_guard(struct task_struct *task)
+{
+	struct signal_struct *sig = task->signal;
+
+	while (!mutex_trylock(&sig->cred_guard_mutex)) {
+		if (READ_ONCE(sig->group_exec_task))
+			return -EAGAIN;
+		if (signal_pending(current))
+			return -ERESTARTNOINTR;
+		schedule_timeout_interruptible(1);
+	}
+	return 0;
+}
+
 static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 {
 	const struct utrace_engine_ops *ops;
@@ -374,8 +397,8 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	 * in between; an exec after it sees the engine (see
 	 * utrace_engines_exec_unsafe()).
 	 */
-	ret = -ERESTARTNOINTR;
-	if (mutex_lock_interruptible(&task->signal->cred_guard_mutex))
+	ret = me_lock_cred_guard(task);
+	if (ret)
 		goto out_release;
 	ret = -EPERM;
 	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))

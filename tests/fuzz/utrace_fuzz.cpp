@@ -93,7 +93,7 @@ const char *const kOpNames[NumOps] = {
 const std::set<int> kAllowed[NumOps] = {
         /* version */ {0, EFAULT},
         /* ping */ {0, EFAULT},
-        /* attach */ {0, EFAULT, EINVAL, ESRCH, EPERM, ENOMEM},
+        /* attach */ {0, EFAULT, EINVAL, ESRCH, EPERM, EAGAIN, ENOMEM},
         /* set_events */ {0, EFAULT, EINVAL, ENOENT, ESRCH, EALREADY, EINPROGRESS},
         /* set_stop_events */ {0, EFAULT, EINVAL, ENOENT},
         /* control */ {0, EFAULT, EINVAL, ENOENT, ESRCH, EALREADY, EINPROGRESS, EOPNOTSUPP},

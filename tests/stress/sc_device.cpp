@@ -218,12 +218,14 @@ void spawner(Shared &s, const Budget &b)
 }
 
 // Errnos a race may legitimately give: the thread went away (ESRCH), it is
-// past its death report (EALREADY), or the change takes effect later
+// past its death report (EALREADY), the change takes effect later
 // (EINPROGRESS: utrace_set_events() while a callback of the engine runs;
-// UTRACE_IOC_SET_EVENTS passes it on, although the events were set).
+// UTRACE_IOC_SET_EVENTS passes it on, although the events were set), or an
+// attach met an exec waiting for its other threads (EAGAIN: our own engines
+// may hold them at EXIT).
 bool race_errno(int err)
 {
-	return err == ESRCH || err == EALREADY || err == EINPROGRESS;
+	return err == ESRCH || err == EALREADY || err == EINPROGRESS || err == EAGAIN;
 }
 
 class Controller

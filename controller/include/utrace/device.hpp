@@ -154,8 +154,9 @@ public:
 	// Round trip through the module; returns the module's reply (~cookie).
 	[[nodiscard]] uint64_t ping(uint64_t cookie) const;
 	// Engines shipped with the module.  Errors throw utrace::Error with
-	// the errno: ESRCH, EPERM, EINVAL, ENOENT (no engine with that id
-	// that this Device may see).
+	// the errno: ESRCH, EPERM, EINVAL, EAGAIN (attach: the target is in
+	// an exec that waits for its other threads), ENOENT (no engine with
+	// that id that this Device may see).
 	[[nodiscard]] EngineId attach(pid_t tid, EngineType type, EventMask events,
 	                              EventMask stop_events = 0,
 	                              Lifetime lifetime = Lifetime::File) const;
