@@ -719,8 +719,10 @@ SCENARIO(pidns_init_signal_dropped, "a traced pid namespace init: SIGTERM stops 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, nullptr);
 		::ptrace(PTRACE_TRACEME, 0, 0, 0);
-		raise(SIGSTOP);
+		// Logged before the stop: after it, the line would race the
+		// tracer's own line for the CONT (the order of the trace).
 		t.value("pid inside", getpid());
+		raise(SIGSTOP);
 		p.take();
 		_exit(15);
 	}
