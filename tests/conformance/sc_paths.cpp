@@ -139,7 +139,8 @@ SCENARIO(attach_zombie_eperm, "ATTACH and SEIZE of an unreaped zombie child: EPE
 }
 
 SCENARIO(seize_group_stopped, "SEIZE of a process in group stop: an EVENT_STOP trap with "
-                              "SIGSTOP at once, State t")
+                              "SIGSTOP at once, State t; CONT resumes it out of the group "
+                              "stop, without a SIGCONT")
 {
 	pid_t c = t.spawn("tracee", [] {
 		raise(SIGSTOP);
@@ -151,15 +152,12 @@ SCENARIO(seize_group_stopped, "SEIZE of a process in group stop: an EVENT_STOP t
 	t.state(c);
 	t.siginfo(c);
 	t.ptrace(PTRACE_CONT, c);
-	t.wait(c, __WALL | WNOHANG);
-	kill(c, SIGCONT);
-	int st = 0;
-	t.wait(c, __WALL, &st);
-	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
-		t.siginfo(c);
-		t.ptrace(PTRACE_CONT, c, 0, (st >> 16) == 0 ? sig(WSTOPSIG(st)) : 0);
-		t.wait(c, __WALL, &st);
-	}
+	// It exits 3 with no SIGCONT (a backend that left it in the group
+	// stop hangs here until the scenario's time limit).  No WNOHANG wait
+	// or SIGCONT in between: whether the resumed tracee has exited by
+	// then is a race of the scheduler's, natively too (a SIGCONT that
+	// comes first gives a seized tracee an EVENT_STOP trap).
+	t.wait(c, __WALL);
 }
 
 SCENARIO(requests_after_sigkill_esrch, "a stopped tracee with SIGKILL pending: requests that "
@@ -721,8 +719,10 @@ SCENARIO(pidns_init_signal_dropped, "a traced pid namespace init: SIGTERM stops 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, nullptr);
 		::ptrace(PTRACE_TRACEME, 0, 0, 0);
-		raise(SIGSTOP);
+		// Logged before the stop: after it, the line would race the
+		// tracer's own line for the CONT (the order of the trace).
 		t.value("pid inside", getpid());
+		raise(SIGSTOP);
 		p.take();
 		_exit(15);
 	}
