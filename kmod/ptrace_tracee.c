@@ -106,14 +106,7 @@ static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
  */
 static bool pt_tracee_filter(void)
 {
-	bool want;
-
-	if (!utrace_ptrace_active())
-		return false;
-	rcu_read_lock();
-	want = utrace_lookup(current);
-	rcu_read_unlock();
-	return want && try_module_get(THIS_MODULE);
+	return utrace_ptrace_active() && utrace_lookup(current) && try_module_get(THIS_MODULE);
 }
 
 /*
@@ -122,14 +115,8 @@ static bool pt_tracee_filter(void)
  */
 static bool pt_exec_filter(void)
 {
-	bool want;
-
-	if (!utrace_ptrace_active() && !utrace_engines_active())
-		return false;
-	rcu_read_lock();
-	want = utrace_lookup(current);
-	rcu_read_unlock();
-	return want && try_module_get(THIS_MODULE);
+	return (utrace_ptrace_active() || utrace_engines_active()) && utrace_lookup(current) &&
+	       try_module_get(THIS_MODULE);
 }
 
 static bool pt_notify_filter(void)

@@ -288,32 +288,28 @@ static struct utrace_engine *find_matching_engine(struct utrace *utrace, int fla
 	return NULL;
 }
 
-/* Called with utrace->lock held. */
-static bool utrace_wants_stop(struct utrace *utrace)
+/* Whether an engine has @flag (ENGINE_STOP, ENGINE_STEP).  utrace->lock held. */
+static bool utrace_wants(struct utrace *utrace, unsigned long flag)
 {
 	struct utrace_engine *engine;
 
 	list_for_each_entry(engine, &utrace->attached, entry)
-		if (engine->flags & ENGINE_STOP)
+		if (engine->flags & flag)
 			return true;
 	list_for_each_entry(engine, &utrace->attaching, entry)
-		if (engine->flags & ENGINE_STOP)
+		if (engine->flags & flag)
 			return true;
 	return false;
 }
 
-/* Called with utrace->lock held. */
+static bool utrace_wants_stop(struct utrace *utrace)
+{
+	return utrace_wants(utrace, ENGINE_STOP);
+}
+
 static bool utrace_wants_step(struct utrace *utrace)
 {
-	struct utrace_engine *engine;
-
-	list_for_each_entry(engine, &utrace->attached, entry)
-		if (engine->flags & ENGINE_STEP)
-			return true;
-	list_for_each_entry(engine, &utrace->attaching, entry)
-		if (engine->flags & ENGINE_STEP)
-			return true;
-	return false;
+	return utrace_wants(utrace, ENGINE_STEP);
 }
 
 /* Wake a stopped task nobody wants stopped any more.  utrace->lock held. */
