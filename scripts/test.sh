@@ -8,12 +8,15 @@
 # (coverage.kmod).  The last lines are CTest's summary.  Extra arguments go to
 # ctest (e.g. -L guest, -R smoke, -LE debug).
 #
-# UTRACE_DEBUG_KERNEL=OFF leaves the debug kernel and its tests out.
+# UTRACE_DEBUG_KERNEL=OFF leaves the debug kernel and its tests out;
+# UTRACE_DEBUG_ATTACK=ON adds the fuzzer and the stress suite on it
+# (guest.x86_64-debug.attack: over 40 minutes, not in the CI run).
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${UTRACE_BUILD:-$top/build}
 debug=${UTRACE_DEBUG_KERNEL:-ON}
+attack=${UTRACE_DEBUG_ATTACK:-OFF}
 
 t0=$(date +%s)
 "$top/scripts/setup.sh"
@@ -22,7 +25,8 @@ if [ "$debug" = ON ]; then
 	"$top/scripts/build-debug-kernel.sh"
 fi
 t2=$(date +%s)
-cmake -S "$top" -B "$build" -G Ninja -DUTRACE_DEBUG_KERNEL="$debug" >/dev/null
+cmake -S "$top" -B "$build" -G Ninja -DUTRACE_DEBUG_KERNEL="$debug" \
+	-DUTRACE_DEBUG_ATTACK="$attack" >/dev/null
 cmake --build "$build"
 t3=$(date +%s)
 echo "test.sh: setup $((t1 - t0)) s, debug kernel $((t2 - t1)) s, build $((t3 - t2)) s"
