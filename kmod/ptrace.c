@@ -254,6 +254,26 @@ void pt_wake_tracer(struct task_struct *p, struct task_struct *tracer)
 	__wake_up_sync_key(&tracer->signal->wait_chldexit, TASK_INTERRUPTIBLE, p);
 }
 
+/*
+ * Whether @g's tracees include a thread of @leader's group that died and
+ * is not reaped yet (->dead while linked): natively a zombie still in the
+ * group, whose leader delay_group_leader() keeps from every wait until its
+ * tracer reaped it.  Here that thread was released at its death, so the
+ * leader's waits ask this.  Only the relationships of @g, the leader's
+ * tracer group, are looked at.  RCU held; any context.
+ */
+bool pt_threads_unreaped(struct pt_group *g, struct task_struct *leader)
+{
+	struct pt_ctx *c;
+
+	list_for_each_entry_rcu(c, &g->tracees, node) {
+		if (c->tracee != leader && c->tracee->signal == leader->signal &&
+		    READ_ONCE(c->dead) && READ_ONCE(c->linked))
+			return true;
+	}
+	return false;
+}
+
 /* pt_lock held.  Whether @ctx was linked; the caller puts the list's engine reference. */
 static bool pt_unlink(struct pt_ctx *ctx)
 {
@@ -269,7 +289,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	}
 	ctx->group = NULL;
 	atomic_dec(&pt_count);
-	ctx->linked = false;
+	WRITE_ONCE(ctx->linked, false);
 	utrace_signal_ptraced(ctx->tracee, false);
 	ctx->stop = PT_STOP_NONE;
 	ctx->exit_code = 0;
@@ -294,9 +314,10 @@ static void pt_release_hold(struct pt_ctx *ctx)
 	int old, ret, tries;
 
 	old = xchg(&ctx->hold, PT_HOLD_GONE);
-	if (old == PT_HOLD_CANDIDATE || old == PT_HOLD_HELD || old == PT_HOLD_CHILD)
+	if (old != PT_HOLD_NONE && old != PT_HOLD_GONE)
 		atomic_dec(&pt_holds);
-	if (old != PT_HOLD_HELD)
+	/* CHILD_HELD: no longer traced, its parent is told and may autoreap. */
+	if (old != PT_HOLD_HELD && old != PT_HOLD_CHILD_HELD)
 		return;
 	/*
 	 * p is ours in EXIT_TRACE: nothing else reaps or notifies for it.  A
@@ -321,6 +342,34 @@ static void pt_release_hold(struct pt_ctx *ctx)
 }
 
 /*
+ * @thread, a dead thread of @g's tracees, was reaped (or let go): if it was
+ * the last such of its group, the leader pt_hold_child() keeps becomes its
+ * parent's to reap, as native release_task() of the group's last thread
+ * notifies the leader's parent.  RCU held (@g may be freed after it).
+ */
+static void pt_release_leader(struct pt_group *g, struct task_struct *thread)
+{
+	struct task_struct *leader, *parent;
+	struct pt_ctx *c;
+
+	/* ->linked cleared before ->hold is read: pairs with pt_hold_child() */
+	smp_mb();
+	list_for_each_entry_rcu(c, &g->tracees, node) {
+		leader = c->tracee;
+		if (leader->signal != thread->signal || READ_ONCE(c->hold) != PT_HOLD_CHILD_HELD ||
+		    pt_threads_unreaped(g, leader))
+			continue;
+		if (cmpxchg(&c->hold, PT_HOLD_CHILD_HELD, PT_HOLD_CHILD) != PT_HOLD_CHILD_HELD)
+			return;
+		/* Traced: never autoreaped (pt_keep_zombie()), the tracer is told. */
+		WRITE_ONCE(leader->exit_state, EXIT_ZOMBIE);
+		parent = rcu_dereference(leader->real_parent);
+		utrace_notify_death(leader, NULL, parent, READ_ONCE(leader->exit_signal), true);
+		return;
+	}
+}
+
+/*
  * Unlink @ctx (no lock held) and drop the list's reference on its engine.
  * The tracer group's waits look again: one for it alone now fails with
  * ECHILD, and one of a group left without tracees goes back to the kernel's
@@ -328,11 +377,18 @@ static void pt_release_hold(struct pt_ctx *ctx)
  */
 void pt_unlink_put(struct pt_ctx *ctx)
 {
-	bool was;
+	struct pt_group *g;
+	bool was, thread;
 
+	rcu_read_lock();
 	spin_lock(&pt_lock);
+	g = ctx->group;
+	thread = ctx->dead && !thread_group_leader(ctx->tracee);
 	was = pt_unlink(ctx);
 	spin_unlock(&pt_lock);
+	if (was && thread)
+		pt_release_leader(g, ctx->tracee);
+	rcu_read_unlock();
 	pt_release_hold(ctx);
 	if (was) {
 		pt_wake_tracer(ctx->tracee, ctx->tracer);
@@ -1163,8 +1219,8 @@ static u32 pt_report_death(struct utrace_engine *engine, bool group_dead, int si
 		pt_wake_tracer(current, ctx->tracer);
 		return UTRACE_RESUME;
 	}
-	ctx->dead = true;
 	ctx->exit_status = pt_death_status(current);
+	WRITE_ONCE(ctx->dead, true);
 	if (thread_group_leader(current)) {
 		/* Its zombie is the tracer's first: pt_hold_zombie(). */
 		atomic_inc(&pt_holds);
@@ -2138,6 +2194,38 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS];
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_do_notify_parent);
 
 /*
+ * A dead child leader of its tracer (PT_HOLD_CHILD) whose group has a
+ * traced thread that died and is not reaped (pt_threads_unreaped()):
+ * natively that zombie is still in the group, and delay_group_leader()
+ * keeps the leader from its parent's (the tracer's) wait until the tracer
+ * reaped it; gdb counts on that order to tell a thread's exit from the
+ * process's.  Here the thread was released at its death and the kernel's
+ * wait would report the leader first: it waits in EXIT_TRACE, unnotified,
+ * until pt_release_leader() gives it back.  The checks of the threads and
+ * the cmpxchg()es order against pt_release_leader()'s (->linked, ->hold):
+ * one of the two sees the other.  Under tasklist_lock, irqs off: RCU only.
+ */
+static bool pt_hold_child(struct task_struct *tsk, struct pt_ctx *ctx)
+{
+	struct pt_group *g = READ_ONCE(ctx->group);
+
+	if (!g || !pt_threads_unreaped(g, tsk))
+		return false;
+	WRITE_ONCE(tsk->exit_state, EXIT_TRACE);
+	if (cmpxchg(&ctx->hold, PT_HOLD_CHILD, PT_HOLD_CHILD_HELD) != PT_HOLD_CHILD) {
+		WRITE_ONCE(tsk->exit_state, EXIT_ZOMBIE);
+		return false;
+	}
+	/* The last thread reaped meanwhile: notified as usual, unless taken. */
+	if (!pt_threads_unreaped(g, tsk) &&
+	    cmpxchg(&ctx->hold, PT_HOLD_CHILD_HELD, PT_HOLD_CHILD) == PT_HOLD_CHILD_HELD) {
+		WRITE_ONCE(tsk->exit_state, EXIT_ZOMBIE);
+		return false;
+	}
+	return true;
+}
+
+/*
  * A dead group leader traced by a non-child: native exit_notify() sends
  * ptrace_reparented() zombies' notification to the tracer only, and the
  * real parent's wait passes over them (wait_consider_task(): "a zombie
@@ -2163,6 +2251,11 @@ static bool pt_hold_zombie(struct task_struct *tsk)
 	rcu_read_lock();
 	ctx = rhashtable_lookup(&pt_tracees, &tsk, pt_tracee_params);
 	hold = ctx ? READ_ONCE(ctx->hold) : PT_HOLD_NONE;
+	if (hold == PT_HOLD_CHILD) {
+		held = pt_hold_child(tsk, ctx);
+		rcu_read_unlock();
+		return held;
+	}
 	if (hold != PT_HOLD_CANDIDATE && hold != PT_HOLD_HELD) {
 		rcu_read_unlock();
 		return false;

@@ -96,7 +96,10 @@ enum pt_stop {
  * tracer reaped it or let go (HELD: the real parent is notified then).
  * CHILD: a dead child leader, whose zombie exit_notify() must not autoreap
  * (a traced task never is, whatever its parent's SIGCHLD disposition): its
- * tracer, the parent, reaps it with the kernel's wait.
+ * tracer, the parent, reaps it with the kernel's wait.  CHILD_HELD: such a
+ * zombie kept in EXIT_TRACE from that wait while its tracer has a dead
+ * thread of its group to reap first (pt_hold_child()); CHILD again once
+ * the last is reaped, and its parent notified then.
  */
 enum pt_hold {
 	PT_HOLD_NONE,
@@ -104,6 +107,7 @@ enum pt_hold {
 	PT_HOLD_HELD,
 	PT_HOLD_GONE,
 	PT_HOLD_CHILD,
+	PT_HOLD_CHILD_HELD,
 };
 
 struct pt_group;
@@ -173,6 +177,7 @@ extern bool pt_backend;
 struct pt_group *pt_group_lookup(struct signal_struct *sig);
 /* Wake the waits of @tracer's group (__wake_up_parent()); @p is the tracee. */
 void pt_wake_tracer(struct task_struct *p, struct task_struct *tracer);
+bool pt_threads_unreaped(struct pt_group *g, struct task_struct *leader);
 /*
  * Whether the stop @ctx records is one the tracee is really in: 0 yes,
  * -EAGAIN not yet (between its callback's answer and the core's stop, or

@@ -94,24 +94,38 @@ static bool pt_wait_continued(struct task_struct *p, struct pt_wait_opts *wo)
  * A dead tracee the tracer's wait reports now.  A group leader, as
  * wait_consider_task() has it, only once it is a zombie (past
  * exit_notify()) and the last of its group (delay_group_leader()): until
- * then the wait finds it but has nothing to report.  Its other threads
- * were released at their death (no ->ptrace): reported at once.
+ * then the wait finds it but has nothing to report.  Another thread is
+ * released at its death (no ->ptrace), and reported once it is (natively a
+ * zombie past exit_notify()): its death is recorded at DEATH, before, and
+ * reaping it earlier would let the tracer see its leader still delayed by
+ * it (*@settling: a moment).  Until the tracer reaps it, it counts as still
+ * in the group (pt_threads_unreaped()).  pt_lock and RCU held, @ctx linked.
  */
-static bool pt_dead_ready(struct task_struct *p)
+static bool pt_dead_ready(struct pt_ctx *ctx, bool *settling)
 {
-	if (!thread_group_leader(p))
-		return true;
-	return READ_ONCE(p->exit_state) && thread_group_empty(p);
+	struct task_struct *p = ctx->tracee;
+
+	if (!thread_group_leader(p)) {
+		/* __unhash_process(): off the group, under tasklist_lock */
+		if (!READ_ONCE(p->thread_pid))
+			return true;
+		*settling = true;
+		return false;
+	}
+	return READ_ONCE(p->exit_state) && thread_group_empty(p) &&
+	       !pt_threads_unreaped(ctx->group, p);
 }
 
 /*
- * wait_task_zombie()'s status: the group's exit code once the group exits
- * (a leader dead before its other threads reports how they ended), else the
- * task's own, as recorded at its death.
+ * wait_task_zombie()'s status, as of the wait: the group's exit code once
+ * the group exits (a leader dead before its other threads reports how they
+ * ended, a thread dead before the group's exit reports the group's code),
+ * else the task's own, as recorded at its death.  ->signal stays with the
+ * task (referenced) after its release.
  */
 static int pt_dead_status(struct pt_ctx *ctx, struct task_struct *p)
 {
-	if (thread_group_leader(p) && (READ_ONCE(p->signal->flags) & SIGNAL_GROUP_EXIT))
+	if (READ_ONCE(p->signal->flags) & SIGNAL_GROUP_EXIT)
 		return READ_ONCE(p->signal->group_exit_code);
 	return ctx->exit_status;
 }
@@ -162,7 +176,7 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 		wo->stop_code = ctx->exit_code;
 		utrace_engine_get(ctx->engine);
 		wo->stopped = ctx;
-	} else if (ctx->dead && (wo->options & WEXITED) && pt_dead_ready(p)) {
+	} else if (ctx->dead && (wo->options & WEXITED) && pt_dead_ready(ctx, settling)) {
 		int st = pt_dead_status(ctx, p);
 
 		wo->stat = st;

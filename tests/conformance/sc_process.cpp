@@ -412,6 +412,78 @@ SCENARIO(zombie_non_child_leader_first, "a traced non-child's leader exits befor
 	t.wait(c);
 }
 
+static void *thread_takes(void *arg)
+{
+	static_cast<Pipe *>(arg)->take();
+	return nullptr;
+}
+
+// The thread's exit, the leader's after it: natively the thread stays a
+// zombie in the group until its tracer reaps it, and until then the leader
+// is reported to no wait (delay_group_leader()). gdb tells a thread's exit
+// from the process's by that order.
+SCENARIO(thread_zombie_delays_child_leader, "a traced thread exits, then its leader: the "
+                                            "tracer, also the parent, gets the leader's exit "
+                                            "only after it reaped the thread")
+{
+	Pipe p;
+	pid_t c = t.traceme("tracee", [&p] {
+		pthread_t th;
+		pthread_create(&th, nullptr, thread_takes, &p);
+		pthread_join(th, nullptr);
+		_exit(16);
+	});
+	t.ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACECLONE);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c, 0);
+	pid_t th = static_cast<pid_t>(t.eventmsg(c, true));
+	t.name(th, "thread");
+	t.wait(th, __WALL);
+	t.ptrace(PTRACE_CONT, th);
+	t.ptrace(PTRACE_CONT, c);
+	p.post();
+	wait_zombie(t, c);
+	t.wait(c, __WALL | WNOHANG);
+	t.wait(-1, __WALL);
+	t.wait(-1, __WALL);
+	t.wait(-1, __WALL | WNOHANG);
+}
+
+SCENARIO(thread_zombie_delays_non_child_leader, "the same for a non-child tracer of both "
+                                                "threads: the leader's exit after the thread's")
+{
+	Pipe p, q;
+	pid_t c = t.spawn("tracee", [&] {
+		pthread_t th;
+		pthread_create(&th, nullptr, thread_takes, &q);
+		p.take();
+		pthread_join(th, nullptr);
+		_exit(18);
+	});
+	pid_t th = 0;
+	for (int i = 0; i < 200000 && th == 0; i++) {
+		th = other_thread(c);
+		if (th == 0)
+			sched_yield();
+	}
+	t.name(th, "thread");
+	t.wait_blocked(c, SYS_read);
+	t.wait_blocked(th, SYS_read);
+	pid_t r = subtracer(t, [&] {
+		t.ptrace(PTRACE_SEIZE, c);
+		t.ptrace(PTRACE_SEIZE, th);
+		q.post();
+		p.post();
+		wait_zombie(t, c);
+		t.wait(c, __WALL | WNOHANG);
+		t.wait(-1, __WALL);
+		t.wait(-1, __WALL);
+		t.wait(-1, __WALL | WNOHANG);
+	});
+	t.wait(r);
+	t.wait(c);
+}
+
 SCENARIO(tracer_nocldstop_death, "a tracer with SA_NOCLDSTOP: no SIGCHLD for its tracee's stops, "
                                  "one for its death")
 {
