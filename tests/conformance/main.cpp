@@ -110,8 +110,12 @@ void reap_leftovers(pid_t pgid)
 std::vector<std::string> run_one(const conf::Scenario &s, bool inject, unsigned timeout,
                                  std::string &error)
 {
+	// O_APPEND: the scenario's processes write lines to the one file at
+	// once, and a memfd's position is not locked across them (no
+	// FMODE_ATOMIC_POS): two writes at one offset lost a line. Appends
+	// are made under the inode lock.
 	int fd = memfd_create("conformance-trace", 0);
-	if (fd < 0) {
+	if (fd < 0 || fcntl(fd, F_SETFL, O_APPEND) != 0) {
 		perror("memfd_create");
 		exit(2);
 	}

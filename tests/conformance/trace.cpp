@@ -403,7 +403,8 @@ Trace::Trace(int fd) : fd_(fd)
 void Trace::emit(const Line &line) const
 {
 	std::string s = line.text() + "\n";
-	// One write per line: lines from several processes never interleave.
+	// One write per line to an O_APPEND file (run_one()): lines from
+	// several processes never interleave nor overwrite each other.
 	if (write(fd_, s.data(), s.size()) != static_cast<ssize_t>(s.size()))
 		_exit(71);
 }
