@@ -558,6 +558,14 @@ def main():
     label = f"[{args.arch}{'-debug' if args.kernel == 'debug' else ''}]"
     if res["output"] is not None:
         sys.stdout.write(res["output"])
+    else:
+        # A command that never ended (a hang, a panic): all it printed, so
+        # that its own diagnostics (a watchdog's) are not cut to the tail.
+        m = re.search(rf"{MARK}-BEGIN output@@\r?\n(.*)", text, re.S)
+        if m:
+            print(f"{label} ---- the command's output so far (it did not end) ----")
+            sys.stdout.write(m.group(1).replace("\r\n", "\n"))
+            print(f"{label} ---- end of the output so far ----")
     if args.show_dmesg and res["dmesg"] is not None:
         print(f"{label} ---- guest dmesg ----")
         sys.stdout.write(res["dmesg"])
