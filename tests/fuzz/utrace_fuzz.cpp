@@ -1500,6 +1500,7 @@ int main(int argc, char **argv)
 	int foreign_status = -1;
 	std::thread mgr(manager, seed + 1000, children, foreign.pid, &foreign_status);
 	std::vector<std::thread> ts;
+	ts.reserve(workers.size());
 	for (auto &w : workers)
 		ts.emplace_back([&w, total] { w->run(total); });
 
