@@ -415,9 +415,11 @@ struct Foreign {
 			utrace_ioc_attach a{};
 			a.tid = static_cast<pid_t>(root_pid + static_cast<pid_t>(r.below(64)));
 			a.type = static_cast<uint32_t>(1 + r.below(3));
-			const int err = ::ioctl(dev, UTRACE_IOC_ATTACH, &a) ? errno : 0;
+			// Not our own child: an engine on it would be one more of
+			// ours, which LIST shows (and which case 4 counts wrong).
 			if (a.tid == own)
 				break;
+			const int err = ::ioctl(dev, UTRACE_IOC_ATTACH, &a) ? errno : 0;
 			check("attach to a root process", err, {EPERM, ESRCH});
 			break;
 		}
