@@ -106,7 +106,7 @@ const std::set<int> kAllowed[NumOps] = {
         /* poll */ {0},
         /* bad_ioctl */ {ENOTTY},
         /* reopen */ {0},
-        /* foreign */ {0, EPERM, ESRCH, ENOENT, EINVAL},
+        /* foreign */ {0, EPERM, ESRCH, ENOENT, EINVAL, EAGAIN},
 };
 
 [[noreturn]] void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -420,7 +420,9 @@ struct Foreign {
 			if (a.tid == own)
 				break;
 			const int err = ::ioctl(dev, UTRACE_IOC_ATTACH, &a) ? errno : 0;
-			check("attach to a root process", err, {EPERM, ESRCH});
+			// EAGAIN: the target's exec is in de_thread(); the
+			// access check comes after its cred_guard_mutex.
+			check("attach to a root process", err, {EPERM, ESRCH, EAGAIN});
 			break;
 		}
 		case 1: {
