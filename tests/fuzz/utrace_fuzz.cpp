@@ -13,7 +13,10 @@
 // the request, and against the ownership rules (another user's or another
 // file's engine, and a detached one, do not exist: ENOENT); the run fails on
 // an unexpected errno, on a child that ends in a way nothing explains, on an
-// engine left behind, and on a hang (a watchdog).  It prints the seed first
+// engine left behind, and on a hang (a watchdog: no progress for --watchdog
+// seconds, from the setup to the end; it prints the state, wait channel,
+// system call and kernel stack of every task of the run, and which hold
+// /dev/utrace, before it ends the run with exit 3).  It prints the seed first
 // and, at the end, every (request, errno) pair it saw and how often.
 //
 // Deterministic from the seed: each thread draws its requests from its own
