@@ -418,6 +418,9 @@ def sections(text):
     for name in ("output", "dmesg"):
         m = re.search(rf"{MARK}-BEGIN {name}@@\r?\n(.*?){MARK}-END {name}@@", text, re.S)
         out[name] = m.group(1).replace("\r\n", "\n") if m else None
+    # A command that never ended (a hang, a panic): what it printed so far.
+    m = re.search(rf"{MARK}-BEGIN output@@\r?\n(.*)", text, re.S)
+    out["partial"] = m.group(1).replace("\r\n", "\n") if m and out["output"] is None else None
     m = re.search(rf"{MARK}-RC (\d+)@@", text)
     out["rc"] = int(m.group(1)) if m else None
     m = re.search(rf"{MARK}-TAINT (\d+)@@", text)
@@ -558,6 +561,12 @@ def main():
     label = f"[{args.arch}{'-debug' if args.kernel == 'debug' else ''}]"
     if res["output"] is not None:
         sys.stdout.write(res["output"])
+    elif res["partial"] is not None:
+        # All it printed, so that its own diagnostics (a watchdog's) are
+        # not cut to the console's tail.
+        print(f"{label} ---- the command's output so far (it did not end) ----")
+        sys.stdout.write(res["partial"])
+        print(f"{label} ---- end of the output so far ----")
     if args.show_dmesg and res["dmesg"] is not None:
         print(f"{label} ---- guest dmesg ----")
         sys.stdout.write(res["dmesg"])

@@ -202,6 +202,16 @@ class Sections(unittest.TestCase):
         res = run_guest.sections("[ 1.0] Kernel panic\r\n")
         self.assertIsNone(res["rc"])
         self.assertIsNone(res["dmesg"])
+        self.assertIsNone(res["partial"])
+
+    def test_output_of_a_command_that_never_ended_is_kept(self):
+        res = run_guest.sections("@@UTRACE-BEGIN output@@\r\nseed 1\r\nFAIL: no progress\r\n")
+        self.assertIsNone(res["output"])
+        self.assertEqual(res["partial"], "seed 1\nFAIL: no progress\n")
+
+    def test_ended_output_is_not_partial(self):
+        res = run_guest.sections("@@UTRACE-BEGIN output@@\r\nok\r\n@@UTRACE-END output@@\r\n")
+        self.assertIsNone(res["partial"])
 
 
 if __name__ == "__main__":
