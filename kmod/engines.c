@@ -173,6 +173,7 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 	};
 	struct utrace_mod_engine *me = engine->data;
 	u32 disposition = utrace_signal_action(action);
+	int signo = info ? info->si_signo : 0;
 	u32 ret;
 
 	/* The disposition so far tells which event this is. */
@@ -180,11 +181,19 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 	/*
 	 * Only a user engine's reply chooses a disposition, and only for a
 	 * signal (not in a REPORT or HANDLER report); a stop answer carries
-	 * none.  Otherwise the disposition so far goes on to the next engine.
+	 * none.  Otherwise the disposition so far goes on to the next engine,
+	 * unless that stop answer changed the signal: the old signal's
+	 * disposition (its default action, say) is not the new one's, which
+	 * is delivered with its own action, as native ptrace resuming with
+	 * another signal.
 	 */
 	if (me->type != UTRACE_ENGINE_USER || disposition >= UTRACE_SIGNAL_REPORT ||
-	    (!(ret & UTRACE_SIGNAL_MASK) && utrace_resume_action(ret) == UTRACE_STOP))
+	    (!(ret & UTRACE_SIGNAL_MASK) && utrace_resume_action(ret) == UTRACE_STOP)) {
+		if (me->type == UTRACE_ENGINE_USER && disposition < UTRACE_SIGNAL_REPORT &&
+		    info && info->si_signo != signo)
+			disposition = UTRACE_SIGNAL_DELIVER;
 		ret = (ret & ~UTRACE_SIGNAL_MASK) | disposition;
+	}
 	return ret;
 }
 

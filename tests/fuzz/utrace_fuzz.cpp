@@ -898,14 +898,6 @@ void Worker::do_write(unsigned slot, int fd)
 	const bool signal_report = report.event >= 8 && report.event <= 12;
 	if (signal_report && r_.one_in(4))
 		reply.action |= UTRACE_ACTION_SIGNAL_IGN;
-	// An open defect (issue 12, found by this fuzzer): a STOP reply, which
-	// carries no disposition, that changes the signal keeps the disposition
-	// of the signal reported (me_signal() in kmod/engines.c), so a SIGTRAP
-	// or SIGSEGV changed into SIGWINCH kills with SIGWINCH after the stop;
-	// natively (ptrace) the new signal's own action applies.  Not asked for
-	// until it is fixed.
-	if (signal_report && reply.action == UTRACE_IOC_ACTION_STOP)
-		reply.set &= ~UTRACE_REPLY_SET_SIGNO;
 	if (report.syscall_nr == SYS_getppid && report.event == 6 && r_.one_in(3)) {
 		switch (r_.below(3)) {
 		case 0:

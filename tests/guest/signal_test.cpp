@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
@@ -802,6 +803,40 @@ TEST(SignalChanged, TheNewSignalsSaResethandResetsTheNewSignal)
 	const HandlerState want{0, 0, 1, SIGUSR2, 1, 0};
 	EXPECT_EQ(change_by_native_ptrace(0, SA_RESETHAND), want) << "native ptrace";
 	EXPECT_EQ(change_by_engine(0, SA_RESETHAND), want) << "user engine";
+}
+
+// A user engine's STOP answer carries no disposition.  One that also
+// changes the signal must not give the new signal the old one's: SIGUSR1
+// (terminate) changed into SIGWINCH (ignored by default) by a STOP answer,
+// then resumed, leaves the process running, as native ptrace resuming a
+// signal-delivery stop with SIGWINCH does.  The SIGTERM sent afterwards is
+// then what ends it (found by the fuzzer: a child killed by SIGWINCH).
+TEST(SignalChanged, AStopAnswerThatChangesTheSignalGivesTheNewSignalItsOwnAction)
+{
+	const pid_t child = ::fork();
+	if (child == 0) {
+		for (;;)
+			::pause();
+	}
+	ASSERT_GT(child, 0);
+	{
+		utrace::Device dev;
+		const auto id = dev.attach(child, EngineType::User, bit(Event::SignalTerm));
+		ASSERT_EQ(::kill(child, SIGUSR1), 0);
+		const Report r = next(dev, Event::SignalTerm);
+		EXPECT_EQ(r.signo, SIGUSR1);
+		dev.reply({.seq = r.seq,
+		           .action = static_cast<uint32_t>(Action::Stop),
+		           .signo = SIGWINCH});
+		const int rc = dev.control(id, Action::Resume);
+		EXPECT_TRUE(rc == 0 || rc == EINPROGRESS) << rc;
+		dev.detach(id);
+	}
+	ASSERT_EQ(::kill(child, SIGTERM), 0);
+	int status = 0;
+	ASSERT_EQ(::waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFSIGNALED(status)) << status;
+	EXPECT_EQ(WTERMSIG(status), SIGTERM) << "killed by " << strsignal(WTERMSIG(status));
 }
 
 TEST(SignalChanged, AChangedSignalThatIsBlockedWaitsUntilItIsUnblocked)
