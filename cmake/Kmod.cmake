@@ -10,7 +10,7 @@
 #   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace_test_api.ko   (test only: engine API checks)
 #   ${CMAKE_BINARY_DIR}/kmod/x86_64-debug/utrace_test_leak.ko (test only: leaks at load)
 file(GLOB_RECURSE UTRACE_KMOD_SOURCES CONFIGURE_DEPENDS
-  ${CMAKE_SOURCE_DIR}/kmod/*.c ${CMAKE_SOURCE_DIR}/kmod/*.h
+  ${CMAKE_SOURCE_DIR}/kmod/*.c ${CMAKE_SOURCE_DIR}/kmod/*.h ${CMAKE_SOURCE_DIR}/kmod/probes/*.sh
   ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/Kbuild
   ${CMAKE_SOURCE_DIR}/tests/guest/apimod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/apimod/Kbuild
   ${CMAKE_SOURCE_DIR}/tests/guest/leakmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/leakmod/Kbuild)
