@@ -1,5 +1,8 @@
 # utrace.ko for each guest arch, built through Kbuild by scripts/build-kmod.sh
-# against the Debian headers in the cache, and (UTRACE_DEBUG_KERNEL, on by
+# against the Debian headers in the cache: Debian 12's 6.1 as "arch" x86_64
+# and ppc64le, and (UTRACE_KERNEL_6_12, off by default until it is in the CI run)
+# bookworm-backports'
+# 6.12, Debian 13's kernel, as x86_64-6.12 and ppc64le-6.12; and (UTRACE_DEBUG_KERNEL, on by
 # default) for the x86_64 debug kernel of scripts/build-debug-kernel.sh, as
 # "arch" x86_64-debug (gcov-profiled; the first build builds the kernel, about
 # 40 min on 2 cores, then it is cached outside the build tree).  Outputs:
@@ -8,12 +11,16 @@
 #   ${CMAKE_BINARY_DIR}/kmod/<arch>/utrace_test_api.ko   (test only: engine API checks)
 #   ${CMAKE_BINARY_DIR}/kmod/x86_64-debug/utrace_test_leak.ko (test only: leaks at load)
 file(GLOB_RECURSE UTRACE_KMOD_SOURCES CONFIGURE_DEPENDS
-  ${CMAKE_SOURCE_DIR}/kmod/*.c ${CMAKE_SOURCE_DIR}/kmod/*.h
+  ${CMAKE_SOURCE_DIR}/kmod/*.c ${CMAKE_SOURCE_DIR}/kmod/*.h ${CMAKE_SOURCE_DIR}/kmod/probes/*.sh
   ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/warnmod/Kbuild
   ${CMAKE_SOURCE_DIR}/tests/guest/apimod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/apimod/Kbuild
   ${CMAKE_SOURCE_DIR}/tests/guest/leakmod/*.c ${CMAKE_SOURCE_DIR}/tests/guest/leakmod/Kbuild)
 option(UTRACE_DEBUG_KERNEL "Build utrace.ko for the x86_64 debug kernel and run the debug tests" ON)
+option(UTRACE_KERNEL_6_12 "Build utrace.ko for Debian's 6.12 too and run its guest tests" OFF)
 set(UTRACE_KMOD_ARCHES x86_64 ppc64le)
+if(UTRACE_KERNEL_6_12)
+  list(APPEND UTRACE_KMOD_ARCHES x86_64-6.12 ppc64le-6.12)
+endif()
 if(UTRACE_DEBUG_KERNEL)
   list(APPEND UTRACE_KMOD_ARCHES x86_64-debug)
 endif()

@@ -51,6 +51,9 @@ struct utrace_fhook utrace_arch_hooks[] = {
 
 const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
 
+UTRACE_CHECK_REPLACEMENT(do_syscall_trace_enter, utrace_ppc_syscall_enter);
+UTRACE_CHECK_REPLACEMENT(do_syscall_trace_leave, utrace_ppc_syscall_leave);
+
 /*
  * ftrace callback: only traced tasks come to us.  The slow path is also
  * taken for seccomp, audit and native ptrace, and the kernel's function is

@@ -53,6 +53,10 @@ struct utrace_fhook utrace_arch_hooks[] = {
 
 const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
 
+/* syscall_user_dispatch() is declared in kernel/entry/ only: not checked. */
+UTRACE_CHECK_REPLACEMENT(user_single_step_report, utrace_user_single_step_report);
+UTRACE_CHECK_REPLACEMENT(user_disable_single_step, utrace_user_disable_single_step);
+
 static bool task_uses_sud(struct task_struct *task)
 {
 	struct syscall_user_dispatch *sd = &task->syscall_dispatch;

@@ -39,6 +39,8 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/tracepoint.h>
+/* after linux/sched.h: cn_proc.h does not declare struct task_struct */
+#include <linux/cn_proc.h>
 
 #include "utrace_internal.h"
 
@@ -62,6 +64,10 @@ static struct utrace_fhook utrace_hook_exec = {
 	.filter = utrace_active,
 };
 
+UTRACE_CHECK_REPLACEMENT(wake_up_new_task, utrace_wake_up_new_task);
+UTRACE_CHECK_REPLACEMENT(do_exit, utrace_do_exit);
+UTRACE_CHECK_REPLACEMENT(proc_exec_connector, utrace_proc_exec_connector);
+
 void utrace_wake_up_new_task(struct task_struct *p)
 {
 	void (*orig)(struct task_struct *p) = utrace_hook_clone.orig;
@@ -79,7 +85,7 @@ void utrace_wake_up_new_task(struct task_struct *p)
 
 void __noreturn utrace_do_exit(long code)
 {
-	/* no __noreturn: objtool cannot see it through a pointer (unreachable() below) */
+	/* no __noreturn: objtool cannot see it through a pointer (trap below) */
 	void (*orig)(long code) = utrace_hook_exit.orig;
 
 	/* A tracer's tracees may all be reaped (utrace idle) yet still linked. */
@@ -99,7 +105,12 @@ void __noreturn utrace_do_exit(long code)
 		utrace_inflight_put();
 	}
 	orig(code);
-	unreachable();	/* do_exit() does not return */
+	/*
+	 * do_exit() does not return.  Not unreachable(): from 6.12 on objtool
+	 * no longer takes that as the end of the function and finds it falling
+	 * through into the next one; a trap instruction ends it on both.
+	 */
+	__builtin_trap();
 }
 
 void utrace_proc_exec_connector(struct task_struct *task)

@@ -2357,6 +2357,9 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 				    .filter = pt_hold_filter },
 };
 
+/* The syscall entries' replacements have their wrappers' (pt_regs) ABI. */
+UTRACE_CHECK_REPLACEMENT(do_notify_parent, utrace_pt_do_notify_parent);
+
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid, of the caller's entry. */
 long pt_orig_wait(const struct pt_regs *regs, int kind)
 {

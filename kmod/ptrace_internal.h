@@ -201,6 +201,9 @@ int pt_check_stopped(struct pt_ctx *ctx);
 #define PT_SETTLE_SPINS		100
 #define PT_SETTLE_JIFFIES	HZ
 
+/* ptrace.c, for ptrace_wait.c: the kernel's own wait of the caller's entry */
+long pt_orig_wait(const struct pt_regs *regs, int kind);
+
 /* ptrace.c, for ptrace_tracee.c */
 struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer);
 u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg);

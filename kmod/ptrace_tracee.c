@@ -99,6 +99,11 @@ static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
 		.filter = pt_exec_filter },
 };
 
+UTRACE_CHECK_REPLACEMENT(__secure_computing, utrace_pt_secure_computing);
+UTRACE_CHECK_REPLACEMENT(ptrace_notify, utrace_pt_notify);
+UTRACE_CHECK_REPLACEMENT(security_bprm_creds_for_exec, utrace_pt_bprm_creds_for_exec);
+UTRACE_CHECK_REPLACEMENT(security_bprm_creds_from_file, utrace_pt_bprm_creds_from_file);
+
 /*
  * ftrace callbacks, in the calling task.  The module reference they take is
  * dropped when the replacement returns, or by utrace_ptrace_task_exit() if
@@ -259,7 +264,12 @@ int utrace_pt_secure_computing(const struct seccomp_data *sd)
 	return ret;
 }
 
-void utrace_pt_notify(int exit_code, unsigned long message)
+/*
+ * ptrace_notify() returns the signal the tracer resumed with; its caller
+ * here, ptrace_event(), ignores it, and a resume signal of ours is
+ * delivered by the engine: 0.
+ */
+int utrace_pt_notify(int exit_code, unsigned long message)
 {
 	struct pt_ctx *ctx;
 
@@ -273,6 +283,7 @@ void utrace_pt_notify(int exit_code, unsigned long message)
 		utrace_engine_put(ctx->engine);
 	}
 	module_put(THIS_MODULE);
+	return 0;
 }
 
 /*
@@ -326,9 +337,10 @@ int utrace_pt_bprm_creds_for_exec(struct linux_binprm *bprm)
 	return ret;
 }
 
-int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file)
+int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm,
+				   UTRACE_BPRM_FILE_CONST struct file *file)
 {
-	int (*orig)(struct linux_binprm *bprm, struct file *file) =
+	int (*orig)(struct linux_binprm *bprm, UTRACE_BPRM_FILE_CONST struct file *file) =
 		pt_tracee_hooks[PT_TRACEE_CREDS_FROM_FILE].orig;
 	struct pt_ctx *ctx = pt_find(current, NULL);
 	const struct cred *saved = NULL;

@@ -38,11 +38,10 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <uapi/linux/wait.h>
 
 #include "utrace_internal.h"
 #include "ptrace_internal.h"
-
-long pt_orig_wait(const struct pt_regs *regs, int kind);
 
 struct pt_wait_opts {
 	enum pid_type type;	/* PIDTYPE_MAX: any */

@@ -91,6 +91,9 @@ static struct utrace_fhook utrace_hook_dequeue = {
 	.filter = utrace_dequeue_filter,
 };
 
+/* __send_signal_locked() is static: no declaration to check against. */
+UTRACE_CHECK_REPLACEMENT(get_signal, utrace_get_signal);
+
 /* ftrace callback, in the calling task, preemption disabled. */
 static bool utrace_signal_filter(void)
 {
@@ -524,9 +527,9 @@ static int utrace_dequeue(struct utrace *utrace, kernel_siginfo_t *info)
 
 		/* A legacy signal is queued once: this takes that entry. */
 		siginitsetinv(&only, sigmask(signr));
-		return dequeue_signal(current, &only, info, &type);
+		return utrace_dequeue_current(&only, info, &type);
 	}
-	return dequeue_signal(current, &current->blocked, info, &type);
+	return utrace_dequeue_current(&current->blocked, info, &type);
 }
 
 /* UTRACE_SIGNAL_HOLD: put the signal back in the thread's queue. */
@@ -830,23 +833,45 @@ static bool utrace_dequeue_filter(void)
  * re-trap (siglock held): nothing, once, and TIF_NOTIFY_SIGNAL, so that
  * get_signal() returns and the thread comes back to it, through ours.
  */
+static bool utrace_dequeue_kick(void)
+{
+	struct utrace *utrace = utrace_lookup(current);
+
+	if (!utrace)
+		return false;
+	set_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
+	set_thread_flag(TIF_NOTIFY_SIGNAL);
+	return true;
+}
+
+/* The kernel's prototype: 6.11 dropped the task, always current. */
+#ifdef UTRACE_HAVE_DEQUEUE_SIGNAL_TASK
 int utrace_dequeue_signal(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
 			  enum pid_type *type)
 {
 	int (*orig)(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
 		    enum pid_type *type) = utrace_hook_dequeue.orig;
-	struct utrace *utrace = utrace_lookup(current);
 	int ret = 0;
 
-	if (task == current && utrace) {
-		set_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
-		set_thread_flag(TIF_NOTIFY_SIGNAL);
-	} else {
+	if (task != current || !utrace_dequeue_kick())
 		ret = orig(task, mask, info, type);
-	}
 	module_put(THIS_MODULE);
 	return ret;
 }
+#else
+int utrace_dequeue_signal(sigset_t *mask, kernel_siginfo_t *info, enum pid_type *type)
+{
+	int (*orig)(sigset_t *mask, kernel_siginfo_t *info, enum pid_type *type) =
+		utrace_hook_dequeue.orig;
+	int ret = 0;
+
+	if (!utrace_dequeue_kick())
+		ret = orig(mask, info, type);
+	module_put(THIS_MODULE);
+	return ret;
+}
+#endif
+UTRACE_CHECK_REPLACEMENT(dequeue_signal, utrace_dequeue_signal);
 
 /*
  * get_signal() for a traced task.  Returns true with @ksig filled in when a

@@ -22,6 +22,8 @@
 #include <linux/utrace.h>
 #include <linux/workqueue.h>
 
+#include "utrace_compat.h"
+
 #define UTRACE_MODULE_VERSION	"0.1.0"
 
 /* engine->flags bits beyond the event bits: the engine wants the task stopped */
@@ -294,6 +296,16 @@ void utrace_fhook_remove(struct utrace_fhook *hook);
  * that sets up this module's TOC (arch_powerpc_tramp.S), elsewhere the
  * function itself.
  */
+/*
+ * A replacement has the prototype of the kernel function @kfn it stands for,
+ * checked at compile time against the kernel's declaration: where a kernel
+ * changes a prototype (dequeue_signal() in 6.11), a replacement that kept
+ * the old one would otherwise compile and get its arguments shifted.
+ */
+#define UTRACE_CHECK_REPLACEMENT(kfn, fn)				\
+	static_assert(__same_type(&(kfn), &(fn)),			\
+		      #fn "() must have the prototype of " #kfn "()")
+
 #ifdef CONFIG_PPC64
 #define UTRACE_REPLACEMENT(fn)	utrace_ppc_tramp_##fn
 #define UTRACE_DECLARE_REPLACEMENT(fn) void utrace_ppc_tramp_##fn(void)
@@ -304,8 +316,12 @@ void utrace_fhook_remove(struct utrace_fhook *hook);
 
 /* signal.c: replacements, not static (powerpc trampolines) */
 bool utrace_get_signal(struct ksignal *ksig);
+#ifdef UTRACE_HAVE_DEQUEUE_SIGNAL_TASK
 int utrace_dequeue_signal(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
 			  enum pid_type *type);
+#else
+int utrace_dequeue_signal(sigset_t *mask, kernel_siginfo_t *info, enum pid_type *type);
+#endif
 int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
 			      enum pid_type type, bool force);
 
@@ -318,12 +334,14 @@ long utrace_pt_sys_ptrace(const struct pt_regs *regs);
 long utrace_pt_sys_wait4(const struct pt_regs *regs);
 long utrace_pt_sys_waitid(const struct pt_regs *regs);
 long utrace_pt_sys_waitpid(const struct pt_regs *regs);
+bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig);
 struct seccomp_data;
 int utrace_pt_secure_computing(const struct seccomp_data *sd);
-void utrace_pt_notify(int exit_code, unsigned long message);
+int utrace_pt_notify(int exit_code, unsigned long message);
 struct linux_binprm;
 struct file;
-int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm, struct file *file);
+int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm,
+				   UTRACE_BPRM_FILE_CONST struct file *file);
 int utrace_pt_bprm_creds_for_exec(struct linux_binprm *bprm);
 void utrace_ptrace_task_exit(struct utrace *utrace);
 void utrace_ptrace_parent_exit(struct task_struct *father);

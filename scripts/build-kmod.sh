@@ -2,7 +2,11 @@
 # Build utrace.ko (and the test-only utrace_test_warn.ko, utrace_test_api.ko;
 # for x86_64-debug also utrace_test_leak.ko) for one guest kernel.
 #
-# usage: build-kmod.sh {x86_64|ppc64le|x86_64-debug} OUTDIR
+# usage: build-kmod.sh {x86_64|ppc64le|x86_64-debug|x86_64-6.12|ppc64le-6.12} OUTDIR
+#
+# x86_64, ppc64le: against Debian 12's 6.1 headers; x86_64-6.12,
+# ppc64le-6.12: against the 6.12 headers (bookworm-backports, the kernel of
+# Debian 13), both fetched by scripts/fetch-kernels.sh.
 #
 # x86_64-debug: against the debug kernel of scripts/build-debug-kernel.sh
 # (built first if it is not in its cache; KASAN, UBSAN and the kernel's other
@@ -25,7 +29,7 @@ die() {
 	exit 1
 }
 
-[ $# -eq 2 ] || die "usage: build-kmod.sh {x86_64|ppc64le|x86_64-debug} OUTDIR"
+[ $# -eq 2 ] || die "usage: build-kmod.sh {x86_64|ppc64le|x86_64-debug|x86_64-6.12|ppc64le-6.12} OUTDIR"
 arch=$1
 mkdir -p "$2"
 out=$(cd "$2" && pwd)
@@ -36,8 +40,16 @@ x86_64)
 	env=$cache/kernels/amd64.env
 	makeargs=()
 	;;
+x86_64-6.12)
+	env=$cache/kernels/amd64-6.12.env
+	makeargs=()
+	;;
 ppc64le)
 	env=$cache/kernels/ppc64el.env
+	makeargs=(ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-)
+	;;
+ppc64le-6.12)
+	env=$cache/kernels/ppc64el-6.12.env
 	makeargs=(ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-)
 	;;
 x86_64-debug)
@@ -49,7 +61,7 @@ x86_64-debug)
 	makeargs=(CC=gcc-12 HOSTCC=gcc-12)
 	modargs=(UTRACE_GCOV=y)
 	;;
-*) die "unknown arch '$arch' (x86_64, ppc64le or x86_64-debug)" ;;
+*) die "unknown arch '$arch' (x86_64, ppc64le, x86_64-debug, x86_64-6.12 or ppc64le-6.12)" ;;
 esac
 [ -r "$env" ] || die "$env missing: run scripts/setup.sh"
 # shellcheck disable=SC1090
@@ -60,7 +72,7 @@ if [ -n "${BTF_BASE:-}" ]; then
 	# The headers have no vmlinux, so kbuild would skip module BTF: give
 	# pahole the guest vmlinux's BTF as base instead.  No resolve_btfids
 	# step: the module declares no BTF ID sets.
-	makeargs+=("cmd_btf_ko=LLVM_OBJCOPY=objcopy pahole -J --btf_gen_floats -j --lang_exclude=rust --btf_base $BTF_BASE \$@")
+	makeargs+=("cmd_btf_ko=LLVM_OBJCOPY=\$(OBJCOPY) pahole -J --btf_gen_floats -j --lang_exclude=rust --btf_base $BTF_BASE \$@")
 fi
 
 mirror() { # mirror DEST SRC...: DEST becomes a fresh symlink tree of SRCs

@@ -113,5 +113,10 @@ if [ "$(cat "$prom_prefix/VERSION" 2>/dev/null)" != "$prom_ver" ]; then
 	echo "$prom_ver" >"$prom_prefix/VERSION"
 fi
 
-"$top/scripts/fetch-kernels.sh"
+# Debian's 6.12 only when its tests are asked for (scripts/test.sh).
+if [ "${UTRACE_KERNEL_6_12:-OFF}" = ON ]; then
+	"$top/scripts/fetch-kernels.sh" 6.1 6.12
+else
+	"$top/scripts/fetch-kernels.sh" 6.1
+fi
 log "done"

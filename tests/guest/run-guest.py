@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-"""Boot a Debian 6.1 guest in qemu, run one command in it, check its dmesg.
+"""Boot a Debian guest kernel in qemu, run one command in it, check its dmesg.
 
-usage: run-guest.py --arch {x86_64,ppc64le} [--kernel {debian,debug}] [options] -- COMMAND [ARG...]
+usage: run-guest.py --arch {x86_64,ppc64le} [--kernel {debian,debug}] [--series {6.1,6.12}]
+                    [options] -- COMMAND [ARG...]
+
+--series (default: $UTRACE_KERNEL_SERIES, else 6.1) picks the Debian kernel
+fetched by scripts/fetch-kernels.sh: 6.1 is Debian 12's, 6.12 the
+bookworm-backports one (Debian 13's).  The modules given with --load must be
+built for it (scripts/build-kmod.sh ARCH-6.12).
 
 x86_64: the guest mounts this machine's / read-only over 9p and chroots into
 it, so COMMAND and every path it names are this machine's own (the build tree,
@@ -37,6 +43,7 @@ Exit status: COMMAND's status when the guest and dmesg are clean; otherwise
 """
 import argparse
 import gzip
+import lzma
 import os
 import re
 import shlex
@@ -50,6 +57,7 @@ import time
 TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEB_ARCH = {"x86_64": "amd64", "ppc64le": "ppc64el"}
 KERNELS = ("debian", "debug")
+SERIES = ("6.1", "6.12")
 
 EXIT_SETUP, EXIT_DMESG, EXIT_MODULE, EXIT_TIMEOUT, EXIT_NORESULT = 2, 3, 4, 5, 6
 
@@ -102,14 +110,17 @@ def die(msg, code=EXIT_SETUP):
     sys.exit(code)
 
 
-def load_env(arch, kernel="debian"):
+def load_env(arch, kernel="debian", series="6.1"):
     cache = os.environ.get("UTRACE_CACHE", os.path.join(TOP, ".cache"))
     if kernel == "debug":
         path = os.path.join(cache, "kernels", DEB_ARCH[arch] + "-debug.env")
         if not os.path.exists(path):
             die(f"{path} missing: run scripts/build-debug-kernel.sh")
     else:
-        path = os.path.join(cache, "kernels", DEB_ARCH[arch] + ".env")
+        path = os.path.join(cache, "kernels", f"{DEB_ARCH[arch]}-{series}.env")
+        if series == "6.1" and not os.path.exists(path):
+            # A cache filled before fetch-kernels.sh knew series.
+            path = os.path.join(cache, "kernels", DEB_ARCH[arch] + ".env")
     if not os.path.exists(path):
         die(f"{path} missing: run scripts/setup.sh (or scripts/fetch-kernels.sh)")
     env = {}
@@ -122,7 +133,15 @@ def load_env(arch, kernel="debian"):
 
 
 def module_closure(modroot, names):
-    """Module files (relative to modroot) needed for names, dependencies first."""
+    """Module files (relative to modroot) needed for names, dependencies first.
+    A name built into the kernel (modules.builtin; 6.12 has virtio_pci built
+    in) needs none."""
+    builtin = set()
+    builtin_path = os.path.join(modroot, "modules.builtin")
+    if os.path.exists(builtin_path):
+        with open(builtin_path, encoding="utf-8") as f:
+            builtin = {os.path.basename(line.strip()).split(".ko")[0].replace("-", "_")
+                       for line in f}
     deps = {}
     with open(os.path.join(modroot, "modules.dep"), encoding="utf-8") as f:
         for line in f:
@@ -142,8 +161,10 @@ def module_closure(modroot, names):
         order.append(mod)
 
     for name in names:
+        if name in builtin:
+            continue
         if name not in by_name:
-            die(f"guest kernel has no module {name} (built in?)")
+            die(f"guest kernel has no module {name}")
         visit(by_name[name])
     return order
 
@@ -347,9 +368,19 @@ def build_initramfs(args, env, path):
         else:
             wanted = ["virtio_pci", "9pnet_virtio", "9p"] + (["virtio_net"] if args.hostfwd else [])
             mods = module_closure(modroot, wanted)
+        names = []
         for m in mods:
-            cpio.add_file("lib/modules/" + m, os.path.join(modroot, m))
-        cpio.add_bytes("modules.list", ("\n".join(mods) + "\n").encode(), 0o100644)
+            src = os.path.join(modroot, m)
+            if m.endswith(".xz"):
+                # 6.12's modules are xz-compressed: busybox's insmod takes
+                # them uncompressed.
+                m = m[:-len(".xz")]
+                with lzma.open(src) as f:
+                    cpio.add_bytes("lib/modules/" + m, f.read(), 0o100644)
+            else:
+                cpio.add_file("lib/modules/" + m, src)
+            names.append(m)
+        cpio.add_bytes("modules.list", ("\n".join(names) + "\n").encode(), 0o100644)
         cpio.add_bytes("init", X86_INIT.encode())
         cpio.add_bytes("tmp-binds.list", ("\n".join(tmp_binds(args)) + "\n").encode(),
                        0o100644)
@@ -486,6 +517,10 @@ def main():
     ap.add_argument("--kernel", choices=KERNELS, default="debian",
                     help="debian: the fetched Debian kernel (default); debug: x86_64 only, "
                          "the debug kernel of scripts/build-debug-kernel.sh")
+    ap.add_argument("--series", choices=SERIES,
+                    help="--kernel debian: the Debian kernel series, 6.1 (Debian 12) or 6.12 "
+                         "(bookworm-backports, Debian 13's) (default: $UTRACE_KERNEL_SERIES, "
+                         "else 6.1)")
     ap.add_argument("--gcov", metavar="DIR",
                     help="x86_64: copy the guest's gcov data (.gcda) into DIR after the run")
     ap.add_argument("--timeout", type=int, default=300,
@@ -517,11 +552,19 @@ def main():
 
     if args.kernel == "debug" and args.arch != "x86_64":
         die("--kernel debug: x86_64 only")
+    if args.kernel == "debug":
+        if args.series not in (None, "6.1"):
+            die("--kernel debug: the debug kernel is a 6.1")
+        args.series = "6.1"
+    elif args.series is None:
+        args.series = os.environ.get("UTRACE_KERNEL_SERIES") or "6.1"
+        if args.series not in SERIES:
+            die(f"UTRACE_KERNEL_SERIES={args.series}: expected one of {', '.join(SERIES)}")
     if args.gcov and args.arch != "x86_64":
         die("--gcov: x86_64 only")
     if args.memory is None:
         args.memory = 2048 if args.kernel == "debug" else 1024
-    env = load_env(args.arch, args.kernel)
+    env = load_env(args.arch, args.kernel, args.series)
     args.load = [os.path.abspath(k) for k in args.load]
     for ko in args.load:
         if not os.path.isfile(ko):
@@ -558,7 +601,8 @@ def main():
             f.write(text)
 
     res = sections(text)
-    label = f"[{args.arch}{'-debug' if args.kernel == 'debug' else ''}]"
+    label = f"[{args.arch}{'-debug' if args.kernel == 'debug' else ''}" \
+        f"{'-' + args.series if args.series != '6.1' else ''}]"
     if res["output"] is not None:
         sys.stdout.write(res["output"])
     elif res["partial"] is not None:

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What differs between the kernels utrace builds for (Debian 12's 6.1,
+ * Debian 13's and bookworm-backports' 6.12), in one place.  Each difference
+ * is decided by a Kbuild-time feature probe (kmod/probes/<name>.c defines
+ * UTRACE_HAVE_<NAME> in the generated compat_probes.h when it compiles),
+ * never by LINUX_VERSION_CODE: stable kernels backport changes (6.1.192 has
+ * 6.11's task_work_cancel()).
+ *
+ * A replacement of a redirected kernel function must keep the kernel's
+ * prototype, or its arguments arrive shifted: UTRACE_CHECK_REPLACEMENT()
+ * (utrace_internal.h) checks each against the kernel's declaration.
+ */
+#ifndef UTRACE_COMPAT_H
+#define UTRACE_COMPAT_H
+
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+
+#include "compat_probes.h"
+
+/*
+ * dequeue_signal(): 6.11 dropped its task argument, which was always
+ * current.  utrace_dequeue_current() dequeues from current on both.  The
+ * replacement (signal.c) has the kernel's prototype: with the task where
+ * UTRACE_HAVE_DEQUEUE_SIGNAL_TASK, without it elsewhere.
+ */
+static inline int utrace_dequeue_current(sigset_t *mask, kernel_siginfo_t *info,
+					 enum pid_type *type)
+{
+#ifdef UTRACE_HAVE_DEQUEUE_SIGNAL_TASK
+	return dequeue_signal(current, mask, info, type);
+#else
+	return dequeue_signal(mask, info, type);
+#endif
+}
+
+/*
+ * security_bprm_creds_from_file() takes a const file from 6.8 on: the
+ * qualifier of its replacement's file parameter (ptrace_tracee.c).
+ */
+#ifdef UTRACE_HAVE_BPRM_CREDS_FROM_CONST_FILE
+#define UTRACE_BPRM_FILE_CONST const
+#else
+#define UTRACE_BPRM_FILE_CONST
+#endif
+
+#endif /* UTRACE_COMPAT_H */
