@@ -117,6 +117,19 @@ static pid_t other_thread(pid_t leader)
 	return found;
 }
 
+// The thread's tid once it shows: the entry of /proc/PID/task that is not
+// the leader.
+static pid_t await_other_thread(pid_t leader)
+{
+	pid_t th = 0;
+	for (int i = 0; i < 200000 && th == 0; i++) {
+		th = other_thread(leader);
+		if (th == 0)
+			sched_yield();
+	}
+	return th;
+}
+
 static long syscall_nr_of(pid_t pid)
 {
 	char path[64];
@@ -180,13 +193,7 @@ SCENARIO(multithread_interrupt_one, "SEIZE both threads, INTERRUPT one: it stops
 		pthread_join(th, nullptr);
 		_exit(17);
 	});
-	// The thread's tid: the entry of /proc/PID/task that is not the leader.
-	pid_t th = 0;
-	for (int i = 0; i < 200000 && th == 0; i++) {
-		th = other_thread(c);
-		if (th == 0)
-			sched_yield();
-	}
+	pid_t th = await_other_thread(c);
 	t.name(th, "thread");
 	t.wait_blocked(c, SYS_read);
 	t.wait_blocked(th, SYS_read);
@@ -412,12 +419,6 @@ SCENARIO(zombie_non_child_leader_first, "a traced non-child's leader exits befor
 	t.wait(c);
 }
 
-static void *thread_takes(void *arg)
-{
-	static_cast<Pipe *>(arg)->take();
-	return nullptr;
-}
-
 // The thread's exit, the leader's after it: natively the thread stays a
 // zombie in the group until its tracer reaps it, and until then the leader
 // is reported to no wait (delay_group_leader()). gdb tells a thread's exit
@@ -429,7 +430,7 @@ SCENARIO(thread_zombie_delays_child_leader, "a traced thread exits, then its lea
 	Pipe p;
 	pid_t c = t.traceme("tracee", [&p] {
 		pthread_t th;
-		pthread_create(&th, nullptr, thread_takes, &p);
+		pthread_create(&th, nullptr, thread_reads, &p);
 		pthread_join(th, nullptr);
 		_exit(16);
 	});
@@ -455,17 +456,12 @@ SCENARIO(thread_zombie_delays_non_child_leader, "the same for a non-child tracer
 	Pipe p, q;
 	pid_t c = t.spawn("tracee", [&] {
 		pthread_t th;
-		pthread_create(&th, nullptr, thread_takes, &q);
+		pthread_create(&th, nullptr, thread_reads, &q);
 		p.take();
 		pthread_join(th, nullptr);
 		_exit(18);
 	});
-	pid_t th = 0;
-	for (int i = 0; i < 200000 && th == 0; i++) {
-		th = other_thread(c);
-		if (th == 0)
-			sched_yield();
-	}
+	pid_t th = await_other_thread(c);
 	t.name(th, "thread");
 	t.wait_blocked(c, SYS_read);
 	t.wait_blocked(th, SYS_read);
