@@ -386,7 +386,8 @@ void pt_unlink_put(struct pt_ctx *ctx)
 	thread = ctx->dead && !thread_group_leader(ctx->tracee);
 	was = pt_unlink(ctx);
 	spin_unlock(&pt_lock);
-	if (was && thread)
+	/* A held leader counts in pt_holds: no walk at every thread's reap. */
+	if (was && thread && atomic_read(&pt_holds))
 		pt_release_leader(g, ctx->tracee);
 	rcu_read_unlock();
 	pt_release_hold(ctx);
