@@ -150,6 +150,26 @@ static void *thread_reads(void *arg)
 	return nullptr;
 }
 
+// A process of two threads, both blocked in read(): the leader on @leader
+// (then it joins the thread and exits with @code), the thread on @thread
+// (then it returns).  *@th: the thread's tid, named "thread".
+static pid_t two_threads_reading(Trace &t, const char *name, Pipe &leader, Pipe &thread, int code,
+                                 pid_t &th)
+{
+	pid_t c = t.spawn(name, [&] {
+		pthread_t pt;
+		pthread_create(&pt, nullptr, thread_reads, &thread);
+		leader.take();
+		pthread_join(pt, nullptr);
+		_exit(code);
+	});
+	th = await_other_thread(c);
+	t.name(th, "thread");
+	t.wait_blocked(c, SYS_read);
+	t.wait_blocked(th, SYS_read);
+	return c;
+}
+
 SCENARIO(wait_thread_flags, "a traced thread is waitable without __WALL/__WCLONE; an "
                             "untraced child is not with __WCLONE")
 {
@@ -185,18 +205,9 @@ SCENARIO(wait_thread_flags, "a traced thread is waitable without __WALL/__WCLONE
 SCENARIO(multithread_interrupt_one, "SEIZE both threads, INTERRUPT one: it stops, the other "
                                     "keeps sleeping")
 {
-	Pipe p1, p2, tids;
-	pid_t c = t.spawn("leader", [&] {
-		pthread_t th;
-		pthread_create(&th, nullptr, thread_reads, &p2);
-		p1.take();
-		pthread_join(th, nullptr);
-		_exit(17);
-	});
-	pid_t th = await_other_thread(c);
-	t.name(th, "thread");
-	t.wait_blocked(c, SYS_read);
-	t.wait_blocked(th, SYS_read);
+	Pipe p1, p2;
+	pid_t th = 0;
+	pid_t c = two_threads_reading(t, "leader", p1, p2, 17, th);
 	t.ptrace(PTRACE_SEIZE, c);
 	t.ptrace(PTRACE_SEIZE, th);
 	t.ptrace(PTRACE_INTERRUPT, th);
@@ -454,17 +465,8 @@ SCENARIO(thread_zombie_delays_non_child_leader, "the same for a non-child tracer
                                                 "threads: the leader's exit after the thread's")
 {
 	Pipe p, q;
-	pid_t c = t.spawn("tracee", [&] {
-		pthread_t th;
-		pthread_create(&th, nullptr, thread_reads, &q);
-		p.take();
-		pthread_join(th, nullptr);
-		_exit(18);
-	});
-	pid_t th = await_other_thread(c);
-	t.name(th, "thread");
-	t.wait_blocked(c, SYS_read);
-	t.wait_blocked(th, SYS_read);
+	pid_t th = 0;
+	pid_t c = two_threads_reading(t, "tracee", p, q, 18, th);
 	pid_t r = subtracer(t, [&] {
 		t.ptrace(PTRACE_SEIZE, c);
 		t.ptrace(PTRACE_SEIZE, th);
