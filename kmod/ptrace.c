@@ -338,7 +338,7 @@ static void pt_release_hold(struct pt_ctx *ctx)
 	if (ret == -ESRCH)
 		WRITE_ONCE(p->exit_state, EXIT_ZOMBIE);
 	else if (ret > 0)
-		utrace_syms.release_task(p);
+		utrace_kcall(release_task)(p);
 }
 
 /*
@@ -534,7 +534,7 @@ static void pt_kick_waiters(struct task_struct *tracer)
 		if (t == current || !pt_in_wait(t))
 			continue;
 		if (!test_and_set_tsk_thread_flag(t, TIF_NOTIFY_SIGNAL) &&
-		    !utrace_syms.wake_up_state(t, TASK_INTERRUPTIBLE))
+		    !utrace_kcall(wake_up_state)(t, TASK_INTERRUPTIBLE))
 			kick_process(t);
 	}
 	rcu_read_unlock();
@@ -1387,11 +1387,11 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 		info.si_uid = from_kuid_munged(task_cred_xxx(t, user_ns), task_uid(current));
 		rcu_read_unlock();
 	}
-	q = utrace_syms.sigqueue_alloc();
+	q = utrace_kcall(sigqueue_alloc)();
 	sighand = utrace_lock_sighand(t, &flags);
 	if (!sighand) {
 		if (q)
-			utrace_syms.sigqueue_free(q);
+			utrace_kcall(sigqueue_free)(q);
 		return;
 	}
 	if (q && (sig >= SIGRTMIN || !sigismember(&t->pending.signal, sig))) {
@@ -1408,7 +1408,7 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 	}
 	spin_unlock_irqrestore(&sighand->siglock, flags);
 	if (q)
-		utrace_syms.sigqueue_free(q);
+		utrace_kcall(sigqueue_free)(q);
 	if (!blocked) {
 		spin_lock(&pt_lock);
 		sigaddset(&ctx->inject, sig);
@@ -1607,7 +1607,7 @@ static void pt_rejoin_group_stop(struct task_struct *t)
 		t->jobctl |= JOBCTL_STOP_PENDING;
 		if (!(t->jobctl & JOBCTL_STOP_SIGMASK))
 			t->jobctl |= SIGSTOP;
-		utrace_syms.signal_wake_up_state(t, 0);
+		utrace_kcall(signal_wake_up_state)(t, 0);
 	}
 	spin_unlock_irqrestore(&sighand->siglock, flags);
 }
@@ -1790,18 +1790,18 @@ static int pt_siginfo_to_user(unsigned long data, const kernel_siginfo_t *info)
 {
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		return utrace_syms.copy_siginfo_to_user32(compat_ptr(data), info);
+		return utrace_kcall(copy_siginfo_to_user32)(compat_ptr(data), info);
 #endif
-	return utrace_syms.copy_siginfo_to_user((siginfo_t __user *)data, info);
+	return utrace_kcall(copy_siginfo_to_user)((siginfo_t __user *)data, info);
 }
 
 static int pt_siginfo_from_user(kernel_siginfo_t *info, unsigned long data)
 {
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		return utrace_syms.copy_siginfo_from_user32(info, compat_ptr(data));
+		return utrace_kcall(copy_siginfo_from_user32)(info, compat_ptr(data));
 #endif
-	return utrace_syms.copy_siginfo_from_user(info, (siginfo_t __user *)data);
+	return utrace_kcall(copy_siginfo_from_user)(info, (siginfo_t __user *)data);
 }
 
 /* The kernel's own arch_ptrace(), or compat_arch_ptrace() for an ia32 caller. */
@@ -1810,9 +1810,9 @@ static long pt_arch_ptrace(struct task_struct *child, long request, unsigned lon
 {
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		return utrace_syms.compat_arch_ptrace(child, request, addr, data);
+		return utrace_kcall(compat_arch_ptrace)(child, request, addr, data);
 #endif
-	return utrace_syms.arch_ptrace(child, request, addr, data);
+	return utrace_kcall(arch_ptrace)(child, request, addr, data);
 }
 
 /*
@@ -1828,8 +1828,8 @@ static bool pt_may_access_vm(struct pt_ctx *ctx)
 	if (!mm)
 		return false;
 	ok = get_dumpable(mm) == SUID_DUMP_USER || !ctx->ptracer_cred ||
-	     utrace_syms.security_capable(ctx->ptracer_cred, mm->user_ns, CAP_SYS_PTRACE,
-					  CAP_OPT_NOAUDIT) == 0;
+	     utrace_kcall(security_capable)(ctx->ptracer_cred, mm->user_ns, CAP_SYS_PTRACE,
+					    CAP_OPT_NOAUDIT) == 0;
 	mmput(mm);
 	return ok;
 }
@@ -1973,7 +1973,7 @@ static long pt_traceme(void)
 	if (pt_traced(current))
 		ret = -EPERM;
 	else
-		ret = utrace_syms.security_ptrace_traceme(parent);
+		ret = utrace_kcall(security_ptrace_traceme)(parent);
 	/* ptrace_link() from ptrace_traceme(): the tracee's own credentials */
 	if (!ret && !(parent->flags & PF_EXITING))
 		ret = pt_link(current, parent, 0, false, current_cred());
@@ -2025,7 +2025,7 @@ static long pt_attach(struct task_struct *task, long request, unsigned long addr
 	if (mutex_lock_interruptible(&task->signal->cred_guard_mutex))
 		return -ERESTARTNOINTR;
 	ret = -EPERM;
-	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
+	if (!utrace_kcall(ptrace_may_access)(task, PTRACE_MODE_ATTACH_REALCREDS))
 		goto out;
 	if (task->exit_state)
 		goto out;
@@ -2195,6 +2195,24 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS];
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_do_notify_parent);
 
 /*
+ * The originals the replacements call (kcall.h): the kernel's wait entries
+ * (pt_orig_wait()) and do_notify_parent().  A system call entry takes the
+ * pt_regs of the call.
+ */
+typedef long pt_syscall_t(const struct pt_regs *regs);
+UTRACE_KCALL_DEFINE(orig_sys_wait4, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_sys_waitid, pt_syscall_t);
+#ifdef CONFIG_PPC64
+UTRACE_KCALL_DEFINE(orig_sys_waitpid, pt_syscall_t);
+#endif
+#ifdef CONFIG_IA32_EMULATION
+UTRACE_KCALL_DEFINE(orig_ia32_wait4, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_ia32_waitid, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_ia32_waitpid, pt_syscall_t);
+#endif
+UTRACE_KCALL_DEFINE(orig_do_notify_parent, do_notify_parent);
+
+/*
  * A dead child leader of its tracer (PT_HOLD_CHILD) whose group has a
  * traced thread that died and is not reaped (pt_threads_unreaped()):
  * natively that zombie is still in the group, and delay_group_leader()
@@ -2311,11 +2329,10 @@ static bool pt_hold_filter(void)
 
 bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
 {
-	bool (*orig)(struct task_struct *tsk, int sig) = pt_hooks[PT_HOOK_NOTIFY_PARENT].orig;
 	bool autoreap = false;
 
 	if (!pt_hold_zombie(tsk))
-		autoreap = orig(tsk, sig) && !pt_keep_zombie(tsk);
+		autoreap = utrace_kcall(orig_do_notify_parent)(tsk, sig) && !pt_keep_zombie(tsk);
 	module_put(THIS_MODULE);
 	return autoreap;
 }
@@ -2326,14 +2343,17 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 			     .filter = pt_filter },
 	[PT_HOOK_WAIT4] = { .name = PT_SYS(wait4),
 			    .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
-			    .filter = pt_wait_filter },
+			    .filter = pt_wait_filter,
+			    UTRACE_FHOOK_ORIG(orig_sys_wait4) },
 	[PT_HOOK_WAITID] = { .name = PT_SYS(waitid),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
-			     .filter = pt_wait_filter },
+			     .filter = pt_wait_filter,
+			     UTRACE_FHOOK_ORIG(orig_sys_waitid) },
 #ifdef CONFIG_PPC64
 	[PT_HOOK_WAITPID] = { .name = PT_SYS(waitpid),
 			      .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
-			      .filter = pt_wait_filter },
+			      .filter = pt_wait_filter,
+			      UTRACE_FHOOK_ORIG(orig_sys_waitpid) },
 #endif
 #ifdef CONFIG_IA32_EMULATION
 	/*
@@ -2345,17 +2365,21 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 				  .filter = pt_filter },
 	[PT_HOOK_IA32_WAIT4] = { .name = "__ia32_compat_sys_wait4",
 				 .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
-				 .filter = pt_wait_filter },
+				 .filter = pt_wait_filter,
+				 UTRACE_FHOOK_ORIG(orig_ia32_wait4) },
 	[PT_HOOK_IA32_WAITID] = { .name = "__ia32_compat_sys_waitid",
 				  .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
-				  .filter = pt_wait_filter },
+				  .filter = pt_wait_filter,
+				  UTRACE_FHOOK_ORIG(orig_ia32_waitid) },
 	[PT_HOOK_IA32_WAITPID] = { .name = "__ia32_sys_waitpid",
 				   .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
-				   .filter = pt_wait_filter },
+				   .filter = pt_wait_filter,
+				   UTRACE_FHOOK_ORIG(orig_ia32_waitpid) },
 #endif
 	[PT_HOOK_NOTIFY_PARENT] = { .name = "do_notify_parent",
 				    .replacement = UTRACE_REPLACEMENT(utrace_pt_do_notify_parent),
-				    .filter = pt_hold_filter },
+				    .filter = pt_hold_filter,
+				    UTRACE_FHOOK_ORIG(orig_do_notify_parent) },
 };
 
 /* The syscall entries' replacements have their wrappers' (pt_regs) ABI. */
@@ -2364,21 +2388,18 @@ UTRACE_CHECK_REPLACEMENT(do_notify_parent, utrace_pt_do_notify_parent);
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid, of the caller's entry. */
 long pt_orig_wait(const struct pt_regs *regs, int kind)
 {
-	int hook = kind == PT_WAITID ? PT_HOOK_WAITID : PT_HOOK_WAIT4;
-	long (*orig)(const struct pt_regs *regs);
-
-#ifdef CONFIG_PPC64
-	if (kind == PT_WAITPID)
-		hook = PT_HOOK_WAITPID;
-#endif
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		hook = kind == PT_WAITID ? PT_HOOK_IA32_WAITID :
-		       kind == PT_WAITPID ? PT_HOOK_IA32_WAITPID : PT_HOOK_IA32_WAIT4;
+		return kind == PT_WAITID ? utrace_kcall(orig_ia32_waitid)(regs) :
+		       kind == PT_WAITPID ? utrace_kcall(orig_ia32_waitpid)(regs) :
+		       utrace_kcall(orig_ia32_wait4)(regs);
 #endif
-	orig = pt_hooks[hook].orig;
-
-	return orig(regs);
+#ifdef CONFIG_PPC64
+	if (kind == PT_WAITPID)
+		return utrace_kcall(orig_sys_waitpid)(regs);
+#endif
+	return kind == PT_WAITID ? utrace_kcall(orig_sys_waitid)(regs) :
+	       utrace_kcall(orig_sys_wait4)(regs);
 }
 
 long utrace_pt_sys_ptrace(const struct pt_regs *regs)

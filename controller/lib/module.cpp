@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <string>
 #include <iterator>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -42,6 +43,19 @@ public:
 private:
 	int fd_;
 };
+
+// Whether /proc/cpuinfo lists the "ibt" flag: the kernel enforces IBT.
+bool cpu_enforces_ibt()
+{
+	std::ifstream in("/proc/cpuinfo");
+	std::string line;
+	while (std::getline(in, line)) {
+		if (line.rfind("flags", 0) != 0)
+			continue;
+		return (line + " ").find(" ibt ") != std::string::npos;
+	}
+	return false;
+}
 
 } // namespace
 
@@ -141,6 +155,14 @@ void load_module(const std::string &path, const std::vector<std::string> &params
 		throw Error(err, path + " is not a valid module for kernel " + release);
 	case EINVAL:
 		throw Error(err, "the kernel rejected " + path + " or its parameters (see dmesg)");
+	case EOPNOTSUPP:
+		// kmod/kcall.c: a call into the kernel that is not direct, to a
+		// function without ENDBR64, where IBT would make it a #CP.
+		throw Error(err, std::string("utrace.ko refused this kernel: ") +
+		                         (cpu_enforces_ibt() ? "the CPU enforces IBT"
+		                                             : "IBT assumed (ibt_assume_unsafe)") +
+		                         " and a kernel function it calls has no ENDBR64 and "
+		                         "cannot be called directly (dmesg names it)");
 	default:
 		throw_errno(err, "finit_module " + path);
 	}

@@ -30,7 +30,9 @@ bool module_loaded();
 
 // Loads the module file with the given parameters ("name=value").  Errors are
 // Error with a sentence naming the cause: not root, wrong kernel, already
-// loaded, kernel without module support.
+// loaded, kernel without module support, or a kernel the module refuses
+// because IBT would make one of its calls into the kernel fault
+// (EOPNOTSUPP, kmod/kcall.h).
 void load_module(const std::string &path, const std::vector<std::string> &params);
 
 // Unloads the module.  Errors: not loaded, in use, not root.
