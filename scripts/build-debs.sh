@@ -98,9 +98,14 @@ root=$stage/utrace-dkms
 src=$root/usr/src/utrace-$version
 install -d "$src" "$root/DEBIAN"
 # The module's tracked sources (Kbuild and kmod/), nothing built.
-(cd "$top" && git ls-files -z Kbuild kmod 2>/dev/null || find Kbuild kmod -type f -print0) |
-	(cd "$top" && xargs -0 cp --parents -t "$src")
-[ -f "$src/Kbuild" ] && [ -f "$src/kmod/main.c" ] || die "module sources not copied"
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+	git -C "$top" ls-files -z Kbuild kmod
+else
+	(cd "$top" && find Kbuild kmod -type f -print0)
+fi | (cd "$top" && xargs -0 cp --parents -t "$src")
+if [ ! -f "$src/Kbuild" ] || [ ! -f "$src/kmod/main.c" ]; then
+	die "module sources not copied"
+fi
 find "$src" -type f -exec chmod 0644 {} +
 find "$src" -type f -name '*.sh' -exec chmod 0755 {} +
 sed "s/@VERSION@/$version/g" "$top/packaging/dkms/dkms.conf.in" >"$src/dkms.conf"
@@ -165,6 +170,7 @@ inc=$stage/utracectl.h2m
 		done
 	echo '[FILES]'
 	echo '.TP'
+	# shellcheck disable=SC2016 # $(uname -r) is for the reader
 	echo '/lib/modules/$(uname -r)/updates/dkms/utrace.ko'
 	echo 'the module as DKMS installs it (package utrace-dkms); utracectl load looks there first'
 	echo '.TP'

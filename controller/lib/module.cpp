@@ -155,10 +155,10 @@ void load_module(const std::string &path, const std::vector<std::string> &params
 	              compressed ? kModuleInitCompressedFile : 0) == 0)
 		return;
 	const int err = errno;
-	if (compressed && err == EINVAL)
-		throw Error(err, "the kernel rejected " + path +
-		                         " (a compressed module needs CONFIG_MODULE_DECOMPRESS; "
-		                         "see dmesg)");
+	if (compressed && err == EOPNOTSUPP)
+		throw Error(err, "this kernel cannot decompress modules (CONFIG_MODULE_DECOMPRESS "
+		                 "is off): decompress " +
+		                         path + " and load that");
 	switch (err) {
 	case EPERM:
 		throw Error(err, "loading a module needs root (CAP_SYS_MODULE)");

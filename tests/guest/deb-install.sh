@@ -30,10 +30,6 @@ kver=$(uname -r)
 	exit 1
 }
 version=$(dpkg-deb -f "$dkms_deb" Version)
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
 
 # The overlay root.
 grep -qw overlay /proc/filesystems || insmod "$MODROOT/kernel/fs/overlayfs/overlay.ko"
