@@ -40,6 +40,9 @@ for m in proc sys dev run; do
 	mount --rbind /$m $ov/root/$m
 done
 mount -t tmpfs tmp $ov/root/tmp
+# The guest's devtmpfs lacks udev's /dev/fd: bash's <(...), which dkms
+# uses, needs it.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 mkdir -p "$ov/root/lib/modules/$kver" $ov/root/tmp/debs
 for f in "$MODROOT"/modules.*; do
 	cp "$f" "$ov/root/lib/modules/$kver/"
