@@ -48,6 +48,9 @@ packages=(
 	apparmor
 	# metrics: a real Prometheus server (guest test) and promtool (rules tests)
 	prometheus
+	# the Debian packages (scripts/build-debs.sh) and their tests: DKMS builds,
+	# lintian, the man page from --help (systemd-analyze: systemd, installed)
+	dkms lintian help2man dpkg-dev
 )
 
 trixie_list=/etc/apt/sources.list.d/utrace-trixie.list
