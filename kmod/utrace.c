@@ -1106,6 +1106,14 @@ static void utrace_report_jctl_continued(struct utrace *utrace);
  * once: events engines gave up while it was stopped (syscall reports, and
  * with them the syscall slow path) are off before it goes on.
  *
+ * Once the thread group exits, the kernel drops every further SIGKILL: an
+ * engine of /dev/utrace whose file only this group's file table holds can
+ * then never be told to resume.  Before each sleep, and ten times a second
+ * while asleep if the task has engines whose file may become so held, such
+ * engines are detached (utrace_engines_exit_orphans()), as the close of the
+ * file in exit_files() would, after the stop.  Other stops (a ptrace
+ * tracee's at PTRACE_EVENT_EXIT) are not woken.
+ *
  * SIGCONT does not end a stop, but a thread whose engines want JCTL and
  * that was stopped when one came (utrace_mark_continued()) reports JCTL
  * CLD_CONTINUED with notify 0 when it wakes: at once if an engine listens
@@ -1115,10 +1123,12 @@ static void utrace_stop(struct utrace *utrace)
 {
 	struct task_struct *task = current;
 	struct utrace_stop_trace st = {};
-	bool slept = false;
+	bool slept = false, look_again = false;
 	LIST_HEAD(drop);
 
 	for (;;) {
+		if (task->signal->flags & SIGNAL_GROUP_EXIT)
+			look_again = utrace_engines_exit_orphans();
 		spin_lock(&utrace->lock);
 		if (utrace->death || !utrace_wants_stop(utrace) ||
 		    READ_ONCE(utrace_exiting)) {
@@ -1139,8 +1149,12 @@ static void utrace_stop(struct utrace *utrace)
 		 * signal_wake_up() of a fatal signal wakes __TASK_TRACED: test
 		 * after setting our state so such a wakeup is never lost.
 		 */
-		if (!fatal_signal_pending(task))
-			schedule();
+		if (!fatal_signal_pending(task)) {
+			if (look_again)
+				schedule_timeout(HZ / 10);
+			else
+				schedule();
+		}
 		__set_current_state(TASK_RUNNING);
 
 		spin_lock(&utrace->lock);
