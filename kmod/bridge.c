@@ -316,7 +316,7 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 		    fatal_signal_pending(current) || utrace_bridge_orphaned(b))
 			break;
 		if (current->signal->flags & SIGNAL_GROUP_EXIT)
-			schedule_timeout(HZ / 10);
+			utrace_schedule_traced_timeout(HZ / 10);
 		else
 			schedule();
 	}

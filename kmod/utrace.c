@@ -43,6 +43,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
+#include <linux/timer.h>
 #include <linux/wait.h>
 
 #include "utrace_internal.h"
@@ -1099,6 +1100,37 @@ static void finish_report(struct utrace *utrace, struct utrace_report *report,
 
 static void utrace_report_jctl_continued(struct utrace *utrace);
 
+struct utrace_traced_timer {
+	struct timer_list timer;
+	struct task_struct *task;
+};
+
+static void utrace_traced_timeout(struct timer_list *t)
+{
+	struct utrace_traced_timer *tt = from_timer(tt, t, timer);
+
+	utrace_syms.wake_up_state(tt->task, __TASK_TRACED);
+}
+
+/**
+ * utrace_schedule_traced_timeout - schedule_timeout() in TASK_TRACED
+ * @timeout:	jiffies
+ *
+ * schedule_timeout()'s timer wakes the task with wake_up_process(), which
+ * wakes only TASK_NORMAL sleepers: a task in TASK_TRACED would sleep on.
+ * This timer wakes __TASK_TRACED.  The caller set its state; in the task.
+ */
+void utrace_schedule_traced_timeout(long timeout)
+{
+	struct utrace_traced_timer tt = { .task = current };
+
+	timer_setup_on_stack(&tt.timer, utrace_traced_timeout, 0);
+	mod_timer(&tt.timer, jiffies + timeout);
+	schedule();
+	del_timer_sync(&tt.timer);
+	destroy_timer_on_stack(&tt.timer);
+}
+
 /*
  * Stop here, in TASK_TRACED, until no engine wants the task stopped or a
  * fatal signal arrives.  Called only by the task itself, with no lock held,
@@ -1151,7 +1183,7 @@ static void utrace_stop(struct utrace *utrace)
 		 */
 		if (!fatal_signal_pending(task)) {
 			if (look_again)
-				schedule_timeout(HZ / 10);
+				utrace_schedule_traced_timeout(HZ / 10);
 			else
 				schedule();
 		}

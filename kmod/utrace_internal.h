@@ -397,6 +397,7 @@ long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void _
 void utrace_engines_file_closed(struct utrace_bridge *bridge);
 bool utrace_engines_active(void);
 bool utrace_engines_exit_orphans(void);
+void utrace_schedule_traced_timeout(long timeout);
 bool utrace_engines_exec_unsafe(struct task_struct *task, const struct cred *new);
 
 int utrace_dev_init(void);
