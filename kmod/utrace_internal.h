@@ -383,6 +383,7 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
 			 kernel_siginfo_t *info, int notify, bool wait, const bool *detached);
 void utrace_bridge_cancel(struct utrace_bridge *b, u64 id);
+bool utrace_bridge_orphaned(struct utrace_bridge *b);
 ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,
 			   bool nonblock);
 ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, size_t len);
@@ -395,6 +396,8 @@ void utrace_engines_exit(void);
 long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg);
 void utrace_engines_file_closed(struct utrace_bridge *bridge);
 bool utrace_engines_active(void);
+bool utrace_engines_exit_orphans(void);
+void utrace_schedule_traced_timeout(long timeout);
 bool utrace_engines_exec_unsafe(struct task_struct *task, const struct cred *new);
 
 int utrace_dev_init(void);
