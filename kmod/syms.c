@@ -69,6 +69,7 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_alloc, &sigqueue_alloc));
 	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_free, &sigqueue_free));
 	BUILD_BUG_ON(!__same_type(utrace_syms.cgroup_leave_frozen, &cgroup_leave_frozen));
+	BUILD_BUG_ON(!__same_type(utrace_syms.walk_process_tree, &walk_process_tree));
 	BUILD_BUG_ON(!__same_type(utrace_syms.arch_ptrace, &arch_ptrace));
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user, &copy_siginfo_to_user));
 	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user, &copy_siginfo_from_user));
@@ -117,6 +118,7 @@ static const struct {
 	{ "task_set_jobctl_pending", (void **)&utrace_syms.task_set_jobctl_pending },
 	{ "task_clear_jobctl_pending", (void **)&utrace_syms.task_clear_jobctl_pending },
 	{ "signal_wake_up_state", (void **)&utrace_syms.signal_wake_up_state },
+	{ "walk_process_tree", (void **)&utrace_syms.walk_process_tree },
 	{ "arch_ptrace", (void **)&utrace_syms.arch_ptrace },
 	{ "copy_siginfo_to_user", (void **)&utrace_syms.copy_siginfo_to_user },
 	{ "copy_siginfo_from_user", (void **)&utrace_syms.copy_siginfo_from_user },

@@ -17,6 +17,7 @@
 #include <linux/ptrace.h>
 #include <linux/rhashtable-types.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <linux/task_work.h>
 #include <linux/utrace.h>
@@ -246,6 +247,8 @@ struct utrace_syms {
 	void (*task_clear_jobctl_pending)(struct task_struct *task, unsigned long mask);
 	void (*signal_wake_up_state)(struct task_struct *t, unsigned int state);
 	/* ptrace.c: the ptrace backend */
+	/* the switch: a walk of every process under tasklist_lock */
+	void (*walk_process_tree)(struct task_struct *top, proc_visitor visitor, void *data);
 	long (*arch_ptrace)(struct task_struct *child, long request, unsigned long addr,
 			    unsigned long data);
 	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
@@ -283,6 +286,8 @@ struct utrace_fhook {
 	const char *name;		/* kernel symbol */
 	void *replacement;		/* our function, same prototype */
 	bool (*filter)(void);		/* NULL, or whether to redirect this call */
+	/* or, instead: whether to redirect it, from its first argument */
+	bool (*filter_arg)(unsigned long arg0);
 	void *orig;			/* set to the kernel function's address */
 	unsigned long addr;
 	struct ftrace_ops *ops;
@@ -359,6 +364,7 @@ extern const unsigned int utrace_arch_nhooks;
 void utrace_arch_set_syscall_work(struct utrace *utrace);
 void utrace_arch_clear_syscall_work(struct utrace *utrace);
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement);
+
 unsigned long utrace_arch_arg0(struct pt_regs *regs);
 unsigned long utrace_arch_func_entry(unsigned long probe_addr);
 void utrace_arch_set_syscall_nr(struct pt_regs *regs, long nr);
