@@ -52,7 +52,9 @@ TEST(Bridge, ReportsSyscallEntryWithNumberAndArgumentsAndWaitsForTheReply)
 	EXPECT_EQ(r.syscall_nr, SYS_mkdirat);
 	EXPECT_EQ(static_cast<int>(r.args[0]), AT_FDCWD);
 	EXPECT_EQ(r.args[2], 0700U);
-	EXPECT_EQ(t.proc_state(), "t (tracing stop)") << "it waits for the reply in a tracing stop";
+	// The report is readable just before its thread goes to sleep.
+	EXPECT_TRUE(eventually([&] { return t.proc_state() == "t (tracing stop)"; }))
+	        << "it waits for the reply in a tracing stop: " << t.proc_state();
 	EXPECT_FALSE(path_exists(t.marker()));
 	dev.reply({.seq = r.seq});
 	// The ack's write is reported too: answer until the ack arrives.
@@ -190,7 +192,9 @@ TEST(Bridge, DetachReleasesAThreadWaitingForAReply)
 	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
 	t.send(Tracee::kMkdir);
 	const Report r = next(dev, Event::SyscallEntry);
-	EXPECT_EQ(t.proc_state(), "t (tracing stop)");
+	// The report is readable just before its thread goes to sleep.
+	EXPECT_TRUE(eventually([&] { return t.proc_state() == "t (tracing stop)"; }))
+	        << t.proc_state();
 	dev.detach(id); // no reply: the detach alone must let it go
 	ASSERT_TRUE(t.wait_ack());
 	EXPECT_TRUE(path_exists(t.marker()));
