@@ -2211,11 +2211,20 @@ static struct pt_ctx *pt_first_of(struct task_struct *tracer)
 	return found;
 }
 
-/* A tracer thread exits: its tracees are detached (exit_ptrace()). */
+/*
+ * A tracer thread exits: its tracees are detached (exit_ptrace()).  The
+ * do_exit() hook calls this while utrace has engines, and it still does
+ * after utrace_ptrace_exit() destroyed the tables at unload (the hook goes
+ * with utrace_hooks_exit(), later): with no relationship left, which
+ * unloading requires and which none can be made after, nothing is looked
+ * up.  A relationship is counted under pt_lock while it is linked.
+ */
 void utrace_ptrace_exit_tracer(void)
 {
 	struct pt_ctx *ctx;
 
+	if (!utrace_ptrace_active())
+		return;
 	for (;;) {
 		ctx = pt_first_of(current);
 		if (!ctx)
