@@ -2137,6 +2137,12 @@ out:
 	return ret;
 }
 
+/* A request that may make a native relationship: the switch waits for it. */
+static bool pt_request_links(long request)
+{
+	return request == PTRACE_TRACEME || request == PTRACE_ATTACH || request == PTRACE_SEIZE;
+}
+
 /* ptrace(2) when the backend is on. */
 static long pt_sys_ptrace(long request, long pid, unsigned long addr, unsigned long data)
 {
@@ -2177,8 +2183,7 @@ out:
 	 * Switched off between the filter and pt_link(): the call restarts and
 	 * goes to the kernel's own (pt_native_link()).
 	 */
-	if (ret == -EAGAIN && (request == PTRACE_TRACEME || request == PTRACE_ATTACH ||
-			       request == PTRACE_SEIZE) && !READ_ONCE(pt_backend)) {
+	if (ret == -EAGAIN && pt_request_links(request) && !READ_ONCE(pt_backend)) {
 		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 		ret = -ERESTARTNOINTR;
 	}
@@ -2240,12 +2245,6 @@ void utrace_ptrace_exit_tracer(void)
  * The syscall hooks.  The filters run in the ftrace callback and take a
  * module reference for the call they redirect.
  */
-
-/* A request that may make a native relationship: the switch waits for it. */
-static bool pt_request_links(long request)
-{
-	return request == PTRACE_TRACEME || request == PTRACE_ATTACH || request == PTRACE_SEIZE;
-}
 
 /*
  * ptrace(): every call while the backend is on; while it is off, only
