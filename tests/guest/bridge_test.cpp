@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "error_of.hpp"
+#include "poll_hook.hpp"
 #include "reports.hpp"
 #include "tracee.hpp"
 #include "uapi/utrace.h"
@@ -183,6 +185,43 @@ TEST(Bridge, ClosingTheFileReleasesAWaitingThreadAndDetaches)
 	}
 	ASSERT_TRUE(t.wait_ack());
 	EXPECT_TRUE(path_exists(t.marker()));
+}
+
+// poll() said a report was there, but its thread was killed before the
+// read(): the thread takes its report back, so a blocking read() would wait
+// for the next report, for ever if none comes.  read_report() must return
+// nullopt within its timeout instead (found by the device stress test,
+// whose controllers hung at the end of a run).
+void no_op_signal(int /*sig*/) {}
+
+TEST(Bridge, ReadReportReturnsNothingWhenItsReportVanishesAfterPoll)
+{
+	utrace::Device dev;
+	Tracee t;
+	(void)dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kGetppid);
+	ASSERT_TRUE(eventually([&] {
+		pollfd p{dev.fd(), POLLIN, 0};
+		return ::poll(&p, 1, 0) == 1;
+	}));
+	utrace_test::after_next_poll(
+	        [](void *arg) {
+		        auto *tracee = static_cast<Tracee *>(arg);
+		        ::kill(tracee->pid(), SIGKILL);
+		        (void)tracee->wait_exit(10s);
+	        },
+	        &t);
+	// Were read() to block, SIGALRM ends it (EINTR: no SA_RESTART).
+	struct sigaction sa = {};
+	struct sigaction old = {};
+	sa.sa_handler = no_op_signal;
+	ASSERT_EQ(::sigaction(SIGALRM, &sa, &old), 0);
+	::alarm(10);
+	std::optional<Report> r;
+	EXPECT_NO_THROW(r = dev.read_report(100ms)) << "read() blocked after poll()";
+	::alarm(0);
+	::sigaction(SIGALRM, &old, nullptr);
+	EXPECT_FALSE(r.has_value());
 }
 
 TEST(Bridge, DetachReleasesAThreadWaitingForAReply)
