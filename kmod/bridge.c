@@ -130,7 +130,7 @@ void utrace_bridge_close(struct utrace_bridge *b)
 
 /*
  * One of the file's descriptors was closed (flush, on every close): a
- * waiting thread looks again at who could still answer (bridge_orphaned()).
+ * waiting thread looks again at who could still answer (utrace_bridge_orphaned()).
  */
 void utrace_bridge_flush(struct utrace_bridge *b)
 {
@@ -154,17 +154,22 @@ static int count_fds(const void *p, struct file *f, unsigned int fd)
 	return 0;
 }
 
-/*
- * Whether nobody can ever answer a report of current: its thread group is
- * exiting (prepare_signal() drops every further signal, so a SIGKILL can no
- * longer end the wait), and every reference to the file is a descriptor of
- * current's own file table, which no other process shares.  The group's
- * threads read no more (they are killed too) and keep the table until
+/**
+ * utrace_bridge_orphaned - whether nobody can ever act for @b on current
+ * @b:		the bridge of the file that owns an engine of current
+ *
+ * Whether nobody can ever answer a report of current, or end its stop,
+ * through @b's file: current's thread group is exiting (prepare_signal()
+ * drops every further signal, so a SIGKILL can no longer end the wait or
+ * the stop), and every reference to the file is a descriptor of current's
+ * own file table, which no other process shares.  The group's threads
+ * read no more (they are killed too) and keep the table until
  * exit_files(), after the reports: without this, a task that holds the
- * only copy of its engine's file waits for itself forever.  Called in
- * TASK_TRACED: spinlocks only.
+ * only copy of its engine's file waits for itself forever.  A closed file
+ * is orphaned too.  Used by the reply wait below (in TASK_TRACED) and by
+ * utrace_engines_exit_orphans() (a stop); takes spinlocks only.
  */
-static bool bridge_orphaned(struct utrace_bridge *b)
+bool utrace_bridge_orphaned(struct utrace_bridge *b)
 {
 	struct files_struct *files = current->files;
 	unsigned long fds = 0;
@@ -308,10 +313,10 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 	for (;;) {
 		set_special_state(TASK_TRACED);
 		if (READ_ONCE(r->replied) || READ_ONCE(r->cancelled) || READ_ONCE(b->closed) ||
-		    fatal_signal_pending(current) || bridge_orphaned(b))
+		    fatal_signal_pending(current) || utrace_bridge_orphaned(b))
 			break;
 		if (current->signal->flags & SIGNAL_GROUP_EXIT)
-			schedule_timeout(HZ / 10);
+			utrace_schedule_traced_timeout(HZ / 10);
 		else
 			schedule();
 	}

@@ -6,7 +6,9 @@
  *		itself.
  *  stopper	counts, and returns UTRACE_STOP for the events in its stop
  *		mask, so the thread stays stopped until UTRACE_IOC_CONTROL
- *		resumes it (or SIGKILL, or a detach).
+ *		resumes it (or SIGKILL, or a detach; in a group exit, where
+ *		SIGKILL is dropped, also when its file is orphaned:
+ *		utrace_engines_exit_orphans()).
  *
  * Both keep a stop asked for with UTRACE_IOC_CONTROL (UTRACE_STOP): their
  * callbacks answer UTRACE_STOP until another action is asked for, since a
@@ -660,6 +662,44 @@ void utrace_engines_file_closed(struct utrace_bridge *bridge)
 		if (me->bridge == bridge && !(me->flags & UTRACE_ENGINE_PERSISTENT))
 			me_detach(me);
 	mutex_unlock(&utrace_mod_engines_mutex);
+}
+
+/**
+ * utrace_engines_exit_orphans - detach current's engines nobody can resume
+ *
+ * From utrace_stop(), while current's thread group exits: the kernel drops
+ * every further SIGKILL (prepare_signal()), so only a resume, a detach or
+ * the close of an engine's file can end the stop.  An engine whose file is
+ * referenced only by descriptors of current's own file table
+ * (utrace_bridge_orphaned(): the group's threads share it, and they are
+ * all exiting) has nobody left to do any of that, and the close would come
+ * only with exit_files(), after the stop: the task would wait for itself.
+ * Such an engine is detached now, as that close would detach it.  A
+ * persistent engine is left alone: files of its owner's euid control it.
+ * Returns whether current keeps an engine whose file may become orphaned
+ * later (another process's copy closed, a read() of the group's done):
+ * the caller looks again.  Context: the task, process, no lock held; may
+ * sleep.
+ */
+bool utrace_engines_exit_orphans(void)
+{
+	struct utrace_mod_engine *me;
+	bool look_again = false;
+	unsigned long id;
+
+	if (!utrace_engines_active())
+		return false;
+	mutex_lock(&utrace_mod_engines_mutex);
+	xa_for_each(&utrace_mod_engines, id, me) {
+		if (me->task != current || (me->flags & UTRACE_ENGINE_PERSISTENT))
+			continue;
+		if (utrace_bridge_orphaned(me->bridge))
+			me_detach(me);
+		else
+			look_again = true;
+	}
+	mutex_unlock(&utrace_mod_engines_mutex);
+	return look_again;
 }
 
 /* Whether /dev/utrace has engines (for the exec hook's filter). */

@@ -12,7 +12,9 @@
  * this module (within_module(parent_ip)): a direct call (a static call,
  * kcall.h), never a tail call (Kbuild).  A hook with a filter redirects
  * only the calls for which the filter, called from the callback in the
- * calling task, returns true: the others never enter this module.
+ * calling task, returns true: the others never enter this module.  A
+ * filter_arg is given the function's first argument (the system call's
+ * registers, for a syscall entry).
  *
  * What breaks if the kernel changes: a renamed or inlined function (install
  * fails with -ENOENT), a function that becomes notrace (-EINVAL from ftrace).
@@ -39,6 +41,8 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
 	if (fo->hook->filter && !fo->hook->filter())
+		return;
+	if (fo->hook->filter_arg && !fo->hook->filter_arg(utrace_arch_arg0(regs)))
 		return;
 	utrace_arch_redirect(regs, fo->hook->replacement);
 }

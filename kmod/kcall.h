@@ -60,6 +60,9 @@ struct utrace_kcall {
 /* Calls the kernel function utrace_kc_<sym> was set to: utrace_kcall(sym)(args). */
 #define utrace_kcall(sym)	static_call(utrace_kc_##sym)
 
+/* Whether utrace_kc_<sym> was set (syms.c resolves them in the module's init). */
+#define utrace_kcall_ready(sym)	(!!static_call_query(utrace_kc_##sym))
+
 /*
  * Sets @kc to @addr, in process context, before any call through it:
  * -EOPNOTSUPP if the calls cannot be made safe on this CPU (above).

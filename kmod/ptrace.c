@@ -6,9 +6,13 @@
  *
  * - Switch: the module parameter ptrace_backend.  Off, the syscall hooks'
  *   filters let every call through to the kernel (nothing enters this
- *   module).  On, every ptrace() and wait call comes here.  Switching is
- *   refused with -EBUSY while a ptrace relationship of the current backend
- *   exists (native: a task with ->ptrace; utrace: a relationship here).
+ *   module) but the ptrace() calls that may make a native relationship
+ *   (TRACEME, ATTACH, SEIZE), which pass here on their way to the kernel's
+ *   own (pt_native_link()).  On, every ptrace() and wait call comes here.
+ *   Switching is refused with -EBUSY while a ptrace relationship of the
+ *   current backend exists (native: a task with ->ptrace; utrace: a
+ *   relationship here), and no relationship of the other backend can be
+ *   made meanwhile (pt_switch_rwsem, pt_mutex: see pt_param_set()).
  * - A relationship is a struct pt_ctx, the data of a utrace engine on the
  *   tracee, in pt_tracees (keyed by the tracee) and on its tracer group's
  *   list (struct pt_group, in pt_groups keyed by the group's signal_struct)
@@ -58,6 +62,7 @@
 #include <linux/ptrace.h>
 #include <linux/regset.h>
 #include <linux/rhashtable.h>
+#include <linux/rwsem.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/cputime.h>
 #include <linux/sched/mm.h>
@@ -123,6 +128,13 @@ static LIST_HEAD(pt_parting_list);
 /* Serialises the switch against attaching. */
 static DEFINE_MUTEX(pt_mutex);
 
+/*
+ * Native calls that may link (pt_native_link()) hold it for reading across
+ * the kernel's own sys_ptrace(); switching on holds it for writing
+ * (pt_param_set()).
+ */
+static DECLARE_RWSEM(pt_switch_rwsem);
+
 static const struct utrace_engine_ops pt_ops;
 static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
 		   bool seized, const struct cred *cred);
@@ -141,11 +153,41 @@ static bool pt_any_tracee(void)
 	return atomic_read(&pt_count) != 0;
 }
 
+/* walk_process_tree() visitor: the threads of group leader @p; atomic. */
+static int pt_native_visit(struct task_struct *p, void *data)
+{
+	struct task_struct *t;
+
+	for_each_thread(p, t) {
+		if (t->ptrace) {
+			*(bool *)data = true;
+			return -1;	/* found: the walk ends */
+		}
+	}
+	return 1;	/* and its children */
+}
+
+/*
+ * Whether any task has ->ptrace.  Under tasklist_lock (walk_process_tree():
+ * every process descends from init_task through ->children; powerpc's
+ * kallsyms has no tasklist_lock to take it ourselves), which the kernel
+ * holds for writing wherever ->ptrace goes from 0 to non-0 (ptrace_attach(),
+ * ptrace_traceme(), copy_process()'s ptrace_init_task()) and back
+ * (__ptrace_unlink()): the walk sees one consistent state.  An RCU walk
+ * could miss a CLONE_PTRACE child of a native tracee that was forked in
+ * front of it, its parent then detached behind it.
+ * Before the module's init (ptrace_backend=1 given to insmod), an RCU walk:
+ * the symbol is not resolved yet.
+ */
 static bool pt_any_native_ptrace(void)
 {
 	struct task_struct *g, *t;
 	bool any = false;
 
+	if (utrace_kcall_ready(walk_process_tree)) {
+		utrace_kcall(walk_process_tree)(&init_task, pt_native_visit, &any);
+		return any;
+	}
 	rcu_read_lock();
 	for_each_process_thread(g, t) {
 		if (READ_ONCE(t->ptrace)) {
@@ -157,6 +199,55 @@ static bool pt_any_native_ptrace(void)
 	return any;
 }
 
+/*
+ * Switching on is refused while a native relationship exists, and none may
+ * be made after that check:
+ * - A native TRACEME, ATTACH or SEIZE comes to pt_native_link() (the ptrace
+ *   hooks' filter), which holds pt_switch_rwsem for reading across the
+ *   kernel's own call and looks at pt_backend under it.  Switching on takes
+ *   it for writing first: calls in flight end (each has linked or failed;
+ *   ptrace_link() is under tasklist_lock), later ones wait, and then see the
+ *   backend on and go to it.  The ia32 entry goes through the same.
+ * - A native tracee's CLONE_PTRACE child (or one auto-attached by its
+ *   options) is traced only if its parent has ->ptrace when copy_process()
+ *   links it, under tasklist_lock: the walk sees the parent traced or the
+ *   child; with none seen, no fork makes one.
+ * - Nothing else sets ->ptrace but the backend's own seccomp windows
+ *   (ptrace_tracee.c), which exist only with a backend tracee.
+ * Switching off is refused while a backend relationship exists: they are
+ * made by pt_link(), under pt_mutex, which fails with -EAGAIN once the
+ * backend is off; an ATTACH, SEIZE or TRACEME then restarts and goes to the
+ * kernel.  An auto-attach (pt_auto_attach(), CLONE_PTRACE of a backend
+ * tracee) needs its parent's relationship, which keeps the switch from
+ * going off; had it ended meanwhile, the child is not traced, as natively.
+ *
+ * Lock order: pt_switch_rwsem, then pt_mutex.  The read side is held across
+ * the kernel's ptrace_attach(), which waits for the tracee's
+ * cred_guard_mutex (interruptibly) and for its re-trap (killable): a writer
+ * waits for those.  Holders of cred_guard_mutex never take pt_switch_rwsem
+ * (a backend attach takes pt_mutex under it, never the rwsem), and the
+ * switch takes pt_mutex only once it holds the rwsem, so nothing it waits
+ * for waits for it.  Its wait is killable.
+ */
+static int pt_switch_on(void)
+{
+	int ret;
+
+	if (down_write_killable(&pt_switch_rwsem))
+		return -EINTR;
+	mutex_lock(&pt_mutex);
+	ret = 0;
+	if (!pt_backend) {
+		if (pt_any_native_ptrace())
+			ret = -EBUSY;
+		else
+			WRITE_ONCE(pt_backend, true);
+	}
+	mutex_unlock(&pt_mutex);
+	up_write(&pt_switch_rwsem);
+	return ret;
+}
+
 static int pt_param_set(const char *val, const struct kernel_param *kp)
 {
 	bool on;
@@ -164,12 +255,14 @@ static int pt_param_set(const char *val, const struct kernel_param *kp)
 
 	if (ret)
 		return ret;
+	if (on)
+		return pt_switch_on();
 	mutex_lock(&pt_mutex);
-	if (on != pt_backend) {
-		if (pt_backend ? pt_any_tracee() : pt_any_native_ptrace())
+	if (pt_backend) {
+		if (pt_any_tracee())
 			ret = -EBUSY;
 		else
-			WRITE_ONCE(pt_backend, on);
+			WRITE_ONCE(pt_backend, false);
 	}
 	mutex_unlock(&pt_mutex);
 	/*
@@ -2044,6 +2137,12 @@ out:
 	return ret;
 }
 
+/* A request that may make a native relationship: the switch waits for it. */
+static bool pt_request_links(long request)
+{
+	return request == PTRACE_TRACEME || request == PTRACE_ATTACH || request == PTRACE_SEIZE;
+}
+
 /* ptrace(2) when the backend is on. */
 static long pt_sys_ptrace(long request, long pid, unsigned long addr, unsigned long data)
 {
@@ -2080,9 +2179,11 @@ static long pt_sys_ptrace(long request, long pid, unsigned long addr, unsigned l
 out_put:
 	put_task_struct(child);
 out:
-	/* Switched off between the filter and pt_link(): the native call. */
-	if (ret == -EAGAIN && (request == PTRACE_TRACEME || request == PTRACE_ATTACH ||
-			       request == PTRACE_SEIZE) && !READ_ONCE(pt_backend)) {
+	/*
+	 * Switched off between the filter and pt_link(): the call restarts and
+	 * goes to the kernel's own (pt_native_link()).
+	 */
+	if (ret == -EAGAIN && pt_request_links(request) && !READ_ONCE(pt_backend)) {
 		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 		ret = -ERESTARTNOINTR;
 	}
@@ -2115,11 +2216,20 @@ static struct pt_ctx *pt_first_of(struct task_struct *tracer)
 	return found;
 }
 
-/* A tracer thread exits: its tracees are detached (exit_ptrace()). */
+/*
+ * A tracer thread exits: its tracees are detached (exit_ptrace()).  The
+ * do_exit() hook calls this while utrace has engines, and it still does
+ * after utrace_ptrace_exit() destroyed the tables at unload (the hook goes
+ * with utrace_hooks_exit(), later): with no relationship left, which
+ * unloading requires and which none can be made after, nothing is looked
+ * up.  A relationship is counted under pt_lock while it is linked.
+ */
 void utrace_ptrace_exit_tracer(void)
 {
 	struct pt_ctx *ctx;
 
+	if (!utrace_ptrace_active())
+		return;
 	for (;;) {
 		ctx = pt_first_of(current);
 		if (!ctx)
@@ -2132,13 +2242,26 @@ void utrace_ptrace_exit_tracer(void)
 }
 
 /*
- * The syscall hooks.  The filter runs in the ftrace callback: it redirects
- * only while the backend is on, and takes a module reference for the call.
+ * The syscall hooks.  The filters run in the ftrace callback and take a
+ * module reference for the call they redirect.
  */
 
-static bool pt_filter(void)
+/*
+ * ptrace(): every call while the backend is on; while it is off, only
+ * TRACEME, ATTACH and SEIZE (pt_native_link()).  @arg0 is the entry's
+ * registers.  The cost to native ptrace with the module loaded and the
+ * backend off: this test on every call; for those three requests a module
+ * reference and an uncontended rwsem read lock around the kernel's call.
+ * No other system call is redirected (the wait hooks redirect only groups
+ * that trace through the backend).
+ */
+static bool pt_filter(unsigned long arg0)
 {
-	return READ_ONCE(pt_backend) && try_module_get(THIS_MODULE);
+	const struct pt_regs *regs = (const struct pt_regs *)arg0;
+
+	if (!READ_ONCE(pt_backend) && !pt_request_links(pt_arg(regs, 0)))
+		return false;
+	return try_module_get(THIS_MODULE);
 }
 
 /*
@@ -2195,17 +2318,19 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS];
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_do_notify_parent);
 
 /*
- * The originals the replacements call (kcall.h): the kernel's wait entries
- * (pt_orig_wait()) and do_notify_parent().  A system call entry takes the
- * pt_regs of the call.
+ * The originals the replacements call (kcall.h): the kernel's ptrace entries
+ * (pt_native_link()), wait entries (pt_orig_wait()) and do_notify_parent().
+ * A system call entry takes the pt_regs of the call.
  */
 typedef long pt_syscall_t(const struct pt_regs *regs);
+UTRACE_KCALL_DEFINE(orig_sys_ptrace, pt_syscall_t);
 UTRACE_KCALL_DEFINE(orig_sys_wait4, pt_syscall_t);
 UTRACE_KCALL_DEFINE(orig_sys_waitid, pt_syscall_t);
 #ifdef CONFIG_PPC64
 UTRACE_KCALL_DEFINE(orig_sys_waitpid, pt_syscall_t);
 #endif
 #ifdef CONFIG_IA32_EMULATION
+UTRACE_KCALL_DEFINE(orig_ia32_ptrace, pt_syscall_t);
 UTRACE_KCALL_DEFINE(orig_ia32_wait4, pt_syscall_t);
 UTRACE_KCALL_DEFINE(orig_ia32_waitid, pt_syscall_t);
 UTRACE_KCALL_DEFINE(orig_ia32_waitpid, pt_syscall_t);
@@ -2340,7 +2465,8 @@ bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
 static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	[PT_HOOK_PTRACE] = { .name = PT_SYS(ptrace),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
-			     .filter = pt_filter },
+			     .filter_arg = pt_filter,
+			     UTRACE_FHOOK_ORIG(orig_sys_ptrace) },
 	[PT_HOOK_WAIT4] = { .name = PT_SYS(wait4),
 			    .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
 			    .filter = pt_wait_filter,
@@ -2362,7 +2488,8 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	 */
 	[PT_HOOK_IA32_PTRACE] = { .name = "__ia32_compat_sys_ptrace",
 				  .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
-				  .filter = pt_filter },
+				  .filter_arg = pt_filter,
+				  UTRACE_FHOOK_ORIG(orig_ia32_ptrace) },
 	[PT_HOOK_IA32_WAIT4] = { .name = "__ia32_compat_sys_wait4",
 				 .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
 				 .filter = pt_wait_filter,
@@ -2402,11 +2529,48 @@ long pt_orig_wait(const struct pt_regs *regs, int kind)
 	       utrace_kcall(orig_sys_wait4)(regs);
 }
 
+/* The kernel's own sys_ptrace(), of the caller's entry. */
+static long pt_orig_ptrace(const struct pt_regs *regs)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		return utrace_kcall(orig_ia32_ptrace)(regs);
+#endif
+	return utrace_kcall(orig_sys_ptrace)(regs);
+}
+
+/*
+ * The backend is off: the kernel's own sys_ptrace() (or the ia32 entry's),
+ * for a request that may link under pt_switch_rwsem's read side, so that
+ * switching on waits for it (pt_switch_on()).  False if the backend is on
+ * after all (switched on meanwhile): the caller serves the call.
+ */
+static bool pt_native_link(const struct pt_regs *regs, long request, long *ret)
+{
+	if (!pt_request_links(request)) {
+		*ret = pt_orig_ptrace(regs);
+		return true;
+	}
+	if (down_read_killable(&pt_switch_rwsem)) {
+		*ret = -EINTR;	/* SIGKILL: the caller does not return */
+		return true;
+	}
+	if (READ_ONCE(pt_backend)) {
+		up_read(&pt_switch_rwsem);
+		return false;
+	}
+	*ret = pt_orig_ptrace(regs);
+	up_read(&pt_switch_rwsem);
+	return true;
+}
+
 long utrace_pt_sys_ptrace(const struct pt_regs *regs)
 {
-	long ret = pt_sys_ptrace(pt_arg(regs, 0), pt_arg(regs, 1), pt_arg(regs, 2),
-				 pt_arg(regs, 3));
+	long request = pt_arg(regs, 0);
+	long ret;
 
+	if (READ_ONCE(pt_backend) || !pt_native_link(regs, request, &ret))
+		ret = pt_sys_ptrace(request, pt_arg(regs, 1), pt_arg(regs, 2), pt_arg(regs, 3));
 	module_put(THIS_MODULE);
 	return ret;
 }

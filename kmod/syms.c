@@ -59,6 +59,7 @@ UTRACE_KCALL_DEFINE(do_signal_stop, utrace_do_signal_stop_t);
 UTRACE_KCALL_DEFINE(task_set_jobctl_pending, utrace_task_set_jobctl_pending_t);
 UTRACE_KCALL_DEFINE(task_clear_jobctl_pending, utrace_task_clear_jobctl_pending_t);
 UTRACE_KCALL_DEFINE(signal_wake_up_state, utrace_signal_wake_up_state_t);
+UTRACE_KCALL_DEFINE(walk_process_tree, utrace_walk_process_tree_t);
 UTRACE_KCALL_DEFINE(arch_ptrace, utrace_arch_ptrace_t);
 UTRACE_KCALL_DEFINE(copy_siginfo_to_user, utrace_copy_siginfo_to_user_t);
 UTRACE_KCALL_DEFINE(copy_siginfo_from_user, utrace_copy_siginfo_from_user_t);
@@ -93,6 +94,7 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(sigqueue_alloc, sigqueue_alloc));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(sigqueue_free, sigqueue_free));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(cgroup_leave_frozen, cgroup_leave_frozen));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(walk_process_tree, walk_process_tree));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(arch_ptrace, arch_ptrace));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(copy_siginfo_to_user, copy_siginfo_to_user));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(copy_siginfo_from_user, copy_siginfo_from_user));
@@ -136,6 +138,7 @@ static struct utrace_kcall utrace_sym_table[] = {
 	UTRACE_KCALL_INIT(task_set_jobctl_pending, "task_set_jobctl_pending"),
 	UTRACE_KCALL_INIT(task_clear_jobctl_pending, "task_clear_jobctl_pending"),
 	UTRACE_KCALL_INIT(signal_wake_up_state, "signal_wake_up_state"),
+	UTRACE_KCALL_INIT(walk_process_tree, "walk_process_tree"),
 	UTRACE_KCALL_INIT(arch_ptrace, "arch_ptrace"),
 	UTRACE_KCALL_INIT(copy_siginfo_to_user, "copy_siginfo_to_user"),
 	UTRACE_KCALL_INIT(copy_siginfo_from_user, "copy_siginfo_from_user"),

@@ -43,6 +43,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
+#include <linux/timer.h>
 #include <linux/wait.h>
 
 #include "utrace_internal.h"
@@ -1099,12 +1100,51 @@ static void finish_report(struct utrace *utrace, struct utrace_report *report,
 
 static void utrace_report_jctl_continued(struct utrace *utrace);
 
+struct utrace_traced_timer {
+	struct timer_list timer;
+	struct task_struct *task;
+};
+
+static void utrace_traced_timeout(struct timer_list *t)
+{
+	struct utrace_traced_timer *tt = from_timer(tt, t, timer);
+
+	utrace_kcall(wake_up_state)(tt->task, __TASK_TRACED);
+}
+
+/**
+ * utrace_schedule_traced_timeout - schedule_timeout() in TASK_TRACED
+ * @timeout:	jiffies
+ *
+ * schedule_timeout()'s timer wakes the task with wake_up_process(), which
+ * wakes only TASK_NORMAL sleepers: a task in TASK_TRACED would sleep on.
+ * This timer wakes __TASK_TRACED.  The caller set its state; in the task.
+ */
+void utrace_schedule_traced_timeout(long timeout)
+{
+	struct utrace_traced_timer tt = { .task = current };
+
+	timer_setup_on_stack(&tt.timer, utrace_traced_timeout, 0);
+	mod_timer(&tt.timer, jiffies + timeout);
+	schedule();
+	del_timer_sync(&tt.timer);
+	destroy_timer_on_stack(&tt.timer);
+}
+
 /*
  * Stop here, in TASK_TRACED, until no engine wants the task stopped or a
  * fatal signal arrives.  Called only by the task itself, with no lock held,
  * outside any report loop.  After a stop, the event union is recomputed at
  * once: events engines gave up while it was stopped (syscall reports, and
  * with them the syscall slow path) are off before it goes on.
+ *
+ * Once the thread group exits, the kernel drops every further SIGKILL: an
+ * engine of /dev/utrace whose file only this group's file table holds can
+ * then never be told to resume.  Before each sleep, and ten times a second
+ * while asleep if the task has engines whose file may become so held, such
+ * engines are detached (utrace_engines_exit_orphans()), as the close of the
+ * file in exit_files() would, after the stop.  Other stops (a ptrace
+ * tracee's at PTRACE_EVENT_EXIT) are not woken.
  *
  * SIGCONT does not end a stop, but a thread whose engines want JCTL and
  * that was stopped when one came (utrace_mark_continued()) reports JCTL
@@ -1115,10 +1155,12 @@ static void utrace_stop(struct utrace *utrace)
 {
 	struct task_struct *task = current;
 	struct utrace_stop_trace st = {};
-	bool slept = false;
+	bool slept = false, look_again = false;
 	LIST_HEAD(drop);
 
 	for (;;) {
+		if (task->signal->flags & SIGNAL_GROUP_EXIT)
+			look_again = utrace_engines_exit_orphans();
 		spin_lock(&utrace->lock);
 		if (utrace->death || !utrace_wants_stop(utrace) ||
 		    READ_ONCE(utrace_exiting)) {
@@ -1139,8 +1181,12 @@ static void utrace_stop(struct utrace *utrace)
 		 * signal_wake_up() of a fatal signal wakes __TASK_TRACED: test
 		 * after setting our state so such a wakeup is never lost.
 		 */
-		if (!fatal_signal_pending(task))
-			schedule();
+		if (!fatal_signal_pending(task)) {
+			if (look_again)
+				utrace_schedule_traced_timeout(HZ / 10);
+			else
+				schedule();
+		}
 		__set_current_state(TASK_RUNNING);
 
 		spin_lock(&utrace->lock);

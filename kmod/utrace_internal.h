@@ -17,6 +17,7 @@
 #include <linux/ptrace.h>
 #include <linux/rhashtable-types.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <linux/task_work.h>
 #include <linux/utrace.h>
@@ -270,6 +271,9 @@ UTRACE_KCALL_DECLARE(task_clear_jobctl_pending, utrace_task_clear_jobctl_pending
 typedef void utrace_signal_wake_up_state_t(struct task_struct *t, unsigned int state);
 UTRACE_KCALL_DECLARE(signal_wake_up_state, utrace_signal_wake_up_state_t);
 /* ptrace.c: the ptrace backend */
+/* the switch: a walk of every process under tasklist_lock */
+typedef void utrace_walk_process_tree_t(struct task_struct *top, proc_visitor visitor, void *data);
+UTRACE_KCALL_DECLARE(walk_process_tree, utrace_walk_process_tree_t);
 typedef long utrace_arch_ptrace_t(struct task_struct *child, long request, unsigned long addr,
 				unsigned long data);
 UTRACE_KCALL_DECLARE(arch_ptrace, utrace_arch_ptrace_t);
@@ -321,6 +325,8 @@ struct utrace_fhook {
 	const char *name;		/* kernel symbol */
 	void *replacement;		/* our function, same prototype */
 	bool (*filter)(void);		/* NULL, or whether to redirect this call */
+	/* or, instead: whether to redirect it, from its first argument */
+	bool (*filter_arg)(unsigned long arg0);
 	struct utrace_kcall orig;	/* set to the kernel function */
 	unsigned long addr;
 	struct ftrace_ops *ops;
@@ -399,6 +405,7 @@ extern const unsigned int utrace_arch_nhooks;
 void utrace_arch_set_syscall_work(struct utrace *utrace);
 void utrace_arch_clear_syscall_work(struct utrace *utrace);
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement);
+
 unsigned long utrace_arch_arg0(struct pt_regs *regs);
 unsigned long utrace_arch_func_entry(unsigned long probe_addr);
 void utrace_arch_set_syscall_nr(struct pt_regs *regs, long nr);
@@ -423,6 +430,7 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
 			 kernel_siginfo_t *info, int notify, bool wait, const bool *detached);
 void utrace_bridge_cancel(struct utrace_bridge *b, u64 id);
+bool utrace_bridge_orphaned(struct utrace_bridge *b);
 ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,
 			   bool nonblock);
 ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, size_t len);
@@ -435,6 +443,8 @@ void utrace_engines_exit(void);
 long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg);
 void utrace_engines_file_closed(struct utrace_bridge *bridge);
 bool utrace_engines_active(void);
+bool utrace_engines_exit_orphans(void);
+void utrace_schedule_traced_timeout(long timeout);
 bool utrace_engines_exec_unsafe(struct task_struct *task, const struct cred *new);
 
 int utrace_dev_init(void);

@@ -25,6 +25,8 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
 	# host build
 	build-essential cmake ninja-build pkg-config python3 git file
+	# compiled objects kept across clones (CMake's compiler launcher)
+	ccache
 	# the 32-bit (ia32) ptrace test program, built -m32 -static (guest.x86_64.ptrace_compat).
 	# Not gcc-multilib: it conflicts with the powerpc64le cross compiler (the
 	# /usr/include/asm link it adds is made in the build tree instead).
@@ -46,6 +48,9 @@ packages=(
 	apparmor
 	# metrics: a real Prometheus server (guest test) and promtool (rules tests)
 	prometheus
+	# the Debian packages (scripts/build-debs.sh) and their tests: DKMS builds,
+	# lintian, the man page from --help (systemd-analyze: systemd, installed)
+	dkms lintian help2man dpkg-dev
 )
 
 trixie_list=/etc/apt/sources.list.d/utrace-trixie.list

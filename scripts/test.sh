@@ -9,9 +9,6 @@
 # ctest (e.g. -L guest, -R smoke, -LE debug).
 #
 # UTRACE_DEBUG_KERNEL=OFF leaves the debug kernel and its tests out;
-# UTRACE_DEBUG_ATTACK=ON adds the rest of the stress suite to the debug
-# kernel's attack group (by default the fuzzer and two stress groups:
-# guest.x86_64-debug.attack; the whole suite there is not in the CI run);
 # UTRACE_KERNEL_6_12=ON adds the module for Debian's 6.12 and its guest
 # tests (guest.<arch>-6.12.*; not yet in the CI run, see README).
 set -euo pipefail
@@ -19,7 +16,6 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${UTRACE_BUILD:-$top/build}
 debug=${UTRACE_DEBUG_KERNEL:-ON}
-attack=${UTRACE_DEBUG_ATTACK:-OFF}
 k612=${UTRACE_KERNEL_6_12:-OFF}
 
 t0=$(date +%s)
@@ -30,7 +26,7 @@ if [ "$debug" = ON ]; then
 fi
 t2=$(date +%s)
 cmake -S "$top" -B "$build" -G Ninja -DUTRACE_DEBUG_KERNEL="$debug" \
-	-DUTRACE_DEBUG_ATTACK="$attack" -DUTRACE_KERNEL_6_12="$k612" >/dev/null
+	-DUTRACE_KERNEL_6_12="$k612" >/dev/null
 cmake --build "$build"
 t3=$(date +%s)
 echo "test.sh: setup $((t1 - t0)) s, debug kernel $((t2 - t1)) s, build $((t3 - t2)) s"

@@ -1,6 +1,9 @@
 #include "utrace/device.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -16,7 +19,7 @@ namespace utrace
 
 Device::Device(const std::string &path)
 {
-	fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd_ >= 0)
 		return;
 	const int err = errno;
@@ -185,18 +188,35 @@ std::vector<EngineId> Device::list() const
 
 std::optional<Report> Device::read_report(std::chrono::milliseconds timeout) const
 {
-	pollfd p{fd_, POLLIN, 0};
-	const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
-	if (n < 0)
-		throw_errno(errno, "poll /dev/utrace");
-	if (n == 0)
-		return std::nullopt;
+	// poll() then a non-blocking read(): a report poll() saw can be gone by
+	// the read() (its thread was killed, or its engine detached, and took
+	// it back); then poll again for what is left of @timeout.
+	using Clock = std::chrono::steady_clock;
+	const bool forever = timeout.count() < 0;
+	const auto deadline = Clock::now() + timeout;
 	utrace_report_msg msg{};
-	const ssize_t got = ::read(fd_, &msg, sizeof(msg));
-	if (got < 0)
-		throw_errno(errno, "read a report");
-	if (static_cast<size_t>(got) != sizeof(msg))
-		throw Error(EPROTO, "short report from /dev/utrace");
+	for (;;) {
+		int wait_ms = -1;
+		if (!forever) {
+			const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+			        deadline - Clock::now());
+			wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+		}
+		pollfd p{fd_, POLLIN, 0};
+		const int n = ::poll(&p, 1, wait_ms);
+		if (n < 0)
+			throw_errno(errno, "poll /dev/utrace");
+		if (n == 0)
+			return std::nullopt;
+		const ssize_t got = ::read(fd_, &msg, sizeof(msg));
+		if (got < 0 && errno == EAGAIN)
+			continue;
+		if (got < 0)
+			throw_errno(errno, "read a report");
+		if (static_cast<size_t>(got) != sizeof(msg))
+			throw Error(EPROTO, "short report from /dev/utrace");
+		break;
+	}
 	Report r;
 	r.seq = msg.seq;
 	r.id = msg.id;

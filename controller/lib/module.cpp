@@ -20,6 +20,10 @@ namespace utrace
 namespace
 {
 
+// <linux/module.h>'s MODULE_INIT_COMPRESSED_FILE (Linux 5.17), which older
+// uapi headers lack.
+constexpr int kModuleInitCompressedFile = 4;
+
 bool is_file(const std::string &path)
 {
 	struct stat st {
@@ -78,7 +82,13 @@ std::string find_module(const std::optional<std::string> &explicit_path)
 	std::vector<std::string> tried;
 	if (const char *env = std::getenv("UTRACE_MODULE"); env && *env)
 		tried.emplace_back(env);
-	tried.push_back("/lib/modules/" + kernel_release() + "/extra/utrace.ko");
+	// Where DKMS installs it (package utrace-dkms; compressed like the
+	// kernel's own modules where those are, as on Debian 13's 6.12), then
+	// where `make modules_install` would.
+	const std::string lib = "/lib/modules/" + kernel_release();
+	for (const char *suffix : {"", ".xz", ".zst", ".gz"})
+		tried.push_back(lib + "/updates/dkms/utrace.ko" + suffix);
+	tried.push_back(lib + "/extra/utrace.ko");
 	tried.emplace_back(UTRACE_BUILD_MODULE);
 	for (const auto &p : tried)
 		if (is_file(p))
@@ -87,6 +97,14 @@ std::string find_module(const std::optional<std::string> &explicit_path)
 	for (const auto &p : tried)
 		msg += " " + p;
 	throw Error(ENOENT, msg + " (build it, or pass --module PATH)");
+}
+
+bool module_compressed(const std::string &path)
+{
+	for (const std::string_view suffix : {".ko.xz", ".ko.zst", ".ko.gz"})
+		if (path.ends_with(suffix))
+			return true;
+	return false;
 }
 
 std::optional<std::string> module_vermagic(const std::string &path)
@@ -125,13 +143,19 @@ bool module_loaded()
 
 void load_module(const std::string &path, const std::vector<std::string> &params)
 {
-	const auto vermagic = module_vermagic(path);
-	if (!vermagic)
-		throw Error(ENOEXEC, path + " is not a kernel module (no vermagic)");
+	// A compressed module's .modinfo cannot be read here: the kernel
+	// decompresses it (MODULE_INIT_COMPRESSED_FILE) and checks its vermagic.
+	const bool compressed = module_compressed(path);
 	const std::string release = kernel_release();
-	if (vermagic_release(*vermagic) != release)
-		throw Error(ENOEXEC, path + " was built for kernel " + vermagic_release(*vermagic) +
-		                             ", this kernel is " + release);
+	if (!compressed) {
+		const auto vermagic = module_vermagic(path);
+		if (!vermagic)
+			throw Error(ENOEXEC, path + " is not a kernel module (no vermagic)");
+		if (vermagic_release(*vermagic) != release)
+			throw Error(ENOEXEC, path + " was built for kernel " +
+			                             vermagic_release(*vermagic) +
+			                             ", this kernel is " + release);
+	}
 	if (module_loaded())
 		throw Error(EEXIST, "utrace is already loaded (utracectl unload first)");
 
@@ -141,9 +165,14 @@ void load_module(const std::string &path, const std::vector<std::string> &params
 	std::string args;
 	for (const auto &p : params)
 		args += (args.empty() ? "" : " ") + p;
-	if (::syscall(SYS_finit_module, fd.get(), args.c_str(), 0) == 0)
+	if (::syscall(SYS_finit_module, fd.get(), args.c_str(),
+	              compressed ? kModuleInitCompressedFile : 0) == 0)
 		return;
 	const int err = errno;
+	if (compressed && err == EOPNOTSUPP)
+		throw Error(err, "this kernel cannot decompress modules (CONFIG_MODULE_DECOMPRESS "
+		                 "is off): decompress " +
+		                         path + " and load that");
 	switch (err) {
 	case EPERM:
 		throw Error(err, "loading a module needs root (CAP_SYS_MODULE)");

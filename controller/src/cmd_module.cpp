@@ -64,7 +64,8 @@ void add_module_commands(CLI::App &app)
 	                "/sys/fs/bpf/utrace)");
 	load->add_option("--module,-m", opts->module,
 	                 "Module file (default: $UTRACE_MODULE, "
-	                 "/lib/modules/$(uname -r)/extra/utrace.ko, then the build tree)");
+	                 "/lib/modules/$(uname -r)/updates/dkms/utrace.ko[.xz|.zst|.gz] "
+	                 "(DKMS), /lib/modules/$(uname -r)/extra/utrace.ko, then the build tree)");
 	load->add_option("--bpf-mode", opts->bpf_mode,
 	                 "auto (btf if the module has BTF, else raw), btf (tp_btf programs) or "
 	                 "raw (raw_tp programs)");

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "error_of.hpp"
+#include "poll_hook.hpp"
 #include "reports.hpp"
 #include "tracee.hpp"
 #include "uapi/utrace.h"
@@ -52,7 +54,9 @@ TEST(Bridge, ReportsSyscallEntryWithNumberAndArgumentsAndWaitsForTheReply)
 	EXPECT_EQ(r.syscall_nr, SYS_mkdirat);
 	EXPECT_EQ(static_cast<int>(r.args[0]), AT_FDCWD);
 	EXPECT_EQ(r.args[2], 0700U);
-	EXPECT_EQ(t.proc_state(), "t (tracing stop)") << "it waits for the reply in a tracing stop";
+	// The report is readable just before its thread goes to sleep.
+	EXPECT_TRUE(eventually([&] { return t.proc_state() == "t (tracing stop)"; }))
+	        << "it waits for the reply in a tracing stop: " << t.proc_state();
 	EXPECT_FALSE(path_exists(t.marker()));
 	dev.reply({.seq = r.seq});
 	// The ack's write is reported too: answer until the ack arrives.
@@ -183,6 +187,43 @@ TEST(Bridge, ClosingTheFileReleasesAWaitingThreadAndDetaches)
 	EXPECT_TRUE(path_exists(t.marker()));
 }
 
+// poll() said a report was there, but its thread was killed before the
+// read(): the thread takes its report back, so a blocking read() would wait
+// for the next report, for ever if none comes.  read_report() must return
+// nullopt within its timeout instead (found by the device stress test,
+// whose controllers hung at the end of a run).
+void no_op_signal(int /*sig*/) {}
+
+TEST(Bridge, ReadReportReturnsNothingWhenItsReportVanishesAfterPoll)
+{
+	utrace::Device dev;
+	Tracee t;
+	(void)dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
+	t.send(Tracee::kGetppid);
+	ASSERT_TRUE(eventually([&] {
+		pollfd p{dev.fd(), POLLIN, 0};
+		return ::poll(&p, 1, 0) == 1;
+	}));
+	utrace_test::after_next_poll(
+	        [](void *arg) {
+		        auto *tracee = static_cast<Tracee *>(arg);
+		        ::kill(tracee->pid(), SIGKILL);
+		        (void)tracee->wait_exit(10s);
+	        },
+	        &t);
+	// Were read() to block, SIGALRM ends it (EINTR: no SA_RESTART).
+	struct sigaction sa = {};
+	struct sigaction old = {};
+	sa.sa_handler = no_op_signal;
+	ASSERT_EQ(::sigaction(SIGALRM, &sa, &old), 0);
+	::alarm(10);
+	std::optional<Report> r;
+	EXPECT_NO_THROW(r = dev.read_report(100ms)) << "read() blocked after poll()";
+	::alarm(0);
+	::sigaction(SIGALRM, &old, nullptr);
+	EXPECT_FALSE(r.has_value());
+}
+
 TEST(Bridge, DetachReleasesAThreadWaitingForAReply)
 {
 	utrace::Device dev;
@@ -190,7 +231,9 @@ TEST(Bridge, DetachReleasesAThreadWaitingForAReply)
 	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
 	t.send(Tracee::kMkdir);
 	const Report r = next(dev, Event::SyscallEntry);
-	EXPECT_EQ(t.proc_state(), "t (tracing stop)");
+	// The report is readable just before its thread goes to sleep.
+	EXPECT_TRUE(eventually([&] { return t.proc_state() == "t (tracing stop)"; }))
+	        << t.proc_state();
 	dev.detach(id); // no reply: the detach alone must let it go
 	ASSERT_TRUE(t.wait_ack());
 	EXPECT_TRUE(path_exists(t.marker()));

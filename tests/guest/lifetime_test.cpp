@@ -151,7 +151,9 @@ TEST(EngineLifetime, ControlDetachIsADetachAndReleasesAThreadWaitingForAReply)
 	const auto id = dev.attach(t.pid(), EngineType::User, bit(Event::SyscallEntry));
 	t.send(Tracee::kMkdir);
 	const auto r = next(dev, Event::SyscallEntry);
-	EXPECT_EQ(t.proc_state(), "t (tracing stop)");
+	// The report is readable just before its thread goes to sleep.
+	EXPECT_TRUE(eventually([&] { return t.proc_state() == "t (tracing stop)"; }))
+	        << t.proc_state();
 	EXPECT_EQ(dev.control(id, Action::Detach), 0);
 	EXPECT_TRUE(t.wait_ack(30s)) << "the thread still waits for a reply to report " << r.seq;
 	EXPECT_EQ(error_of([&] { (void)dev.info(id); }), ENOENT);

@@ -13,6 +13,10 @@
 //   utrace_stress --child fork-tree N   a binary tree of forks N deep; each
 //                                       node waits for its two children and
 //                                       exits 0 only if both exited 0
+//   utrace_stress --child exec-loop     starts two threads and execs itself
+//                                       again, for ever (killed with its
+//                                       parent): its cred_guard_mutex is held
+//                                       most of the time
 #include <csignal>
 #include <gtest/gtest.h>
 
@@ -176,11 +180,33 @@ int fork_tree(int depth)
 	return ret;
 }
 
+// Execs itself again and again; each program starts two threads first, so
+// that each exec also waits in de_thread() for them to die.  An exec holds
+// the process's cred_guard_mutex from prepare_bprm_creds() to
+// setup_new_exec(): a PTRACE_ATTACH or PTRACE_SEIZE of this process waits
+// for it, in the middle of the call (BackendSwitchOnNeverLeavesANativeTracee).
+[[noreturn]] void exec_loop(char **argv)
+{
+	// Gone with the harness, whatever happens to it (kept across exec).
+	::prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (int i = 0; i < 2; i++)
+		std::thread([] {
+			for (;;)
+				::syscall(SYS_getppid);
+		}).detach();
+	for (int i = 0; i < 16; i++)
+		::syscall(SYS_getppid);
+	::execv("/proc/self/exe", argv);
+	::_exit(65);
+}
+
 int child_main(int argc, char **argv)
 {
 	const std::string mode = argc > 2 ? argv[2] : "";
 	if (mode == "exit")
 		return child_exit();
+	if (mode == "exec-loop")
+		exec_loop(argv);
 	if (mode == "fork-tree" && argc > 3)
 		return fork_tree(std::atoi(argv[3]));
 	std::cerr << "utrace_stress --child: unknown mode '" << mode << "'\n";
@@ -214,7 +240,7 @@ int main(int argc, char **argv)
 		} else {
 			std::cerr
 			        << "usage: utrace_stress --module KO [--seconds N] [gtest flags]\n"
-			        << "       utrace_stress --child exit|fork-tree N\n";
+			        << "       utrace_stress --child exit|fork-tree N|exec-loop\n";
 			return 64;
 		}
 	}

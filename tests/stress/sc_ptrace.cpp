@@ -555,7 +555,226 @@ int traceme_cycle(int calls)
 	}
 }
 
+// What a tracer process of BackendSwitchOnNeverLeavesANativeTracee tells the
+// harness: its cycles, and the step that failed with its errno.
+struct SwitchTracer {
+	std::atomic<uint64_t> cycles{0};
+	std::atomic<int> step{0}; // SwitchStep
+	std::atomic<int> err{0};
+};
+
+enum SwitchStep {
+	kSeize = 1,
+	kInterrupt,
+	kWaitStop,
+	kDetach,
+	kTraceme,
+	kWaitSigstop,
+	kCont,
+	kWaitExit
+};
+
+const char *switch_step_name(int step)
+{
+	static const char *n[] = {"none",
+	                          "PTRACE_SEIZE",
+	                          "PTRACE_INTERRUPT after a SEIZE that returned 0",
+	                          "the wait for the stop after INTERRUPT",
+	                          "PTRACE_DETACH of the stopped tracee",
+	                          "PTRACE_TRACEME (child)",
+	                          "the wait for the TRACEME child's SIGSTOP",
+	                          "PTRACE_CONT of a child whose TRACEME returned 0",
+	                          "the wait for the TRACEME child's exit"};
+	return step >= 0 && step <= kWaitExit ? n[step] : "?";
+}
+
+int switch_fail(SwitchTracer *st, int step, int err)
+{
+	st->err = err;
+	st->step = step;
+	return 1;
+}
+
+// One tracer: SEIZE @t (a process in an exec loop: the SEIZE often waits for
+// its cred_guard_mutex, between the syscall hook and the link), INTERRUPT,
+// wait for the stop, DETACH; again until @stop.  Whichever backend served
+// the SEIZE must serve the requests that follow.
+int seize_cycles(pid_t t, SwitchTracer *st, const std::atomic<bool> *stop)
+{
+	for (uint64_t i = 0; !stop->load(); i++) {
+		if (::ptrace(PTRACE_SEIZE, t, 0, 0) != 0)
+			return switch_fail(st, kSeize, errno);
+		if (::ptrace(PTRACE_INTERRUPT, t, 0, 0) != 0)
+			return switch_fail(st, kInterrupt, errno);
+		int status = 0;
+		if (wait_stop(t, 10s, &status) != 0 || !WIFSTOPPED(status))
+			return switch_fail(st, kWaitStop, errno);
+		if (::ptrace(PTRACE_DETACH, t, 0, 0) != 0)
+			return switch_fail(st, kDetach, errno);
+		st->cycles.fetch_add(1);
+		std::this_thread::sleep_for(std::chrono::microseconds((i * 397) % 2000));
+	}
+	return 0;
+}
+
+// One TRACEME cycle after another: the child's PTRACE_TRACEME, its SIGSTOP
+// seen by the wait, PTRACE_CONT, its exit 0.
+int traceme_cycles(SwitchTracer *st, const std::atomic<bool> *stop)
+{
+	for (uint64_t i = 0; !stop->load(); i++) {
+		const pid_t c = ::fork();
+		if (c == 0) {
+			if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+				::_exit(30);
+			::raise(SIGSTOP);
+			::_exit(0);
+		}
+		int status = 0;
+		if (wait_stop(c, 10s, &status) != 0 || !WIFSTOPPED(status) ||
+		    WSTOPSIG(status) != SIGSTOP) {
+			const bool refused = WIFEXITED(status) && WEXITSTATUS(status) == 30;
+			const int err = errno;
+			kill_and_reap(c, 10s);
+			return switch_fail(st, refused ? kTraceme : kWaitSigstop,
+			                   refused ? 0 : err);
+		}
+		if (::ptrace(PTRACE_CONT, c, 0, 0) != 0) {
+			const int err = errno;
+			kill_and_reap(c, 10s);
+			return switch_fail(st, kCont, err);
+		}
+		if (wait_stop(c, 10s, &status) != 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			const int err = errno;
+			kill_and_reap(c, 10s);
+			return switch_fail(st, kWaitExit, err);
+		}
+		st->cycles.fetch_add(1);
+		std::this_thread::sleep_for(std::chrono::microseconds((i * 397) % 2000));
+	}
+	return 0;
+}
+
+// Processes with a native tracer: TracerPid (->ptrace and ->parent) is not 0
+// in /proc/PID/status ("pid 12 TracerPid 34").  utrace tracees have none.
+std::vector<std::string> native_tracees()
+{
+	std::vector<std::string> out;
+	DIR *d = ::opendir("/proc");
+	if (d == nullptr)
+		return out;
+	while (const dirent *e = ::readdir(d)) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		const std::string status = read_file(std::string("/proc/") + e->d_name + "/status");
+		const size_t at = status.find("TracerPid:");
+		if (at == std::string::npos)
+			continue;
+		const long tracer = std::atol(status.c_str() + at + std::strlen("TracerPid:"));
+		if (tracer != 0)
+			out.push_back(std::string("pid ") + e->d_name + " TracerPid " +
+			              std::to_string(tracer));
+	}
+	::closedir(d);
+	return out;
+}
+
 } // namespace
+
+// The backend switched on while native PTRACE_SEIZEs (of processes in an
+// exec loop, so that most SEIZEs wait for the tracee's cred_guard_mutex
+// inside the call) and PTRACE_TRACEMEs are in flight: each switch either is
+// refused (EBUSY) or leaves no native relationship behind -- no process has
+// a TracerPid while the backend is on, and every tracer's requests after a
+// SEIZE or TRACEME that returned 0 succeed, whichever backend served it.
+// Before the fix a native call that passed the syscall hook while the
+// backend was off linked after the switch had looked: a native tracee under
+// the backend, whose tracer's INTERRUPT or CONT failed with ESRCH.
+TEST_F(StressTest, BackendSwitchOnNeverLeavesANativeTracee)
+{
+	ASSERT_TRUE(module_loaded());
+	ASSERT_FALSE(options().self.empty());
+	Counters n;
+	Failures f;
+	auto *stop = shared_new<std::atomic<bool>>();
+	constexpr int kSeizers = 3;
+	std::vector<pid_t> tracees;
+	std::vector<pid_t> tracers;
+	std::vector<SwitchTracer *> reports;
+	tracees.reserve(kSeizers);
+	tracers.reserve(kSeizers + 1);
+	reports.reserve(kSeizers + 1);
+	const std::string self = options().self;
+	for (int i = 0; i < kSeizers; i++) {
+		tracees.push_back(fork_child([&self]() -> int {
+			char *argv[] = {const_cast<char *>(self.c_str()),
+			                const_cast<char *>("--child"),
+			                const_cast<char *>("exec-loop"), nullptr};
+			::execv(self.c_str(), argv);
+			return 66;
+		}));
+	}
+	for (int i = 0; i <= kSeizers; i++) {
+		auto *st = shared_new<SwitchTracer>();
+		reports.push_back(st);
+		if (i < kSeizers) {
+			const pid_t t = tracees[static_cast<size_t>(i)];
+			tracers.push_back(
+			        fork_child([t, st, stop] { return seize_cycles(t, st, stop); }));
+		} else {
+			tracers.push_back(
+			        fork_child([st, stop] { return traceme_cycles(st, stop); }));
+		}
+	}
+	const Budget b = budget(0.5);
+	uint64_t r = 0;
+	while (!b.over()) {
+		const int err = set_backend(true);
+		if (err == EBUSY) {
+			n.add("switch_on.EBUSY");
+		} else if (err != 0) {
+			f.add(std::string("switch on: ") + std::strerror(err));
+		} else {
+			n.add("switch_on.done");
+			for (const auto &t : native_tracees())
+				f.add("a native tracee while the backend is on: " + t);
+			int off = 0;
+			if (!eventually(
+			            [&] {
+				            off = set_backend(false);
+				            return off != EBUSY;
+			            },
+			            10s) ||
+			    off != 0)
+				f.add(std::string("switch off: ") + std::strerror(off));
+		}
+		std::this_thread::sleep_for(std::chrono::microseconds((r++ * 631) % 3000));
+	}
+	stop->store(true);
+	for (size_t i = 0; i < tracers.size(); i++) {
+		const std::string who = i < kSeizers ? "SEIZE tracer " + std::to_string(i)
+		                                     : std::string("TRACEME tracer");
+		const auto st = wait_bounded(tracers[i], 30s);
+		if (!st) {
+			f.add(who + " stuck: " + describe_task(tracers[i]));
+			kill_and_reap(tracers[i], 10s);
+		} else if (describe_status(*st) != "exited 0") {
+			f.add(who + " " + describe_status(*st) + ": " +
+			      switch_step_name(reports[i]->step) +
+			      " failed: " + std::strerror(reports[i]->err));
+		}
+		n.add(i < kSeizers ? "seize_cycles" : "traceme_cycles", reports[i]->cycles.load());
+	}
+	for (const pid_t t : tracees) {
+		std::string why;
+		if (!kill_and_reap(t, 10s, &why))
+			f.add("exec-loop tracee " + why);
+	}
+	report(n);
+	expect_none(f, "switch on");
+	EXPECT_GT(n.get("switch_on.done"), 0U) << "no switch to the backend got through";
+	EXPECT_GT(n.get("switch_on.EBUSY"), 0U) << "no switch attempt met a native tracee";
+}
 
 // The backend switch, attempted again and again while tracers work: each
 // attempt is done or refused with EBUSY, every tracer works, and while a

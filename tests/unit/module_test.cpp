@@ -62,6 +62,17 @@ TEST(FindModule, ExplicitMissingPathIsENOENTNamingIt)
 	}
 }
 
+TEST(FindModule, CompressedModulesAreRecognisedBySuffix)
+{
+	// DKMS compresses the module like the kernel's own (Debian 13: .ko.xz);
+	// utracectl load passes those to the kernel to decompress.
+	EXPECT_TRUE(utrace::module_compressed("/lib/modules/r/updates/dkms/utrace.ko.xz"));
+	EXPECT_TRUE(utrace::module_compressed("utrace.ko.zst"));
+	EXPECT_TRUE(utrace::module_compressed("utrace.ko.gz"));
+	EXPECT_FALSE(utrace::module_compressed("/lib/modules/r/updates/dkms/utrace.ko"));
+	EXPECT_FALSE(utrace::module_compressed("utrace.xz"));
+}
+
 TEST(LoadModule, RefusesAModuleBuiltForAnotherKernel)
 {
 	// The ppc64le module is never for this (x86_64) machine's kernel: the

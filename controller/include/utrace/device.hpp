@@ -172,10 +172,14 @@ public:
 	[[nodiscard]] std::vector<EngineId> list() const;
 
 	// User engines attached through this Device: the next report, waiting
-	// at most @timeout (nullopt on timeout), and the answer to one.
+	// at most @timeout (nullopt on timeout; a negative @timeout waits with
+	// no limit), and the answer to one.
 	[[nodiscard]] std::optional<Report> read_report(std::chrono::milliseconds timeout) const;
 	void reply(const Reply &reply) const;
 
+	// The descriptor is non-blocking (O_NONBLOCK): a report poll() shows
+	// can be gone when read() comes (its thread was killed, its engine
+	// detached), and a blocking read() would then wait for the next one.
 	[[nodiscard]] int fd() const noexcept { return fd_; }
 
 private:

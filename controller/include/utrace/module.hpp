@@ -11,9 +11,15 @@ namespace utrace
 inline constexpr const char *kModuleName = "utrace";
 
 // The module file to load: the explicit path if given, else $UTRACE_MODULE,
-// else /lib/modules/<release>/extra/utrace.ko, else the build tree's module.
+// else DKMS's /lib/modules/<release>/updates/dkms/utrace.ko (or .ko.xz,
+// .ko.zst, .ko.gz), else /lib/modules/<release>/extra/utrace.ko, else the
+// build tree's module.
 // Throws Error(ENOENT) naming every place it looked.
 std::string find_module(const std::optional<std::string> &explicit_path);
+
+// Whether a module file is compressed (.ko.xz, .ko.zst, .ko.gz): the kernel
+// decompresses it at load (CONFIG_MODULE_DECOMPRESS).
+bool module_compressed(const std::string &path);
 
 // The "vermagic=" of a module file's .modinfo ("6.1.0-50-amd64 SMP ..."), or
 // nullopt if the file has none.  Throws Error if the file cannot be read.
@@ -32,7 +38,8 @@ bool module_loaded();
 // Error with a sentence naming the cause: not root, wrong kernel, already
 // loaded, kernel without module support, or a kernel the module refuses
 // because IBT would make one of its calls into the kernel fault
-// (EOPNOTSUPP, kmod/kcall.h).
+// (EOPNOTSUPP, kmod/kcall.h).  A compressed module's vermagic is checked
+// by the kernel alone.
 void load_module(const std::string &path, const std::vector<std::string> &params);
 
 // Unloads the module.  Errors: not loaded, in use, not root.
