@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fcntl.h>
+#include <limits>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -193,14 +194,15 @@ std::optional<Report> Device::read_report(std::chrono::milliseconds timeout) con
 	// it back); then poll again for what is left of @timeout.
 	using Clock = std::chrono::steady_clock;
 	const bool forever = timeout.count() < 0;
-	const auto deadline = Clock::now() + timeout;
+	const auto start = Clock::now();
 	utrace_report_msg msg{};
 	for (;;) {
 		int wait_ms = -1;
 		if (!forever) {
-			const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-			        deadline - Clock::now());
-			wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+			const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+			        Clock::now() - start);
+			wait_ms = static_cast<int>(std::clamp<int64_t>(
+			        (timeout - spent).count(), 0, std::numeric_limits<int>::max()));
 		}
 		pollfd p{fd_, POLLIN, 0};
 		const int n = ::poll(&p, 1, wait_ms);
