@@ -119,7 +119,8 @@ if [ "$(cat "$prom_prefix/VERSION" 2>/dev/null)" != "$prom_ver" ]; then
 	echo "$prom_ver" >"$prom_prefix/VERSION"
 fi
 
-# Debian's 6.12 only when its tests are asked for (scripts/test.sh).
+# Debian's 6.12 only when its tests are asked for (scripts/test.sh: by
+# default; the demo needs 6.1 only).
 if [ "${UTRACE_KERNEL_6_12:-OFF}" = ON ]; then
 	"$top/scripts/fetch-kernels.sh" 6.1 6.12
 else
