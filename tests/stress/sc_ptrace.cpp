@@ -606,6 +606,7 @@ template <size_t N> void copy_text(char (&to)[N], const std::string &text)
 struct InterruptTracer {
 	std::atomic<uint64_t> cycles{0};
 	std::atomic<int> failed{0}; // 0: none; else the line in @what says it
+	std::atomic<uint64_t> event_stops{0};
 	char what[3072] = {};
 };
 
@@ -656,6 +657,61 @@ int interrupt_cycles(pid_t t, long options, InterruptTracer *st, const Budget &b
 			return fail(std::string("PTRACE_DETACH: ") + std::strerror(errno));
 		st->cycles.fetch_add(1);
 	}
+	return 0;
+}
+
+// PTRACE_SYSCALL then at once PTRACE_INTERRUPT of @t (a getppid() loop),
+// the stop waited for, again until @b is over: the INTERRUPT races the
+// syscall stop the resume asked for, which it must not cancel.  Each syscall
+// stop is an entry then an exit (PTRACE_GET_SYSCALL_INFO); two entries in a
+// row mean the tracee left an entry stop its tracer saw and ran the call.
+int syscall_interrupt_cycles(pid_t t, InterruptTracer *st, const Budget &b)
+{
+	auto fail = [st](const std::string &what) {
+		copy_text(st->what, what);
+		st->failed = 1;
+		return 1;
+	};
+	int status = 0;
+	if (::ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) != 0 ||
+	    ::ptrace(PTRACE_INTERRUPT, t, 0, 0) != 0 || wait_stop(t, 10s, &status) != 0)
+		return fail(std::string("SEIZE, INTERRUPT, wait: ") + std::strerror(errno));
+	int last_op = 0;
+	for (uint64_t i = 0; !b.over(); i++) {
+		if (::ptrace(PTRACE_SYSCALL, t, 0, 0) != 0)
+			return fail(std::string("PTRACE_SYSCALL: ") + std::strerror(errno));
+		// A moment of 0 to 7 system calls: the INTERRUPT lands before,
+		// at or after the tracee's next syscall stop.
+		for (uint64_t k = 0; k < i % 8; k++)
+			::syscall(SYS_getppid);
+		if (::ptrace(PTRACE_INTERRUPT, t, 0, 0) != 0)
+			return fail(std::string("PTRACE_INTERRUPT: ") + std::strerror(errno));
+		if (wait_stop(t, 10s, &status) != 0)
+			return fail("cycle " + std::to_string(i) + ": no stop (" +
+			            std::strerror(errno) + "); " + describe_missed_stop(t));
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP) {
+			st->event_stops.fetch_add(1);
+			continue;
+		}
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80))
+			return fail("cycle " + std::to_string(i) + ": the wait saw " +
+			            wait_status_text(status));
+		__ptrace_syscall_info info{};
+		if (::ptrace(PTRACE_GET_SYSCALL_INFO, t, sizeof(info), &info) <= 0)
+			return fail(std::string("PTRACE_GET_SYSCALL_INFO: ") +
+			            std::strerror(errno));
+		if (info.op != PTRACE_SYSCALL_INFO_ENTRY && info.op != PTRACE_SYSCALL_INFO_EXIT)
+			return fail("cycle " + std::to_string(i) + ": a syscall stop of op " +
+			            std::to_string(info.op));
+		if (info.op == last_op)
+			return fail("cycle " + std::to_string(i) + ": two syscall " +
+			            (info.op == PTRACE_SYSCALL_INFO_ENTRY ? "entry" : "exit") +
+			            " stops in a row");
+		last_op = info.op;
+		st->cycles.fetch_add(1);
+	}
+	if (::ptrace(PTRACE_DETACH, t, 0, 0) != 0)
+		return fail(std::string("PTRACE_DETACH: ") + std::strerror(errno));
 	return 0;
 }
 
@@ -883,6 +939,55 @@ TEST_F(StressTest, PtraceInterruptOfAnExecLoopingTraceeAlwaysStops)
 	}
 	report(n);
 	expect_none(f, "PTRACE_INTERRUPT of an exec-looping tracee");
+}
+
+// A PTRACE_INTERRUPT right after PTRACE_SYSCALL never cancels the syscall
+// stop it races (syscall_interrupt_cycles()): two tracers, native (the
+// oracle) then the backend.
+TEST_F(StressTest, PtraceInterruptNeverCancelsTheSyscallStopItRaces)
+{
+	ASSERT_TRUE(module_loaded());
+	Counters n;
+	Failures f;
+	for (const bool utrace : {false, true}) {
+		ASSERT_EQ(set_backend(utrace), 0) << "switching the backend with nothing traced";
+		const std::string name = utrace ? "backend" : "native";
+		const Budget b = budget(0.5);
+		std::vector<pid_t> tracees;
+		std::vector<pid_t> tracers;
+		std::vector<InterruptTracer *> reports;
+		const pid_t self = ::getpid();
+		for (int i = 0; i < 2; i++) {
+			auto *sh = shared_new<TraceeShared>();
+			tracees.push_back(
+			        fork_child([sh, self]() -> int { tracee_body(sh, false, self); }));
+			auto *st = shared_new<InterruptTracer>();
+			reports.push_back(st);
+			const pid_t t = tracees.back();
+			tracers.push_back(fork_child(
+			        [t, st, &b] { return syscall_interrupt_cycles(t, st, b); }));
+		}
+		for (size_t i = 0; i < tracers.size(); i++) {
+			const std::string who = name + " tracer " + std::to_string(i);
+			const auto st = wait_bounded(tracers[i], 60s);
+			if (!st) {
+				f.add(who + " stuck: " + describe_task(tracers[i]));
+				kill_and_reap(tracers[i], 10s);
+			} else if (describe_status(*st) != "exited 0") {
+				f.add(who + " " + describe_status(*st) + ": " +
+				      (reports[i]->failed ? reports[i]->what : "(no report)"));
+			}
+			n.add(name + ".syscall_stops", reports[i]->cycles.load());
+			n.add(name + ".event_stops", reports[i]->event_stops.load());
+		}
+		for (const pid_t t : tracees) {
+			std::string why;
+			if (!kill_and_reap(t, 10s, &why))
+				f.add(name + " tracee " + why);
+		}
+	}
+	report(n);
+	expect_none(f, "PTRACE_INTERRUPT racing a syscall stop");
 }
 
 // The backend switched on while native PTRACE_SEIZEs (of processes in an
