@@ -45,10 +45,19 @@ static bool utrace_syscall_user_dispatch(struct pt_regs *regs);
 static void utrace_user_single_step_report(struct pt_regs *regs);
 static void utrace_user_disable_single_step(struct task_struct *task);
 
+/* syscall_user_dispatch() is declared in kernel/entry/ only. */
+typedef bool utrace_syscall_user_dispatch_t(struct pt_regs *regs);
+UTRACE_KCALL_DEFINE(orig_syscall_user_dispatch, utrace_syscall_user_dispatch_t);
+UTRACE_KCALL_DEFINE(orig_user_single_step_report, user_single_step_report);
+UTRACE_KCALL_DEFINE(orig_user_disable_single_step, user_disable_single_step);
+
 struct utrace_fhook utrace_arch_hooks[] = {
-	{ .name = "syscall_user_dispatch", .replacement = utrace_syscall_user_dispatch },
-	{ .name = "user_single_step_report", .replacement = utrace_user_single_step_report },
-	{ .name = "user_disable_single_step", .replacement = utrace_user_disable_single_step },
+	{ .name = "syscall_user_dispatch", .replacement = utrace_syscall_user_dispatch,
+	  UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch) },
+	{ .name = "user_single_step_report", .replacement = utrace_user_single_step_report,
+	  UTRACE_FHOOK_ORIG(orig_user_single_step_report) },
+	{ .name = "user_disable_single_step", .replacement = utrace_user_disable_single_step,
+	  UTRACE_FHOOK_ORIG(orig_user_disable_single_step) },
 };
 
 const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
@@ -66,7 +75,6 @@ static bool task_uses_sud(struct task_struct *task)
 
 static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 {
-	bool (*orig)(struct pt_regs *regs) = utrace_arch_hooks[0].orig;
 	struct utrace *utrace;
 	bool skip;
 
@@ -74,7 +82,7 @@ static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 	utrace = utrace_lookup(current);
 	skip = utrace && __utrace_report_syscall_entry(utrace, regs);
 	if (!skip && (!utrace || utrace->arch_flag || task_uses_sud(current)))
-		skip = orig(regs);
+		skip = utrace_kcall(orig_syscall_user_dispatch)(regs);
 	utrace_inflight_put();
 	return skip;
 }
@@ -87,15 +95,14 @@ static void native_ptrace_syscall_exit(void)
 
 	if (!(ptrace & PT_PTRACED) || !test_syscall_work(SYSCALL_TRACE))
 		return;
-	signr = utrace_syms.ptrace_notify(SIGTRAP | ((ptrace & PT_TRACESYSGOOD) ? 0x80 : 0),
-					  PTRACE_EVENTMSG_SYSCALL_EXIT);
+	signr = utrace_kcall(ptrace_notify)(SIGTRAP | ((ptrace & PT_TRACESYSGOOD) ? 0x80 : 0),
+					    PTRACE_EVENTMSG_SYSCALL_EXIT);
 	if (signr)
 		send_sig(signr, current, 1);
 }
 
 static void utrace_user_single_step_report(struct pt_regs *regs)
 {
-	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
 	/* What syscall_exit_work() read before any report: the call was stepped. */
 	bool step = test_thread_flag(TIF_SINGLESTEP);
 
@@ -104,16 +111,15 @@ static void utrace_user_single_step_report(struct pt_regs *regs)
 	if (!step)
 		native_ptrace_syscall_exit();
 	else if (test_thread_flag(TIF_SINGLESTEP) && !utrace_unload_step_off())
-		orig(regs);
+		utrace_kcall(orig_user_single_step_report)(regs);
 	utrace_inflight_put();
 }
 
 static void utrace_user_disable_single_step(struct task_struct *task)
 {
-	void (*orig)(struct task_struct *task) = utrace_arch_hooks[2].orig;
 	struct utrace *utrace;
 
-	orig(task);
+	utrace_kcall(orig_user_disable_single_step)(task);
 	rcu_read_lock();
 	utrace = utrace_lookup(task);
 	if (utrace && READ_ONCE(utrace->syscall_work))
@@ -163,9 +169,7 @@ unsigned long utrace_arch_arg0(struct pt_regs *regs)
  */
 void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs)
 {
-	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
-
-	orig(regs);
+	utrace_kcall(orig_user_single_step_report)(regs);
 }
 
 /* A kprobe's address is the function's. */
