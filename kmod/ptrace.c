@@ -1675,8 +1675,12 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	 * error of the request.
 	 */
 	ret = utrace_control(ctx->tracee, ctx->engine, action);
+	/*
+	 * The INTERRUPT leaves the engine's wishes: the tracee, running now,
+	 * may already be asking for its next stop (pt_interrupt()).
+	 */
 	if (ret == 0 && READ_ONCE(ctx->interrupt))
-		ret = utrace_control(ctx->tracee, ctx->engine, UTRACE_INTERRUPT);
+		ret = utrace_interrupt(ctx->tracee, ctx->engine);
 	if (ret && ret != -EINPROGRESS)
 		pr_debug("resume of %d: the tracee is gone (%d)\n", task_pid_nr(ctx->tracee), ret);
 	return 0;
@@ -1806,7 +1810,15 @@ static long pt_interrupt(struct pt_ctx *ctx)
 	/* In a stop already: it traps again when resumed (pt_resume). */
 	if (stopped)
 		return 0;
-	ret = utrace_control(ctx->tracee, ctx->engine, UTRACE_INTERRUPT);
+	/*
+	 * Not utrace_control(UTRACE_INTERRUPT), which withdraws the engine's
+	 * stop: the tracee may be between recording a stop (a syscall stop
+	 * the tracer asked for, after the look above) and the core's record
+	 * of the callback's UTRACE_STOP, and would leave that stop at once,
+	 * the system call run behind the tracer's back.  Natively the stop
+	 * consumes the INTERRUPT (ptrace_stop()); here pt_record_stop() does.
+	 */
+	ret = utrace_interrupt(ctx->tracee, ctx->engine);
 	/*
 	 * Dying (-EALREADY): no trap will come, its death is reported, and
 	 * the request succeeds as natively (task_set_jobctl_pending() refuses

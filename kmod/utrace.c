@@ -725,6 +725,42 @@ int utrace_control(struct task_struct *target, struct utrace_engine *engine,
 EXPORT_SYMBOL_GPL(utrace_control);
 
 /**
+ * utrace_interrupt - make a task report soon, keeping an engine's wishes
+ * @target:	thread to affect
+ * @engine:	attached engine asking
+ *
+ * As utrace_control(%UTRACE_INTERRUPT), but @engine's stop and step stay as
+ * they are: a stop that @engine's callback in @target is asking for right
+ * now (its answer not yet recorded) is not withdrawn by the interrupt, and
+ * a stopped @target reports once its engines resume it.  For the ptrace
+ * backend, whose PTRACE_INTERRUPT must never cancel the stop it races (a
+ * syscall stop the tracer asked for: the call would run).  Returns 0,
+ * -ESRCH if @engine is detached or @target reaped, -EALREADY if @target is
+ * dying.  Context: any process context; does not sleep.
+ */
+int utrace_interrupt(struct task_struct *target, struct utrace_engine *engine)
+{
+	struct utrace *utrace;
+	int ret = 0;
+
+	utrace = get_utrace_lock(target, engine);
+	if (IS_ERR(utrace))
+		return PTR_ERR(utrace);
+	if (utrace->death) {
+		ret = -EALREADY;
+	} else {
+		if (utrace->resume > UTRACE_INTERRUPT)
+			utrace->resume = UTRACE_INTERRUPT;
+		if (utrace->stopped)
+			utrace_wakeup(utrace);
+		else
+			utrace_queue_work(utrace, true);
+	}
+	put_utrace_unlock(utrace);
+	return ret;
+}
+
+/**
  * utrace_barrier - synchronize with simultaneous tracing callbacks
  * @target:	thread to affect
  * @engine:	engine to affect (can be detached)

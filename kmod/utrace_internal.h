@@ -195,6 +195,9 @@ u32 utrace_report_jctl(struct utrace *utrace, int type, int notify);
 void utrace_jctl_stop(struct utrace *utrace);
 void utrace_signal_handler_setup(struct utrace *utrace);
 
+/* utrace_control(UTRACE_INTERRUPT) that leaves the engine's stop and step */
+int utrace_interrupt(struct task_struct *target, struct utrace_engine *engine);
+
 /* signal.c: get_signal() for traced tasks */
 int utrace_signal_init(void);
 void utrace_signal_exit(void);

@@ -17,6 +17,9 @@
 //                                       again, for ever (killed with its
 //                                       parent): its cred_guard_mutex is held
 //                                       most of the time
+//   utrace_stress --child exec-loop-alone   the same with no thread: its
+//                                       execs skip de_thread()'s
+//                                       zap_other_threads()
 #include <csignal>
 #include <gtest/gtest.h>
 
@@ -185,11 +188,15 @@ int fork_tree(int depth)
 // the process's cred_guard_mutex from prepare_bprm_creds() to
 // setup_new_exec(): a PTRACE_ATTACH or PTRACE_SEIZE of this process waits
 // for it, in the middle of the call (BackendSwitchOnNeverLeavesANativeTracee).
-[[noreturn]] void exec_loop(char **argv)
+//
+// @threads false (exec-loop-alone): no thread, so de_thread() has no other
+// thread to kill (no zap_other_threads(), which clears the exec'ing
+// thread's own pending ptrace traps, a PTRACE_INTERRUPT's among them).
+[[noreturn]] void exec_loop(char **argv, bool threads)
 {
 	// Gone with the harness, whatever happens to it (kept across exec).
 	::prctl(PR_SET_PDEATHSIG, SIGKILL);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; threads && i < 2; i++)
 		std::thread([] {
 			for (;;)
 				::syscall(SYS_getppid);
@@ -206,7 +213,9 @@ int child_main(int argc, char **argv)
 	if (mode == "exit")
 		return child_exit();
 	if (mode == "exec-loop")
-		exec_loop(argv);
+		exec_loop(argv, true);
+	if (mode == "exec-loop-alone")
+		exec_loop(argv, false);
 	if (mode == "fork-tree" && argc > 3)
 		return fork_tree(std::atoi(argv[3]));
 	std::cerr << "utrace_stress --child: unknown mode '" << mode << "'\n";
