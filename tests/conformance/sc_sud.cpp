@@ -127,7 +127,8 @@ void syscall_stops(Trace &t, pid_t c, int kill_at_sigsys = 0, int limit = 40,
 	t.wait(c);
 }
 
-long sud_prctl(unsigned long mode, unsigned long offset, unsigned long len, const volatile char *sel)
+long sud_prctl(unsigned long mode, unsigned long offset, unsigned long len,
+               const volatile char *sel)
 {
 	return syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, mode, offset, len, sel);
 }
@@ -137,8 +138,8 @@ long sud_prctl(unsigned long mode, unsigned long offset, unsigned long len, cons
 SCENARIO(sud_config_fresh_tracee, "GET_SYSCALL_USER_DISPATCH_CONFIG of a tracee that never enabled "
                                   "SUD: OFF at a signal stop and at syscall stops (EIO on 6.1)")
 {
-	pid_t c = probe_tracee(t, PTRACE_O_TRACESYSGOOD,
-	                       {}, [] { _exit(static_cast<int>(syscall(SYS_getppid) > 0)); });
+	pid_t c = probe_tracee(t, PTRACE_O_TRACESYSGOOD, {},
+	                       [] { _exit(static_cast<int>(syscall(SYS_getppid) > 0)); });
 	get_config(t, c);
 	syscall_stops(t, c);
 }
@@ -173,7 +174,8 @@ SCENARIO(sud_config_dispatch_sigsys, "SET_SYSCALL_USER_DISPATCH_CONFIG ON, selec
 	pid_t c = probe_tracee(
 	        t, PTRACE_O_TRACESYSGOOD,
 	        [] {
-		        struct sigaction sa {};
+		        struct sigaction sa {
+		        };
 		        sa.sa_sigaction = sigsys_handler;
 		        sa.sa_flags = SA_SIGINFO;
 		        sigaction(SIGSYS, &sa, nullptr);
@@ -208,7 +210,8 @@ SCENARIO(sud_prctl_on_dispatches_all, "the tracee turns SUD on by prctl with no 
 	pid_t c = probe_tracee(
 	        t, PTRACE_O_TRACESYSGOOD,
 	        [] {
-		        struct rlimit no_core {};
+		        struct rlimit no_core {
+		        };
 		        setrlimit(RLIMIT_CORE, &no_core);
 	        },
 	        [] {
@@ -228,7 +231,8 @@ SCENARIO(sud_prctl_off_keeps_dispatch_of_tracer, "the tracer turns SUD on (selec
 	pid_t c = probe_tracee(
 	        t, PTRACE_O_TRACESYSGOOD,
 	        [] {
-		        struct sigaction sa {};
+		        struct sigaction sa {
+		        };
 		        sa.sa_sigaction = sigsys_handler;
 		        sa.sa_flags = SA_SIGINFO;
 		        sigaction(SIGSYS, &sa, nullptr);

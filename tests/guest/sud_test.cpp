@@ -255,7 +255,8 @@ TEST(SyscallUserDispatch, PrctlOnThenOffKeepsTheEnginesSyscallReports)
 		int st = c.wait_status();
 		ASSERT_TRUE(WIFSTOPPED(st));
 		SudConfig cfg{};
-		ASSERT_TRUE(get_config(c.pid(), cfg)) << strerror(errno) << " state " << proc_state(c.pid());
+		ASSERT_TRUE(get_config(c.pid(), cfg))
+		        << strerror(errno) << " state " << proc_state(c.pid());
 		EXPECT_EQ(cfg.mode, static_cast<uint64_t>(PR_SYS_DISPATCH_OFF));
 		ASSERT_EQ(::ptrace(PTRACE_CONT, c.pid(), 0, 0), 0);
 		ASSERT_EQ(c.step('n'), 1);
