@@ -40,13 +40,18 @@ UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_leave);
 
 static bool utrace_ppc_syscall_filter(void);
 
+UTRACE_KCALL_DEFINE(orig_do_syscall_trace_enter, do_syscall_trace_enter);
+UTRACE_KCALL_DEFINE(orig_do_syscall_trace_leave, do_syscall_trace_leave);
+
 struct utrace_fhook utrace_arch_hooks[] = {
 	{ .name = "do_syscall_trace_enter",
 	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_enter),
-	  .filter = utrace_ppc_syscall_filter },
+	  .filter = utrace_ppc_syscall_filter,
+	  UTRACE_FHOOK_ORIG(orig_do_syscall_trace_enter) },
 	{ .name = "do_syscall_trace_leave",
 	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_leave),
-	  .filter = utrace_ppc_syscall_filter },
+	  .filter = utrace_ppc_syscall_filter,
+	  UTRACE_FHOOK_ORIG(orig_do_syscall_trace_leave) },
 };
 
 const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
@@ -73,7 +78,6 @@ static bool utrace_ppc_syscall_filter(void)
 
 long utrace_ppc_syscall_enter(struct pt_regs *regs)
 {
-	long (*orig)(struct pt_regs *regs) = utrace_arch_hooks[0].orig;
 	struct utrace *utrace;
 	long ret;
 
@@ -97,7 +101,7 @@ long utrace_ppc_syscall_enter(struct pt_regs *regs)
 		utrace_frame_get(utrace);
 		utrace_inflight_put();
 	}
-	ret = orig(regs);
+	ret = utrace_kcall(orig_do_syscall_trace_enter)(regs);
 	if (utrace)
 		utrace_frame_put(utrace);
 	else
@@ -107,10 +111,8 @@ long utrace_ppc_syscall_enter(struct pt_regs *regs)
 
 void utrace_ppc_syscall_leave(struct pt_regs *regs)
 {
-	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[1].orig;
-
 	utrace_inflight_get();
-	orig(regs);
+	utrace_kcall(orig_do_syscall_trace_leave)(regs);
 	utrace_report_syscall_exit(regs);
 	utrace_inflight_put();
 }

@@ -87,20 +87,36 @@ enum {
 #endif
 };
 
+/* syscall_user_dispatch() is declared in kernel/entry/ only. */
+typedef bool utrace_syscall_user_dispatch_t(struct pt_regs *regs);
+UTRACE_KCALL_DEFINE(orig_syscall_user_dispatch, utrace_syscall_user_dispatch_t);
+UTRACE_KCALL_DEFINE(orig_user_single_step_report, user_single_step_report);
+UTRACE_KCALL_DEFINE(orig_user_disable_single_step, user_disable_single_step);
+UTRACE_KCALL_DEFINE(orig_set_syscall_user_dispatch, set_syscall_user_dispatch);
+#ifdef UTRACE_HAVE_SUD_CONFIG
+UTRACE_KCALL_DEFINE(orig_syscall_user_dispatch_set_config, syscall_user_dispatch_set_config);
+#endif
+
 struct utrace_fhook utrace_arch_hooks[] = {
 	[HOOK_SUD] = { .name = "syscall_user_dispatch",
-		       .replacement = utrace_syscall_user_dispatch },
+		       .replacement = utrace_syscall_user_dispatch,
+		       UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch) },
 	[HOOK_STEP_REPORT] = { .name = "user_single_step_report",
-			       .replacement = utrace_user_single_step_report },
+			       .replacement = utrace_user_single_step_report,
+			       UTRACE_FHOOK_ORIG(orig_user_single_step_report) },
 	[HOOK_DISABLE_STEP] = { .name = "user_disable_single_step",
-				.replacement = utrace_user_disable_single_step },
+				.replacement = utrace_user_disable_single_step,
+				UTRACE_FHOOK_ORIG(orig_user_disable_single_step) },
 	[HOOK_SUD_SET] = { .name = "set_syscall_user_dispatch",
-			   .replacement = utrace_set_syscall_user_dispatch },
+			   .replacement = utrace_set_syscall_user_dispatch,
+			   UTRACE_FHOOK_ORIG(orig_set_syscall_user_dispatch) },
 #ifdef UTRACE_HAVE_SUD_CONFIG
+	/* GET does not call the kernel's: it is the kernel's, with the own mode. */
 	[HOOK_SUD_GET_CONFIG] = { .name = "syscall_user_dispatch_get_config",
 				  .replacement = utrace_sud_get_config },
 	[HOOK_SUD_SET_CONFIG] = { .name = "syscall_user_dispatch_set_config",
-				  .replacement = utrace_sud_set_config },
+				  .replacement = utrace_sud_set_config,
+				  UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch_set_config) },
 #endif
 };
 
@@ -113,33 +129,6 @@ UTRACE_CHECK_REPLACEMENT(set_syscall_user_dispatch, utrace_set_syscall_user_disp
 #ifdef UTRACE_HAVE_SUD_CONFIG
 UTRACE_CHECK_REPLACEMENT(syscall_user_dispatch_get_config, utrace_sud_get_config);
 UTRACE_CHECK_REPLACEMENT(syscall_user_dispatch_set_config, utrace_sud_set_config);
-#endif
-
-/* The kernel's own functions behind the SUD hooks: the only calls of them. */
-static bool orig_syscall_user_dispatch(struct pt_regs *regs)
-{
-	bool (*orig)(struct pt_regs *regs) = utrace_arch_hooks[HOOK_SUD].orig;
-
-	return orig(regs);
-}
-
-static int orig_set_syscall_user_dispatch(unsigned long mode, unsigned long offset,
-					  unsigned long len, char __user *selector)
-{
-	int (*orig)(unsigned long mode, unsigned long offset, unsigned long len,
-		    char __user *selector) = utrace_arch_hooks[HOOK_SUD_SET].orig;
-
-	return orig(mode, offset, len, selector);
-}
-
-#ifdef UTRACE_HAVE_SUD_CONFIG
-static int orig_sud_set_config(struct task_struct *task, unsigned long size, void __user *data)
-{
-	int (*orig)(struct task_struct *task, unsigned long size,
-		    void __user *data) = utrace_arch_hooks[HOOK_SUD_SET_CONFIG].orig;
-
-	return orig(task, size, data);
-}
 #endif
 
 /* The task's own SUD mode is ON (see the header).  utrace->lock held. */
@@ -188,7 +177,7 @@ static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 		spin_unlock(&utrace->lock);
 	}
 	/* The task's own dispatch first, as natively (before ptrace's stop). */
-	skip = own && orig_syscall_user_dispatch(regs);
+	skip = own && utrace_kcall(orig_syscall_user_dispatch)(regs);
 	if (!skip)
 		skip = __utrace_report_syscall_entry(utrace, regs);
 	utrace_inflight_put();
@@ -202,7 +191,7 @@ static int utrace_set_syscall_user_dispatch(unsigned long mode, unsigned long of
 	int ret;
 
 	utrace_inflight_get();
-	ret = orig_set_syscall_user_dispatch(mode, offset, len, selector);
+	ret = utrace_kcall(orig_set_syscall_user_dispatch)(mode, offset, len, selector);
 	if (!ret)
 		sud_set_done(current, mode);
 	utrace_inflight_put();
@@ -268,7 +257,7 @@ static int utrace_sud_set_config(struct task_struct *task, unsigned long size,
 	if (size == sizeof(cfg) && copy_from_user(&cfg, data, sizeof(cfg)))
 		return -EFAULT;
 	utrace_inflight_get();
-	ret = orig_sud_set_config(task, size, data);
+	ret = utrace_kcall(orig_syscall_user_dispatch_set_config)(task, size, data);
 	if (!ret)
 		sud_set_done(task, cfg.mode);
 	utrace_inflight_put();
@@ -284,15 +273,14 @@ static void native_ptrace_syscall_exit(void)
 
 	if (!(ptrace & PT_PTRACED) || !test_syscall_work(SYSCALL_TRACE))
 		return;
-	signr = utrace_syms.ptrace_notify(SIGTRAP | ((ptrace & PT_TRACESYSGOOD) ? 0x80 : 0),
-					  PTRACE_EVENTMSG_SYSCALL_EXIT);
+	signr = utrace_kcall(ptrace_notify)(SIGTRAP | ((ptrace & PT_TRACESYSGOOD) ? 0x80 : 0),
+					    PTRACE_EVENTMSG_SYSCALL_EXIT);
 	if (signr)
 		send_sig(signr, current, 1);
 }
 
 static void utrace_user_single_step_report(struct pt_regs *regs)
 {
-	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[HOOK_STEP_REPORT].orig;
 	/* What syscall_exit_work() read before any report: the call was stepped. */
 	bool step = test_thread_flag(TIF_SINGLESTEP);
 
@@ -301,16 +289,15 @@ static void utrace_user_single_step_report(struct pt_regs *regs)
 	if (!step)
 		native_ptrace_syscall_exit();
 	else if (test_thread_flag(TIF_SINGLESTEP) && !utrace_unload_step_off())
-		orig(regs);
+		utrace_kcall(orig_user_single_step_report)(regs);
 	utrace_inflight_put();
 }
 
 static void utrace_user_disable_single_step(struct task_struct *task)
 {
-	void (*orig)(struct task_struct *task) = utrace_arch_hooks[HOOK_DISABLE_STEP].orig;
 	struct utrace *utrace;
 
-	orig(task);
+	utrace_kcall(orig_user_disable_single_step)(task);
 	rcu_read_lock();
 	utrace = utrace_lookup(task);
 	if (utrace && READ_ONCE(utrace->syscall_work))
@@ -361,9 +348,7 @@ unsigned long utrace_arch_arg0(struct pt_regs *regs)
  */
 void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs)
 {
-	void (*orig)(struct pt_regs *regs) = utrace_arch_hooks[HOOK_STEP_REPORT].orig;
-
-	orig(regs);
+	utrace_kcall(orig_user_single_step_report)(regs);
 }
 
 /* A kprobe's address is the function's. */

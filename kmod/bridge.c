@@ -119,10 +119,10 @@ void utrace_bridge_close(struct utrace_bridge *b)
 		if (r->async)
 			list_move(&r->node, &drop);
 		else
-			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(r->task, __TASK_TRACED);
 	}
 	list_for_each_entry(r, &b->waiting, node)
-		utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+		utrace_kcall(wake_up_state)(r->task, __TASK_TRACED);
 	spin_unlock(&b->lock);
 	list_for_each_entry_safe(r, next, &drop, node)
 		kfree(r);
@@ -139,9 +139,9 @@ void utrace_bridge_flush(struct utrace_bridge *b)
 	spin_lock(&b->lock);
 	list_for_each_entry(r, &b->queued, node)
 		if (!r->async)
-			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(r->task, __TASK_TRACED);
 	list_for_each_entry(r, &b->waiting, node)
-		utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+		utrace_kcall(wake_up_state)(r->task, __TASK_TRACED);
 	spin_unlock(&b->lock);
 }
 
@@ -344,13 +344,13 @@ void utrace_bridge_cancel(struct utrace_bridge *b, u64 id)
 	list_for_each_entry(r, &b->queued, node) {
 		if (r->msg.id == id && !r->async) {
 			WRITE_ONCE(r->cancelled, true);
-			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(r->task, __TASK_TRACED);
 		}
 	}
 	list_for_each_entry(r, &b->waiting, node) {
 		if (r->msg.id == id) {
 			WRITE_ONCE(r->cancelled, true);
-			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(r->task, __TASK_TRACED);
 		}
 	}
 	spin_unlock(&b->lock);
@@ -415,7 +415,7 @@ ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, siz
 		if (r->msg.seq == reply.seq && !r->replied) {
 			r->reply = reply;
 			WRITE_ONCE(r->replied, true);
-			utrace_syms.wake_up_state(r->task, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(r->task, __TASK_TRACED);
 			found = true;
 			break;
 		}

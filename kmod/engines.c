@@ -412,7 +412,7 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	if (ret)
 		goto out_release;
 	ret = -EPERM;
-	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
+	if (!utrace_kcall(ptrace_may_access)(task, PTRACE_MODE_ATTACH_REALCREDS))
 		goto out_unlock;
 
 	kref_get(&me->kref);			/* the utrace engine's data */
@@ -732,8 +732,8 @@ bool utrace_engines_exec_unsafe(struct task_struct *task, const struct cred *new
 	xa_for_each(&utrace_mod_engines, id, me) {
 		if (me->task != task || READ_ONCE(me->gone))
 			continue;
-		if (utrace_syms.security_capable(me->owner, new->user_ns, CAP_SYS_PTRACE,
-						 CAP_OPT_NOAUDIT)) {
+		if (utrace_kcall(security_capable)(me->owner, new->user_ns, CAP_SYS_PTRACE,
+						   CAP_OPT_NOAUDIT)) {
 			unsafe = true;
 			break;
 		}

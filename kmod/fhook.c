@@ -9,7 +9,8 @@
  * then runs in the caller's context, with the function's arguments, and may
  * sleep if the caller may.  A call to the original from the replacement
  * reaches the callback again, which lets it through because the caller is
- * this module (within_module(parent_ip)).  A hook with a filter redirects
+ * this module (within_module(parent_ip)): a direct call (a static call,
+ * kcall.h), never a tail call (Kbuild).  A hook with a filter redirects
  * only the calls for which the filter, called from the callback in the
  * calling task, returns true: the others never enter this module.  A
  * filter_arg is given the function's first argument (the system call's
@@ -56,7 +57,13 @@ int utrace_fhook_install(struct utrace_fhook *hook)
 		pr_err("cannot hook %s: no such kernel symbol\n", hook->name);
 		return -ENOENT;
 	}
-	hook->orig = (void *)hook->addr;
+	/* only a replacement that calls the original has the static call */
+	if (hook->orig.key) {
+		hook->orig.name = hook->name;
+		ret = utrace_kcall_set(&hook->orig, hook->addr);
+		if (ret)
+			return ret;
+	}
 
 	fo = kzalloc(sizeof(*fo), GFP_KERNEL);
 	if (!fo)

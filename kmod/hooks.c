@@ -48,13 +48,21 @@ UTRACE_DECLARE_REPLACEMENT(utrace_wake_up_new_task);
 UTRACE_DECLARE_REPLACEMENT(utrace_do_exit);
 UTRACE_DECLARE_REPLACEMENT(utrace_proc_exec_connector);
 
+/* The originals; do_exit() without __noreturn: objtool cannot see it through a call. */
+typedef void utrace_do_exit_t(long code);
+UTRACE_KCALL_DEFINE(orig_wake_up_new_task, wake_up_new_task);
+UTRACE_KCALL_DEFINE(orig_do_exit, utrace_do_exit_t);
+UTRACE_KCALL_DEFINE(orig_proc_exec_connector, proc_exec_connector);
+
 static struct utrace_fhook utrace_hook_clone = {
 	.name = "wake_up_new_task",
 	.replacement = UTRACE_REPLACEMENT(utrace_wake_up_new_task),
+	UTRACE_FHOOK_ORIG(orig_wake_up_new_task),
 };
 
 static struct utrace_fhook utrace_hook_exit = {
 	.name = "do_exit", .replacement = UTRACE_REPLACEMENT(utrace_do_exit),
+	UTRACE_FHOOK_ORIG(orig_do_exit),
 };
 
 /* Untraced systems keep the kernel's own exec path: redirect only then. */
@@ -62,6 +70,7 @@ static struct utrace_fhook utrace_hook_exec = {
 	.name = "proc_exec_connector",
 	.replacement = UTRACE_REPLACEMENT(utrace_proc_exec_connector),
 	.filter = utrace_active,
+	UTRACE_FHOOK_ORIG(orig_proc_exec_connector),
 };
 
 UTRACE_CHECK_REPLACEMENT(wake_up_new_task, utrace_wake_up_new_task);
@@ -70,24 +79,19 @@ UTRACE_CHECK_REPLACEMENT(proc_exec_connector, utrace_proc_exec_connector);
 
 void utrace_wake_up_new_task(struct task_struct *p)
 {
-	void (*orig)(struct task_struct *p) = utrace_hook_clone.orig;
-
 	if (!utrace_active()) {
-		orig(p);
+		utrace_kcall(orig_wake_up_new_task)(p);
 		return;
 	}
 	utrace_inflight_get();
 	utrace_report_clone(p);
-	orig(p);
+	utrace_kcall(orig_wake_up_new_task)(p);
 	utrace_finish_clone();
 	utrace_inflight_put();
 }
 
 void __noreturn utrace_do_exit(long code)
 {
-	/* no __noreturn: objtool cannot see it through a pointer (trap below) */
-	void (*orig)(long code) = utrace_hook_exit.orig;
-
 	/* A tracer's tracees may all be reaped (utrace idle) yet still linked. */
 	if (utrace_active() || utrace_ptrace_active()) {
 		struct utrace *utrace = utrace_lookup(current);
@@ -104,7 +108,7 @@ void __noreturn utrace_do_exit(long code)
 		/* do_exit() never returns here: count us out first. */
 		utrace_inflight_put();
 	}
-	orig(code);
+	utrace_kcall(orig_do_exit)(code);
 	/*
 	 * do_exit() does not return.  Not unreachable(): from 6.12 on objtool
 	 * no longer takes that as the end of the function and finds it falling
@@ -115,12 +119,10 @@ void __noreturn utrace_do_exit(long code)
 
 void utrace_proc_exec_connector(struct task_struct *task)
 {
-	void (*orig)(struct task_struct *task) = utrace_hook_exec.orig;
-
 	utrace_inflight_get();
 	utrace_report_exec();
 	utrace_inflight_put();
-	orig(task);
+	utrace_kcall(orig_proc_exec_connector)(task);
 }
 
 static void utrace_tp_exec(void *data, struct task_struct *p, pid_t old_pid,

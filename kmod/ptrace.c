@@ -184,8 +184,8 @@ static bool pt_any_native_ptrace(void)
 	struct task_struct *g, *t;
 	bool any = false;
 
-	if (utrace_syms.walk_process_tree) {
-		utrace_syms.walk_process_tree(&init_task, pt_native_visit, &any);
+	if (utrace_kcall_ready(walk_process_tree)) {
+		utrace_kcall(walk_process_tree)(&init_task, pt_native_visit, &any);
 		return any;
 	}
 	rcu_read_lock();
@@ -431,7 +431,7 @@ static void pt_release_hold(struct pt_ctx *ctx)
 	if (ret == -ESRCH)
 		WRITE_ONCE(p->exit_state, EXIT_ZOMBIE);
 	else if (ret > 0)
-		utrace_syms.release_task(p);
+		utrace_kcall(release_task)(p);
 }
 
 /*
@@ -627,7 +627,7 @@ static void pt_kick_waiters(struct task_struct *tracer)
 		if (t == current || !pt_in_wait(t))
 			continue;
 		if (!test_and_set_tsk_thread_flag(t, TIF_NOTIFY_SIGNAL) &&
-		    !utrace_syms.wake_up_state(t, TASK_INTERRUPTIBLE))
+		    !utrace_kcall(wake_up_state)(t, TASK_INTERRUPTIBLE))
 			kick_process(t);
 	}
 	rcu_read_unlock();
@@ -1480,11 +1480,11 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 		info.si_uid = from_kuid_munged(task_cred_xxx(t, user_ns), task_uid(current));
 		rcu_read_unlock();
 	}
-	q = utrace_syms.sigqueue_alloc();
+	q = utrace_kcall(sigqueue_alloc)();
 	sighand = utrace_lock_sighand(t, &flags);
 	if (!sighand) {
 		if (q)
-			utrace_syms.sigqueue_free(q);
+			utrace_kcall(sigqueue_free)(q);
 		return;
 	}
 	if (q && (sig >= SIGRTMIN || !sigismember(&t->pending.signal, sig))) {
@@ -1501,7 +1501,7 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 	}
 	spin_unlock_irqrestore(&sighand->siglock, flags);
 	if (q)
-		utrace_syms.sigqueue_free(q);
+		utrace_kcall(sigqueue_free)(q);
 	if (!blocked) {
 		spin_lock(&pt_lock);
 		sigaddset(&ctx->inject, sig);
@@ -1700,7 +1700,7 @@ static void pt_rejoin_group_stop(struct task_struct *t)
 		t->jobctl |= JOBCTL_STOP_PENDING;
 		if (!(t->jobctl & JOBCTL_STOP_SIGMASK))
 			t->jobctl |= SIGSTOP;
-		utrace_syms.signal_wake_up_state(t, 0);
+		utrace_kcall(signal_wake_up_state)(t, 0);
 	}
 	spin_unlock_irqrestore(&sighand->siglock, flags);
 }
@@ -1883,18 +1883,18 @@ static int pt_siginfo_to_user(unsigned long data, const kernel_siginfo_t *info)
 {
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		return utrace_syms.copy_siginfo_to_user32(compat_ptr(data), info);
+		return utrace_kcall(copy_siginfo_to_user32)(compat_ptr(data), info);
 #endif
-	return utrace_syms.copy_siginfo_to_user((siginfo_t __user *)data, info);
+	return utrace_kcall(copy_siginfo_to_user)((siginfo_t __user *)data, info);
 }
 
 static int pt_siginfo_from_user(kernel_siginfo_t *info, unsigned long data)
 {
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		return utrace_syms.copy_siginfo_from_user32(info, compat_ptr(data));
+		return utrace_kcall(copy_siginfo_from_user32)(info, compat_ptr(data));
 #endif
-	return utrace_syms.copy_siginfo_from_user(info, (siginfo_t __user *)data);
+	return utrace_kcall(copy_siginfo_from_user)(info, (siginfo_t __user *)data);
 }
 
 /* The kernel's own arch_ptrace(), or compat_arch_ptrace() for an ia32 caller. */
@@ -1903,9 +1903,9 @@ static long pt_arch_ptrace(struct task_struct *child, long request, unsigned lon
 {
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		return utrace_syms.compat_arch_ptrace(child, request, addr, data);
+		return utrace_kcall(compat_arch_ptrace)(child, request, addr, data);
 #endif
-	return utrace_syms.arch_ptrace(child, request, addr, data);
+	return utrace_kcall(arch_ptrace)(child, request, addr, data);
 }
 
 /*
@@ -1921,8 +1921,8 @@ static bool pt_may_access_vm(struct pt_ctx *ctx)
 	if (!mm)
 		return false;
 	ok = get_dumpable(mm) == SUID_DUMP_USER || !ctx->ptracer_cred ||
-	     utrace_syms.security_capable(ctx->ptracer_cred, mm->user_ns, CAP_SYS_PTRACE,
-					  CAP_OPT_NOAUDIT) == 0;
+	     utrace_kcall(security_capable)(ctx->ptracer_cred, mm->user_ns, CAP_SYS_PTRACE,
+					    CAP_OPT_NOAUDIT) == 0;
 	mmput(mm);
 	return ok;
 }
@@ -2066,7 +2066,7 @@ static long pt_traceme(void)
 	if (pt_traced(current))
 		ret = -EPERM;
 	else
-		ret = utrace_syms.security_ptrace_traceme(parent);
+		ret = utrace_kcall(security_ptrace_traceme)(parent);
 	/* ptrace_link() from ptrace_traceme(): the tracee's own credentials */
 	if (!ret && !(parent->flags & PF_EXITING))
 		ret = pt_link(current, parent, 0, false, current_cred());
@@ -2118,7 +2118,7 @@ static long pt_attach(struct task_struct *task, long request, unsigned long addr
 	if (mutex_lock_interruptible(&task->signal->cred_guard_mutex))
 		return -ERESTARTNOINTR;
 	ret = -EPERM;
-	if (!utrace_syms.ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS))
+	if (!utrace_kcall(ptrace_may_access)(task, PTRACE_MODE_ATTACH_REALCREDS))
 		goto out;
 	if (task->exit_state)
 		goto out;
@@ -2318,6 +2318,26 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS];
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_do_notify_parent);
 
 /*
+ * The originals the replacements call (kcall.h): the kernel's ptrace entries
+ * (pt_native_link()), wait entries (pt_orig_wait()) and do_notify_parent().
+ * A system call entry takes the pt_regs of the call.
+ */
+typedef long pt_syscall_t(const struct pt_regs *regs);
+UTRACE_KCALL_DEFINE(orig_sys_ptrace, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_sys_wait4, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_sys_waitid, pt_syscall_t);
+#ifdef CONFIG_PPC64
+UTRACE_KCALL_DEFINE(orig_sys_waitpid, pt_syscall_t);
+#endif
+#ifdef CONFIG_IA32_EMULATION
+UTRACE_KCALL_DEFINE(orig_ia32_ptrace, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_ia32_wait4, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_ia32_waitid, pt_syscall_t);
+UTRACE_KCALL_DEFINE(orig_ia32_waitpid, pt_syscall_t);
+#endif
+UTRACE_KCALL_DEFINE(orig_do_notify_parent, do_notify_parent);
+
+/*
  * A dead child leader of its tracer (PT_HOLD_CHILD) whose group has a
  * traced thread that died and is not reaped (pt_threads_unreaped()):
  * natively that zombie is still in the group, and delay_group_leader()
@@ -2434,11 +2454,10 @@ static bool pt_hold_filter(void)
 
 bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
 {
-	bool (*orig)(struct task_struct *tsk, int sig) = pt_hooks[PT_HOOK_NOTIFY_PARENT].orig;
 	bool autoreap = false;
 
 	if (!pt_hold_zombie(tsk))
-		autoreap = orig(tsk, sig) && !pt_keep_zombie(tsk);
+		autoreap = utrace_kcall(orig_do_notify_parent)(tsk, sig) && !pt_keep_zombie(tsk);
 	module_put(THIS_MODULE);
 	return autoreap;
 }
@@ -2446,17 +2465,21 @@ bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig)
 static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	[PT_HOOK_PTRACE] = { .name = PT_SYS(ptrace),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
-			     .filter_arg = pt_filter },
+			     .filter_arg = pt_filter,
+			     UTRACE_FHOOK_ORIG(orig_sys_ptrace) },
 	[PT_HOOK_WAIT4] = { .name = PT_SYS(wait4),
 			    .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
-			    .filter = pt_wait_filter },
+			    .filter = pt_wait_filter,
+			    UTRACE_FHOOK_ORIG(orig_sys_wait4) },
 	[PT_HOOK_WAITID] = { .name = PT_SYS(waitid),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
-			     .filter = pt_wait_filter },
+			     .filter = pt_wait_filter,
+			     UTRACE_FHOOK_ORIG(orig_sys_waitid) },
 #ifdef CONFIG_PPC64
 	[PT_HOOK_WAITPID] = { .name = PT_SYS(waitpid),
 			      .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
-			      .filter = pt_wait_filter },
+			      .filter = pt_wait_filter,
+			      UTRACE_FHOOK_ORIG(orig_sys_waitpid) },
 #endif
 #ifdef CONFIG_IA32_EMULATION
 	/*
@@ -2465,20 +2488,25 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	 */
 	[PT_HOOK_IA32_PTRACE] = { .name = "__ia32_compat_sys_ptrace",
 				  .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
-				  .filter_arg = pt_filter },
+				  .filter_arg = pt_filter,
+				  UTRACE_FHOOK_ORIG(orig_ia32_ptrace) },
 	[PT_HOOK_IA32_WAIT4] = { .name = "__ia32_compat_sys_wait4",
 				 .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
-				 .filter = pt_wait_filter },
+				 .filter = pt_wait_filter,
+				 UTRACE_FHOOK_ORIG(orig_ia32_wait4) },
 	[PT_HOOK_IA32_WAITID] = { .name = "__ia32_compat_sys_waitid",
 				  .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
-				  .filter = pt_wait_filter },
+				  .filter = pt_wait_filter,
+				  UTRACE_FHOOK_ORIG(orig_ia32_waitid) },
 	[PT_HOOK_IA32_WAITPID] = { .name = "__ia32_sys_waitpid",
 				   .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitpid),
-				   .filter = pt_wait_filter },
+				   .filter = pt_wait_filter,
+				   UTRACE_FHOOK_ORIG(orig_ia32_waitpid) },
 #endif
 	[PT_HOOK_NOTIFY_PARENT] = { .name = "do_notify_parent",
 				    .replacement = UTRACE_REPLACEMENT(utrace_pt_do_notify_parent),
-				    .filter = pt_hold_filter },
+				    .filter = pt_hold_filter,
+				    UTRACE_FHOOK_ORIG(orig_do_notify_parent) },
 };
 
 /* The syscall entries' replacements have their wrappers' (pt_regs) ABI. */
@@ -2487,21 +2515,28 @@ UTRACE_CHECK_REPLACEMENT(do_notify_parent, utrace_pt_do_notify_parent);
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid, of the caller's entry. */
 long pt_orig_wait(const struct pt_regs *regs, int kind)
 {
-	int hook = kind == PT_WAITID ? PT_HOOK_WAITID : PT_HOOK_WAIT4;
-	long (*orig)(const struct pt_regs *regs);
-
-#ifdef CONFIG_PPC64
-	if (kind == PT_WAITPID)
-		hook = PT_HOOK_WAITPID;
-#endif
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		hook = kind == PT_WAITID ? PT_HOOK_IA32_WAITID :
-		       kind == PT_WAITPID ? PT_HOOK_IA32_WAITPID : PT_HOOK_IA32_WAIT4;
+		return kind == PT_WAITID ? utrace_kcall(orig_ia32_waitid)(regs) :
+		       kind == PT_WAITPID ? utrace_kcall(orig_ia32_waitpid)(regs) :
+		       utrace_kcall(orig_ia32_wait4)(regs);
 #endif
-	orig = pt_hooks[hook].orig;
+#ifdef CONFIG_PPC64
+	if (kind == PT_WAITPID)
+		return utrace_kcall(orig_sys_waitpid)(regs);
+#endif
+	return kind == PT_WAITID ? utrace_kcall(orig_sys_waitid)(regs) :
+	       utrace_kcall(orig_sys_wait4)(regs);
+}
 
-	return orig(regs);
+/* The kernel's own sys_ptrace(), of the caller's entry. */
+static long pt_orig_ptrace(const struct pt_regs *regs)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (pt_ia32())
+		return utrace_kcall(orig_ia32_ptrace)(regs);
+#endif
+	return utrace_kcall(orig_sys_ptrace)(regs);
 }
 
 /*
@@ -2512,14 +2547,8 @@ long pt_orig_wait(const struct pt_regs *regs, int kind)
  */
 static bool pt_native_link(const struct pt_regs *regs, long request, long *ret)
 {
-	long (*orig)(const struct pt_regs *regs) = pt_hooks[PT_HOOK_PTRACE].orig;
-
-#ifdef CONFIG_IA32_EMULATION
-	if (pt_ia32())
-		orig = pt_hooks[PT_HOOK_IA32_PTRACE].orig;
-#endif
 	if (!pt_request_links(request)) {
-		*ret = orig(regs);
+		*ret = pt_orig_ptrace(regs);
 		return true;
 	}
 	if (down_read_killable(&pt_switch_rwsem)) {
@@ -2530,7 +2559,7 @@ static bool pt_native_link(const struct pt_regs *regs, long request, long *ret)
 		up_read(&pt_switch_rwsem);
 		return false;
 	}
-	*ret = orig(regs);
+	*ret = pt_orig_ptrace(regs);
 	up_read(&pt_switch_rwsem);
 	return true;
 }

@@ -80,11 +80,17 @@ enum {
 	PT_TRACEE_NHOOKS
 };
 
+/* The originals the replacements call (kcall.h). */
+UTRACE_KCALL_DEFINE(orig_secure_computing, __secure_computing);
+UTRACE_KCALL_DEFINE(orig_bprm_creds_for_exec, security_bprm_creds_for_exec);
+UTRACE_KCALL_DEFINE(orig_bprm_creds_from_file, security_bprm_creds_from_file);
+
 static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
 	[PT_TRACEE_SECCOMP] = {
 		.name = "__secure_computing",
 		.replacement = UTRACE_REPLACEMENT(utrace_pt_secure_computing),
-		.filter = pt_tracee_filter },
+		.filter = pt_tracee_filter,
+		UTRACE_FHOOK_ORIG(orig_secure_computing) },
 	[PT_TRACEE_NOTIFY] = {
 		.name = "ptrace_notify",
 		.replacement = UTRACE_REPLACEMENT(utrace_pt_notify),
@@ -92,11 +98,13 @@ static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
 	[PT_TRACEE_CREDS_FOR_EXEC] = {
 		.name = "security_bprm_creds_for_exec",
 		.replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_for_exec),
-		.filter = pt_tracee_filter },
+		.filter = pt_tracee_filter,
+		UTRACE_FHOOK_ORIG(orig_bprm_creds_for_exec) },
 	[PT_TRACEE_CREDS_FROM_FILE] = {
 		.name = "security_bprm_creds_from_file",
 		.replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_from_file),
-		.filter = pt_exec_filter },
+		.filter = pt_exec_filter,
+		UTRACE_FHOOK_ORIG(orig_bprm_creds_from_file) },
 };
 
 UTRACE_CHECK_REPLACEMENT(__secure_computing, utrace_pt_secure_computing);
@@ -240,7 +248,6 @@ static void pt_modref_leave(struct utrace *utrace)
 
 int utrace_pt_secure_computing(const struct seccomp_data *sd)
 {
-	int (*orig)(const struct seccomp_data *sd) = pt_tracee_hooks[PT_TRACEE_SECCOMP].orig;
 	struct utrace *utrace = pt_modref_enter();
 	struct pt_ctx *ctx = pt_find(current, NULL);
 	unsigned long options = 0;
@@ -255,10 +262,10 @@ int utrace_pt_secure_computing(const struct seccomp_data *sd)
 		ret = 0;
 	} else if ((options & PTRACE_O_TRACESECCOMP) && !current->ptrace &&
 		   pt_window_open(&win)) {
-		ret = orig(sd);
+		ret = utrace_kcall(orig_secure_computing)(sd);
 		pt_window_close(&win);
 	} else {
-		ret = orig(sd);
+		ret = utrace_kcall(orig_secure_computing)(sd);
 	}
 	pt_modref_leave(utrace);
 	return ret;
@@ -318,17 +325,16 @@ int utrace_pt_notify(int exit_code, unsigned long message)
  */
 int utrace_pt_bprm_creds_for_exec(struct linux_binprm *bprm)
 {
-	int (*orig)(struct linux_binprm *bprm) = pt_tracee_hooks[PT_TRACEE_CREDS_FOR_EXEC].orig;
 	struct pt_ctx *ctx = pt_find(current, NULL);
 	const struct cred *old;
 	int ret;
 
 	if (ctx)
 		bprm->unsafe |= LSM_UNSAFE_PTRACE;
-	ret = orig(bprm);
+	ret = utrace_kcall(orig_bprm_creds_for_exec)(bprm);
 	if (ctx && !ret) {
 		old = override_creds(bprm->cred);
-		ret = utrace_syms.security_ptrace_traceme(ctx->tracer);
+		ret = utrace_kcall(security_ptrace_traceme)(ctx->tracer);
 		revert_creds(old);
 	}
 	if (ctx)
@@ -340,8 +346,6 @@ int utrace_pt_bprm_creds_for_exec(struct linux_binprm *bprm)
 int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm,
 				   UTRACE_BPRM_FILE_CONST struct file *file)
 {
-	int (*orig)(struct linux_binprm *bprm, UTRACE_BPRM_FILE_CONST struct file *file) =
-		pt_tracee_hooks[PT_TRACEE_CREDS_FROM_FILE].orig;
 	struct pt_ctx *ctx = pt_find(current, NULL);
 	const struct cred *saved = NULL;
 	int ret;
@@ -358,7 +362,7 @@ int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm,
 		 */
 		bprm->unsafe |= LSM_UNSAFE_PTRACE | LSM_UNSAFE_NO_NEW_PRIVS;
 	}
-	ret = orig(bprm, file);
+	ret = utrace_kcall(orig_bprm_creds_from_file)(bprm, file);
 	if (ctx) {
 		rcu_assign_pointer(current->ptracer_cred, saved);
 		utrace_engine_put(ctx->engine);

@@ -318,7 +318,7 @@ static int pt_put_rusage(unsigned long ru, const struct rusage *r)
 {
 #ifdef CONFIG_IA32_EMULATION
 	if (pt_ia32())
-		return utrace_syms.put_compat_rusage(r, compat_ptr(ru));
+		return utrace_kcall(put_compat_rusage)(r, compat_ptr(ru));
 #endif
 	return copy_to_user((struct rusage __user *)ru, r, sizeof(*r)) ? -EFAULT : 0;
 }
@@ -334,7 +334,7 @@ static long pt_wait_report(struct pt_wait_opts *wo, const struct pt_regs *regs, 
 	if (kind == PT_WAITPID)
 		ru = 0;
 	if (ru) {
-		utrace_syms.getrusage(wo->task, RUSAGE_BOTH, &r);
+		utrace_kcall(getrusage)(wo->task, RUSAGE_BOTH, &r);
 		if (pt_put_rusage(ru, &r))
 			ret = -EFAULT;
 	}
@@ -377,8 +377,8 @@ static long pt_poll_native(const struct pt_regs *poll, int kind, long *result)
 
 	if (kind != PT_WAITID)
 		return *result = pt_orig_wait(poll, kind);
-	ret = utrace_syms.kernel_waitid(pt_arg(poll, 0), pt_arg(poll, 1), &info, pt_arg(poll, 3),
-					ru ? &r : NULL);
+	ret = utrace_kcall(kernel_waitid)(pt_arg(poll, 0), pt_arg(poll, 1), &info,
+					  pt_arg(poll, 3), ru ? &r : NULL);
 	if (ret <= 0)
 		return *result = ret;
 	*result = 0;

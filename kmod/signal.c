@@ -65,6 +65,13 @@
 
 #include "utrace_internal.h"
 
+/* The originals (kcall.h); __send_signal_locked() is static: our prototype. */
+typedef int utrace_send_signal_locked_t(int sig, struct kernel_siginfo *info,
+					struct task_struct *t, enum pid_type type, bool force);
+UTRACE_KCALL_DEFINE(orig_get_signal, get_signal);
+UTRACE_KCALL_DEFINE(orig_send_signal_locked, utrace_send_signal_locked_t);
+UTRACE_KCALL_DEFINE(orig_dequeue_signal, dequeue_signal);
+
 static bool utrace_signal_filter(void);
 UTRACE_DECLARE_REPLACEMENT(utrace_get_signal);
 
@@ -72,6 +79,7 @@ static struct utrace_fhook utrace_hook_signal = {
 	.name = "get_signal",
 	.replacement = UTRACE_REPLACEMENT(utrace_get_signal),
 	.filter = utrace_signal_filter,
+	UTRACE_FHOOK_ORIG(orig_get_signal),
 };
 
 UTRACE_DECLARE_REPLACEMENT(utrace_send_signal_locked);
@@ -80,6 +88,7 @@ static struct utrace_fhook utrace_hook_send = {
 	.name = "__send_signal_locked",
 	.replacement = UTRACE_REPLACEMENT(utrace_send_signal_locked),
 	.filter = utrace_active,
+	UTRACE_FHOOK_ORIG(orig_send_signal_locked),
 };
 
 static bool utrace_dequeue_filter(void);
@@ -89,6 +98,7 @@ static struct utrace_fhook utrace_hook_dequeue = {
 	.name = "dequeue_signal",
 	.replacement = UTRACE_REPLACEMENT(utrace_dequeue_signal),
 	.filter = utrace_dequeue_filter,
+	UTRACE_FHOOK_ORIG(orig_dequeue_signal),
 };
 
 /* __send_signal_locked() is static: no declaration to check against. */
@@ -193,7 +203,7 @@ static void utrace_mark_continued(struct task_struct *t)
 		if (!READ_ONCE(utrace->stopped)) {
 			if (test_bit(UTRACE_JCTL_TRAP, &utrace->jctl_bits)) {
 				set_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
-				utrace_syms.signal_wake_up_state(th, 0);
+				utrace_kcall(signal_wake_up_state)(th, 0);
 			}
 			continue;
 		}
@@ -201,7 +211,7 @@ static void utrace_mark_continued(struct task_struct *t)
 		/* Pairs with utrace_jctl_listen(). */
 		smp_mb__after_atomic();
 		if (test_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits))
-			utrace_syms.wake_up_state(th, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(th, __TASK_TRACED);
 	}
 }
 
@@ -245,7 +255,7 @@ void utrace_jctl_listen(struct task_struct *task, bool on)
 			/* Pairs with utrace_mark_continued(): one of us wakes it. */
 			smp_mb__after_atomic();
 			if (test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits))
-				utrace_syms.wake_up_state(task, __TASK_TRACED);
+				utrace_kcall(wake_up_state)(task, __TASK_TRACED);
 		} else {
 			clear_bit(UTRACE_JCTL_LISTEN, &utrace->jctl_bits);
 		}
@@ -280,14 +290,12 @@ void utrace_signal_ptraced(struct task_struct *task, bool on)
 int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_struct *t,
 			      enum pid_type type, bool force)
 {
-	int (*orig)(int sig, struct kernel_siginfo *info, struct task_struct *t,
-		    enum pid_type type, bool force) = utrace_hook_send.orig;
 	struct task_struct *th;
 	bool marked = false;
 	int ret;
 
 	if (sig == SIGKILL || !valid_signal(sig) || !sig)
-		return orig(sig, info, t, type, force);
+		return utrace_kcall(orig_send_signal_locked)(sig, info, t, type, force);
 	rcu_read_lock();
 	if (type == PIDTYPE_PID) {
 		marked = utrace_mark_sending(t, sig, force);
@@ -295,7 +303,7 @@ int utrace_send_signal_locked(int sig, struct kernel_siginfo *info, struct task_
 		for_each_thread(t, th)
 			marked |= utrace_mark_sending(th, sig, force);
 	}
-	ret = orig(sig, info, t, type, force);
+	ret = utrace_kcall(orig_send_signal_locked)(sig, info, t, type, force);
 	if (sig == SIGCONT)
 		utrace_mark_continued(t);
 	if (marked) {
@@ -541,7 +549,7 @@ static void utrace_push_back_signal(const kernel_siginfo_t *info)
 
 	if (!valid_signal(signr) || !signr)
 		return;
-	q = utrace_syms.sigqueue_alloc();
+	q = utrace_kcall(sigqueue_alloc)();
 	spin_lock_irq(&sighand->siglock);
 	if (q && (signr >= SIGRTMIN || !sigismember(&current->pending.signal, signr))) {
 		/* An ordinary queue entry, freed by whoever dequeues it. */
@@ -554,7 +562,7 @@ static void utrace_push_back_signal(const kernel_siginfo_t *info)
 	recalc_sigpending();
 	spin_unlock_irq(&sighand->siglock);
 	if (q)
-		utrace_syms.sigqueue_free(q);
+		utrace_kcall(sigqueue_free)(q);
 }
 
 /*
@@ -569,7 +577,6 @@ static void utrace_push_back_signal(const kernel_siginfo_t *info)
  */
 static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 {
-	bool (*orig)(struct ksignal *ksig) = utrace_hook_signal.orig;
 	struct sighand_struct *sighand = current->sighand;
 	sigset_t saved;
 
@@ -580,7 +587,7 @@ static void utrace_kernel_bookkeeping(struct ksignal *ksig)
 	set_thread_flag(TIF_SIGPENDING);
 	spin_unlock_irq(&sighand->siglock);
 
-	orig(ksig);
+	utrace_kcall(orig_get_signal)(ksig);
 
 	spin_lock_irq(&sighand->siglock);
 	current->blocked = saved;
@@ -653,18 +660,18 @@ static bool utrace_signal_fatal(struct ksignal *ksig, int signr, bool core)
 {
 	spin_unlock_irq(&current->sighand->siglock);
 	if (unlikely(cgroup_task_frozen(current)))
-		utrace_syms.cgroup_leave_frozen(true);
+		utrace_kcall(cgroup_leave_frozen)(true);
 	current->flags |= PF_SIGNALED;
 	if (core) {
-		utrace_syms.proc_coredump_connector(current);
-		utrace_syms.do_coredump(&ksig->info);
+		utrace_kcall(proc_coredump_connector)(current);
+		utrace_kcall(do_coredump)(&ksig->info);
 	}
 	if (current->flags & PF_IO_WORKER) {
 		ksig->sig = signr;
 		return true;
 	}
 	utrace_signal_task_exit();	/* do_group_exit() does not return */
-	utrace_syms.do_group_exit(ksig->info.si_signo);
+	utrace_kcall(do_group_exit)(ksig->info.si_signo);
 	return false;	/* not reached */
 }
 
@@ -699,24 +706,24 @@ static bool utrace_start_group_stop(int signr)
 	if (!(sig->flags & SIGNAL_STOP_STOPPED))
 		sig->group_exit_code = signr;
 	sig->group_stop_count = 0;
-	if (utrace_syms.task_set_jobctl_pending(current, signr | gstop))
+	if (utrace_kcall(task_set_jobctl_pending)(current, signr | gstop))
 		sig->group_stop_count++;
 	t = current;
 	while_each_thread(current, t) {
 		unsigned int state = 0;
 
-		if (task_is_stopped(t) || !utrace_syms.task_set_jobctl_pending(t, signr | gstop))
+		if (task_is_stopped(t) || !utrace_kcall(task_set_jobctl_pending)(t, signr | gstop))
 			continue;
 		sig->group_stop_count++;
 		if (unlikely(t->ptrace & PT_SEIZED)) {
 			/* ptrace_trap_notify(): a sibling seized by native ptrace */
-			utrace_syms.task_set_jobctl_pending(t, JOBCTL_TRAP_NOTIFY);
+			utrace_kcall(task_set_jobctl_pending)(t, JOBCTL_TRAP_NOTIFY);
 			if (t->jobctl & JOBCTL_LISTENING) {
 				t->jobctl &= ~JOBCTL_TRACED;
 				state = __TASK_TRACED;
 			}
 		}
-		utrace_syms.signal_wake_up_state(t, state);
+		utrace_kcall(signal_wake_up_state)(t, state);
 	}
 	return true;
 }
@@ -730,7 +737,7 @@ static bool utrace_participate_group_stop(void)
 	struct signal_struct *sig = current->signal;
 	bool consume = current->jobctl & JOBCTL_STOP_CONSUME;
 
-	utrace_syms.task_clear_jobctl_pending(current, JOBCTL_STOP_PENDING);
+	utrace_kcall(task_clear_jobctl_pending)(current, JOBCTL_STOP_PENDING);
 	if (!consume)
 		return false;
 	if (!WARN_ON_ONCE(sig->group_stop_count == 0))
@@ -792,7 +799,7 @@ bool utrace_jctl_retrap(struct task_struct *task)
 			clear_bit(UTRACE_JCTL_RETRAP_KICKED, &utrace->jctl_bits);
 			set_bit(UTRACE_JCTL_RETRAP, &utrace->jctl_bits);
 			task->jobctl &= ~JOBCTL_STOPPED;
-			utrace_syms.signal_wake_up_state(task, __TASK_STOPPED);
+			utrace_kcall(signal_wake_up_state)(task, __TASK_STOPPED);
 			kicked = true;
 		}
 		spin_unlock_irqrestore(&sighand->siglock, flags);
@@ -849,24 +856,20 @@ static bool utrace_dequeue_kick(void)
 int utrace_dequeue_signal(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
 			  enum pid_type *type)
 {
-	int (*orig)(struct task_struct *task, sigset_t *mask, kernel_siginfo_t *info,
-		    enum pid_type *type) = utrace_hook_dequeue.orig;
 	int ret = 0;
 
 	if (task != current || !utrace_dequeue_kick())
-		ret = orig(task, mask, info, type);
+		ret = utrace_kcall(orig_dequeue_signal)(task, mask, info, type);
 	module_put(THIS_MODULE);
 	return ret;
 }
 #else
 int utrace_dequeue_signal(sigset_t *mask, kernel_siginfo_t *info, enum pid_type *type)
 {
-	int (*orig)(sigset_t *mask, kernel_siginfo_t *info, enum pid_type *type) =
-		utrace_hook_dequeue.orig;
 	int ret = 0;
 
 	if (!utrace_dequeue_kick())
-		ret = orig(mask, info, type);
+		ret = utrace_kcall(orig_dequeue_signal)(mask, info, type);
 	module_put(THIS_MODULE);
 	return ret;
 }
@@ -889,7 +892,7 @@ again:
 	clear_notify_signal();
 	if (unlikely(task_work_pending(current))) {
 		utrace->in_signal = true;
-		utrace_syms.task_work_run();
+		utrace_kcall(task_work_run)();
 		utrace->in_signal = false;
 	}
 	/*
@@ -908,10 +911,8 @@ again:
 
 relock:
 	if (unlikely(current->ptrace)) {
-		bool (*orig)(struct ksignal *ksig) = utrace_hook_signal.orig;
-
 		/* Native ptrace attached meanwhile: its signal stops are the kernel's. */
-		return orig(ksig);
+		return utrace_kcall(orig_get_signal)(ksig);
 	}
 	spin_lock_irq(&sighand->siglock);
 	for (;;) {
@@ -980,7 +981,7 @@ relock:
 			}
 			jctl_reported = false;
 			/* Not ptraced: it stops, releases siglock, returns true. */
-			if (utrace_syms.do_signal_stop(0))
+			if (utrace_kcall(do_signal_stop)(0))
 				goto relock;
 			continue;
 		}
@@ -1066,7 +1067,7 @@ relock:
 			if (disposition == UTRACE_SIGNAL_TSTP) {
 				spin_unlock_irq(&sighand->siglock);
 				/* Job control signals do nothing in an orphaned pgrp. */
-				if (utrace_syms.is_current_pgrp_orphaned()) {
+				if (utrace_kcall(is_current_pgrp_orphaned)()) {
 					fate = UTRACE_FATE_IGNORED;
 					goto ignored;
 				}
@@ -1105,7 +1106,7 @@ relock:
 					utrace_push_back_signal(&ksig->info);
 				goto relock;
 			}
-			if (utrace_syms.do_signal_stop(signr)) {
+			if (utrace_kcall(do_signal_stop)(signr)) {
 				/* It stopped, released siglock, and we are continued. */
 				if (report.result & UTRACE_SIGNAL_HOLD)
 					utrace_push_back_signal(&ksig->info);
@@ -1137,19 +1138,18 @@ ignored:
 
 bool utrace_get_signal(struct ksignal *ksig)
 {
-	bool (*orig)(struct ksignal *ksig) = utrace_hook_signal.orig;
 	struct utrace *utrace = utrace_lookup(current);
 	bool ret;
 
 	/* The filter took a module reference for this call. */
 	if (!utrace) {
-		ret = orig(ksig);
+		ret = utrace_kcall(orig_get_signal)(ksig);
 		module_put(THIS_MODULE);
 		return ret;
 	}
 	utrace->sig_modref = true;
 	if (current->ptrace || (current->utask && current->utask->active_uprobe))
-		ret = orig(ksig);
+		ret = utrace_kcall(orig_get_signal)(ksig);
 	else
 		ret = utrace_signal_loop(utrace, ksig);
 	utrace->sig_modref = false;

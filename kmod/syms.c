@@ -6,6 +6,8 @@
  * registered on it by name tells its address, and it then resolves the
  * rest.  Process context at module init only.  If the kernel renames or
  * inlines one of these, loading fails with -ENOENT and a message naming it.
+ * Each is called as a static call (kcall.h): a direct call on x86_64, which
+ * IBT requires (most of these functions lose their ENDBR64 at boot).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,6 +15,7 @@
 #include <linux/cn_proc.h>
 #include <linux/compat.h>
 #include <linux/coredump.h>
+#include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/ptrace.h>
@@ -26,66 +29,86 @@
 
 #include "utrace_internal.h"
 
-struct utrace_syms utrace_syms;
-
-static unsigned long (*utrace_kallsyms_lookup_name)(const char *name);
+DEFINE_STATIC_CALL_NULL(utrace_kc_kallsyms_lookup_name, kallsyms_lookup_name);
+static struct utrace_kcall utrace_kc_lookup = UTRACE_KCALL_INIT(kallsyms_lookup_name,
+							       "kallsyms_lookup_name");
 
 unsigned long utrace_lookup_name(const char *name)
 {
-	return utrace_kallsyms_lookup_name(name);
+	return utrace_kcall(kallsyms_lookup_name)(name);
 }
 
-static int utrace_resolve(const char *name, void **slot)
-{
-	unsigned long addr = utrace_kallsyms_lookup_name(name);
+UTRACE_KCALL_DEFINE(wake_up_state, utrace_wake_up_state_t);
+UTRACE_KCALL_DEFINE(wait_task_inactive, utrace_wait_task_inactive_t);
+UTRACE_KCALL_DEFINE(user_enable_single_step, utrace_user_enable_single_step_t);
+UTRACE_KCALL_DEFINE(user_enable_block_step, utrace_user_enable_block_step_t);
+UTRACE_KCALL_DEFINE(user_disable_single_step, utrace_user_disable_single_step_t);
+UTRACE_KCALL_DEFINE(task_work_cancel, utrace_task_work_cancel_t);
+UTRACE_KCALL_DEFINE(ptrace_may_access, utrace_ptrace_may_access_t);
+UTRACE_KCALL_DEFINE(security_capable, utrace_security_capable_t);
+UTRACE_KCALL_DEFINE(ptrace_notify, utrace_ptrace_notify_t);
+UTRACE_KCALL_DEFINE(task_work_run, utrace_task_work_run_t);
+UTRACE_KCALL_DEFINE(do_group_exit, utrace_do_group_exit_t);
+UTRACE_KCALL_DEFINE(do_coredump, utrace_do_coredump_t);
+UTRACE_KCALL_DEFINE(proc_coredump_connector, utrace_proc_coredump_connector_t);
+UTRACE_KCALL_DEFINE(is_current_pgrp_orphaned, utrace_is_current_pgrp_orphaned_t);
+UTRACE_KCALL_DEFINE(sigqueue_alloc, utrace_sigqueue_alloc_t);
+UTRACE_KCALL_DEFINE(sigqueue_free, utrace_sigqueue_free_t);
+UTRACE_KCALL_DEFINE(cgroup_leave_frozen, utrace_cgroup_leave_frozen_t);
+UTRACE_KCALL_DEFINE(do_signal_stop, utrace_do_signal_stop_t);
+UTRACE_KCALL_DEFINE(task_set_jobctl_pending, utrace_task_set_jobctl_pending_t);
+UTRACE_KCALL_DEFINE(task_clear_jobctl_pending, utrace_task_clear_jobctl_pending_t);
+UTRACE_KCALL_DEFINE(signal_wake_up_state, utrace_signal_wake_up_state_t);
+UTRACE_KCALL_DEFINE(walk_process_tree, utrace_walk_process_tree_t);
+UTRACE_KCALL_DEFINE(arch_ptrace, utrace_arch_ptrace_t);
+UTRACE_KCALL_DEFINE(copy_siginfo_to_user, utrace_copy_siginfo_to_user_t);
+UTRACE_KCALL_DEFINE(copy_siginfo_from_user, utrace_copy_siginfo_from_user_t);
+UTRACE_KCALL_DEFINE(getrusage, utrace_getrusage_t);
+UTRACE_KCALL_DEFINE(security_ptrace_traceme, utrace_security_ptrace_traceme_t);
+UTRACE_KCALL_DEFINE(kernel_waitid, utrace_kernel_waitid_t);
+UTRACE_KCALL_DEFINE(release_task, utrace_release_task_t);
+#ifdef CONFIG_IA32_EMULATION
+UTRACE_KCALL_DEFINE(compat_arch_ptrace, utrace_compat_arch_ptrace_t);
+UTRACE_KCALL_DEFINE(copy_siginfo_to_user32, utrace_copy_siginfo_to_user32_t);
+UTRACE_KCALL_DEFINE(copy_siginfo_from_user32, utrace_copy_siginfo_from_user32_t);
+UTRACE_KCALL_DEFINE(put_compat_rusage, utrace_put_compat_rusage_t);
+#endif
 
-	if (!addr) {
-		pr_err("kernel symbol %s not found\n", name);
-		return -ENOENT;
-	}
-	*slot = (void *)addr;
-	return 0;
-}
-
-/* Each utrace_syms member must have the type of the kernel function it holds. */
+/* Each static call must have the type of the kernel function it calls. */
+#define UTRACE_SYM_TYPE(sym, kfn) __same_type(&STATIC_CALL_TRAMP(utrace_kc_##sym), &(kfn))
 static void __init_or_module utrace_syms_check_types(void)
 {
-	BUILD_BUG_ON(!__same_type(utrace_syms.wake_up_state, &wake_up_state));
-	BUILD_BUG_ON(!__same_type(utrace_syms.wait_task_inactive, &wait_task_inactive));
-	BUILD_BUG_ON(!__same_type(utrace_syms.user_enable_single_step, &user_enable_single_step));
-	BUILD_BUG_ON(!__same_type(utrace_syms.user_enable_block_step, &user_enable_block_step));
-	BUILD_BUG_ON(!__same_type(utrace_syms.user_disable_single_step,
-				  &user_disable_single_step));
-	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_cancel, &task_work_cancel));
-	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_may_access, &ptrace_may_access));
-	BUILD_BUG_ON(!__same_type(utrace_syms.security_capable, &security_capable));
-	BUILD_BUG_ON(!__same_type(utrace_syms.ptrace_notify, &ptrace_notify));
-	BUILD_BUG_ON(!__same_type(utrace_syms.task_work_run, &task_work_run));
-	BUILD_BUG_ON(!__same_type(utrace_syms.do_coredump, &do_coredump));
-	BUILD_BUG_ON(!__same_type(utrace_syms.proc_coredump_connector,
-				  &proc_coredump_connector));
-	BUILD_BUG_ON(!__same_type(utrace_syms.is_current_pgrp_orphaned,
-				  &is_current_pgrp_orphaned));
-	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_alloc, &sigqueue_alloc));
-	BUILD_BUG_ON(!__same_type(utrace_syms.sigqueue_free, &sigqueue_free));
-	BUILD_BUG_ON(!__same_type(utrace_syms.cgroup_leave_frozen, &cgroup_leave_frozen));
-	BUILD_BUG_ON(!__same_type(utrace_syms.walk_process_tree, &walk_process_tree));
-	BUILD_BUG_ON(!__same_type(utrace_syms.arch_ptrace, &arch_ptrace));
-	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user, &copy_siginfo_to_user));
-	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user, &copy_siginfo_from_user));
-	BUILD_BUG_ON(!__same_type(utrace_syms.getrusage, &getrusage));
-	BUILD_BUG_ON(!__same_type(utrace_syms.security_ptrace_traceme, &security_ptrace_traceme));
-	BUILD_BUG_ON(!__same_type(utrace_syms.release_task, &release_task));
-	BUILD_BUG_ON(!__same_type(utrace_syms.task_set_jobctl_pending, &task_set_jobctl_pending));
-	BUILD_BUG_ON(!__same_type(utrace_syms.task_clear_jobctl_pending,
-				  &task_clear_jobctl_pending));
-	BUILD_BUG_ON(!__same_type(utrace_syms.signal_wake_up_state, &signal_wake_up_state));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(wake_up_state, wake_up_state));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(wait_task_inactive, wait_task_inactive));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(user_enable_single_step, user_enable_single_step));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(user_enable_block_step, user_enable_block_step));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(user_disable_single_step, user_disable_single_step));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_work_cancel, task_work_cancel));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(ptrace_may_access, ptrace_may_access));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(security_capable, security_capable));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(ptrace_notify, ptrace_notify));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_work_run, task_work_run));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(do_coredump, do_coredump));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(proc_coredump_connector, proc_coredump_connector));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(is_current_pgrp_orphaned, is_current_pgrp_orphaned));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(sigqueue_alloc, sigqueue_alloc));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(sigqueue_free, sigqueue_free));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(cgroup_leave_frozen, cgroup_leave_frozen));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(walk_process_tree, walk_process_tree));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(arch_ptrace, arch_ptrace));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(copy_siginfo_to_user, copy_siginfo_to_user));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(copy_siginfo_from_user, copy_siginfo_from_user));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(getrusage, getrusage));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(security_ptrace_traceme, security_ptrace_traceme));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(release_task, release_task));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_set_jobctl_pending, task_set_jobctl_pending));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_clear_jobctl_pending, task_clear_jobctl_pending));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(signal_wake_up_state, signal_wake_up_state));
 #ifdef CONFIG_IA32_EMULATION
-	BUILD_BUG_ON(!__same_type(utrace_syms.compat_arch_ptrace, &compat_arch_ptrace));
-	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_to_user32, &copy_siginfo_to_user32));
-	BUILD_BUG_ON(!__same_type(utrace_syms.copy_siginfo_from_user32,
-				  &copy_siginfo_from_user32));
-	BUILD_BUG_ON(!__same_type(utrace_syms.put_compat_rusage, &put_compat_rusage));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(compat_arch_ptrace, compat_arch_ptrace));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(copy_siginfo_to_user32, copy_siginfo_to_user32));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(copy_siginfo_from_user32, copy_siginfo_from_user32));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(put_compat_rusage, put_compat_rusage));
 #endif
 	/*
 	 * do_signal_stop() is static in kernel/signal.c, kernel_waitid() in
@@ -93,51 +116,49 @@ static void __init_or_module utrace_syms_check_types(void)
 	 */
 }
 
-static const struct {
-	const char *name;
-	void **slot;
-} utrace_sym_table[] = {
-	{ "wake_up_state", (void **)&utrace_syms.wake_up_state },
-	{ "wait_task_inactive", (void **)&utrace_syms.wait_task_inactive },
-	{ "user_enable_single_step", (void **)&utrace_syms.user_enable_single_step },
-	{ "user_enable_block_step", (void **)&utrace_syms.user_enable_block_step },
-	{ "user_disable_single_step", (void **)&utrace_syms.user_disable_single_step },
-	{ "task_work_cancel", (void **)&utrace_syms.task_work_cancel },
-	{ "ptrace_may_access", (void **)&utrace_syms.ptrace_may_access },
-	{ "security_capable", (void **)&utrace_syms.security_capable },
-	{ "ptrace_notify", (void **)&utrace_syms.ptrace_notify },
-	{ "task_work_run", (void **)&utrace_syms.task_work_run },
-	{ "do_group_exit", (void **)&utrace_syms.do_group_exit },
-	{ "do_coredump", (void **)&utrace_syms.do_coredump },
-	{ "proc_coredump_connector", (void **)&utrace_syms.proc_coredump_connector },
-	{ "is_current_pgrp_orphaned", (void **)&utrace_syms.is_current_pgrp_orphaned },
-	{ "sigqueue_alloc", (void **)&utrace_syms.sigqueue_alloc },
-	{ "sigqueue_free", (void **)&utrace_syms.sigqueue_free },
-	{ "cgroup_leave_frozen", (void **)&utrace_syms.cgroup_leave_frozen },
-	{ "do_signal_stop", (void **)&utrace_syms.do_signal_stop },
-	{ "task_set_jobctl_pending", (void **)&utrace_syms.task_set_jobctl_pending },
-	{ "task_clear_jobctl_pending", (void **)&utrace_syms.task_clear_jobctl_pending },
-	{ "signal_wake_up_state", (void **)&utrace_syms.signal_wake_up_state },
-	{ "walk_process_tree", (void **)&utrace_syms.walk_process_tree },
-	{ "arch_ptrace", (void **)&utrace_syms.arch_ptrace },
-	{ "copy_siginfo_to_user", (void **)&utrace_syms.copy_siginfo_to_user },
-	{ "copy_siginfo_from_user", (void **)&utrace_syms.copy_siginfo_from_user },
-	{ "getrusage", (void **)&utrace_syms.getrusage },
-	{ "security_ptrace_traceme", (void **)&utrace_syms.security_ptrace_traceme },
-	{ "kernel_waitid", (void **)&utrace_syms.kernel_waitid },
-	{ "release_task", (void **)&utrace_syms.release_task },
+static struct utrace_kcall utrace_sym_table[] = {
+	UTRACE_KCALL_INIT(wake_up_state, "wake_up_state"),
+	UTRACE_KCALL_INIT(wait_task_inactive, "wait_task_inactive"),
+	UTRACE_KCALL_INIT(user_enable_single_step, "user_enable_single_step"),
+	UTRACE_KCALL_INIT(user_enable_block_step, "user_enable_block_step"),
+	UTRACE_KCALL_INIT(user_disable_single_step, "user_disable_single_step"),
+	UTRACE_KCALL_INIT(task_work_cancel, "task_work_cancel"),
+	UTRACE_KCALL_INIT(ptrace_may_access, "ptrace_may_access"),
+	UTRACE_KCALL_INIT(security_capable, "security_capable"),
+	UTRACE_KCALL_INIT(ptrace_notify, "ptrace_notify"),
+	UTRACE_KCALL_INIT(task_work_run, "task_work_run"),
+	UTRACE_KCALL_INIT(do_group_exit, "do_group_exit"),
+	UTRACE_KCALL_INIT(do_coredump, "do_coredump"),
+	UTRACE_KCALL_INIT(proc_coredump_connector, "proc_coredump_connector"),
+	UTRACE_KCALL_INIT(is_current_pgrp_orphaned, "is_current_pgrp_orphaned"),
+	UTRACE_KCALL_INIT(sigqueue_alloc, "sigqueue_alloc"),
+	UTRACE_KCALL_INIT(sigqueue_free, "sigqueue_free"),
+	UTRACE_KCALL_INIT(cgroup_leave_frozen, "cgroup_leave_frozen"),
+	UTRACE_KCALL_INIT(do_signal_stop, "do_signal_stop"),
+	UTRACE_KCALL_INIT(task_set_jobctl_pending, "task_set_jobctl_pending"),
+	UTRACE_KCALL_INIT(task_clear_jobctl_pending, "task_clear_jobctl_pending"),
+	UTRACE_KCALL_INIT(signal_wake_up_state, "signal_wake_up_state"),
+	UTRACE_KCALL_INIT(walk_process_tree, "walk_process_tree"),
+	UTRACE_KCALL_INIT(arch_ptrace, "arch_ptrace"),
+	UTRACE_KCALL_INIT(copy_siginfo_to_user, "copy_siginfo_to_user"),
+	UTRACE_KCALL_INIT(copy_siginfo_from_user, "copy_siginfo_from_user"),
+	UTRACE_KCALL_INIT(getrusage, "getrusage"),
+	UTRACE_KCALL_INIT(security_ptrace_traceme, "security_ptrace_traceme"),
+	UTRACE_KCALL_INIT(kernel_waitid, "kernel_waitid"),
+	UTRACE_KCALL_INIT(release_task, "release_task"),
 #ifdef CONFIG_IA32_EMULATION
-	{ "compat_arch_ptrace", (void **)&utrace_syms.compat_arch_ptrace },
+	UTRACE_KCALL_INIT(compat_arch_ptrace, "compat_arch_ptrace"),
 	/* x86's own with CONFIG_X86_X32_ABI, else the generic one: the macro says */
-	{ __stringify(copy_siginfo_to_user32), (void **)&utrace_syms.copy_siginfo_to_user32 },
-	{ "copy_siginfo_from_user32", (void **)&utrace_syms.copy_siginfo_from_user32 },
-	{ "put_compat_rusage", (void **)&utrace_syms.put_compat_rusage },
+	UTRACE_KCALL_INIT(copy_siginfo_to_user32, __stringify(copy_siginfo_to_user32)),
+	UTRACE_KCALL_INIT(copy_siginfo_from_user32, "copy_siginfo_from_user32"),
+	UTRACE_KCALL_INIT(put_compat_rusage, "put_compat_rusage"),
 #endif
 };
 
 int utrace_syms_init(void)
 {
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
 	unsigned int i;
 	int ret;
 
@@ -146,14 +167,24 @@ int utrace_syms_init(void)
 		pr_err("cannot find kallsyms_lookup_name: %d\n", ret);
 		return ret;
 	}
-	utrace_kallsyms_lookup_name = (void *)utrace_arch_func_entry((unsigned long)kp.addr);
+	addr = utrace_arch_func_entry((unsigned long)kp.addr);
 	unregister_kprobe(&kp);
+	ret = utrace_kcall_set(&utrace_kc_lookup, addr);
+	if (ret)
+		return ret;
 
 	utrace_syms_check_types();
 	for (i = 0; i < ARRAY_SIZE(utrace_sym_table); i++) {
-		ret = utrace_resolve(utrace_sym_table[i].name, utrace_sym_table[i].slot);
+		struct utrace_kcall *kc = &utrace_sym_table[i];
+
+		addr = utrace_lookup_name(kc->name);
+		if (!addr) {
+			pr_err("kernel symbol %s not found\n", kc->name);
+			return -ENOENT;
+		}
+		ret = utrace_kcall_set(kc, addr);
 		if (ret)
-			break;
+			return ret;
 	}
-	return ret;
+	return 0;
 }

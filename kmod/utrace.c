@@ -318,7 +318,7 @@ static void utrace_wakeup(struct utrace *utrace)
 {
 	if (utrace->stopped && !utrace_wants_stop(utrace)) {
 		utrace->stopped = false;
-		utrace_syms.wake_up_state(utrace->task, __TASK_TRACED);
+		utrace_kcall(wake_up_state)(utrace->task, __TASK_TRACED);
 	}
 }
 
@@ -342,7 +342,7 @@ static bool __utrace_queue_work(struct utrace *utrace, bool interrupt)
 		 */
 		if (interrupt && task != current) {
 			set_tsk_thread_flag(task, TIF_NOTIFY_SIGNAL);
-			if (!utrace_syms.wake_up_state(task, TASK_INTERRUPTIBLE))
+			if (!utrace_kcall(wake_up_state)(task, TASK_INTERRUPTIBLE))
 				kick_process(task);
 		}
 		return true;
@@ -791,7 +791,7 @@ int utrace_prepare_examine(struct task_struct *target, struct utrace_engine *eng
 	if (!stopped)
 		return -EINVAL;
 	exam->state = __TASK_TRACED;
-	exam->ncsw = utrace_syms.wait_task_inactive(target, exam->state);
+	exam->ncsw = utrace_kcall(wait_task_inactive)(target, exam->state);
 	return exam->ncsw ? 0 : -EAGAIN;
 }
 EXPORT_SYMBOL_GPL(utrace_prepare_examine);
@@ -819,7 +819,7 @@ int utrace_finish_examine(struct task_struct *target, struct utrace_engine *engi
 	put_utrace_unlock(utrace);
 	if (READ_ONCE(target->__state) != exam->state)
 		return -EAGAIN;
-	if (utrace_syms.wait_task_inactive(target, exam->state) != exam->ncsw)
+	if (utrace_kcall(wait_task_inactive)(target, exam->state) != exam->ncsw)
 		return -EAGAIN;
 	return 0;
 }
@@ -1109,7 +1109,7 @@ static void utrace_traced_timeout(struct timer_list *t)
 {
 	struct utrace_traced_timer *tt = from_timer(tt, t, timer);
 
-	utrace_syms.wake_up_state(tt->task, __TASK_TRACED);
+	utrace_kcall(wake_up_state)(tt->task, __TASK_TRACED);
 }
 
 /**
@@ -1221,12 +1221,12 @@ static void utrace_apply_step(struct utrace *utrace, enum utrace_resume_action a
 		utrace->stepping = 1;
 	spin_unlock(&utrace->lock);
 	if (action == UTRACE_BLOCKSTEP && arch_has_block_step()) {
-		utrace_syms.user_enable_block_step(task);
+		utrace_kcall(user_enable_block_step)(task);
 	} else if (action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP) {
-		utrace_syms.user_enable_single_step(task);
+		utrace_kcall(user_enable_single_step)(task);
 	} else if (utrace->stepping) {
 		utrace->stepping = 0;
-		utrace_syms.user_disable_single_step(task);
+		utrace_kcall(user_disable_single_step)(task);
 		/* It may have cleared our syscall exit bit (x86). */
 		spin_lock(&utrace->lock);
 		if (utrace->syscall_work)
@@ -2041,7 +2041,7 @@ void utrace_core_quiesce(void)
 			utrace_arch_clear_syscall_work(utrace);
 		if (utrace->stopped) {
 			utrace->stopped = false;
-			utrace_syms.wake_up_state(utrace->task, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(utrace->task, __TASK_TRACED);
 		}
 		if (utrace->stepping && !utrace->step_off) {
 			utrace->step_off = 1;
@@ -2107,7 +2107,7 @@ void utrace_core_exit(void)
 			continue;
 		spin_lock(&utrace->lock);
 		if (utrace->work_queued &&
-		    utrace_syms.task_work_cancel(utrace->task, &utrace->work)) {
+		    utrace_kcall(task_work_cancel)(utrace->task, &utrace->work)) {
 			utrace->work_queued = 0;
 			utrace_inflight_put();
 		}
@@ -2115,7 +2115,7 @@ void utrace_core_exit(void)
 			utrace_arch_clear_syscall_work(utrace);
 		if (utrace->stopped) {
 			utrace->stopped = false;
-			utrace_syms.wake_up_state(utrace->task, __TASK_TRACED);
+			utrace_kcall(wake_up_state)(utrace->task, __TASK_TRACED);
 		}
 		spin_unlock(&utrace->lock);
 		utrace_unhash(utrace);

@@ -24,6 +24,7 @@
 #include <linux/workqueue.h>
 
 #include "utrace_compat.h"
+#include "kcall.h"
 
 #define UTRACE_MODULE_VERSION	"0.1.0"
 
@@ -212,86 +213,126 @@ int utrace_notify_death(struct task_struct *tsk, struct pid *pid, struct task_st
 
 struct rusage;
 
-/* syms.c: kernel functions that are not exported */
-/* syms.c checks each prototype against the kernel's headers at build time. */
-struct utrace_syms {
-	int (*wake_up_state)(struct task_struct *p, unsigned int state);
-	unsigned long (*wait_task_inactive)(struct task_struct *p, unsigned int match_state);
-	void (*user_enable_single_step)(struct task_struct *task);
-	void (*user_enable_block_step)(struct task_struct *task);
-	void (*user_disable_single_step)(struct task_struct *task);
-	/* 6.1.100+ (backported from 6.11): cancels one callback_head */
-	bool (*task_work_cancel)(struct task_struct *task, struct callback_head *cb);
-	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
-	/*
-	 * engines.c: an engine owner's capability at a set-id exec; ptrace.c:
-	 * ptracer_capable() on the credentials a relationship recorded
-	 */
-	int (*security_capable)(const struct cred *cred, struct user_namespace *ns, int cap,
-				unsigned int opts);
-	int (*ptrace_notify)(int exit_code, unsigned long message);
-	/* signal.c: get_signal()'s helpers */
-	void (*task_work_run)(void);
-	/* no __noreturn here: objtool cannot see it through a pointer */
-	void (*do_group_exit)(int exit_code);
-	void (*do_coredump)(const kernel_siginfo_t *siginfo);
-	void (*proc_coredump_connector)(struct task_struct *task);
-	int (*is_current_pgrp_orphaned)(void);
-	struct sigqueue *(*sigqueue_alloc)(void);
-	void (*sigqueue_free)(struct sigqueue *q);
-	void (*cgroup_leave_frozen)(bool always_leave);
-	/* static in kernel/signal.c; called with siglock held, drops it if true */
-	bool (*do_signal_stop)(int signr);
-	/* signal.c: group stop bookkeeping (siglock held) */
-	bool (*task_set_jobctl_pending)(struct task_struct *task, unsigned long mask);
-	void (*task_clear_jobctl_pending)(struct task_struct *task, unsigned long mask);
-	void (*signal_wake_up_state)(struct task_struct *t, unsigned int state);
-	/* ptrace.c: the ptrace backend */
-	/* the switch: a walk of every process under tasklist_lock */
-	void (*walk_process_tree)(struct task_struct *top, proc_visitor visitor, void *data);
-	long (*arch_ptrace)(struct task_struct *child, long request, unsigned long addr,
-			    unsigned long data);
-	int (*copy_siginfo_to_user)(siginfo_t __user *to, const kernel_siginfo_t *from);
-	int (*copy_siginfo_from_user)(kernel_siginfo_t *to, const siginfo_t __user *from);
-	int (*security_ptrace_traceme)(struct task_struct *parent);
-	void (*getrusage)(struct task_struct *p, int who, struct rusage *ru);
-	void (*release_task)(struct task_struct *p);
-	/* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
-	long (*kernel_waitid)(int which, pid_t upid, void *infop, int options,
-			      struct rusage *ru);
+/*
+ * syms.c: kernel functions that are not exported, called as
+ * utrace_kcall(NAME)(args) (kcall.h); syms.c checks each type against the
+ * kernel's declaration at build time.
+ */
+typedef int utrace_wake_up_state_t(struct task_struct *p, unsigned int state);
+UTRACE_KCALL_DECLARE(wake_up_state, utrace_wake_up_state_t);
+typedef unsigned long utrace_wait_task_inactive_t(struct task_struct *p, unsigned int match_state);
+UTRACE_KCALL_DECLARE(wait_task_inactive, utrace_wait_task_inactive_t);
+typedef void utrace_user_enable_single_step_t(struct task_struct *task);
+UTRACE_KCALL_DECLARE(user_enable_single_step, utrace_user_enable_single_step_t);
+typedef void utrace_user_enable_block_step_t(struct task_struct *task);
+UTRACE_KCALL_DECLARE(user_enable_block_step, utrace_user_enable_block_step_t);
+typedef void utrace_user_disable_single_step_t(struct task_struct *task);
+UTRACE_KCALL_DECLARE(user_disable_single_step, utrace_user_disable_single_step_t);
+/* 6.1.100+ (backported from 6.11): cancels one callback_head */
+typedef bool utrace_task_work_cancel_t(struct task_struct *task, struct callback_head *cb);
+UTRACE_KCALL_DECLARE(task_work_cancel, utrace_task_work_cancel_t);
+typedef bool utrace_ptrace_may_access_t(struct task_struct *task, unsigned int mode);
+UTRACE_KCALL_DECLARE(ptrace_may_access, utrace_ptrace_may_access_t);
+/*
+ * engines.c: an engine owner's capability at a set-id exec; ptrace.c:
+ * ptracer_capable() on the credentials a relationship recorded
+ */
+typedef int utrace_security_capable_t(const struct cred *cred, struct user_namespace *ns,
+				int cap, unsigned int opts);
+UTRACE_KCALL_DECLARE(security_capable, utrace_security_capable_t);
+typedef int utrace_ptrace_notify_t(int exit_code, unsigned long message);
+UTRACE_KCALL_DECLARE(ptrace_notify, utrace_ptrace_notify_t);
+/* signal.c: get_signal()'s helpers */
+typedef void utrace_task_work_run_t(void);
+UTRACE_KCALL_DECLARE(task_work_run, utrace_task_work_run_t);
+/* no __noreturn here: objtool cannot see it through a static call */
+typedef void utrace_do_group_exit_t(int exit_code);
+UTRACE_KCALL_DECLARE(do_group_exit, utrace_do_group_exit_t);
+typedef void utrace_do_coredump_t(const kernel_siginfo_t *siginfo);
+UTRACE_KCALL_DECLARE(do_coredump, utrace_do_coredump_t);
+typedef void utrace_proc_coredump_connector_t(struct task_struct *task);
+UTRACE_KCALL_DECLARE(proc_coredump_connector, utrace_proc_coredump_connector_t);
+typedef int utrace_is_current_pgrp_orphaned_t(void);
+UTRACE_KCALL_DECLARE(is_current_pgrp_orphaned, utrace_is_current_pgrp_orphaned_t);
+typedef struct sigqueue *(utrace_sigqueue_alloc_t)(void);
+UTRACE_KCALL_DECLARE(sigqueue_alloc, utrace_sigqueue_alloc_t);
+typedef void utrace_sigqueue_free_t(struct sigqueue *q);
+UTRACE_KCALL_DECLARE(sigqueue_free, utrace_sigqueue_free_t);
+typedef void utrace_cgroup_leave_frozen_t(bool always_leave);
+UTRACE_KCALL_DECLARE(cgroup_leave_frozen, utrace_cgroup_leave_frozen_t);
+/* static in kernel/signal.c; called with siglock held, drops it if true */
+typedef bool utrace_do_signal_stop_t(int signr);
+UTRACE_KCALL_DECLARE(do_signal_stop, utrace_do_signal_stop_t);
+/* signal.c: group stop bookkeeping (siglock held) */
+typedef bool utrace_task_set_jobctl_pending_t(struct task_struct *task, unsigned long mask);
+UTRACE_KCALL_DECLARE(task_set_jobctl_pending, utrace_task_set_jobctl_pending_t);
+typedef void utrace_task_clear_jobctl_pending_t(struct task_struct *task, unsigned long mask);
+UTRACE_KCALL_DECLARE(task_clear_jobctl_pending, utrace_task_clear_jobctl_pending_t);
+typedef void utrace_signal_wake_up_state_t(struct task_struct *t, unsigned int state);
+UTRACE_KCALL_DECLARE(signal_wake_up_state, utrace_signal_wake_up_state_t);
+/* ptrace.c: the ptrace backend */
+/* the switch: a walk of every process under tasklist_lock */
+typedef void utrace_walk_process_tree_t(struct task_struct *top, proc_visitor visitor, void *data);
+UTRACE_KCALL_DECLARE(walk_process_tree, utrace_walk_process_tree_t);
+typedef long utrace_arch_ptrace_t(struct task_struct *child, long request, unsigned long addr,
+				unsigned long data);
+UTRACE_KCALL_DECLARE(arch_ptrace, utrace_arch_ptrace_t);
+typedef int utrace_copy_siginfo_to_user_t(siginfo_t __user *to, const kernel_siginfo_t *from);
+UTRACE_KCALL_DECLARE(copy_siginfo_to_user, utrace_copy_siginfo_to_user_t);
+typedef int utrace_copy_siginfo_from_user_t(kernel_siginfo_t *to, const siginfo_t __user *from);
+UTRACE_KCALL_DECLARE(copy_siginfo_from_user, utrace_copy_siginfo_from_user_t);
+typedef int utrace_security_ptrace_traceme_t(struct task_struct *parent);
+UTRACE_KCALL_DECLARE(security_ptrace_traceme, utrace_security_ptrace_traceme_t);
+typedef void utrace_getrusage_t(struct task_struct *p, int who, struct rusage *ru);
+UTRACE_KCALL_DECLARE(getrusage, utrace_getrusage_t);
+typedef void utrace_release_task_t(struct task_struct *p);
+UTRACE_KCALL_DECLARE(release_task, utrace_release_task_t);
+/* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
+typedef long utrace_kernel_waitid_t(int which, pid_t upid, void *infop, int options,
+				struct rusage *ru);
+UTRACE_KCALL_DECLARE(kernel_waitid, utrace_kernel_waitid_t);
 #ifdef CONFIG_IA32_EMULATION
-	/* the ptrace backend's ia32 entries: compat layouts */
-	long (*compat_arch_ptrace)(struct task_struct *child, compat_long_t request,
-				   compat_ulong_t addr, compat_ulong_t data);
-	int (*copy_siginfo_to_user32)(struct compat_siginfo __user *to,
-				      const kernel_siginfo_t *from);
-	int (*copy_siginfo_from_user32)(kernel_siginfo_t *to,
-					const struct compat_siginfo __user *from);
-	int (*put_compat_rusage)(const struct rusage *r, struct compat_rusage __user *ru);
+/* the ptrace backend's ia32 entries: compat layouts */
+typedef long utrace_compat_arch_ptrace_t(struct task_struct *child, compat_long_t request,
+				compat_ulong_t addr, compat_ulong_t data);
+UTRACE_KCALL_DECLARE(compat_arch_ptrace, utrace_compat_arch_ptrace_t);
+typedef int utrace_copy_siginfo_to_user32_t(struct compat_siginfo __user *to,
+				const kernel_siginfo_t *from);
+UTRACE_KCALL_DECLARE(copy_siginfo_to_user32, utrace_copy_siginfo_to_user32_t);
+typedef int utrace_copy_siginfo_from_user32_t(kernel_siginfo_t *to,
+				const struct compat_siginfo __user *from);
+UTRACE_KCALL_DECLARE(copy_siginfo_from_user32, utrace_copy_siginfo_from_user32_t);
+typedef int utrace_put_compat_rusage_t(const struct rusage *r, struct compat_rusage __user *ru);
+UTRACE_KCALL_DECLARE(put_compat_rusage, utrace_put_compat_rusage_t);
 #endif
-};
 
 /*
- * The do_group_exit slot drops __noreturn, so its type is checked by
+ * The do_group_exit call drops __noreturn, so its type is checked by
  * redeclaring the kernel's prototype here: a change fails to compile.
  */
 void __noreturn do_group_exit(int exit_code);
 
-extern struct utrace_syms utrace_syms;
 int utrace_syms_init(void);
 unsigned long utrace_lookup_name(const char *name);
 
-/* fhook.c: ftrace-redirected kernel functions */
+/*
+ * fhook.c: ftrace-redirected kernel functions.  The replacement calls the
+ * kernel's function as utrace_kcall(orig_<sym>)(args), a static call
+ * (kcall.h) defined next to the hook with UTRACE_KCALL_DEFINE(orig_<sym>,
+ * proto) and named in it by UTRACE_FHOOK_ORIG(orig_<sym>).
+ */
 struct utrace_fhook {
 	const char *name;		/* kernel symbol */
 	void *replacement;		/* our function, same prototype */
 	bool (*filter)(void);		/* NULL, or whether to redirect this call */
 	/* or, instead: whether to redirect it, from its first argument */
 	bool (*filter_arg)(unsigned long arg0);
-	void *orig;			/* set to the kernel function's address */
+	struct utrace_kcall orig;	/* set to the kernel function */
 	unsigned long addr;
 	struct ftrace_ops *ops;
 };
+
+#define UTRACE_FHOOK_ORIG(sym)	.orig = UTRACE_KCALL_INIT(sym, NULL)
 
 int utrace_fhook_install(struct utrace_fhook *hook);
 void utrace_fhook_remove(struct utrace_fhook *hook);

@@ -39,7 +39,8 @@ packages=(
 	clang llvm bpftool libbpf-dev pahole zlib1g-dev
 	# guests
 	qemu-system-x86 qemu-system-ppc busybox-static cpio xz-utils zstd
-	# userspace libraries
+	# userspace libraries (liblzma, libzstd, zlib: utracectl decompresses modules)
+	liblzma-dev libzstd-dev
 	libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev
 	libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
 	# tooling used by tests and lint

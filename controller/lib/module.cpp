@@ -5,12 +5,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
-#include <iterator>
+#include <string>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "module_image.hpp"
 #include "utrace/error.hpp"
 
 namespace utrace
@@ -19,9 +20,11 @@ namespace utrace
 namespace
 {
 
+#ifndef UTRACE_MODULE_DECOMPRESS
 // <linux/module.h>'s MODULE_INIT_COMPRESSED_FILE (Linux 5.17), which older
 // uapi headers lack.
 constexpr int kModuleInitCompressedFile = 4;
+#endif
 
 bool is_file(const std::string &path)
 {
@@ -46,6 +49,19 @@ public:
 private:
 	int fd_;
 };
+
+// Whether /proc/cpuinfo lists the "ibt" flag: the kernel enforces IBT.
+bool cpu_enforces_ibt()
+{
+	std::ifstream in("/proc/cpuinfo");
+	std::string line;
+	while (std::getline(in, line)) {
+		if (line.rfind("flags", 0) != 0)
+			continue;
+		return (line + " ").find(" ibt ") != std::string::npos;
+	}
+	return false;
+}
 
 } // namespace
 
@@ -95,11 +111,7 @@ bool module_compressed(const std::string &path)
 
 std::optional<std::string> module_vermagic(const std::string &path)
 {
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		throw_errno(errno ? errno : EIO, "read " + path);
-	const std::string data((std::istreambuf_iterator<char>(in)),
-	                       std::istreambuf_iterator<char>());
+	const std::string data = module_image(path);
 	static constexpr std::string_view kKey = "vermagic=";
 	for (size_t pos = data.find(kKey); pos != std::string::npos;
 	     pos = data.find(kKey, pos + 1)) {
@@ -127,13 +139,38 @@ bool module_loaded()
 	return ::stat((std::string("/sys/module/") + kModuleName).c_str(), &st) == 0;
 }
 
+namespace
+{
+
+// A compressed module: decompressed here and given to init_module(), as
+// modprobe does (module_image.cpp says why not the kernel's decompression).
+// Without decompressors (the static ppc64le test build), the kernel's:
+// finit_module() with MODULE_INIT_COMPRESSED_FILE.
+int load_compressed(const std::string &path, int fd, const std::string &args)
+{
+#ifdef UTRACE_MODULE_DECOMPRESS
+	(void)fd;
+	const std::string image = module_image(path);
+	return static_cast<int>(
+	        ::syscall(SYS_init_module, image.data(), image.size(), args.c_str()));
+#else
+	(void)path;
+	return static_cast<int>(
+	        ::syscall(SYS_finit_module, fd, args.c_str(), kModuleInitCompressedFile));
+#endif
+}
+
+} // namespace
+
 void load_module(const std::string &path, const std::vector<std::string> &params)
 {
-	// A compressed module's .modinfo cannot be read here: the kernel
-	// decompresses it (MODULE_INIT_COMPRESSED_FILE) and checks its vermagic.
 	const bool compressed = module_compressed(path);
 	const std::string release = kernel_release();
-	if (!compressed) {
+#ifndef UTRACE_MODULE_DECOMPRESS
+	// The kernel decompresses it, and checks its vermagic.
+	if (!compressed)
+#endif
+	{
 		const auto vermagic = module_vermagic(path);
 		if (!vermagic)
 			throw Error(ENOEXEC, path + " is not a kernel module (no vermagic)");
@@ -151,14 +188,19 @@ void load_module(const std::string &path, const std::vector<std::string> &params
 	std::string args;
 	for (const auto &p : params)
 		args += (args.empty() ? "" : " ") + p;
-	if (::syscall(SYS_finit_module, fd.get(), args.c_str(),
-	              compressed ? kModuleInitCompressedFile : 0) == 0)
+	const int ret =
+	        compressed
+	                ? load_compressed(path, fd.get(), args)
+	                : static_cast<int>(::syscall(SYS_finit_module, fd.get(), args.c_str(), 0));
+	if (ret == 0)
 		return;
 	const int err = errno;
+#ifndef UTRACE_MODULE_DECOMPRESS
 	if (compressed && err == EOPNOTSUPP)
 		throw Error(err, "this kernel cannot decompress modules (CONFIG_MODULE_DECOMPRESS "
 		                 "is off): decompress " +
 		                         path + " and load that");
+#endif
 	switch (err) {
 	case EPERM:
 		throw Error(err, "loading a module needs root (CAP_SYS_MODULE)");
@@ -170,6 +212,14 @@ void load_module(const std::string &path, const std::vector<std::string> &params
 		throw Error(err, path + " is not a valid module for kernel " + release);
 	case EINVAL:
 		throw Error(err, "the kernel rejected " + path + " or its parameters (see dmesg)");
+	case EOPNOTSUPP:
+		// kmod/kcall.c: a call into the kernel that is not direct, to a
+		// function without ENDBR64, where IBT would make it a #CP.
+		throw Error(err, std::string("utrace.ko refused this kernel: ") +
+		                         (cpu_enforces_ibt() ? "the CPU enforces IBT"
+		                                             : "IBT assumed (ibt_assume_unsafe)") +
+		                         " and a kernel function it calls has no ENDBR64 and "
+		                         "cannot be called directly (dmesg names it)");
 	default:
 		throw_errno(err, "finit_module " + path);
 	}

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -49,6 +50,64 @@ TEST(Vermagic, OfTheBuiltModulesNamesTheirKernels)
 	ASSERT_TRUE(x86 && ppc);
 	EXPECT_TRUE(utrace::vermagic_release(*x86).ends_with("-amd64")) << *x86;
 	EXPECT_TRUE(utrace::vermagic_release(*ppc).ends_with("-powerpc64le")) << *ppc;
+}
+
+// The built module stripped of debug sections, as DKMS installs it.
+const std::string &stripped_module()
+{
+	struct Stripped {
+		std::string path = write_temp("");
+		Stripped()
+		{
+			const std::string sh = "strip -g -o " + path + " " UTRACE_KO_X86_64;
+			EXPECT_EQ(std::system(sh.c_str()), 0) << sh;
+		}
+		~Stripped() { std::remove(path.c_str()); }
+		Stripped(const Stripped &) = delete;
+		Stripped &operator=(const Stripped &) = delete;
+	};
+	static const Stripped s;
+	return s.path;
+}
+
+// stripped_module() compressed by @cmd (a shell command from stdin to
+// stdout) as DKMS or the kernel's build would, then through @then.
+std::string compressed_module(const std::string &cmd, const std::string &then = "")
+{
+	std::string out = write_temp("");
+	const std::string sh = cmd + " <" + stripped_module() + then + " >" + out;
+	EXPECT_EQ(std::system(sh.c_str()), 0) << sh;
+	return out;
+}
+
+// DKMS 3.0.10 (Debian 12) runs `xz -f`: CRC64 checks, which the kernel's
+// own decompressor refuses; the kernel's build uses CRC32 and a 1 MiB
+// dictionary; zstd and gzip as DKMS runs them.
+TEST(Vermagic, OfACompressedModuleIsItsDecompressions)
+{
+	const auto plain = utrace::module_vermagic(stripped_module());
+	ASSERT_TRUE(plain);
+	for (const char *cmd :
+	     {"xz", "xz --check=crc32 --lzma2=dict=1MiB", "zstd -q -20 --ultra", "gzip -9"}) {
+		const auto path = compressed_module(cmd);
+		EXPECT_EQ(utrace::module_vermagic(path), plain) << cmd;
+		std::remove(path.c_str());
+	}
+}
+
+TEST(Vermagic, OfATruncatedCompressedModuleIsEINVALNamingTheFile)
+{
+	for (const char *cmd : {"xz", "zstd -q", "gzip"}) {
+		const auto path = compressed_module(cmd, " | head -c 20000");
+		try {
+			(void)utrace::module_vermagic(path);
+			ADD_FAILURE() << cmd << ": no error";
+		} catch (const utrace::Error &e) {
+			EXPECT_EQ(e.code(), EINVAL) << cmd;
+			EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+		}
+		std::remove(path.c_str());
+	}
 }
 
 TEST(FindModule, ExplicitMissingPathIsENOENTNamingIt)
