@@ -31,33 +31,93 @@
  *
  * Only tasks with syscall-event engines have these bits: untraced tasks stay
  * on the fast path.  begin_new_exec() clears the dispatch bit: the exec
- * hook sets it again.  A traced task that enables syscall user dispatch and
- * then disables it clears our entry bit: documented in docs/DESIGN.md.
+ * hook sets it again.
+ *
+ * The dispatch bit is then two things at once: ours, and the task's own
+ * syscall user dispatch (SUD: prctl(PR_SET_SYSCALL_USER_DISPATCH), and from
+ * 6.12 a tracer's PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG).  While we hold
+ * it (utrace->syscall_work), utrace->arch_flag is the task's own mode (ON or
+ * OFF), and the bit is always syscall_work || arch_flag, under utrace->lock:
+ *  - every way the task's mode is set, set_syscall_user_dispatch() and
+ *    syscall_user_dispatch_set_config(), is redirected: the kernel's own sets
+ *    or clears the bit, then sud_set_done() records the mode and sets the
+ *    bit again if it is ours too.  The task is not at a syscall entry
+ *    meanwhile (it is in prctl(), or stopped for its tracer);
+ *  - PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG (syscall_user_dispatch_get_config(),
+ *    redirected) reports the task's own mode, not the bit;
+ *  - the dispatch itself (syscall_user_dispatch(), the kernel's) runs when
+ *    the task's own mode is ON, whatever its selector, offset and length
+ *    (ON with none of them dispatches every call), and first, as natively:
+ *    a dispatched call (SIGSYS) is not a system call, and no engine hears
+ *    of it, as no native tracer does;
+ *  - begin_new_exec() turns the task's own SUD off (it clears the bit):
+ *    utrace_arch_set_syscall_work() finds the bit clear and records OFF.
+ * Without syscall_work the bit is the task's alone.
  */
 #include <linux/entry-common.h>
 #include <linux/ftrace.h>
+#include <linux/prctl.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/syscall_user_dispatch.h>
+#include <linux/uaccess.h>
 
 #include "utrace_internal.h"
 
 static bool utrace_syscall_user_dispatch(struct pt_regs *regs);
 static void utrace_user_single_step_report(struct pt_regs *regs);
 static void utrace_user_disable_single_step(struct task_struct *task);
+static int utrace_set_syscall_user_dispatch(unsigned long mode, unsigned long offset,
+					    unsigned long len, char __user *selector);
+#ifdef UTRACE_HAVE_SUD_CONFIG
+static int utrace_sud_get_config(struct task_struct *task, unsigned long size,
+				 void __user *data);
+static int utrace_sud_set_config(struct task_struct *task, unsigned long size,
+				 void __user *data);
+#endif
+
+enum {
+	HOOK_SUD,
+	HOOK_STEP_REPORT,
+	HOOK_DISABLE_STEP,
+	HOOK_SUD_SET,
+#ifdef UTRACE_HAVE_SUD_CONFIG
+	HOOK_SUD_GET_CONFIG,
+	HOOK_SUD_SET_CONFIG,
+#endif
+};
 
 /* syscall_user_dispatch() is declared in kernel/entry/ only. */
 typedef bool utrace_syscall_user_dispatch_t(struct pt_regs *regs);
 UTRACE_KCALL_DEFINE(orig_syscall_user_dispatch, utrace_syscall_user_dispatch_t);
 UTRACE_KCALL_DEFINE(orig_user_single_step_report, user_single_step_report);
 UTRACE_KCALL_DEFINE(orig_user_disable_single_step, user_disable_single_step);
+UTRACE_KCALL_DEFINE(orig_set_syscall_user_dispatch, set_syscall_user_dispatch);
+#ifdef UTRACE_HAVE_SUD_CONFIG
+UTRACE_KCALL_DEFINE(orig_syscall_user_dispatch_set_config, syscall_user_dispatch_set_config);
+#endif
 
 struct utrace_fhook utrace_arch_hooks[] = {
-	{ .name = "syscall_user_dispatch", .replacement = utrace_syscall_user_dispatch,
-	  UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch) },
-	{ .name = "user_single_step_report", .replacement = utrace_user_single_step_report,
-	  UTRACE_FHOOK_ORIG(orig_user_single_step_report) },
-	{ .name = "user_disable_single_step", .replacement = utrace_user_disable_single_step,
-	  UTRACE_FHOOK_ORIG(orig_user_disable_single_step) },
+	[HOOK_SUD] = { .name = "syscall_user_dispatch",
+		       .replacement = utrace_syscall_user_dispatch,
+		       UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch) },
+	[HOOK_STEP_REPORT] = { .name = "user_single_step_report",
+			       .replacement = utrace_user_single_step_report,
+			       UTRACE_FHOOK_ORIG(orig_user_single_step_report) },
+	[HOOK_DISABLE_STEP] = { .name = "user_disable_single_step",
+				.replacement = utrace_user_disable_single_step,
+				UTRACE_FHOOK_ORIG(orig_user_disable_single_step) },
+	[HOOK_SUD_SET] = { .name = "set_syscall_user_dispatch",
+			   .replacement = utrace_set_syscall_user_dispatch,
+			   UTRACE_FHOOK_ORIG(orig_set_syscall_user_dispatch) },
+#ifdef UTRACE_HAVE_SUD_CONFIG
+	/* GET does not call the kernel's: it is the kernel's, with the own mode. */
+	[HOOK_SUD_GET_CONFIG] = { .name = "syscall_user_dispatch_get_config",
+				  .replacement = utrace_sud_get_config },
+	[HOOK_SUD_SET_CONFIG] = { .name = "syscall_user_dispatch_set_config",
+				  .replacement = utrace_sud_set_config,
+				  UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch_set_config) },
+#endif
 };
 
 const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
@@ -65,27 +125,145 @@ const unsigned int utrace_arch_nhooks = ARRAY_SIZE(utrace_arch_hooks);
 /* syscall_user_dispatch() is declared in kernel/entry/ only: not checked. */
 UTRACE_CHECK_REPLACEMENT(user_single_step_report, utrace_user_single_step_report);
 UTRACE_CHECK_REPLACEMENT(user_disable_single_step, utrace_user_disable_single_step);
+UTRACE_CHECK_REPLACEMENT(set_syscall_user_dispatch, utrace_set_syscall_user_dispatch);
+#ifdef UTRACE_HAVE_SUD_CONFIG
+UTRACE_CHECK_REPLACEMENT(syscall_user_dispatch_get_config, utrace_sud_get_config);
+UTRACE_CHECK_REPLACEMENT(syscall_user_dispatch_set_config, utrace_sud_set_config);
+#endif
 
-static bool task_uses_sud(struct task_struct *task)
+/* The task's own SUD mode is ON (see the header).  utrace->lock held. */
+static bool sud_own_on(struct utrace *utrace)
 {
-	struct syscall_user_dispatch *sd = &task->syscall_dispatch;
+	if (utrace->syscall_work)
+		return utrace->arch_flag;
+	return test_task_syscall_work(utrace->task, SYSCALL_USER_DISPATCH);
+}
 
-	return sd->selector || sd->offset || sd->len;
+/*
+ * The kernel's own set the task's SUD @mode (it returned 0): record it, and
+ * set the bit again if it is ours too.  If the task got a utrace meanwhile,
+ * its utrace_arch_set_syscall_work() read the bit before or after that set:
+ * this corrects the first case.
+ */
+static void sud_set_done(struct task_struct *task, unsigned long mode)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace) {
+		spin_lock(&utrace->lock);
+		utrace->arch_flag = mode == PR_SYS_DISPATCH_ON;
+		if (utrace->syscall_work || utrace->arch_flag)
+			set_task_syscall_work(task, SYSCALL_USER_DISPATCH);
+		else
+			clear_task_syscall_work(task, SYSCALL_USER_DISPATCH);
+		spin_unlock(&utrace->lock);
+	}
+	rcu_read_unlock();
 }
 
 static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 {
 	struct utrace *utrace;
+	bool own = true;
 	bool skip;
 
 	utrace_inflight_get();
 	utrace = utrace_lookup(current);
-	skip = utrace && __utrace_report_syscall_entry(utrace, regs);
-	if (!skip && (!utrace || utrace->arch_flag || task_uses_sud(current)))
-		skip = utrace_kcall(orig_syscall_user_dispatch)(regs);
+	if (utrace) {
+		spin_lock(&utrace->lock);
+		own = sud_own_on(utrace);
+		spin_unlock(&utrace->lock);
+	}
+	/* The task's own dispatch first, as natively (before ptrace's stop). */
+	skip = own && utrace_kcall(orig_syscall_user_dispatch)(regs);
+	if (!skip)
+		skip = __utrace_report_syscall_entry(utrace, regs);
 	utrace_inflight_put();
 	return skip;
 }
+
+/* prctl(PR_SET_SYSCALL_USER_DISPATCH): the task sets its own SUD. */
+static int utrace_set_syscall_user_dispatch(unsigned long mode, unsigned long offset,
+					    unsigned long len, char __user *selector)
+{
+	int ret;
+
+	utrace_inflight_get();
+	ret = utrace_kcall(orig_set_syscall_user_dispatch)(mode, offset, len, selector);
+	if (!ret)
+		sud_set_done(current, mode);
+	utrace_inflight_put();
+	return ret;
+}
+
+#ifdef UTRACE_HAVE_SUD_CONFIG
+/* The same for any task (NULL utrace: the bit is the task's alone). */
+static bool task_sud_on(struct task_struct *task)
+{
+	struct utrace *utrace;
+	bool on;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	if (utrace) {
+		spin_lock(&utrace->lock);
+		on = sud_own_on(utrace);
+		spin_unlock(&utrace->lock);
+	} else {
+		on = test_task_syscall_work(task, SYSCALL_USER_DISPATCH);
+	}
+	rcu_read_unlock();
+	return on;
+}
+
+/*
+ * PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG: the kernel's, but with the task's
+ * own mode where the kernel reads the bit.
+ */
+static int utrace_sud_get_config(struct task_struct *task, unsigned long size,
+				 void __user *data)
+{
+	struct syscall_user_dispatch *sd = &task->syscall_dispatch;
+	struct ptrace_sud_config cfg;
+
+	if (size != sizeof(cfg))
+		return -EINVAL;
+	utrace_inflight_get();
+	cfg.mode = task_sud_on(task) ? PR_SYS_DISPATCH_ON : PR_SYS_DISPATCH_OFF;
+	utrace_inflight_put();
+	cfg.offset = sd->offset;
+	cfg.len = sd->len;
+	cfg.selector = (__u64)(uintptr_t)sd->selector;
+	if (copy_to_user(data, &cfg, sizeof(cfg)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG: the kernel's, which copies the
+ * tracer's config itself; the mode is read first, to be recorded.  A tracer
+ * that rewrites the buffer during its own request may leave the mode we
+ * record different from the one the kernel set (only the tracee's SUD bit
+ * is then wrong, as the tracer asked for both).
+ */
+static int utrace_sud_set_config(struct task_struct *task, unsigned long size,
+				 void __user *data)
+{
+	struct ptrace_sud_config cfg;
+	int ret;
+
+	if (size == sizeof(cfg) && copy_from_user(&cfg, data, sizeof(cfg)))
+		return -EFAULT;
+	utrace_inflight_get();
+	ret = utrace_kcall(orig_syscall_user_dispatch_set_config)(task, size, data);
+	if (!ret)
+		sud_set_done(task, cfg.mode);
+	utrace_inflight_put();
+	return ret;
+}
+#endif
 
 /* ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_EXIT), which is inline. */
 static void native_ptrace_syscall_exit(void)
@@ -132,7 +310,8 @@ void utrace_arch_set_syscall_work(struct utrace *utrace)
 {
 	struct task_struct *task = utrace->task;
 
-	if (!utrace->syscall_work)
+	/* The bit clear with syscall_work: begin_new_exec() turned SUD off. */
+	if (!utrace->syscall_work || !test_task_syscall_work(task, SYSCALL_USER_DISPATCH))
 		utrace->arch_flag = test_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(task, SYSCALL_EXIT_TRAP);
@@ -144,7 +323,7 @@ void utrace_arch_clear_syscall_work(struct utrace *utrace)
 {
 	struct task_struct *task = utrace->task;
 
-	if (!utrace->arch_flag && !task_uses_sud(task))
+	if (!utrace->arch_flag)
 		clear_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	if (!test_tsk_thread_flag(task, TIF_SINGLESTEP))
 		clear_task_syscall_work(task, SYSCALL_EXIT_TRAP);

@@ -45,4 +45,12 @@ static inline int utrace_dequeue_current(sigset_t *mask, kernel_siginfo_t *info,
 #define UTRACE_BPRM_FILE_CONST
 #endif
 
+/*
+ * PTRACE_{GET,SET}_SYSCALL_USER_DISPATCH_CONFIG (6.11 on): where
+ * UTRACE_HAVE_SUD_CONFIG, x86_64 (arch_x86.c) also redirects the kernel's
+ * syscall_user_dispatch_{get,set}_config(), which read and set the
+ * dispatch work bit the module's syscall-entry hook shares.  Without them
+ * ptrace_request() answers EIO, natively and under the backend alike.
+ */
+
 #endif /* UTRACE_COMPAT_H */
