@@ -60,8 +60,9 @@ void add_module_commands(CLI::App &app)
 	};
 	auto opts = std::make_shared<LoadOpts>();
 	auto *load = app.add_subcommand(
-	        "load", "Load utrace.ko (finit_module) and its BPF metrics programs (pinned under "
-	                "/sys/fs/bpf/utrace)");
+	        "load", "Load utrace.ko (finit_module; a compressed .ko.xz/.zst/.gz is "
+	                "decompressed here and given to init_module) and its BPF metrics programs "
+	                "(pinned under /sys/fs/bpf/utrace)");
 	load->add_option("--module,-m", opts->module,
 	                 "Module file (default: $UTRACE_MODULE, "
 	                 "/lib/modules/$(uname -r)/updates/dkms/utrace.ko[.xz|.zst|.gz] "
