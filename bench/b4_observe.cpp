@@ -14,6 +14,7 @@
 // Each variant is a fresh child that times its own loop; the ratio is the
 // user engine's speed-up over ptrace (ptrace time / engine time).  Anchor:
 // strace is 40-50x slower than no tracing on a syscall-heavy workload.
+#include <fcntl.h>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -71,6 +72,13 @@ Sample under_user_engine(uint64_t iterations)
 	                 utrace::bit(utrace::Event::SyscallEntry) |
 	                         utrace::bit(utrace::Event::SyscallExit) |
 	                         utrace::bit(utrace::Event::Death));
+	// Blocking reads, one per report (the Device's descriptor is
+	// O_NONBLOCK for read_report()'s poll-then-read): the round trip this
+	// benchmark measures, with no poll() in it; one reader, whose child
+	// takes no report back before its death's.
+	const int flags = ::fcntl(dev.fd(), F_GETFL);
+	if (flags < 0 || ::fcntl(dev.fd(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+		throw std::runtime_error("B4: fcntl of /dev/utrace failed");
 	std::vector<int64_t> seen;
 	seen.reserve(4 * iterations + 64);
 	const Counter tracer(0);
