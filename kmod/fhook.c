@@ -22,40 +22,122 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ftrace.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/module.h>
-#include <linux/slab.h>
+#include <linux/mutex.h>
 
 #include "utrace_internal.h"
 
-struct utrace_fhook_ops {
-	struct ftrace_ops ops;
-	struct utrace_fhook *hook;
+/*
+ * One ftrace_ops for every hook.  Each registered ops costs the kernel a
+ * trampoline, and each unregistration a Tasks RCU grace period (and a
+ * Tasks Rude one): with an ops per hook, two dozen of them made loading and
+ * unloading take seconds.  Hooks join and leave the shared ops' filter
+ * (one code update each); only the first registers the ops and only the
+ * last unregisters it.  The callback finds its hook by the ftrace site's
+ * address in a small open-addressing table.
+ */
+#define UTRACE_FHOOK_SLOTS	64	/* a power of two, above the hook count */
+
+static struct utrace_fhook *utrace_fhook_slots[UTRACE_FHOOK_SLOTS];
+static unsigned int utrace_fhook_count;	/* hooks in the ops' filter */
+static DEFINE_MUTEX(utrace_fhook_mutex);
+
+/* Not exported: resolved by name at the first install. */
+UTRACE_KCALL_DEFINE(ftrace_location, ftrace_location);
+static struct utrace_kcall utrace_fhook_kc_site =
+	UTRACE_KCALL_INIT(ftrace_location, "ftrace_location");
+
+static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *ops, struct ftrace_regs *fregs);
+
+static struct ftrace_ops utrace_fhook_ops = {
+	.func = utrace_fhook_thunk,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_IPMODIFY,
 };
+
+static inline unsigned int utrace_fhook_slot(unsigned long ip)
+{
+	return hash_long(ip, ilog2(UTRACE_FHOOK_SLOTS));
+}
+
+/* Preemption off (ftrace callback): slots are only ever filled. */
+static struct utrace_fhook *notrace utrace_fhook_find(unsigned long ip)
+{
+	unsigned int i = utrace_fhook_slot(ip), n;
+
+	for (n = 0; n < UTRACE_FHOOK_SLOTS; n++, i = (i + 1) % UTRACE_FHOOK_SLOTS) {
+		struct utrace_fhook *hook = READ_ONCE(utrace_fhook_slots[i]);
+
+		if (!hook || hook->ip == ip)
+			return hook;
+	}
+	return NULL;
+}
+
+/* utrace_fhook_mutex held.  A hook keeps its slot until the module goes. */
+static int utrace_fhook_slot_add(struct utrace_fhook *hook)
+{
+	unsigned int i = utrace_fhook_slot(hook->ip), n;
+
+	for (n = 0; n < UTRACE_FHOOK_SLOTS; n++, i = (i + 1) % UTRACE_FHOOK_SLOTS) {
+		struct utrace_fhook *cur = utrace_fhook_slots[i];
+
+		if (cur == hook)
+			return 0;
+		if (!cur) {
+			/* the hook's fields before it can be found */
+			smp_store_release(&utrace_fhook_slots[i], hook);
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
 
 static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
-	struct utrace_fhook_ops *fo = container_of(ops, struct utrace_fhook_ops, ops);
 	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct utrace_fhook *hook;
 
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
-	if (fo->hook->filter && !fo->hook->filter())
+	hook = utrace_fhook_find(ip);
+	if (!hook)
 		return;
-	if (fo->hook->filter_arg && !fo->hook->filter_arg(utrace_arch_arg0(regs)))
+	if (hook->filter && !hook->filter())
 		return;
-	utrace_arch_redirect(regs, fo->hook->replacement);
+	if (hook->filter_arg && !hook->filter_arg(utrace_arch_arg0(regs)))
+		return;
+	utrace_arch_redirect(regs, hook->replacement);
 }
 
 int utrace_fhook_install(struct utrace_fhook *hook)
 {
-	struct utrace_fhook_ops *fo;
 	int ret;
 
 	hook->addr = utrace_lookup_name(hook->name);
 	if (!hook->addr) {
 		pr_err("cannot hook %s: no such kernel symbol\n", hook->name);
 		return -ENOENT;
+	}
+	if (!utrace_kcall_ready(ftrace_location)) {
+		unsigned long addr = utrace_lookup_name("ftrace_location");
+
+		if (!addr) {
+			pr_err("kernel symbol ftrace_location not found\n");
+			return -ENOENT;
+		}
+		ret = utrace_kcall_set(&utrace_fhook_kc_site, addr);
+		if (ret)
+			return ret;
+	}
+	/* The site: not the symbol's address on powerpc (global entry), nor with IBT. */
+	hook->ip = utrace_kcall(ftrace_location)(hook->addr);
+	if (!hook->ip) {
+		pr_err("cannot hook %s: no ftrace site\n", hook->name);
+		return -EINVAL;
 	}
 	/* only a replacement that calls the original has the static call */
 	if (hook->orig.key) {
@@ -65,44 +147,65 @@ int utrace_fhook_install(struct utrace_fhook *hook)
 			return ret;
 	}
 
-	fo = kzalloc(sizeof(*fo), GFP_KERNEL);
-	if (!fo)
-		return -ENOMEM;
-	fo->hook = hook;
-	fo->ops.func = utrace_fhook_thunk;
-	fo->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
-			FTRACE_OPS_FL_IPMODIFY;
-
-	/* By name: on powerpc the ftrace site is not the symbol's address. */
-	ret = ftrace_set_filter(&fo->ops, (unsigned char *)hook->name, strlen(hook->name), 1);
+	mutex_lock(&utrace_fhook_mutex);
+	ret = utrace_fhook_slot_add(hook);
 	if (ret) {
-		pr_err("cannot hook %s: ftrace_set_filter: %d\n", hook->name, ret);
-		goto out_free;
+		pr_err("cannot hook %s: more than %d hooks\n", hook->name, UTRACE_FHOOK_SLOTS);
+		goto out;
 	}
-	ret = register_ftrace_function(&fo->ops);
+	ret = ftrace_set_filter_ip(&utrace_fhook_ops, hook->ip, 0, 0);
 	if (ret) {
-		pr_err("cannot hook %s: register_ftrace_function: %d\n", hook->name, ret);
-		goto out_filter;
+		pr_err("cannot hook %s: ftrace_set_filter_ip: %d\n", hook->name, ret);
+		goto out;
 	}
-	hook->ops = &fo->ops;
-	return 0;
-
-out_filter:
-	ftrace_free_filter(&fo->ops);
-out_free:
-	kfree(fo);
+	if (!utrace_fhook_count) {
+		ret = register_ftrace_function(&utrace_fhook_ops);
+		if (ret) {
+			pr_err("cannot hook %s: register_ftrace_function: %d\n", hook->name, ret);
+			ftrace_free_filter(&utrace_fhook_ops);
+			goto out;
+		}
+	}
+	utrace_fhook_count++;
+	hook->installed = true;
+out:
+	mutex_unlock(&utrace_fhook_mutex);
 	return ret;
 }
 
+/*
+ * The last hook unregisters the ops, which waits for every task to leave
+ * the callback and any replacement it was in without sleeping there; the
+ * others only leave the filter: a caller that must not race the
+ * replacements it removed calls utrace_fhook_sync() after them.
+ */
 void utrace_fhook_remove(struct utrace_fhook *hook)
 {
-	struct utrace_fhook_ops *fo;
+	int ret;
 
-	if (!hook->ops)
-		return;
-	fo = container_of(hook->ops, struct utrace_fhook_ops, ops);
-	unregister_ftrace_function(&fo->ops);
-	ftrace_free_filter(&fo->ops);
-	kfree(fo);
-	hook->ops = NULL;
+	mutex_lock(&utrace_fhook_mutex);
+	if (!hook->installed)
+		goto out;
+	if (utrace_fhook_count == 1) {
+		/* an empty filter would trace every function: unregister first */
+		unregister_ftrace_function(&utrace_fhook_ops);
+		ftrace_free_filter(&utrace_fhook_ops);
+	} else {
+		ret = ftrace_set_filter_ip(&utrace_fhook_ops, hook->ip, 1, 0);
+		WARN_ONCE(ret, "utrace: cannot unhook %s: %d\n", hook->name, ret);
+	}
+	utrace_fhook_count--;
+	hook->installed = false;
+out:
+	mutex_unlock(&utrace_fhook_mutex);
+}
+
+/* Every task has left the replacements of hooks removed before (unless asleep there). */
+void utrace_fhook_sync(void)
+{
+#ifdef CONFIG_TASKS_RCU
+	synchronize_rcu_tasks();
+#else
+	synchronize_rcu();
+#endif
 }

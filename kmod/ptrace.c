@@ -2635,6 +2635,7 @@ int utrace_ptrace_init(void)
 out_hooks:
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);
+	utrace_fhook_sync();
 	rhashtable_destroy(&pt_groups);
 out_tracees:
 	rhashtable_destroy(&pt_tracees);
@@ -2642,8 +2643,8 @@ out_tracees:
 }
 
 /*
- * No relationship is left: each holds a module reference.  The hooks'
- * removal waits for their callers to leave (fhook.c), so nothing looks the
+ * No relationship is left: each holds a module reference.  After the hooks'
+ * removal, utrace_fhook_sync() waits for their callers to leave, so nothing looks the
  * (empty) tables up any more; utrace_core_exit()'s rcu_barrier() runs the
  * last pt_free_rcu() callbacks.
  */
@@ -2654,6 +2655,7 @@ void utrace_ptrace_exit(void)
 	pt_tracee_exit();
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);
+	utrace_fhook_sync();
 	pt_parting_free();
 	rhashtable_destroy(&pt_groups);
 	rhashtable_destroy(&pt_tracees);

@@ -333,13 +333,15 @@ struct utrace_fhook {
 	bool (*filter_arg)(unsigned long arg0);
 	struct utrace_kcall orig;	/* set to the kernel function */
 	unsigned long addr;
-	struct ftrace_ops *ops;
+	unsigned long ip;		/* its ftrace site */
+	bool installed;
 };
 
 #define UTRACE_FHOOK_ORIG(sym)	.orig = UTRACE_KCALL_INIT(sym, NULL)
 
 int utrace_fhook_install(struct utrace_fhook *hook);
 void utrace_fhook_remove(struct utrace_fhook *hook);
+void utrace_fhook_sync(void);
 
 /*
  * An ftrace replacement as the hook must name it: on powerpc a trampoline
