@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <vector>
 #include <fcntl.h>
 #include <dirent.h>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -119,6 +121,19 @@ public:
 	pid_t worker() const { return worker_; }
 	int error() const { return error_; } // errno of making it in the child
 
+	// VHOST_SET_OWNER starts the device's worker (run-guest.py --modprobe
+	// vhost_net makes /dev/vhost-net).
+	static int vhost_worker()
+	{
+		// <linux/vhost.h>'s, which includes a header C++ cannot compile.
+		constexpr unsigned long kVhostSetOwner = _IO(0xAF, 0x01);
+
+		const int fd = ::open("/dev/vhost-net", O_RDWR);
+		if (fd < 0 || ::ioctl(fd, kVhostSetOwner) != 0)
+			return errno;
+		return 0;
+	}
+
 private:
 	pid_t pid_ = 0;
 	pid_t worker_ = 0;
@@ -176,19 +191,6 @@ private:
 			return errno;
 		return 0;
 	}
-
-	// VHOST_SET_OWNER starts the device's worker (run-guest.py --modprobe
-	// vhost_net makes /dev/vhost-net).
-	static int vhost_worker()
-	{
-		// <linux/vhost.h>'s, which includes a header C++ cannot compile.
-		constexpr unsigned long kVhostSetOwner = _IO(0xAF, 0x01);
-
-		const int fd = ::open("/dev/vhost-net", O_RDWR);
-		if (fd < 0 || ::ioctl(fd, kVhostSetOwner) != 0)
-			return errno;
-		return 0;
-	}
 };
 
 // The uapi's EPERM for an io_uring worker, for every engine type; its own
@@ -220,6 +222,45 @@ TEST_F(Engines, NoEngineAttachesToAVhostWorker)
 		EXPECT_EQ(error_of([&] { (void)dev.attach(w.worker(), type, 0); }), EPERM)
 		        << "vhost-" << w.pid() << ", engine type " << static_cast<int>(type);
 	dev.detach(dev.attach(w.pid(), EngineType::Count, 0));
+}
+
+// vhost_task_create() clones the worker CLONE_UNTRACED, without
+// kernel_clone(): natively a tracer with PTRACE_O_TRACECLONE sees no CLONE
+// event, and the backend must not report one (its clone report took a
+// vhost worker for a plain thread and auto-attached it).
+TEST(UserWorkers, AVhostWorkerMakesNoCloneEventNativelyOrUnderTheBackend)
+{
+	const char *const backend = "/sys/module/utrace/parameters/ptrace_backend";
+	if (::access("/dev/vhost-net", F_OK) != 0)
+		GTEST_SKIP() << "no /dev/vhost-net (run-guest.py --modprobe vhost_net)";
+	for (const char *mode : {"N", "Y"}) {
+		std::ofstream(backend) << mode;
+		const pid_t child = ::fork();
+		if (child == 0) {
+			::raise(SIGSTOP);
+			::_exit(UserWorker::vhost_worker());
+		}
+		int st = 0;
+		ASSERT_EQ(::waitpid(child, &st, WUNTRACED), child);
+		ASSERT_EQ(::ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACECLONE), 0) << mode;
+		::kill(child, SIGCONT);
+		std::vector<int> events;
+		for (;;) {
+			const pid_t who = ::waitpid(-1, &st, __WALL);
+			ASSERT_GT(who, 0) << mode;
+			if (WIFSTOPPED(st)) {
+				events.push_back(st >> 16);
+				::ptrace(PTRACE_CONT, who, 0, 0);
+			} else if (who == child) {
+				EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				        << mode << ": VHOST_SET_OWNER failed in the child";
+				break;
+			}
+		}
+		EXPECT_EQ(std::count(events.begin(), events.end(), PTRACE_EVENT_CLONE), 0)
+		        << "ptrace_backend=" << mode;
+	}
+	std::ofstream(backend) << "N";
 }
 
 // Finding 9: native ptrace refuses the caller's own thread group (EPERM);
