@@ -372,8 +372,9 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	task = get_task_by_tid(req.tid);
 	if (!task)
 		return -ESRCH;
-	/* As ptrace_attach(): not a kernel thread, not our own thread group. */
-	if ((task->flags & (PF_KTHREAD | PF_IO_WORKER)) || same_thread_group(task, current)) {
+	/* Not a kernel thread or user worker, not our own thread group. */
+	if ((task->flags & (PF_KTHREAD | UTRACE_PF_USER_WORKER)) ||
+	    same_thread_group(task, current)) {
 		put_task_struct(task);
 		return -EPERM;
 	}

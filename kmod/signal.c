@@ -666,7 +666,7 @@ static bool utrace_signal_fatal(struct ksignal *ksig, int signr, bool core)
 		utrace_kcall(proc_coredump_connector)(current);
 		utrace_kcall(do_coredump)(&ksig->info);
 	}
-	if (current->flags & PF_IO_WORKER) {
+	if (current->flags & UTRACE_PF_USER_WORKER) {
 		ksig->sig = signr;
 		return true;
 	}

@@ -447,7 +447,7 @@ struct utrace_engine *utrace_attach_task(struct task_struct *target, int flags,
 	struct utrace_engine *engine, *match;
 	struct utrace *utrace;
 
-	if (unlikely(target->flags & (PF_KTHREAD | PF_IO_WORKER)))
+	if (unlikely(target->flags & (PF_KTHREAD | UTRACE_PF_USER_WORKER)))
 		return ERR_PTR(-EPERM);
 
 	if (!(flags & UTRACE_ATTACH_CREATE)) {
@@ -1725,9 +1725,13 @@ void utrace_note_clone(u64 flags, int exit_signal)
 /* The flags of the clone that created @child, for its CLONE report. */
 static unsigned long utrace_clone_flags(struct utrace *utrace, struct task_struct *child)
 {
-	/* create_io_thread() (io_uring) does not come through kernel_clone(). */
-	if (child->flags & PF_IO_WORKER)
-		return derive_clone_flags(child) | CLONE_IO | CLONE_UNTRACED;
+	/*
+	 * User workers do not come through kernel_clone(): create_io_thread()
+	 * (io_uring, CLONE_IO) and vhost_task_create() clone them untraced.
+	 */
+	if (child->flags & UTRACE_PF_USER_WORKER)
+		return derive_clone_flags(child) | CLONE_UNTRACED |
+		       (child->flags & PF_IO_WORKER ? CLONE_IO : 0);
 	/* Not traced yet when kernel_clone() began. */
 	if (!utrace->clone_noted)
 		return derive_clone_flags(child);

@@ -53,4 +53,19 @@ static inline int utrace_dequeue_current(sigset_t *mask, kernel_siginfo_t *info,
  * ptrace_request() answers EIO, natively and under the backend alike.
  */
 
+/*
+ * User workers: tasks the kernel clones from a user thread to run kernel
+ * code in its name, never returning to user mode.  6.1 has io_uring's
+ * (iou-wrk-*, PF_IO_WORKER; its vhost workers are kernel threads); from 6.4
+ * on vhost's (vhost-<pid>, kernel/vhost_task.c) are too, and every user
+ * worker carries PF_USER_WORKER (io_uring's both flags).  No engine attaches
+ * to one (EPERM), and one takes a fatal signal by returning from
+ * get_signal(), not by do_group_exit(): its caller cleans up.
+ */
+#ifdef UTRACE_HAVE_PF_USER_WORKER
+#define UTRACE_PF_USER_WORKER (PF_USER_WORKER | PF_IO_WORKER)
+#else
+#define UTRACE_PF_USER_WORKER PF_IO_WORKER
+#endif
+
 #endif /* UTRACE_COMPAT_H */

@@ -10,10 +10,16 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <vector>
 #include <fcntl.h>
+#include <dirent.h>
 #include <fstream>
+#include <linux/io_uring.h>
 #include <sstream>
+#include <string>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -69,6 +75,192 @@ TEST_F(Engines, AttachRejectsBadInputWithPreciseErrors)
 	EXPECT_EQ(error_of([&] { (void)dev.control(id, static_cast<Action>(7)); }), EINVAL);
 	dev.detach(id);
 	EXPECT_EQ(error_of([&] { (void)dev.info(id); }), ENOENT);
+}
+
+// A user worker is a task the kernel clones from a user thread to run
+// kernel code for it, never returning to user mode: io_uring's iou-wrk-*
+// and, from 6.4 on, vhost's vhost-<pid> (PF_USER_WORKER on 6.12).  A child
+// process makes one and waits; worker() is its tid (0: none of the kind
+// among the child's threads, as 6.1's vhost workers are kernel threads).
+class UserWorker
+{
+public:
+	enum Kind { IoUring, Vhost };
+
+	explicit UserWorker(Kind kind)
+	{
+		int status[2];
+		if (::pipe(status) != 0)
+			throw std::runtime_error("pipe");
+		pid_ = ::fork();
+		if (pid_ == 0) {
+			::close(status[0]);
+			const int err = kind == IoUring ? io_uring_worker() : vhost_worker();
+			(void)!::write(status[1], &err, sizeof(err));
+			for (;;)
+				::pause();
+		}
+		::close(status[1]);
+		int err = -1;
+		(void)!::read(status[0], &err, sizeof(err));
+		::close(status[0]);
+		error_ = err;
+		const std::string prefix = kind == IoUring ? "iou-wrk-" : "vhost-";
+		if (err == 0)
+			(void)eventually([&] { return (worker_ = find_thread(prefix)) != 0; }, 5s);
+	}
+	~UserWorker()
+	{
+		::kill(pid_, SIGKILL);
+		::waitpid(pid_, nullptr, 0);
+	}
+	UserWorker(const UserWorker &) = delete;
+	UserWorker &operator=(const UserWorker &) = delete;
+
+	pid_t pid() const { return pid_; }
+	pid_t worker() const { return worker_; }
+	int error() const { return error_; } // errno of making it in the child
+
+	// VHOST_SET_OWNER starts the device's worker (run-guest.py --modprobe
+	// vhost_net makes /dev/vhost-net).
+	static int vhost_worker()
+	{
+		// <linux/vhost.h>'s, which includes a header C++ cannot compile.
+		constexpr unsigned long kVhostSetOwner = _IO(0xAF, 0x01);
+
+		const int fd = ::open("/dev/vhost-net", O_RDWR);
+		if (fd < 0 || ::ioctl(fd, kVhostSetOwner) != 0)
+			return errno;
+		return 0;
+	}
+
+private:
+	pid_t pid_ = 0;
+	pid_t worker_ = 0;
+	int error_ = 0;
+
+	pid_t find_thread(const std::string &prefix) const
+	{
+		const std::string dir = "/proc/" + std::to_string(pid_) + "/task";
+		DIR *d = ::opendir(dir.c_str());
+		if (!d)
+			return 0;
+		pid_t found = 0;
+		while (const dirent *e = ::readdir(d)) {
+			std::ifstream comm(dir + "/" + e->d_name + "/comm");
+			std::string name;
+			if (e->d_name[0] != '.' && std::getline(comm, name) &&
+			    name.rfind(prefix, 0) == 0)
+				found = static_cast<pid_t>(std::atoi(e->d_name));
+		}
+		::closedir(d);
+		return found;
+	}
+
+	// A read of an empty pipe that io_uring must punt to a worker
+	// (IOSQE_ASYNC): the worker blocks in it.
+	static int io_uring_worker()
+	{
+		static int fds[2];
+		static char byte;
+		io_uring_params p{};
+		const int ring = static_cast<int>(::syscall(__NR_io_uring_setup, 4, &p));
+		if (ring < 0 || ::pipe(fds) != 0)
+			return errno;
+		const size_t sq_size = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+		auto *sq = static_cast<char *>(::mmap(nullptr, sq_size, PROT_READ | PROT_WRITE,
+		                                      MAP_SHARED, ring, IORING_OFF_SQ_RING));
+		auto *sqes = static_cast<io_uring_sqe *>(
+		        ::mmap(nullptr, p.sq_entries * sizeof(io_uring_sqe), PROT_READ | PROT_WRITE,
+		               MAP_SHARED, ring, IORING_OFF_SQES));
+		if (sq == MAP_FAILED || sqes == MAP_FAILED)
+			return errno;
+		auto *tail = reinterpret_cast<unsigned *>(sq + p.sq_off.tail);
+		const unsigned mask = *reinterpret_cast<unsigned *>(sq + p.sq_off.ring_mask);
+		auto *array = reinterpret_cast<unsigned *>(sq + p.sq_off.array);
+		const unsigned t = *tail, idx = t & mask;
+		sqes[idx] = io_uring_sqe{};
+		sqes[idx].opcode = IORING_OP_READ;
+		sqes[idx].flags = IOSQE_ASYNC;
+		sqes[idx].fd = fds[0];
+		sqes[idx].addr = reinterpret_cast<uintptr_t>(&byte);
+		sqes[idx].len = 1;
+		array[idx] = idx;
+		__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+		if (::syscall(__NR_io_uring_enter, ring, 1, 0, 0, nullptr, 0) != 1)
+			return errno;
+		return 0;
+	}
+};
+
+// The uapi's EPERM for an io_uring worker, for every engine type; its own
+// process is attachable.
+TEST_F(Engines, NoEngineAttachesToAnIoUringWorker)
+{
+	UserWorker w(UserWorker::IoUring);
+	ASSERT_EQ(w.error(), 0) << "io_uring_setup/enter: " << std::strerror(w.error());
+	ASSERT_NE(w.worker(), 0) << "no iou-wrk-" << w.pid() << " thread";
+	for (const auto type : {EngineType::Count, EngineType::Stopper, EngineType::User})
+		EXPECT_EQ(error_of([&] { (void)dev.attach(w.worker(), type, 0); }), EPERM)
+		        << "iou-wrk-" << w.pid() << ", engine type " << static_cast<int>(type);
+	dev.detach(dev.attach(w.pid(), EngineType::Count, 0));
+}
+
+// The same for a vhost worker, a user worker (PF_USER_WORKER) on 6.12 but
+// not an io_uring one (no PF_IO_WORKER): 6.12's first refusal missed it.
+TEST_F(Engines, NoEngineAttachesToAVhostWorker)
+{
+	UserWorker w(UserWorker::Vhost);
+	if (w.error() == ENOENT)
+		GTEST_SKIP() << "no /dev/vhost-net: the guest has no vhost_net (x86_64 6.12's "
+		                "smoke test loads it: run-guest.py --modprobe vhost_net)";
+	ASSERT_EQ(w.error(), 0) << "/dev/vhost-net, VHOST_SET_OWNER: " << std::strerror(w.error());
+	if (w.worker() == 0)
+		GTEST_SKIP() << "vhost's worker is a kernel thread on this kernel (6.1), not one "
+		                "of the owner's threads";
+	for (const auto type : {EngineType::Count, EngineType::Stopper, EngineType::User})
+		EXPECT_EQ(error_of([&] { (void)dev.attach(w.worker(), type, 0); }), EPERM)
+		        << "vhost-" << w.pid() << ", engine type " << static_cast<int>(type);
+	dev.detach(dev.attach(w.pid(), EngineType::Count, 0));
+}
+
+// vhost_task_create() clones the worker CLONE_UNTRACED, without
+// kernel_clone(): natively a tracer with PTRACE_O_TRACECLONE sees no CLONE
+// event, and the backend must not report one (its clone report took a
+// vhost worker for a plain thread and auto-attached it).
+TEST(UserWorkers, AVhostWorkerMakesNoCloneEventNativelyOrUnderTheBackend)
+{
+	const char *const backend = "/sys/module/utrace/parameters/ptrace_backend";
+	if (::access("/dev/vhost-net", F_OK) != 0)
+		GTEST_SKIP() << "no /dev/vhost-net (run-guest.py --modprobe vhost_net)";
+	for (const char *mode : {"N", "Y"}) {
+		std::ofstream(backend) << mode;
+		const pid_t child = ::fork();
+		if (child == 0) {
+			::raise(SIGSTOP);
+			::_exit(UserWorker::vhost_worker());
+		}
+		int st = 0;
+		ASSERT_EQ(::waitpid(child, &st, WUNTRACED), child);
+		ASSERT_EQ(::ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACECLONE), 0) << mode;
+		::kill(child, SIGCONT);
+		std::vector<int> events;
+		for (;;) {
+			const pid_t who = ::waitpid(-1, &st, __WALL);
+			ASSERT_GT(who, 0) << mode;
+			if (WIFSTOPPED(st)) {
+				events.push_back(st >> 16);
+				::ptrace(PTRACE_CONT, who, 0, 0);
+			} else if (who == child) {
+				EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				        << mode << ": VHOST_SET_OWNER failed in the child";
+				break;
+			}
+		}
+		EXPECT_EQ(std::count(events.begin(), events.end(), PTRACE_EVENT_CLONE), 0)
+		        << "ptrace_backend=" << mode;
+	}
+	std::ofstream(backend) << "N";
 }
 
 // Finding 9: native ptrace refuses the caller's own thread group (EPERM);

@@ -120,7 +120,8 @@ enum utrace_ioc_action {
  * must not be in the caller's own thread group.
  *
  * Errors: ESRCH no such thread, or it is exiting; EPERM a kernel thread or
- * io_uring worker, the caller's own thread group, or the caller may not
+ * user worker (io_uring's iou-wrk-*, 6.12's vhost-<pid>: kernel code in a
+ * user thread's name), the caller's own thread group, or the caller may not
  * trace it; EINVAL bad type, event or flag bits, a tid <= 0, or a non-zero
  * reserved word; EAGAIN the thread's group is in an exec that waits for its
  * other threads (engines of the caller may hold them): try again; ENOMEM.
