@@ -122,7 +122,8 @@ Ring Device::create_ring(uint32_t records) const
 	req.records = records;
 	req.flags = UTRACE_RING_NONBLOCK;
 	if (::ioctl(fd_, UTRACE_IOC_RING, &req) != 0)
-		throw_ioctl_errno(errno, "create a ring of " + std::to_string(records) + " records");
+		throw_ioctl_errno(errno,
+		                  "create a ring of " + std::to_string(records) + " records");
 	return Ring(req.fd);
 }
 

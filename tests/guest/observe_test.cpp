@@ -88,9 +88,7 @@ public:
 		::close(p[0]);
 		go_fd_ = p[1];
 		// Attach while it waits in read(): it is then in the kernel.
-		(void)eventually([this] {
-			return proc_state(pid_).starts_with("S");
-		});
+		(void)eventually([this] { return proc_state(pid_).starts_with("S"); });
 	}
 	~Workload()
 	{
@@ -160,8 +158,8 @@ TEST(Observe, RecordsEverySyscallInOrderWithNumbersArgumentsAndReturnValues)
 	const auto recs = drain(ring);
 
 	size_t i = 0;
-	while (i < recs.size() && !(recs[i].event == Event::SyscallEntry &&
-	                            recs[i].syscall_nr == SYS_lseek))
+	while (i < recs.size() &&
+	       !(recs[i].event == Event::SyscallEntry && recs[i].syscall_nr == SYS_lseek))
 		i++;
 	ASSERT_LT(i, recs.size()) << "no lseek entry among " << recs.size() << " records";
 	uint64_t last_time = 0;
@@ -240,14 +238,14 @@ TEST(Observe, AWaitingEventStillWaitsForItsReplyWhileObservedOnesFlow)
 	utrace::Device dev;
 	Ring ring = dev.create_ring(1024);
 	Workload w(kCalls);
-	const auto id = dev.attach_observer(w.pid(), kSyscalls | bit(Event::Exit), bit(Event::Exit));
+	const auto id =
+	        dev.attach_observer(w.pid(), kSyscalls | bit(Event::Exit), bit(Event::Exit));
 	w.go();
 	const Report exit = next(dev, Event::Exit);
 	EXPECT_EQ(exit.id, id);
 	EXPECT_TRUE(exit.needs_reply);
-	EXPECT_TRUE(eventually([&] {
-		return proc_state(w.pid()) == "t (tracing stop)";
-	})) << "it waits for the reply";
+	EXPECT_TRUE(eventually([&] { return proc_state(w.pid()) == "t (tracing stop)"; }))
+	        << "it waits for the reply";
 	// Everything before the exit is in the ring already.
 	const auto recs = drain(ring);
 	size_t getppids = 0;
@@ -270,8 +268,7 @@ TEST(Observe, BadRingSizesFlagsAndReservedFieldsAreEinvalAndChangeNothing)
 	for (const uint32_t records : {0U, 1U, 3U, 100U, 131072U, 0x80000000U}) {
 		utrace_ioc_ring req{};
 		req.records = records;
-		EXPECT_EQ(errno_of(::ioctl(dev.fd(), UTRACE_IOC_RING, &req)), EINVAL)
-		        << records;
+		EXPECT_EQ(errno_of(::ioctl(dev.fd(), UTRACE_IOC_RING, &req)), EINVAL) << records;
 	}
 	{
 		utrace_ioc_ring req{.records = 8, .flags = 0x2, .fd = 0, .__reserved = 0};
@@ -335,7 +332,8 @@ TEST(Observe, SigkillWhileWritingAndCloseOfTheDeviceEndTheStreamCleanly)
 		utrace::Device dev;
 		Ring ring = dev.create_ring(16);
 		Workload w(-1);
-		(void)dev.attach_observer(w.pid(), kSyscalls | bit(Event::Death) | bit(Event::Reap));
+		(void)dev.attach_observer(w.pid(),
+		                          kSyscalls | bit(Event::Death) | bit(Event::Reap));
 		w.go();
 		ASSERT_GT(ring.read(buf, 60000ms), 0U);
 		w.kill();
