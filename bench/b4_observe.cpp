@@ -118,7 +118,8 @@ Sample under_observe_engine(uint64_t iterations)
 {
 	LoopChild child(iterations, false);
 	const utrace::Device dev;
-	utrace::Ring ring = dev.create_ring(1U << 14);
+	// Woken every 8192 records: batches, not a switch per record.
+	utrace::Ring ring = dev.create_ring(1U << 14, 1U << 13);
 	(void)dev.attach_observer(child.pid(), utrace::bit(utrace::Event::SyscallEntry) |
 	                                               utrace::bit(utrace::Event::SyscallExit) |
 	                                               utrace::bit(utrace::Event::Death));

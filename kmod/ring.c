@@ -11,6 +11,10 @@
  * the stream as a UTRACE_RECORD_LOST record before the next record that
  * fits, or as soon as a read() makes room.
  *
+ * Readers are woken only once @wakeup records are unread (or at DEATH, or
+ * at the close), so that a reader on the thread's own CPU is not switched
+ * to at every record.
+ *
  * The reader (the ring's own descriptor, an anonymous file) serialises
  * readers with a mutex, copies the records between @tail and @head to user
  * space without the spinlock (writers never touch unread slots), then
@@ -45,6 +49,7 @@ struct utrace_ring {
 	struct mutex read_mutex;	/* one reader at a time */
 	wait_queue_head_t readers;
 	u32 mask;			/* records - 1 */
+	u32 wakeup;			/* wake readers at this many unread */
 	u64 head;			/* records written */
 	u64 tail;			/* records read */
 	u64 lost;			/* dropped, not yet reported */
@@ -110,7 +115,8 @@ void utrace_ring_write(struct utrace_ring *ring, struct utrace_record *rec)
 		rec->time_ns = ktime_get_ns();
 		ring->recs[ring->head & ring->mask] = *rec;
 		ring->head++;
-		wake = true;
+		wake = ring->head - ring->tail >= ring->wakeup ||
+		       rec->event == _UTRACE_EVENT_DEATH;
 	} else {
 		ring->lost++;
 	}
@@ -245,7 +251,7 @@ long utrace_ring_create(struct utrace_bridge *b, void __user *arg)
 		return -EFAULT;
 	if (req.records < UTRACE_RING_MIN_RECORDS || req.records > UTRACE_RING_MAX_RECORDS ||
 	    !is_power_of_2(req.records) || (req.flags & ~UTRACE_RING_NONBLOCK) ||
-	    req.__reserved || req.fd)
+	    req.wakeup > req.records || req.fd)
 		return -EINVAL;
 	if (utrace_bridge_ring(b))
 		return -EBUSY;
@@ -262,6 +268,7 @@ long utrace_ring_create(struct utrace_bridge *b, void __user *arg)
 	mutex_init(&ring->read_mutex);
 	init_waitqueue_head(&ring->readers);
 	ring->mask = req.records - 1;
+	ring->wakeup = max(req.wakeup, 1U);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

@@ -44,7 +44,8 @@ int main(int argc, char **argv)
 		using utrace::bit;
 		using utrace::Event;
 		const utrace::Device dev;
-		utrace::Ring ring = dev.create_ring(4096);
+		// Woken at 2048 unread records (or its death): big batches.
+		utrace::Ring ring = dev.create_ring(4096, 2048);
 		(void)dev.attach_observer(pid, bit(Event::SyscallExit) | bit(Event::Death));
 		::kill(pid, SIGCONT);
 		std::vector<utrace::Record> buf(256);

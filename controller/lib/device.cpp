@@ -116,10 +116,11 @@ EngineId Device::attach(pid_t tid, EngineType type, EventMask events, EventMask 
 	return req.id;
 }
 
-Ring Device::create_ring(uint32_t records) const
+Ring Device::create_ring(uint32_t records, uint32_t wakeup) const
 {
 	utrace_ioc_ring req{};
 	req.records = records;
+	req.wakeup = wakeup;
 	req.flags = UTRACE_RING_NONBLOCK;
 	if (::ioctl(fd_, UTRACE_IOC_RING, &req) != 0)
 		throw_ioctl_errno(errno,

@@ -262,6 +262,31 @@ TEST(Observe, AWaitingEventStillWaitsForItsReplyWhileObservedOnesFlow)
 	EXPECT_EQ(w.wait(), 0);
 }
 
+TEST(Observe, ABlockedReaderIsWokenAtTheWakeupMarkAndGetsEveryRecord)
+{
+	constexpr long kCalls = 500;
+	utrace::Device dev;
+	Ring ring = dev.create_ring(1024, 512);
+	Workload w(kCalls);
+	(void)dev.attach_observer(w.pid(), kSyscalls);
+	w.go();
+	// No timeout: the 512th unread record wakes it.
+	std::vector<Record> buf(1024);
+	const size_t first = ring.read(buf, std::chrono::milliseconds(-1));
+	ASSERT_GT(first, 0U);
+	ASSERT_EQ(w.wait(), 0);
+	std::vector<Record> recs(buf.begin(), buf.begin() + static_cast<long>(first));
+	const auto rest = drain(ring);
+	recs.insert(recs.end(), rest.begin(), rest.end());
+	size_t getppids = 0;
+	for (const Record &r : recs) {
+		EXPECT_EQ(r.type, RecordType::Event);
+		if (r.event == Event::SyscallExit && r.syscall_nr == SYS_getppid)
+			getppids++;
+	}
+	EXPECT_EQ(getppids, static_cast<size_t>(kCalls));
+}
+
 TEST(Observe, BadRingSizesFlagsAndReservedFieldsAreEinvalAndChangeNothing)
 {
 	utrace::Device dev;
@@ -271,11 +296,11 @@ TEST(Observe, BadRingSizesFlagsAndReservedFieldsAreEinvalAndChangeNothing)
 		EXPECT_EQ(errno_of(::ioctl(dev.fd(), UTRACE_IOC_RING, &req)), EINVAL) << records;
 	}
 	{
-		utrace_ioc_ring req{.records = 8, .flags = 0x2, .fd = 0, .__reserved = 0};
+		utrace_ioc_ring req{.records = 8, .flags = 0x2, .fd = 0, .wakeup = 0};
 		EXPECT_EQ(errno_of(::ioctl(dev.fd(), UTRACE_IOC_RING, &req)), EINVAL);
-		req = {.records = 8, .flags = 0, .fd = 0, .__reserved = 1};
+		req = {.records = 8, .flags = 0, .fd = 0, .wakeup = 9};
 		EXPECT_EQ(errno_of(::ioctl(dev.fd(), UTRACE_IOC_RING, &req)), EINVAL);
-		req = {.records = 8, .flags = 0, .fd = 3, .__reserved = 0};
+		req = {.records = 8, .flags = 0, .fd = 3, .wakeup = 0};
 		EXPECT_EQ(errno_of(::ioctl(dev.fd(), UTRACE_IOC_RING, &req)), EINVAL);
 	}
 	Workload w(0);

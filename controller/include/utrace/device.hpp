@@ -235,11 +235,13 @@ public:
 
 	// Observe-only user engines.  create_ring() gives this Device its ring
 	// of @records records (a power of two, 2 .. 65536; EBUSY the second
-	// time); attach_observer() attaches a User engine whose @events go
-	// into it without stopping the thread, except @wait_events, which are
-	// read_report()/reply() round trips as for attach(tid, User, ...).
-	// Every observer of a Device shares its ring (one ordered stream).
-	[[nodiscard]] Ring create_ring(uint32_t records) const;
+	// time); a Ring::read() that waits is woken once @wakeup records are
+	// unread (0, 1: at each one), at a DEATH record, or at the end, so
+	// with @wakeup > 1 read with a timeout to get the rest; attach_observer() attaches a User
+	// engine whose @events go into it without stopping the thread, except @wait_events, which
+	// are read_report()/reply() round trips as for attach(tid, User, ...). Every observer of a
+	// Device shares its ring (one ordered stream).
+	[[nodiscard]] Ring create_ring(uint32_t records, uint32_t wakeup = 1) const;
 	[[nodiscard]] EngineId attach_observer(pid_t tid, EventMask events,
 	                                       EventMask wait_events = 0) const;
 

@@ -340,8 +340,14 @@ struct utrace_reply_msg {
  *		UTRACE_RING_MIN_RECORDS .. UTRACE_RING_MAX_RECORDS
  * @flags:	UTRACE_RING_* bits
  * @fd:		set by the module: a new descriptor (close-on-exec) from which
- *		the records are read
- * @__reserved:	must be 0
+ *		the records are read; must be 0 on the way in
+ * @wakeup:	a reader sleeping in read() or poll() is woken once this many
+ *		records are unread (0 and 1: at every record; at most
+ *		@records), and always by a DEATH record and by the close of
+ *		the /dev/utrace file.  A read() or poll() that starts sees
+ *		every record there is.  With more than 1, a reader polls with
+ *		a timeout for the rest (as perf's wakeup_watermark): fewer
+ *		wakeups, fewer context switches, bigger batches.
  *
  * One ring per /dev/utrace file, shared by every UTRACE_ENGINE_OBSERVE
  * engine attached through the file (a tracer of a process tree reads one
@@ -362,14 +368,15 @@ struct utrace_reply_msg {
  * read() makes room), so every dropped record is accounted for in the
  * stream.
  *
- * Errors: EINVAL a bad size, unknown @flags, a non-zero @__reserved; EBUSY
+ * Errors: EINVAL a bad size, unknown @flags, a non-zero @fd, @wakeup
+ * above @records; EBUSY
  * the file has a ring already (nothing changes); ENOMEM; EMFILE, ENFILE.
  */
 struct utrace_ioc_ring {
 	__u32 records;
 	__u32 flags;
 	__s32 fd;
-	__u32 __reserved;
+	__u32 wakeup;
 };
 
 /* struct utrace_record types */
