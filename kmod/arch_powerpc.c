@@ -6,20 +6,32 @@
  * powerpc 6.1 has no generic entry: system_call_exception() calls the global
  * do_syscall_trace_enter(regs) when the thread flags have any
  * _TIF_SYSCALL_DOTRACE bit, and syscall_exit_prepare() calls
- * do_syscall_trace_leave(regs) likewise.  We set TIF_SYSCALL_TRACE for tasks
+ * do_syscall_trace_leave(regs) likewise.  We set TIF_SYSCALL_AUDIT for tasks
  * with syscall-event engines (untraced tasks stay on the fast path) and
  * replace both functions: entry reports, then runs the real one (ptrace,
  * seccomp, tracepoint, audit) unless an engine aborted the call; exit runs
- * the real one, then reports.  ptrace_report_syscall_*() do nothing for a
- * task that is not ptraced, so the flag costs only the call.  The real
- * do_syscall_trace_leave() also gives the single-step trap at syscall exit
- * (SIGTRAP TRAP_TRACE, user_single_step_report()) when TIF_SINGLESTEP is
- * set: before our report, as natively, and only while the slow path is on,
- * i.e. while the kernel's own flags or an engine's syscall events ask for
- * it (natively: PTRACE_SYSCALL or SYSEMU, audit, seccomp, tracepoints).
- * The core drops our flag as soon as no engine wants syscall reports, also
- * right after a stop (utrace_stop()), so a tracer that stops tracing
- * syscalls at a syscall-entry stop gets no such trap, as natively.
+ * the real one, then reports.
+ *
+ * Why the audit flag: TIF_SYSCALL_TRACE is the native tracer's (ptrace_resume()
+ * sets it for PTRACE_SYSCALL and clears it for PTRACE_CONT), and the real
+ * functions make a syscall stop for a ptraced task whenever it is set: a
+ * tracee its tracer resumed with PTRACE_CONT would stop at every call, and
+ * PTRACE_CONT would turn the engines' reports off.  The audit flag is set
+ * natively exactly when the task has an audit context (audit_alloc() sets
+ * both at fork and nothing else touches them), and the real functions only
+ * audit a task that has one, so our flag is harmless to them and the
+ * native state is always known: we clear the flag only for a task without
+ * an audit context.  A child inherits the flag (copy_process() clears the
+ * trace flag, not this one); utrace_arch_clone() puts the child's back.
+ *
+ * The real do_syscall_trace_leave() also gives the single-step trap at
+ * syscall exit (SIGTRAP TRAP_TRACE, user_single_step_report()) when
+ * TIF_SINGLESTEP is set: before our report, as natively, and only while the
+ * slow path is on, i.e. while the kernel's own flags or an engine's syscall
+ * events ask for it (natively: PTRACE_SYSCALL or SYSEMU, audit, seccomp,
+ * tracepoints).  The core drops our flag as soon as no engine wants syscall
+ * reports, also right after a stop (utrace_stop()), so a tracer that stops
+ * tracing syscalls at a syscall-entry stop gets no such trap, as natively.
  *
  * Redirection: the kernel is built without CONFIG_LIVEPATCH, so ftrace's
  * exit path jumps to a changed NIP with the kernel's TOC in r2.  A module
@@ -117,21 +129,40 @@ void utrace_ppc_syscall_leave(struct pt_regs *regs)
 	utrace_inflight_put();
 }
 
+/* Whether the kernel itself wants @task's audit flag (see the top). */
+static bool utrace_ppc_native_audit(struct task_struct *task)
+{
+#ifdef CONFIG_AUDITSYSCALL
+	return READ_ONCE(task->audit_context);
+#else
+	return false;
+#endif
+}
+
 /* utrace->lock held. */
 void utrace_arch_set_syscall_work(struct utrace *utrace)
 {
-	if (!utrace->syscall_work)
-		utrace->arch_flag = test_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
-	set_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
+	set_tsk_thread_flag(utrace->task, TIF_SYSCALL_AUDIT);
 	utrace->syscall_work = true;
 }
 
 /* utrace->lock held. */
 void utrace_arch_clear_syscall_work(struct utrace *utrace)
 {
-	if (!utrace->arch_flag && !utrace->task->ptrace)
-		clear_tsk_thread_flag(utrace->task, TIF_SYSCALL_TRACE);
+	if (!utrace_ppc_native_audit(utrace->task))
+		clear_tsk_thread_flag(utrace->task, TIF_SYSCALL_AUDIT);
 	utrace->syscall_work = false;
+}
+
+/*
+ * The parent's flag, copied into a child it made before the child first
+ * runs: back to what the kernel gave the child (audit_alloc() ran).  An
+ * engine the CLONE report attaches to the child sets it again.
+ */
+void utrace_arch_clone(struct task_struct *child)
+{
+	if (test_tsk_thread_flag(child, TIF_SYSCALL_AUDIT) && !utrace_ppc_native_audit(child))
+		clear_tsk_thread_flag(child, TIF_SYSCALL_AUDIT);
 }
 
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement)

@@ -351,6 +351,14 @@ void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs)
 	utrace_kcall(orig_user_single_step_report)(regs);
 }
 
+/*
+ * Nothing to undo in a child: dup_task_struct() clears its dispatch bit and
+ * copy_process()'s user_disable_single_step() its exit-trap bit.
+ */
+void utrace_arch_clone(struct task_struct *child)
+{
+}
+
 /* A kprobe's address is the function's. */
 unsigned long utrace_arch_func_entry(unsigned long probe_addr)
 {

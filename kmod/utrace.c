@@ -1753,6 +1753,7 @@ void utrace_report_clone(struct task_struct *child)
 
 	if (!utrace)
 		return;
+	utrace_arch_clone(child);
 	args.flags = utrace_clone_flags(utrace, child);
 	if (!(utrace->flags & UTRACE_EVENT(CLONE)))
 		return;

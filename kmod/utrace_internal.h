@@ -59,7 +59,8 @@
  * @death_report: the task is walking @attached for its DEATH report
  * @reap:	the task was released: no more reports but REAP
  * @syscall_work: the arch syscall slow-path bit is set by us
- * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us)
+ * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us;
+ *		unused on powerpc)
  * @stepping:	we enabled single/block step on the task
  * @work_queued: @work is queued on the task
  * @step_off:	unloading: @work must turn the task's stepping off
@@ -407,6 +408,7 @@ extern struct utrace_fhook utrace_arch_hooks[];
 extern const unsigned int utrace_arch_nhooks;
 void utrace_arch_set_syscall_work(struct utrace *utrace);
 void utrace_arch_clear_syscall_work(struct utrace *utrace);
+void utrace_arch_clone(struct task_struct *child);
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement);
 
 unsigned long utrace_arch_arg0(struct pt_regs *regs);
