@@ -47,6 +47,7 @@ struct utrace_bridge {
 	kuid_t euid;			/* of the opener: its persistent engines */
 	bool admin;			/* the opener had CAP_SYS_ADMIN (init ns) */
 	struct file *file;		/* unreferenced; valid while !@closed */
+	struct utrace_ring *ring;	/* set once (UTRACE_IOC_RING), referenced */
 	u64 seq;
 	bool closed;
 };
@@ -93,6 +94,8 @@ static void utrace_bridge_free(struct kref *kref)
 {
 	struct utrace_bridge *b = container_of(kref, struct utrace_bridge, kref);
 
+	if (b->ring)
+		utrace_ring_put(b->ring);
 	put_pid_ns(b->pid_ns);
 	kfree(b);
 }
@@ -126,6 +129,83 @@ void utrace_bridge_close(struct utrace_bridge *b)
 	spin_unlock(&b->lock);
 	list_for_each_entry_safe(r, next, &drop, node)
 		kfree(r);
+	if (utrace_bridge_ring(b))
+		utrace_ring_close(b->ring);
+}
+
+/* The file's ring, or NULL; it stays until the bridge is freed. */
+struct utrace_ring *utrace_bridge_ring(struct utrace_bridge *b)
+{
+	/* Pairs with the release below: a ring seen is a ring initialised. */
+	return smp_load_acquire(&b->ring);
+}
+
+/* Give the file its ring (a reference of its own): EBUSY if it has one. */
+int utrace_bridge_set_ring(struct utrace_bridge *b, struct utrace_ring *ring)
+{
+	int ret = -EBUSY;
+
+	spin_lock(&b->lock);
+	if (!b->ring && !b->closed) {
+		utrace_ring_get(ring);
+		/* Readers without b->lock (reports) see it initialised. */
+		smp_store_release(&b->ring, ring);
+		ret = 0;
+	}
+	spin_unlock(&b->lock);
+	return ret;
+}
+
+/**
+ * utrace_bridge_observe - write one observed report into the file's ring
+ * @b:		the bridge, which has a ring (checked at attach)
+ * @id:		engine id
+ * @pid:	the reporting thread
+ * @event:	event number
+ * @action:	incoming action bits
+ * @regs:	the thread's user registers, or NULL
+ * @code:	event-specific value (see struct utrace_record)
+ * @clone_flags: CLONE's flags
+ * @info:	SIGNAL*: the signal, else NULL
+ *
+ * Any report context: no allocation, no sleep, the ring's lock only.
+ */
+void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
+			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
+			   kernel_siginfo_t *info)
+{
+	struct utrace_ring *ring = utrace_bridge_ring(b);
+	struct utrace_record rec;
+
+	if (!ring)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.id = id;
+	rec.event = event;
+	rec.action = action;
+	rec.tid = pid_nr_ns(pid, b->pid_ns);
+	rec.syscall_nr = -1;
+	rec.code = code;
+	rec.clone_flags = clone_flags;
+	if (info) {
+		rec.signo = info->si_signo;
+		rec.si_code = info->si_code;
+	}
+	if (regs) {
+		rec.ip = instruction_pointer(regs);
+		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT) {
+			unsigned long args[6];
+			unsigned int i;
+
+			rec.syscall_nr = syscall_get_nr(current, regs);
+			syscall_get_arguments(current, regs, args);
+			for (i = 0; i < 6; i++)
+				rec.args[i] = args[i];
+			if (event == _UTRACE_EVENT_SYSCALL_EXIT)
+				rec.retval = syscall_get_return_value(current, regs);
+		}
+	}
+	utrace_ring_write(ring, &rec);
 }
 
 /*

@@ -127,8 +127,17 @@ static u32 me_event(struct utrace_engine *engine, unsigned int event)
 }
 
 /*
+ * An observing user engine (UTRACE_ENGINE_OBSERVE) writes the events not in
+ * its stop mask into its file's ring and resumes at once.
+ */
+static bool me_observed(const struct utrace_mod_engine *me, unsigned int event)
+{
+	return (me->flags & UTRACE_ENGINE_OBSERVE) && !(READ_ONCE(me->stop_events) & BIT(event));
+}
+
+/*
  * Count the event; a stopper or a requested stop answers by itself, a user
- * engine asks its process (waiting for the answer when @wait).
+ * engine asks its process (or, observing, writes a record) (waiting for the answer when @wait).
  */
 static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 action,
 			  struct pt_regs *regs, s64 code, u64 clone_flags,
@@ -139,6 +148,11 @@ static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 
 
 	if (me->type != UTRACE_ENGINE_USER || ret == UTRACE_STOP)
 		return ret;
+	if (me_observed(me, event)) {
+		utrace_bridge_observe(me->bridge, me->id, me->pid, event, action, regs, code,
+				      clone_flags, info);
+		return UTRACE_RESUME;
+	}
 	ret = utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
 				   clone_flags, info, notify, wait, &me->detached);
 	/* The reply detached the engine: utrace unlinks it as this report ends. */
@@ -190,6 +204,7 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 	 * another signal.
 	 */
 	if (me->type != UTRACE_ENGINE_USER || disposition >= UTRACE_SIGNAL_REPORT ||
+	    me_observed(me, events[disposition >> 4]) ||
 	    (!(ret & UTRACE_SIGNAL_MASK) && utrace_resume_action(ret) == UTRACE_STOP)) {
 		if (me->type == UTRACE_ENGINE_USER && disposition < UTRACE_SIGNAL_REPORT &&
 		    info && info->si_signo != signo)
@@ -363,10 +378,14 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	else
 		return -EINVAL;
 	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0 ||
-	    (req.flags & ~UTRACE_ENGINE_PERSISTENT) || req.__reserved)
+	    (req.flags & ~(UTRACE_ENGINE_PERSISTENT | UTRACE_ENGINE_OBSERVE)) || req.__reserved)
 		return -EINVAL;
 	/* A user engine's reports are read from its file: it cannot outlive it. */
 	if ((req.flags & UTRACE_ENGINE_PERSISTENT) && req.type == UTRACE_ENGINE_USER)
+		return -EINVAL;
+	/* Observing: a user engine, and a ring to write to (never taken away). */
+	if ((req.flags & UTRACE_ENGINE_OBSERVE) &&
+	    (req.type != UTRACE_ENGINE_USER || !utrace_bridge_ring(bridge)))
 		return -EINVAL;
 
 	task = get_task_by_tid(req.tid);
@@ -646,6 +665,8 @@ long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void _
 		return me_info(bridge, arg);
 	case UTRACE_IOC_LIST:
 		return me_list(bridge, arg);
+	case UTRACE_IOC_RING:
+		return utrace_ring_create(bridge, arg);
 	default:
 		return -ENOTTY;
 	}

@@ -438,6 +438,20 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 			 kernel_siginfo_t *info, int notify, bool wait, const bool *detached);
 void utrace_bridge_cancel(struct utrace_bridge *b, u64 id);
 bool utrace_bridge_orphaned(struct utrace_bridge *b);
+struct utrace_ring;
+struct utrace_record;
+struct utrace_ring *utrace_bridge_ring(struct utrace_bridge *b);
+int utrace_bridge_set_ring(struct utrace_bridge *b, struct utrace_ring *ring);
+void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
+			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
+			   kernel_siginfo_t *info);
+
+/* ring.c: rings of observed reports, one per /dev/utrace file at most */
+long utrace_ring_create(struct utrace_bridge *b, void __user *arg);
+void utrace_ring_write(struct utrace_ring *ring, struct utrace_record *rec);
+void utrace_ring_close(struct utrace_ring *ring);
+void utrace_ring_get(struct utrace_ring *ring);
+void utrace_ring_put(struct utrace_ring *ring);
 ssize_t utrace_bridge_read(struct utrace_bridge *b, char __user *buf, size_t len,
 			   bool nonblock);
 ssize_t utrace_bridge_write(struct utrace_bridge *b, const char __user *buf, size_t len);

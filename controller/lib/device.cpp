@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <chrono>
 #include <cstdint>
 #include <fcntl.h>
@@ -112,6 +113,31 @@ EngineId Device::attach(pid_t tid, EngineType type, EventMask events, EventMask 
 	req.flags = lifetime == Lifetime::Persistent ? UTRACE_ENGINE_PERSISTENT : 0;
 	if (::ioctl(fd_, UTRACE_IOC_ATTACH, &req) != 0)
 		throw_ioctl_errno(errno, "attach to thread " + std::to_string(tid));
+	return req.id;
+}
+
+Ring Device::create_ring(uint32_t records, uint32_t wakeup) const
+{
+	utrace_ioc_ring req{};
+	req.records = records;
+	req.wakeup = wakeup;
+	req.flags = UTRACE_RING_NONBLOCK;
+	if (::ioctl(fd_, UTRACE_IOC_RING, &req) != 0)
+		throw_ioctl_errno(errno,
+		                  "create a ring of " + std::to_string(records) + " records");
+	return Ring(req.fd);
+}
+
+EngineId Device::attach_observer(pid_t tid, EventMask events, EventMask wait_events) const
+{
+	utrace_ioc_attach req{};
+	req.tid = tid;
+	req.type = UTRACE_ENGINE_USER;
+	req.events = events;
+	req.stop_events = wait_events;
+	req.flags = UTRACE_ENGINE_OBSERVE;
+	if (::ioctl(fd_, UTRACE_IOC_ATTACH, &req) != 0)
+		throw_ioctl_errno(errno, "attach an observer to thread " + std::to_string(tid));
 	return req.id;
 }
 
@@ -265,6 +291,63 @@ void Device::reply(const Reply &reply) const
 	}
 	if (::write(fd_, &msg, sizeof(msg)) != static_cast<ssize_t>(sizeof(msg)))
 		throw_errno(errno, "reply to report " + std::to_string(reply.seq));
+}
+
+// Record is read straight from the ring: the same layout as the ABI's.
+static_assert(sizeof(Record) == sizeof(utrace_record));
+static_assert(offsetof(Record, id) == offsetof(utrace_record, id));
+static_assert(offsetof(Record, tid) == offsetof(utrace_record, tid));
+static_assert(offsetof(Record, time_ns) == offsetof(utrace_record, time_ns));
+static_assert(offsetof(Record, args) == offsetof(utrace_record, args));
+static_assert(offsetof(Record, code) == offsetof(utrace_record, code));
+static_assert(offsetof(Record, si_code) == offsetof(utrace_record, si_code));
+
+Ring::~Ring()
+{
+	if (fd_ >= 0)
+		::close(fd_);
+}
+
+Ring::Ring(Ring &&other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), eof_(std::exchange(other.eof_, false))
+{
+}
+
+Ring &Ring::operator=(Ring &&other) noexcept
+{
+	if (this != &other) {
+		if (fd_ >= 0)
+			::close(fd_);
+		fd_ = std::exchange(other.fd_, -1);
+		eof_ = std::exchange(other.eof_, false);
+	}
+	return *this;
+}
+
+size_t Ring::read(std::span<Record> out, std::chrono::milliseconds timeout)
+{
+	if (out.empty() || eof_)
+		return 0;
+	const int wait_ms = timeout.count() < 0
+	                            ? -1
+	                            : static_cast<int>(std::min<int64_t>(
+	                                      timeout.count(), std::numeric_limits<int>::max()));
+	pollfd p{fd_, POLLIN, 0};
+	const int n = ::poll(&p, 1, wait_ms);
+	if (n < 0)
+		throw_errno(errno, "poll the ring");
+	if (n == 0)
+		return 0;
+	const ssize_t got = ::read(fd_, out.data(), out.size_bytes());
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (got < 0)
+		throw_errno(errno, "read the ring");
+	if (got == 0)
+		eof_ = true;
+	if (static_cast<size_t>(got) % sizeof(Record) != 0)
+		throw Error(EPROTO, "a partial record from the ring");
+	return static_cast<size_t>(got) / sizeof(Record);
 }
 
 } // namespace utrace

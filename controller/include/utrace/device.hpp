@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -137,6 +138,61 @@ struct EngineInfo {
 	[[nodiscard]] uint64_t count(Event e) const { return counts[static_cast<unsigned>(e)]; }
 };
 
+// One record of an observing engine (struct utrace_record, the same
+// layout: Ring::read() fills a span of them directly).
+enum class RecordType : uint32_t {
+	Event = 1, // an observed report
+	Lost = 2,  // lost() records were dropped here (the ring was full)
+};
+struct Record {
+	RecordType type = RecordType::Event;
+	Event event = Event::Quiesce;
+	EngineId id = 0; // the engine (0 in a Lost record)
+	pid_t tid = 0;   // in the pid namespace of the Device's opener
+	uint32_t action = 0;
+	uint64_t time_ns = 0;    // CLOCK_MONOTONIC when written
+	int64_t syscall_nr = -1; // SYSCALL_ENTRY/EXIT
+	uint64_t args[6] = {};
+	int64_t retval = 0; // SYSCALL_EXIT
+	int64_t code = 0;   // EXIT code, DEATH signal, CLONE child, Lost: count
+	uint64_t clone_flags = 0;
+	uint64_t ip = 0;
+	int32_t signo = 0;
+	int32_t si_code = 0;
+
+	[[nodiscard]] uint64_t lost() const
+	{
+		return type == RecordType::Lost ? static_cast<uint64_t>(code) : 0;
+	}
+};
+static_assert(sizeof(Record) == 128);
+
+// The ring of a Device's observing engines (UTRACE_IOC_RING): RAII owner
+// of its descriptor (non-blocking).  Writers never wait: a full ring drops
+// records and a Lost record says how many, in order.
+class Ring
+{
+public:
+	explicit Ring(int fd) noexcept : fd_(fd) {}
+	~Ring();
+	Ring(const Ring &) = delete;
+	Ring &operator=(const Ring &) = delete;
+	Ring(Ring &&other) noexcept;
+	Ring &operator=(Ring &&other) noexcept;
+
+	// Waits at most @timeout (negative: no limit) for records, then reads
+	// as many as @out holds, oldest first.  Returns how many (0 on a
+	// timeout, or at the end: see at_end()).
+	[[nodiscard]] size_t read(std::span<Record> out, std::chrono::milliseconds timeout);
+	// The Device was closed and every record read.
+	[[nodiscard]] bool at_end() const noexcept { return eof_; }
+	[[nodiscard]] int fd() const noexcept { return fd_; }
+
+private:
+	int fd_ = -1;
+	bool eof_ = false;
+};
+
 class Device
 {
 public:
@@ -176,6 +232,18 @@ public:
 	// no limit), and the answer to one.
 	[[nodiscard]] std::optional<Report> read_report(std::chrono::milliseconds timeout) const;
 	void reply(const Reply &reply) const;
+
+	// Observe-only user engines.  create_ring() gives this Device its ring
+	// of @records records (a power of two, 2 .. 65536; EBUSY the second
+	// time); a Ring::read() that waits is woken once @wakeup records are
+	// unread (0, 1: at each one), at a DEATH record, or at the end, so
+	// with @wakeup > 1 read with a timeout to get the rest; attach_observer() attaches a User
+	// engine whose @events go into it without stopping the thread, except @wait_events, which
+	// are read_report()/reply() round trips as for attach(tid, User, ...). Every observer of a
+	// Device shares its ring (one ordered stream).
+	[[nodiscard]] Ring create_ring(uint32_t records, uint32_t wakeup = 1) const;
+	[[nodiscard]] EngineId attach_observer(pid_t tid, EventMask events,
+	                                       EventMask wait_events = 0) const;
 
 	// The descriptor is non-blocking (O_NONBLOCK): a report poll() shows
 	// can be gone when read() comes (its thread was killed, its engine

@@ -20,6 +20,10 @@
  *    a reserved word, struct utrace_ioc_engine_info @flags and @owner_uid;
  *    reserved fields must be 0; engines belong to the file that attached
  *    them unless persistent (docs/SECURITY.md).
+ * (Additions that leave every old request and its answer as they were do
+ * not bump it: UTRACE_ENGINE_OBSERVE, UTRACE_IOC_RING and struct
+ * utrace_record came in version 2.  A module without them answers
+ * UTRACE_IOC_RING with ENOTTY and the flag with EINVAL.)
  */
 #define UTRACE_ABI_VERSION	2
 
@@ -102,16 +106,30 @@ enum utrace_ioc_action {
  * engine belongs to its file alone and is detached when the file is closed.
  */
 #define UTRACE_ENGINE_PERSISTENT	0x1
+/*
+ * UTRACE_ENGINE_OBSERVE: for UTRACE_ENGINE_USER only, on a file that has a
+ * ring (UTRACE_IOC_RING; EINVAL without one).  The engine's @stop_events
+ * become the events that wait for a reply, as a user engine's reports
+ * always do without the flag; every other event in @events is *observed*:
+ * the reporting thread writes a struct utrace_record into the file's ring
+ * and goes on, never stopped, never waiting (a full ring drops the record
+ * and counts it: struct utrace_record, UTRACE_RECORD_LOST).
+ * UTRACE_IOC_SET_STOP_EVENTS changes the waiting set later.
+ */
+#define UTRACE_ENGINE_OBSERVE		0x2
 
 /**
  * struct utrace_ioc_attach - UTRACE_IOC_ATTACH argument
  * @tid:	thread to attach to, in the caller's pid namespace
  * @type:	enum utrace_engine_type
  * @events:	event mask (UTRACE_EVENTS_ALL bits)
- * @stop_events: for UTRACE_ENGINE_STOPPER: events that stop (subset of @events)
+ * @stop_events: for UTRACE_ENGINE_STOPPER: events that stop (subset of @events);
+ *		for UTRACE_ENGINE_USER with UTRACE_ENGINE_OBSERVE: the events
+ *		that wait for a reply (the rest of @events are observed)
  * @id:		set by the module: the engine's id for the other ioctls, never
  *		used for another engine
- * @flags:	UTRACE_ENGINE_PERSISTENT (not for UTRACE_ENGINE_USER)
+ * @flags:	UTRACE_ENGINE_PERSISTENT (not for UTRACE_ENGINE_USER), or
+ *		UTRACE_ENGINE_OBSERVE (for UTRACE_ENGINE_USER only)
  * @__reserved:	must be 0
  *
  * The caller must be allowed to ptrace the thread (ptrace_may_access() with
@@ -122,8 +140,9 @@ enum utrace_ioc_action {
  * Errors: ESRCH no such thread, or it is exiting; EPERM a kernel thread or
  * user worker (io_uring's iou-wrk-*, 6.12's vhost-<pid>: kernel code in a
  * user thread's name), the caller's own thread group, or the caller may not
- * trace it; EINVAL bad type, event or flag bits, a tid <= 0, or a non-zero
- * reserved word; EAGAIN the thread's group is in an exec that waits for its
+ * trace it; EINVAL bad type, event or flag bits, a tid <= 0, a non-zero
+ * reserved word, UTRACE_ENGINE_OBSERVE on another type or on a file without
+ * a ring; EAGAIN the thread's group is in an exec that waits for its
  * other threads (engines of the caller may hold them): try again; ENOMEM.
  */
 struct utrace_ioc_attach {
@@ -310,6 +329,100 @@ struct utrace_reply_msg {
 	__u32 __pad;
 };
 
+/* UTRACE_IOC_RING flags */
+#define UTRACE_RING_NONBLOCK	0x1	/* the ring descriptor is O_NONBLOCK */
+
+#define UTRACE_RING_MIN_RECORDS	2
+#define UTRACE_RING_MAX_RECORDS	65536
+
+/**
+ * struct utrace_ioc_ring - UTRACE_IOC_RING argument: give the file its ring
+ * @records:	how many struct utrace_record the ring holds: a power of two,
+ *		UTRACE_RING_MIN_RECORDS .. UTRACE_RING_MAX_RECORDS
+ * @flags:	UTRACE_RING_* bits
+ * @fd:		set by the module: a new descriptor (close-on-exec) from which
+ *		the records are read; must be 0 on the way in
+ * @wakeup:	a reader sleeping in read() or poll() is woken once this many
+ *		records are unread (0 and 1: at every record; at most
+ *		@records), and always by a DEATH record and by the close of
+ *		the /dev/utrace file.  A read() or poll() that starts sees
+ *		every record there is.  With more than 1, a reader polls with
+ *		a timeout for the rest (as perf's wakeup_watermark): fewer
+ *		wakeups, fewer context switches, bigger batches.
+ *
+ * One ring per /dev/utrace file, shared by every UTRACE_ENGINE_OBSERVE
+ * engine attached through the file (a tracer of a process tree reads one
+ * stream, in the order the records were written; each record names its
+ * engine).  The ring lives while the file or the ring descriptor is open.
+ *
+ * The ring descriptor: read() returns as many whole records as fit in the
+ * buffer (EINVAL if not one fits), oldest first; it waits for one if the
+ * ring is empty, unless the descriptor is O_NONBLOCK (EAGAIN); it returns
+ * 0 (end of file) once the ring is empty and the /dev/utrace file closed.
+ * poll() says EPOLLIN when a record (or a LOST record) is ready, EPOLLHUP
+ * once the file is closed.  Several readers share the stream (each record
+ * goes to one of them).  write() is not supported.
+ *
+ * A slow reader: writers never wait.  A record that finds the ring full is
+ * dropped and counted; the count is reported in band, as a record of type
+ * UTRACE_RECORD_LOST, before the next record that fits (or as soon as a
+ * read() makes room), so every dropped record is accounted for in the
+ * stream.
+ *
+ * Errors: EINVAL a bad size, unknown @flags, a non-zero @fd, @wakeup
+ * above @records; EBUSY
+ * the file has a ring already (nothing changes); ENOMEM; EMFILE, ENFILE.
+ */
+struct utrace_ioc_ring {
+	__u32 records;
+	__u32 flags;
+	__s32 fd;
+	__u32 wakeup;
+};
+
+/* struct utrace_record types */
+#define UTRACE_RECORD_EVENT	1	/* an observed report */
+#define UTRACE_RECORD_LOST	2	/* @code records were dropped here */
+
+/**
+ * struct utrace_record - one record of a ring (128 bytes)
+ * @type:	UTRACE_RECORD_*
+ * @event:	EVENT: event number (UTRACE_NEVENTS bits above)
+ * @id:		EVENT: engine id (0 in a LOST record)
+ * @tid:	EVENT: the reporting thread, in the ring's file's opener's pid
+ *		namespace (0 once it has none there)
+ * @action:	EVENT: what the engines before it chose (as in struct
+ *		utrace_report_msg; at signals the disposition so far)
+ * @time_ns:	ktime_get_ns() when the record was written (records are in
+ *		this order)
+ * @syscall_nr:	at SYSCALL_ENTRY/EXIT: the system call number, else -1
+ * @args:	at SYSCALL_ENTRY/EXIT: its six arguments
+ * @retval:	at SYSCALL_EXIT: its return value (-errno for an error)
+ * @code:	EXIT: the exit code; DEATH: the exit signal; CLONE: the child's
+ *		tid; QUIESCE: the event; JCTL: the type; LOST: how many
+ *		records were dropped since the last LOST record
+ * @clone_flags: CLONE: the clone flags
+ * @ip:		user instruction pointer (0 at DEATH and REAP)
+ * @signo:	SIGNAL*: the signal number
+ * @si_code:	SIGNAL*: its si_code
+ */
+struct utrace_record {
+	__u32 type;
+	__u32 event;
+	__u64 id;
+	__s32 tid;
+	__u32 action;
+	__u64 time_ns;
+	__s64 syscall_nr;
+	__u64 args[6];
+	__s64 retval;
+	__s64 code;
+	__u64 clone_flags;
+	__u64 ip;
+	__s32 signo;
+	__s32 si_code;
+};
+
 /*
  * Tracepoints (TRACE_SYSTEM utrace, kmod/utrace_trace.h) and the BPF metrics
  * (bpf/utrace_metrics.bpf.c) name engines by type, events by number and
@@ -345,5 +458,6 @@ enum utrace_resume_reason {
 #define UTRACE_IOC_ENGINE_INFO	_IOWR(UTRACE_IOC_MAGIC, 0x14, struct utrace_ioc_engine_info)
 #define UTRACE_IOC_LIST		_IOWR(UTRACE_IOC_MAGIC, 0x15, struct utrace_ioc_list)
 #define UTRACE_IOC_SET_STOP_EVENTS _IOW(UTRACE_IOC_MAGIC, 0x16, struct utrace_ioc_engine)
+#define UTRACE_IOC_RING		_IOWR(UTRACE_IOC_MAGIC, 0x17, struct utrace_ioc_ring)
 
 #endif /* _UAPI_UTRACE_H */
