@@ -137,6 +137,7 @@ class Args:
     memory = 2048
     smp = 2
     icount = None
+    tcg = "multi"
     hostfwd = []
 
 
