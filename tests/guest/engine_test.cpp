@@ -32,6 +32,7 @@
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 
+using utrace_test::proc_state;
 using namespace std::chrono_literals;
 using utrace::Action;
 using utrace::bit;
@@ -634,16 +635,6 @@ std::string utrace_ko()
 		if (m.size() >= 9 && m.compare(m.size() - 9, 9, "utrace.ko") == 0)
 			ko = m;
 	return ko;
-}
-
-std::string proc_state(pid_t pid)
-{
-	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-	std::string line;
-	while (std::getline(in, line))
-		if (line.rfind("State:", 0) == 0)
-			return line.substr(line.find_first_not_of(" \t", 6));
-	return "";
 }
 
 // Unloads the module while a thread blocked in a system call has a step

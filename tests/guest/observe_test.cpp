@@ -26,6 +26,7 @@
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 
+using utrace_test::proc_state;
 using namespace std::chrono_literals;
 using utrace::Action;
 using utrace::bit;
@@ -50,17 +51,6 @@ constexpr long kLseekOffset = 12345;
 int errno_of(long rc)
 {
 	return rc < 0 ? errno : 0;
-}
-
-// "State:" of /proc/PID/status, as "S (sleeping)".
-std::string proc_state(pid_t pid)
-{
-	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-	std::string line;
-	while (std::getline(in, line))
-		if (line.rfind("State:", 0) == 0)
-			return line.substr(line.find_first_not_of(" \t", 6));
-	return "";
 }
 
 // A child that waits for a byte on a pipe, then makes one lseek(-1, 12345,

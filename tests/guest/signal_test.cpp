@@ -912,15 +912,7 @@ public:
 		return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1 &&
 		       ::read(ack_, &c, 1) == 1 && c == 'k';
 	}
-	[[nodiscard]] std::string state() const
-	{
-		std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-		std::string line;
-		while (std::getline(in, line))
-			if (line.rfind("State:", 0) == 0)
-				return line.substr(line.find_first_not_of(" \t", 6));
-		return "";
-	}
+	[[nodiscard]] std::string state() const { return utrace_test::proc_state(pid_); }
 
 private:
 	[[noreturn]] static void serve(int cmd, int ack)

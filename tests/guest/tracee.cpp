@@ -284,7 +284,12 @@ uintptr_t Tracee::handler_address()
 
 std::string Tracee::proc_state() const
 {
-	std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+	return utrace_test::proc_state(pid_);
+}
+
+std::string proc_state(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
 	std::string line;
 	while (std::getline(in, line))
 		if (line.rfind("State:", 0) == 0)

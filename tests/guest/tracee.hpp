@@ -70,6 +70,9 @@ private:
 	std::string marker_;
 };
 
+// The "State:" line of /proc/@pid/status, e.g. "S (sleeping)"; "" if it has none.
+std::string proc_state(pid_t pid);
+
 // Whether @path exists.
 bool path_exists(const std::string &path);
 
