@@ -40,6 +40,7 @@ using utrace::EngineType;
 using utrace::Event;
 using utrace::Report;
 using utrace_test::eventually;
+using utrace_test::proc_state;
 
 namespace
 {
@@ -123,17 +124,6 @@ long status_field(pid_t pid, const std::string &name)
 			return std::stol(line.substr(name.size() + 1));
 	}
 	return -1;
-}
-
-std::string proc_state(pid_t pid)
-{
-	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-	std::string line;
-	while (std::getline(in, line)) {
-		if (line.rfind("State:", 0) == 0)
-			return line.substr(line.find_first_not_of(" \t", 6));
-	}
-	return "";
 }
 
 class Pipe

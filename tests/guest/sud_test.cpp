@@ -10,7 +10,6 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <stdexcept>
 #include <sys/prctl.h>
@@ -20,11 +19,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tracee.hpp"
 #include "utrace/device.hpp"
 
 using utrace::bit;
 using utrace::EngineType;
 using utrace::Event;
+using utrace_test::proc_state;
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -164,16 +165,6 @@ bool kernel_has_config_requests(pid_t stopped)
 		return true;
 	EXPECT_EQ(errno, EIO) << "a kernel without the request answers EIO";
 	return false;
-}
-
-std::string proc_state(pid_t pid)
-{
-	std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-	std::string line;
-	while (std::getline(f, line))
-		if (line.rfind("State:", 0) == 0)
-			return line;
-	return "?";
 }
 
 // Whether the kernel has syscall user dispatch at all (generic entry: x86_64;
