@@ -85,13 +85,16 @@ enum Op : unsigned {
 	OpPoll,
 	OpBadIoctl,
 	OpReopen,
-	OpForeign, // the other user's requests, counted by its process
+	OpForeign,  // the other user's requests, counted by its process
+	OpRing,     // UTRACE_IOC_RING: the file's ring of observed reports
+	OpRingRead, // read() and poll() of a ring descriptor
 	NumOps
 };
 
 const char *const kOpNames[NumOps] = {
-        "version", "ping", "attach", "set_events", "set_stop_events", "control", "detach", "info",
-        "list",    "read", "write",  "poll",       "bad_ioctl",       "reopen",  "foreign"};
+        "version",   "ping",   "attach",  "set_events", "set_stop_events", "control",
+        "detach",    "info",   "list",    "read",       "write",           "poll",
+        "bad_ioctl", "reopen", "foreign", "ring",       "ring_read"};
 
 // errno 0 is success.
 const std::set<int> kAllowed[NumOps] = {
@@ -110,6 +113,8 @@ const std::set<int> kAllowed[NumOps] = {
         /* bad_ioctl */ {ENOTTY},
         /* reopen */ {0},
         /* foreign */ {0, EPERM, ESRCH, ENOENT, EINVAL, EAGAIN},
+        /* ring */ {0, EFAULT, EINVAL, EBUSY, ENOMEM},
+        /* ring_read */ {0, EFAULT, EINVAL, EAGAIN},
 };
 
 [[noreturn]] void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -188,6 +193,7 @@ struct Slot {
 	std::mutex q;                  // @pending, @answered
 	std::deque<Pending> pending;   // read reports that wait for a reply
 	std::deque<uint64_t> answered; // replied to (a second reply is ENOENT)
+	int ring = -1;                 // the file's ring descriptor (under @q), or -1
 };
 
 constexpr unsigned kSlots = 4;
@@ -220,6 +226,7 @@ void set_phase(const char *phase)
 }
 std::atomic<bool> g_stop{false};
 std::atomic<uint64_t> g_reports{0};
+std::atomic<uint64_t> g_records{0}; // read from rings
 std::atomic<uint64_t> g_replies{0};
 std::atomic<uint64_t> g_spawned{0};
 std::map<std::string, uint64_t> g_endings; // under g_pool_m
@@ -512,6 +519,8 @@ private:
 	void do_write(unsigned slot, int fd);
 	void do_bad_ioctl(int fd);
 	void do_reopen(unsigned slot);
+	void do_ring(unsigned slot, int fd);
+	void do_ring_read(unsigned slot);
 	unsigned idx_;
 	Rng r_;
 	alignas(64) char buf_[8192] = {};
@@ -638,6 +647,8 @@ void Worker::do_attach(unsigned slot, int fd)
 	a.events = random_events(r_);
 	a.stop_events = r_.one_in(3) ? random_events(r_) : 0;
 	a.flags = r_.one_in(3) ? UTRACE_ENGINE_PERSISTENT : 0;
+	if (r_.one_in(4)) // observe: a user engine on a file with a ring, else EINVAL
+		a.flags = UTRACE_ENGINE_OBSERVE;
 	if (r_.one_in(20))
 		a.flags = static_cast<uint32_t>(r_.next());
 	if (r_.one_in(20))
@@ -969,10 +980,11 @@ void Worker::do_write(unsigned slot, int fd)
 
 void Worker::do_bad_ioctl(int fd)
 {
-	static const unsigned long real[] = {
-	        UTRACE_IOC_VERSION,     UTRACE_IOC_PING,    UTRACE_IOC_ATTACH,
-	        UTRACE_IOC_SET_EVENTS,  UTRACE_IOC_CONTROL, UTRACE_IOC_DETACH,
-	        UTRACE_IOC_ENGINE_INFO, UTRACE_IOC_LIST,    UTRACE_IOC_SET_STOP_EVENTS};
+	static const unsigned long real[] = {UTRACE_IOC_VERSION,         UTRACE_IOC_PING,
+	                                     UTRACE_IOC_ATTACH,          UTRACE_IOC_SET_EVENTS,
+	                                     UTRACE_IOC_CONTROL,         UTRACE_IOC_DETACH,
+	                                     UTRACE_IOC_ENGINE_INFO,     UTRACE_IOC_LIST,
+	                                     UTRACE_IOC_SET_STOP_EVENTS, UTRACE_IOC_RING};
 	unsigned long cmd = 0;
 	for (;;) {
 		const unsigned dir = static_cast<unsigned>(r_.below(4));
@@ -983,7 +995,8 @@ void Worker::do_bad_ioctl(int fd)
 		const unsigned size = static_cast<unsigned>(r_.below(512));
 		cmd = _IOC(dir, type, nr, size);
 		if (r_.one_in(4)) // a real request with a wrong size or direction
-			cmd = (real[r_.below(9)] & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
+			cmd = (real[r_.below(std::size(real))] &
+			       ~(_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
 			      (static_cast<unsigned long>(size) << _IOC_SIZESHIFT);
 		if (std::find(std::begin(real), std::end(real), cmd) == std::end(real))
 			break;
@@ -996,11 +1009,37 @@ void Worker::do_bad_ioctl(int fd)
 	check(OpBadIoctl, err, what);
 }
 
+// A closed file's ring: its records, then end of file (EAGAIN while a
+// child forked meanwhile still holds the file: it is not released yet).
+void ring_drain(int ring)
+{
+	static thread_local utrace_record recs[64];
+	for (int i = 0; i < 100000; i++) {
+		const ssize_t n = ::read(ring, recs, sizeof(recs));
+		if (n == 0 || (n < 0 && errno == EAGAIN))
+			return;
+		if (n < 0)
+			die("read of a closed file's ring: %s, not its records or end of file",
+			    std::strerror(errno));
+		g_records += static_cast<uint64_t>(n) / sizeof(utrace_record);
+	}
+	die("a closed file's ring never ends");
+}
+
 void Worker::do_reopen(unsigned slot)
 {
 	Slot &s = g_slots[slot];
 	std::unique_lock<std::shared_mutex> l(s.m);
 	::close(s.fd); // releases threads waiting for its replies, detaches its engines
+	{
+		std::lock_guard<std::mutex> q(s.q);
+		if (s.ring >= 0) {
+			// Closed after the file: what is left drains, then end of file.
+			ring_drain(s.ring);
+			::close(s.ring);
+			s.ring = -1;
+		}
+	}
 	s.fd = ::open(kDevice, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	const int err = s.fd < 0 ? errno : 0;
 	check(OpReopen, err, "reopen");
@@ -1020,6 +1059,108 @@ void Worker::do_reopen(unsigned slot)
 	}
 }
 
+void Worker::do_ring(unsigned slot, int fd)
+{
+	Slot &s = g_slots[slot];
+	utrace_ioc_ring req{};
+	req.records = 1U << (1 + r_.below(10)); // 2 .. 1024
+	req.flags = UTRACE_RING_NONBLOCK;
+	req.wakeup = static_cast<uint32_t>(r_.below(req.records + 1));
+	bool valid = true;
+	switch (r_.below(12)) {
+	case 0:
+		req.records = static_cast<uint32_t>(r_.below(2)); // 0, 1
+		valid = false;
+		break;
+	case 1:
+		req.records = 3 + 2 * static_cast<uint32_t>(r_.below(1000)); // odd
+		valid = false;
+		break;
+	case 2:
+		req.records = UTRACE_RING_MAX_RECORDS << (1 + r_.below(4));
+		valid = false;
+		break;
+	case 3:
+		req.flags = static_cast<uint32_t>(r_.next()) | 2;
+		valid = false;
+		break;
+	case 4:
+		req.fd = static_cast<int32_t>(r_.next() | 1);
+		valid = false;
+		break;
+	case 5:
+		req.wakeup = req.records + 1 + static_cast<uint32_t>(r_.below(100));
+		valid = false;
+		break;
+	default:
+		break;
+	}
+	const bool bad_ptr = r_.one_in(30);
+	std::lock_guard<std::mutex> q(s.q);
+	const int err = ::ioctl(fd, UTRACE_IOC_RING, bad_ptr ? nullptr : &req) ? errno : 0;
+	check(OpRing, err, "ring");
+	if (bad_ptr) {
+		if (err != EFAULT)
+			die("ring: a NULL argument gave errno %d", err);
+		return;
+	}
+	if (!valid && err != EINVAL)
+		die("ring: bad arguments (records %u flags %#x fd %d wakeup %u) gave errno %d",
+		    req.records, req.flags, req.fd, req.wakeup, err);
+	if (valid && s.ring >= 0 && err != EBUSY)
+		die("ring: a second ring for one file gave errno %d, not EBUSY", err);
+	if (valid && s.ring < 0 && err != 0 && err != ENOMEM)
+		die("ring: the file's first ring gave errno %d", err);
+	if (err)
+		return;
+	if (req.fd < 0)
+		die("ring: success without a descriptor");
+	s.ring = req.fd;
+}
+
+void Worker::do_ring_read(unsigned slot)
+{
+	Slot &s = g_slots[slot];
+	std::lock_guard<std::mutex> q(s.q); // reads of one ring in turn: records in order
+	if (s.ring < 0)
+		return;
+	if (r_.one_in(4)) {
+		pollfd p{s.ring, POLLIN, 0};
+		const int n = ::poll(&p, 1, 0);
+		check(OpRingRead, n < 0 ? errno : 0, "ring poll");
+		if (n < 0 || (p.revents & ~POLLIN))
+			die("ring poll: %d, revents %#x (the file is open)", n, p.revents);
+		return;
+	}
+	const size_t rec = sizeof(utrace_record);
+	static const size_t lens[] = {0, 1, rec - 1, rec, rec + 1, 3 * rec, sizeof(buf_)};
+	const size_t len = lens[r_.below(std::size(lens))];
+	const bool bad_ptr = r_.one_in(50) && len >= rec;
+	const ssize_t n = ::read(s.ring, bad_ptr ? reinterpret_cast<void *>(32) : buf_, len);
+	const int err = n < 0 ? errno : 0;
+	check(OpRingRead, err, "ring read");
+	if (len < rec && err != EINVAL)
+		die("ring read of %zu bytes gave %zd, errno %d: too short is EINVAL", len, n, err);
+	if (bad_ptr && err != EFAULT && err != EAGAIN)
+		die("ring read to a bad pointer gave %zd, errno %d", n, err);
+	if (err)
+		return;
+	if (n == 0 || n % rec || static_cast<size_t>(n) > len)
+		die("ring read of %zu bytes gave %zd: not whole records (the file is open)", len,
+		    n);
+	for (ssize_t off = 0; off < n; off += static_cast<ssize_t>(rec)) {
+		utrace_record r{};
+		std::memcpy(&r, buf_ + off, rec);
+		if (r.type == UTRACE_RECORD_LOST
+		            ? r.code <= 0
+		            : r.type != UTRACE_RECORD_EVENT || r.event >= UTRACE_NEVENTS || !r.id)
+			die("ring read: a malformed record (type %u event %u id %llu code %lld)",
+			    r.type, r.event, static_cast<unsigned long long>(r.id),
+			    static_cast<long long>(r.code));
+	}
+	g_records += static_cast<uint64_t>(n) / rec;
+}
+
 void Worker::one()
 {
 	const unsigned slot = static_cast<unsigned>(r_.below(kSlots));
@@ -1027,7 +1168,8 @@ void Worker::one()
 	                           OpControl,  OpControl,  OpControl, OpDetach,    OpDetach,
 	                           OpInfo,     OpInfo,     OpList,    OpRead,      OpRead,
 	                           OpRead,     OpWrite,    OpWrite,   OpWrite,     OpPoll,
-	                           OpBadIoctl, OpBadIoctl, OpVersion, OpPing};
+	                           OpBadIoctl, OpBadIoctl, OpVersion, OpPing,      OpRing,
+	                           OpRingRead, OpRingRead};
 	Op op = table[r_.below(sizeof(table) / sizeof(table[0]))];
 	if (r_.one_in(400))
 		op = OpReopen;
@@ -1075,6 +1217,12 @@ void Worker::one()
 		break;
 	case OpWrite:
 		do_write(slot, fd);
+		break;
+	case OpRing:
+		do_ring(slot, fd);
+		break;
+	case OpRingRead:
+		do_ring_read(slot);
 		break;
 	case OpPoll: {
 		pollfd p{fd, static_cast<short>(POLLIN | POLLOUT), 0};
@@ -1574,9 +1722,10 @@ int main(int argc, char **argv)
 		endings += " " + k + ":" + std::to_string(c);
 	std::printf("children: %llu spawned, ended:%s\n",
 	            static_cast<unsigned long long>(g_spawned.load()), endings.c_str());
-	std::printf("reports read %llu, replies accepted %llu\n",
+	std::printf("reports read %llu, replies accepted %llu, ring records read %llu\n",
 	            static_cast<unsigned long long>(g_reports.load()),
-	            static_cast<unsigned long long>(g_replies.load()));
+	            static_cast<unsigned long long>(g_replies.load()),
+	            static_cast<unsigned long long>(g_records.load()));
 	std::printf("utrace_fuzz: PASS: %llu operations, seed %llu, %.1f s\n",
 	            static_cast<unsigned long long>(ops), static_cast<unsigned long long>(seed),
 	            secs);
