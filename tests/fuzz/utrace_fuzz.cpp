@@ -1658,6 +1658,11 @@ int main(int argc, char **argv)
 	set_phase("the end: closing the files");
 	for (auto &s : g_slots)
 		::close(s.fd);
+	for (auto &s : g_slots)
+		if (s.ring >= 0) {
+			ring_drain(s.ring);
+			::close(s.ring);
+		}
 	set_phase("the end: detaching the persistent engines");
 	const unsigned detached = detach_persistent();
 	set_phase("the end: killing and reaping the children");
