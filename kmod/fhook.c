@@ -191,8 +191,14 @@ void utrace_fhook_remove(struct utrace_fhook *hook)
 		unregister_ftrace_function(&utrace_fhook_ops);
 		ftrace_free_filter(&utrace_fhook_ops);
 	} else {
+		/*
+		 * Only an allocation can fail: the hook then stays in the
+		 * filter, harmless (its replacement stays until the module
+		 * goes), until the last hook unregisters the ops.
+		 */
 		ret = ftrace_set_filter_ip(&utrace_fhook_ops, hook->ip, 1, 0);
-		WARN_ONCE(ret, "utrace: cannot unhook %s: %d\n", hook->name, ret);
+		if (ret)
+			pr_err("cannot unhook %s: ftrace_set_filter_ip: %d\n", hook->name, ret);
 	}
 	utrace_fhook_count--;
 	hook->installed = false;
