@@ -44,11 +44,6 @@ static struct utrace_fhook *utrace_fhook_slots[UTRACE_FHOOK_SLOTS];
 static unsigned int utrace_fhook_count;	/* hooks in the ops' filter */
 static DEFINE_MUTEX(utrace_fhook_mutex);
 
-/* Not exported: resolved by name at the first install. */
-UTRACE_KCALL_DEFINE(ftrace_location, ftrace_location);
-static struct utrace_kcall utrace_fhook_kc_site =
-	UTRACE_KCALL_INIT(ftrace_location, "ftrace_location");
-
 static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *ops, struct ftrace_regs *fregs);
 
@@ -121,17 +116,6 @@ int utrace_fhook_install(struct utrace_fhook *hook)
 	if (!hook->addr) {
 		pr_err("cannot hook %s: no such kernel symbol\n", hook->name);
 		return -ENOENT;
-	}
-	if (!utrace_kcall_ready(ftrace_location)) {
-		unsigned long addr = utrace_lookup_name("ftrace_location");
-
-		if (!addr) {
-			pr_err("kernel symbol ftrace_location not found\n");
-			return -ENOENT;
-		}
-		ret = utrace_kcall_set(&utrace_fhook_kc_site, addr);
-		if (ret)
-			return ret;
 	}
 	/* The site: not the symbol's address on powerpc (global entry), nor with IBT. */
 	hook->ip = utrace_kcall(ftrace_location)(hook->addr);

@@ -15,6 +15,7 @@
 #include <linux/cn_proc.h>
 #include <linux/compat.h>
 #include <linux/coredump.h>
+#include <linux/ftrace.h>
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
@@ -48,6 +49,7 @@ UTRACE_KCALL_DEFINE(ptrace_may_access, utrace_ptrace_may_access_t);
 UTRACE_KCALL_DEFINE(security_capable, utrace_security_capable_t);
 UTRACE_KCALL_DEFINE(ptrace_notify, utrace_ptrace_notify_t);
 UTRACE_KCALL_DEFINE(task_work_run, utrace_task_work_run_t);
+UTRACE_KCALL_DEFINE(ftrace_location, utrace_ftrace_location_t);
 UTRACE_KCALL_DEFINE(do_group_exit, utrace_do_group_exit_t);
 UTRACE_KCALL_DEFINE(do_coredump, utrace_do_coredump_t);
 UTRACE_KCALL_DEFINE(proc_coredump_connector, utrace_proc_coredump_connector_t);
@@ -88,6 +90,7 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(security_capable, security_capable));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(ptrace_notify, ptrace_notify));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_work_run, task_work_run));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(ftrace_location, ftrace_location));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(do_coredump, do_coredump));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(proc_coredump_connector, proc_coredump_connector));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(is_current_pgrp_orphaned, is_current_pgrp_orphaned));
@@ -127,6 +130,8 @@ static struct utrace_kcall utrace_sym_table[] = {
 	UTRACE_KCALL_INIT(security_capable, "security_capable"),
 	UTRACE_KCALL_INIT(ptrace_notify, "ptrace_notify"),
 	UTRACE_KCALL_INIT(task_work_run, "task_work_run"),
+	/* fhook.c: a hook's ftrace site */
+	UTRACE_KCALL_INIT(ftrace_location, "ftrace_location"),
 	UTRACE_KCALL_INIT(do_group_exit, "do_group_exit"),
 	UTRACE_KCALL_INIT(do_coredump, "do_coredump"),
 	UTRACE_KCALL_INIT(proc_coredump_connector, "proc_coredump_connector"),

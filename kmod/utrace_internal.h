@@ -249,6 +249,8 @@ UTRACE_KCALL_DECLARE(ptrace_notify, utrace_ptrace_notify_t);
 /* signal.c: get_signal()'s helpers */
 typedef void utrace_task_work_run_t(void);
 UTRACE_KCALL_DECLARE(task_work_run, utrace_task_work_run_t);
+typedef unsigned long utrace_ftrace_location_t(unsigned long ip);
+UTRACE_KCALL_DECLARE(ftrace_location, utrace_ftrace_location_t);
 /* no __noreturn here: objtool cannot see it through a static call */
 typedef void utrace_do_group_exit_t(int exit_code);
 UTRACE_KCALL_DECLARE(do_group_exit, utrace_do_group_exit_t);
