@@ -156,6 +156,24 @@ int utrace_bridge_set_ring(struct utrace_bridge *b, struct utrace_ring *ring)
 	return ret;
 }
 
+/*
+ * The system call's number, arguments and (at exit) return value, for a
+ * report message or a ring record: the same fields in both.
+ */
+static void fill_syscall(struct pt_regs *regs, unsigned int event, __s64 *nr, __u64 *argv,
+			 __s64 *retval)
+{
+	unsigned long args[6];
+	unsigned int i;
+
+	*nr = syscall_get_nr(current, regs);
+	syscall_get_arguments(current, regs, args);
+	for (i = 0; i < 6; i++)
+		argv[i] = args[i];
+	if (event == _UTRACE_EVENT_SYSCALL_EXIT)
+		*retval = syscall_get_return_value(current, regs);
+}
+
 /**
  * utrace_bridge_observe - write one observed report into the file's ring
  * @b:		the bridge, which has a ring (checked at attach)
@@ -193,17 +211,8 @@ void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, uns
 	}
 	if (regs) {
 		rec.ip = instruction_pointer(regs);
-		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT) {
-			unsigned long args[6];
-			unsigned int i;
-
-			rec.syscall_nr = syscall_get_nr(current, regs);
-			syscall_get_arguments(current, regs, args);
-			for (i = 0; i < 6; i++)
-				rec.args[i] = args[i];
-			if (event == _UTRACE_EVENT_SYSCALL_EXIT)
-				rec.retval = syscall_get_return_value(current, regs);
-		}
+		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)
+			fill_syscall(regs, event, &rec.syscall_nr, rec.args, &rec.retval);
 	}
 	utrace_ring_write(ring, &rec);
 }
@@ -272,20 +281,6 @@ bool utrace_bridge_orphaned(struct utrace_bridge *b)
 	orphaned = file_count(file) <= fds;
 	rcu_read_unlock();
 	return orphaned;
-}
-
-static void fill_syscall(struct utrace_report_msg *msg, struct pt_regs *regs,
-			 unsigned int event)
-{
-	unsigned long args[6];
-	unsigned int i;
-
-	msg->syscall_nr = syscall_get_nr(current, regs);
-	syscall_get_arguments(current, regs, args);
-	for (i = 0; i < 6; i++)
-		msg->args[i] = args[i];
-	if (event == _UTRACE_EVENT_SYSCALL_EXIT)
-		msg->retval = syscall_get_return_value(current, regs);
 }
 
 /* Apply a reply's register and signal changes to the current thread. */
@@ -364,7 +359,8 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 		r->msg.ip = instruction_pointer(regs);
 		r->msg.sp = user_stack_pointer(regs);
 		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)
-			fill_syscall(&r->msg, regs, event);
+			fill_syscall(regs, event, &r->msg.syscall_nr, r->msg.args,
+				     &r->msg.retval);
 	}
 
 	spin_lock(&b->lock);
