@@ -100,20 +100,29 @@ void engine_ioctl(int fd, unsigned long cmd, EngineId id, uint64_t arg, const ch
 	throw_ioctl_errno(errno, std::string(what) + " engine " + std::to_string(id));
 }
 
+// UTRACE_IOC_ATTACH; @what names the request in an error, before the tid.
+EngineId attach_engine(int fd, pid_t tid, uint32_t type, EventMask events, EventMask stop_events,
+                       uint32_t flags, const char *what)
+{
+	utrace_ioc_attach req{};
+	req.tid = tid;
+	req.type = type;
+	req.events = events;
+	req.stop_events = stop_events;
+	req.flags = flags;
+	if (::ioctl(fd, UTRACE_IOC_ATTACH, &req) != 0)
+		throw_ioctl_errno(errno, what + std::to_string(tid));
+	return req.id;
+}
+
 } // namespace
 
 EngineId Device::attach(pid_t tid, EngineType type, EventMask events, EventMask stop_events,
                         Lifetime lifetime) const
 {
-	utrace_ioc_attach req{};
-	req.tid = tid;
-	req.type = static_cast<uint32_t>(type);
-	req.events = events;
-	req.stop_events = stop_events;
-	req.flags = lifetime == Lifetime::Persistent ? UTRACE_ENGINE_PERSISTENT : 0;
-	if (::ioctl(fd_, UTRACE_IOC_ATTACH, &req) != 0)
-		throw_ioctl_errno(errno, "attach to thread " + std::to_string(tid));
-	return req.id;
+	return attach_engine(fd_, tid, static_cast<uint32_t>(type), events, stop_events,
+	                     lifetime == Lifetime::Persistent ? UTRACE_ENGINE_PERSISTENT : 0,
+	                     "attach to thread ");
 }
 
 Ring Device::create_ring(uint32_t records, uint32_t wakeup) const
@@ -130,15 +139,8 @@ Ring Device::create_ring(uint32_t records, uint32_t wakeup) const
 
 EngineId Device::attach_observer(pid_t tid, EventMask events, EventMask wait_events) const
 {
-	utrace_ioc_attach req{};
-	req.tid = tid;
-	req.type = UTRACE_ENGINE_USER;
-	req.events = events;
-	req.stop_events = wait_events;
-	req.flags = UTRACE_ENGINE_OBSERVE;
-	if (::ioctl(fd_, UTRACE_IOC_ATTACH, &req) != 0)
-		throw_ioctl_errno(errno, "attach an observer to thread " + std::to_string(tid));
-	return req.id;
+	return attach_engine(fd_, tid, UTRACE_ENGINE_USER, events, wait_events,
+	                     UTRACE_ENGINE_OBSERVE, "attach an observer to thread ");
 }
 
 void Device::set_events(EngineId id, EventMask events) const
