@@ -404,6 +404,13 @@ struct Foreign {
 			foreign_fail("attach to its own child " + std::to_string(own), 102);
 		ids[i] = a.id;
 	}
+	// Its own file's ring (anyone may have one): observers it might attach
+	// to root's processes would write there; none may.
+	utrace_ioc_ring ring{};
+	ring.records = 64;
+	ring.flags = UTRACE_RING_NONBLOCK;
+	if (::ioctl(dev, UTRACE_IOC_RING, &ring) != 0)
+		foreign_fail("a ring for its own file", 105);
 	if (::write(resp, ids, sizeof(ids)) != sizeof(ids))
 		foreign_fail("write of its ids", 103);
 	uint64_t n = 0, bad = 0;
@@ -425,6 +432,11 @@ struct Foreign {
 			utrace_ioc_attach a{};
 			a.tid = static_cast<pid_t>(root_pid + static_cast<pid_t>(r.below(64)));
 			a.type = static_cast<uint32_t>(1 + r.below(3));
+			if (r.one_in(2)) { // an observer: reports into our ring
+				a.type = UTRACE_ENGINE_USER;
+				a.flags = UTRACE_ENGINE_OBSERVE;
+				a.events = UTRACE_EVENTS_ALL;
+			}
 			// Not our own child: an engine on it would be one more of
 			// ours, which LIST shows (and which case 4 counts wrong).
 			if (a.tid == own)
@@ -481,6 +493,14 @@ struct Foreign {
 			break;
 		}
 		}
+	}
+	{
+		// No observer was allowed on root's processes: an empty ring.
+		utrace_record rec[4];
+		const ssize_t got = ::read(ring.fd, rec, sizeof(rec));
+		check("its ring after attaching to root's processes", got < 0 ? errno : 0,
+		      {EAGAIN});
+		::close(ring.fd);
 	}
 	::close(dev); // the file-owned engine goes; the persistent one stays
 	::kill(own, SIGKILL);
