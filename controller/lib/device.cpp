@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <fcntl.h>
 #include <limits>
 #include <poll.h>
@@ -137,10 +138,26 @@ Ring Device::create_ring(uint32_t records, uint32_t wakeup) const
 	return Ring(req.fd);
 }
 
-EngineId Device::attach_observer(pid_t tid, EventMask events, EventMask wait_events) const
+EngineId Device::attach_observer(pid_t tid, EventMask events, EventMask wait_events,
+                                 Inherit inherit) const
 {
 	return attach_engine(fd_, tid, UTRACE_ENGINE_USER, events, wait_events,
-	                     UTRACE_ENGINE_OBSERVE, "attach an observer to thread ");
+	                     UTRACE_ENGINE_OBSERVE |
+	                             (inherit == Inherit::Yes ? UTRACE_ENGINE_INHERIT : 0),
+	                     "attach an observer to thread ");
+}
+
+void Device::set_syscalls(EngineId id, std::span<const uint16_t> table) const
+{
+	utrace_ioc_syscalls req{};
+	req.id = id;
+	req.table = table.empty() ? 0 : reinterpret_cast<uintptr_t>(table.data());
+	req.nr = static_cast<uint32_t>(std::min<size_t>(table.size(), UINT32_MAX));
+	if (::ioctl(fd_, UTRACE_IOC_SET_SYSCALLS, &req) == 0)
+		return;
+	if (errno == ENOENT)
+		throw Error(ENOENT, "no engine " + std::to_string(id));
+	throw_ioctl_errno(errno, "set the syscall table of engine " + std::to_string(id));
 }
 
 void Device::set_events(EngineId id, EventMask events) const
@@ -303,6 +320,59 @@ static_assert(offsetof(Record, time_ns) == offsetof(utrace_record, time_ns));
 static_assert(offsetof(Record, args) == offsetof(utrace_record, args));
 static_assert(offsetof(Record, code) == offsetof(utrace_record, code));
 static_assert(offsetof(Record, si_code) == offsetof(utrace_record, si_code));
+
+static_assert(sizeof(utrace_record_data) == sizeof(utrace_record));
+
+StringPiece Record::string_piece() const
+{
+	if (type != RecordType::String)
+		throw Error(EPROTO, "not a String record");
+	utrace_record_data d{};
+	std::memcpy(&d, this, sizeof(d));
+	StringPiece p;
+	p.arg = d.arg;
+	p.id = d.id;
+	p.tid = d.tid;
+	p.index = d.index;
+	p.flags = d.flags;
+	const size_t len = std::min<size_t>(d.len, UTRACE_DATA_BYTES);
+	p.bytes = std::string_view(reinterpret_cast<const char *>(this) +
+	                                   offsetof(utrace_record_data, data),
+	                           len);
+	return p;
+}
+
+CapturedArgs collect_captures(std::span<const Record> records)
+{
+	CapturedArgs out;
+	CapturedString *cur = nullptr; // the string being put together
+	for (const Record &r : records) {
+		const StringPiece p = r.string_piece();
+		if (p.arg >= 6)
+			throw Error(EPROTO, "a String record of argument " + std::to_string(p.arg));
+		if (p.flags & kDataArgv) {
+			auto &a = out.argvs[p.arg];
+			if (!a)
+				a.emplace();
+			if (p.flags & kDataArgvEnd) {
+				a->truncated = (p.flags & kDataTruncated) != 0;
+				a->fault = (p.flags & kDataFault) != 0;
+				cur = nullptr;
+				continue;
+			}
+			if (!cur)
+				cur = &a->elements.emplace_back();
+		} else if (!cur) {
+			cur = &out.strings[p.arg].emplace();
+		}
+		cur->value.append(p.bytes);
+		cur->truncated = cur->truncated || (p.flags & kDataTruncated) != 0;
+		cur->fault = cur->fault || (p.flags & kDataFault) != 0;
+		if (!(p.flags & kDataMore))
+			cur = nullptr;
+	}
+	return out;
+}
 
 Ring::~Ring()
 {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -141,8 +142,26 @@ struct EngineInfo {
 // One record of an observing engine (struct utrace_record, the same
 // layout: Ring::read() fills a span of them directly).
 enum class RecordType : uint32_t {
-	Event = 1, // an observed report
-	Lost = 2,  // lost() records were dropped here (the ring was full)
+	Event = 1,  // an observed report
+	Lost = 2,   // lost() records were dropped here (the ring was full)
+	String = 3, // captured argument bytes (struct utrace_record_data): string_piece()
+};
+
+// Flags of a String record's piece (UTRACE_DATA_*).
+inline constexpr uint32_t kDataMore = 0x1;      // the string goes on in the next record
+inline constexpr uint32_t kDataTruncated = 0x2; // cut at the capture bound
+inline constexpr uint32_t kDataFault = 0x4;     // the pointer could not be read
+inline constexpr uint32_t kDataArgvEnd = 0x8;   // end of an argv array (index = its size)
+inline constexpr uint32_t kDataArgv = 0x10;     // part of an argv capture
+
+// One String record's view (valid while the Record is).
+struct StringPiece {
+	unsigned arg = 0;   // the system call argument, 0..5
+	EngineId id = 0;    // as the Event record it follows
+	pid_t tid = 0;      // as the Event record it follows
+	unsigned index = 0; // argv element; at kDataArgvEnd the element count
+	uint32_t flags = 0; // kData*
+	std::string_view bytes;
 };
 struct Record {
 	RecordType type = RecordType::Event;
@@ -164,8 +183,59 @@ struct Record {
 	{
 		return type == RecordType::Lost ? static_cast<uint64_t>(code) : 0;
 	}
+	// An Event record at SyscallEntry: how many String records follow it
+	// (captured arguments, Device::set_syscalls()).
+	[[nodiscard]] size_t strings_following() const
+	{
+		return type == RecordType::Event && event == Event::SyscallEntry && code > 0
+		               ? static_cast<size_t>(code)
+		               : 0;
+	}
+	// A CLONE record of an inheriting observer: the child's engine id
+	// (> 0), 0 when nothing was inherited, or -errno when that failed.
+	[[nodiscard]] int64_t inherited_id() const { return retval; }
+	// A String record's contents (EPROTO for another type).
+	[[nodiscard]] StringPiece string_piece() const;
 };
 static_assert(sizeof(Record) == 128);
+
+// The arguments captured at one SyscallEntry, put together from the String
+// records that follow its Event record.
+struct CapturedString {
+	std::string value;
+	bool truncated = false; // longer than the capture bound (256 bytes)
+	bool fault = false;     // unreadable pointer (the call fails with EFAULT natively)
+};
+struct CapturedArgv {
+	std::vector<CapturedString> elements;
+	bool truncated = false; // more elements than the capture bound (32)
+	bool fault = false;     // the array itself could not be read
+};
+struct CapturedArgs {
+	std::array<std::optional<CapturedString>, 6> strings; // by argument
+	std::array<std::optional<CapturedArgv>, 6> argvs;     // by argument
+};
+// @records are the strings_following() records after the Event record
+// (EPROTO if one is not a String record).
+[[nodiscard]] CapturedArgs collect_captures(std::span<const Record> records);
+
+// Syscall table entries (Device::set_syscalls()): entry i is for system
+// call number i of the tracee's native ABI.
+inline constexpr uint16_t kSyscallReport = 0x1; // report this call (entry and exit)
+// Capture argument @arg (0..5) at entry as a string / as an argv array.
+constexpr uint16_t syscall_string(unsigned arg)
+{
+	return static_cast<uint16_t>(1U << (1 + arg));
+}
+constexpr uint16_t syscall_argv(unsigned arg)
+{
+	return static_cast<uint16_t>(1U << (7 + arg));
+}
+inline constexpr size_t kMaxSyscalls = 1024;
+
+// Whether an observer attached with attach_observer() follows its thread's
+// children and new threads (UTRACE_ENGINE_INHERIT).
+enum class Inherit : uint32_t { No = 0, Yes = 1 };
 
 // The ring of a Device's observing engines (UTRACE_IOC_RING): RAII owner
 // of its descriptor (non-blocking).  Writers never wait: a full ring drops
@@ -242,8 +312,18 @@ public:
 	// are read_report()/reply() round trips as for attach(tid, User, ...). Every observer of a
 	// Device shares its ring (one ordered stream).
 	[[nodiscard]] Ring create_ring(uint32_t records, uint32_t wakeup = 1) const;
+	// With Inherit::Yes, each thread or process the thread creates (not with
+	// CLONE_UNTRACED) gets its own observer, alike, before it runs: its id
+	// is the CLONE record's inherited_id(), and so on down the tree.
 	[[nodiscard]] EngineId attach_observer(pid_t tid, EventMask events,
-	                                       EventMask wait_events = 0) const;
+	                                       EventMask wait_events = 0,
+	                                       Inherit inherit = Inherit::No) const;
+	// UTRACE_IOC_SET_SYSCALLS: only the system calls whose entry has
+	// kSyscallReport are reported (numbers past the table's end neither),
+	// with the syscall_string()/syscall_argv() arguments captured into
+	// String records at entry; an empty @table removes the filter.  At most
+	// kMaxSyscalls entries (EINVAL).  Inherited engines share the table.
+	void set_syscalls(EngineId id, std::span<const uint16_t> table) const;
 
 	// The descriptor is non-blocking (O_NONBLOCK): a report poll() shows
 	// can be gone when read() comes (its thread was killed, its engine

@@ -23,7 +23,10 @@
  * (Additions that leave every old request and its answer as they were do
  * not bump it: UTRACE_ENGINE_OBSERVE, UTRACE_IOC_RING and struct
  * utrace_record came in version 2.  A module without them answers
- * UTRACE_IOC_RING with ENOTTY and the flag with EINVAL.)
+ * UTRACE_IOC_RING with ENOTTY and the flag with EINVAL.  So did, later in
+ * version 2, UTRACE_ENGINE_INHERIT (EINVAL from a module without it),
+ * UTRACE_IOC_SET_SYSCALLS (ENOTTY) and UTRACE_RECORD_STRING records (only
+ * a table with capture bits makes them).)
  */
 #define UTRACE_ABI_VERSION	2
 
@@ -117,6 +120,33 @@ enum utrace_ioc_action {
  * UTRACE_IOC_SET_STOP_EVENTS changes the waiting set later.
  */
 #define UTRACE_ENGINE_OBSERVE		0x2
+/*
+ * UTRACE_ENGINE_INHERIT: for UTRACE_ENGINE_USER with UTRACE_ENGINE_OBSERVE
+ * only (EINVAL otherwise).  When the engine's thread creates a thread or a
+ * process (any clone, fork or vfork without CLONE_UNTRACED, as ptrace's
+ * auto-attach), the module attaches to the child, in the parent's CLONE
+ * report, before the child runs its first instruction, an engine of the
+ * same type, flags (this one included), events, stop events and syscall
+ * table (UTRACE_IOC_SET_SYSCALLS; shared, not copied), owned by the same
+ * /dev/utrace file and writing into the same ring.  It has its own engine
+ * id, which the child's records carry; the CLONE record of the parent
+ * (struct utrace_record @retval, also struct utrace_report_msg @retval
+ * for a CLONE that waits for a reply) tells it:
+ *   > 0	the child's new engine id (its records follow, never before);
+ *   0	nothing was inherited: CLONE_UNTRACED (io_uring and vhost
+ *	workers are cloned so), or the engine lacks the flag;
+ *   < 0	-errno: the attach failed (ENOMEM; EBADF: the file is being
+ *	closed; ESHUTDOWN: the module is unloading).
+ * The engine gets CLONE reports for this even when CLONE is not in its
+ * @events; then only a failed inheritance writes a CLONE record, so that
+ * a failure is never silent (a full ring counts it in a LOST record, as
+ * any record).  Permission: as ptrace's auto-attach of a traced task's
+ * child, no new check (the attacher was allowed on the parent and the
+ * child has the parent's credentials); the inherited engine keeps the
+ * attacher's credentials, so a set-uid exec in the child is unsafe
+ * exactly as in the parent (docs/SECURITY.md).
+ */
+#define UTRACE_ENGINE_INHERIT		0x4
 
 /**
  * struct utrace_ioc_attach - UTRACE_IOC_ATTACH argument
@@ -129,7 +159,8 @@ enum utrace_ioc_action {
  * @id:		set by the module: the engine's id for the other ioctls, never
  *		used for another engine
  * @flags:	UTRACE_ENGINE_PERSISTENT (not for UTRACE_ENGINE_USER), or
- *		UTRACE_ENGINE_OBSERVE (for UTRACE_ENGINE_USER only)
+ *		UTRACE_ENGINE_OBSERVE (for UTRACE_ENGINE_USER only), with
+ *		UTRACE_ENGINE_INHERIT (with UTRACE_ENGINE_OBSERVE only)
  * @__reserved:	must be 0
  *
  * The caller must be allowed to ptrace the thread (ptrace_may_access() with
@@ -142,7 +173,7 @@ enum utrace_ioc_action {
  * user thread's name), the caller's own thread group, or the caller may not
  * trace it; EINVAL bad type, event or flag bits, a tid <= 0, a non-zero
  * reserved word, UTRACE_ENGINE_OBSERVE on another type or on a file without
- * a ring; EAGAIN the thread's group is in an exec that waits for its
+ * a ring, UTRACE_ENGINE_INHERIT without UTRACE_ENGINE_OBSERVE; EAGAIN the thread's group is in an exec that waits for its
  * other threads (engines of the caller may hold them): try again; ENOMEM.
  */
 struct utrace_ioc_attach {
@@ -383,6 +414,7 @@ struct utrace_ioc_ring {
 /* struct utrace_record types */
 #define UTRACE_RECORD_EVENT	1	/* an observed report */
 #define UTRACE_RECORD_LOST	2	/* @code records were dropped here */
+#define UTRACE_RECORD_STRING	3	/* struct utrace_record_data */
 
 /**
  * struct utrace_record - one record of a ring (128 bytes)
@@ -397,10 +429,15 @@ struct utrace_ioc_ring {
  *		this order)
  * @syscall_nr:	at SYSCALL_ENTRY/EXIT: the system call number, else -1
  * @args:	at SYSCALL_ENTRY/EXIT: its six arguments
- * @retval:	at SYSCALL_EXIT: its return value (-errno for an error)
+ * @retval:	at SYSCALL_EXIT: its return value (-errno for an error);
+ *		CLONE: the child's inherited engine id, 0 or -errno
+ *		(UTRACE_ENGINE_INHERIT)
  * @code:	EXIT: the exit code; DEATH: the exit signal; CLONE: the child's
  *		tid; QUIESCE: the event; JCTL: the type; LOST: how many
- *		records were dropped since the last LOST record
+ *		records were dropped since the last LOST record (a lost
+ *		group counts all its records); SYSCALL_ENTRY: how many
+ *		UTRACE_RECORD_STRING records follow this one (captured
+ *		arguments, UTRACE_IOC_SET_SYSCALLS), 0 without captures
  * @clone_flags: CLONE: the clone flags
  * @ip:		user instruction pointer (0 at DEATH and REAP)
  * @signo:	SIGNAL*: the signal number
@@ -421,6 +458,108 @@ struct utrace_record {
 	__u64 ip;
 	__s32 signo;
 	__s32 si_code;
+};
+
+/* struct utrace_record_data flags */
+#define UTRACE_DATA_MORE	0x1	/* the string goes on in the next record */
+#define UTRACE_DATA_TRUNCATED	0x2	/* cut at UTRACE_STRING_MAX (or argv at
+					 * UTRACE_ARGV_MAX / the group bound) */
+#define UTRACE_DATA_FAULT	0x4	/* the pointer could not be read */
+#define UTRACE_DATA_ARGV_END	0x8	/* the end of an argv array */
+#define UTRACE_DATA_ARGV	0x10	/* part of an argv capture (every record of it) */
+
+#define UTRACE_DATA_BYTES	96	/* data bytes per record */
+#define UTRACE_STRING_MAX	256	/* bytes captured per string, NUL excluded */
+#define UTRACE_ARGV_MAX		32	/* argv elements captured */
+#define UTRACE_CAPTURE_MAX_RECORDS 64	/* STRING records after one EVENT */
+
+/**
+ * struct utrace_record_data - a UTRACE_RECORD_STRING record (128 bytes)
+ * @type:	UTRACE_RECORD_STRING
+ * @arg:	the system call argument it comes from (0..5)
+ * @id:		engine id, as in the EVENT record it follows
+ * @tid:	the thread, as in the EVENT record it follows
+ * @index:	argv element (0 for a string argument); in an ARGV_END
+ *		record: the number of elements
+ * @len:	bytes in @data (0 .. UTRACE_DATA_BYTES), no NUL counted or
+ *		stored
+ * @flags:	UTRACE_DATA_* bits
+ * @__pad:	0
+ * @data:	the bytes, as read from the tracee's memory
+ *
+ * Captured at SYSCALL_ENTRY, in the tracee, for the arguments its engine's
+ * syscall table marks (UTRACE_IOC_SET_SYSCALLS), and written into the ring
+ * right after the EVENT record (whose @code counts them), all in one go:
+ * if the group does not fit, all of it is dropped and counted (LOST).  A
+ * ring of fewer records than the group never takes it.
+ *
+ * A string argument: records of @index 0 with the string's bytes, each but
+ * the last with MORE; at most UTRACE_STRING_MAX bytes, the last record
+ * with TRUNCATED if the string is longer.  An unreadable pointer gives one
+ * record with FAULT and @len 0 (the system call then fails natively, with
+ * EFAULT; a NULL pointer is a FAULT too).
+ * An argv argument (a NULL-terminated array of string pointers): each
+ * element as a string above, @index 0, 1, ..., then one record with
+ * ARGV_END and @index the number of elements seen, all with ARGV, TRUNCATED if there
+ * were more than UTRACE_ARGV_MAX (or the group reached
+ * UTRACE_CAPTURE_MAX_RECORDS), FAULT if the array could not be read.
+ * Arguments come in increasing @arg order.
+ */
+struct utrace_record_data {
+	__u32 type;
+	__u32 arg;
+	__u64 id;
+	__s32 tid;
+	__u16 index;
+	__u16 len;
+	__u32 flags;
+	__u32 __pad;
+	__u8 data[UTRACE_DATA_BYTES];
+};
+
+/* UTRACE_IOC_SET_SYSCALLS table entry bits */
+#define UTRACE_SYSCALL_REPORT		0x1	/* report this system call */
+#define UTRACE_SYSCALL_STRING(arg)	(1U << (1 + (arg)))	/* arg 0..5: a string */
+#define UTRACE_SYSCALL_ARGV(arg)	(1U << (7 + (arg)))	/* arg 0..5: argv */
+#define UTRACE_SYSCALL_VALID		0x1fff	/* every bit above */
+#define UTRACE_SYSCALLS_MAX		1024	/* largest @nr */
+
+/**
+ * struct utrace_ioc_syscalls - UTRACE_IOC_SET_SYSCALLS argument
+ * @id:		engine id (an engine of the caller's file, a persistent one
+ *		included; ENOENT otherwise)
+ * @table:	user pointer to __u16[@nr], or 0 with @nr 0
+ * @nr:		entries in @table: 0 .. UTRACE_SYSCALLS_MAX
+ * @__reserved:	must be 0
+ *
+ * Filters the engine's SYSCALL_ENTRY and SYSCALL_EXIT reports (of any
+ * engine type) and chooses arguments to capture.  Entry i is for system
+ * call number i of the thread's native ABI: UTRACE_SYSCALL_REPORT reports
+ * it (ENTRY and EXIT, as @events says), and for an observing user engine
+ * UTRACE_SYSCALL_STRING(a) captures argument a as a NUL-terminated string,
+ * UTRACE_SYSCALL_ARGV(a) as a NULL-terminated array of strings (execve's
+ * argv), at SYSCALL_ENTRY (struct utrace_record_data).  Capture bits
+ * without UTRACE_SYSCALL_REPORT do nothing.  Once a table is set, numbers
+ * >= @nr, and the compat numbers of a 32-bit task (x86's ia32, x32), are
+ * not reported.  @nr 0 (and @table 0) removes the table: every call is
+ * reported again, nothing captured.  A filtered-out call is decided in the
+ * engine's callback before anything else: no record, no lock, no wait.
+ *
+ * The table is copied; engines inherited (UTRACE_ENGINE_INHERIT) share it
+ * (reference-counted) as it was at their clone, and a later
+ * UTRACE_IOC_SET_SYSCALLS on one engine changes that engine only.  A
+ * report in progress finishes with the table it started with.
+ *
+ * Errors: EINVAL @nr above UTRACE_SYSCALLS_MAX, @table 0 with @nr, or @nr 0
+ * with @table, a non-zero @__reserved, an entry with bits outside
+ * UTRACE_SYSCALL_VALID; EFAULT @table unreadable; ENOENT no such engine;
+ * ENOMEM.  On an error nothing changes.
+ */
+struct utrace_ioc_syscalls {
+	__u64 id;
+	__u64 table;
+	__u32 nr;
+	__u32 __reserved;
 };
 
 /*
@@ -459,5 +598,6 @@ enum utrace_resume_reason {
 #define UTRACE_IOC_LIST		_IOWR(UTRACE_IOC_MAGIC, 0x15, struct utrace_ioc_list)
 #define UTRACE_IOC_SET_STOP_EVENTS _IOW(UTRACE_IOC_MAGIC, 0x16, struct utrace_ioc_engine)
 #define UTRACE_IOC_RING		_IOWR(UTRACE_IOC_MAGIC, 0x17, struct utrace_ioc_ring)
+#define UTRACE_IOC_SET_SYSCALLS	_IOW(UTRACE_IOC_MAGIC, 0x18, struct utrace_ioc_syscalls)
 
 #endif /* _UAPI_UTRACE_H */
