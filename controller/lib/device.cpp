@@ -336,9 +336,8 @@ StringPiece Record::string_piece() const
 	p.index = d.index;
 	p.flags = d.flags;
 	const size_t len = std::min<size_t>(d.len, UTRACE_DATA_BYTES);
-	p.bytes = std::string_view(reinterpret_cast<const char *>(this) +
-	                                   offsetof(utrace_record_data, data),
-	                           len);
+	p.bytes = std::string_view(
+	        reinterpret_cast<const char *>(this) + offsetof(utrace_record_data, data), len);
 	return p;
 }
 
