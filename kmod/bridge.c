@@ -174,6 +174,158 @@ static void fill_syscall(struct pt_regs *regs, unsigned int event, __s64 *nr, __
 		*retval = syscall_get_return_value(current, regs);
 }
 
+/* Whether the file was closed (its engines are being detached). */
+bool utrace_bridge_closed(struct utrace_bridge *b)
+{
+	return READ_ONCE(b->closed);
+}
+
+/*
+ * Captured arguments (UTRACE_IOC_SET_SYSCALLS): STRING records built in a
+ * buffer of the reporting thread, at SYSCALL_ENTRY, where user memory may
+ * be read (and faulted in) -- never under the ring's lock.
+ */
+struct capture {
+	struct utrace_record *recs;	/* [0] the EVENT record */
+	unsigned int n;			/* records in @recs */
+	u64 id;
+	s32 tid;
+	char buf[UTRACE_STRING_MAX + 1];
+};
+
+#define CAPTURE_RECS	(1 + UTRACE_CAPTURE_MAX_RECORDS)
+
+static struct utrace_record_data *capture_rec(struct capture *c, unsigned int arg,
+					      unsigned int index, u32 flags)
+{
+	struct utrace_record_data *d = (struct utrace_record_data *)&c->recs[c->n++];
+
+	memset(d, 0, sizeof(*d));
+	d->type = UTRACE_RECORD_STRING;
+	d->arg = arg;
+	d->id = c->id;
+	d->tid = c->tid;
+	d->index = index;
+	d->flags = flags;
+	return d;
+}
+
+/*
+ * The string at @uptr as records of @index, leaving @reserve records free.
+ * Returns false if it was cut for want of records (the group's bound).
+ */
+static bool capture_string(struct capture *c, unsigned int arg, unsigned int index, u32 flags,
+			   const char __user *uptr, unsigned int reserve)
+{
+	struct utrace_record_data *d;
+	bool truncated;
+	long len, off = 0;
+
+	if (c->n + reserve >= CAPTURE_RECS)
+		return false;
+	len = strncpy_from_user(c->buf, uptr, sizeof(c->buf));
+	truncated = len > UTRACE_STRING_MAX;
+	if (len < 0) {
+		capture_rec(c, arg, index, flags | UTRACE_DATA_FAULT);
+		return true;
+	}
+	len = min_t(long, len, UTRACE_STRING_MAX);
+	do {
+		long chunk = min_t(long, len - off, UTRACE_DATA_BYTES);
+
+		d = capture_rec(c, arg, index, flags);
+		memcpy(d->data, c->buf + off, chunk);
+		d->len = chunk;
+		off += chunk;
+		if (off < len) {
+			if (c->n + reserve >= CAPTURE_RECS) {
+				d->flags |= UTRACE_DATA_TRUNCATED;
+				return false;
+			}
+			d->flags |= UTRACE_DATA_MORE;
+		}
+	} while (off < len);
+	if (truncated)
+		d->flags |= UTRACE_DATA_TRUNCATED;
+	return true;
+}
+
+/* A NULL-terminated array of string pointers at @uptr (native pointers). */
+static void capture_argv(struct capture *c, unsigned int arg, const void __user *uptr)
+{
+	const u32 flags = UTRACE_DATA_ARGV;
+	unsigned int i, n;
+	unsigned long p;
+	u32 end = 0;
+
+	if (c->n >= CAPTURE_RECS)
+		return;
+	for (i = 0;; i++) {
+		if (get_user(p, (const unsigned long __user *)uptr + i)) {
+			end = UTRACE_DATA_FAULT;
+			break;
+		}
+		if (!p)
+			break;
+		if (i == UTRACE_ARGV_MAX) {
+			end = UTRACE_DATA_TRUNCATED;
+			break;
+		}
+		/* Keep one record for the end. */
+		n = c->n;
+		if (!capture_string(c, arg, i, flags, (const char __user *)p, 1)) {
+			end = UTRACE_DATA_TRUNCATED;
+			if (c->n != n)	/* a part of it is there */
+				i++;
+			break;
+		}
+	}
+	capture_rec(c, arg, i, flags | UTRACE_DATA_ARGV_END | end);
+}
+
+/*
+ * Fill @c with the arguments @capture names (UTRACE_SYSCALL_STRING/ARGV
+ * bits), in increasing argument order, after @c->recs[0].
+ */
+static void capture_args(struct capture *c, const struct utrace_record *rec, u16 capture)
+{
+	unsigned int a;
+
+	for (a = 0; a < 6; a++) {
+		const void __user *uptr = u64_to_user_ptr(rec->args[a]);
+
+		if (capture & UTRACE_SYSCALL_STRING(a))
+			capture_string(c, a, 0, 0, uptr, 0);
+		else if (capture & UTRACE_SYSCALL_ARGV(a))
+			capture_argv(c, a, uptr);
+	}
+}
+
+/* At SYSCALL_ENTRY, in the thread: @rec and its captured arguments. */
+static void observe_capture(struct utrace_ring *ring, struct utrace_record *rec, u16 capture)
+{
+	struct capture *c = kmalloc(sizeof(*c), GFP_KERNEL | __GFP_NOWARN);
+
+	BUILD_BUG_ON(sizeof(struct utrace_record_data) != sizeof(struct utrace_record));
+	if (c)
+		c->recs = kmalloc_array(CAPTURE_RECS, sizeof(*rec), GFP_KERNEL | __GFP_NOWARN);
+	if (!c || !c->recs) {
+		/* Never silent: the record is counted as lost. */
+		kfree(c);
+		utrace_ring_lose(ring, 1);
+		return;
+	}
+	c->recs[0] = *rec;
+	c->n = 1;
+	c->id = rec->id;
+	c->tid = rec->tid;
+	capture_args(c, rec, capture);
+	c->recs[0].code = c->n - 1;
+	utrace_ring_write_group(ring, c->recs, c->n);
+	kfree(c->recs);
+	kfree(c);
+}
+
 /**
  * utrace_bridge_observe - write one observed report into the file's ring
  * @b:		the bridge, which has a ring (checked at attach)
@@ -184,13 +336,18 @@ static void fill_syscall(struct pt_regs *regs, unsigned int event, __s64 *nr, __
  * @regs:	the thread's user registers, or NULL
  * @code:	event-specific value (see struct utrace_record)
  * @clone_flags: CLONE's flags
+ * @retval:	CLONE: the inherited engine's id, 0 or -errno
  * @info:	SIGNAL*: the signal, else NULL
+ * @capture:	SYSCALL_ENTRY: UTRACE_SYSCALL_STRING/ARGV bits, else 0
  *
- * Any report context: no allocation, no sleep, the ring's lock only.
+ * Any report context: no allocation, no sleep, the ring's lock only --
+ * but with @capture (SYSCALL_ENTRY, in the thread, which may sleep and
+ * fault) the arguments are copied from user memory into an allocated
+ * buffer first, then written with the record in one go.
  */
 void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
-			   kernel_siginfo_t *info)
+			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+			   kernel_siginfo_t *info, u16 capture)
 {
 	struct utrace_ring *ring = utrace_bridge_ring(b);
 	struct utrace_record rec;
@@ -205,6 +362,7 @@ void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, uns
 	rec.syscall_nr = -1;
 	rec.code = code;
 	rec.clone_flags = clone_flags;
+	rec.retval = retval;
 	if (info) {
 		rec.signo = info->si_signo;
 		rec.si_code = info->si_code;
@@ -213,6 +371,11 @@ void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, uns
 		rec.ip = instruction_pointer(regs);
 		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)
 			fill_syscall(regs, event, &rec.syscall_nr, rec.args, &rec.retval);
+	}
+	if (capture && regs && event == _UTRACE_EVENT_SYSCALL_ENTRY) {
+		might_fault();
+		observe_capture(ring, &rec, capture);
+		return;
 	}
 	utrace_ring_write(ring, &rec);
 }
@@ -319,6 +482,7 @@ static void apply_reply(const struct utrace_reply_msg *reply, struct pt_regs *re
  * @regs:	the thread's user registers, or NULL
  * @code:	event-specific value (see struct utrace_report_msg)
  * @clone_flags: CLONE's flags
+ * @retval:	CLONE: the inherited engine's id, 0 or -errno (else 0)
  * @info:	SIGNAL*: the signal (a reply may change it), else NULL
  * @notify:	JCTL's notify
  * @wait:	wait for the reply (sleepable context, @current is the thread)
@@ -327,7 +491,7 @@ static void apply_reply(const struct utrace_reply_msg *reply, struct pt_regs *re
  * Returns the action to return from the callback.
  */
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
 			 kernel_siginfo_t *info, int notify, bool wait, const bool *detached)
 {
 	struct utrace_bridge_report local, *r = &local;
@@ -349,6 +513,7 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 	r->msg.syscall_nr = -1;
 	r->msg.code = code;
 	r->msg.clone_flags = clone_flags;
+	r->msg.retval = retval;
 	r->msg.notify = notify;
 	if (info) {
 		r->msg.signo = info->si_signo;

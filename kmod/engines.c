@@ -42,10 +42,13 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/kref.h>
 #include <linux/pid.h>
 #include <linux/ptrace.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -57,6 +60,25 @@
 
 #include "uapi/utrace.h"
 #include "utrace_internal.h"
+
+/*
+ * A syscall table (UTRACE_IOC_SET_SYSCALLS), read-only once made, shared by
+ * the engines inherited from the one it was set on: each holds a
+ * reference; the last put frees it after a grace period (callbacks read
+ * it under rcu_read_lock()).
+ */
+struct utrace_syscall_table {
+	refcount_t ref;
+	struct rcu_head rcu;
+	u32 nr;
+	u16 ent[];
+};
+
+static void syscall_table_put(struct utrace_syscall_table *t)
+{
+	if (t && refcount_dec_and_test(&t->ref))
+		kfree_rcu(t, rcu);
+}
 
 struct utrace_mod_engine {
 	struct kref kref;
@@ -74,6 +96,8 @@ struct utrace_mod_engine {
 	atomic64_t last_event;
 	atomic64_t last_syscall;
 	atomic64_t exit_code;
+	/* UTRACE_IOC_SET_SYSCALLS's table (referenced), or NULL: changed under the mutex */
+	struct utrace_syscall_table __rcu *syscalls;
 	/* the file that attached it (referenced); a user engine's reports go there */
 	struct utrace_bridge *bridge;
 	bool stop_requested;	/* UTRACE_IOC_CONTROL said STOP, not yet resumed */
@@ -86,12 +110,14 @@ struct utrace_mod_engine {
 static DEFINE_XARRAY(utrace_mod_engines);
 static DEFINE_MUTEX(utrace_mod_engines_mutex);
 static unsigned long utrace_mod_engines_nr;	/* entries in the xarray (mutex) */
+static bool utrace_mod_engines_unloading;	/* no more attaches (mutex) */
 static atomic64_t utrace_mod_engine_ids = ATOMIC64_INIT(0);
 
 static void utrace_mod_engine_free(struct kref *kref)
 {
 	struct utrace_mod_engine *me = container_of(kref, struct utrace_mod_engine, kref);
 
+	syscall_table_put(rcu_dereference_protected(me->syscalls, true));
 	if (me->bridge)
 		utrace_bridge_put(me->bridge);
 	put_pid(me->pid);
@@ -140,8 +166,8 @@ static bool me_observed(const struct utrace_mod_engine *me, unsigned int event)
  * engine asks its process (or, observing, writes a record) (waiting for the answer when @wait).
  */
 static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 action,
-			  struct pt_regs *regs, s64 code, u64 clone_flags,
-			  kernel_siginfo_t *info, int notify, bool wait)
+			  struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+			  u16 capture, kernel_siginfo_t *info, int notify, bool wait)
 {
 	struct utrace_mod_engine *me = engine->data;
 	u32 ret = me_event(engine, event);
@@ -150,11 +176,11 @@ static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 
 		return ret;
 	if (me_observed(me, event)) {
 		utrace_bridge_observe(me->bridge, me->id, me->pid, event, action, regs, code,
-				      clone_flags, info);
+				      clone_flags, retval, info, capture);
 		return UTRACE_RESUME;
 	}
 	ret = utrace_bridge_report(me->bridge, me->id, me->pid, event, action, regs, code,
-				   clone_flags, info, notify, wait, &me->detached);
+				   clone_flags, retval, info, notify, wait, &me->detached);
 	/* The reply detached the engine: utrace unlinks it as this report ends. */
 	if (utrace_resume_action(ret) == UTRACE_DETACH)
 		WRITE_ONCE(me->gone, true);
@@ -164,7 +190,8 @@ static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 
 static u32 me_report(struct utrace_engine *engine, unsigned int event, u32 action,
 		     struct pt_regs *regs, s64 code, u64 clone_flags, bool wait)
 {
-	return me_report_full(engine, event, action, regs, code, clone_flags, NULL, 0, wait);
+	return me_report_full(engine, event, action, regs, code, clone_flags, 0, 0, NULL, 0,
+			      wait);
 }
 
 static u32 me_quiesce(u32 action, struct utrace_engine *engine, unsigned long event)
@@ -193,7 +220,8 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 	u32 ret;
 
 	/* The disposition so far tells which event this is. */
-	ret = me_report_full(engine, events[disposition >> 4], action, regs, 0, 0, info, 0, true);
+	ret = me_report_full(engine, events[disposition >> 4], action, regs, 0, 0, 0, 0, info, 0,
+			     true);
 	/*
 	 * Only a user engine's reply chooses a disposition, and only for a
 	 * signal (not in a REPORT or HANDLER report); a stop answer carries
@@ -214,17 +242,37 @@ static u32 me_signal(u32 action, struct utrace_engine *engine, struct pt_regs *r
 	return ret;
 }
 
+static s64 me_inherit(struct utrace_mod_engine *me, struct task_struct *child);
+
+/*
+ * An inheriting engine (UTRACE_ENGINE_INHERIT) gets CLONE reports whatever
+ * its @events: it attaches its like to the child first, then reports the
+ * clone with the outcome, or, when CLONE is not in @events, reports a
+ * failure only.
+ */
 static u32 me_clone(u32 action, struct utrace_engine *engine, unsigned long clone_flags,
 		    struct task_struct *child)
 {
-	return me_report(engine, _UTRACE_EVENT_CLONE, action, current_pt_regs(),
-			 task_pid_vnr(child), clone_flags, true);
+	struct utrace_mod_engine *me = engine->data;
+	s64 inherited = 0;
+
+	if ((me->flags & UTRACE_ENGINE_INHERIT) && !(clone_flags & CLONE_UNTRACED))
+		inherited = me_inherit(me, child);
+	if (!(READ_ONCE(me->events) & UTRACE_EVENT(CLONE))) {
+		if (inherited < 0)
+			utrace_bridge_observe(me->bridge, me->id, me->pid, _UTRACE_EVENT_CLONE,
+					      action, current_pt_regs(), task_pid_vnr(child),
+					      clone_flags, inherited, NULL, 0);
+		return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME;
+	}
+	return me_report_full(engine, _UTRACE_EVENT_CLONE, action, current_pt_regs(),
+			      task_pid_vnr(child), clone_flags, inherited, 0, NULL, 0, true);
 }
 
 static u32 me_jctl(u32 action, struct utrace_engine *engine, int type, int notify)
 {
-	return me_report_full(engine, _UTRACE_EVENT_JCTL, action, current_pt_regs(), type, 0, NULL,
-			      notify, true);
+	return me_report_full(engine, _UTRACE_EVENT_JCTL, action, current_pt_regs(), type, 0, 0, 0,
+			      NULL, notify, true);
 }
 
 static u32 me_exec(u32 action, struct utrace_engine *engine, const struct linux_binfmt *fmt,
@@ -233,16 +281,59 @@ static u32 me_exec(u32 action, struct utrace_engine *engine, const struct linux_
 	return me_report(engine, _UTRACE_EVENT_EXEC, action, regs, 0, 0, true);
 }
 
+/*
+ * The engine's syscall table entry for the current system call: 0 if the
+ * table filters it out, UTRACE_SYSCALL_REPORT without a table.  The first
+ * thing a syscall callback does: a filtered call costs a table lookup.
+ */
+static u16 me_syscall_entry_bits(struct utrace_mod_engine *me, struct pt_regs *regs)
+{
+	struct utrace_syscall_table *t;
+	u16 bits = UTRACE_SYSCALL_REPORT;
+	long nr;
+
+	if (!rcu_access_pointer(me->syscalls))
+		return bits;
+	rcu_read_lock();
+	t = rcu_dereference(me->syscalls);
+	if (t) {
+		nr = syscall_get_nr(current, regs);
+		/* The table is for the native ABI: compat numbers mean other calls. */
+		if (nr < 0 || nr >= t->nr || in_compat_syscall())
+			bits = 0;
+		else
+			bits = t->ent[nr];
+		if (!(bits & UTRACE_SYSCALL_REPORT))
+			bits = 0;
+	}
+	rcu_read_unlock();
+	return bits;
+}
+
+/* A filtered-out call: no report; a requested stop stays (see me_event()). */
+static u32 me_syscall_filtered(struct utrace_mod_engine *me)
+{
+	return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME;
+}
+
 static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
+	u16 bits = me_syscall_entry_bits(me, regs);
 
+	if (!bits)
+		return me_syscall_filtered(me);
 	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
-	return me_report(engine, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, true);
+	return me_report_full(engine, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, 0,
+			      bits & ~UTRACE_SYSCALL_REPORT, NULL, 0, true);
 }
 
 static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
+	struct utrace_mod_engine *me = engine->data;
+
+	if (!me_syscall_entry_bits(me, regs))
+		return me_syscall_filtered(me);
 	return me_report(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs, 0, 0, true);
 }
 
@@ -357,6 +448,119 @@ static int me_lock_cred_guard(struct task_struct *task)
 	return 0;
 }
 
+/* The utrace events an engine needs for @events: an inheriting one, CLONE too. */
+static unsigned long me_utrace_events(const struct utrace_mod_engine *me, unsigned long events)
+{
+	if (me->flags & UTRACE_ENGINE_INHERIT)
+		events |= UTRACE_EVENT(CLONE);
+	return events;
+}
+
+/* @me, attached as @engine, gets its id.  utrace_mod_engines_mutex held. */
+static void me_publish(struct utrace_mod_engine *me, struct utrace_engine *engine)
+{
+	lockdep_assert_held(&utrace_mod_engines_mutex);
+	me->engine = engine;		/* the attach's reference, until detached */
+	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
+	WRITE_ONCE(utrace_mod_engines_nr, utrace_mod_engines_nr + 1);
+}
+
+/**
+ * me_inherit - attach to @child an engine like @me (UTRACE_ENGINE_INHERIT)
+ * @me:		the parent's engine, in its CLONE report (current is its task)
+ * @child:	the new task, not yet run
+ *
+ * As ptrace's auto-attach: no access check (the attacher was allowed on
+ * the parent, the child has the parent's credentials); the new engine
+ * keeps the attacher's credentials (@owner), for the exec check.  It
+ * belongs to the same file, writes into the same ring, and shares the
+ * syscall table.  Context: the parent's CLONE report, may sleep.
+ * Returns the new engine's id, or -errno: ENOMEM, EBADF (the file is
+ * being closed), ESHUTDOWN (the module is unloading), ESRCH (@me was
+ * detached, or the child is already gone).
+ */
+static s64 me_inherit(struct utrace_mod_engine *me, struct task_struct *child)
+{
+	struct utrace_syscall_table *table;
+	struct utrace_mod_engine *ce;
+	struct utrace_engine *engine;
+	unsigned int i;
+	s64 ret;
+
+	if (utrace_bridge_closed(me->bridge))
+		return -EBADF;
+	ce = kzalloc(sizeof(*ce), GFP_KERNEL);
+	if (!ce)
+		return -ENOMEM;
+	kref_init(&ce->kref);			/* the xarray's */
+	get_task_struct(child);
+	ce->task = child;
+	ce->type = me->type;
+	ce->flags = me->flags;
+	ce->owner = get_cred(me->owner);
+	ce->events = READ_ONCE(me->events);
+	ce->stop_events = READ_ONCE(me->stop_events);
+	ce->pid = get_task_pid(child, PIDTYPE_PID);
+	ce->bridge = me->bridge;
+	utrace_bridge_get(ce->bridge);
+	atomic64_set(&ce->last_event, -1);
+	atomic64_set(&ce->last_syscall, -1);
+	for (i = 0; i < UTRACE_NEVENTS; i++)
+		atomic64_set(&ce->counts[i], 0);
+	ce->id = atomic64_inc_return(&utrace_mod_engine_ids);
+	ret = xa_reserve(&utrace_mod_engines, ce->id, GFP_KERNEL);
+	if (ret)
+		goto out_put;
+
+	kref_get(&ce->kref);			/* the utrace engine's data */
+	engine = utrace_attach_task(child, UTRACE_ATTACH_CREATE, &utrace_user_ops, ce);
+	if (IS_ERR(engine)) {
+		ret = PTR_ERR(engine);
+		me_put(ce);
+		goto out_release;
+	}
+	ret = utrace_set_events(child, engine, me_utrace_events(ce, ce->events));
+	if (ret)
+		goto out_detach;
+
+	/*
+	 * Published under the mutex, or not at all: a close sets the bridge's
+	 * flag before it takes the mutex to detach the file's engines, and
+	 * the unload sets ours under it, so an engine published here is one
+	 * they detach.
+	 */
+	mutex_lock(&utrace_mod_engines_mutex);
+	if (utrace_mod_engines_unloading)
+		ret = -ESHUTDOWN;
+	else if (utrace_bridge_closed(ce->bridge))
+		ret = -EBADF;
+	else if (READ_ONCE(me->detached))
+		ret = -ESRCH;
+	if (ret) {
+		mutex_unlock(&utrace_mod_engines_mutex);
+		goto out_detach;
+	}
+	/* The table as it is now, shared: a change under the mutex comes after. */
+	table = rcu_dereference_protected(me->syscalls, lockdep_is_held(&utrace_mod_engines_mutex));
+	if (table)
+		refcount_inc(&table->ref);
+	RCU_INIT_POINTER(ce->syscalls, table);
+	me_publish(ce, engine);
+	mutex_unlock(&utrace_mod_engines_mutex);
+	return ce->id;
+
+out_detach:
+	if (ret == -EALREADY)
+		ret = -ESRCH;
+	WARN_ON(utrace_control(child, engine, UTRACE_DETACH) == -EINVAL);
+	utrace_engine_put(engine);
+out_release:
+	xa_release(&utrace_mod_engines, ce->id);
+out_put:
+	me_put(ce);
+	return ret;
+}
+
 static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 {
 	const struct utrace_engine_ops *ops;
@@ -378,7 +582,11 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	else
 		return -EINVAL;
 	if ((req.events | req.stop_events) & ~UTRACE_EVENTS_ALL || req.tid <= 0 ||
-	    (req.flags & ~(UTRACE_ENGINE_PERSISTENT | UTRACE_ENGINE_OBSERVE)) || req.__reserved)
+	    (req.flags & ~(UTRACE_ENGINE_PERSISTENT | UTRACE_ENGINE_OBSERVE |
+			   UTRACE_ENGINE_INHERIT)) || req.__reserved)
+		return -EINVAL;
+	/* Inheriting: an observer (its children's records go into its ring). */
+	if ((req.flags & UTRACE_ENGINE_INHERIT) && !(req.flags & UTRACE_ENGINE_OBSERVE))
 		return -EINVAL;
 	/* A user engine's reports are read from its file: it cannot outlive it. */
 	if ((req.flags & UTRACE_ENGINE_PERSISTENT) && req.type == UTRACE_ENGINE_USER)
@@ -442,7 +650,7 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 		me_put(me);
 		goto out_unlock;
 	}
-	ret = utrace_set_events(task, engine, req.events);
+	ret = utrace_set_events(task, engine, me_utrace_events(me, req.events));
 	if (ret) {
 		/* Dying (EALREADY) or reaped (ESRCH) meanwhile: no such thread. */
 		if (ret == -EALREADY)
@@ -453,9 +661,7 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	}
 
 	mutex_lock(&utrace_mod_engines_mutex);
-	me->engine = engine;		/* the attach's reference, until detached */
-	xa_store(&utrace_mod_engines, me->id, me, GFP_KERNEL);
-	WRITE_ONCE(utrace_mod_engines_nr, utrace_mod_engines_nr + 1);
+	me_publish(me, engine);
 	mutex_unlock(&utrace_mod_engines_mutex);
 	mutex_unlock(&task->signal->cred_guard_mutex);
 
@@ -534,7 +740,7 @@ static long me_engine_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void
 		ret = 0;
 		break;
 	case UTRACE_IOC_SET_EVENTS:
-		ret = utrace_set_events(me->task, me->engine, req.arg);
+		ret = utrace_set_events(me->task, me->engine, me_utrace_events(me, req.arg));
 		if (!ret || ret == -EINPROGRESS)
 			WRITE_ONCE(me->events, req.arg);
 		break;
@@ -651,6 +857,54 @@ static long me_list(struct utrace_bridge *bridge, void __user *arg)
 	return 0;
 }
 
+/*
+ * UTRACE_IOC_SET_SYSCALLS: the table is copied and checked before the
+ * mutex (no user copy under it), then swapped in; the old one is put
+ * after it, freed after a grace period when no engine shares it.
+ */
+static long me_set_syscalls(struct utrace_bridge *bridge, void __user *arg)
+{
+	struct utrace_syscall_table *t = NULL, *old;
+	struct utrace_ioc_syscalls req;
+	struct utrace_mod_engine *me;
+	u32 i;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.nr > UTRACE_SYSCALLS_MAX || req.__reserved || !req.nr != !req.table)
+		return -EINVAL;
+	if (req.nr) {
+		t = kmalloc(struct_size(t, ent, req.nr), GFP_KERNEL);
+		if (!t)
+			return -ENOMEM;
+		refcount_set(&t->ref, 1);
+		t->nr = req.nr;
+		if (copy_from_user(t->ent, u64_to_user_ptr(req.table),
+				   array_size(req.nr, sizeof(t->ent[0])))) {
+			kfree(t);
+			return -EFAULT;
+		}
+		for (i = 0; i < t->nr; i++) {
+			if (t->ent[i] & ~UTRACE_SYSCALL_VALID) {
+				kfree(t);
+				return -EINVAL;
+			}
+		}
+	}
+	mutex_lock(&utrace_mod_engines_mutex);
+	me = me_find(req.id, bridge);
+	if (!me) {
+		mutex_unlock(&utrace_mod_engines_mutex);
+		kfree(t);
+		return -ENOENT;
+	}
+	old = rcu_dereference_protected(me->syscalls, lockdep_is_held(&utrace_mod_engines_mutex));
+	rcu_assign_pointer(me->syscalls, t);
+	mutex_unlock(&utrace_mod_engines_mutex);
+	syscall_table_put(old);
+	return 0;
+}
+
 long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void __user *arg)
 {
 	switch (cmd) {
@@ -667,6 +921,8 @@ long utrace_engines_ioctl(struct utrace_bridge *bridge, unsigned int cmd, void _
 		return me_list(bridge, arg);
 	case UTRACE_IOC_RING:
 		return utrace_ring_create(bridge, arg);
+	case UTRACE_IOC_SET_SYSCALLS:
+		return me_set_syscalls(bridge, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -778,6 +1034,7 @@ void utrace_engines_exit(void)
 	unsigned long id;
 
 	mutex_lock(&utrace_mod_engines_mutex);
+	utrace_mod_engines_unloading = true;	/* no inheritance from now on */
 	xa_for_each(&utrace_mod_engines, id, me)
 		me_detach(me);
 	mutex_unlock(&utrace_mod_engines_mutex);

@@ -93,6 +93,47 @@ static void ring_flush_lost(struct utrace_ring *ring)
 }
 
 /**
+ * utrace_ring_write_group - put records into @ring together, never waiting
+ * @ring:	the ring
+ * @recs:	the records: an EVENT record, then @n - 1 records of other types
+ *		(captured data) that belong to it; the first's @type and
+ *		@time_ns are filled here
+ * @n:		how many (1 .. the ring's size for a group that may fit)
+ *
+ * Any context.  The group goes in whole, in consecutive slots, or not at
+ * all: a ring without room for all of it drops and counts every record.
+ */
+void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *recs, unsigned int n)
+{
+	unsigned long flags;
+	bool wake = false;
+	unsigned int i;
+
+	recs[0].type = UTRACE_RECORD_EVENT;
+	spin_lock_irqsave(&ring->lock, flags);
+	if (ring->closed) {
+		spin_unlock_irqrestore(&ring->lock, flags);
+		return;
+	}
+	ring_flush_lost(ring);
+	if (!ring->lost && ring->head - ring->tail + n <= (u64)ring->mask + 1) {
+		recs[0].time_ns = ktime_get_ns();
+		for (i = 0; i < n; i++) {
+			ring->recs[ring->head & ring->mask] = recs[i];
+			ring->head++;
+		}
+		wake = ring->head - ring->tail >= ring->wakeup ||
+		       recs[0].event == _UTRACE_EVENT_DEATH;
+	} else {
+		ring->lost += n;
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+	/* The barrier of wq_has_sleeper() pairs with the reader's wait. */
+	if (wake && wq_has_sleeper(&ring->readers))
+		wake_up_interruptible_poll(&ring->readers, EPOLLIN | EPOLLRDNORM);
+}
+
+/**
  * utrace_ring_write - put one observed record into @ring, never waiting
  * @ring:	the ring
  * @rec:	the record; its @type and @time_ns are filled here
@@ -101,29 +142,18 @@ static void ring_flush_lost(struct utrace_ring *ring)
  */
 void utrace_ring_write(struct utrace_ring *ring, struct utrace_record *rec)
 {
-	unsigned long flags;
-	bool wake = false;
+	utrace_ring_write_group(ring, rec, 1);
+}
 
-	rec->type = UTRACE_RECORD_EVENT;
+/* @n records that could not even be made (no memory): counted as lost. */
+void utrace_ring_lose(struct utrace_ring *ring, unsigned int n)
+{
+	unsigned long flags;
+
 	spin_lock_irqsave(&ring->lock, flags);
-	if (ring->closed) {
-		spin_unlock_irqrestore(&ring->lock, flags);
-		return;
-	}
-	ring_flush_lost(ring);
-	if (!ring->lost && ring->head - ring->tail <= ring->mask) {
-		rec->time_ns = ktime_get_ns();
-		ring->recs[ring->head & ring->mask] = *rec;
-		ring->head++;
-		wake = ring->head - ring->tail >= ring->wakeup ||
-		       rec->event == _UTRACE_EVENT_DEATH;
-	} else {
-		ring->lost++;
-	}
+	if (!ring->closed)
+		ring->lost += n;
 	spin_unlock_irqrestore(&ring->lock, flags);
-	/* The barrier of wq_has_sleeper() pairs with the reader's wait. */
-	if (wake && wq_has_sleeper(&ring->readers))
-		wake_up_interruptible_poll(&ring->readers, EPOLLIN | EPOLLRDNORM);
 }
 
 /* The /dev/utrace file is closed: readers see the end of the stream. */

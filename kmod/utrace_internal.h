@@ -436,8 +436,9 @@ void utrace_bridge_put(struct utrace_bridge *b);
 bool utrace_bridge_may_use(const struct utrace_bridge *b, const struct cred *owner);
 void utrace_bridge_close(struct utrace_bridge *b);
 u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
+			 u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
 			 kernel_siginfo_t *info, int notify, bool wait, const bool *detached);
+bool utrace_bridge_closed(struct utrace_bridge *b);
 void utrace_bridge_cancel(struct utrace_bridge *b, u64 id);
 bool utrace_bridge_orphaned(struct utrace_bridge *b);
 struct utrace_ring;
@@ -445,12 +446,14 @@ struct utrace_record;
 struct utrace_ring *utrace_bridge_ring(struct utrace_bridge *b);
 int utrace_bridge_set_ring(struct utrace_bridge *b, struct utrace_ring *ring);
 void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
-			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags,
-			   kernel_siginfo_t *info);
+			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+			   kernel_siginfo_t *info, u16 capture);
 
 /* ring.c: rings of observed reports, one per /dev/utrace file at most */
 long utrace_ring_create(struct utrace_bridge *b, void __user *arg);
 void utrace_ring_write(struct utrace_ring *ring, struct utrace_record *rec);
+void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *recs, unsigned int n);
+void utrace_ring_lose(struct utrace_ring *ring, unsigned int n);
 void utrace_ring_close(struct utrace_ring *ring);
 void utrace_ring_get(struct utrace_ring *ring);
 void utrace_ring_put(struct utrace_ring *ring);

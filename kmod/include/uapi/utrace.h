@@ -173,8 +173,9 @@ enum utrace_ioc_action {
  * user thread's name), the caller's own thread group, or the caller may not
  * trace it; EINVAL bad type, event or flag bits, a tid <= 0, a non-zero
  * reserved word, UTRACE_ENGINE_OBSERVE on another type or on a file without
- * a ring, UTRACE_ENGINE_INHERIT without UTRACE_ENGINE_OBSERVE; EAGAIN the thread's group is in an exec that waits for its
- * other threads (engines of the caller may hold them): try again; ENOMEM.
+ * a ring, UTRACE_ENGINE_INHERIT without UTRACE_ENGINE_OBSERVE; EAGAIN the
+ * thread's group is in an exec that waits for its other threads (engines of
+ * the caller may hold them): try again; ENOMEM.
  */
 struct utrace_ioc_attach {
 	__s32 tid;
@@ -462,8 +463,8 @@ struct utrace_record {
 
 /* struct utrace_record_data flags */
 #define UTRACE_DATA_MORE	0x1	/* the string goes on in the next record */
-#define UTRACE_DATA_TRUNCATED	0x2	/* cut at UTRACE_STRING_MAX (or argv at
-					 * UTRACE_ARGV_MAX / the group bound) */
+/* cut: at UTRACE_STRING_MAX, argv at UTRACE_ARGV_MAX or at the group's bound */
+#define UTRACE_DATA_TRUNCATED	0x2
 #define UTRACE_DATA_FAULT	0x4	/* the pointer could not be read */
 #define UTRACE_DATA_ARGV_END	0x8	/* the end of an argv array */
 #define UTRACE_DATA_ARGV	0x10	/* part of an argv capture (every record of it) */
