@@ -48,6 +48,7 @@
 #include <poll.h>
 #include <random>
 #include <set>
+#include <span>
 #include <shared_mutex>
 #include <string>
 #include <sys/ioctl.h>
@@ -85,16 +86,17 @@ enum Op : unsigned {
 	OpPoll,
 	OpBadIoctl,
 	OpReopen,
-	OpForeign,  // the other user's requests, counted by its process
-	OpRing,     // UTRACE_IOC_RING: the file's ring of observed reports
-	OpRingRead, // read() and poll() of a ring descriptor
+	OpForeign,     // the other user's requests, counted by its process
+	OpRing,        // UTRACE_IOC_RING: the file's ring of observed reports
+	OpRingRead,    // read() and poll() of a ring descriptor
+	OpSetSyscalls, // UTRACE_IOC_SET_SYSCALLS: filter and capture tables
 	NumOps
 };
 
 const char *const kOpNames[NumOps] = {
         "version",   "ping",   "attach",  "set_events", "set_stop_events", "control",
         "detach",    "info",   "list",    "read",       "write",           "poll",
-        "bad_ioctl", "reopen", "foreign", "ring",       "ring_read"};
+        "bad_ioctl", "reopen", "foreign", "ring",       "ring_read",       "set_syscalls"};
 
 // errno 0 is success.
 const std::set<int> kAllowed[NumOps] = {
@@ -115,6 +117,7 @@ const std::set<int> kAllowed[NumOps] = {
         /* foreign */ {0, EPERM, ESRCH, ENOENT, EINVAL, EAGAIN},
         /* ring */ {0, EFAULT, EINVAL, EBUSY, ENOMEM},
         /* ring_read */ {0, EFAULT, EINVAL, EAGAIN},
+        /* set_syscalls */ {0, EFAULT, EINVAL, ENOENT, ENOMEM},
 };
 
 [[noreturn]] void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -541,6 +544,7 @@ private:
 	void do_reopen(unsigned slot);
 	void do_ring(unsigned slot, int fd);
 	void do_ring_read(unsigned slot);
+	void do_set_syscalls(unsigned slot, int fd);
 	unsigned idx_;
 	Rng r_;
 	alignas(64) char buf_[8192] = {};
@@ -669,6 +673,8 @@ void Worker::do_attach(unsigned slot, int fd)
 	a.flags = r_.one_in(3) ? UTRACE_ENGINE_PERSISTENT : 0;
 	if (r_.one_in(4)) // observe: a user engine on a file with a ring, else EINVAL
 		a.flags = UTRACE_ENGINE_OBSERVE;
+	if (r_.one_in(8)) // an observer that follows the pool's forks (alone: EINVAL)
+		a.flags |= UTRACE_ENGINE_INHERIT;
 	if (r_.one_in(20))
 		a.flags = static_cast<uint32_t>(r_.next());
 	if (r_.one_in(20))
@@ -998,13 +1004,63 @@ void Worker::do_write(unsigned slot, int fd)
 	}
 }
 
+// A syscall table: mostly valid (report and capture bits, the pool's calls
+// among them), sometimes too long, unreadable, with unknown bits or a
+// reserved word; nr 0 removes the table.
+void Worker::do_set_syscalls(unsigned slot, int fd)
+{
+	int cls = IdRandom;
+	const uint64_t id = pick_id(slot, &cls);
+	// In the worker's own buffer (room for UTRACE_SYSCALLS_MAX + 8 entries).
+	std::span<uint16_t> table(reinterpret_cast<uint16_t *>(buf_), UTRACE_SYSCALLS_MAX + 8);
+	static_assert(sizeof(buf_) >= (UTRACE_SYSCALLS_MAX + 8) * sizeof(uint16_t));
+	utrace_ioc_syscalls req{};
+	req.id = id;
+	switch (r_.below(8)) {
+	case 0:
+		req.nr = 0;
+		break;
+	case 1:
+		req.nr = UTRACE_SYSCALLS_MAX + 1 + static_cast<uint32_t>(r_.below(4));
+		break;
+	default:
+		req.nr = 1 + static_cast<uint32_t>(r_.below(UTRACE_SYSCALLS_MAX));
+		break;
+	}
+	const bool bad_bits = r_.one_in(20);
+	for (uint32_t i = 0; i < std::min<size_t>(req.nr, table.size()); i++) {
+		uint16_t v = r_.one_in(3) ? 0 : UTRACE_SYSCALL_REPORT;
+		if (r_.one_in(8))
+			v |= static_cast<uint16_t>(r_.next() & UTRACE_SYSCALL_VALID);
+		table[i] = v;
+	}
+	if (bad_bits && req.nr && req.nr <= table.size())
+		table[r_.below(req.nr)] |= 0x8000;
+	if (req.nr)
+		req.table = reinterpret_cast<uintptr_t>(table.data());
+	if (r_.one_in(20))
+		req.table = r_.one_in(2) ? 8 : 0;
+	if (r_.one_in(20))
+		req.__reserved = static_cast<uint32_t>(r_.next() | 1);
+	const bool bad_ptr = r_.one_in(30);
+	const int err = ::ioctl(fd, UTRACE_IOC_SET_SYSCALLS, bad_ptr ? nullptr : &req) ? errno : 0;
+	check(OpSetSyscalls, err, "set_syscalls");
+	if (bad_ptr && err != EFAULT)
+		die("set_syscalls: a NULL argument gave errno %d", err);
+	if (!bad_ptr && (req.nr > UTRACE_SYSCALLS_MAX || req.__reserved) && err != EINVAL)
+		die("set_syscalls: nr %u, reserved %u gave errno %d, not EINVAL", req.nr,
+		    req.__reserved, err);
+	if (!bad_ptr)
+		check_id_class(OpSetSyscalls, err, cls, id);
+}
+
 void Worker::do_bad_ioctl(int fd)
 {
-	static const unsigned long real[] = {UTRACE_IOC_VERSION,         UTRACE_IOC_PING,
-	                                     UTRACE_IOC_ATTACH,          UTRACE_IOC_SET_EVENTS,
-	                                     UTRACE_IOC_CONTROL,         UTRACE_IOC_DETACH,
-	                                     UTRACE_IOC_ENGINE_INFO,     UTRACE_IOC_LIST,
-	                                     UTRACE_IOC_SET_STOP_EVENTS, UTRACE_IOC_RING};
+	static const unsigned long real[] = {
+	        UTRACE_IOC_VERSION,     UTRACE_IOC_PING,        UTRACE_IOC_ATTACH,
+	        UTRACE_IOC_SET_EVENTS,  UTRACE_IOC_CONTROL,     UTRACE_IOC_DETACH,
+	        UTRACE_IOC_ENGINE_INFO, UTRACE_IOC_LIST,        UTRACE_IOC_SET_STOP_EVENTS,
+	        UTRACE_IOC_RING,        UTRACE_IOC_SET_SYSCALLS};
 	unsigned long cmd = 0;
 	for (;;) {
 		const unsigned dir = static_cast<unsigned>(r_.below(4));
@@ -1184,12 +1240,12 @@ void Worker::do_ring_read(unsigned slot)
 void Worker::one()
 {
 	const unsigned slot = static_cast<unsigned>(r_.below(kSlots));
-	static const Op table[] = {OpAttach,   OpAttach,   OpAttach,  OpSetEvents, OpSetStopEvents,
-	                           OpControl,  OpControl,  OpControl, OpDetach,    OpDetach,
-	                           OpInfo,     OpInfo,     OpList,    OpRead,      OpRead,
-	                           OpRead,     OpWrite,    OpWrite,   OpWrite,     OpPoll,
-	                           OpBadIoctl, OpBadIoctl, OpVersion, OpPing,      OpRing,
-	                           OpRingRead, OpRingRead};
+	static const Op table[] = {
+	        OpAttach,  OpAttach,   OpAttach,   OpSetEvents,  OpSetStopEvents, OpControl,
+	        OpControl, OpControl,  OpDetach,   OpDetach,     OpInfo,          OpInfo,
+	        OpList,    OpRead,     OpRead,     OpRead,       OpWrite,         OpWrite,
+	        OpWrite,   OpPoll,     OpBadIoctl, OpBadIoctl,   OpVersion,       OpPing,
+	        OpRing,    OpRingRead, OpRingRead, OpSetSyscalls};
 	Op op = table[r_.below(sizeof(table) / sizeof(table[0]))];
 	if (r_.one_in(400))
 		op = OpReopen;
@@ -1243,6 +1299,9 @@ void Worker::one()
 		break;
 	case OpRingRead:
 		do_ring_read(slot);
+		break;
+	case OpSetSyscalls:
+		do_set_syscalls(slot, fd);
 		break;
 	case OpPoll: {
 		pollfd p{fd, static_cast<short>(POLLIN | POLLOUT), 0};
