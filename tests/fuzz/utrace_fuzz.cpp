@@ -1050,7 +1050,9 @@ void Worker::do_set_syscalls(unsigned slot, int fd)
 	if (!bad_ptr && (req.nr > UTRACE_SYSCALLS_MAX || req.__reserved) && err != EINVAL)
 		die("set_syscalls: nr %u, reserved %u gave errno %d, not EINVAL", req.nr,
 		    req.__reserved, err);
-	if (!bad_ptr)
+	// The argument first, whatever the id names: EINVAL, and EFAULT for
+	// an unreadable table.
+	if (!bad_ptr && !(err == EFAULT && req.table == 8))
 		check_id_class(OpSetSyscalls, err, cls, id);
 }
 
@@ -1227,6 +1229,16 @@ void Worker::do_ring_read(unsigned slot)
 	for (ssize_t off = 0; off < n; off += static_cast<ssize_t>(rec)) {
 		utrace_record r{};
 		std::memcpy(&r, buf_ + off, rec);
+		if (r.type == UTRACE_RECORD_STRING) { // a captured argument's bytes
+			utrace_record_data d{};
+			std::memcpy(&d, buf_ + off, sizeof(d));
+			if (d.arg >= 6 || !d.id || d.len > UTRACE_DATA_BYTES || d.__pad ||
+			    (d.flags & ~0x1fU))
+				die("ring read: a malformed String record (arg %u id %llu len %u "
+				    "flags %#x)",
+				    d.arg, static_cast<unsigned long long>(d.id), d.len, d.flags);
+			continue;
+		}
 		if (r.type == UTRACE_RECORD_LOST
 		            ? r.code <= 0
 		            : r.type != UTRACE_RECORD_EVENT || r.event >= UTRACE_NEVENTS || !r.id)

@@ -554,7 +554,8 @@ struct utrace_record_data {
  * Errors: EINVAL @nr above UTRACE_SYSCALLS_MAX, @table 0 with @nr, or @nr 0
  * with @table, a non-zero @__reserved, an entry with bits outside
  * UTRACE_SYSCALL_VALID; EFAULT @table unreadable; ENOENT no such engine;
- * ENOMEM.  On an error nothing changes.
+ * ENOMEM.  The argument and its table are checked first (EINVAL, EFAULT),
+ * whatever @id names.  On an error nothing changes.
  */
 struct utrace_ioc_syscalls {
 	__u64 id;
