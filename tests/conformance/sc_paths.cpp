@@ -914,8 +914,8 @@ SCENARIO(group_stop_parent_tracer_wuntraced, "the tracer is the real parent: its
 }
 
 SCENARIO(group_stop_parent_tracer_other_child, "the tracer is the real parent of a traced and "
-                                                "an untraced child, both group-stopped: WUNTRACED "
-                                                "and waitid(WSTOPPED) find the untraced one only")
+                                               "an untraced child, both group-stopped: WUNTRACED "
+                                               "and waitid(WSTOPPED) find the untraced one only")
 {
 	Pipe p, q;
 	pid_t c = t.traceme("tracee", [&p] {

@@ -245,7 +245,7 @@ TEST_F(Ownership, AUserRefusedBeforeTheExecInProgressIsToldEperm)
 	EXPECT_EQ(a.attach(t.pid(), UTRACE_ENGINE_COUNT, 0, 0, 0, nullptr), EPERM);
 	utrace::Device other;
 	EXPECT_EQ(error_of([&] { (void)other.attach(t.pid(), EngineType::Count, 0); }), EAGAIN)
-	    << "root may trace it: told to try again";
+	        << "root may trace it: told to try again";
 	dev.reply({.seq = r.seq});
 	const int st = t.wait_exit();
 	ASSERT_TRUE(WIFEXITED(st));
