@@ -14,5 +14,7 @@ void add_status_commands(CLI::App &app);
 void add_engine_commands(CLI::App &app, int &exit_code);
 void add_metrics_commands(CLI::App &app);
 void add_ptrace_commands(CLI::App &app);
+// @exit_code: where "trace -- COMMAND" leaves the command's exit status.
+void add_trace_commands(CLI::App &app, int &exit_code);
 
 } // namespace utracectl

@@ -77,8 +77,11 @@ std::unique_ptr<CLI::App> make_app(int &exit_code)
 	utracectl::add_module_commands(*app);
 	utracectl::add_status_commands(*app);
 	utracectl::add_engine_commands(*app, exit_code);
+#ifndef UTRACECTL_NO_METRICS
 	utracectl::add_metrics_commands(*app);
+#endif
 	utracectl::add_ptrace_commands(*app);
+	utracectl::add_trace_commands(*app, exit_code);
 	add_script_command(*app);
 	return app;
 }

@@ -1,0 +1,488 @@
+// Argument and return value decoding, in strace's notation.  Flag values
+// come from the target's own <fcntl.h> and <sys/mman.h> (they differ
+// between x86_64 and powerpc64le), names and order from strace's xlat
+// tables.
+#include <cinttypes>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "utrace/trace.hpp"
+
+namespace utrace::trace
+{
+
+namespace
+{
+
+using A = Arg;
+
+// The calls decoded by type.  Any other is shown with six hex arguments.
+const std::map<std::string_view, SyscallSpec, std::less<>> kSpecs = [] {
+	std::map<std::string_view, SyscallSpec, std::less<>> m;
+	auto add = [&m](std::string_view name, std::vector<Arg> args, bool hex_ret = false,
+	                bool no_return = false) {
+		m.emplace(name, SyscallSpec{name, std::move(args), hex_ret, no_return});
+	};
+	add("read", {A::Fd, A::Ptr, A::Uint});
+	add("write", {A::Fd, A::Ptr, A::Uint});
+	add("pread64", {A::Fd, A::Ptr, A::Uint, A::Off});
+	add("pwrite64", {A::Fd, A::Ptr, A::Uint, A::Off});
+	add("close", {A::Fd});
+	add("open", {A::Path, A::OpenFlags, A::Mode});
+	add("openat", {A::Dirfd, A::Path, A::OpenFlags, A::Mode});
+	add("creat", {A::Path, A::Mode});
+	add("stat", {A::Path, A::Ptr});
+	add("lstat", {A::Path, A::Ptr});
+	add("fstat", {A::Fd, A::Ptr});
+	add("newfstatat", {A::Dirfd, A::Path, A::Ptr, A::AtFlags});
+	add("fstatat64", {A::Dirfd, A::Path, A::Ptr, A::AtFlags});
+	add("statfs", {A::Path, A::Ptr});
+	add("fstatfs", {A::Fd, A::Ptr});
+	add("access", {A::Path, A::AccessMode});
+	add("faccessat", {A::Dirfd, A::Path, A::AccessMode});
+	add("faccessat2", {A::Dirfd, A::Path, A::AccessMode, A::AtFlags});
+	add("execve", {A::Path, A::Argv, A::Envp});
+	add("execveat", {A::Dirfd, A::Path, A::Argv, A::Envp, A::AtFlags});
+	add("mmap", {A::Ptr, A::Uint, A::Prot, A::MapFlags, A::Fd, A::HexOff}, true);
+	add("munmap", {A::Ptr, A::Uint});
+	add("mprotect", {A::Ptr, A::Uint, A::Prot});
+	add("brk", {A::Ptr}, true);
+	add("exit", {A::Int}, false, true);
+	add("exit_group", {A::Int}, false, true);
+	add("lseek", {A::Fd, A::Off, A::Whence});
+	add("dup", {A::Fd});
+	add("dup2", {A::Fd, A::Fd});
+	add("unlink", {A::Path});
+	add("unlinkat", {A::Dirfd, A::Path, A::AtFlags});
+	add("mkdir", {A::Path, A::Mode});
+	add("mkdirat", {A::Dirfd, A::Path, A::Mode});
+	add("rmdir", {A::Path});
+	add("chdir", {A::Path});
+	add("fchdir", {A::Fd});
+	add("chroot", {A::Path});
+	add("chmod", {A::Path, A::Mode});
+	add("fchmod", {A::Fd, A::Mode});
+	add("fchmodat", {A::Dirfd, A::Path, A::Mode});
+	add("readlink", {A::Path, A::Ptr, A::Uint});
+	add("readlinkat", {A::Dirfd, A::Path, A::Ptr, A::Uint});
+	add("rename", {A::Path, A::Path});
+	add("renameat", {A::Dirfd, A::Path, A::Dirfd, A::Path});
+	add("link", {A::Path, A::Path});
+	add("symlink", {A::Path, A::Path});
+	add("truncate", {A::Path, A::Off});
+	add("ftruncate", {A::Fd, A::Off});
+	add("fsync", {A::Fd});
+	add("fdatasync", {A::Fd});
+	add("getdents64", {A::Fd, A::Ptr, A::Uint});
+	add("getcwd", {A::Ptr, A::Uint});
+	add("umask", {A::Mode});
+	add("kill", {A::WaitPid, A::Signal});
+	add("tkill", {A::Int, A::Signal});
+	add("tgkill", {A::Int, A::Int, A::Signal});
+	add("set_tid_address", {A::Ptr});
+	for (auto name : {"getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid",
+	                  "getpgrp", "setsid", "sched_yield", "fork", "vfork", "sync", "pause"})
+		add(name, {});
+	return m;
+}();
+
+template <typename T> struct Flag {
+	T value;
+	const char *name;
+};
+
+std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, std::string out)
+{
+	for (const auto &f : flags) {
+		if (f.value != 0 && (v & f.value) == f.value) {
+			if (!out.empty())
+				out += '|';
+			out += f.name;
+			v &= ~f.value;
+		}
+	}
+	if (v != 0) {
+		char buf[32];
+		std::snprintf(buf, sizeof(buf), "%#" PRIx64, v);
+		if (!out.empty())
+			out += '|';
+		out += buf;
+	}
+	return out;
+}
+
+std::string hex(uint64_t v)
+{
+	char buf[32];
+	std::snprintf(buf, sizeof(buf), "%#" PRIx64, v);
+	return buf;
+}
+
+std::string ptr(uint64_t v)
+{
+	return v == 0 ? std::string("NULL") : hex(v);
+}
+
+std::string octal_mode(uint64_t v)
+{
+	char buf[32];
+	std::snprintf(buf, sizeof(buf), "%#03" PRIo64, v);
+	return buf;
+}
+
+std::string format_captured(const std::optional<CapturedString> &c, uint64_t addr, size_t max)
+{
+	if (!c || c->fault)
+		return ptr(addr);
+	return quote(c->value, max, c->truncated);
+}
+
+std::string format_argv(const std::optional<utrace::CapturedArgv> &v, uint64_t addr, size_t strsize)
+{
+	if (addr == 0)
+		return "NULL";
+	if (!v || (v->fault && v->elements.empty()))
+		return hex(addr);
+	std::string out = "[";
+	for (size_t i = 0; i < v->elements.size(); i++) {
+		if (i != 0)
+			out += ", ";
+		const auto &e = v->elements[i];
+		out += e.fault ? hex(0) : quote(e.value, strsize, e.truncated);
+	}
+	if (v->truncated)
+		out += v->elements.empty() ? "..." : ", ...";
+	return out + "]";
+}
+
+} // namespace
+
+const SyscallSpec *syscall_spec(std::string_view name)
+{
+	auto it = kSpecs.find(name);
+	return it == kSpecs.end() ? nullptr : &it->second;
+}
+
+std::string quote(std::string_view s, size_t max, bool cut)
+{
+	std::string out = "\"";
+	const bool longer = s.size() > max;
+	if (longer)
+		s = s.substr(0, max);
+	for (size_t i = 0; i < s.size(); i++) {
+		const auto c = static_cast<unsigned char>(s[i]);
+		switch (c) {
+		case '"':
+			out += "\\\"";
+			break;
+		case '\\':
+			out += "\\\\";
+			break;
+		case '\t':
+			out += "\\t";
+			break;
+		case '\n':
+			out += "\\n";
+			break;
+		case '\v':
+			out += "\\v";
+			break;
+		case '\f':
+			out += "\\f";
+			break;
+		case '\r':
+			out += "\\r";
+			break;
+		default:
+			if (c >= 0x20 && c < 0x7f) {
+				out += static_cast<char>(c);
+			} else {
+				// As strace: the shortest octal, unless a digit follows.
+				const bool digit_next = i + 1 < s.size() && s[i + 1] >= '0' &&
+				                        s[i + 1] <= '7';
+				char buf[8];
+				std::snprintf(buf, sizeof(buf), digit_next ? "\\%03o" : "\\%o", c);
+				out += buf;
+			}
+		}
+	}
+	out += '"';
+	if (longer || cut)
+		out += "...";
+	return out;
+}
+
+std::string format_open_flags(uint64_t flags)
+{
+	std::string out;
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		out = "O_RDONLY";
+		break;
+	case O_WRONLY:
+		out = "O_WRONLY";
+		break;
+	case O_RDWR:
+		out = "O_RDWR";
+		break;
+	default:
+		out = "O_ACCMODE";
+	}
+	flags &= ~static_cast<uint64_t>(O_ACCMODE);
+	std::string tmp;
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		tmp = "O_TMPFILE";
+		flags &= ~static_cast<uint64_t>(O_TMPFILE);
+	}
+	out = join_flags(flags,
+	                 {{O_CREAT, "O_CREAT"},
+	                  {O_EXCL, "O_EXCL"},
+	                  {O_NOCTTY, "O_NOCTTY"},
+	                  {O_TRUNC, "O_TRUNC"},
+	                  {O_APPEND, "O_APPEND"},
+	                  {O_NONBLOCK, "O_NONBLOCK"},
+	                  {O_SYNC, "O_SYNC"},
+	                  {O_DSYNC, "O_DSYNC"},
+	                  {O_ASYNC, "O_ASYNC"},
+	                  {O_DIRECT, "O_DIRECT"},
+#if defined(__powerpc64__)
+	                  {0200000, "O_LARGEFILE"},
+#else
+	                  {0100000, "O_LARGEFILE"},
+#endif
+	                  {O_NOATIME, "O_NOATIME"},
+	                  {O_CLOEXEC, "O_CLOEXEC"},
+	                  {O_DIRECTORY, "O_DIRECTORY"},
+	                  {O_NOFOLLOW, "O_NOFOLLOW"},
+	                  {O_PATH, "O_PATH"}},
+	                 out);
+	if (!tmp.empty())
+		out += "|" + tmp;
+	return out;
+}
+
+std::string format_prot(uint64_t prot)
+{
+	if (prot == 0)
+		return "PROT_NONE";
+	return join_flags(prot,
+	                  {{PROT_READ, "PROT_READ"},
+	                   {PROT_WRITE, "PROT_WRITE"},
+	                   {PROT_EXEC, "PROT_EXEC"},
+	                   {0x8, "PROT_SEM"},
+	                   {PROT_GROWSDOWN, "PROT_GROWSDOWN"},
+	                   {PROT_GROWSUP, "PROT_GROWSUP"}},
+	                  {});
+}
+
+std::string format_map_flags(uint64_t flags)
+{
+	std::string out;
+	switch (flags & 0xf) {
+	case MAP_SHARED:
+		out = "MAP_SHARED";
+		break;
+	case MAP_PRIVATE:
+		out = "MAP_PRIVATE";
+		break;
+	case MAP_SHARED_VALIDATE:
+		out = "MAP_SHARED_VALIDATE";
+		break;
+	default:
+		out = hex(flags & 0xf);
+	}
+	return join_flags(flags & ~uint64_t{0xf},
+	                  {{MAP_FIXED, "MAP_FIXED"},
+	                   {MAP_ANONYMOUS, "MAP_ANONYMOUS"},
+#ifdef MAP_32BIT
+	                   {MAP_32BIT, "MAP_32BIT"},
+#endif
+	                   {MAP_GROWSDOWN, "MAP_GROWSDOWN"},
+	                   {MAP_DENYWRITE, "MAP_DENYWRITE"},
+	                   {MAP_EXECUTABLE, "MAP_EXECUTABLE"},
+	                   {MAP_LOCKED, "MAP_LOCKED"},
+	                   {MAP_NORESERVE, "MAP_NORESERVE"},
+	                   {MAP_POPULATE, "MAP_POPULATE"},
+	                   {MAP_NONBLOCK, "MAP_NONBLOCK"},
+	                   {MAP_STACK, "MAP_STACK"},
+	                   {MAP_HUGETLB, "MAP_HUGETLB"},
+	                   {MAP_SYNC, "MAP_SYNC"},
+	                   {MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"}},
+	                  out);
+}
+
+std::string format_at_flags(uint64_t flags)
+{
+	if (flags == 0)
+		return "0";
+	return join_flags(flags,
+	                  {{AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"},
+	                   {AT_REMOVEDIR, "AT_REMOVEDIR"},
+	                   {AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"},
+	                   {AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"},
+	                   {AT_EMPTY_PATH, "AT_EMPTY_PATH"}},
+	                  {});
+}
+
+std::string format_access_mode(uint64_t mode)
+{
+	if (mode == 0)
+		return "F_OK";
+	return join_flags(mode, {{R_OK, "R_OK"}, {W_OK, "W_OK"}, {X_OK, "X_OK"}}, {});
+}
+
+std::string signal_name(int sig)
+{
+	if (sig > 0 && sig < SIGRTMIN) {
+		if (const char *abbrev = sigabbrev_np(sig))
+			return std::string("SIG") + abbrev;
+	}
+	if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		return sig == SIGRTMIN ? std::string("SIGRTMIN")
+		                       : "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
+	return std::to_string(sig);
+}
+
+std::string format_return(int64_t retval, bool hex_ret)
+{
+	if (retval < 0 && retval >= -4095) {
+		const int err = static_cast<int>(-retval);
+		// The kernel's restart codes (linux/errno.h), as strace names them.
+		switch (err) {
+		case 512:
+			return "? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+		case 513:
+			return "? ERESTARTNOINTR (To be restarted)";
+		case 514:
+			return "? ERESTARTNOHAND (To be restarted if no handler)";
+		case 516:
+			return "? ERESTART_RESTARTBLOCK (Interrupted by signal)";
+		default:
+			break;
+		}
+		const char *name = strerrorname_np(err);
+		const char *desc = strerrordesc_np(err);
+		std::string out = "-1 ";
+		out += name != nullptr ? name : "E???";
+		out += " (";
+		out += desc != nullptr ? desc : ("Unknown error " + std::to_string(err));
+		return out + ")";
+	}
+	return hex_ret ? hex(static_cast<uint64_t>(retval)) : std::to_string(retval);
+}
+
+std::vector<std::string> format_args(std::string_view name, const uint64_t (&args)[6],
+                                     const Captures &cap, size_t strsize)
+{
+	std::vector<std::string> out;
+	const SyscallSpec *spec = syscall_spec(name);
+	if (spec == nullptr) {
+		for (const uint64_t v : args)
+			out.push_back(hex(v));
+		return out;
+	}
+	for (size_t i = 0; i < spec->args.size(); i++) {
+		const uint64_t v = args[i];
+		const auto sv = static_cast<int64_t>(v);
+		const auto iv = static_cast<int>(static_cast<int32_t>(v));
+		std::string s;
+		switch (spec->args[i]) {
+		case A::Int:
+		case A::Fd:
+		case A::WaitPid:
+			s = std::to_string(iv);
+			break;
+		case A::Uint:
+			s = std::to_string(v);
+			break;
+		case A::Off:
+			s = std::to_string(sv);
+			break;
+		case A::Hex:
+		case A::HexOff:
+			s = hex(v);
+			break;
+		case A::Ptr:
+		case A::Envp:
+			s = ptr(v);
+			break;
+		case A::Dirfd:
+			s = iv == AT_FDCWD ? std::string("AT_FDCWD") : std::to_string(iv);
+			break;
+		case A::Path:
+			// strace shows a path whole, not cut at -s.
+			s = format_captured(cap.strings[i], v, SIZE_MAX);
+			break;
+		case A::Str:
+			s = format_captured(cap.strings[i], v, strsize);
+			break;
+		case A::Argv:
+			s = format_argv(cap.argvs[i], v, strsize);
+			break;
+		case A::OpenFlags:
+			s = format_open_flags(v);
+			break;
+		case A::Mode:
+			// open's mode only with O_CREAT or O_TMPFILE, as strace.
+			if (i > 0 && spec->args[i - 1] == A::OpenFlags &&
+			    (args[i - 1] & O_CREAT) == 0 && (args[i - 1] & O_TMPFILE) != O_TMPFILE)
+				return out;
+			s = octal_mode(v);
+			break;
+		case A::Prot:
+			s = format_prot(v);
+			break;
+		case A::MapFlags:
+			s = format_map_flags(v);
+			break;
+		case A::AtFlags:
+			s = format_at_flags(v);
+			break;
+		case A::AccessMode:
+			s = format_access_mode(v);
+			break;
+		case A::Signal:
+			s = signal_name(iv);
+			break;
+		case A::Whence:
+			switch (iv) {
+			case SEEK_SET:
+				s = "SEEK_SET";
+				break;
+			case SEEK_CUR:
+				s = "SEEK_CUR";
+				break;
+			case SEEK_END:
+				s = "SEEK_END";
+				break;
+			case SEEK_DATA:
+				s = "SEEK_DATA";
+				break;
+			case SEEK_HOLE:
+				s = "SEEK_HOLE";
+				break;
+			default:
+				s = std::to_string(iv);
+			}
+			break;
+		}
+		out.push_back(std::move(s));
+	}
+	return out;
+}
+
+std::string format_call(std::string_view name, const uint64_t (&args)[6], const Captures &cap,
+                        size_t strsize)
+{
+	std::string out(name);
+	out += '(';
+	const auto decoded = format_args(name, args, cap, strsize);
+	for (size_t i = 0; i < decoded.size(); i++)
+		out += (i ? ", " : "") + decoded[i];
+	return out;
+}
+
+} // namespace utrace::trace
