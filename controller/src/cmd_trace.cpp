@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include "commands.hpp"
@@ -97,8 +98,11 @@ std::string resolve(const std::string &cmd)
 		std::string dir = p.substr(start, end - start);
 		if (dir.empty())
 			dir = ".";
-		const std::string full = dir + "/" + cmd;
-		struct stat st {};
+		std::string full = std::move(dir);
+		full += '/';
+		full += cmd;
+		struct stat st {
+		};
 		if (::stat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
 		    ::access(full.c_str(), X_OK) == 0)
 			return full;
@@ -111,14 +115,14 @@ class Tracer
 {
 public:
 	Tracer(const TraceOpts &o, std::FILE *out)
-	        : o_(o), table_(utrace::trace::native_syscalls()),
-	          printer_(table_,
-	                   {.follow = o.follow,
-	                    .to_file = !o.output.empty(),
-	                    .json = o.json,
-	                    .summary = o.summary,
-	                    .strsize = o.strsize},
-	                   out)
+	    : o_(o), table_(utrace::trace::native_syscalls()),
+	      printer_(table_,
+	               {.follow = o.follow,
+	                .to_file = !o.output.empty(),
+	                .json = o.json,
+	                .summary = o.summary,
+	                .strsize = o.strsize},
+	               out)
 	{
 		const auto traced = utrace::trace::parse_trace_expr(o.expr, table_);
 		ktable_ = utrace::trace::kernel_table(traced, table_);
@@ -134,9 +138,8 @@ public:
 		        bit(Event::SignalCore) | (o_.follow ? bit(Event::Clone) : 0);
 		if (!ring_)
 			ring_.emplace(dev_.create_ring(o_.ring, o_.ring / 4));
-		const auto id =
-		        dev_.attach_observer(tid, events, 0,
-		                             o_.follow ? utrace::Inherit::Yes : utrace::Inherit::No);
+		const auto id = dev_.attach_observer(
+		        tid, events, 0, o_.follow ? utrace::Inherit::Yes : utrace::Inherit::No);
 		// Before the thread runs on (the -- COMMAND child waits on a
 		// pipe; a -p thread's first calls may be shown unfiltered).
 		dev_.set_syscalls(id, ktable_);
@@ -194,11 +197,12 @@ private:
 				if (child_id > 0)
 					live_.insert(static_cast<pid_t>(r.code));
 				else if (child_id < 0)
-					std::fprintf(stderr,
-					             "utracectl trace: thread %d's child %lld is not "
-					             "traced: %s\n",
-					             r.tid, static_cast<long long>(r.code),
-					             std::strerror(static_cast<int>(-child_id)));
+					std::fprintf(
+					        stderr,
+					        "utracectl trace: thread %d's child %lld is not "
+					        "traced: %s\n",
+					        r.tid, static_cast<long long>(r.code),
+					        std::strerror(static_cast<int>(-child_id)));
 			} else if (r.event == Event::Death) {
 				live_.erase(r.tid);
 			}
@@ -231,7 +235,8 @@ int trace(const TraceOpts &o)
 		out = file.get();
 	}
 	Tracer tracer(o, out);
-	struct sigaction sa {};
+	struct sigaction sa {
+	};
 	sa.sa_handler = on_interrupt;
 	::sigaction(SIGINT, &sa, nullptr);
 	::sigaction(SIGTERM, &sa, nullptr);
@@ -239,9 +244,12 @@ int trace(const TraceOpts &o)
 
 	int exit_code = 0;
 	if (!o.pids.empty()) {
-		for (const pid_t pid : o.pids)
+		for (const pid_t pid : o.pids) {
 			for (const pid_t tid : threads_of(pid))
 				tracer.attach(tid);
+			// As strace says it (scripts wait for it).
+			std::fprintf(stderr, "utracectl trace: process %d attached\n", pid);
+		}
 		tracer.run(std::nullopt);
 	} else {
 		const std::string path = resolve(o.command[0]);
@@ -319,7 +327,8 @@ void add_trace_commands(CLI::App &app, int &exit_code)
 	              "error, duration_ns), per signal, exit and lost-record count");
 	cmd->add_option("-o", o->output, "Write the trace to FILE (default: standard error)")
 	        ->type_name("FILE");
-	cmd->add_option("-s", o->strsize, "Show at most STRSIZE bytes of argv strings (paths whole)")
+	cmd->add_option("-s", o->strsize,
+	                "Show at most STRSIZE bytes of argv strings (paths whole)")
 	        ->type_name("STRSIZE")
 	        ->capture_default_str();
 	cmd->add_option("--ring", o->ring,

@@ -201,8 +201,8 @@ std::string quote(std::string_view s, size_t max, bool cut)
 				out += static_cast<char>(c);
 			} else {
 				// As strace: the shortest octal, unless a digit follows.
-				const bool digit_next = i + 1 < s.size() && s[i + 1] >= '0' &&
-				                        s[i + 1] <= '7';
+				const bool digit_next =
+				        i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7';
 				char buf[8];
 				std::snprintf(buf, sizeof(buf), digit_next ? "\\%03o" : "\\%o", c);
 				out += buf;
@@ -237,28 +237,25 @@ std::string format_open_flags(uint64_t flags)
 		tmp = "O_TMPFILE";
 		flags &= ~static_cast<uint64_t>(O_TMPFILE);
 	}
-	out = join_flags(flags,
-	                 {{O_CREAT, "O_CREAT"},
-	                  {O_EXCL, "O_EXCL"},
-	                  {O_NOCTTY, "O_NOCTTY"},
-	                  {O_TRUNC, "O_TRUNC"},
-	                  {O_APPEND, "O_APPEND"},
-	                  {O_NONBLOCK, "O_NONBLOCK"},
-	                  {O_SYNC, "O_SYNC"},
-	                  {O_DSYNC, "O_DSYNC"},
-	                  {O_ASYNC, "O_ASYNC"},
-	                  {O_DIRECT, "O_DIRECT"},
+	out = join_flags(
+	        flags,
+	        {
+		        {O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_NOCTTY, "O_NOCTTY"},
+		                {O_TRUNC, "O_TRUNC"}, {O_APPEND, "O_APPEND"},
+		                {O_NONBLOCK, "O_NONBLOCK"}, {O_SYNC, "O_SYNC"},
+		                {O_DSYNC, "O_DSYNC"}, {O_ASYNC, "O_ASYNC"}, {O_DIRECT, "O_DIRECT"},
 #if defined(__powerpc64__)
-	                  {0200000, "O_LARGEFILE"},
+		                {0200000, "O_LARGEFILE"},
 #else
-	                  {0100000, "O_LARGEFILE"},
+		                {0100000, "O_LARGEFILE"},
 #endif
-	                  {O_NOATIME, "O_NOATIME"},
-	                  {O_CLOEXEC, "O_CLOEXEC"},
-	                  {O_DIRECTORY, "O_DIRECTORY"},
-	                  {O_NOFOLLOW, "O_NOFOLLOW"},
-	                  {O_PATH, "O_PATH"}},
-	                 out);
+		                {O_NOATIME, "O_NOATIME"}, {O_CLOEXEC, "O_CLOEXEC"},
+		                {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
+		        {
+			        O_PATH, "O_PATH"
+		        }
+	        },
+	        out);
 	if (!tmp.empty())
 		out += "|" + tmp;
 	return out;

@@ -75,16 +75,16 @@ uint64_t Summary::calls() const
 void Summary::print(std::FILE *out, uint64_t lost) const
 {
 	std::vector<std::pair<std::string, Row>> rows(rows_.begin(), rows_.end());
-	std::stable_sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
-		return a.second.ns > b.second.ns;
-	});
+	std::stable_sort(rows.begin(), rows.end(),
+	                 [](const auto &a, const auto &b) { return a.second.ns > b.second.ns; });
 	uint64_t total_ns = 0, calls = 0, errors = 0;
 	for (const auto &[name, row] : rows) {
 		total_ns += row.ns;
 		calls += row.calls;
 		errors += row.errors;
 	}
-	const char *dashes = "------ ----------- ----------- --------- --------- ----------------\n";
+	const char *dashes =
+	        "------ ----------- ----------- --------- --------- ----------------\n";
 	std::fprintf(out, "%6.6s %11.11s %11.11s %9.9s %9.9s %s\n", "% time", "seconds",
 	             "usecs/call", "calls", "errors", "syscall");
 	std::fputs(dashes, out);
@@ -110,12 +110,13 @@ void Summary::print(std::FILE *out, uint64_t lost) const
 		std::fprintf(out, "%9s", "");
 	std::fprintf(out, " total\n");
 	if (lost)
-		std::fprintf(out, "%" PRIu64 " records lost (the ring was full): the counts are short\n",
+		std::fprintf(out,
+		             "%" PRIu64 " records lost (the ring was full): the counts are short\n",
 		             lost);
 }
 
 Printer::Printer(const SyscallTable &table, Options opts, std::FILE *out)
-        : table_(table), opts_(opts), out_(out)
+    : table_(table), opts_(opts), out_(out)
 {
 }
 
@@ -197,8 +198,8 @@ void Printer::record(const Record &r)
 	if (r.type == RecordType::Lost) {
 		lost_ += r.lost();
 		if (opts_.json && !opts_.summary) {
-			nlohmann::json j = {{"type", "lost"}, {"time_ns", r.time_ns},
-			                    {"count", r.lost()}};
+			nlohmann::json j = {
+			        {"type", "lost"}, {"time_ns", r.time_ns}, {"count", r.lost()}};
 			std::fprintf(out_, "%s\n", j.dump().c_str());
 		}
 		return;
@@ -248,8 +249,11 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 	if (opts_.summary)
 		return;
 	if (opts_.json) {
-		nlohmann::json j = {{"type", "syscall"},   {"time_ns", p.entry_ns}, {"tid", tid},
-		                    {"syscall", name},     {"nr", p.nr},
+		nlohmann::json j = {{"type", "syscall"},
+		                    {"time_ns", p.entry_ns},
+		                    {"tid", tid},
+		                    {"syscall", name},
+		                    {"nr", p.nr},
 		                    {"args", format_args(name, p.args, p.cap, opts_.strsize)},
 		                    {"raw_args", p.args}};
 		if (ret) {
@@ -273,7 +277,9 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 				j["argv"] = v;
 			}
 		}
-		std::fprintf(out_, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+		std::fprintf(
+		        out_, "%s\n",
+		        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 		return;
 	}
 	const std::string r = ret ? format_return(*ret, hex_ret) : std::string("?");
@@ -344,8 +350,11 @@ void Printer::signal(const Record &r)
 	const std::string name = signal_name(r.signo);
 	const std::string code = si_code_name(r.signo, r.si_code);
 	if (opts_.json) {
-		nlohmann::json j = {{"type", "signal"}, {"time_ns", r.time_ns}, {"tid", r.tid},
-		                    {"signal", name},   {"si_code", code}};
+		nlohmann::json j = {{"type", "signal"},
+		                    {"time_ns", r.time_ns},
+		                    {"tid", r.tid},
+		                    {"signal", name},
+		                    {"si_code", code}};
 		std::fprintf(out_, "%s\n", j.dump().c_str());
 		return;
 	}

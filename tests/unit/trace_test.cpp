@@ -80,11 +80,11 @@ TEST(TraceExpr, NamesSelectExactlyThoseCalls)
 TEST(TraceExpr, ClassesFollowStrace)
 {
 	const auto file = parse_trace_expr("%file", x86());
-	EXPECT_TRUE(file[257]);  // openat
-	EXPECT_TRUE(file[59]);   // execve
-	EXPECT_TRUE(file[262]);  // newfstatat
-	EXPECT_FALSE(file[0]);   // read
-	EXPECT_FALSE(file[3]);   // close
+	EXPECT_TRUE(file[257]); // openat
+	EXPECT_TRUE(file[59]);  // execve
+	EXPECT_TRUE(file[262]); // newfstatat
+	EXPECT_FALSE(file[0]);  // read
+	EXPECT_FALSE(file[3]);  // close
 	const auto desc = parse_trace_expr("%desc", x86());
 	EXPECT_TRUE(desc[0] && desc[3] && desc[257]);
 	const auto mem = parse_trace_expr("%memory", x86());
@@ -128,21 +128,29 @@ TEST(TraceKernelTable, ReportsTheSelectionAndCapturesItsStrings)
 	const auto k = kernel_table(parse_trace_expr("openat,execve,read", x86()), x86());
 	ASSERT_EQ(k.size(), static_cast<size_t>(x86().size()));
 	EXPECT_EQ(k[257], UTRACE_SYSCALL_REPORT | UTRACE_SYSCALL_STRING(1));
-	EXPECT_EQ(k[59],
-	          UTRACE_SYSCALL_REPORT | UTRACE_SYSCALL_STRING(0) | UTRACE_SYSCALL_ARGV(1));
+	EXPECT_EQ(k[59], UTRACE_SYSCALL_REPORT | UTRACE_SYSCALL_STRING(0) | UTRACE_SYSCALL_ARGV(1));
 	EXPECT_EQ(k[0], UTRACE_SYSCALL_REPORT);
 	EXPECT_EQ(k[3], 0);
 	EXPECT_EQ(k[231], 0);
 	const auto r = kernel_table(parse_trace_expr("rename", x86()), x86());
-	EXPECT_EQ(r[82], UTRACE_SYSCALL_REPORT | UTRACE_SYSCALL_STRING(0) | UTRACE_SYSCALL_STRING(1));
+	EXPECT_EQ(r[82],
+	          UTRACE_SYSCALL_REPORT | UTRACE_SYSCALL_STRING(0) | UTRACE_SYSCALL_STRING(1));
 }
 
 TEST(TraceDecode, QuotesAsStrace)
 {
 	EXPECT_EQ(quote("abc", 32, false), "\"abc\"");
 	EXPECT_EQ(quote("a\"b\\c\n\t", 32, false), "\"a\\\"b\\\\c\\n\\t\"");
-	EXPECT_EQ(quote(std::string("\x01x\x7f" "1", 4), 32, false), "\"\\1x\\1771\"");
-	EXPECT_EQ(quote(std::string("\x01" "1", 2), 32, false), "\"\\0011\"");
+	EXPECT_EQ(quote(std::string("\x01x\x7f"
+	                            "1",
+	                            4),
+	                32, false),
+	          "\"\\1x\\1771\"");
+	EXPECT_EQ(quote(std::string("\x01"
+	                            "1",
+	                            2),
+	                32, false),
+	          "\"\\0011\"");
 	EXPECT_EQ(quote("abcdef", 3, false), "\"abc\"...");
 	EXPECT_EQ(quote("abc", 32, true), "\"abc\"...");
 }
@@ -182,8 +190,12 @@ TEST(TraceDecode, ReturnValuesNameTheirErrno)
 TEST(TraceDecode, CallsShowTheirArgumentsByType)
 {
 	utrace::CapturedArgs cap;
-	const uint64_t mmap_args[6] = {0, 8192, PROT_READ | PROT_WRITE,
-	                               MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0};
+	const uint64_t mmap_args[6] = {0,
+	                               8192,
+	                               PROT_READ | PROT_WRITE,
+	                               MAP_PRIVATE | MAP_ANONYMOUS,
+	                               static_cast<uint64_t>(-1),
+	                               0};
 	EXPECT_EQ(format_call("mmap", mmap_args, cap, 32),
 	          "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0");
 	const uint64_t read_args[6] = {3, 0x7ffd0000, 832};
@@ -201,8 +213,7 @@ TEST(TraceDecode, CallsShowTheirArgumentsByType)
 	          "openat(3, \"/etc/passwd\", O_WRONLY|O_CREAT, 0644");
 	// A call without a spec: six hex words.
 	const uint64_t raw[6] = {1, 2, 3, 4, 5, 6};
-	EXPECT_EQ(format_call("io_setup", raw, cap, 32),
-	          "io_setup(0x1, 0x2, 0x3, 0x4, 0x5, 0x6");
+	EXPECT_EQ(format_call("io_setup", raw, cap, 32), "io_setup(0x1, 0x2, 0x3, 0x4, 0x5, 0x6");
 	// A path is shown whole, argv strings are cut at -s.
 	utrace::CapturedArgs ex;
 	ex.strings[0] = utrace::CapturedString{"/bin/echo-with-a-long-name", false, false};
@@ -302,14 +313,13 @@ constexpr uint64_t kFdcwd = static_cast<uint64_t>(AT_FDCWD);
 
 TEST(TracePrinter, PairsEntryAndExitIntoOneLine)
 {
-	const auto out = run({}, {entry(10, 257, {kFdcwd, 0x5000, O_RDONLY | O_CLOEXEC}, 100, 1),
-	                          string_rec(10, 1, "/etc/passwd", 0),
-	                          exit_rec(10, 257, 3, 250),
-	                          entry(10, 257, {kFdcwd, 0x6000, O_RDONLY}, 300, 1),
-	                          string_rec(10, 1, "/nonexistent", 0),
-	                          exit_rec(10, 257, -ENOENT, 400),
-	                          entry(10, 231, {1}, 500), event(10, Event::Exit, 1 << 8),
-	                          event(10, Event::Death, SIGCHLD)});
+	const auto out =
+	        run({}, {entry(10, 257, {kFdcwd, 0x5000, O_RDONLY | O_CLOEXEC}, 100, 1),
+	                 string_rec(10, 1, "/etc/passwd", 0), exit_rec(10, 257, 3, 250),
+	                 entry(10, 257, {kFdcwd, 0x6000, O_RDONLY}, 300, 1),
+	                 string_rec(10, 1, "/nonexistent", 0), exit_rec(10, 257, -ENOENT, 400),
+	                 entry(10, 231, {1}, 500), event(10, Event::Exit, 1 << 8),
+	                 event(10, Event::Death, SIGCHLD)});
 	EXPECT_EQ(out, "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3\n"
 	               "openat(AT_FDCWD, \"/nonexistent\", O_RDONLY) = -1 ENOENT (No such file "
 	               "or directory)\n"
@@ -332,13 +342,12 @@ TEST(TracePrinter, StringsSplitOverRecordsAndReadsAreJoined)
 
 TEST(TracePrinter, ExecveShowsPathAndArgv)
 {
-	const auto out =
-	        run({}, {entry(10, 59, {0x1000, 0x2000, 0x7ffe0000}, 100, 4),
-	                 string_rec(10, 0, "/bin/sh", 0),
-	                 string_rec(10, 1, "sh", UTRACE_DATA_ARGV, 0),
-	                 string_rec(10, 1, "-c", UTRACE_DATA_ARGV, 1),
-	                 string_rec(10, 1, "", UTRACE_DATA_ARGV | UTRACE_DATA_ARGV_END, 2),
-	                 exit_rec(10, 59, 0, 200)});
+	const auto out = run({}, {entry(10, 59, {0x1000, 0x2000, 0x7ffe0000}, 100, 4),
+	                          string_rec(10, 0, "/bin/sh", 0),
+	                          string_rec(10, 1, "sh", UTRACE_DATA_ARGV, 0),
+	                          string_rec(10, 1, "-c", UTRACE_DATA_ARGV, 1),
+	                          string_rec(10, 1, "", UTRACE_DATA_ARGV | UTRACE_DATA_ARGV_END, 2),
+	                          exit_rec(10, 59, 0, 200)});
 	EXPECT_EQ(out, "execve(\"/bin/sh\", [\"sh\", \"-c\"], 0x7ffe0000) = 0\n");
 }
 
@@ -363,8 +372,8 @@ TEST(TracePrinter, InterleavedThreadsAreUnfinishedAndResumed)
 	               "[pid    10] <... read resumed>) = 5\n");
 	// With -o FILE and -f: strace's "PID " prefix on every line.
 	o.to_file = true;
-	const auto file = run(o, {entry(10, 3, {4}, 100), exit_rec(10, 3, 0, 110),
-	                          event(10, Event::Exit, 9)});
+	const auto file = run(
+	        o, {entry(10, 3, {4}, 100), exit_rec(10, 3, 0, 110), event(10, Event::Exit, 9)});
 	EXPECT_EQ(file, "10    close(4) = 0\n10    +++ killed by SIGKILL +++\n");
 }
 

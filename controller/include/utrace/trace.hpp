@@ -26,7 +26,8 @@ namespace utrace::trace
 class SyscallTable
 {
 public:
-	SyscallTable(std::string_view arch, std::vector<std::pair<int, std::string_view>> entries);
+	SyscallTable(std::string_view arch,
+	             const std::vector<std::pair<int, std::string_view>> &entries);
 	[[nodiscard]] std::string_view arch() const { return arch_; }
 	// "" for a number the table does not know.
 	[[nodiscard]] std::string_view name(int64_t nr) const;
@@ -59,34 +60,34 @@ std::vector<bool> parse_trace_expr(std::string_view expr, const SyscallTable &ta
 
 // How an argument is shown (and whether the kernel captures it).
 enum class Arg : uint8_t {
-	Int,       // signed decimal
-	Uint,      // unsigned decimal (sizes, counts)
-	Hex,       // 0x...
-	Ptr,       // NULL or 0x... (buffers, structs we do not decode)
-	Fd,        // int
-	Dirfd,     // AT_FDCWD or int
-	Path,      // a string the kernel captures, shown whole
-	Str,       // a string the kernel captures, cut at -s
-	Argv,      // an array of strings the kernel captures
-	Envp,      // 0x... /* N vars */ is strace's; we give the address
-	OpenFlags, // O_*
-	Mode,      // 0644
-	Prot,      // PROT_*
-	MapFlags,  // MAP_*
-	AtFlags,   // AT_*
+	Int,        // signed decimal
+	Uint,       // unsigned decimal (sizes, counts)
+	Hex,        // 0x...
+	Ptr,        // NULL or 0x... (buffers, structs we do not decode)
+	Fd,         // int
+	Dirfd,      // AT_FDCWD or int
+	Path,       // a string the kernel captures, shown whole
+	Str,        // a string the kernel captures, cut at -s
+	Argv,       // an array of strings the kernel captures
+	Envp,       // 0x... /* N vars */ is strace's; we give the address
+	OpenFlags,  // O_*
+	Mode,       // 0644
+	Prot,       // PROT_*
+	MapFlags,   // MAP_*
+	AtFlags,    // AT_*
 	AccessMode, // F_OK, R_OK|W_OK
-	Signal,    // SIGTERM
-	Whence,    // SEEK_*
-	Off,       // signed decimal offset
-	HexOff,    // mmap's offset: 0x...
-	WaitPid,   // -1, pid
+	Signal,     // SIGTERM
+	Whence,     // SEEK_*
+	Off,        // signed decimal offset
+	HexOff,     // mmap's offset: 0x...
+	WaitPid,    // -1, pid
 };
 
 struct SyscallSpec {
 	std::string_view name;
 	std::vector<Arg> args;
-	bool hex_ret = false;    // mmap, brk: the return value in hex
-	bool no_return = false;  // exit, exit_group: "= ?"
+	bool hex_ret = false;   // mmap, brk: the return value in hex
+	bool no_return = false; // exit, exit_group: "= ?"
 };
 
 // The decoding of a known system call, or nullptr (shown with six hex args).
@@ -117,8 +118,8 @@ std::string format_return(int64_t retval, bool hex_ret);
 std::vector<std::string> format_args(std::string_view name, const uint64_t (&args)[6],
                                      const Captures &cap, size_t strsize);
 // "openat(AT_FDCWD, \"/etc\", O_RDONLY" without the closing parenthesis.
-std::string format_call(std::string_view name, const uint64_t (&args)[6],
-                        const Captures &cap, size_t strsize);
+std::string format_call(std::string_view name, const uint64_t (&args)[6], const Captures &cap,
+                        size_t strsize);
 
 // Per system call: calls, errors, time between entry and exit records.
 class Summary
@@ -136,11 +137,11 @@ private:
 };
 
 struct Options {
-	bool follow = false;   // -f: "[pid N]" prefixes as strace's
-	bool to_file = false;  // -o: with -f, "PID " prefixes instead
-	bool json = false;     // one JSON object per event
-	bool summary = false;  // -c: only the table
-	size_t strsize = 32;   // -s
+	bool follow = false;  // -f: "[pid N]" prefixes as strace's
+	bool to_file = false; // -o: with -f, "PID " prefixes instead
+	bool json = false;    // one JSON object per event
+	bool summary = false; // -c: only the table
+	size_t strsize = 32;  // -s
 };
 
 // Turns records, in ring order, into output.  Entry and exit of a system
@@ -188,7 +189,7 @@ private:
 	std::optional<pid_t> entry_tid_; // an entry not printed yet
 	size_t strings_due_ = 0;         // STRING records still to come for it
 	std::vector<Record> strings_;
-	std::optional<pid_t> open_tid_;  // whose line is open (no newline yet)
+	std::optional<pid_t> open_tid_; // whose line is open (no newline yet)
 	std::map<pid_t, bool> seen_;
 	uint64_t lost_ = 0;
 	Summary summary_;

@@ -1,0 +1,79 @@
+#!/bin/sh
+# utracectl trace in a guest, either arch (the ppc64le guest: static
+# utracectl and busybox): -f on a shell that runs two commands, the
+# strings the kernel captured (execve's path and argv, openat's paths),
+# errno names, exit statuses, -e trace= filtered in the kernel, -c, --json,
+# and -p attaching to a running process that is then killed.
+# usage: utracectl-trace.sh UTRACECTL
+set -u
+ctl=$1
+out=/tmp/utracectl-trace.out
+err=/tmp/utracectl-trace.err
+fail() {
+	echo "FAIL: $*"
+	echo "---- trace:"
+	head -c 6000 "$out"
+	echo "---- stderr:"
+	cat "$err"
+	exit 1
+}
+has() { # has "ERE" "what": a line of the trace matches
+	grep -qE -- "$1" "$out" || fail "no line matching: $1 ($2)"
+	echo "ok: $2"
+}
+work='/bin/cat /proc/version > /dev/null; /bin/cat /nonexistent 2> /dev/null; exit 3'
+
+"$ctl" trace -f -o "$out" -- /bin/sh -c "$work" 2>"$err"
+rc=$?
+[ $rc -eq 3 ] || fail "trace -f -- sh: exit status $rc, not the command's 3"
+echo "ok: the command's exit status"
+has '^[0-9]+ +execve\("/bin/sh", \["/bin/sh", "-c", "/bin/cat /proc/version > /dev/n"\.\.\.\], 0x[0-9a-f]+\) = 0$' \
+	"execve of the command, path and argv (cut at -s 32)"
+has '^[0-9]+ +execve\("/bin/cat", \["/bin/cat", "/proc/version"\], 0x[0-9a-f]+\) = 0$' \
+	"execve in a child (-f)"
+has '^[0-9]+ +openat\(AT_FDCWD, "/proc/version", O_RDONLY[A-Z_|]*\) = 3$' "openat's path"
+has '^[0-9]+ +openat\(AT_FDCWD, "/nonexistent", O_RDONLY[A-Z_|]*\) = -1 ENOENT \(No such file or directory\)$' \
+	"an errno by name"
+has '^[0-9]+ +exit_group\(3\) += \?$' "exit_group never returns"
+has '^[0-9]+ +\+\+\+ exited with 3 \+\+\+$' "the shell's exit"
+has '^[0-9]+ +\+\+\+ exited with 1 \+\+\+$' "the failed cat's exit"
+pids=$(sed -n 's/^\([0-9][0-9]*\) .*/\1/p' "$out" | sort -u | wc -l)
+[ "$pids" -ge 3 ] || fail "$pids processes in the trace, expected the shell and two cats"
+echo "ok: $pids processes followed"
+grep -q lost "$err" && fail "records lost"
+
+"$ctl" trace -f -e trace=openat,exit_group -o "$out" -- /bin/sh -c "$work" 2>"$err"
+grep -vE '^[0-9]+ +(openat\(|exit_group\(|\+\+\+ )' "$out" | grep . &&
+	fail "-e trace=openat,exit_group: other calls shown"
+has '^[0-9]+ +openat\(AT_FDCWD, "/proc/version", O_RDONLY[A-Z_|]*\) = 3$' \
+	"-e trace=openat,exit_group shows openat, and only what it names"
+
+"$ctl" trace -f -e trace=%file -c -o "$out" -- /bin/sh -c "$work" 2>"$err"
+has '^ *[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ openat$' \
+	"-c: openat's calls and errors"
+has '^100\.00 +[0-9]+\.[0-9]+ +[0-9]+ +[0-9]+ total$' "-c: the total"
+grep -qE ' (read|close|mmap)$' "$out" && fail "-c -e trace=%file counted a call outside %file"
+
+"$ctl" trace -f --json -o "$out" -- /bin/sh -c "$work" 2>"$err"
+has '^\{.*"error":"ENOENT".*"syscall":"openat".*\}$' "--json: openat's error"
+has '^\{.*"status":3.*"type":"exit".*\}$' "--json: the exit"
+
+# -p: attach to every thread of a running process; it is killed.
+/bin/sleep 600 &
+victim=$!
+"$ctl" trace -p $victim -o "$out" 2>"$err" &
+tracer=$!
+i=0
+until grep -q "attached" "$err"; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || fail "-p: no 'attached' after 30 s"
+	sleep 0.1
+done
+kill -TERM $victim
+wait $tracer
+rc=$?
+[ $rc -eq 0 ] || fail "trace -p: exit status $rc"
+has '^(\[pid +[0-9]+\] )?--- SIGTERM \{si_signo=SIGTERM, si_code=SI_USER\} ---$' "-p: the signal"
+has '^(\[pid +[0-9]+\] )?\+\+\+ killed by SIGTERM \+\+\+$' "-p: the kill"
+wait $victim 2>/dev/null
+echo "utracectl trace: all ok"
