@@ -83,6 +83,28 @@ const std::map<std::string_view, SyscallSpec, std::less<>> kSpecs = [] {
 	add("tkill", {A::Int, A::Signal});
 	add("tgkill", {A::Int, A::Int, A::Signal});
 	add("set_tid_address", {A::Ptr});
+	// Not decoded further, but with their number of arguments.
+	add("rt_sigaction", {A::Signal, A::Ptr, A::Ptr, A::Uint});
+	add("rt_sigprocmask", {A::Int, A::Ptr, A::Ptr, A::Uint});
+	add("rt_sigreturn", {});
+	add("wait4", {A::WaitPid, A::Ptr, A::Hex, A::Ptr});
+	add("fcntl", {A::Fd, A::Int, A::Hex});
+	add("ioctl", {A::Fd, A::Hex, A::Hex});
+	add("arch_prctl", {A::Hex, A::Hex});
+	add("set_robust_list", {A::Ptr, A::Uint});
+	add("rseq", {A::Ptr, A::Uint, A::Int, A::Hex});
+	add("prlimit64", {A::Int, A::Int, A::Ptr, A::Ptr});
+	add("getrandom", {A::Ptr, A::Uint, A::Hex});
+	add("clone", {A::Hex, A::Ptr, A::Ptr, A::Ptr, A::Hex});
+	add("clone3", {A::Ptr, A::Uint});
+	add("pipe2", {A::Ptr, A::Hex});
+	add("fadvise64", {A::Fd, A::Off, A::Off, A::Int});
+	add("socket", {A::Int, A::Int, A::Int});
+	add("connect", {A::Fd, A::Ptr, A::Uint});
+	add("nanosleep", {A::Ptr, A::Ptr});
+	add("clock_nanosleep", {A::Int, A::Int, A::Ptr, A::Ptr});
+	add("statx", {A::Dirfd, A::Path, A::Hex, A::Hex, A::Ptr});
+	add("getdents", {A::Fd, A::Ptr, A::Uint});
 	for (auto name : {"getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid",
 	                  "getpgrp", "setsid", "sched_yield", "fork", "vfork", "sync", "pause"})
 		add(name, {});
@@ -232,32 +254,33 @@ std::string format_open_flags(uint64_t flags)
 		out = "O_ACCMODE";
 	}
 	flags &= ~static_cast<uint64_t>(O_ACCMODE);
-	std::string tmp;
-	if ((flags & O_TMPFILE) == O_TMPFILE) {
-		tmp = "O_TMPFILE";
-		flags &= ~static_cast<uint64_t>(O_TMPFILE);
-	}
-	out = join_flags(
-	        flags,
-	        {
-		        {O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_NOCTTY, "O_NOCTTY"},
-		                {O_TRUNC, "O_TRUNC"}, {O_APPEND, "O_APPEND"},
-		                {O_NONBLOCK, "O_NONBLOCK"}, {O_SYNC, "O_SYNC"},
-		                {O_DSYNC, "O_DSYNC"}, {O_ASYNC, "O_ASYNC"}, {O_DIRECT, "O_DIRECT"},
 #if defined(__powerpc64__)
-		                {0200000, "O_LARGEFILE"},
+	constexpr uint64_t kLargefile = 0200000;
 #else
-		                {0100000, "O_LARGEFILE"},
+	constexpr uint64_t kLargefile = 0100000;
 #endif
-		                {O_NOATIME, "O_NOATIME"}, {O_CLOEXEC, "O_CLOEXEC"},
-		                {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
-		        {
-			        O_PATH, "O_PATH"
-		        }
-	        },
-	        out);
-	if (!tmp.empty())
-		out += "|" + tmp;
+	// strace's order (xlat/open_mode_flags.in), not the values': O_PATH
+	// and O_CLOEXEC before O_DIRECTORY, O_TMPFILE (which holds
+	// O_DIRECTORY's bit) before it.
+	out = join_flags(flags,
+	                 {{O_CREAT, "O_CREAT"},
+	                  {O_EXCL, "O_EXCL"},
+	                  {O_NOCTTY, "O_NOCTTY"},
+	                  {O_TRUNC, "O_TRUNC"},
+	                  {O_APPEND, "O_APPEND"},
+	                  {O_NONBLOCK, "O_NONBLOCK"},
+	                  {O_SYNC, "O_SYNC"},
+	                  {O_DSYNC, "O_DSYNC"},
+	                  {O_ASYNC, "O_ASYNC"},
+	                  {O_DIRECT, "O_DIRECT"},
+	                  {kLargefile, "O_LARGEFILE"},
+	                  {O_NOFOLLOW, "O_NOFOLLOW"},
+	                  {O_NOATIME, "O_NOATIME"},
+	                  {O_CLOEXEC, "O_CLOEXEC"},
+	                  {O_PATH, "O_PATH"},
+	                  {O_TMPFILE, "O_TMPFILE"},
+	                  {O_DIRECTORY, "O_DIRECTORY"}},
+	                 out);
 	return out;
 }
 

@@ -300,6 +300,11 @@ void Printer::syscall_exit(const Record &r)
 {
 	auto it = pending_.find(r.tid);
 	if (it == pending_.end()) {
+		// A new child's return from the fork that made it: strace
+		// does not show it either (the parent's line has it).
+		const auto name = table_.name(r.syscall_nr);
+		if (name == "clone" || name == "clone3" || name == "fork" || name == "vfork")
+			return;
 		Pending p;
 		p.nr = r.syscall_nr;
 		std::copy(std::begin(r.args), std::end(r.args), std::begin(p.args));

@@ -17,7 +17,17 @@ fail() {
 	cat "$err"
 	exit 1
 }
-has() { # has "ERE" "what": a line of the trace matches
+joined=/tmp/utracectl-trace.joined
+has() { # has "ERE" "what": a line of the trace matches (unfinished calls joined)
+	# "PID call(args <unfinished ...>" + "PID <... call resumed>) = R"
+	awk '{ pid = $1; line = $0; sub(/^[0-9]+ +/, "", line)
+	       if (line ~ / <unfinished \.\.\.>$/) { part[pid] = substr(line, 1, length(line) - 17); next }
+	       if (match(line, /^<\.\.\. [a-z0-9_]+ resumed>/)) line = part[pid] substr(line, RLENGTH + 1)
+	       print pid " " line }' "$out" >"$joined"
+	grep -qE -- "$1" "$joined" || fail "no line matching: $1 ($2)"
+	echo "ok: $2"
+}
+hasraw() { # hasraw "ERE" "what": a line of the output as it is
 	grep -qE -- "$1" "$out" || fail "no line matching: $1 ($2)"
 	echo "ok: $2"
 }
@@ -27,7 +37,7 @@ work='/bin/cat /proc/version > /dev/null; /bin/cat /nonexistent 2> /dev/null; ex
 rc=$?
 [ $rc -eq 3 ] || fail "trace -f -- sh: exit status $rc, not the command's 3"
 echo "ok: the command's exit status"
-has '^[0-9]+ +execve\("/bin/sh", \["/bin/sh", "-c", "/bin/cat /proc/version > /dev/n"\.\.\.\], 0x[0-9a-f]+\) = 0$' \
+has '^[0-9]+ execve\("/bin/sh", \["/bin/sh", "-c", "/bin/cat /proc/version > /dev/nu"\.\.\.\], 0x[0-9a-f]+\) = 0$' \
 	"execve of the command, path and argv (cut at -s 32)"
 has '^[0-9]+ +execve\("/bin/cat", \["/bin/cat", "/proc/version"\], 0x[0-9a-f]+\) = 0$' \
 	"execve in a child (-f)"
@@ -43,20 +53,20 @@ echo "ok: $pids processes followed"
 grep -q lost "$err" && fail "records lost"
 
 "$ctl" trace -f -e trace=openat,exit_group -o "$out" -- /bin/sh -c "$work" 2>"$err"
-grep -vE '^[0-9]+ +(openat\(|exit_group\(|\+\+\+ )' "$out" | grep . &&
+grep -vE '^[0-9]+ +(openat\(|exit_group\(|\+\+\+ |--- )' "$out" | grep . &&
 	fail "-e trace=openat,exit_group: other calls shown"
 has '^[0-9]+ +openat\(AT_FDCWD, "/proc/version", O_RDONLY[A-Z_|]*\) = 3$' \
 	"-e trace=openat,exit_group shows openat, and only what it names"
 
 "$ctl" trace -f -e trace=%file -c -o "$out" -- /bin/sh -c "$work" 2>"$err"
-has '^ *[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ openat$' \
+hasraw '^ *[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ openat$' \
 	"-c: openat's calls and errors"
-has '^100\.00 +[0-9]+\.[0-9]+ +[0-9]+ +[0-9]+ total$' "-c: the total"
+hasraw '^100\.00 +[0-9]+\.[0-9]+ +[0-9]+ +[0-9]+ total$' "-c: the total"
 grep -qE ' (read|close|mmap)$' "$out" && fail "-c -e trace=%file counted a call outside %file"
 
 "$ctl" trace -f --json -o "$out" -- /bin/sh -c "$work" 2>"$err"
-has '^\{.*"error":"ENOENT".*"syscall":"openat".*\}$' "--json: openat's error"
-has '^\{.*"status":3.*"type":"exit".*\}$' "--json: the exit"
+hasraw '^\{.*"error":"ENOENT".*"syscall":"openat".*\}$' "--json: openat's error"
+hasraw '^\{.*"status":3.*"type":"exit".*\}$' "--json: the exit"
 
 # -p: attach to every thread of a running process; it is killed.
 /bin/sleep 600 &
@@ -73,7 +83,7 @@ kill -TERM $victim
 wait $tracer
 rc=$?
 [ $rc -eq 0 ] || fail "trace -p: exit status $rc"
-has '^(\[pid +[0-9]+\] )?--- SIGTERM \{si_signo=SIGTERM, si_code=SI_USER\} ---$' "-p: the signal"
-has '^(\[pid +[0-9]+\] )?\+\+\+ killed by SIGTERM \+\+\+$' "-p: the kill"
+hasraw '^(\[pid +[0-9]+\] )?--- SIGTERM \{si_signo=SIGTERM, si_code=SI_USER\} ---$' "-p: the signal"
+hasraw '^(\[pid +[0-9]+\] )?\+\+\+ killed by SIGTERM \+\+\+$' "-p: the kill"
 wait $victim 2>/dev/null
 echo "utracectl trace: all ok"

@@ -162,6 +162,12 @@ TEST(TraceDecode, FlagsAreNamedInStracesOrder)
 	          "O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY");
 	EXPECT_EQ(format_open_flags(O_WRONLY | O_CREAT | O_TRUNC), "O_WRONLY|O_CREAT|O_TRUNC");
 	EXPECT_EQ(format_open_flags(O_RDWR | 0x40000000), "O_RDWR|0x40000000");
+	// As strace 6.1 shows them (guest.x86_64.trace_vs_strace found it).
+	EXPECT_EQ(format_open_flags(O_RDONLY | O_PATH | O_DIRECTORY),
+	          "O_RDONLY|O_PATH|O_DIRECTORY");
+	EXPECT_EQ(format_open_flags(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_PATH),
+	          "O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_PATH");
+	EXPECT_EQ(format_open_flags(O_RDWR | O_TMPFILE), "O_RDWR|O_TMPFILE");
 	EXPECT_EQ(format_prot(0), "PROT_NONE");
 	EXPECT_EQ(format_prot(PROT_READ | PROT_EXEC), "PROT_READ|PROT_EXEC");
 	EXPECT_EQ(format_map_flags(MAP_PRIVATE | MAP_ANONYMOUS), "MAP_PRIVATE|MAP_ANONYMOUS");
