@@ -38,6 +38,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "trace-workload.sh")
 TIMEOUT = 60
+# Pids start high (as in ptrace-real-tracers.py) so that a pid cannot be
+# taken for a size or an fd: only 7-digit numbers from 3000000 on are
+# renamed.
+PID_BASE = 3000000
 
 # What utracectl decodes by type (controller/trace/decode.cpp) and the
 # workload makes; other calls (clone, wait4, rt_sigaction, ioctl, ...) are
@@ -131,9 +135,19 @@ def pid_map(order):
     return {pid: f"P{i + 1}" for i, pid in enumerate(order)}
 
 
+def start_pids_high():
+    """Make the next pids PID_BASE+1, ... (raising pid_max if needed)."""
+    with open("/proc/sys/kernel/pid_max", encoding="ascii") as f:
+        if int(f.read()) <= PID_BASE + 100000:
+            with open("/proc/sys/kernel/pid_max", "w", encoding="ascii") as w:
+                w.write(str(4 * 1024 * 1024))
+    with open("/proc/sys/kernel/ns_last_pid", "w", encoding="ascii") as f:
+        f.write(str(PID_BASE))
+
+
 def render(name, args, ret, pids):
     def sub(s):
-        return re.sub(r"\b(\d+)\b", lambda m: pids.get(m.group(1), m.group(1)), s)
+        return re.sub(r"\b(3\d{6})\b", lambda m: pids.get(m.group(1), m.group(1)), s)
     if name == "+++":
         return ret
     return f"{name}({', '.join(sub(a) for a in args)}) = {sub(ret)}"
@@ -193,7 +207,9 @@ def main():
     work = tempfile.mkdtemp(prefix="trace-vs-strace.")
     a_file, b_file = os.path.join(work, "strace.out"), os.path.join(work, "utrace.out")
     cmd = ["sh", WORKLOAD]
+    start_pids_high()
     s = run(["strace", "-f", "-o", a_file, "--"] + cmd)
+    start_pids_high()
     u = run([a.utracectl, "trace", "-f", "-o", b_file] + a.utrace_arg + ["--"] + cmd)
     if s is None or u is None:
         return 1
