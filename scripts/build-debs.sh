@@ -178,7 +178,7 @@ inc=$stage/utracectl.h2m
 	echo 'utracectl serve on 127.0.0.1:9477 (systemctl enable \-\-now utracectl)'
 } >"$inc"
 help2man --no-info --section 8 --source "utrace $version" --version-string "$version" \
-	--name 'control the utrace kernel module: engines, ptrace backend, metrics' \
+	--name 'control the utrace kernel module: engines, ptrace backend, metrics, system call tracing' \
 	--include "$inc" "$root/usr/bin/utracectl" | gzip -9n >"$root/usr/share/man/man8/utracectl.8.gz"
 chmod 0644 "$root/usr/share/man/man8/utracectl.8.gz"
 doc "$root" utracectl

@@ -317,7 +317,7 @@ void add_trace_commands(CLI::App &app, int &exit_code)
 	                "trace=SET: system calls by name or class (%file, %process, %network, "
 	                "%signal, %ipc, %desc, %memory), comma-separated, all, none, a leading "
 	                "! negates; filtered in the kernel")
-	        ->type_name("trace=SET")
+	        ->type_name("SET")
 	        ->capture_default_str();
 	cmd->add_flag("-c", o->summary,
 	              "Print only a summary: calls, errors and time (entry to exit record, "
