@@ -429,6 +429,13 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	 * utrace_engines_exec_unsafe()).
 	 */
 	ret = me_lock_cred_guard(task);
+	/*
+	 * EAGAIN is for a caller that may trace the task: anyone else is told
+	 * EPERM, as at any other time, and learns nothing of an exec.
+	 */
+	if (ret == -EAGAIN &&
+	    !utrace_kcall(ptrace_may_access)(task, PTRACE_MODE_ATTACH_REALCREDS))
+		ret = -EPERM;
 	if (ret)
 		goto out_release;
 	ret = -EPERM;

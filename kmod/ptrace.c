@@ -519,6 +519,25 @@ struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer)
 	return ctx;
 }
 
+/*
+ * Whether @tracee is traced by a thread of the group @sig.  RCU only: it is
+ * called under tasklist_lock (pt_wait's walk of the caller's children).
+ */
+bool pt_traced_by_group(struct task_struct *tracee, struct signal_struct *sig)
+{
+	struct pt_group *g = NULL;
+	struct pt_ctx *ctx;
+	bool ret;
+
+	rcu_read_lock();
+	ctx = rhashtable_lookup(&pt_tracees, &tracee, pt_tracee_params);
+	if (ctx)
+		g = READ_ONCE(ctx->group);	/* NULL once unlinked; freed after RCU */
+	ret = g && g->sig == sig;
+	rcu_read_unlock();
+	return ret;
+}
+
 static bool pt_traced(struct task_struct *tracee)
 {
 	bool found;

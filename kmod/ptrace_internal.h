@@ -206,6 +206,7 @@ long pt_orig_wait(const struct pt_regs *regs, int kind);
 
 /* ptrace.c, for ptrace_tracee.c */
 struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer);
+bool pt_traced_by_group(struct task_struct *tracee, struct signal_struct *sig);
 u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg);
 int pt_tracee_init(void);
 void pt_tracee_exit(void);

@@ -49,6 +49,7 @@ struct pt_wait_opts {
 	pid_t nr;		/* PIDTYPE_PID: the number asked for */
 	int options;
 	pid_t zombie;		/* a zombie child tracee the selector needs __WALL for */
+	bool own_child;		/* a tracee of the group is one of its children */
 	/* what was found */
 	pid_t pid_nr;
 	int cause;		/* CLD_* */
@@ -153,6 +154,8 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 	if (ctx->zombie && READ_ONCE(p->exit_state) == EXIT_DEAD)
 		return false;
 	*have = true;
+	if (thread_group_leader(p) && same_thread_group(rcu_dereference(p->real_parent), current))
+		wo->own_child = true;
 	if (ctx->exit_code && !ctx->listening && !utrace_task_stopped(p)) {
 		/*
 		 * Not in the stop yet: between its callback's answer and the
@@ -389,6 +392,120 @@ static long pt_poll_native(const struct pt_regs *poll, int kind, long *result)
 	return ret;
 }
 
+struct pt_child {
+	struct pid *pid;
+	bool hidden;
+};
+
+struct pt_children {
+	const struct pt_wait_opts *wo;
+	struct pt_child *c;
+	unsigned int n, size;
+};
+
+/*
+ * walk_process_tree() visitor, one level: a child of the caller's group
+ * (of the caller alone with __WNOTHREAD, as do_wait_thread()) that the
+ * wait's selector names.  Under tasklist_lock: atomic, RCU only.
+ */
+static int pt_child_visit(struct task_struct *c, void *data)
+{
+	struct pt_children *ch = data;
+	const struct pt_wait_opts *wo = ch->wo;
+
+	if ((wo->options & __WNOTHREAD) && c->real_parent != current)
+		return 0;
+	if (wo->type == PIDTYPE_PID ? task_pid(c) != wo->pid :
+	    wo->type != PIDTYPE_MAX && task_pid_type(c, wo->type) != wo->pid)
+		return 0;
+	if (ch->n < ch->size) {
+		ch->c[ch->n].pid = get_pid(task_pid(c));
+		ch->c[ch->n].hidden = pt_traced_by_group(c, current->signal);
+	}
+	ch->n++;
+	return 0;	/* not its children */
+}
+
+static void pt_children_put(struct pt_children *ch, struct pt_child *stack)
+{
+	unsigned int i;
+
+	for (i = 0; i < min(ch->n, ch->size); i++)
+		put_pid(ch->c[i].pid);
+	if (ch->c != stack)
+		kfree(ch->c);
+}
+
+/*
+ * pt_poll_native(), when a child of the caller's group is also its tracee:
+ * natively wait_consider_task() then takes the real parent's wait for a
+ * ptrace wait, so that child's stops are reported once, as ptrace stops
+ * (pt_wait_consider()'s), and its group stop never again through
+ * WUNTRACED/WSTOPPED.  The kernel's do_wait() cannot be told to pass over
+ * one child: each child the selector names is polled on its own (P_PID),
+ * without WSTOPPED for those.  Only such waits pay for the walk.
+ */
+static long pt_poll_children(const struct pt_regs *poll, int kind, const struct pt_wait_opts *wo,
+			     long *result)
+{
+	struct pt_child stack[16];
+	struct pt_children ch = { .wo = wo, .c = stack, .size = ARRAY_SIZE(stack) };
+	int opt_arg = kind == PT_WAITID ? 3 : 2;
+	long found = 0, res;
+	unsigned int i;
+
+	for (;;) {
+		ch.n = 0;
+		utrace_kcall(walk_process_tree)(current, pt_child_visit, &ch);
+		if (ch.n <= ch.size)
+			break;
+		i = ch.n;
+		pt_children_put(&ch, stack);
+		ch.n = 0;
+		ch.size = i + 16;
+		ch.c = kmalloc_array(ch.size, sizeof(*ch.c), GFP_KERNEL);
+		if (!ch.c)
+			return *result = -ENOMEM;
+	}
+	*result = -ECHILD;
+	for (i = 0; i < ch.n; i++) {
+		unsigned long opts = pt_arg(poll, opt_arg);
+		struct pt_regs one = *poll;
+		pid_t nr = pid_vnr(ch.c[i].pid);
+
+		if (!nr)
+			continue;	/* reaped meanwhile */
+		if (ch.c[i].hidden) {
+			opts &= ~WSTOPPED;	/* WUNTRACED */
+			if (!(opts & (WEXITED | WCONTINUED)) && kind == PT_WAITID) {
+				*result = 0;	/* eligible, nothing to poll */
+				continue;
+			}
+		}
+		if (kind == PT_WAITID) {
+			pt_set_arg(&one, 0, P_PID);
+			pt_set_arg(&one, 1, nr);
+		} else {
+			pt_set_arg(&one, 0, nr);
+		}
+		pt_set_arg(&one, opt_arg, opts);
+		found = pt_poll_native(&one, kind, &res);
+		if (found > 0) {
+			*result = res;
+			break;
+		}
+		found = 0;
+		if (res == 0) {
+			*result = 0;
+		} else if (res != -ECHILD) {
+			*result = res;
+			break;
+		}
+	}
+	pt_children_put(&ch, stack);
+	return found;
+}
+
 /*
  * The wait ends with nothing to report (@ret 0: WNOHANG) or with the error
  * @ret: sys_waitid() and compat_sys_waitid() write their siginfo all the
@@ -496,6 +613,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		bool have = false, tracer, found, settling = false;
 
 		wo.zombie = 0;
+		wo.own_child = false;
 		WRITE_ONCE(w.woken, false);
 		/* Clear before looking: a wakeup after the look sets it again. */
 		smp_mb();
@@ -530,7 +648,10 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			cond_resched();
 			continue;
 		}
-		found = pt_poll_native(&poll, kind, &ret) > 0;
+		if (wo.own_child && (wo.options & WSTOPPED))
+			found = pt_poll_children(&poll, kind, &wo, &ret) > 0;
+		else
+			found = pt_poll_native(&poll, kind, &ret) > 0;
 		if (!found && wo.zombie && (ret == 0 || ret == -ECHILD)) {
 			/* That zombie tracee, as the tracer sees it: with __WALL. */
 			struct pt_regs z = poll;

@@ -912,3 +912,41 @@ SCENARIO(group_stop_parent_tracer_wuntraced, "the tracer is the real parent: its
 		t.wait(c, __WALL, &st);
 	}
 }
+
+SCENARIO(group_stop_parent_tracer_other_child, "the tracer is the real parent of a traced and "
+                                               "an untraced child, both group-stopped: WUNTRACED "
+                                               "and waitid(WSTOPPED) find the untraced one only")
+{
+	Pipe p, q;
+	pid_t c = t.traceme("tracee", [&p] {
+		raise(SIGSTOP);
+		p.take();
+		_exit(21);
+	});
+	pid_t u = blocked_tracee(t, "untraced", q, [] { _exit(22); });
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c); // the raise's SIGSTOP, a signal-delivery stop
+	t.ptrace(PTRACE_CONT, c, 0, sig(SIGSTOP));
+	t.wait(c); // the group stop, as a ptrace stop
+	kill(u, SIGSTOP);
+	wait_state(u, 'T');
+	t.waitid(P_ALL, 0, WSTOPPED | WNOHANG | WNOWAIT);
+	t.wait(-1, WUNTRACED | WNOHANG);
+	t.wait(-1, WUNTRACED | WNOHANG);
+	t.waitid(P_ALL, 0, WSTOPPED | WNOHANG);
+	kill(u, SIGCONT);
+	t.wait(u, WCONTINUED);
+	q.post();
+	t.wait(u);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait_blocked(c, SYS_read);
+	kill(c, SIGCONT);
+	int st = 0;
+	t.wait(c, __WALL, &st);
+	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
+		if (i == 0)
+			p.post();
+		t.ptrace(PTRACE_CONT, c, 0, (st >> 16) == 0 ? sig(WSTOPSIG(st)) : 0);
+		t.wait(c, __WALL, &st);
+	}
+}

@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <sched.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 using namespace conf;
 
@@ -406,7 +408,10 @@ SCENARIO(zombie_non_child_leader_first, "a traced non-child's leader exits befor
 		pthread_t th;
 		pthread_create(&th, nullptr, thread_takes_then_exits, &q);
 		p.take();
-		pthread_exit(nullptr);
+		// The leader's own exit, not pthread_exit(): glibc's unwinds
+		// the C++ frames above, and ~Pipe() would close q in the whole
+		// process before the thread reads it (an early exit 13).
+		syscall(SYS_exit, 0);
 	});
 	t.wait_blocked(c, SYS_read);
 	pid_t r = subtracer(t, [&] {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "error_of.hpp"
+#include "reports.hpp"
 #include "tracee.hpp"
 #include "uapi/utrace.h"
 #include "users.hpp"
@@ -224,6 +225,34 @@ TEST_F(Ownership, RootsFileOwnedEnginesAreInvisibleToUsers)
 	dev.detach(persistent);
 }
 
+// An attach that meets an exec waiting for its group's other threads is
+// EAGAIN (the exec holds cred_guard_mutex, and the caller's own engines may
+// be what holds those threads), but only for a caller that may trace the
+// task at all: anyone else is told EPERM, as at any other time, and does
+// not learn that root's process is in an exec.
+TEST_F(Ownership, AUserRefusedBeforeTheExecInProgressIsToldEperm)
+{
+	utrace::Device dev;
+	Tracee t;
+	const auto held = dev.attach(t.pid(), EngineType::User, bit(Event::Exit));
+	t.send(Tracee::kThreadExec);
+	ASSERT_TRUE(t.read_value());
+	t.send(Tracee::kGo);
+	// de_thread() killed the leader; its EXIT report waits for our reply,
+	// and the exec for the leader.
+	const utrace::Report r = utrace_test::next(dev, Event::Exit);
+	UserAgent a(kUserA);
+	EXPECT_EQ(a.attach(t.pid(), UTRACE_ENGINE_COUNT, 0, 0, 0, nullptr), EPERM);
+	utrace::Device other;
+	EXPECT_EQ(error_of([&] { (void)other.attach(t.pid(), EngineType::Count, 0); }), EAGAIN)
+	        << "root may trace it: told to try again";
+	dev.reply({.seq = r.seq});
+	const int st = t.wait_exit();
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 7) << "the exec went on";
+	dev.detach(held);
+}
+
 // A set-uid-root copy of this binary in a tmpfs the test mounts (the x86_64
 // guest's / is read-only).
 class SetuidProbe
@@ -332,8 +361,9 @@ TEST_F(SetuidExec, UnderAnUnprivilegedUsersEngineGainsNoPrivileges)
 		});
 		EXPECT_EQ(euid, std::to_string(kUserA))
 		        << "under user " << kUserA << "'s " << k.name << " engine";
-		if (k.type == UTRACE_ENGINE_USER)
+		if (k.type == UTRACE_ENGINE_USER) {
 			EXPECT_GE(a.replies(), 1U) << "the user engine saw the exec";
+		}
 		if (k.flags & UTRACE_ENGINE_PERSISTENT) {
 			std::vector<uint64_t> ids;
 			ASSERT_EQ(a.list(&ids), 0);

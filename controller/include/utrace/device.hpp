@@ -99,10 +99,10 @@ struct Report {
 struct Reply {
 	uint64_t seq = 0;
 	uint32_t action = 5; // Action::Resume, plus kSyscallAbort or kSignal* bits
-	std::optional<int64_t> syscall_nr;
-	std::optional<std::array<uint64_t, 6>> args;
-	std::optional<int64_t> retval;
-	std::optional<int> signo; // SIGNAL*: deliver this signal instead
+	std::optional<int64_t> syscall_nr{};
+	std::optional<std::array<uint64_t, 6>> args{};
+	std::optional<int64_t> retval{};
+	std::optional<int> signo{}; // SIGNAL*: deliver this signal instead
 };
 
 // utrace resume actions, smallest wins.

@@ -143,7 +143,8 @@ enum utrace_ioc_action {
  * trace it; EINVAL bad type, event or flag bits, a tid <= 0, a non-zero
  * reserved word, UTRACE_ENGINE_OBSERVE on another type or on a file without
  * a ring; EAGAIN the thread's group is in an exec that waits for its
- * other threads (engines of the caller may hold them): try again; ENOMEM.
+ * other threads (engines of the caller may hold them): try again (only a
+ * caller that may trace it is told so; others get EPERM); ENOMEM.
  */
 struct utrace_ioc_attach {
 	__s32 tid;
