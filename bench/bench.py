@@ -2,15 +2,19 @@
 """Run the performance suite (utrace_bench) in the guests, write its results,
 and gate them against the stored baseline.
 
-usage: bench.py --build DIR [--quick] [--arch x86_64|ppc64le|all]
+usage: bench.py --build DIR [--quick] [--arch x86_64|ppc64le|all] [--series 6.1|6.12]
                 [--no-gate | --update-baseline] [--out DIR]
 
 For each arch: boots the guest through tests/guest/run-guest.py, runs
 utrace_bench (which loads and unloads utrace.ko itself), and writes
-OUT/<arch>-<mode>.json (the run's ratios plus the host it ran on) and
-OUT/<arch>-<mode>.md (the table).  Then, unless --no-gate, compares with
-bench/baseline/<arch>.json (see gate.py) and exits 1 on a regression;
+OUT/<kernel>-<mode>.json (the run's ratios plus the host it ran on) and
+OUT/<kernel>-<mode>.md (the table).  Then, unless --no-gate, compares with
+bench/baseline/<kernel>.json (see gate.py) and exits 1 on a regression;
 --update-baseline stores the run as the new baseline for its mode instead.
+<kernel> is the arch on Debian's 6.1 (x86_64, ppc64le: the module of
+build/kmod/<arch>) and <arch>-6.12 on 6.12 (--series 6.12: the module of
+build/kmod/<arch>-6.12, the guest booted with run-guest.py --series 6.12):
+each kernel series has its own baselines, as their costs differ.
 OUT defaults to DIR/bench-results.
 """
 import argparse
@@ -53,13 +57,18 @@ def host_description():
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def guest_command(arch, build, quick, clock):
+def kernel_name(arch, series):
+    """The module's build folder, the baseline's and results' name."""
+    return arch if series == "6.1" else f"{arch}-{series}"
+
+
+def guest_command(arch, build, quick, clock, series="6.1"):
     run_guest = os.path.join(TOP, "tests", "guest", "run-guest.py")
     if arch == "x86_64":
         binary = os.path.join(build, "bench", "utrace_bench")
     else:
         binary = os.path.join(build, "ppc64le", "bench", "utrace_bench")
-    ko = os.path.join(build, "kmod", arch, "utrace.ko")
+    ko = os.path.join(build, "kmod", kernel_name(arch, series), "utrace.ko")
     for path in (binary, ko):
         if not os.path.isfile(path):
             sys.exit(f"bench: {path} missing: build first (cmake --build {build})")
@@ -68,7 +77,7 @@ def guest_command(arch, build, quick, clock):
     # a halted second vCPU, whose host thread a loaded host may not run for
     # milliseconds.  icount: the guest clock counts executed instructions
     # (1 ns each), so the guest's timings no longer depend on the host.
-    cmd = [sys.executable, run_guest, "--arch", arch, "--smp", "1",
+    cmd = [sys.executable, run_guest, "--arch", arch, "--series", series, "--smp", "1",
            "--timeout", str(TIMEOUT[mode])]
     if clock == "icount":
         cmd += ["--icount", "0"]
@@ -139,8 +148,9 @@ def run_arch(arch, args):
     mode = "quick" if args.quick else "full"
     if args.clock == "host":
         mode += "-host"
-    cmd = guest_command(arch, args.build, args.quick, args.clock)
-    print(f"bench: {arch} {mode}: {' '.join(cmd)}", flush=True)
+    cmd = guest_command(arch, args.build, args.quick, args.clock, args.series)
+    kernel = kernel_name(arch, args.series)
+    print(f"bench: {kernel} {mode}: {' '.join(cmd)}", flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     out = proc.stdout + proc.stderr
     sys.stdout.write("".join(line + "\n" for line in out.splitlines()
@@ -151,9 +161,10 @@ def run_arch(arch, args):
         return False
     result["arch"] = arch  # uname says ppc64le / x86_64 already; be explicit
     result["mode"] = mode  # quick or full, "-host" without icount
+    result["series"] = args.series
     result["host"] = host_description()
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, f"{arch}-{mode}")
+    stem = os.path.join(args.out, f"{kernel}-{mode}")
     with open(stem + ".json", "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
@@ -163,7 +174,7 @@ def run_arch(arch, args):
     ok = proc.returncode == 0
     if not ok:
         print(f"bench: {arch}: the suite failed (guest exit status {proc.returncode})")
-    baseline = os.path.join(args.baseline_dir, f"{arch}.json")
+    baseline = os.path.join(args.baseline_dir, f"{kernel}.json")
     if args.update_baseline:
         if ok:
             update_baseline(baseline, result)
@@ -186,6 +197,9 @@ def main():
     ap.add_argument("--build", required=True, help="the CMake build directory")
     ap.add_argument("--quick", action="store_true", help="the short run CI gates")
     ap.add_argument("--arch", default="all", choices=ARCHES + ("all",))
+    ap.add_argument("--series", default="6.1", choices=("6.1", "6.12"),
+                    help="the Debian kernel series: 6.1 (default) or 6.12, each with its "
+                         "own baselines (bench/baseline/<arch>[-6.12].json)")
     ap.add_argument("--clock", choices=("icount", "host"), default="icount",
                     help="icount (default): guest time counts instructions, immune to host "
                          "load; host: real time, 2 vCPUs' worth of noise")

@@ -1036,8 +1036,16 @@ TEST_F(StressTest, BackendSwitchOnNeverLeavesANativeTracee)
 		}
 	}
 	const Budget b = budget(0.5);
+	// A switch gets through only at a moment when no tracer holds a native
+	// tracee; how often that happens follows how fast the tracers cycle,
+	// which a slow guest on a loaded host cuts: on ppc64le 6.12 0 of 204
+	// attempts in the budget got through once (2026-12-04; 3 of 278 in the
+	// rerun).  Past the budget, the attempts go on until one has, for at
+	// most the scenario's whole time again: a switch that can never get
+	// through (a native tracee counted that is gone) still fails.
+	const Budget limit = budget(1.5);
 	uint64_t r = 0;
-	while (!b.over()) {
+	while (!b.over() || (n.get("switch_on.done") == 0 && !limit.over())) {
 		const int err = set_backend(true);
 		if (err == EBUSY) {
 			n.add("switch_on.EBUSY");
