@@ -64,8 +64,6 @@
 
 #include "utrace_internal.h"
 
-static bool utrace_syscall_user_dispatch(struct pt_regs *regs);
-static void utrace_user_single_step_report(struct pt_regs *regs);
 static void utrace_user_disable_single_step(struct task_struct *task);
 static int utrace_set_syscall_user_dispatch(unsigned long mode, unsigned long offset,
 					    unsigned long len, char __user *selector);
@@ -97,12 +95,23 @@ UTRACE_KCALL_DEFINE(orig_set_syscall_user_dispatch, set_syscall_user_dispatch);
 UTRACE_KCALL_DEFINE(orig_syscall_user_dispatch_set_config, syscall_user_dispatch_set_config);
 #endif
 
+/*
+ * The two hooks every system call of a traced task passes are ftrace direct
+ * calls (arch_x86_tramp.S): no pt_regs save, no callback, no lookup of the
+ * hook.  Their replacements are global for the trampolines' jumps.
+ */
+static struct ftrace_ops utrace_direct_ops[2];
+
 struct utrace_fhook utrace_arch_hooks[] = {
 	[HOOK_SUD] = { .name = "syscall_user_dispatch",
 		       .replacement = utrace_syscall_user_dispatch,
+		       .direct = utrace_x86_direct_syscall_user_dispatch,
+		       .direct_ops = &utrace_direct_ops[0],
 		       UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch) },
 	[HOOK_STEP_REPORT] = { .name = "user_single_step_report",
 			       .replacement = utrace_user_single_step_report,
+			       .direct = utrace_x86_direct_user_single_step_report,
+			       .direct_ops = &utrace_direct_ops[1],
 			       UTRACE_FHOOK_ORIG(orig_user_single_step_report) },
 	[HOOK_DISABLE_STEP] = { .name = "user_disable_single_step",
 				.replacement = utrace_user_disable_single_step,
@@ -163,7 +172,7 @@ static void sud_set_done(struct task_struct *task, unsigned long mode)
 	rcu_read_unlock();
 }
 
-static bool utrace_syscall_user_dispatch(struct pt_regs *regs)
+bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 {
 	struct utrace *utrace;
 	bool own = true;
@@ -279,7 +288,7 @@ static void native_ptrace_syscall_exit(void)
 		send_sig(signr, current, 1);
 }
 
-static void utrace_user_single_step_report(struct pt_regs *regs)
+void utrace_user_single_step_report(struct pt_regs *regs)
 {
 	/* What syscall_exit_work() read before any report: the call was stepped. */
 	bool step = test_thread_flag(TIF_SINGLESTEP);

@@ -108,6 +108,50 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 	utrace_arch_redirect(regs, hook->replacement);
 }
 
+/*
+ * A direct call: the hook's own ftrace_ops, whose one site calls its
+ * trampoline (arch_x86_tramp.S) with neither a pt_regs save nor a callback.
+ * utrace_fhook_mutex held.
+ */
+static int utrace_fhook_install_direct(struct utrace_fhook *hook)
+{
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS
+	struct ftrace_ops *ops = hook->direct_ops;
+	int ret;
+
+	ret = ftrace_set_filter_ip(ops, hook->ip, 0, 0);
+	if (ret)
+		return ret;
+	ret = utrace_register_ftrace_direct(ops, (unsigned long)hook->direct);
+	if (ret) {
+		ftrace_free_filter(ops);
+		return ret;
+	}
+	hook->direct_on = true;
+	hook->installed = true;
+	return 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+/*
+ * Unregistering waits for every task to leave the trampoline (Tasks RCU,
+ * as for any module's ftrace_ops); the replacement is left to the caller's
+ * utrace_fhook_sync() and the module's in-flight count, as for the others.
+ * utrace_fhook_mutex held.
+ */
+static void utrace_fhook_remove_direct(struct utrace_fhook *hook)
+{
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS
+	int ret = utrace_unregister_ftrace_direct(hook->direct_ops, (unsigned long)hook->direct);
+
+	if (ret)
+		pr_err("cannot unhook %s: unregister_ftrace_direct: %d\n", hook->name, ret);
+	hook->direct_on = false;
+#endif
+}
+
 int utrace_fhook_install(struct utrace_fhook *hook)
 {
 	int ret;
@@ -123,15 +167,33 @@ int utrace_fhook_install(struct utrace_fhook *hook)
 		pr_err("cannot hook %s: no ftrace site\n", hook->name);
 		return -EINVAL;
 	}
-	/* only a replacement that calls the original has the static call */
+	/*
+	 * Only a replacement that calls the original has the static call.  A
+	 * direct hook's calls the original past its ftrace site, as a BPF
+	 * trampoline does (BPF_TRAMP_F_SKIP_FRAME): its trampoline cannot
+	 * tell our call from the kernel's.
+	 */
 	if (hook->orig.key) {
+		unsigned long target = hook->addr;
+
+		if (hook->direct)
+			target = hook->ip + MCOUNT_INSN_SIZE;
 		hook->orig.name = hook->name;
-		ret = utrace_kcall_set(&hook->orig, hook->addr);
+		hook->orig.offset = target - hook->addr;
+		ret = utrace_kcall_set(&hook->orig, target);
 		if (ret)
 			return ret;
 	}
 
 	mutex_lock(&utrace_fhook_mutex);
+	if (hook->direct) {
+		ret = utrace_fhook_install_direct(hook);
+		if (!ret)
+			goto out;
+		/* e.g. -EBUSY: a BPF trampoline has the site */
+		pr_info("%s: no ftrace direct call (%d), redirecting it through ftrace_regs\n",
+			hook->name, ret);
+	}
 	ret = utrace_fhook_slot_add(hook);
 	if (ret) {
 		pr_err("cannot hook %s: more than %d hooks\n", hook->name, UTRACE_FHOOK_SLOTS);
@@ -170,6 +232,11 @@ void utrace_fhook_remove(struct utrace_fhook *hook)
 	mutex_lock(&utrace_fhook_mutex);
 	if (!hook->installed)
 		goto out;
+	if (hook->direct_on) {
+		utrace_fhook_remove_direct(hook);
+		hook->installed = false;
+		goto out;
+	}
 	if (utrace_fhook_count == 1) {
 		/* an empty filter would trace every function: unregister first */
 		unregister_ftrace_function(&utrace_fhook_ops);

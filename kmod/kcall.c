@@ -145,7 +145,9 @@ int utrace_kcall_set(struct utrace_kcall *kc, unsigned long addr)
 
 /*
  * /sys/module/utrace/parameters/kcalls: a line per kernel function called,
- * "NAME direct|indirect endbr|noendbr", then "ibt enforced|off".
+ * "NAME direct|indirect endbr|noendbr", then "ibt enforced|off"; NAME is
+ * "SYMBOL+OFFSET" for a target past the symbol's start (fhook.c's direct
+ * hooks call their original past its ftrace site).
  */
 static int utrace_kcalls_get(char *buf, const struct kernel_param *kp)
 {
@@ -153,10 +155,14 @@ static int utrace_kcalls_get(char *buf, const struct kernel_param *kp)
 	int len = 0;
 
 	mutex_lock(&utrace_kcalls_lock);
-	list_for_each_entry(kc, &utrace_kcalls, node)
-		len += sysfs_emit_at(buf, len, "%s %s %s\n", kc->name,
+	list_for_each_entry(kc, &utrace_kcalls, node) {
+		len += sysfs_emit_at(buf, len, "%s", kc->name);
+		if (kc->offset)
+			len += sysfs_emit_at(buf, len, "+%#lx", kc->offset);
+		len += sysfs_emit_at(buf, len, " %s %s\n",
 				     kc->direct ? "direct" : "indirect",
 				     kc->endbr ? "endbr" : "noendbr");
+	}
 	mutex_unlock(&utrace_kcalls_lock);
 	len += sysfs_emit_at(buf, len, "ibt %s\n", utrace_ibt_enforced() ? "enforced" : "off");
 	return len;

@@ -36,6 +36,7 @@ struct utrace_kcall {
 	struct static_call_key *key;
 	void *tramp;			/* the key's trampoline (NULL: no static calls) */
 	unsigned long addr;		/* the target, once set */
+	unsigned long offset;		/* of the target in the symbol (fhook.c) */
 	bool direct;			/* every site is a direct call to it */
 	bool endbr;			/* the target begins with ENDBR64 (x86) */
 	struct list_head node;		/* in the kcalls list once set */

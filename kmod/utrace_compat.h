@@ -68,4 +68,38 @@ static inline int utrace_dequeue_current(sigset_t *mask, kernel_siginfo_t *info,
 #define UTRACE_PF_USER_WORKER PF_IO_WORKER
 #endif
 
+/*
+ * ftrace direct calls (fhook.c, x86_64's syscall hooks): registered by
+ * ftrace_ops, with every site in the ops' filter calling @addr.  6.1 names
+ * that register_ftrace_direct_multi() (its register_ftrace_direct() takes
+ * one ip); from 6.6 on it is register_ftrace_direct(), whose unregister
+ * frees the filter when asked.  UTRACE_HAVE_FTRACE_DIRECT_OPS: the latter.
+ */
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS
+#include <linux/ftrace.h>
+
+static inline int utrace_register_ftrace_direct(struct ftrace_ops *ops, unsigned long addr)
+{
+#ifdef UTRACE_HAVE_FTRACE_DIRECT_OPS
+	return register_ftrace_direct(ops, addr);
+#else
+	return register_ftrace_direct_multi(ops, addr);
+#endif
+}
+
+/* Unregisters @ops and empties its filter. */
+static inline int utrace_unregister_ftrace_direct(struct ftrace_ops *ops, unsigned long addr)
+{
+#ifdef UTRACE_HAVE_FTRACE_DIRECT_OPS
+	return unregister_ftrace_direct(ops, addr, true);
+#else
+	int ret = unregister_ftrace_direct_multi(ops, addr);
+
+	if (!ret)
+		ftrace_free_filter(ops);
+	return ret;
+#endif
+}
+#endif
+
 #endif /* UTRACE_COMPAT_H */

@@ -334,9 +334,17 @@ struct utrace_fhook {
 	/* or, instead: whether to redirect it, from its first argument */
 	bool (*filter_arg)(unsigned long arg0);
 	struct utrace_kcall orig;	/* set to the kernel function */
+	/*
+	 * Or: an ftrace direct trampoline to the replacement (x86_64's
+	 * syscall hooks, arch_x86_tramp.S) and its own ftrace_ops, tried
+	 * first; the shared redirection where direct calls fail.
+	 */
+	void *direct;
+	struct ftrace_ops *direct_ops;
 	unsigned long addr;
 	unsigned long ip;		/* its ftrace site */
 	bool installed;
+	bool direct_on;			/* installed as a direct call */
 };
 
 #define UTRACE_FHOOK_ORIG(sym)	.orig = UTRACE_KCALL_INIT(sym, NULL)
@@ -425,6 +433,14 @@ void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs);
 #ifdef CONFIG_PPC64
 long utrace_ppc_syscall_enter(struct pt_regs *regs);
 void utrace_ppc_syscall_leave(struct pt_regs *regs);
+#endif
+
+#ifdef CONFIG_X86_64
+/* arch_x86.c's syscall hooks, reached by ftrace direct calls (arch_x86_tramp.S) */
+bool utrace_syscall_user_dispatch(struct pt_regs *regs);
+void utrace_user_single_step_report(struct pt_regs *regs);
+void utrace_x86_direct_syscall_user_dispatch(void);
+void utrace_x86_direct_user_single_step_report(void);
 #endif
 
 /* bridge.c: the user-engine bridge, one per open /dev/utrace file */

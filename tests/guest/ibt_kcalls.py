@@ -7,7 +7,8 @@ usage: ibt_kcalls.py UTRACECTL MODULE
 
 1. utracectl load: the module's own verdict on this kernel (kmod/kcall.c).
    /sys/module/utrace/parameters/kcalls lists each kernel function it calls,
-   "NAME direct|indirect endbr|noendbr".  Each must be called directly, or
+   "NAME direct|indirect endbr|noendbr" (NAME: SYMBOL, or SYMBOL+OFFSET for
+   a target past its start).  Each must be called directly, or
    begin with ENDBR64 in the running kernel (read here from /proc/kcore,
    after the boot's sealing): the module's endbr column must agree with it.
    How many targets have no ENDBR64 is printed: each would be a #CP on an
@@ -79,9 +80,10 @@ def main():
     addr, read = kallsyms(), kcore_reader()
     bad, sealed = [], 0
     for name, how, endbr in calls:
-        if name not in addr:
-            fail(f"{name}: not in /proc/kallsyms")
-        has = read(addr[name], 4) == ENDBR64
+        sym, _, off = name.partition("+")  # SYMBOL+OFFSET: a target past the start
+        if sym not in addr:
+            fail(f"{sym}: not in /proc/kallsyms")
+        has = read(addr[sym] + int(off or "0", 16), 4) == ENDBR64
         sealed += not has
         if (endbr == "endbr") != has:
             fail(f"{name}: module says {endbr}, /proc/kcore says "
