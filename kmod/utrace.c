@@ -1208,9 +1208,14 @@ static void utrace_stop(struct utrace *utrace)
 						  UTRACE_RESUMED);
 			return;
 		}
+		/*
+		 * The stop's start time is taken before the stop is visible
+		 * (utrace_task_stopped() reads ->stopped without the lock): one
+		 * who sees the task stopped and waits sees a longer stop traced.
+		 */
+		utrace_trace_stop(utrace, &st);
 		utrace->stopped = true;
 		set_special_state(TASK_TRACED);
-		utrace_trace_stop(utrace, &st);
 		spin_unlock(&utrace->lock);
 
 		/*

@@ -161,6 +161,41 @@ TEST(Metrics, BtfProgramsMeasureEnginesWhereTheModuleHasBtf)
 	engines_fill_the_maps();
 }
 
+// A stop's traced duration covers every moment anyone saw the thread
+// stopped: its start is taken before the stop is visible (utrace_stop()).
+// The observer polls without sleeping, to see the stop as early as it can;
+// each stop's duration is its sum's increase.  Before the fix, the start was
+// taken after ->stopped was set, and a stop seen at once then waited on for
+// 100 ms was once measured at 99.7 ms.
+TEST(Metrics, EveryStopLastsAtLeastAsLongAsItWasSeen)
+{
+	const BpfLoaded bpf(BpfMode::Raw);
+	utrace::Device dev;
+	Tracee t;
+	constexpr unsigned kStops = 100;
+	const auto stopper = dev.attach(t.pid(), EngineType::Stopper, bit(Event::SyscallEntry), 0);
+	uint64_t sum = utrace::read_bpf_metrics().stop_durations[kStopper].sum_ns;
+	for (unsigned i = 0; i < kStops; i++) {
+		dev.set_stop_events(stopper, bit(Event::SyscallEntry));
+		t.send(Tracee::kGetppid);
+		const auto give_up = std::chrono::steady_clock::now() + 60s;
+		while (dev.info(stopper).state != EngineState::Stopped)
+			ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "stop " << i;
+		const auto seen = std::chrono::steady_clock::now();
+		std::this_thread::sleep_for(1ms);
+		const auto resumed = std::chrono::steady_clock::now(); // before anything can end it
+		dev.set_stop_events(stopper, 0);
+		EXPECT_EQ(dev.control(stopper, Action::Resume), 0);
+		ASSERT_TRUE(t.wait_ack());
+		const uint64_t now = utrace::read_bpf_metrics().stop_durations[kStopper].sum_ns;
+		const auto watched =
+		        std::chrono::duration_cast<std::chrono::nanoseconds>(resumed - seen);
+		EXPECT_GE(now - sum, static_cast<uint64_t>(watched.count())) << "stop " << i;
+		sum = now;
+	}
+	dev.detach(stopper);
+}
+
 TEST(Metrics, LoadTwiceIsRefusedAndUnloadRemovesEveryPin)
 {
 	{
