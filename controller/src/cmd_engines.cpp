@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "held_command.hpp"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 #include "utrace/events.hpp"
@@ -97,56 +98,22 @@ struct AttachOpts {
 int run_command(const utrace::Device &dev, const AttachOpts &o, utrace::EngineType type,
                 utrace::EventMask events, utrace::EventMask stops)
 {
-	int go[2];
-	if (::pipe2(go, O_CLOEXEC) != 0)
-		utrace::throw_errno(errno, "pipe");
-	const pid_t child = ::fork();
-	if (child < 0)
-		utrace::throw_errno(errno, "fork");
-	if (child == 0) {
-		char c = 0;
-		::close(go[1]);
-		if (::read(go[0], &c, 1) != 1)
-			::_exit(126);
-		std::vector<char *> argv;
-		for (const auto &a : o.command)
-			argv.push_back(const_cast<char *>(a.c_str()));
-		argv.push_back(nullptr);
-		::execvp(argv[0], argv.data());
-		std::fprintf(stderr, "utracectl: cannot run %s: %s\n", argv[0],
-		             std::strerror(errno));
-		::_exit(127);
-	}
-	::close(go[0]);
-	EngineId id = 0;
-	try {
-		// Owned by this open file: it goes with utracectl if utracectl dies.
-		id = dev.attach(child, type, events, stops, utrace::Lifetime::File);
-	} catch (...) {
-		::kill(child, SIGKILL);
-		::waitpid(child, nullptr, 0);
-		throw;
-	}
+	HeldCommand child(o.command, "", "utracectl");
+	// Owned by this open file: it goes with utracectl if utracectl dies.
+	const EngineId id = dev.attach(child.pid(), type, events, stops, utrace::Lifetime::File);
 	if (!o.json)
 		std::fprintf(stderr, "utracectl: engine %llu (%s) attached to %d: %s\n",
-		             static_cast<unsigned long long>(id), o.engine.c_str(), child,
+		             static_cast<unsigned long long>(id), o.engine.c_str(), child.pid(),
 		             o.command[0].c_str());
-	const char c = 'g';
-	if (::write(go[1], &c, 1) != 1)
-		utrace::throw_errno(errno, "start the command");
-	::close(go[1]);
-	int status = 0;
-	while (::waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
+	child.go("start the command");
+	const int exit_code = child.wait();
 	const EngineInfo info = dev.info(id);
 	dev.detach(id);
 	if (o.json)
 		std::printf("%s\n", info_json(info).dump(2).c_str());
 	else
 		print_table({info});
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return exit_code;
 }
 
 } // namespace

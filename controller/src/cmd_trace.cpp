@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "held_command.hpp"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 #include "utrace/trace.hpp"
@@ -252,44 +253,11 @@ int trace(const TraceOpts &o)
 		}
 		tracer.run(std::nullopt);
 	} else {
-		const std::string path = resolve(o.command[0]);
-		int go[2];
-		if (::pipe2(go, O_CLOEXEC) != 0)
-			utrace::throw_errno(errno, "pipe");
-		const pid_t child = ::fork();
-		if (child < 0)
-			utrace::throw_errno(errno, "fork");
-		if (child == 0) {
-			char c = 0;
-			::close(go[1]);
-			if (::read(go[0], &c, 1) != 1)
-				::_exit(126);
-			std::vector<char *> argv;
-			for (const auto &a : o.command)
-				argv.push_back(const_cast<char *>(a.c_str()));
-			argv.push_back(nullptr);
-			::execv(path.c_str(), argv.data());
-			std::fprintf(stderr, "utracectl trace: cannot run %s: %s\n", path.c_str(),
-			             std::strerror(errno));
-			::_exit(127);
-		}
-		::close(go[0]);
-		try {
-			tracer.attach(child);
-		} catch (...) {
-			::kill(child, SIGKILL);
-			::waitpid(child, nullptr, 0);
-			throw;
-		}
-		const char c = 'g';
-		if (::write(go[1], &c, 1) != 1)
-			utrace::throw_errno(errno, "trace: start the command");
-		::close(go[1]);
-		tracer.run(child);
-		int status = 0;
-		while (::waitpid(child, &status, 0) < 0 && errno == EINTR)
-			;
-		exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		HeldCommand child(o.command, resolve(o.command[0]), "utracectl trace");
+		tracer.attach(child.pid());
+		child.go("trace: start the command");
+		tracer.run(child.pid());
+		exit_code = child.wait();
 	}
 	if (tracer.lost() > 0)
 		std::fprintf(stderr,
