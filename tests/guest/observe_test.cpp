@@ -56,69 +56,18 @@ int errno_of(long rc)
 // A child that waits for a byte on a pipe, then makes one lseek(-1, 12345,
 // SEEK_SET) (EBADF) and @calls getppid() system calls, then _exit(0); with
 // @calls < 0 it calls getppid() forever.
-class Workload
+class Workload : public utrace_test::HeldChild
 {
 public:
 	explicit Workload(long calls)
+	    : HeldChild([calls] {
+		      ::syscall(SYS_lseek, -1, kLseekOffset, SEEK_SET);
+		      for (long i = 0; calls < 0 || i < calls; i++)
+			      ::syscall(SYS_getppid);
+		      return 0;
+	      })
 	{
-		int p[2];
-		if (::pipe2(p, O_CLOEXEC) != 0)
-			throw std::runtime_error("pipe2");
-		pid_ = ::fork();
-		if (pid_ == 0) {
-			char c;
-			::close(p[1]);
-			if (::read(p[0], &c, 1) != 1)
-				::_exit(2);
-			::syscall(SYS_lseek, -1, kLseekOffset, SEEK_SET);
-			for (long i = 0; calls < 0 || i < calls; i++)
-				::syscall(SYS_getppid);
-			::_exit(0);
-		}
-		::close(p[0]);
-		go_fd_ = p[1];
-		// Attach while it waits in read(): it is then in the kernel.
-		(void)eventually([this] { return proc_state(pid_).starts_with("S"); });
 	}
-	~Workload()
-	{
-		if (go_fd_ >= 0)
-			::close(go_fd_);
-		if (pid_ > 0) {
-			::kill(pid_, SIGKILL);
-			::waitpid(pid_, nullptr, 0);
-		}
-	}
-	Workload(const Workload &) = delete;
-	Workload &operator=(const Workload &) = delete;
-
-	[[nodiscard]] pid_t pid() const { return pid_; }
-	void go()
-	{
-		const char c = 'g';
-		ASSERT_EQ(::write(go_fd_, &c, 1), 1);
-		::close(go_fd_);
-		go_fd_ = -1;
-	}
-	// Its exit status, waiting as long as it takes (the guest's timeout
-	// bounds it): it must run to the end without anybody reading.
-	int wait()
-	{
-		int status = 0;
-		if (::waitpid(pid_, &status, 0) != pid_)
-			return -1;
-		pid_ = -1;
-		return status;
-	}
-	void kill()
-	{
-		::kill(pid_, SIGKILL);
-		(void)wait();
-	}
-
-private:
-	pid_t pid_ = -1;
-	int go_fd_ = -1;
 };
 
 // Every record the ring has now (a LOST record that a read makes room for

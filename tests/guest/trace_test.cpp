@@ -39,8 +39,6 @@ using utrace::Record;
 using utrace::RecordType;
 using utrace::Ring;
 using utrace_test::error_of;
-using utrace_test::eventually;
-using utrace_test::proc_state;
 
 namespace
 {
@@ -56,60 +54,7 @@ void mark(long m)
 
 // A child that waits for a byte on a pipe, then runs @body and _exit(0)s
 // (or the status @body returns).
-class Child
-{
-public:
-	explicit Child(std::function<int()> body)
-	{
-		int p[2];
-		if (::pipe2(p, O_CLOEXEC) != 0)
-			throw std::runtime_error("pipe2");
-		pid_ = ::fork();
-		if (pid_ == 0) {
-			char c;
-			::close(p[1]);
-			if (::read(p[0], &c, 1) != 1)
-				::_exit(2);
-			::_exit(body());
-		}
-		::close(p[0]);
-		go_fd_ = p[1];
-		(void)eventually([this] { return proc_state(pid_).starts_with("S"); });
-	}
-	~Child()
-	{
-		if (go_fd_ >= 0)
-			::close(go_fd_);
-		if (pid_ > 0 && !reaped_) {
-			::kill(pid_, SIGKILL);
-			::waitpid(pid_, nullptr, 0);
-		}
-	}
-	Child(const Child &) = delete;
-	Child &operator=(const Child &) = delete;
-
-	[[nodiscard]] pid_t pid() const { return pid_; }
-	void go()
-	{
-		const char c = 'g';
-		ASSERT_EQ(::write(go_fd_, &c, 1), 1);
-		::close(go_fd_);
-		go_fd_ = -1;
-	}
-	int wait()
-	{
-		int status = 0;
-		if (::waitpid(pid_, &status, 0) != pid_)
-			return -1;
-		reaped_ = true;
-		return status;
-	}
-
-private:
-	pid_t pid_ = -1; // stays valid after wait(), for the records' tids
-	bool reaped_ = false;
-	int go_fd_ = -1;
-};
+using Child = utrace_test::HeldChild;
 
 std::vector<Record> drain(Ring &ring, std::chrono::milliseconds quiet = 300ms)
 {

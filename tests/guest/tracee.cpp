@@ -315,4 +315,61 @@ bool eventually(const std::function<bool()> &cond, std::chrono::seconds timeout)
 	return true;
 }
 
+HeldChild::HeldChild(const std::function<int()> &body)
+{
+	int p[2];
+	if (::pipe2(p, O_CLOEXEC) != 0)
+		throw std::runtime_error("pipe2");
+	pid_ = ::fork();
+	if (pid_ < 0) {
+		::close(p[0]);
+		::close(p[1]);
+		throw std::runtime_error("fork");
+	}
+	if (pid_ == 0) {
+		char c;
+		::close(p[1]);
+		if (::read(p[0], &c, 1) != 1)
+			::_exit(2);
+		::_exit(body());
+	}
+	::close(p[0]);
+	go_fd_ = p[1];
+	(void)eventually([this] { return proc_state(pid_).starts_with("S"); });
+}
+
+HeldChild::~HeldChild()
+{
+	if (go_fd_ >= 0)
+		::close(go_fd_);
+	if (!reaped_) {
+		::kill(pid_, SIGKILL);
+		::waitpid(pid_, nullptr, 0);
+	}
+}
+
+void HeldChild::go()
+{
+	const char c = 'g';
+	if (::write(go_fd_, &c, 1) != 1)
+		throw std::runtime_error("write to a held child");
+	::close(go_fd_);
+	go_fd_ = -1;
+}
+
+int HeldChild::wait()
+{
+	int status = 0;
+	if (reaped_ || ::waitpid(pid_, &status, 0) != pid_)
+		return -1;
+	reaped_ = true;
+	return status;
+}
+
+void HeldChild::kill()
+{
+	::kill(pid_, SIGKILL);
+	(void)wait();
+}
+
 } // namespace utrace_test

@@ -73,6 +73,34 @@ private:
 // The "State:" line of /proc/@pid/status, e.g. "S (sleeping)"; "" if it has none.
 std::string proc_state(pid_t pid);
 
+// A child that waits for a byte on a pipe (go()), then runs @body and
+// _exit()s with what it returns.  The constructor returns once the child
+// sleeps in that read, so an engine attached then finds it in the kernel.
+class HeldChild
+{
+public:
+	explicit HeldChild(const std::function<int()> &body);
+	// A child not waited for is killed and reaped.
+	~HeldChild();
+	HeldChild(const HeldChild &) = delete;
+	HeldChild &operator=(const HeldChild &) = delete;
+
+	// Stays valid after wait(), for the records' tids.
+	[[nodiscard]] pid_t pid() const { return pid_; }
+	// Lets it run @body; throws std::runtime_error if the write fails.
+	void go();
+	// Its wait status, waiting as long as it takes (the guest's timeout
+	// bounds it); -1 if it was already waited for.
+	int wait();
+	// SIGKILL, then wait().
+	void kill();
+
+private:
+	pid_t pid_ = -1;
+	int go_fd_ = -1;
+	bool reaped_ = false;
+};
+
 // Whether @path exists.
 bool path_exists(const std::string &path);
 
