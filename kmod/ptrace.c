@@ -257,6 +257,13 @@ static int pt_param_set(const char *val, const struct kernel_param *kp)
 		return ret;
 	if (on)
 		return pt_switch_on();
+	/*
+	 * A tracee its tracer reaped with the kernel's wait (a child group
+	 * leader) leaves the backend in its REAP report, queued by
+	 * release_task(): a switch right after that wait must not find it.
+	 */
+	if (pt_any_tracee())
+		utrace_flush_reaps();
 	mutex_lock(&pt_mutex);
 	if (pt_backend) {
 		if (pt_any_tracee())

@@ -1955,6 +1955,19 @@ static void utrace_reap_work(struct work_struct *work)
 	utrace_inflight_put();
 }
 
+/**
+ * utrace_flush_reaps - wait for the REAP reports of tasks released so far
+ *
+ * release_task() only queues a task's REAP report (utrace_unhash()): a
+ * wait that reaped a task can return before its engines heard of it.
+ * After this, every task released before the call has been reported.
+ * Context: process, may sleep; no lock a REAP callback takes may be held.
+ */
+void utrace_flush_reaps(void)
+{
+	flush_workqueue(utrace_wq);
+}
+
 /* Remove @utrace from the table and schedule its REAP; any context. */
 static void utrace_unhash(struct utrace *utrace)
 {

@@ -147,6 +147,7 @@ void utrace_core_exit(void);
 struct utrace *utrace_lookup(struct task_struct *task);
 bool utrace_active(void);
 bool utrace_task_stopped(struct task_struct *task);
+void utrace_flush_reaps(void);
 void utrace_inflight_get(void);
 void utrace_inflight_put(void);
 bool utrace_unload_step_off(void);
