@@ -528,9 +528,17 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 				     &r->msg.retval);
 	}
 
+	/*
+	 * A waiting report is in its stop before anyone can read it, as a
+	 * ptrace stop is before its tracer's wait sees it: whoever reads the
+	 * report finds the thread "t (tracing stop)".
+	 */
+	if (wait)
+		set_special_state(TASK_TRACED);
 	spin_lock(&b->lock);
 	if (b->closed || READ_ONCE(*detached)) {
 		spin_unlock(&b->lock);
+		__set_current_state(TASK_RUNNING);
 		if (r->async)
 			kfree(r);
 		return UTRACE_RESUME;
@@ -552,7 +560,6 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 	 * for a read() or write() drops it without a wakeup.
 	 */
 	for (;;) {
-		set_special_state(TASK_TRACED);
 		if (READ_ONCE(r->replied) || READ_ONCE(r->cancelled) || READ_ONCE(b->closed) ||
 		    fatal_signal_pending(current) || utrace_bridge_orphaned(b))
 			break;
@@ -560,6 +567,7 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 			utrace_schedule_traced_timeout(HZ / 10);
 		else
 			schedule();
+		set_special_state(TASK_TRACED);
 	}
 	__set_current_state(TASK_RUNNING);
 

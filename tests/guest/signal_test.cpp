@@ -110,6 +110,23 @@ TEST(Signal, HandledSignalIsReportedAsSignalWithDeliverAndTheHandlerRuns)
 	EXPECT_EQ(x.handled(), 1);
 }
 
+// A report that waits for its reply is readable only once its thread is in
+// its stop (utrace_bridge_report() sets TASK_TRACED before it queues the
+// report), as a ptrace stop is before the tracer's wait sees it.  Before,
+// the report was queued first: the debug kernel's clean-clone run once read
+// "R (running)" in the test above.  200 reports, each looked at at once.
+TEST(Signal, AReportIsReadableOnlyOnceItsThreadIsInItsStop)
+{
+	Traced x(bit(Event::Signal));
+	for (int i = 0; i < 200; i++) {
+		x.kill(SIGUSR1);
+		const Report r = next(x.dev, Event::Signal);
+		ASSERT_EQ(x.t.proc_state(), "t (tracing stop)") << "report " << i;
+		x.dev.reply({.seq = r.seq});
+	}
+	EXPECT_EQ(x.handled(), 200);
+}
+
 TEST(Signal, IgnoreDropsTheSignal)
 {
 	Traced x(bit(Event::Signal));
