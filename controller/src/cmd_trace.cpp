@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "held_command.hpp"
+#include "process.hpp"
 #include "utrace/device.hpp"
 #include "utrace/error.hpp"
 #include "utrace/trace.hpp"
@@ -52,19 +52,6 @@ volatile sig_atomic_t g_interrupted = 0;
 void on_interrupt(int /*sig*/)
 {
 	g_interrupted = 1;
-}
-
-std::vector<pid_t> threads_of(pid_t pid)
-{
-	const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-	std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(dir.c_str()), ::closedir);
-	if (!d)
-		throw utrace::Error(ESRCH, "no process " + std::to_string(pid));
-	std::vector<pid_t> tids;
-	while (const dirent *e = ::readdir(d.get()))
-		if (e->d_name[0] != '.')
-			tids.push_back(static_cast<pid_t>(std::stol(e->d_name)));
-	return tids;
 }
 
 // A thread that is gone or a zombie (its DEATH record may have been lost

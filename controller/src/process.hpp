@@ -1,6 +1,5 @@
-// A command forked and held before its exec: a tracer attaches to the child
-// first, then lets it go, so that nothing the command runs escapes.  Shared by
-// "attach -- COMMAND" and "trace COMMAND".
+// Processes for the commands that attach: a command held before its exec,
+// and a process's threads.  Shared by "attach" and "trace".
 #pragma once
 
 #include <string>
@@ -9,6 +8,13 @@
 
 namespace utracectl
 {
+
+// The thread ids of process @pid, from /proc/PID/task.  Throws utrace::Error
+// (ESRCH) when there is no such process.
+std::vector<pid_t> threads_of(pid_t pid);
+
+// A command forked and held before its exec: a tracer attaches to the child
+// first, then lets it go, so that nothing the command runs escapes.
 
 class HeldCommand
 {

@@ -1,9 +1,11 @@
-#include "held_command.hpp"
+#include "process.hpp"
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
+#include <memory>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,19 @@
 
 namespace utracectl
 {
+
+std::vector<pid_t> threads_of(pid_t pid)
+{
+	const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+	std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(dir.c_str()), ::closedir);
+	if (!d)
+		throw utrace::Error(ESRCH, "no process " + std::to_string(pid));
+	std::vector<pid_t> tids;
+	while (const dirent *e = ::readdir(d.get()))
+		if (e->d_name[0] != '.')
+			tids.push_back(static_cast<pid_t>(std::stol(e->d_name)));
+	return tids;
+}
 
 HeldCommand::HeldCommand(const std::vector<std::string> &argv, const std::string &path,
                          const char *who)
