@@ -36,6 +36,7 @@ using utrace::Record;
 using utrace::RecordType;
 using utrace::Report;
 using utrace::Ring;
+using utrace_test::drain;
 using utrace_test::error_of;
 using utrace_test::eventually;
 using utrace_test::next;
@@ -69,20 +70,6 @@ public:
 	{
 	}
 };
-
-// Every record the ring has now (a LOST record that a read makes room for
-// included), reading until a read finds none within @quiet.
-std::vector<Record> drain(Ring &ring, std::chrono::milliseconds quiet = 200ms)
-{
-	std::vector<Record> all;
-	std::vector<Record> buf(256);
-	for (;;) {
-		const size_t n = ring.read(buf, quiet);
-		if (n == 0)
-			return all;
-		all.insert(all.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-	}
-}
 
 TEST(Observe, RecordsEverySyscallInOrderWithNumbersArgumentsAndReturnValues)
 {

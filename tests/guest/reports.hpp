@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <vector>
 
 #include "utrace/device.hpp"
 
@@ -21,6 +22,21 @@ inline utrace::Report next(const utrace::Device &dev, utrace::Event event)
 			return *r;
 		if (r->needs_reply)
 			dev.reply({.seq = r->seq});
+	}
+}
+
+// Every record @ring has now (a LOST record that a read makes room for
+// included), reading until a read finds none within @quiet.
+inline std::vector<utrace::Record>
+drain(utrace::Ring &ring, std::chrono::milliseconds quiet = std::chrono::milliseconds(300))
+{
+	std::vector<utrace::Record> all;
+	std::vector<utrace::Record> buf(256);
+	for (;;) {
+		const size_t n = ring.read(buf, quiet);
+		if (n == 0)
+			return all;
+		all.insert(all.end(), buf.begin(), buf.begin() + static_cast<long>(n));
 	}
 }
 

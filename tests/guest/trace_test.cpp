@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "error_of.hpp"
+#include "reports.hpp"
 #include "tracee.hpp"
 #include "uapi/utrace.h"
 #include "utrace/device.hpp"
@@ -38,6 +39,7 @@ using utrace::Inherit;
 using utrace::Record;
 using utrace::RecordType;
 using utrace::Ring;
+using utrace_test::drain;
 using utrace_test::error_of;
 
 namespace
@@ -55,18 +57,6 @@ void mark(long m)
 // A child that waits for a byte on a pipe, then runs @body and _exit(0)s
 // (or the status @body returns).
 using Child = utrace_test::HeldChild;
-
-std::vector<Record> drain(Ring &ring, std::chrono::milliseconds quiet = 300ms)
-{
-	std::vector<Record> all;
-	std::vector<Record> buf(256);
-	for (;;) {
-		const size_t n = ring.read(buf, quiet);
-		if (n == 0)
-			return all;
-		all.insert(all.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-	}
-}
 
 // Index of the first SYSCALL_ENTRY record of mark(@m), or records.size().
 size_t find_mark(const std::vector<Record> &recs, long m)
