@@ -26,6 +26,7 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/kref.h>
+#include <linux/overflow.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/sched/task_stack.h>
@@ -186,14 +187,17 @@ bool utrace_bridge_closed(struct utrace_bridge *b)
  * be read (and faulted in) -- never under the ring's lock.
  */
 struct capture {
-	struct utrace_record *recs;	/* [0] the EVENT record */
 	unsigned int n;			/* records in @recs */
+	unsigned int max;		/* room in @recs */
 	u64 id;
 	s32 tid;
 	char buf[UTRACE_STRING_MAX + 1];
+	struct utrace_record recs[];	/* [0] the EVENT record */
 };
 
 #define CAPTURE_RECS	(1 + UTRACE_CAPTURE_MAX_RECORDS)
+/* The records one string takes at most. */
+#define CAPTURE_STRING_RECS	DIV_ROUND_UP(UTRACE_STRING_MAX, UTRACE_DATA_BYTES)
 
 static struct utrace_record_data *capture_rec(struct capture *c, unsigned int arg,
 					      unsigned int index, u32 flags)
@@ -221,7 +225,7 @@ static bool capture_string(struct capture *c, unsigned int arg, unsigned int ind
 	bool truncated;
 	long len, off = 0;
 
-	if (c->n + reserve >= CAPTURE_RECS)
+	if (c->n + reserve >= c->max)
 		return false;
 	len = strncpy_from_user(c->buf, uptr, sizeof(c->buf));
 	truncated = len > UTRACE_STRING_MAX;
@@ -238,7 +242,7 @@ static bool capture_string(struct capture *c, unsigned int arg, unsigned int ind
 		d->len = chunk;
 		off += chunk;
 		if (off < len) {
-			if (c->n + reserve >= CAPTURE_RECS) {
+			if (c->n + reserve >= c->max) {
 				d->flags |= UTRACE_DATA_TRUNCATED;
 				return false;
 			}
@@ -258,7 +262,7 @@ static void capture_argv(struct capture *c, unsigned int arg, const void __user 
 	unsigned long p;
 	u32 end = 0;
 
-	if (c->n >= CAPTURE_RECS)
+	if (c->n >= c->max)
 		return;
 	for (i = 0;; i++) {
 		if (get_user(p, (const unsigned long __user *)uptr + i)) {
@@ -301,28 +305,47 @@ static void capture_args(struct capture *c, const struct utrace_record *rec, u16
 	}
 }
 
+/*
+ * The records @capture may take: CAPTURE_STRING_RECS a string, the
+ * group's bound with an argv.  A path-taking call's group then fits one
+ * small allocation, not the bound's 8 KiB and more (a page allocation of
+ * order 2, which init_on_alloc clears whole, at every captured call).
+ */
+static unsigned int capture_room(u16 capture)
+{
+	unsigned int a, n = 1;
+
+	for (a = 0; a < 6; a++) {
+		if (capture & UTRACE_SYSCALL_ARGV(a))
+			return CAPTURE_RECS;
+		if (capture & UTRACE_SYSCALL_STRING(a))
+			n += CAPTURE_STRING_RECS;
+	}
+	return min_t(unsigned int, n, CAPTURE_RECS);
+}
+
 /* At SYSCALL_ENTRY, in the thread: @rec and its captured arguments. */
 static void observe_capture(struct utrace_ring *ring, struct utrace_record *rec, u16 capture)
 {
-	struct capture *c = kmalloc(sizeof(*c), GFP_KERNEL | __GFP_NOWARN);
+	const unsigned int max = capture_room(capture);
+	struct capture *c;
 
 	BUILD_BUG_ON(sizeof(struct utrace_record_data) != sizeof(struct utrace_record));
-	if (c)
-		c->recs = kmalloc_array(CAPTURE_RECS, sizeof(*rec), GFP_KERNEL | __GFP_NOWARN);
-	if (!c || !c->recs) {
+	/* One allocation: the buffer and the records together. */
+	c = kmalloc(struct_size(c, recs, max), GFP_KERNEL | __GFP_NOWARN);
+	if (!c) {
 		/* Never silent: the record is counted as lost. */
-		kfree(c);
 		utrace_ring_lose(ring, 1);
 		return;
 	}
 	c->recs[0] = *rec;
 	c->n = 1;
+	c->max = max;
 	c->id = rec->id;
 	c->tid = rec->tid;
 	capture_args(c, rec, capture);
 	c->recs[0].code = c->n - 1;
 	utrace_ring_write_group(ring, c->recs, c->n);
-	kfree(c->recs);
 	kfree(c);
 }
 
