@@ -3,7 +3,7 @@
 and gate them against the stored baseline.
 
 usage: bench.py --build DIR [--quick] [--arch x86_64|ppc64le|all] [--series 6.1|6.12]
-                [--no-gate | --update-baseline] [--out DIR]
+                [--no-gate | --update-baseline] [--out DIR] [--only B1,B7,...]
 
 For each arch: boots the guest through tests/guest/run-guest.py, runs
 utrace_bench (which loads and unloads utrace.ko itself), and writes
@@ -62,14 +62,16 @@ def kernel_name(arch, series):
     return arch if series == "6.1" else f"{arch}-{series}"
 
 
-def guest_command(arch, build, quick, clock, series="6.1"):
+def guest_command(arch, build, quick, clock, series="6.1", only=None, compare=None):
     run_guest = os.path.join(TOP, "tests", "guest", "run-guest.py")
     if arch == "x86_64":
         binary = os.path.join(build, "bench", "utrace_bench")
+        utracectl = os.path.join(build, "controller", "utracectl")
     else:
         binary = os.path.join(build, "ppc64le", "bench", "utrace_bench")
+        utracectl = os.path.join(build, "ppc64le", "controller", "utracectl")
     ko = os.path.join(build, "kmod", kernel_name(arch, series), "utrace.ko")
-    for path in (binary, ko):
+    for path in (binary, ko, utracectl):
         if not os.path.isfile(path):
             sys.exit(f"bench: {path} missing: build first (cmake --build {build})")
     mode = "quick" if quick else "full"
@@ -82,8 +84,12 @@ def guest_command(arch, build, quick, clock, series="6.1"):
     if clock == "icount":
         cmd += ["--icount", "0"]
     if arch == "ppc64le":
-        cmd += ["--file", binary, "--file", ko]
-    cmd += ["--", binary, "--module", ko, "--clock", clock] + (["--quick"] if quick else [])
+        cmd += ["--file", binary, "--file", ko, "--file", utracectl]
+    cmd += ["--", binary, "--module", ko, "--utracectl", utracectl, "--clock", clock]
+    if compare and arch == "ppc64le":
+        cmd[cmd.index("--"):cmd.index("--")] = ["--file", compare]
+    cmd += (["--quick"] if quick else []) + (["--only", only] if only else [])
+    cmd += ["--compare-module", compare] if compare else []
     return cmd
 
 
@@ -127,17 +133,20 @@ def table(result):
     return "\n".join(rows) + "\n"
 
 
-def update_baseline(path, result):
+def update_baseline(path, result, merge=False):
+    """Store @result as its mode's baseline; @merge (a run of some
+    benchmarks, --only): replace only the ratios it has, keep the others."""
     data = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     keep = ("value", "basis", "wall", "instructions", "better", "target", "status")
     data["arch"] = result["arch"]
-    data[result["mode"]] = {
-        "recorded": result["host"],
-        "ratios": {r["id"]: {k: r.get(k) for k in keep} for r in result["ratios"]},
-    }
+    ratios = {r["id"]: {k: r.get(k) for k in keep} for r in result["ratios"]}
+    if merge:
+        old = data.get(result["mode"], {}).get("ratios", {})
+        ratios = {**old, **ratios}
+    data[result["mode"]] = {"recorded": result["host"], "ratios": ratios}
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, sort_keys=True)
@@ -148,7 +157,8 @@ def run_arch(arch, args):
     mode = "quick" if args.quick else "full"
     if args.clock == "host":
         mode += "-host"
-    cmd = guest_command(arch, args.build, args.quick, args.clock, args.series)
+    cmd = guest_command(arch, args.build, args.quick, args.clock, args.series, args.only,
+                        args.compare_module)
     kernel = kernel_name(arch, args.series)
     print(f"bench: {kernel} {mode}: {' '.join(cmd)}", flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -177,10 +187,10 @@ def run_arch(arch, args):
     baseline = os.path.join(args.baseline_dir, f"{kernel}.json")
     if args.update_baseline:
         if ok:
-            update_baseline(baseline, result)
+            update_baseline(baseline, result, merge=bool(args.only))
             print(f"bench: baseline {baseline} ({mode}) updated")
         return ok
-    if args.no_gate:
+    if args.no_gate or args.only or args.compare_module:
         return ok
     if not os.path.exists(baseline):
         print(f"bench: {baseline} missing: nothing to gate against")
@@ -204,6 +214,11 @@ def main():
                     help="icount (default): guest time counts instructions, immune to host "
                          "load; host: real time, 2 vCPUs' worth of noise")
     ap.add_argument("--out", help="results directory (default BUILD/bench-results)")
+    ap.add_argument("--only", metavar="B1,B7,...",
+                    help="run only these benchmarks (no gate: the baseline has the others)")
+    ap.add_argument("--compare-module", metavar="KO",
+                    help="B7 also runs utracectl on this build of utrace.ko, side by side "
+                         "(before/after a change of the module); no gate")
     ap.add_argument("--baseline-dir", default=os.path.join(HERE, "baseline"))
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--no-gate", action="store_true", help="do not compare with the baseline")

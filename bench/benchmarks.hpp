@@ -17,6 +17,7 @@ std::vector<Ratio> b3_ptrace_round_trip(const Config &c);
 std::vector<Ratio> b4_observe(const Config &c);
 std::vector<Ratio> b5_metrics(const Config &c);
 std::vector<Ratio> b6_scaling(const Config &c);
+std::vector<Ratio> b7_workloads(const Config &c);
 
 // utrace.ko in the state a benchmark needs (loaded from Config::module_path).
 void ensure_loaded(const Config &c);

@@ -31,6 +31,9 @@ Config Config::make(bool quick)
 		c.observe_iterations = 1000;
 		c.engines_per_task = {1, 4, 16, 64};
 		c.traced_tasks = {1, 10, 100, 1000};
+		c.b7_dirs = 4;
+		c.b7_files = 25;
+		c.b7_reps = 3;
 	} else {
 		c.loop_iterations = 10000;
 		c.reps = 15;
@@ -38,6 +41,9 @@ Config Config::make(bool quick)
 		c.observe_iterations = 2000;
 		c.engines_per_task = {1, 4, 16, 64};
 		c.traced_tasks = {1, 10, 100, 1000};
+		c.b7_dirs = 10;
+		c.b7_files = 40;
+		c.b7_reps = 7;
 	}
 	return c;
 }

@@ -30,6 +30,11 @@ struct Config {
 	uint64_t observe_iterations = 0;        // B4: loop iterations under a tracer
 	std::vector<unsigned> engines_per_task; // B6
 	std::vector<unsigned> traced_tasks;     // B6
+	unsigned b7_dirs = 0;                   // B7: the data tree's directories
+	unsigned b7_files = 0;                  // B7: files per directory
+	unsigned b7_reps = 0;                   // B7: measured repetitions
+	std::string utracectl_path;             // B7: the utracectl binary
+	std::string compare_module;             // B7: another utrace.ko to compare with
 	std::string module_path;                // utrace.ko, loaded by the suite
 	std::vector<std::string> only;          // benchmark ids to run (empty: all)
 	// "icount": the guest runs under qemu -icount and its clock counts

@@ -1,10 +1,13 @@
 // utrace_bench: the performance suite (issue 6), run inside a guest.
 //
 // usage: utrace_bench --module utrace.ko [--quick] [--only B1,B4,...]
-//                     [--clock host|icount]
+//                     [--clock host|icount] [--utracectl PATH]
+//                     [--compare-module OTHER.ko]
 //
 // --clock icount says the guest runs under qemu -icount, so its clock counts
 // executed instructions: the wall figures are then labelled "icount".
+// --utracectl: the utracectl binary B7 runs (B7 is not measured without).
+// --compare-module: B7 also runs utracectl on OTHER.ko (b7_workloads.cpp).
 // Loads and unloads the module itself (B1 compares with it not loaded).
 // Prints a table, then the results as one JSON line between
 // "@@BENCH-JSON-BEGIN@@" and "@@BENCH-JSON-END@@" for bench/bench.py.
@@ -120,6 +123,8 @@ int main(int argc, char **argv)
 	bool quick = false;
 	std::string clock = "host";
 	std::string module;
+	std::string utracectl;
+	std::string compare;
 	std::vector<std::string> only;
 	for (int i = 1; i < argc; i++) {
 		const std::string a = argv[i];
@@ -129,13 +134,18 @@ int main(int argc, char **argv)
 			clock = argv[++i];
 		} else if (a == "--module" && i + 1 < argc) {
 			module = argv[++i];
+		} else if (a == "--utracectl" && i + 1 < argc) {
+			utracectl = argv[++i];
+		} else if (a == "--compare-module" && i + 1 < argc) {
+			compare = argv[++i];
 		} else if (a == "--only" && i + 1 < argc) {
 			std::stringstream ss(argv[++i]);
 			for (std::string id; std::getline(ss, id, ',');)
 				only.push_back(id);
 		} else {
 			std::fprintf(stderr, "usage: utrace_bench --module utrace.ko [--quick] "
-			                     "[--only B1,B2,...]\n");
+			                     "[--only B1,B2,...] [--clock host|icount] "
+			                     "[--utracectl PATH] [--compare-module KO]\n");
 			return 2;
 		}
 	}
@@ -147,11 +157,14 @@ int main(int argc, char **argv)
 	c.module_path = module;
 	c.only = only;
 	c.clock = clock;
+	c.utracectl_path = utracectl;
+	c.compare_module = compare;
 
 	const std::vector<std::pair<std::string, bench::Benchmark>> all = {
 	        {"B1", bench::b1_untraced},          {"B2", bench::b2_engine_vs_bpf},
 	        {"B3", bench::b3_ptrace_round_trip}, {"B4", bench::b4_observe},
 	        {"B5", bench::b5_metrics},           {"B6", bench::b6_scaling},
+	        {"B7", bench::b7_workloads},
 	};
 	std::vector<Ratio> results;
 	bool failed = false;
