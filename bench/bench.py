@@ -133,9 +133,9 @@ def table(result):
     return "\n".join(rows) + "\n"
 
 
-def update_baseline(path, result, merge=False):
-    """Store @result as its mode's baseline; @merge (a run of some
-    benchmarks, --only): replace only the ratios it has, keep the others."""
+def update_baseline(path, result, merge=None):
+    """Store @result as its mode's baseline; @merge (--only's list, a run of
+    some benchmarks): replace only the ratios it has, keep the others."""
     data = {}
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
@@ -143,10 +143,14 @@ def update_baseline(path, result, merge=False):
     keep = ("value", "basis", "wall", "instructions", "better", "target", "status")
     data["arch"] = result["arch"]
     ratios = {r["id"]: {k: r.get(k) for k in keep} for r in result["ratios"]}
-    if merge:
-        old = data.get(result["mode"], {}).get("ratios", {})
-        ratios = {**old, **ratios}
-    data[result["mode"]] = {"recorded": result["host"], "ratios": ratios}
+    section = {"recorded": result["host"], "ratios": ratios}
+    if merge and result["mode"] in data:
+        # The other ratios keep their run's "recorded"; this one's is
+        # under "recorded_only", by the benchmarks it ran.
+        section = data[result["mode"]]
+        section["ratios"] = {**section.get("ratios", {}), **ratios}
+        section.setdefault("recorded_only", {})[merge] = result["host"]
+    data[result["mode"]] = section
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, sort_keys=True)
@@ -187,7 +191,7 @@ def run_arch(arch, args):
     baseline = os.path.join(args.baseline_dir, f"{kernel}.json")
     if args.update_baseline:
         if ok:
-            update_baseline(baseline, result, merge=bool(args.only))
+            update_baseline(baseline, result, merge=args.only)
             print(f"bench: baseline {baseline} ({mode}) updated")
         return ok
     if args.no_gate or args.only or args.compare_module:

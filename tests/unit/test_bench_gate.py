@@ -130,5 +130,32 @@ class Extract(unittest.TestCase):
         self.assertIsNone(bench.extract("no markers"))
 
 
+class UpdateBaseline(unittest.TestCase):
+    def run_with(self, mode, host, *entries):
+        r = run_of(mode, *entries)
+        r["host"] = host
+        return r
+
+    def test_a_partial_run_merges_and_a_whole_run_replaces(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x86_64.json")
+            bench.update_baseline(path, self.run_with("quick", {"date": "1"},
+                                                      entry("B1", 1.0), entry("B2", 4.0)))
+            bench.update_baseline(path, self.run_with("quick", {"date": "2"},
+                                                      entry("B7.x", 2.0), entry("B2", 5.0)),
+                                  merge="B7")
+            with open(path, encoding="utf-8") as f:
+                q = json.load(f)["quick"]
+            self.assertEqual(sorted(q["ratios"]), ["B1", "B2", "B7.x"])
+            self.assertEqual(q["ratios"]["B2"]["value"], 5.0)
+            self.assertEqual(q["recorded"], {"date": "1"})
+            self.assertEqual(q["recorded_only"], {"B7": {"date": "2"}})
+            bench.update_baseline(path, self.run_with("quick", {"date": "3"}, entry("B1", 1.0)))
+            with open(path, encoding="utf-8") as f:
+                q = json.load(f)["quick"]
+            self.assertEqual(sorted(q["ratios"]), ["B1"])
+            self.assertEqual(q["recorded"], {"date": "3"})
+
+
 if __name__ == "__main__":
     unittest.main()
