@@ -5,7 +5,8 @@
 # usage: scripts/bench.sh [--quick] [--arch x86_64|ppc64le|all]
 #                         [--no-gate | --update-baseline]
 #
-# Full run by default (both arches, about 5 minutes on a 2-core machine);
+# Full run by default (both arches, about 13 minutes on a 2-core machine, B7
+# on x86_64 about 7 of them);
 # --quick is the short run CTest's bench-quick label gates in CI.  Results go
 # to $UTRACE_BUILD/bench-results/ (default build/).  Exit status 1 when a
 # ratio regressed beyond the gate's tolerance (bench/gate.py) or a benchmark
