@@ -52,6 +52,9 @@ packages=(
 	# the Debian packages (scripts/build-debs.sh) and their tests: DKMS builds,
 	# lintian, the man page from --help (systemd-analyze: systemd, installed)
 	dkms lintian help2man dpkg-dev
+	# the fresh Debian 12 guest of tests/packaging/fresh-install.sh: its root
+	# file system (bookworm, from Debian's archive) and its ext4 image
+	debootstrap e2fsprogs
 )
 
 trixie_list=/etc/apt/sources.list.d/utrace-trixie.list
