@@ -13,6 +13,13 @@ x86_64: the guest mounts this machine's / read-only over 9p and chroots into
 it, so COMMAND and every path it names are this machine's own (the build tree,
 strace, gdb, ...).  A writable 9p share is mounted at $UTRACE_OUT (see --out).
 
+x86_64 --root-image IMG: the guest boots a Debian system of its own instead
+(tests/packaging/fresh-install.sh makes one): IMG, a raw ext4 image, is its
+root, writable (the run changes IMG), and the image's own init (systemd) runs;
+COMMAND (a path inside the image) runs as a systemd service after
+multi-user.target, its output on the console, and the guest powers off after
+it.  No 9p share: --load, --out and --gcov are not available.
+
 ppc64le: the guest runs from an initramfs holding a static busybox and the
 files named with --file, each at the same absolute path as on this machine,
 so the command line reads the same on both arches.
@@ -325,6 +332,40 @@ chroot /host /bin/sh /run/job.sh
 poweroff -f
 """
 
+# --root-image: the image's own systemd boots, and runs the job as a
+# service after multi-user.target; no login prompt on the console the run
+# reads.
+X86_IMAGE_INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /host
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules.list); do insmod /lib/modules/$m || echo "init: insmod $m failed"; done
+if ! mount -t ext4 -o rw /dev/vda /host || [ ! -x /host/lib/systemd/systemd ]; then
+  echo "@@UTRACE-NOROOT@@"; poweroff -f
+fi
+cp /job.sh /host/utrace-job.sh
+u=/host/etc/systemd/system
+cat > $u/utrace-job.service <<'UNIT'
+[Unit]
+Description=run-guest.py's command
+After=multi-user.target
+[Service]
+Type=oneshot
+StandardInput=null
+StandardOutput=tty
+StandardError=inherit
+TTYPath=/dev/ttyS0
+ExecStart=/bin/sh -c '/bin/sh /utrace-job.sh; sync; systemctl poweroff --force --force'
+UNIT
+mkdir -p $u/multi-user.target.wants
+ln -sf ../utrace-job.service $u/multi-user.target.wants/utrace-job.service
+for g in serial-getty@ttyS0 getty@tty1; do ln -sf /dev/null $u/$g.service; done
+umount /proc /sys /dev
+exec switch_root /host /lib/systemd/systemd
+"""
+
 PPC_INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /tmp /run /sys/kernel/tracing /sys/fs/bpf
@@ -366,8 +407,12 @@ def build_initramfs(args, env, path):
         if args.kernel == "debug":
             mods = []  # virtio, 9p and virtio-net are built in
         else:
-            wanted = (["virtio_pci", "9pnet_virtio", "9p"] + (["virtio_net"] if args.hostfwd else [])
-                      + args.modprobe)
+            if args.root_image:
+                # ext4 asks the crypto API for crc32c at mount.
+                wanted = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
+            else:
+                wanted = ["virtio_pci", "9pnet_virtio", "9p"]
+            wanted += (["virtio_net"] if args.hostfwd else []) + args.modprobe
             mods = module_closure(modroot, wanted)
         names = []
         for m in mods:
@@ -382,7 +427,7 @@ def build_initramfs(args, env, path):
                 cpio.add_file("lib/modules/" + m, src)
             names.append(m)
         cpio.add_bytes("modules.list", ("\n".join(names) + "\n").encode(), 0o100644)
-        cpio.add_bytes("init", X86_INIT.encode())
+        cpio.add_bytes("init", (X86_IMAGE_INIT if args.root_image else X86_INIT).encode())
         cpio.add_bytes("tmp-binds.list", ("\n".join(tmp_binds(args)) + "\n").encode(),
                        0o100644)
     else:
@@ -415,10 +460,18 @@ def qemu_command(args, env, initrd, outdir):
             "-m", str(args.memory), "-smp", str(args.smp),
             "-kernel", env["KIMAGE"], "-initrd", initrd,
             "-append", f"console=ttyS0 {common_append} {args.append}",
-            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,"
-            "readonly=on,multidevs=remap",
-            "-virtfs", f"local,path={outdir},mount_tag=out,security_model=none",
         ]
+        if args.root_image:
+            # The image is the run's alone and thrown away after it: the
+            # guest's flushes (dpkg syncs each file it unpacks) need not
+            # reach the host's disk.
+            cmd += ["-drive", f"file={args.root_image},format=raw,if=virtio,cache=unsafe"]
+        else:
+            cmd += [
+                "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,"
+                "readonly=on,multidevs=remap",
+                "-virtfs", f"local,path={outdir},mount_tag=out,security_model=none",
+            ]
         if args.hostfwd:
             fwds = "".join(f",hostfwd=tcp:127.0.0.1:{h}-:{g}"
                            for h, g in (f.split(":") for f in args.hostfwd))
@@ -550,6 +603,9 @@ def main():
                     help="insmod this module before COMMAND, rmmod after")
     ap.add_argument("--file", action="append", default=[], metavar="PATH",
                     help="ppc64le: put this file into the initramfs at the same path")
+    ap.add_argument("--root-image", metavar="IMG",
+                    help="x86_64, Debian kernel: boot this raw ext4 image as the guest's "
+                         "writable root with its own systemd; COMMAND is a path in it")
     ap.add_argument("--out", metavar="DIR",
                     help="x86_64: host folder mounted writable at $UTRACE_OUT")
     ap.add_argument("--cwd", default="/", help="working directory of COMMAND")
@@ -577,6 +633,14 @@ def main():
         if args.arch != "x86_64" or not re.fullmatch(r"\d+:\d+", fwd):
             die(f"--hostfwd {fwd}: expected HOSTPORT:GUESTPORT, x86_64 only")
 
+    if args.root_image:
+        if args.arch != "x86_64" or args.kernel != "debian":
+            die("--root-image: x86_64's Debian kernels only")
+        if args.load or args.out or args.gcov:
+            die("--root-image: no --load, --out or --gcov (no 9p share)")
+        if not os.path.isfile(args.root_image):
+            die(f"--root-image {args.root_image}: no such file")
+        args.root_image = os.path.abspath(args.root_image)
     if args.modprobe and (args.arch != "x86_64" or args.kernel != "debian"):
         die("--modprobe: x86_64's Debian kernels only")
     if args.kernel == "debug" and args.arch != "x86_64":
