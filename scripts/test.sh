@@ -14,7 +14,9 @@
 # UTRACE_KERNEL_6_12=OFF leaves out Debian's 6.12 (its fetch, the module
 # built for it, and its guest tests guest.<arch>-6.12.*: see README, "How
 # the guests work", for what runs on which kernel); UTRACE_KERNEL_6_12_X86_GUESTS=OFF
-# leaves out only the x86_64 6.12 guest tests.
+# leaves out only the x86_64 6.12 guest tests.  UTRACE_FRESH_INSTALL=ON adds
+# guest.x86_64.fresh_install (label fresh: README's install on a fresh Debian
+# 12 guest; not run by default, see README "Install on your machine").
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +30,8 @@ t0=$(date +%s)
 t1=$(date +%s)
 cmake -S "$top" -B "$build" -G Ninja -DUTRACE_DEBUG_KERNEL="$debug" \
 	-DUTRACE_KERNEL_6_12="$k612" \
-	-DUTRACE_KERNEL_6_12_X86_GUESTS="${UTRACE_KERNEL_6_12_X86_GUESTS:-ON}" >/dev/null
+	-DUTRACE_KERNEL_6_12_X86_GUESTS="${UTRACE_KERNEL_6_12_X86_GUESTS:-ON}" \
+	-DUTRACE_FRESH_INSTALL="${UTRACE_FRESH_INSTALL:-OFF}" >/dev/null
 cmake --build "$build"
 t2=$(date +%s)
 echo "test.sh: setup $((t1 - t0)) s, build $((t2 - t1)) s"
