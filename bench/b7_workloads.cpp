@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include "benchmarks.hpp"
@@ -78,6 +79,7 @@ int run(const std::string &root, const std::vector<std::string> &argv, double *n
         bool show = false)
 {
 	std::vector<char *> a;
+	a.reserve(argv.size() + 1);
 	for (const auto &s : argv)
 		a.push_back(const_cast<char *>(s.c_str()));
 	a.push_back(nullptr);
@@ -147,13 +149,19 @@ std::string small_c()
 	std::string s = "typedef unsigned long size_t;\n";
 	for (int i = 0; i < 40; i++) {
 		const std::string n = std::to_string(i);
-		s += "struct s" + n + " { int a; long b; char c[" + std::to_string(8 + i) +
-		     "]; };\n"
-		     "static int f" +
-		     n + "(struct s" + n +
-		     " *p, int k)\n{\n\tint r = 0;\n\tfor (int i = 0; i < k; i++)\n"
-		     "\t\tr += p->a * i + (int)p->b - p->c[i % " +
-		     std::to_string(8 + i) + "];\n\treturn r;\n}\n";
+		const std::string len = std::to_string(8 + i);
+		s += "struct s";
+		s += n;
+		s += " { int a; long b; char c[";
+		s += len;
+		s += "]; };\nstatic int f";
+		s += n;
+		s += "(struct s";
+		s += n;
+		s += " *p, int k)\n{\n\tint r = 0;\n\tfor (int i = 0; i < k; i++)\n"
+		     "\t\tr += p->a * i + (int)p->b - p->c[i % ";
+		s += len;
+		s += "];\n\treturn r;\n}\n";
 	}
 	s += "int b7_main(int k)\n{\n\tstruct s0 x = {1, 2, {0}};\n\tint r = 0;\n";
 	for (int i = 0; i < 40; i++)
@@ -184,7 +192,8 @@ done
 std::string which(const std::string &name)
 {
 	for (const char *dir : {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"}) {
-		const std::string p = std::string(dir) + "/" + name;
+		std::string p = std::string(dir) + "/";
+		p += name;
 		if (::access(p.c_str(), X_OK) == 0)
 			return p;
 	}
@@ -321,8 +330,11 @@ std::vector<Ratio> b7_workloads(const Config &c)
 			const std::string id = "B7." + w.name;
 			auto ratio = [&](const std::string &what, const std::string &title,
 			                 const std::string &better, std::optional<double> target) {
-				return Ratio{.id = id + "." + what,
-				             .title = w.title + ": " + title,
+				std::string rid = id;
+				rid += ".";
+				rid += what;
+				return Ratio{.id = std::move(rid),
+				             .title = w.title + (": " + title),
 				             .better = better,
 				             .target = target};
 			};
