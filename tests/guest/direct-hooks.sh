@@ -48,7 +48,9 @@ echo nop >$t/current_tracer
 echo >$t/set_ftrace_filter
 echo "sharing the sites with the function tracer: entries, exits: $shared"
 same $shared $alone || fail "reports differ with the function tracer on the sites: $shared, alone $alone"
-[ "$hits" -ge "${alone% *}" ] || fail "the function tracer saw $hits calls, fewer than the engine's ${alone% *}"
+# The same run's reports: the count varies from run to run by the attach's
+# couple of calls (1127 alone, 1126 shared and 1126 hits failed this).
+[ "$hits" -ge "${shared% *}" ] || fail "the function tracer saw $hits calls, fewer than the engine's ${shared% *}"
 echo "the function tracer saw syscall_user_dispatch $hits times"
 
 after=$(counts)
