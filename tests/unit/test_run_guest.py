@@ -139,6 +139,7 @@ class Args:
     icount = None
     tcg = "multi"
     hostfwd = []
+    root_image = None
 
 
 class DebugKernel(unittest.TestCase):
