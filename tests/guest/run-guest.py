@@ -293,14 +293,18 @@ def job_script(args):
     return "\n".join(lines) + "\n"
 
 
-X86_INIT = """#!/bin/busybox sh
+# Both x86_64 inits start alike: busybox, the kernel's file systems, the
+# modules of the initramfs (modules.list).
+X86_INIT_START = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /host
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in $(cat /modules.list); do insmod /lib/modules/$m || echo "init: insmod $m failed"; done
-if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host; then
+"""
+
+X86_INIT = X86_INIT_START + """if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host; then
   echo "@@UTRACE-NOROOT@@"; poweroff -f
 fi
 mount -t proc proc /host/proc
@@ -335,14 +339,7 @@ poweroff -f
 # --root-image: the image's own systemd boots, and runs the job as a
 # service after multi-user.target; no login prompt on the console the run
 # reads.
-X86_IMAGE_INIT = """#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mkdir -p /proc /sys /dev /host
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-for m in $(cat /modules.list); do insmod /lib/modules/$m || echo "init: insmod $m failed"; done
-if ! mount -t ext4 -o rw /dev/vda /host || [ ! -x /host/lib/systemd/systemd ]; then
+X86_IMAGE_INIT = X86_INIT_START + """if ! mount -t ext4 -o rw /dev/vda /host || [ ! -x /host/lib/systemd/systemd ]; then
   echo "@@UTRACE-NOROOT@@"; poweroff -f
 fi
 cp /job.sh /host/utrace-job.sh
