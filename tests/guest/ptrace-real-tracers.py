@@ -335,6 +335,11 @@ def gdb_attach_transcript(workload, workdir, normalise):
         tracing_stopped)
 
 
+# The inferior call resumes only its thread (scheduler-locking): with every
+# thread resumed, main would leave its stop, restart its futex wait and be
+# stopped again wherever gdb's SIGSTOP found it -- inside the wait (pc after
+# the syscall instruction) or on its way back into it (pc at a line start),
+# a race of timing that showed as a one-off difference in "thread 1"'s frame.
 GDB_THREADS_SCRIPT = """\
 set startup-with-shell off
 set pagination off
@@ -349,7 +354,9 @@ print x
 print $_siginfo.si_signo
 print $_siginfo.si_code
 delete
+set scheduler-locking on
 print square(5)
+set scheduler-locking off
 thread 1
 frame function threads
 print r

@@ -16,9 +16,13 @@
  * (strace -p) while it is blocked in that read.  "threads" mode: a thread
  * calls square(7), main joins it and exits with the result (50; not printed:
  * the thread's exit, which gdb reports as it comes, would race with it).
+ * The thread calls square() only once main sleeps in its join (state S in
+ * /proc), so a tracer stopping both there finds main at a fixed place: inside
+ * the join's futex wait, not on its way to it.
  *
  * Built with -g -O0: gdb breaks in square(), steps and prints its locals.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,8 +44,30 @@ static int square(int x)
 	return y + 1;
 }
 
+/* Whether the main thread (tid == pid) is sleeping: its /proc state is S. */
+static int main_sleeps(void)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;	/* no /proc: do not wait forever */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'S';
+}
+
 static void *thread_body(void *arg)
 {
+	while (!main_sleeps())
+		usleep(1000);
 	return (void *)(long)square((int)(long)arg);
 }
 
