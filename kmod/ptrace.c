@@ -614,10 +614,19 @@ static void pt_parting_free(void)
 	}
 }
 
-/* Whether @t is in a wait system call (its registers' number: it sleeps there, or may). */
+/*
+ * Whether @t is in a wait system call (its registers' number: it sleeps
+ * there, or may).  @t is another thread of ours, perhaps exited (a zombie
+ * leader): its stack, where its registers are, is held while they are read.
+ */
 static bool pt_in_wait(struct task_struct *t)
 {
-	long nr = syscall_get_nr(t, task_pt_regs(t));
+	long nr;
+
+	if (!try_get_task_stack(t))
+		return false;
+	nr = syscall_get_nr(t, task_pt_regs(t));
+	utrace_kcall(put_task_stack)(t);
 
 #ifdef CONFIG_IA32_EMULATION
 	if (task_thread_info(t)->status & TS_COMPAT)
@@ -2012,10 +2021,32 @@ static long pt_get_syscall_info(struct pt_ctx *ctx, unsigned long user_size,
 	return copy_to_user(datavp, &info, min(actual_size, user_size)) ? -EFAULT : actual_size;
 }
 
+/*
+ * A request on the tracee's registers or thread state.  Natively
+ * ptrace_check_attach() freezes the tracee (ptrace_freeze_traced()): not even
+ * SIGKILL wakes it until the request is over.  A utrace stop ends at once for
+ * SIGKILL, and the tracee would run through do_exit() and free its kernel
+ * stack (its pt_regs) under the request: so the stop is held for it.  ESRCH
+ * if the tracee is killed or resumed since pt_check_stopped(), as natively.
+ */
+static long pt_examine(struct pt_ctx *ctx, long request, unsigned long addr, unsigned long data)
+{
+	struct utrace *hold = utrace_hold_stop(ctx->tracee, ctx->engine);
+	long ret;
+
+	if (IS_ERR(hold))
+		return PTR_ERR(hold);
+	if (request == PTRACE_GET_SYSCALL_INFO)
+		ret = pt_get_syscall_info(ctx, addr, (void __user *)data);
+	else
+		ret = pt_arch_ptrace(ctx->tracee, request, addr, data);
+	utrace_release_stop(hold);
+	return ret;
+}
+
 static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, unsigned long data)
 {
 	struct task_struct *child = ctx->tracee;
-	void __user *datavp = (void __user *)data;
 	kernel_siginfo_t info;
 	long ret;
 
@@ -2059,7 +2090,7 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 		spin_unlock(&pt_lock);
 		return ret;
 	case PTRACE_GET_SYSCALL_INFO:
-		return pt_get_syscall_info(ctx, addr, datavp);
+		return pt_examine(ctx, request, addr, data);
 	case PTRACE_INTERRUPT:
 		return pt_interrupt(ctx);
 	case PTRACE_LISTEN:
@@ -2083,7 +2114,7 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 		 * compat_arch_ptrace()) does not look at the ptrace link for
 		 * those.
 		 */
-		return pt_arch_ptrace(child, request, addr, data);
+		return pt_examine(ctx, request, addr, data);
 	}
 }
 

@@ -24,7 +24,7 @@
 #include <linux/sched/signal.h>
 #include <linux/security.h>
 #include <linux/sched/task.h>
-#include <linux/security.h>
+#include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
 #include <linux/tty.h>
 
@@ -69,6 +69,7 @@ UTRACE_KCALL_DEFINE(getrusage, utrace_getrusage_t);
 UTRACE_KCALL_DEFINE(security_ptrace_traceme, utrace_security_ptrace_traceme_t);
 UTRACE_KCALL_DEFINE(kernel_waitid, utrace_kernel_waitid_t);
 UTRACE_KCALL_DEFINE(release_task, utrace_release_task_t);
+UTRACE_KCALL_DEFINE(put_task_stack, utrace_put_task_stack_t);
 #ifdef CONFIG_IA32_EMULATION
 UTRACE_KCALL_DEFINE(compat_arch_ptrace, utrace_compat_arch_ptrace_t);
 UTRACE_KCALL_DEFINE(copy_siginfo_to_user32, utrace_copy_siginfo_to_user32_t);
@@ -104,6 +105,7 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(getrusage, getrusage));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(security_ptrace_traceme, security_ptrace_traceme));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(release_task, release_task));
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(put_task_stack, put_task_stack));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_set_jobctl_pending, task_set_jobctl_pending));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_clear_jobctl_pending, task_clear_jobctl_pending));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(signal_wake_up_state, signal_wake_up_state));
@@ -151,6 +153,7 @@ static struct utrace_kcall utrace_sym_table[] = {
 	UTRACE_KCALL_INIT(security_ptrace_traceme, "security_ptrace_traceme"),
 	UTRACE_KCALL_INIT(kernel_waitid, "kernel_waitid"),
 	UTRACE_KCALL_INIT(release_task, "release_task"),
+	UTRACE_KCALL_INIT(put_task_stack, "put_task_stack"),
 #ifdef CONFIG_IA32_EMULATION
 	UTRACE_KCALL_INIT(compat_arch_ptrace, "compat_arch_ptrace"),
 	/* x86's own with CONFIG_X86_X32_ABI, else the generic one: the macro says */

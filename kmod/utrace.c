@@ -861,6 +861,63 @@ int utrace_finish_examine(struct task_struct *target, struct utrace_engine *engi
 }
 EXPORT_SYMBOL_GPL(utrace_finish_examine);
 
+/**
+ * utrace_hold_stop - keep a stopped thread in its stop, SIGKILL included
+ * @target:	thread of interest, stopped for @engine
+ * @engine:	engine pointer returned by utrace_attach_task()
+ *
+ * As ptrace_freeze_traced() does for a native ptrace request: until
+ * utrace_release_stop(), @target does not leave its stop, not for a fatal
+ * signal either, so its registers and kernel stack stay there for the
+ * caller to read and write (a SIGKILL ends the stop once the hold is
+ * released).  Returns the hold (the thread's utrace, referenced), or
+ * ERR_PTR(-ESRCH) if @target is not stopped, has a fatal signal pending,
+ * or @engine is detached.  Not for current.  Context: process, no locks
+ * held; the hold must be short (the length of a request).
+ */
+struct utrace *utrace_hold_stop(struct task_struct *target, struct utrace_engine *engine)
+{
+	struct utrace *utrace = get_utrace_lock(target, engine);
+
+	if (IS_ERR(utrace))
+		return utrace;
+	if (!utrace->stopped || fatal_signal_pending(target)) {
+		put_utrace_unlock(utrace);
+		return ERR_PTR(-ESRCH);
+	}
+	utrace->holds++;
+	spin_unlock(&utrace->lock);
+	return utrace;
+}
+
+/* End a utrace_hold_stop(): the thread goes on as its engines and signals say. */
+void utrace_release_stop(struct utrace *utrace)
+{
+	spin_lock(&utrace->lock);
+	if (!--utrace->holds && utrace->held)
+		utrace_kcall(wake_up_state)(utrace->task, __TASK_TRACED);
+	spin_unlock(&utrace->lock);
+	utrace_put(utrace);
+}
+
+/*
+ * Woken in utrace_stop() (resumed, or a fatal signal): stay while a
+ * utrace_hold_stop() lasts, in TASK_TRACED (any other wakeup only loops).
+ */
+static void utrace_stop_held(struct utrace *utrace)
+	__must_hold(&utrace->lock)
+{
+	while (utrace->holds) {
+		utrace->held = true;
+		set_special_state(TASK_TRACED);
+		spin_unlock(&utrace->lock);
+		schedule();
+		__set_current_state(TASK_RUNNING);
+		spin_lock(&utrace->lock);
+	}
+	utrace->held = false;
+}
+
 /* Whether @task is in a utrace stop now (for /dev/utrace's engine info). */
 bool utrace_task_stopped(struct task_struct *task)
 {
@@ -1231,6 +1288,7 @@ static void utrace_stop(struct utrace *utrace)
 		__set_current_state(TASK_RUNNING);
 
 		spin_lock(&utrace->lock);
+		utrace_stop_held(utrace);
 		utrace->stopped = false;
 		spin_unlock(&utrace->lock);
 		if (fatal_signal_pending(task)) {

@@ -55,6 +55,8 @@
  * @flags:	union of the event bits of all engines
  * @resume:	the least resume action pending for the task's way back to user
  * @stopped:	the task is in (or entering) a utrace stop, in TASK_TRACED
+ * @holds:	utrace_hold_stop()s in force: the task stays in its stop
+ * @held:	the task waits in its stop for @holds to end (utrace_stop_held())
  * @death:	the task has passed its DEATH report: no more stops
  * @death_report: the task is walking @attached for its DEATH report
  * @reap:	the task was released: no more reports but REAP
@@ -106,6 +108,8 @@ struct utrace {
 	unsigned long flags;
 	enum utrace_resume_action resume;
 	bool stopped;
+	unsigned int holds;
+	bool held;
 	unsigned int death:1;
 	unsigned int death_report:1;
 	unsigned int reap:1;
@@ -147,6 +151,8 @@ void utrace_core_exit(void);
 struct utrace *utrace_lookup(struct task_struct *task);
 bool utrace_active(void);
 bool utrace_task_stopped(struct task_struct *task);
+struct utrace *utrace_hold_stop(struct task_struct *target, struct utrace_engine *engine);
+void utrace_release_stop(struct utrace *utrace);
 void utrace_flush_reaps(void);
 void utrace_inflight_get(void);
 void utrace_inflight_put(void);
@@ -294,6 +300,9 @@ typedef void utrace_getrusage_t(struct task_struct *p, int who, struct rusage *r
 UTRACE_KCALL_DECLARE(getrusage, utrace_getrusage_t);
 typedef void utrace_release_task_t(struct task_struct *p);
 UTRACE_KCALL_DECLARE(release_task, utrace_release_task_t);
+/* try_get_task_stack() is inline, its put is not exported */
+typedef void utrace_put_task_stack_t(struct task_struct *tsk);
+UTRACE_KCALL_DECLARE(put_task_stack, utrace_put_task_stack_t);
 /* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
 typedef long utrace_kernel_waitid_t(int which, pid_t upid, void *infop, int options,
 				struct rusage *ru);

@@ -19,7 +19,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sstream>
+#include <linux/userfaultfd.h>
 #include <string>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -351,6 +354,49 @@ TEST(PtraceBackend, AThreadWaitingForAnyChildSeesItsSiblingsNewTracee)
 	        << "status " << status << " (-1: the waiting thread never saw the new tracee)";
 }
 
+// A group's first tracee makes its threads in a wait restart it (the
+// backend's pt_kick_waiters() reads each thread's system call number from
+// its registers): a zombie leader, whose kernel stack is freed, is skipped,
+// not read (before: a NULL stack's pt_regs, a kernel Oops).
+TEST(PtraceBackend, AGroupWhoseLeaderExitedSeizesItsFirstTracee)
+{
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok()) << kBackend;
+	const pid_t x = fork_child([] {
+		for (;;)
+			pause();
+		return 0;
+	});
+	const pid_t p = fork_child([x] {
+		pthread_t th;
+		if (pthread_create(
+		            &th, nullptr,
+		            [](void *arg) -> void * {
+			            const pid_t tracee = *static_cast<pid_t *>(arg);
+			            // The leader is a zombie: its stack is gone.
+			            while (proc_state(getpid()).rfind('Z', 0) != 0)
+				            usleep(1000);
+			            // Its tracer's exit detaches it.
+			            syscall(SYS_exit_group,
+			                    ptrace(PTRACE_SEIZE, tracee, nullptr, nullptr) ? 2 : 0);
+			            return nullptr;
+		            },
+		            const_cast<pid_t *>(&x)) != 0)
+			return 1;
+		syscall(SYS_exit, 0); // the leader only
+		return 4;
+	});
+	const int status = wait_for(p, 60s);
+	if (status == -1) {
+		kill(p, SIGKILL);
+		wait_for(p, 60s);
+	}
+	kill(x, SIGKILL);
+	wait_for(x, 60s);
+	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	        << "status " << status << " (-1: stuck; exit 2: SEIZE failed)";
+}
+
 // Natively a thread can be attached until exit_notify() makes it a zombie
 // (ptrace_attach() refuses only ->exit_state), and then its tracer's wait
 // reports its exit.  The utrace core reports a death earlier, at the
@@ -528,6 +574,155 @@ TEST(PtraceBackend, AThreadSeizedAsItExitsHasItsExitReported)
 TEST(PtraceBackend, AThreadTracedBeforeCanBeSeizedAsItExitsAndHasItsExitReported)
 {
 	expect_exits_reported(true);
+}
+
+// What happened to a tracee killed while its tracer's PTRACE_SETREGSET
+// waited in a page fault half-way through the registers.
+struct KilledInRequest {
+	std::string skip;     // why the run could not be made, or ""
+	std::string problems; // "" when all went as native ptrace does
+	std::string state;    // the tracee's /proc state while the request waited
+	long request = 0;     // the request's return value
+};
+
+// The run itself: the caller (this thread) traces a child stopped by
+// PTRACE_INTERRUPT and writes its NT_PRSTATUS registers back with
+// PTRACE_SETREGSET from a buffer whose second half lies on a userfaultfd
+// page, so the kernel has written the first registers when it waits for
+// that page.  Another thread then SIGKILLs the tracee and watches it for a
+// second before it provides the page.  Natively ptrace_freeze_traced() keeps
+// the tracee in its stop until the request ends ("t (tracing stop)"), then
+// it dies.  A tracee that dies meanwhile has its kernel stack, where the
+// request writes the rest, freed: the page is then never provided (the
+// region is unmapped and the request fails with EFAULT), as the old backend
+// would have Oopsed (stop 19's stress run: getreg+0x40 from arch_ptrace()).
+KilledInRequest kill_during_register_request()
+{
+	KilledInRequest out;
+	const long uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0) {
+		out.skip = std::string("userfaultfd: ") + std::strerror(errno) +
+		           " (a kernel without CONFIG_USERFAULTFD, e.g. the debug kernel)";
+		return out;
+	}
+	const int fd = static_cast<int>(uffd);
+	uffdio_api api{.api = UFFD_API, .features = 0, .ioctls = 0};
+	if (ioctl(fd, UFFDIO_API, &api) != 0) {
+		out.problems = std::string("UFFDIO_API: ") + std::strerror(errno);
+		close(fd);
+		return out;
+	}
+	const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	auto *area = static_cast<char *>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
+	                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	if (area == MAP_FAILED) {
+		out.problems = std::string("mmap: ") + std::strerror(errno);
+		close(fd);
+		return out;
+	}
+	uffdio_register reg{};
+	reg.range.start = reinterpret_cast<uintptr_t>(area + page);
+	reg.range.len = page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(fd, UFFDIO_REGISTER, &reg) != 0) {
+		out.problems = std::string("UFFDIO_REGISTER: ") + std::strerror(errno);
+		munmap(area, 2 * page);
+		close(fd);
+		return out;
+	}
+
+	const pid_t child = fork();
+	if (child == 0) {
+		for (;;)
+			pause();
+	}
+	int status = 0;
+	char regs[1024];
+	iovec iov{.iov_base = regs, .iov_len = sizeof(regs)};
+	if (ptrace(PTRACE_SEIZE, child, nullptr, nullptr) != 0 ||
+	    ptrace(PTRACE_INTERRUPT, child, nullptr, nullptr) != 0 ||
+	    waitpid(child, &status, 0) != child || !WIFSTOPPED(status) ||
+	    ptrace(PTRACE_GETREGSET, child, NT_PRSTATUS, &iov) != 0) {
+		out.problems = std::string("seize, interrupt, GETREGSET: ") + std::strerror(errno);
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		munmap(area, 2 * page);
+		close(fd);
+		return out;
+	}
+	// Eight registers on the first page, the rest on the second.
+	const size_t first = 8 * sizeof(long);
+	char *buf = area + page - first;
+	std::memcpy(buf, regs, first);
+	alignas(4096) static char rest[65536];
+	std::memcpy(rest, regs + first, iov.iov_len - first);
+
+	std::thread pager([&] {
+		pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+		uffd_msg msg{};
+		if (poll(&p, 1, 30000) != 1 || read(fd, &msg, sizeof(msg)) != sizeof(msg) ||
+		    msg.event != UFFD_EVENT_PAGEFAULT) {
+			out.problems += "no fault from the request in 30 s; ";
+			return;
+		}
+		kill(child, SIGKILL);
+		const auto end = std::chrono::steady_clock::now() + 1s;
+		bool died = false;
+		while (!died && std::chrono::steady_clock::now() < end) {
+			out.state = proc_state(child);
+			died = out.state.empty() || out.state[0] == 'Z' || out.state[0] == 'X';
+			std::this_thread::sleep_for(10ms);
+		}
+		if (died) {
+			out.problems += "the tracee died (" + out.state +
+			                ") while the request on its registers went on; ";
+			munmap(area + page, page);
+			uffdio_range wake{.start = reinterpret_cast<uintptr_t>(area + page),
+			                  .len = page};
+			ioctl(fd, UFFDIO_WAKE, &wake);
+			return;
+		}
+		uffdio_copy copy{.dst = reinterpret_cast<uintptr_t>(area + page),
+		                 .src = reinterpret_cast<uintptr_t>(rest),
+		                 .len = page,
+		                 .mode = 0,
+		                 .copy = 0};
+		if (ioctl(fd, UFFDIO_COPY, &copy) != 0)
+			out.problems += std::string("UFFDIO_COPY: ") + std::strerror(errno) + "; ";
+	});
+	iovec set{.iov_base = buf, .iov_len = iov.iov_len};
+	out.request = ptrace(PTRACE_SETREGSET, child, NT_PRSTATUS, &set);
+	pager.join();
+	if (waitpid(child, &status, 0) != child || !WIFSIGNALED(status) ||
+	    WTERMSIG(status) != SIGKILL)
+		out.problems += "the tracee did not die of SIGKILL (status " +
+		                std::to_string(status) + "); ";
+	munmap(area, 2 * page);
+	close(fd);
+	return out;
+}
+
+// A request on the tracee's registers holds it in its stop, SIGKILL
+// included, until the request is over, as natively: the same run under
+// native ptrace (the oracle) and the backend.
+TEST(PtraceBackend, ATraceeKilledDuringARegisterRequestStaysInItsStopUntilTheRequestEnds)
+{
+	ASSERT_TRUE(write_backend("N")) << kBackend;
+	const KilledInRequest native = kill_during_register_request();
+	if (!native.skip.empty())
+		GTEST_SKIP() << native.skip;
+	ASSERT_EQ(native.problems, "") << "native ptrace";
+	EXPECT_EQ(native.state.substr(0, 1), "t") << "native ptrace";
+	EXPECT_EQ(native.request, 0) << "native ptrace";
+	KilledInRequest utrace;
+	{
+		BackendOn backend;
+		ASSERT_TRUE(backend.ok()) << kBackend;
+		utrace = kill_during_register_request();
+	}
+	EXPECT_EQ(utrace.problems, "") << "utrace backend";
+	EXPECT_EQ(utrace.state, native.state) << "utrace backend";
+	EXPECT_EQ(utrace.request, native.request) << "utrace backend";
 }
 
 // A tracee whose signal-delivery stop the ptrace backend recorded, held in
