@@ -105,6 +105,27 @@ int wait_for(pid_t pid, std::chrono::seconds timeout, int options = 0)
 	}
 }
 
+// A child that sleeps until killed.
+pid_t sleeper()
+{
+	return fork_child([] {
+		for (;;)
+			pause();
+		return 0;
+	});
+}
+
+// wait_for(@pid, @timeout); a child still running then is killed and reaped.
+int wait_or_kill(pid_t pid, std::chrono::seconds timeout)
+{
+	const int status = wait_for(pid, timeout);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		wait_for(pid, 60s);
+	}
+	return status;
+}
+
 // The system call @tid (a thread of @pid) sleeps in, from /proc: -1 when it
 // runs or is not in one.
 long syscall_of(pid_t pid, pid_t tid = 0)
@@ -221,11 +242,7 @@ TEST(PtraceBackend, AnUnrelatedWaitSleepsThroughAnotherTracersStops)
 	// W waits for a child of its own that does not exit: it traces nothing.
 	Pipe child;
 	const pid_t w = fork_child([&] {
-		const pid_t c = fork_child([] {
-			for (;;)
-				pause();
-			return 0;
-		});
+		const pid_t c = sleeper();
 		child.put(c);
 		int status = 0;
 		if (syscall(SYS_wait4, c, &status, 0, nullptr) != c)
@@ -282,11 +299,7 @@ TEST(PtraceBackend, AParentAlreadyWaitingSeesItsChildsTracemeStop)
 			return 4;
 		return WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : 5;
 	});
-	const int status = wait_for(p, 120s);
-	if (status == -1) {
-		kill(p, SIGKILL);
-		wait_for(p, 60s);
-	}
+	const int status = wait_or_kill(p, 120s);
 	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	        << "parent status " << status << " (-1: its wait never saw the stop)";
 }
@@ -295,20 +308,12 @@ TEST(PtraceBackend, AThreadWaitingForAnyChildSeesItsSiblingsNewTracee)
 {
 	BackendOn backend;
 	ASSERT_TRUE(backend.ok()) << kBackend;
-	const pid_t x = fork_child([] {
-		for (;;)
-			pause();
-		return 0;
-	});
+	const pid_t x = sleeper();
 	// P: one thread waits for any child (it has one that sleeps), the
 	// other seizes and interrupts x meanwhile.  Natively the wait looks at
 	// every thread's tracees.
 	const pid_t p = fork_child([x] {
-		const pid_t own = fork_child([] {
-			for (;;)
-				pause();
-			return 0;
-		});
+		const pid_t own = sleeper();
 		struct Shared {
 			pid_t tid = 0;
 			pid_t got = 0;
@@ -343,11 +348,7 @@ TEST(PtraceBackend, AThreadWaitingForAnyChildSeesItsSiblingsNewTracee)
 			return 4;
 		return ptrace(PTRACE_DETACH, x, nullptr, nullptr) == 0 ? 0 : 5;
 	});
-	const int status = wait_for(p, 120s);
-	if (status == -1) {
-		kill(p, SIGKILL);
-		wait_for(p, 60s);
-	}
+	const int status = wait_or_kill(p, 120s);
 	kill(x, SIGKILL);
 	wait_for(x, 60s);
 	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -362,11 +363,7 @@ TEST(PtraceBackend, AGroupWhoseLeaderExitedSeizesItsFirstTracee)
 {
 	BackendOn backend;
 	ASSERT_TRUE(backend.ok()) << kBackend;
-	const pid_t x = fork_child([] {
-		for (;;)
-			pause();
-		return 0;
-	});
+	const pid_t x = sleeper();
 	const pid_t p = fork_child([x] {
 		pthread_t th;
 		if (pthread_create(
@@ -386,11 +383,7 @@ TEST(PtraceBackend, AGroupWhoseLeaderExitedSeizesItsFirstTracee)
 		syscall(SYS_exit, 0); // the leader only
 		return 4;
 	});
-	const int status = wait_for(p, 60s);
-	if (status == -1) {
-		kill(p, SIGKILL);
-		wait_for(p, 60s);
-	}
+	const int status = wait_or_kill(p, 60s);
 	kill(x, SIGKILL);
 	wait_for(x, 60s);
 	EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -631,11 +624,7 @@ KilledInRequest kill_during_register_request()
 		return out;
 	}
 
-	const pid_t child = fork();
-	if (child == 0) {
-		for (;;)
-			pause();
-	}
+	const pid_t child = sleeper();
 	int status = 0;
 	char regs[1024];
 	iovec iov{.iov_base = regs, .iov_len = sizeof(regs)};
@@ -735,11 +724,7 @@ protected:
 	void start(const std::function<int(pid_t)> &request)
 	{
 		ASSERT_TRUE(backend_.ok()) << kBackend;
-		tracee_ = fork_child([] {
-			for (;;)
-				pause();
-			return 0;
-		});
+		tracee_ = sleeper();
 		tracer_ = fork_child([&, t = tracee_] {
 			if (ptrace(PTRACE_SEIZE, t, nullptr, nullptr) != 0)
 				return 90;
