@@ -83,34 +83,20 @@ bool pt_backend;
 
 /* tracee -> its relationship (pt_ctx.hnode), while linked.  pt_lock; RCU readers. */
 static struct rhashtable pt_tracees;
-static int pt_tracee_cmp(struct rhashtable_compare_arg *arg, const void *obj)
-{
-	return ((const struct pt_ctx *)obj)->tracee != *(struct task_struct *const *)arg->key;
-}
-
 static const struct rhashtable_params pt_tracee_params = {
 	.key_len = sizeof(struct task_struct *),
 	.key_offset = offsetof(struct pt_ctx, tracee),
 	.head_offset = offsetof(struct pt_ctx, hnode),
 	.automatic_shrinking = true,
-	.hashfn = utrace_ptr_hashfn,
-	.obj_cmpfn = pt_tracee_cmp,
 };
 
 /* tracer group (signal_struct) -> struct pt_group.  pt_lock; RCU readers. */
 static struct rhashtable pt_groups;
-static int pt_group_cmp(struct rhashtable_compare_arg *arg, const void *obj)
-{
-	return ((const struct pt_group *)obj)->sig != *(struct signal_struct *const *)arg->key;
-}
-
 static const struct rhashtable_params pt_group_params = {
 	.key_len = sizeof(struct signal_struct *),
 	.key_offset = offsetof(struct pt_group, sig),
 	.head_offset = offsetof(struct pt_group, hnode),
 	.automatic_shrinking = true,
-	.hashfn = utrace_ptr_hashfn,
-	.obj_cmpfn = pt_group_cmp,
 };
 
 /* Dead non-child leaders whose zombie is or may be held (pt_hold_zombie()). */

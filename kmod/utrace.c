@@ -50,19 +50,11 @@
 #include "utrace_trace.h"
 
 static struct rhashtable utrace_table;
-
-static int utrace_table_cmp(struct rhashtable_compare_arg *arg, const void *obj)
-{
-	return ((const struct utrace *)obj)->task != *(struct task_struct *const *)arg->key;
-}
-
 static const struct rhashtable_params utrace_table_params = {
 	.key_len = sizeof(struct task_struct *),
 	.key_offset = offsetof(struct utrace, task),
 	.head_offset = offsetof(struct utrace, node),
 	.automatic_shrinking = true,
-	.hashfn = utrace_ptr_hashfn,
-	.obj_cmpfn = utrace_table_cmp,
 };
 
 static struct kmem_cache *utrace_cachep;

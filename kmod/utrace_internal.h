@@ -14,7 +14,6 @@
 #define _UTRACE_INTERNAL_H
 
 #include <linux/compat.h>
-#include <linux/hash.h>
 #include <linux/ptrace.h>
 #include <linux/rhashtable-types.h>
 #include <linux/sched.h>
@@ -144,17 +143,6 @@ struct utrace {
 	struct work_struct reap_work;
 	struct rcu_head rcu;
 };
-
-/*
- * The hash of the module's rhashtables, whose keys are pointers (a task, a
- * signal_struct): one multiplication, inline in the lookups, where the
- * default is a jhash2() of the key's words and a memcmp() call per entry
- * compared.  Also called through ht->p.hashfn by lib/rhashtable.c.
- */
-static inline u32 utrace_ptr_hashfn(const void *data, u32 len, u32 seed)
-{
-	return hash_64((unsigned long)*(void *const *)data ^ seed, 32);
-}
 
 /* utrace.c: the core */
 int utrace_core_init(void);
