@@ -78,14 +78,7 @@ UTRACE_CHECK_REPLACEMENT(do_syscall_trace_leave, utrace_ppc_syscall_leave);
  */
 static bool utrace_ppc_syscall_filter(void)
 {
-	bool want;
-
-	if (!utrace_active())
-		return false;
-	rcu_read_lock();
-	want = utrace_lookup(current);
-	rcu_read_unlock();
-	return want;
+	return utrace_lookup(current);
 }
 
 long utrace_ppc_syscall_enter(struct pt_regs *regs)

@@ -65,13 +65,9 @@ static struct workqueue_struct *utrace_wq;
 /* Tasks in the table; hooks that see every task return at once when zero. */
 static atomic_t utrace_tasks = ATOMIC_INIT(0);
 
-/*
- * Tasks inside this module's code that may sleep or outlive a hook's
- * removal: replacements of kernel functions and queued task work.  Unload
- * waits for zero.
- */
-static atomic_t utrace_inflight = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(utrace_inflight_wq);
+/* Tasks inside this module's code: see utrace_inflight_get(). */
+atomic_t utrace_inflight = ATOMIC_INIT(0);
+DECLARE_WAIT_QUEUE_HEAD(utrace_inflight_wq);
 
 /* utrace_barrier and utrace_prepare_examine wait here for a report to end. */
 static bool utrace_exiting;
@@ -81,22 +77,6 @@ static bool utrace_exiting;
  * utrace_core_quiesce()).  Their waiter sleeps on utrace_inflight_wq.
  */
 static atomic_t utrace_step_offs = ATOMIC_INIT(0);
-
-void utrace_inflight_get(void)
-{
-	atomic_inc(&utrace_inflight);
-}
-
-void utrace_inflight_put(void)
-{
-	/*
-	 * Only unload waits here: do not take the wait queue's lock on every
-	 * system call of a traced task.  wq_has_sleeper()'s barrier pairs with
-	 * the one in the waiter's prepare_to_wait().
-	 */
-	if (atomic_dec_and_test(&utrace_inflight) && wq_has_sleeper(&utrace_inflight_wq))
-		wake_up_all(&utrace_inflight_wq);
-}
 
 /*
  * A replacement about to call a kernel function in which the task may die
@@ -137,6 +117,18 @@ bool utrace_active(void)
 }
 
 /*
+ * The utrace each CPU looked up last: a task making system calls finds its
+ * own entry here, and a tracer the entry of the tracee it works on, without
+ * a hash walk.  An entry leaves every CPU's slot (utrace_uncache()) after it
+ * leaves the table and before it is freed, an RCU grace period later; so a
+ * slot read with preemption off holds NULL or an entry not yet freed, used
+ * only if it is @task's.  A slot is filled with the full barrier of a Dekker
+ * pair: either the filler sees the entry is going and empties its slot
+ * again, or utrace_uncache() sees the slot filled and empties it.
+ */
+static DEFINE_PER_CPU(struct utrace *, utrace_slot);
+
+/*
  * @task's utrace, or NULL.  The entry stays valid while the caller is in an
  * RCU read-side section, holds a reference, or is @task itself (only the
  * task's release or unload removes it).  The table walk is always made
@@ -148,10 +140,32 @@ struct utrace *utrace_lookup(struct task_struct *task)
 
 	if (!utrace_active())
 		return NULL;
-	rcu_read_lock();
-	utrace = rhashtable_lookup(&utrace_table, &task, utrace_table_params);
-	rcu_read_unlock();
+	preempt_disable();
+	utrace = __this_cpu_read(utrace_slot);
+	if (unlikely(!utrace || READ_ONCE(utrace->task) != task)) {
+		rcu_read_lock();
+		utrace = rhashtable_lookup(&utrace_table, &task, utrace_table_params);
+		rcu_read_unlock();
+		if (utrace) {
+			__this_cpu_write(utrace_slot, utrace);
+			smp_mb();	/* the slot before ->uncached */
+			if (READ_ONCE(utrace->uncached))
+				this_cpu_cmpxchg(utrace_slot, utrace, NULL);
+		}
+	}
+	preempt_enable();
 	return utrace;
+}
+
+/* @utrace has left the table: empty every slot that holds it. */
+static void utrace_uncache(struct utrace *utrace)
+{
+	int cpu;
+
+	WRITE_ONCE(utrace->uncached, true);
+	smp_mb();	/* ->uncached before the slots */
+	for_each_possible_cpu(cpu)
+		cmpxchg(per_cpu_ptr(&utrace_slot, cpu), utrace, NULL);
 }
 
 static void utrace_free_rcu(struct rcu_head *rcu)
@@ -232,6 +246,7 @@ static struct utrace *utrace_get_or_create(struct task_struct *task)
 		utrace->reap = 1;
 		spin_unlock(&utrace->lock);
 		if (!rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params)) {
+			utrace_uncache(utrace);
 			atomic_dec(&utrace_tasks);
 			utrace_put(utrace);	/* the table's */
 		}
@@ -606,7 +621,8 @@ int utrace_set_events(struct task_struct *target, struct utrace_engine *engine,
 	utrace->flags |= events;
 	if ((events & UTRACE_EVENT_SYSCALL) && !utrace->syscall_work && !utrace->death)
 		utrace_arch_set_syscall_work(utrace);
-	if ((old & ~events) && utrace->reporting == engine && target != current)
+	smp_mb();	/* the events before @reporting: see start_callback() */
+	if ((old & ~events) && READ_ONCE(utrace->reporting) == engine && target != current)
 		ret = -EINPROGRESS;
 out:
 	put_utrace_unlock(utrace);
@@ -673,9 +689,10 @@ int utrace_control(struct task_struct *target, struct utrace_engine *engine,
 	case UTRACE_DETACH:
 		engine->flags = 0;
 		WRITE_ONCE(engine->ops, &utrace_detached_ops);
+		smp_mb();	/* the ops before @reporting: see start_callback() */
 		if (utrace->death && target->exit_state)
 			ret = -EALREADY;
-		else if (utrace->reporting == engine)
+		else if (READ_ONCE(utrace->reporting) == engine)
 			ret = -EINPROGRESS;
 		if (!list_empty(&engine->entry) && utrace_quiet(utrace) &&
 		    utrace->reporting != engine) {
@@ -782,7 +799,8 @@ int utrace_barrier(struct task_struct *target, struct utrace_engine *engine)
 		return -ESRCH;
 	for (;;) {
 		spin_lock(&utrace->lock);
-		if (utrace->reporting != engine || utrace->stopped) {
+		smp_mb();	/* a detach before @reporting: see start_callback() */
+		if (smp_load_acquire(&utrace->reporting) != engine || utrace->stopped) {
 			ret = engine_detached(engine) || utrace->reap ? -ESRCH : 0;
 			spin_unlock(&utrace->lock);
 			break;
@@ -936,9 +954,15 @@ bool utrace_task_stopped(struct task_struct *task)
  * Reporting.  Everything below runs in the traced task itself.
  */
 
-/* Splice in new engines: the task is the only one walking the list. */
+/*
+ * Splice in new engines: the task is the only one walking the list.  An
+ * engine attached while this looks joins the next report: the attach raced
+ * the report, it may as well have come after it.
+ */
 static void start_report(struct utrace *utrace)
 {
+	if (list_empty(&utrace->attaching))
+		return;
 	spin_lock(&utrace->lock);
 	list_splice_tail_init(&utrace->attaching, &utrace->attached);
 	spin_unlock(&utrace->lock);
@@ -954,8 +978,19 @@ static void finish_callback(struct utrace *utrace, struct utrace_report *report,
 	enum utrace_resume_action action = utrace_resume_action(ret);
 
 	report->result = ret & ~UTRACE_RESUME_MASK;
+	/*
+	 * The common answer changes nothing: no lock.  A wish or a detach
+	 * another thread makes meanwhile is made after this answer, as it
+	 * would be had it waited for the lock.
+	 */
+	if (action == UTRACE_RESUME &&
+	    !(READ_ONCE(engine->flags) & ENGINE_WISHES) && !engine_detached(engine)) {
+		/* The callback's effects before utrace_barrier() sees it end. */
+		smp_store_release(&utrace->reporting, NULL);
+		return;
+	}
 	spin_lock(&utrace->lock);
-	utrace->reporting = NULL;
+	WRITE_ONCE(utrace->reporting, NULL);
 	if (action == UTRACE_DETACH || engine_detached(engine)) {
 		engine->flags = 0;
 		WRITE_ONCE(engine->ops, &utrace_detached_ops);
@@ -976,7 +1011,15 @@ static void finish_callback(struct utrace *utrace, struct utrace_report *report,
 		report->resume_action = action;
 }
 
-/* Whether @engine gets this report; marks it as the one reporting. */
+/*
+ * Whether @engine gets this report; marks it as the one reporting.  No lock:
+ * the engine is published in @reporting before its ops and events are read
+ * again, and a detach or utrace_set_events() changes those before it reads
+ * @reporting, with a full barrier on each side (see utrace_control(),
+ * utrace_set_events() and utrace_barrier()): either the detacher sees the
+ * callback may run (-EINPROGRESS, and utrace_barrier() waits for it), or
+ * the task sees the change and makes no callback.
+ */
 static bool start_callback(struct utrace *utrace, struct utrace_report *report,
 			   struct utrace_engine *engine, unsigned long event)
 {
@@ -984,12 +1027,16 @@ static bool start_callback(struct utrace *utrace, struct utrace_report *report,
 		report->detaches = true;
 		return false;
 	}
-	if (!(engine->flags & event))
+	if (!(READ_ONCE(engine->flags) & event))
 		return false;
+	WRITE_ONCE(utrace->reporting, engine);
+	smp_mb();	/* pairs with the detacher's */
+	if (engine_detached(engine) || !(READ_ONCE(engine->flags) & event)) {
+		smp_store_release(&utrace->reporting, NULL);	/* no callback */
+		report->detaches |= engine_detached(engine);
+		return false;
+	}
 	report->takers = true;
-	spin_lock(&utrace->lock);
-	utrace->reporting = engine;
-	spin_unlock(&utrace->lock);
 	return true;
 }
 
@@ -1002,9 +1049,10 @@ typedef u32 (*utrace_invoke_t)(struct utrace_engine *engine,
 			       const struct utrace_engine_ops *ops,
 			       struct utrace_report *report, void *args);
 
-static void report_callbacks(struct utrace *utrace, struct utrace_report *report,
-			     unsigned long event, bool reverse, utrace_invoke_t invoke,
-			     void *args)
+static __always_inline void __report_callbacks(struct utrace *utrace,
+					       struct utrace_report *report,
+					       unsigned long event, bool reverse,
+					       utrace_invoke_t invoke, void *args)
 {
 	struct list_head *head = &utrace->attached, *pos;
 	struct utrace_engine *engine;
@@ -1021,6 +1069,17 @@ static void report_callbacks(struct utrace *utrace, struct utrace_report *report
 		utrace_trace_report_end(engine, event, ret, start);
 		finish_callback(utrace, report, engine, ret);
 	}
+}
+
+/*
+ * The syscall reports, on every system call of a traced task, call
+ * __report_callbacks() itself: their @invoke is then a direct call.
+ */
+static noinline void report_callbacks(struct utrace *utrace, struct utrace_report *report,
+				      unsigned long event, bool reverse, utrace_invoke_t invoke,
+				      void *args)
+{
+	__report_callbacks(utrace, report, event, reverse, invoke, args);
 }
 
 static u32 invoke_quiesce(struct utrace_engine *engine, const struct utrace_engine_ops *ops,
@@ -1178,6 +1237,10 @@ static void finish_report(struct utrace *utrace, struct utrace_report *report,
 	LIST_HEAD(drop);
 	enum utrace_resume_action resume = report->action;
 
+	/* Nothing to unlink, and no engine asked for more than RESUME: no lock. */
+	if (!report->detaches && resume == UTRACE_RESUME &&
+	    READ_ONCE(utrace->resume) == UTRACE_RESUME)
+		return;
 	spin_lock(&utrace->lock);
 	if (report->detaches)
 		utrace_reset(utrace, &drop);
@@ -1688,8 +1751,8 @@ bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs)
 		report = (struct utrace_report){ .action = UTRACE_RESUME,
 						 .resume_action = UTRACE_RESUME };
 		start_report(utrace);
-		report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_ENTRY), true,
-				 invoke_syscall_entry, &args);
+		__report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_ENTRY), true,
+				   invoke_syscall_entry, &args);
 		finish_report(utrace, &report, true);
 		if (report.action != UTRACE_STOP)
 			break;
@@ -1723,8 +1786,8 @@ void utrace_report_syscall_exit(struct pt_regs *regs)
 	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_EXIT)))
 		return;
 	start_report(utrace);
-	report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_EXIT), false, invoke_syscall_exit,
-			 regs);
+	__report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_EXIT), false,
+			   invoke_syscall_exit, regs);
 	finish_report(utrace, &report, true);
 	if (report.action == UTRACE_STOP) {
 		utrace_stop(utrace);
@@ -2038,6 +2101,7 @@ static void utrace_unhash(struct utrace *utrace)
 	spin_unlock(&utrace->lock);
 	if (rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params))
 		return;
+	utrace_uncache(utrace);
 	atomic_dec(&utrace_tasks);
 	utrace_inflight_get();
 	queue_work(utrace_wq, &utrace->reap_work);

@@ -21,6 +21,7 @@
 #include <linux/spinlock.h>
 #include <linux/task_work.h>
 #include <linux/utrace.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "utrace_compat.h"
@@ -66,6 +67,8 @@
  * @stepping:	we enabled single/block step on the task
  * @work_queued: @work is queued on the task
  * @step_off:	unloading: @work must turn the task's stepping off
+ * @uncached:	the entry left the table: no CPU may keep it in its lookup
+ *		slot (utrace_lookup())
  * @in_signal:	the task runs its task work from get_signal() (signal.c)
  * @signal_handler: a signal handler frame was just set up (report it)
  * @sig_modref:	the task holds the module reference signal.c's filter took
@@ -118,6 +121,7 @@ struct utrace {
 	bool stepping;
 	unsigned int work_queued:1;
 	bool step_off;		/* under @lock; read unlocked by unload's wait */
+	bool uncached;
 	/* written by the task itself without the lock: not in the bitfield */
 	bool in_signal;
 	bool signal_handler;
@@ -154,8 +158,31 @@ bool utrace_task_stopped(struct task_struct *task);
 struct utrace *utrace_hold_stop(struct task_struct *target, struct utrace_engine *engine);
 void utrace_release_stop(struct utrace *utrace);
 void utrace_flush_reaps(void);
-void utrace_inflight_get(void);
-void utrace_inflight_put(void);
+
+/*
+ * Tasks inside this module's code that may sleep or outlive a hook's
+ * removal: replacements of kernel functions and queued task work.  Unload
+ * waits for zero (utrace.c).  Inline: four per system call of a traced task.
+ */
+extern atomic_t utrace_inflight;
+extern struct wait_queue_head utrace_inflight_wq;
+
+static inline void utrace_inflight_get(void)
+{
+	atomic_inc(&utrace_inflight);
+}
+
+static inline void utrace_inflight_put(void)
+{
+	/*
+	 * Only unload waits here: do not take the wait queue's lock on every
+	 * system call of a traced task.  wq_has_sleeper()'s barrier pairs with
+	 * the one in the waiter's prepare_to_wait().
+	 */
+	if (atomic_dec_and_test(&utrace_inflight) && wq_has_sleeper(&utrace_inflight_wq))
+		wake_up_all(&utrace_inflight_wq);
+}
+
 bool utrace_unload_step_off(void);
 void utrace_frame_get(struct utrace *utrace);
 void utrace_frame_put(struct utrace *utrace);

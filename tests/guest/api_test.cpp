@@ -10,7 +10,10 @@
 #include <fcntl.h>
 #include <sstream>
 #include <string>
+#include <csignal>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tracee.hpp"
@@ -50,6 +53,40 @@ TEST(KernelApi, AnEngineModuleSeesTheUpstreamContract)
 	        << std::strerror(errno);
 	// The thread it stopped, examined and resumed still works.
 	ASSERT_TRUE(t.run(Tracee::kGetppid));
+}
+
+// A callback runs without the utrace lock: a detach or an event removal
+// that returned 0 (or -EINPROGRESS and then utrace_barrier()) must still
+// mean no callback runs after it.  The module checks that over 400 rounds on
+// a thread in a getppid() loop (run_race_checks(); KASAN and lockdep watch
+// them on the debug kernel).
+TEST(KernelApi, DetachAndEventRemovalRaceAThreadInASyscallLoop)
+{
+	const std::string ko = api_module();
+	ASSERT_FALSE(ko.empty()) << "the guest runner exports UTRACE_MODULES";
+	Tracee t;
+	const pid_t spinner = ::fork();
+	ASSERT_GE(spinner, 0) << std::strerror(errno);
+	if (spinner == 0) {
+		::prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			::syscall(SYS_getppid);
+	}
+	const int fd = ::open(ko.c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0) << ko << ": " << std::strerror(errno);
+	const std::string params =
+	        "pid=" + std::to_string(t.pid()) + " spin=" + std::to_string(spinner);
+	const long ret = ::syscall(SYS_finit_module, fd, params.c_str(), 0);
+	const int err = errno;
+	::close(fd);
+	::kill(spinner, SIGKILL);
+	int status = 0;
+	ASSERT_EQ(::waitpid(spinner, &status, 0), spinner);
+	ASSERT_EQ(ret, 0) << "utrace_test_api checks failed (" << std::strerror(err)
+	                  << "): see the guest dmesg";
+	EXPECT_EQ(::syscall(SYS_delete_module, "utrace_test_api", O_NONBLOCK), 0)
+	        << std::strerror(errno);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
 
 } // namespace

@@ -5,7 +5,8 @@
  * read, see tests/guest/api_test.cpp), its init checks the API's contract
  * on that thread: attach flags and their errors, set_events, control and
  * its return codes, stop, examine, barrier, detach, and what a detached
- * engine gets; then report_signal with a changed return_ka.  Init fails
+ * engine gets; then report_signal with a changed return_ka; with spin=N,
+ * the detach and event-removal races on a thread in a system call loop.  Init fails
  * with -EINVAL after logging each broken check.  Never shipped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -22,6 +23,10 @@
 static int pid;
 module_param(pid, int, 0444);
 MODULE_PARM_DESC(pid, "thread to run the checks on (blocked in a read)");
+
+static int spin;
+module_param(spin, int, 0444);
+MODULE_PARM_DESC(spin, "thread in a system call loop for the detach races (0: none)");
 
 static int failures;
 static atomic_t quiesce_reports;
@@ -197,6 +202,114 @@ static void run_signal_checks(struct task_struct *task)
 	utrace_engine_put(e);
 }
 
+/*
+ * The detach and event-removal races, on a thread making system calls: a
+ * callback runs lock-free, so what utrace_control(DETACH) or
+ * utrace_set_events() return must still be true.  0 means no callback of
+ * the engine runs, and none starts, once it returned; -EINPROGRESS means
+ * utrace_barrier() waits for the one running.  Each round's engine counts
+ * its callbacks; after the detach (or removal) and barrier, the round is
+ * closed, and a callback that runs after that is a failure, as is one
+ * still running.
+ */
+#define RACE_ROUNDS 400
+
+struct race_round {
+	atomic_t calls;
+	atomic_t running;
+	bool closed;
+	unsigned int closing_calls;	/* @calls when the round closed */
+};
+
+static struct race_round race_rounds[RACE_ROUNDS];
+static atomic_t race_late;
+
+static u32 race_syscall(struct utrace_engine *engine)
+{
+	struct race_round *r = engine->data;
+
+	atomic_inc(&r->running);
+	atomic_inc(&r->calls);
+	if (READ_ONCE(r->closed))
+		atomic_inc(&race_late);
+	atomic_dec(&r->running);
+	return UTRACE_RESUME;
+}
+
+static u32 race_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	return race_syscall(engine);
+}
+
+static u32 race_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	return race_syscall(engine);
+}
+
+static const struct utrace_engine_ops race_ops = {
+	.report_syscall_entry = race_entry,
+	.report_syscall_exit = race_exit,
+};
+
+static void run_race_checks(struct task_struct *task)
+{
+	int i, n, ret, seen = 0, inprogress = 0;
+	struct utrace_engine *e;
+	struct race_round *r;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		r = &race_rounds[i];
+		e = utrace_attach_task(task, UTRACE_ATTACH_CREATE, &race_ops, r);
+		CHECK(!IS_ERR(e));
+		if (IS_ERR(e))
+			return;
+		CHECK(utrace_set_events(task, e, UTRACE_EVENT_SYSCALL) == 0);
+		/* Let it report a few times, or not at all: both race. */
+		for (n = 0; n < (i & 7) * 20 && atomic_read(&r->calls) < (i & 7); n++)
+			usleep_range(50, 100);
+		if (i & 1) {
+			ret = utrace_control(task, e, UTRACE_DETACH);
+			CHECK(ret == 0 || ret == -EINPROGRESS);
+			if (ret == -EINPROGRESS) {
+				inprogress++;
+				CHECK(utrace_barrier(task, e) == -ESRCH);
+			}
+		} else {
+			ret = utrace_set_events(task, e, 0);
+			CHECK(ret == 0 || ret == -EINPROGRESS);
+			if (ret == -EINPROGRESS) {
+				inprogress++;
+				CHECK(utrace_barrier(task, e) == 0);
+			}
+		}
+		CHECK(atomic_read(&r->running) == 0);
+		WRITE_ONCE(r->closed, true);
+		smp_mb();	/* closed before the count: a later callback sees it */
+		r->closing_calls = atomic_read(&r->calls);
+		seen += r->closing_calls != 0;
+		if (!(i & 1)) {
+			/*
+			 * The task may still publish the engine for a moment
+			 * before it sees no event is left (start_callback(),
+			 * as upstream's): -EINPROGRESS, with no callback.
+			 */
+			ret = utrace_control(task, e, UTRACE_DETACH);
+			CHECK(ret == 0 || ret == -EINPROGRESS);
+			if (ret == -EINPROGRESS)
+				CHECK(utrace_barrier(task, e) == -ESRCH);
+		}
+		utrace_engine_put(e);
+	}
+	msleep(20);
+	for (i = 0; i < RACE_ROUNDS; i++)
+		CHECK(atomic_read(&race_rounds[i].calls) == race_rounds[i].closing_calls);
+	CHECK(atomic_read(&race_late) == 0);
+	/* The thread did report: the rounds raced something. */
+	CHECK(seen > RACE_ROUNDS / 2);
+	pr_info("detach races: %d rounds, %d reported, %d in progress\n", RACE_ROUNDS, seen,
+		inprogress);
+}
+
 static int __init utrace_test_api_init(void)
 {
 	struct task_struct *task = get_pid_task(find_vpid(pid), PIDTYPE_PID);
@@ -208,6 +321,15 @@ static int __init utrace_test_api_init(void)
 	run_checks(task);
 	run_signal_checks(task);
 	put_task_struct(task);
+	if (spin) {
+		task = get_pid_task(find_vpid(spin), PIDTYPE_PID);
+		if (!task) {
+			pr_err("no thread %d\n", spin);
+			return -ESRCH;
+		}
+		run_race_checks(task);
+		put_task_struct(task);
+	}
 	if (failures) {
 		pr_err("%d checks failed\n", failures);
 		return -EINVAL;
