@@ -140,11 +140,22 @@ UTRACE_CHECK_REPLACEMENT(syscall_user_dispatch_get_config, utrace_sud_get_config
 UTRACE_CHECK_REPLACEMENT(syscall_user_dispatch_set_config, utrace_sud_set_config);
 #endif
 
-/* The task's own SUD mode is ON (see the header).  utrace->lock held. */
+/*
+ * The task's own SUD mode is ON (see the header).  utrace->lock held, or
+ * the task itself at its syscall entry, without the lock: the syscall-work
+ * bits, @syscall_work and @arch_flag change together only under the lock,
+ * in an order (utrace_arch_set_syscall_work() and _clear_) that lets the
+ * task read them unlocked in the reverse order: it came here because a bit
+ * was set; if @syscall_work reads true, @arch_flag is the mode; if false,
+ * the bit is the task's alone.
+ */
 static bool sud_own_on(struct utrace *utrace)
 {
-	if (utrace->syscall_work)
-		return utrace->arch_flag;
+	if (READ_ONCE(utrace->syscall_work)) {
+		smp_rmb();	/* @syscall_work before @arch_flag */
+		return READ_ONCE(utrace->arch_flag);
+	}
+	smp_rmb();	/* @syscall_work before the bit */
 	return test_task_syscall_work(utrace->task, SYSCALL_USER_DISPATCH);
 }
 
@@ -162,7 +173,7 @@ static void sud_set_done(struct task_struct *task, unsigned long mode)
 	utrace = utrace_lookup(task);
 	if (utrace) {
 		spin_lock(&utrace->lock);
-		utrace->arch_flag = mode == PR_SYS_DISPATCH_ON;
+		WRITE_ONCE(utrace->arch_flag, mode == PR_SYS_DISPATCH_ON);
 		if (utrace->syscall_work || utrace->arch_flag)
 			set_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 		else
@@ -180,11 +191,8 @@ bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 
 	utrace_inflight_get();
 	utrace = utrace_lookup(current);
-	if (utrace) {
-		spin_lock(&utrace->lock);
+	if (utrace)
 		own = sud_own_on(utrace);
-		spin_unlock(&utrace->lock);
-	}
 	/* The task's own dispatch first, as natively (before ptrace's stop). */
 	skip = own && utrace_kcall(orig_syscall_user_dispatch)(regs);
 	if (!skip)
@@ -321,10 +329,14 @@ void utrace_arch_set_syscall_work(struct utrace *utrace)
 
 	/* The bit clear with syscall_work: begin_new_exec() turned SUD off. */
 	if (!utrace->syscall_work || !test_task_syscall_work(task, SYSCALL_USER_DISPATCH))
-		utrace->arch_flag = test_task_syscall_work(task, SYSCALL_USER_DISPATCH);
+		WRITE_ONCE(utrace->arch_flag,
+			   test_task_syscall_work(task, SYSCALL_USER_DISPATCH));
+	/* The mode, then ours, then the bits: sud_own_on() reads them backwards. */
+	smp_wmb();
+	WRITE_ONCE(utrace->syscall_work, true);
+	smp_wmb();	/* ours before the bits */
 	set_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(task, SYSCALL_EXIT_TRAP);
-	utrace->syscall_work = true;
 }
 
 /* utrace->lock held. */
@@ -336,7 +348,8 @@ void utrace_arch_clear_syscall_work(struct utrace *utrace)
 		clear_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	if (!test_tsk_thread_flag(task, TIF_SINGLESTEP))
 		clear_task_syscall_work(task, SYSCALL_EXIT_TRAP);
-	utrace->syscall_work = false;
+	smp_wmb();	/* the bits before @syscall_work: see sud_own_on() */
+	WRITE_ONCE(utrace->syscall_work, false);
 }
 
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement)

@@ -117,7 +117,7 @@ struct utrace {
 	unsigned int death_report:1;
 	unsigned int reap:1;
 	bool syscall_work;
-	unsigned int arch_flag:1;
+	bool arch_flag;		/* read unlocked by x86's syscall entry hook */
 	bool stepping;
 	unsigned int work_queued:1;
 	bool step_off;		/* under @lock; read unlocked by unload's wait */
