@@ -72,13 +72,15 @@ UTRACE_CHECK_REPLACEMENT(do_syscall_trace_enter, utrace_ppc_syscall_enter);
 UTRACE_CHECK_REPLACEMENT(do_syscall_trace_leave, utrace_ppc_syscall_leave);
 
 /*
- * ftrace callback: only traced tasks come to us.  The slow path is also
- * taken for seccomp, audit and native ptrace, and the kernel's function is
- * all those need.
+ * ftrace callback: only tasks with syscall-event engines come to us.  The
+ * slow path is also taken for seccomp, audit, native ptrace and the syscall
+ * tracepoints (BPF's raw ones put every task on it), and the kernel's
+ * function is all those need.  Our flag first: a task without it (no
+ * syscall events, and no audit context) is not looked up at all.
  */
 static bool utrace_ppc_syscall_filter(void)
 {
-	return utrace_lookup(current);
+	return test_thread_flag(TIF_SYSCALL_AUDIT) && utrace_lookup(current);
 }
 
 long utrace_ppc_syscall_enter(struct pt_regs *regs)
