@@ -88,7 +88,11 @@ void syscall_loop(int zero_fd, uint64_t iterations);
 class Worker
 {
 public:
-	Worker();
+	// Seccomp: the worker runs under a seccomp filter that allows every
+	// call (installed before its first loop): its system calls take the
+	// kernel's slow path, as a sandboxed program's do.
+	enum class Filter { None, Seccomp };
+	explicit Worker(Filter filter = Filter::None);
 	~Worker();
 	Worker(const Worker &) = delete;
 	Worker &operator=(const Worker &) = delete;
