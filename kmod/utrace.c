@@ -168,6 +168,27 @@ static void utrace_uncache(struct utrace *utrace)
 		cmpxchg(per_cpu_ptr(&utrace_slot, cpu), utrace, NULL);
 }
 
+/*
+ * Take @utrace out of the table and every lookup slot, marking it reaped
+ * first (under its lock).  True if this call removed it: the caller then
+ * owes the table's reference.  False if it was reaped or removed already.
+ */
+static bool utrace_table_remove(struct utrace *utrace)
+{
+	spin_lock(&utrace->lock);
+	if (utrace->reap) {
+		spin_unlock(&utrace->lock);
+		return false;
+	}
+	utrace->reap = 1;
+	spin_unlock(&utrace->lock);
+	if (rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params))
+		return false;
+	utrace_uncache(utrace);
+	atomic_dec(&utrace_tasks);
+	return true;
+}
+
 static void utrace_free_rcu(struct rcu_head *rcu)
 {
 	struct utrace *utrace = container_of(rcu, struct utrace, rcu);
@@ -242,14 +263,8 @@ static struct utrace *utrace_get_or_create(struct task_struct *task)
 	 * see it.
 	 */
 	if (task->exit_state == EXIT_DEAD) {
-		spin_lock(&utrace->lock);
-		utrace->reap = 1;
-		spin_unlock(&utrace->lock);
-		if (!rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params)) {
-			utrace_uncache(utrace);
-			atomic_dec(&utrace_tasks);
+		if (utrace_table_remove(utrace))
 			utrace_put(utrace);	/* the table's */
-		}
 		utrace_put(utrace);
 		return ERR_PTR(-ESRCH);
 	}
@@ -621,9 +636,11 @@ int utrace_set_events(struct task_struct *target, struct utrace_engine *engine,
 	utrace->flags |= events;
 	if ((events & UTRACE_EVENT_SYSCALL) && !utrace->syscall_work && !utrace->death)
 		utrace_arch_set_syscall_work(utrace);
-	smp_mb();	/* the events before @reporting: see start_callback() */
-	if ((old & ~events) && READ_ONCE(utrace->reporting) == engine && target != current)
-		ret = -EINPROGRESS;
+	if ((old & ~events) && target != current) {
+		smp_mb();	/* the events before @reporting: see start_callback() */
+		if (READ_ONCE(utrace->reporting) == engine)
+			ret = -EINPROGRESS;
+	}
 out:
 	put_utrace_unlock(utrace);
 	return ret;
@@ -1031,9 +1048,13 @@ static bool start_callback(struct utrace *utrace, struct utrace_report *report,
 		return false;
 	WRITE_ONCE(utrace->reporting, engine);
 	smp_mb();	/* pairs with the detacher's */
-	if (engine_detached(engine) || !(READ_ONCE(engine->flags) & event)) {
+	if (unlikely(engine_detached(engine))) {
 		smp_store_release(&utrace->reporting, NULL);	/* no callback */
-		report->detaches |= engine_detached(engine);
+		report->detaches = true;
+		return false;
+	}
+	if (unlikely(!(READ_ONCE(engine->flags) & event))) {
+		smp_store_release(&utrace->reporting, NULL);	/* events removed */
 		return false;
 	}
 	report->takers = true;
@@ -2092,17 +2113,8 @@ void utrace_flush_reaps(void)
 /* Remove @utrace from the table and schedule its REAP; any context. */
 static void utrace_unhash(struct utrace *utrace)
 {
-	spin_lock(&utrace->lock);
-	if (utrace->reap) {
-		spin_unlock(&utrace->lock);
+	if (!utrace_table_remove(utrace))
 		return;
-	}
-	utrace->reap = 1;
-	spin_unlock(&utrace->lock);
-	if (rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params))
-		return;
-	utrace_uncache(utrace);
-	atomic_dec(&utrace_tasks);
 	utrace_inflight_get();
 	queue_work(utrace_wq, &utrace->reap_work);
 }
