@@ -6,8 +6,10 @@
 // idle processes.  The same worker process runs both, created before the
 // first load.  Target: <= 1.02.  B1.seccomp: the same with a worker under a
 // seccomp filter (allow all), whose every call takes the kernel's syscall
-// slow path: the path the module hooks on powerpc (do_syscall_trace_enter
-// and _leave), which an untraced task must pass without module cost.
+// slow path and __secure_computing(): functions the module hooks with ftrace
+// (__secure_computing() for the ptrace backend's tracees, on both arches;
+// do_syscall_trace_enter/leave on powerpc), which an untraced task must pass
+// without module cost.
 #include <memory>
 #include <string>
 
@@ -18,11 +20,8 @@ namespace bench
 
 namespace
 {
-constexpr unsigned kOthers = 8;
-} // namespace
 
-namespace
-{
+constexpr unsigned kOthers = 8;
 
 Ratio b1_variant(const Config &c, Worker::Filter filter)
 {
@@ -75,8 +74,10 @@ Ratio b1_variant(const Config &c, Worker::Filter filter)
 	if (!instrs(s.at("loaded")).empty())
 		r.details.emplace_back("instructions_per_syscall_loaded",
 		                       median(instrs(s.at("loaded"))) / calls);
-	r.note = sc ? "the filter puts the thread on the syscall slow path, which the module "
-	              "hooks on powerpc: only tasks with its flag are looked up"
+	r.note = sc ? "the filter puts the thread on the syscall slow path and through "
+	              "__secure_computing(), both hooked with ftrace while the module is "
+	              "loaded: each hook's entry saves the registers before its filter turns "
+	              "the untraced thread away"
 	            : "untraced threads keep the syscall fast path: no work bit is set on them";
 	return r;
 }

@@ -5,12 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sstream>
 #include <string>
-#include <csignal>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,21 +36,31 @@ std::string api_module()
 	return "";
 }
 
-TEST(KernelApi, AnEngineModuleSeesTheUpstreamContract)
+// Loads utrace_test_api.ko with @params, which runs its checks in its init,
+// and unloads it: "" if every check passed, else what failed.
+std::string run_api_module(const std::string &params)
 {
 	const std::string ko = api_module();
-	ASSERT_FALSE(ko.empty()) << "the guest runner exports UTRACE_MODULES";
-	Tracee t;
+	if (ko.empty())
+		return "the guest runner exports UTRACE_MODULES";
 	const int fd = ::open(ko.c_str(), O_RDONLY | O_CLOEXEC);
-	ASSERT_GE(fd, 0) << ko << ": " << std::strerror(errno);
-	const std::string params = "pid=" + std::to_string(t.pid());
+	if (fd < 0)
+		return ko + ": " + std::strerror(errno);
 	const long ret = ::syscall(SYS_finit_module, fd, params.c_str(), 0);
 	const int err = errno;
 	::close(fd);
-	ASSERT_EQ(ret, 0) << "utrace_test_api checks failed (" << std::strerror(err)
-	                  << "): see the guest dmesg";
-	EXPECT_EQ(::syscall(SYS_delete_module, "utrace_test_api", O_NONBLOCK), 0)
-	        << std::strerror(errno);
+	if (ret != 0)
+		return std::string("utrace_test_api checks failed (") + std::strerror(err) +
+		       "): see the guest dmesg";
+	if (::syscall(SYS_delete_module, "utrace_test_api", O_NONBLOCK) != 0)
+		return std::string("delete_module: ") + std::strerror(errno);
+	return "";
+}
+
+TEST(KernelApi, AnEngineModuleSeesTheUpstreamContract)
+{
+	Tracee t;
+	ASSERT_EQ(run_api_module("pid=" + std::to_string(t.pid())), "");
 	// The thread it stopped, examined and resumed still works.
 	ASSERT_TRUE(t.run(Tracee::kGetppid));
 }
@@ -62,8 +72,6 @@ TEST(KernelApi, AnEngineModuleSeesTheUpstreamContract)
 // them on the debug kernel).
 TEST(KernelApi, DetachAndEventRemovalRaceAThreadInASyscallLoop)
 {
-	const std::string ko = api_module();
-	ASSERT_FALSE(ko.empty()) << "the guest runner exports UTRACE_MODULES";
 	Tracee t;
 	const pid_t spinner = ::fork();
 	ASSERT_GE(spinner, 0) << std::strerror(errno);
@@ -72,20 +80,12 @@ TEST(KernelApi, DetachAndEventRemovalRaceAThreadInASyscallLoop)
 		for (;;)
 			::syscall(SYS_getppid);
 	}
-	const int fd = ::open(ko.c_str(), O_RDONLY | O_CLOEXEC);
-	ASSERT_GE(fd, 0) << ko << ": " << std::strerror(errno);
-	const std::string params =
-	        "pid=" + std::to_string(t.pid()) + " spin=" + std::to_string(spinner);
-	const long ret = ::syscall(SYS_finit_module, fd, params.c_str(), 0);
-	const int err = errno;
-	::close(fd);
+	const std::string failed = run_api_module("pid=" + std::to_string(t.pid()) +
+	                                          " spin=" + std::to_string(spinner));
 	::kill(spinner, SIGKILL);
 	int status = 0;
 	ASSERT_EQ(::waitpid(spinner, &status, 0), spinner);
-	ASSERT_EQ(ret, 0) << "utrace_test_api checks failed (" << std::strerror(err)
-	                  << "): see the guest dmesg";
-	EXPECT_EQ(::syscall(SYS_delete_module, "utrace_test_api", O_NONBLOCK), 0)
-	        << std::strerror(errno);
+	EXPECT_EQ(failed, "");
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
 
