@@ -152,7 +152,12 @@ static void utrace_fhook_remove_direct(struct utrace_fhook *hook)
 #endif
 }
 
-int utrace_fhook_install(struct utrace_fhook *hook)
+/*
+ * Find the hook's function and its ftrace site, and point its static call
+ * at the original: once, at load, for every hook (a missing or unsafe
+ * function fails the load), whether or not it is enabled then.
+ */
+int utrace_fhook_resolve(struct utrace_fhook *hook)
 {
 	int ret;
 
@@ -184,8 +189,21 @@ int utrace_fhook_install(struct utrace_fhook *hook)
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+/*
+ * Redirect the resolved hook's calls from now on (one code update).  A hook
+ * may be enabled again after utrace_fhook_remove(): a replacement still
+ * running from before keeps its static call, which nothing changes.
+ */
+int utrace_fhook_enable(struct utrace_fhook *hook)
+{
+	int ret = 0;
 
 	mutex_lock(&utrace_fhook_mutex);
+	if (hook->installed)
+		goto out;
 	if (hook->direct) {
 		ret = utrace_fhook_install_direct(hook);
 		if (!ret)
@@ -217,6 +235,13 @@ int utrace_fhook_install(struct utrace_fhook *hook)
 out:
 	mutex_unlock(&utrace_fhook_mutex);
 	return ret;
+}
+
+int utrace_fhook_install(struct utrace_fhook *hook)
+{
+	int ret = utrace_fhook_resolve(hook);
+
+	return ret ? ret : utrace_fhook_enable(hook);
 }
 
 /*

@@ -136,6 +136,8 @@ static DEFINE_MUTEX(pt_mutex);
 static DECLARE_RWSEM(pt_switch_rwsem);
 
 static const struct utrace_engine_ops pt_ops;
+static int pt_hooks_enable(void);
+static void pt_hooks_idle(void);
 static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
 		   bool seized, const struct cred *cred);
 
@@ -388,7 +390,8 @@ static bool pt_unlink(struct pt_ctx *ctx)
 		kfree_rcu(g, rcu);
 	}
 	ctx->group = NULL;
-	atomic_dec(&pt_count);
+	if (atomic_dec_and_test(&pt_count))
+		pt_hooks_idle();
 	WRITE_ONCE(ctx->linked, false);
 	utrace_signal_ptraced(ctx->tracee, false);
 	ctx->stop = PT_STOP_NONE;
@@ -717,13 +720,8 @@ static int pt_insert(struct pt_ctx *ctx, struct pt_group *spare, bool *first)
 	return 0;
 }
 
-/*
- * Attach our engine to @tracee for @tracer and link the relationship, with
- * @cred as the ptracer credentials ptrace_link() records (referenced here).
- * pt_mutex held.  Returns 0 or a negative errno.
- */
-static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
-		   bool seized, const struct cred *cred)
+static int __pt_link(struct task_struct *tracee, struct task_struct *tracer,
+		     unsigned long options, bool seized, const struct cred *cred)
 {
 	struct utrace_engine *engine;
 	struct pt_group *spare;
@@ -731,8 +729,6 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	bool first;
 	int ret, sig;
 
-	if (!READ_ONCE(pt_backend))
-		return -EAGAIN;	/* switched off meanwhile: the caller restarts */
 	if (pt_traced(tracee))
 		return -EPERM;
 	if (!try_module_get(THIS_MODULE))
@@ -798,6 +794,28 @@ static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsig
 	if (seized)
 		utrace_jctl_trap(tracee, true);
 	return 0;
+}
+
+/*
+ * Attach our engine to @tracee for @tracer and link the relationship, with
+ * @cred as the ptracer credentials ptrace_link() records (referenced here).
+ * The first relationship enables the hooks only relationships need, before
+ * anything can look for it there.  pt_mutex held.  Returns 0 or a negative
+ * errno.
+ */
+static int pt_link(struct task_struct *tracee, struct task_struct *tracer, unsigned long options,
+		   bool seized, const struct cred *cred)
+{
+	int ret;
+
+	if (!READ_ONCE(pt_backend))
+		return -EAGAIN;	/* switched off meanwhile: the caller restarts */
+	ret = pt_hooks_enable();
+	if (!ret)
+		ret = __pt_link(tracee, tracer, options, seized, cred);
+	if (ret && !atomic_read(&pt_count))
+		pt_hooks_idle();
+	return ret;
 }
 
 /*
@@ -2321,8 +2339,8 @@ void utrace_ptrace_exit_tracer(void)
  * registers.  The cost to native ptrace with the module loaded and the
  * backend off: this test on every call; for those three requests a module
  * reference and an uncontended rwsem read lock around the kernel's call.
- * No other system call is redirected (the wait hooks redirect only groups
- * that trace through the backend).
+ * No other hook is enabled while nothing is traced (pt_hooks_enable()), and
+ * the wait hooks redirect only groups that trace through the backend.
  */
 static bool pt_filter(unsigned long arg0)
 {
@@ -2366,15 +2384,23 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_wait4);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitid);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitpid);
 
+/*
+ * The ptrace entries stay hooked while the module is loaded: native calls
+ * that link go through pt_native_link() while the backend is off.  The
+ * others only while relationships exist (pt_hooks_enable()).
+ */
 enum {
 	PT_HOOK_PTRACE,
-	PT_HOOK_WAIT4,
+#ifdef CONFIG_IA32_EMULATION
+	PT_HOOK_IA32_PTRACE,
+#endif
+	PT_HOOK_LAZY,
+	PT_HOOK_WAIT4 = PT_HOOK_LAZY,
 	PT_HOOK_WAITID,
 #ifdef CONFIG_PPC64
 	PT_HOOK_WAITPID,
 #endif
 #ifdef CONFIG_IA32_EMULATION
-	PT_HOOK_IA32_PTRACE,
 	PT_HOOK_IA32_WAIT4,
 	PT_HOOK_IA32_WAITID,
 	PT_HOOK_IA32_WAITPID,
@@ -2581,6 +2607,78 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 /* The syscall entries' replacements have their wrappers' (pt_regs) ABI. */
 UTRACE_CHECK_REPLACEMENT(do_notify_parent, utrace_pt_do_notify_parent);
 
+/*
+ * The hooks from PT_HOOK_LAZY on, and the tracee's (pt_tracee_hooks_enable()),
+ * are enabled while relationships exist, and a while after the last ended
+ * (PT_HOOKS_LINGER, so that a tracer run after tracer pays the code updates
+ * once): every task passes their functions, and without them an untraced one
+ * never enters the module there (B1.seccomp).  Each filter turns away every
+ * call while no relationship exists, so the hooks may stay enabled longer:
+ * the first link enables them under pt_mutex before its relationship is
+ * visible, and pt_hooks_off() disables them under pt_mutex once none is
+ * left.  A wait already in the kernel's own when its group gets its first
+ * tracee restarts through the hook (pt_kick_waiters()).  A dead leader held
+ * for its tracer (pt_holds) keeps do_notify_parent() hooked after its
+ * relationship ended.
+ */
+#define PT_HOOKS_LINGER	HZ
+
+static bool pt_hooks_on;	/* pt_mutex */
+static void pt_hooks_off(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pt_hooks_off_work, pt_hooks_off);
+
+static int pt_hooks_enable(void)
+{
+	unsigned int i;
+	int ret;
+
+	lockdep_assert_held(&pt_mutex);
+	if (pt_hooks_on)
+		return 0;
+	for (i = PT_HOOK_LAZY; i < PT_NHOOKS; i++) {
+		ret = utrace_fhook_enable(&pt_hooks[i]);
+		if (ret)
+			goto fail;
+	}
+	ret = pt_tracee_hooks_enable();
+	if (ret)
+		goto fail;
+	pt_hooks_on = true;
+	return 0;
+fail:
+	while (i-- > PT_HOOK_LAZY)
+		utrace_fhook_remove(&pt_hooks[i]);
+	return ret;
+}
+
+/* No relationship is left, or a first link failed: any context. */
+static void pt_hooks_idle(void)
+{
+	queue_delayed_work(system_wq, &pt_hooks_off_work, PT_HOOKS_LINGER);
+}
+
+static void pt_hooks_off(struct work_struct *work)
+{
+	unsigned int i;
+	bool idle, held;
+
+	mutex_lock(&pt_mutex);
+	/* A hold is made by a linked relationship, under pt_lock. */
+	spin_lock(&pt_lock);
+	idle = !atomic_read(&pt_count);
+	held = atomic_read(&pt_holds);
+	spin_unlock(&pt_lock);
+	if (idle && !held && pt_hooks_on) {
+		pt_tracee_hooks_disable();
+		for (i = PT_NHOOKS; i-- > PT_HOOK_LAZY;)
+			utrace_fhook_remove(&pt_hooks[i]);
+		pt_hooks_on = false;
+	}
+	mutex_unlock(&pt_mutex);
+	if (idle && held)
+		pt_hooks_idle();	/* until the held zombies are released */
+}
+
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid, of the caller's entry. */
 long pt_orig_wait(const struct pt_regs *regs, int kind)
 {
@@ -2682,7 +2780,12 @@ int utrace_ptrace_init(void)
 	if (ret)
 		goto out_tracees;
 	for (i = 0; i < ARRAY_SIZE(pt_hooks); i++) {
-		ret = utrace_fhook_install(&pt_hooks[i]);
+		ret = utrace_fhook_resolve(&pt_hooks[i]);
+		if (ret)
+			goto out_groups;
+	}
+	for (i = 0; i < PT_HOOK_LAZY; i++) {
+		ret = utrace_fhook_enable(&pt_hooks[i]);
 		if (ret)
 			goto out_hooks;
 	}
@@ -2693,6 +2796,7 @@ out_hooks:
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);
 	utrace_fhook_sync();
+out_groups:
 	rhashtable_destroy(&pt_groups);
 out_tracees:
 	rhashtable_destroy(&pt_tracees);
@@ -2709,6 +2813,7 @@ void utrace_ptrace_exit(void)
 {
 	unsigned int i = ARRAY_SIZE(pt_hooks);
 
+	cancel_delayed_work_sync(&pt_hooks_off_work);
 	pt_tracee_exit();
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);

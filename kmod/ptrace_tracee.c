@@ -72,11 +72,19 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_notify);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_for_exec);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
 
+/*
+ * ptrace_notify() stays hooked while the module is loaded: a window may
+ * outlive its relationship.  The exec-credentials hook serves /dev/utrace
+ * engines too.  The others only while relationships exist
+ * (pt_tracee_hooks_enable()): __secure_computing() is called at every
+ * system call of every task under a seccomp filter, traced or not.
+ */
 enum {
-	PT_TRACEE_SECCOMP,
 	PT_TRACEE_NOTIFY,
-	PT_TRACEE_CREDS_FOR_EXEC,
 	PT_TRACEE_CREDS_FROM_FILE,
+	PT_TRACEE_LAZY,
+	PT_TRACEE_SECCOMP = PT_TRACEE_LAZY,
+	PT_TRACEE_CREDS_FOR_EXEC,
 	PT_TRACEE_NHOOKS
 };
 
@@ -377,7 +385,12 @@ int pt_tracee_init(void)
 	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(pt_tracee_hooks); i++) {
-		ret = utrace_fhook_install(&pt_tracee_hooks[i]);
+		ret = utrace_fhook_resolve(&pt_tracee_hooks[i]);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < PT_TRACEE_LAZY; i++) {
+		ret = utrace_fhook_enable(&pt_tracee_hooks[i]);
 		if (ret) {
 			while (i--)
 				utrace_fhook_remove(&pt_tracee_hooks[i]);
@@ -385,6 +398,35 @@ int pt_tracee_init(void)
 		}
 	}
 	return 0;
+}
+
+/* The hooks only tracees need, for the first relationship: pt_mutex held. */
+int pt_tracee_hooks_enable(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = PT_TRACEE_LAZY; i < ARRAY_SIZE(pt_tracee_hooks); i++) {
+		ret = utrace_fhook_enable(&pt_tracee_hooks[i]);
+		if (ret) {
+			while (i-- > PT_TRACEE_LAZY)
+				utrace_fhook_remove(&pt_tracee_hooks[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * No relationship is left: pt_mutex held.  A replacement still running
+ * holds a module reference and finishes as it would have.
+ */
+void pt_tracee_hooks_disable(void)
+{
+	unsigned int i = ARRAY_SIZE(pt_tracee_hooks);
+
+	while (i-- > PT_TRACEE_LAZY)
+		utrace_fhook_remove(&pt_tracee_hooks[i]);
 }
 
 void pt_tracee_exit(void)

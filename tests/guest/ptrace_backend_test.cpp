@@ -6,6 +6,7 @@
 // fails with ESRCH instead of hanging.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -19,10 +20,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sstream>
+#include <stdexcept>
 #include <linux/userfaultfd.h>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -31,6 +34,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include "error_of.hpp"
 #include "reports.hpp"
@@ -233,6 +237,70 @@ TEST(PtraceBackend, TheBackendSwitchesOffRightAfterTheLastTraceeIsReaped)
 		ASSERT_TRUE(write_backend("N"))
 		        << "iteration " << i << ": " << std::strerror(errno);
 	}
+}
+
+// Whether ftrace has a callback on kernel function @fn: its line in
+// enabled_functions (tracefs mounted if it is not).
+bool ftrace_hooked(const std::string &fn)
+{
+	const std::string dir = "/sys/kernel/tracing";
+	if (access((dir + "/enabled_functions").c_str(), R_OK) != 0 &&
+	    ::mount("nodev", dir.c_str(), "tracefs", 0, nullptr) != 0)
+		throw std::runtime_error("cannot mount tracefs: " + std::string(std::strerror(errno)));
+	std::ifstream in(dir + "/enabled_functions");
+	if (!in)
+		throw std::runtime_error("cannot read enabled_functions");
+	std::string line;
+	while (std::getline(in, line)) {
+		if (line.rfind(fn + " ", 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+// Every task under a seccomp filter calls __secure_computing() at every
+// system call, and every exiting task do_notify_parent(): the backend hooks
+// them only while a relationship exists (and for PT_HOOKS_LINGER after), so
+// that an untraced task never enters the module there, backend on or off
+// (kmod/ptrace.c, pt_hooks_enable()).  ptrace_notify(), which only a tracee
+// calls, stays hooked while the module is loaded: it shows the test reads
+// what the module hooks.
+TEST(PtraceBackend, TheHooksOnlyTraceesNeedAreEnabledOnlyWhileSomethingIsTraced)
+{
+	const std::vector<std::string> lazy = {"__secure_computing", "do_notify_parent",
+	                                       "security_bprm_creds_for_exec"};
+	const auto any_hooked = [&] {
+		return std::any_of(lazy.begin(), lazy.end(), ftrace_hooked);
+	};
+	const auto all_hooked = [&] {
+		return std::all_of(lazy.begin(), lazy.end(), ftrace_hooked);
+	};
+	ASSERT_TRUE(ftrace_hooked("ptrace_notify")) << "the module is not loaded, or not hooked";
+	// An earlier test's relationships may have left them for a while.
+	ASSERT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
+	        << "hooked with the backend off and nothing traced";
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok());
+	EXPECT_FALSE(any_hooked()) << "hooked with the backend on and nothing traced";
+	for (int round = 0; round < 2; round++) {
+		const pid_t pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0 || raise(SIGSTOP) != 0)
+				_exit(2);
+			_exit(0);
+		}
+		int st = 0;
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_TRUE(WIFSTOPPED(st)) << "status " << st;
+		EXPECT_TRUE(all_hooked()) << "round " << round << ": a tracee, not all hooked";
+		ASSERT_EQ(ptrace(PTRACE_CONT, pid, nullptr, nullptr), 0);
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+		EXPECT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
+		        << "round " << round << ": still hooked after the last tracee was reaped";
+	}
+	EXPECT_TRUE(ftrace_hooked("ptrace_notify"));
 }
 
 TEST(PtraceBackend, AnUnrelatedWaitSleepsThroughAnotherTracersStops)
