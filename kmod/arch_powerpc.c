@@ -59,10 +59,12 @@ struct utrace_fhook utrace_arch_hooks[] = {
 	{ .name = "do_syscall_trace_enter",
 	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_enter),
 	  .filter = utrace_ppc_syscall_filter,
+	  .lazy = true,
 	  UTRACE_FHOOK_ORIG(orig_do_syscall_trace_enter) },
 	{ .name = "do_syscall_trace_leave",
 	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_leave),
 	  .filter = utrace_ppc_syscall_filter,
+	  .lazy = true,
 	  UTRACE_FHOOK_ORIG(orig_do_syscall_trace_leave) },
 };
 

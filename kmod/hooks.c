@@ -70,6 +70,7 @@ static struct utrace_fhook utrace_hook_exec = {
 	.name = "proc_exec_connector",
 	.replacement = UTRACE_REPLACEMENT(utrace_proc_exec_connector),
 	.filter = utrace_active,
+	.lazy = true,
 	UTRACE_FHOOK_ORIG(orig_proc_exec_connector),
 };
 
@@ -191,18 +192,99 @@ static struct utrace_fhook *utrace_fhooks[] = {
 	&utrace_hook_exec,
 };
 
-static void utrace_hooks_unwind(unsigned int nfhooks, unsigned int ntps)
+/* The hook @i of utrace_fhooks[] then utrace_arch_hooks[]. */
+static struct utrace_fhook *utrace_fhook_nr(unsigned int i)
 {
 	const unsigned int ncommon = ARRAY_SIZE(utrace_fhooks);
 
+	return i < ncommon ? utrace_fhooks[i] : &utrace_arch_hooks[i - ncommon];
+}
+
+static unsigned int utrace_fhooks_nr(void)
+{
+	return ARRAY_SIZE(utrace_fhooks) + utrace_arch_nhooks;
+}
+
+/*
+ * Lazy hooks (utrace_fhook.lazy) are enabled while some task has a utrace,
+ * and a while after the last one went (UTRACE_LAZY_LINGER): powerpc's
+ * syscall slow path, which every task with seccomp or audit takes, and
+ * exec.  An attach counts its task in utrace_tasks, then enables them if
+ * they are off, before any engine can ask for events; turning them off
+ * marks them off, then looks at utrace_tasks again, with a full barrier on
+ * each side: either the attach sees them off and waits for the mutex to
+ * enable them again, or the work sees its task and leaves them on.
+ */
+#define UTRACE_LAZY_LINGER	HZ
+
+static DEFINE_MUTEX(utrace_lazy_mutex);
+static bool utrace_lazy_on;	/* written under the mutex */
+static bool utrace_lazy_gone;	/* unloading: the mutex */
+static void utrace_lazy_off(struct work_struct *work);
+static DECLARE_DELAYED_WORK(utrace_lazy_work, utrace_lazy_off);
+
+/* An attach whose task is counted in utrace_tasks; sleepable. */
+int utrace_lazy_hooks_get(void)
+{
+	unsigned int i;
+	int ret = 0;
+
+	smp_mb();	/* counted before we look: pairs with utrace_lazy_off() */
+	if (READ_ONCE(utrace_lazy_on))
+		return 0;
+	mutex_lock(&utrace_lazy_mutex);
+	if (utrace_lazy_on || utrace_lazy_gone)
+		goto out;
+	for (i = 0; i < utrace_fhooks_nr(); i++) {
+		if (!utrace_fhook_nr(i)->lazy)
+			continue;
+		ret = utrace_fhook_enable(utrace_fhook_nr(i));
+		if (ret) {
+			while (i--)
+				if (utrace_fhook_nr(i)->lazy)
+					utrace_fhook_remove(utrace_fhook_nr(i));
+			goto out;
+		}
+	}
+	WRITE_ONCE(utrace_lazy_on, true);
+out:
+	mutex_unlock(&utrace_lazy_mutex);
+	return ret;
+}
+
+/* The last task left the table: any context. */
+void utrace_lazy_hooks_idle(void)
+{
+	queue_delayed_work(system_wq, &utrace_lazy_work, UTRACE_LAZY_LINGER);
+}
+
+static void utrace_lazy_off(struct work_struct *work)
+{
+	unsigned int i;
+
+	mutex_lock(&utrace_lazy_mutex);
+	if (!utrace_lazy_on || utrace_active())
+		goto out;
+	WRITE_ONCE(utrace_lazy_on, false);
+	smp_mb();	/* off before we look: pairs with utrace_lazy_hooks_get() */
+	if (utrace_active()) {
+		WRITE_ONCE(utrace_lazy_on, true);
+		goto out;
+	}
+	/* A replacement still running finishes as it would have. */
+	for (i = utrace_fhooks_nr(); i--;)
+		if (utrace_fhook_nr(i)->lazy)
+			utrace_fhook_remove(utrace_fhook_nr(i));
+out:
+	mutex_unlock(&utrace_lazy_mutex);
+}
+
+static void utrace_hooks_unwind(unsigned int nfhooks, unsigned int ntps)
+{
 	while (ntps--)
 		tracepoint_probe_unregister(utrace_tps[ntps].tp, utrace_tps[ntps].probe, NULL);
-	while (nfhooks--) {
-		if (nfhooks < ncommon)
-			utrace_fhook_remove(utrace_fhooks[nfhooks]);
-		else
-			utrace_fhook_remove(&utrace_arch_hooks[nfhooks - ncommon]);
-	}
+	while (nfhooks--)
+		utrace_fhook_remove(utrace_fhook_nr(nfhooks));
 	tracepoint_synchronize_unregister();
 }
 
@@ -237,13 +319,13 @@ int utrace_hooks_init(void)
 		if (ret)
 			goto fail;
 	}
-	for (; nf < ARRAY_SIZE(utrace_fhooks); nf++) {
-		ret = utrace_fhook_install(utrace_fhooks[nf]);
-		if (ret)
-			goto fail;
-	}
-	for (i = 0; i < utrace_arch_nhooks; i++, nf++) {
-		ret = utrace_fhook_install(&utrace_arch_hooks[i]);
+	/* Every hook's function is found now, lazy or not: a missing one fails the load. */
+	for (; nf < utrace_fhooks_nr(); nf++) {
+		struct utrace_fhook *hook = utrace_fhook_nr(nf);
+
+		ret = utrace_fhook_resolve(hook);
+		if (!ret && !hook->lazy)
+			ret = utrace_fhook_enable(hook);
 		if (ret)
 			goto fail;
 	}
@@ -266,6 +348,10 @@ fail:
  */
 void utrace_hooks_exit(void)
 {
+	mutex_lock(&utrace_lazy_mutex);
+	utrace_lazy_gone = true;
+	mutex_unlock(&utrace_lazy_mutex);
+	cancel_delayed_work_sync(&utrace_lazy_work);
 	utrace_signal_exit();
 	utrace_hooks_unwind(ARRAY_SIZE(utrace_fhooks) + utrace_arch_nhooks,
 			    ARRAY_SIZE(utrace_tps));

@@ -185,7 +185,8 @@ static bool utrace_table_remove(struct utrace *utrace)
 	if (rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params))
 		return false;
 	utrace_uncache(utrace);
-	atomic_dec(&utrace_tasks);
+	if (atomic_dec_and_test(&utrace_tasks))
+		utrace_lazy_hooks_idle();
 	return true;
 }
 
@@ -250,7 +251,8 @@ static struct utrace *utrace_get_or_create(struct task_struct *task)
 		if (!IS_ERR(old) && !refcount_inc_not_zero(&old->ref))
 			old = ERR_PTR(-EAGAIN);
 		rcu_read_unlock();
-		atomic_dec(&utrace_tasks);
+		if (atomic_dec_and_test(&utrace_tasks))
+			utrace_lazy_hooks_idle();
 		put_task_struct(task);
 		kmem_cache_free(utrace_cachep, utrace);
 		return old;
@@ -476,6 +478,7 @@ struct utrace_engine *utrace_attach_task(struct task_struct *target, int flags,
 {
 	struct utrace_engine *engine, *match;
 	struct utrace *utrace;
+	int ret;
 
 	if (unlikely(target->flags & (PF_KTHREAD | UTRACE_PF_USER_WORKER)))
 		return ERR_PTR(-EPERM);
@@ -514,6 +517,13 @@ struct utrace_engine *utrace_attach_task(struct task_struct *target, int flags,
 	if (IS_ERR(utrace)) {
 		kmem_cache_free(utrace_engine_cachep, engine);
 		return ERR_CAST(utrace);
+	}
+	/* Counted in utrace_tasks: the hooks only traced tasks need are on. */
+	ret = utrace_lazy_hooks_get();
+	if (ret) {
+		utrace_put(utrace);
+		kmem_cache_free(utrace_engine_cachep, engine);
+		return ERR_PTR(ret);
 	}
 
 	spin_lock(&utrace->lock);

@@ -378,6 +378,11 @@ struct utrace_fhook {
 	 */
 	void *direct;
 	struct ftrace_ops *direct_ops;
+	/*
+	 * Enabled only while some task has a utrace (utrace_lazy_hooks_get()):
+	 * a function every task may pass that only those need redirected.
+	 */
+	bool lazy;
 	unsigned long addr;
 	unsigned long ip;		/* its ftrace site */
 	bool installed;
@@ -453,6 +458,8 @@ void __noreturn utrace_do_exit(long code);
 void utrace_proc_exec_connector(struct task_struct *task);
 int utrace_hooks_init(void);
 void utrace_hooks_exit(void);
+int utrace_lazy_hooks_get(void);
+void utrace_lazy_hooks_idle(void);
 
 /* arch_*.c: what differs between x86_64 and powerpc */
 extern struct utrace_fhook utrace_arch_hooks[];

@@ -41,6 +41,7 @@ using utrace::EngineType;
 using utrace::Event;
 using utrace_test::error_of;
 using utrace_test::eventually;
+using utrace_test::ftrace_hooked;
 using utrace_test::path_exists;
 using utrace_test::Tracee;
 
@@ -337,6 +338,40 @@ TEST_F(Engines, InfoNamesTheOwnerAndTheLifetime)
 	EXPECT_EQ(dev.info(persistent).owner_uid, ::geteuid());
 	dev.detach(file);
 	dev.detach(persistent);
+}
+
+// Exec, and on powerpc the syscall slow path that every task with seccomp
+// or audit takes, are hooked only while some task has a utrace, and for
+// UTRACE_LAZY_LINGER after (kmod/hooks.c): an untraced task never enters the
+// module there.  The hooks are on before the attach returns, so the
+// engine's first syscall is counted.
+TEST_F(Engines, HooksOnlyTracedTasksNeedAreEnabledOnlyWhileATaskHasAnEngine)
+{
+	std::vector<std::string> lazy = {"proc_exec_connector"};
+#ifdef __powerpc64__
+	lazy.emplace_back("do_syscall_trace_enter");
+	lazy.emplace_back("do_syscall_trace_leave");
+#endif
+	const auto any_hooked = [&] { return std::any_of(lazy.begin(), lazy.end(), ftrace_hooked); };
+	const auto all_hooked = [&] { return std::all_of(lazy.begin(), lazy.end(), ftrace_hooked); };
+	ASSERT_TRUE(ftrace_hooked("do_exit")) << "the module is not loaded, or not hooked";
+	// An earlier test's engines may have left them for a while.
+	ASSERT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
+	        << "hooked while no task has an engine";
+	for (int round = 0; round < 2; round++) {
+		{
+			Tracee t; // killed and reaped at the end of the block
+			EXPECT_FALSE(any_hooked()) << "round " << round;
+			const auto id = dev.attach(t.pid(), EngineType::Count,
+			                           bit(Event::SyscallEntry) | bit(Event::SyscallExit));
+			EXPECT_TRUE(all_hooked())
+			        << "round " << round << ": an engine, not all hooked";
+			ASSERT_TRUE(t.run(Tracee::kGetppid));
+			EXPECT_GE(dev.info(id).count(Event::SyscallEntry), 1U) << "round " << round;
+		}
+		EXPECT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
+		        << "round " << round << ": still hooked after the task was reaped";
+	}
 }
 
 TEST_F(Engines, CountEngineCountsSyscallsOfItsThreadOnly)

@@ -25,7 +25,6 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -47,6 +46,7 @@ using utrace::EngineType;
 using utrace::Event;
 using utrace::Report;
 using utrace_test::eventually;
+using utrace_test::ftrace_hooked;
 using utrace_test::proc_state;
 
 namespace
@@ -237,25 +237,6 @@ TEST(PtraceBackend, TheBackendSwitchesOffRightAfterTheLastTraceeIsReaped)
 		ASSERT_TRUE(write_backend("N"))
 		        << "iteration " << i << ": " << std::strerror(errno);
 	}
-}
-
-// Whether ftrace has a callback on kernel function @fn: its line in
-// enabled_functions (tracefs mounted if it is not).
-bool ftrace_hooked(const std::string &fn)
-{
-	const std::string dir = "/sys/kernel/tracing";
-	if (access((dir + "/enabled_functions").c_str(), R_OK) != 0 &&
-	    ::mount("nodev", dir.c_str(), "tracefs", 0, nullptr) != 0)
-		throw std::runtime_error("cannot mount tracefs: " + std::string(std::strerror(errno)));
-	std::ifstream in(dir + "/enabled_functions");
-	if (!in)
-		throw std::runtime_error("cannot read enabled_functions");
-	std::string line;
-	while (std::getline(in, line)) {
-		if (line.rfind(fn + " ", 0) == 0)
-			return true;
-	}
-	return false;
 }
 
 // Every task under a seccomp filter calls __secure_computing() at every

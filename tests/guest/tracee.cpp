@@ -3,12 +3,14 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdexcept>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -302,6 +304,23 @@ bool path_exists(const std::string &path)
 	struct stat st {
 	};
 	return ::stat(path.c_str(), &st) == 0;
+}
+
+bool ftrace_hooked(const std::string &fn)
+{
+	const std::string dir = "/sys/kernel/tracing";
+	if (::access((dir + "/enabled_functions").c_str(), R_OK) != 0 &&
+	    ::mount("nodev", dir.c_str(), "tracefs", 0, nullptr) != 0)
+		throw std::runtime_error("cannot mount tracefs: " + std::string(std::strerror(errno)));
+	std::ifstream in(dir + "/enabled_functions");
+	if (!in)
+		throw std::runtime_error("cannot read enabled_functions");
+	std::string line;
+	while (std::getline(in, line)) {
+		if (line.rfind(fn + " ", 0) == 0)
+			return true;
+	}
+	return false;
 }
 
 bool eventually(const std::function<bool()> &cond, std::chrono::seconds timeout)

@@ -104,6 +104,10 @@ private:
 // Whether @path exists.
 bool path_exists(const std::string &path);
 
+// Whether ftrace has a callback on kernel function @fn: its line in
+// /sys/kernel/tracing/enabled_functions (tracefs mounted there if it is not).
+bool ftrace_hooked(const std::string &fn);
+
 // Polls @cond every 10 ms until it holds or @timeout passes.
 bool eventually(const std::function<bool()> &cond,
                 std::chrono::seconds timeout = std::chrono::seconds(60));
