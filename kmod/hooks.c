@@ -252,10 +252,22 @@ out:
 	return ret;
 }
 
-/* The last task left the table: any context. */
+/*
+ * The last task left the table: any context.  Not once unloading began: the
+ * hooks go with the others (utrace_hooks_exit()), and utrace_core_exit()
+ * empties the table afterwards.  utrace_lazy_hooks_flush() cancels what a
+ * racing caller queued anyway.
+ */
 void utrace_lazy_hooks_idle(void)
 {
-	queue_delayed_work(system_wq, &utrace_lazy_work, UTRACE_LAZY_LINGER);
+	if (!READ_ONCE(utrace_lazy_gone))
+		queue_delayed_work(system_wq, &utrace_lazy_work, UTRACE_LAZY_LINGER);
+}
+
+/* Unload, after utrace_core_exit(): no task is left in the table to go. */
+void utrace_lazy_hooks_flush(void)
+{
+	cancel_delayed_work_sync(&utrace_lazy_work);
 }
 
 static void utrace_lazy_off(struct work_struct *work)
@@ -263,7 +275,7 @@ static void utrace_lazy_off(struct work_struct *work)
 	unsigned int i;
 
 	mutex_lock(&utrace_lazy_mutex);
-	if (!utrace_lazy_on || utrace_active())
+	if (!utrace_lazy_on || utrace_lazy_gone || utrace_active())
 		goto out;
 	WRITE_ONCE(utrace_lazy_on, false);
 	smp_mb();	/* off before we look: pairs with utrace_lazy_hooks_get() */
@@ -349,7 +361,7 @@ fail:
 void utrace_hooks_exit(void)
 {
 	mutex_lock(&utrace_lazy_mutex);
-	utrace_lazy_gone = true;
+	WRITE_ONCE(utrace_lazy_gone, true);
 	mutex_unlock(&utrace_lazy_mutex);
 	cancel_delayed_work_sync(&utrace_lazy_work);
 	utrace_signal_exit();

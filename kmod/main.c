@@ -48,6 +48,7 @@ out_engines:
 	utrace_engines_exit();
 out_core:
 	utrace_core_exit();
+	utrace_lazy_hooks_flush();
 	return ret;
 }
 
@@ -66,6 +67,7 @@ static void __exit utrace_exit(void)
 	utrace_core_quiesce();
 	utrace_hooks_exit();
 	utrace_core_exit();
+	utrace_lazy_hooks_flush();
 	pr_info("unloaded\n");
 }
 

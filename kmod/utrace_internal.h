@@ -460,6 +460,7 @@ int utrace_hooks_init(void);
 void utrace_hooks_exit(void);
 int utrace_lazy_hooks_get(void);
 void utrace_lazy_hooks_idle(void);
+void utrace_lazy_hooks_flush(void);
 
 /* arch_*.c: what differs between x86_64 and powerpc */
 extern struct utrace_fhook utrace_arch_hooks[];
