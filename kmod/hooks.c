@@ -57,6 +57,8 @@ UTRACE_KCALL_DEFINE(orig_proc_exec_connector, proc_exec_connector);
 static struct utrace_fhook utrace_hook_clone = {
 	.name = "wake_up_new_task",
 	.replacement = UTRACE_REPLACEMENT(utrace_wake_up_new_task),
+	.filter = utrace_active,
+	.lazy = true,
 	UTRACE_FHOOK_ORIG(orig_wake_up_new_task),
 };
 
@@ -80,10 +82,6 @@ UTRACE_CHECK_REPLACEMENT(proc_exec_connector, utrace_proc_exec_connector);
 
 void utrace_wake_up_new_task(struct task_struct *p)
 {
-	if (!utrace_active()) {
-		utrace_kcall(orig_wake_up_new_task)(p);
-		return;
-	}
 	utrace_inflight_get();
 	utrace_report_clone(p);
 	utrace_kcall(orig_wake_up_new_task)(p);
@@ -206,27 +204,82 @@ static unsigned int utrace_fhooks_nr(void)
 }
 
 /*
- * Lazy hooks (utrace_fhook.lazy) are enabled while some task has a utrace,
- * and a while after the last one went (UTRACE_LAZY_LINGER): powerpc's
- * syscall slow path, which every task with seccomp or audit takes, and
- * exec.  An attach counts its task in utrace_tasks, then enables them if
- * they are off, before any engine can ask for events; turning them off
- * marks them off, then looks at utrace_tasks again, with a full barrier on
- * each side: either the attach sees them off and waits for the mutex to
- * enable them again, or the work sees its task and leaves them on.
+ * Lazy hooks (utrace_fhook.lazy, and the kprobes given to
+ * utrace_lazy_kprobe()) are enabled while some task has a utrace, and a
+ * while after the last one went (UTRACE_LAZY_LINGER): the fork, exec and
+ * signal paths every task takes, and on powerpc the syscall slow path,
+ * which every task with seccomp or audit takes.  Their filters turn away
+ * every task without a utrace, so only the trampoline's cost goes.  An
+ * attach counts its task in utrace_tasks, then enables them if they are
+ * off, before any engine can ask for events; turning them off marks them
+ * off, then looks at utrace_tasks again, with a full barrier on each side:
+ * either the attach sees them off and waits for the mutex to enable them
+ * again, or the work sees its task and leaves them on.  The kprobes are
+ * enabled first and disabled last (the clone's flags are noted before the
+ * CLONE hook reports).
  */
 #define UTRACE_LAZY_LINGER	HZ
+#define UTRACE_LAZY_MAX		12
 
 static DEFINE_MUTEX(utrace_lazy_mutex);
 static bool utrace_lazy_on;	/* written under the mutex */
 static bool utrace_lazy_gone;	/* unloading: the mutex */
+static struct utrace_fhook *utrace_lazy_fhooks[UTRACE_LAZY_MAX];	/* at init */
+static unsigned int utrace_lazy_nfhooks;
+static struct kprobe *utrace_lazy_kprobes[UTRACE_LAZY_MAX];		/* at init */
+static unsigned int utrace_lazy_nkprobes;
 static void utrace_lazy_off(struct work_struct *work);
 static DECLARE_DELAYED_WORK(utrace_lazy_work, utrace_lazy_off);
+
+/*
+ * At init: find @hook's function (a missing one fails the load, lazy or
+ * not), then enable it, or, lazy, leave that to utrace_lazy_hooks_get().
+ * Undone by utrace_fhook_remove().
+ */
+int utrace_hook_setup(struct utrace_fhook *hook)
+{
+	int ret = utrace_fhook_resolve(hook);
+
+	if (ret)
+		return ret;
+	if (!hook->lazy)
+		return utrace_fhook_enable(hook);
+	if (WARN_ON_ONCE(utrace_lazy_nfhooks == UTRACE_LAZY_MAX))
+		return -ENOSPC;
+	utrace_lazy_fhooks[utrace_lazy_nfhooks++] = hook;
+	return 0;
+}
+
+/* At init: @kp registered disabled, for utrace_lazy_hooks_get().  unregister_kprobe() undoes it. */
+int utrace_lazy_kprobe(struct kprobe *kp)
+{
+	int ret;
+
+	if (WARN_ON_ONCE(utrace_lazy_nkprobes == UTRACE_LAZY_MAX))
+		return -ENOSPC;
+	kp->flags |= KPROBE_FLAG_DISABLED;
+	ret = register_kprobe(kp);
+	if (ret) {
+		pr_err("cannot probe %s: %d\n", kp->symbol_name, ret);
+		return ret;
+	}
+	utrace_lazy_kprobes[utrace_lazy_nkprobes++] = kp;
+	return 0;
+}
+
+/* The mutex held: disable what is enabled, hooks first. */
+static void utrace_lazy_disable(unsigned int nfhooks, unsigned int nkprobes)
+{
+	while (nfhooks--)
+		utrace_fhook_remove(utrace_lazy_fhooks[nfhooks]);
+	while (nkprobes--)
+		disable_kprobe(utrace_lazy_kprobes[nkprobes]);
+}
 
 /* An attach whose task is counted in utrace_tasks; sleepable. */
 int utrace_lazy_hooks_get(void)
 {
-	unsigned int i;
+	unsigned int nk = 0, nf = 0;
 	int ret = 0;
 
 	smp_mb();	/* counted before we look: pairs with utrace_lazy_off() */
@@ -235,18 +288,20 @@ int utrace_lazy_hooks_get(void)
 	mutex_lock(&utrace_lazy_mutex);
 	if (utrace_lazy_on || utrace_lazy_gone)
 		goto out;
-	for (i = 0; i < utrace_fhooks_nr(); i++) {
-		if (!utrace_fhook_nr(i)->lazy)
-			continue;
-		ret = utrace_fhook_enable(utrace_fhook_nr(i));
-		if (ret) {
-			while (i--)
-				if (utrace_fhook_nr(i)->lazy)
-					utrace_fhook_remove(utrace_fhook_nr(i));
-			goto out;
-		}
+	for (; nk < utrace_lazy_nkprobes; nk++) {
+		ret = enable_kprobe(utrace_lazy_kprobes[nk]);
+		if (ret)
+			goto fail;
+	}
+	for (; nf < utrace_lazy_nfhooks; nf++) {
+		ret = utrace_fhook_enable(utrace_lazy_fhooks[nf]);
+		if (ret)
+			goto fail;
 	}
 	WRITE_ONCE(utrace_lazy_on, true);
+	goto out;
+fail:
+	utrace_lazy_disable(nf, nk);
 out:
 	mutex_unlock(&utrace_lazy_mutex);
 	return ret;
@@ -272,8 +327,6 @@ void utrace_lazy_hooks_flush(void)
 
 static void utrace_lazy_off(struct work_struct *work)
 {
-	unsigned int i;
-
 	mutex_lock(&utrace_lazy_mutex);
 	if (!utrace_lazy_on || utrace_lazy_gone || utrace_active())
 		goto out;
@@ -283,10 +336,8 @@ static void utrace_lazy_off(struct work_struct *work)
 		WRITE_ONCE(utrace_lazy_on, true);
 		goto out;
 	}
-	/* A replacement still running finishes as it would have. */
-	for (i = utrace_fhooks_nr(); i--;)
-		if (utrace_fhook_nr(i)->lazy)
-			utrace_fhook_remove(utrace_fhook_nr(i));
+	/* A replacement or handler still running finishes as it would have. */
+	utrace_lazy_disable(utrace_lazy_nfhooks, utrace_lazy_nkprobes);
 out:
 	mutex_unlock(&utrace_lazy_mutex);
 }
@@ -319,10 +370,9 @@ int utrace_hooks_init(void)
 		pr_err("cannot probe cgroup_release: %d\n", ret);
 		return ret;
 	}
-	/* Before the CLONE hook: no report without the clone's flags noted. */
-	ret = register_kprobe(&utrace_kp_clone);
+	/* Lazy, and before the CLONE hook: no report without the clone's flags noted. */
+	ret = utrace_lazy_kprobe(&utrace_kp_clone);
 	if (ret) {
-		pr_err("cannot probe kernel_clone: %d\n", ret);
 		unregister_kprobe(&utrace_kp_release);
 		return ret;
 	}
@@ -331,13 +381,8 @@ int utrace_hooks_init(void)
 		if (ret)
 			goto fail;
 	}
-	/* Every hook's function is found now, lazy or not: a missing one fails the load. */
 	for (; nf < utrace_fhooks_nr(); nf++) {
-		struct utrace_fhook *hook = utrace_fhook_nr(nf);
-
-		ret = utrace_fhook_resolve(hook);
-		if (!ret && !hook->lazy)
-			ret = utrace_fhook_enable(hook);
+		ret = utrace_hook_setup(utrace_fhook_nr(nf));
 		if (ret)
 			goto fail;
 	}

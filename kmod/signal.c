@@ -79,6 +79,7 @@ static struct utrace_fhook utrace_hook_signal = {
 	.name = "get_signal",
 	.replacement = UTRACE_REPLACEMENT(utrace_get_signal),
 	.filter = utrace_signal_filter,
+	.lazy = true,
 	UTRACE_FHOOK_ORIG(orig_get_signal),
 };
 
@@ -88,6 +89,7 @@ static struct utrace_fhook utrace_hook_send = {
 	.name = "__send_signal_locked",
 	.replacement = UTRACE_REPLACEMENT(utrace_send_signal_locked),
 	.filter = utrace_active,
+	.lazy = true,
 	UTRACE_FHOOK_ORIG(orig_send_signal_locked),
 };
 
@@ -98,6 +100,7 @@ static struct utrace_fhook utrace_hook_dequeue = {
 	.name = "dequeue_signal",
 	.replacement = UTRACE_REPLACEMENT(utrace_dequeue_signal),
 	.filter = utrace_dequeue_filter,
+	.lazy = true,
 	UTRACE_FHOOK_ORIG(orig_dequeue_signal),
 };
 
@@ -1195,18 +1198,16 @@ int utrace_signal_init(void)
 {
 	int ret;
 
-	ret = register_kprobe(&utrace_kp_setup_done);
-	if (ret) {
-		pr_err("cannot probe signal_setup_done: %d\n", ret);
+	ret = utrace_lazy_kprobe(&utrace_kp_setup_done);
+	if (ret)
 		return ret;
-	}
-	ret = utrace_fhook_install(&utrace_hook_signal);
+	ret = utrace_hook_setup(&utrace_hook_signal);
 	if (ret)
 		goto out_kprobe;
-	ret = utrace_fhook_install(&utrace_hook_send);
+	ret = utrace_hook_setup(&utrace_hook_send);
 	if (ret)
 		goto out_signal;
-	ret = utrace_fhook_install(&utrace_hook_dequeue);
+	ret = utrace_hook_setup(&utrace_hook_dequeue);
 	if (ret)
 		goto out_send;
 	return 0;

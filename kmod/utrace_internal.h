@@ -379,8 +379,9 @@ struct utrace_fhook {
 	void *direct;
 	struct ftrace_ops *direct_ops;
 	/*
-	 * Enabled only while some task has a utrace (utrace_lazy_hooks_get()):
-	 * a function every task may pass that only those need redirected.
+	 * Enabled only while some task has a utrace (utrace_hook_setup(),
+	 * utrace_lazy_hooks_get()): a function every task may pass that only
+	 * those need redirected.
 	 */
 	bool lazy;
 	unsigned long addr;
@@ -458,6 +459,9 @@ void __noreturn utrace_do_exit(long code);
 void utrace_proc_exec_connector(struct task_struct *task);
 int utrace_hooks_init(void);
 void utrace_hooks_exit(void);
+int utrace_hook_setup(struct utrace_fhook *hook);
+struct kprobe;
+int utrace_lazy_kprobe(struct kprobe *kp);
 int utrace_lazy_hooks_get(void);
 void utrace_lazy_hooks_idle(void);
 void utrace_lazy_hooks_flush(void);
