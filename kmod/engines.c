@@ -134,7 +134,7 @@ static void me_release(void *data)
 	kref_put(&me->kref, utrace_mod_engine_free);
 }
 
-static u32 me_event(struct utrace_engine *engine, unsigned int event)
+static __always_inline u32 me_event(struct utrace_engine *engine, unsigned int event)
 {
 	struct utrace_mod_engine *me = engine->data;
 
@@ -286,7 +286,7 @@ static u32 me_exec(u32 action, struct utrace_engine *engine, const struct linux_
  * table filters it out, UTRACE_SYSCALL_REPORT without a table.  The first
  * thing a syscall callback does: a filtered call costs a table lookup.
  */
-static u16 me_syscall_entry_bits(struct utrace_mod_engine *me, struct pt_regs *regs)
+static __always_inline u16 me_syscall_entry_bits(struct utrace_mod_engine *me, struct pt_regs *regs)
 {
 	struct utrace_syscall_table *t;
 	u16 bits = UTRACE_SYSCALL_REPORT;
@@ -324,6 +324,9 @@ static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_
 	if (!bits)
 		return me_syscall_filtered(me);
 	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
+	/* Count and stopper engines: on every call, no user engine's arguments to build. */
+	if (me->type != UTRACE_ENGINE_USER)
+		return me_event(engine, _UTRACE_EVENT_SYSCALL_ENTRY);
 	return me_report_full(engine, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, 0,
 			      bits & ~UTRACE_SYSCALL_REPORT, NULL, 0, true);
 }
@@ -334,6 +337,8 @@ static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_r
 
 	if (!me_syscall_entry_bits(me, regs))
 		return me_syscall_filtered(me);
+	if (me->type != UTRACE_ENGINE_USER)
+		return me_event(engine, _UTRACE_EVENT_SYSCALL_EXIT);
 	return me_report(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs, 0, 0, true);
 }
 

@@ -63,7 +63,7 @@ static atomic64_t utrace_engine_ids;
 static struct workqueue_struct *utrace_wq;
 
 /* Tasks in the table; hooks that see every task return at once when zero. */
-static atomic_t utrace_tasks = ATOMIC_INIT(0);
+atomic_t utrace_tasks = ATOMIC_INIT(0);
 
 /* Tasks inside this module's code: see utrace_inflight_get(). */
 atomic_t utrace_inflight = ATOMIC_INIT(0);
@@ -126,32 +126,26 @@ bool utrace_active(void)
  * pair: either the filler sees the entry is going and empties its slot
  * again, or utrace_uncache() sees the slot filled and empties it.
  */
-static DEFINE_PER_CPU(struct utrace *, utrace_slot);
+DEFINE_PER_CPU(struct utrace *, utrace_slot);
 
 /*
- * @task's utrace, or NULL.  The entry stays valid while the caller is in an
- * RCU read-side section, holds a reference, or is @task itself (only the
- * task's release or unload removes it).  The table walk is always made
- * under RCU: a resize frees the old bucket table after a grace period.
+ * utrace_lookup() (utrace_internal.h) when this CPU's slot holds another
+ * task's entry: the table walk, always under RCU (a resize frees the old
+ * bucket table after a grace period), and the slot filled.
  */
-struct utrace *utrace_lookup(struct task_struct *task)
+struct utrace *utrace_lookup_slow(struct task_struct *task)
 {
 	struct utrace *utrace;
 
-	if (!utrace_active())
-		return NULL;
 	preempt_disable();
-	utrace = __this_cpu_read(utrace_slot);
-	if (unlikely(!utrace || READ_ONCE(utrace->task) != task)) {
-		rcu_read_lock();
-		utrace = rhashtable_lookup(&utrace_table, &task, utrace_table_params);
-		rcu_read_unlock();
-		if (utrace) {
-			__this_cpu_write(utrace_slot, utrace);
-			smp_mb();	/* the slot before ->uncached */
-			if (READ_ONCE(utrace->uncached))
-				this_cpu_cmpxchg(utrace_slot, utrace, NULL);
-		}
+	rcu_read_lock();
+	utrace = rhashtable_lookup(&utrace_table, &task, utrace_table_params);
+	rcu_read_unlock();
+	if (utrace) {
+		__this_cpu_write(utrace_slot, utrace);
+		smp_mb();	/* the slot before ->uncached */
+		if (READ_ONCE(utrace->uncached))
+			this_cpu_cmpxchg(utrace_slot, utrace, NULL);
 	}
 	preempt_enable();
 	return utrace;
@@ -999,8 +993,11 @@ static void start_report(struct utrace *utrace)
  * An engine's callback returned @ret.  Record what it wants: its stop
  * wish is replaced by what it returned now.
  */
-static void finish_callback(struct utrace *utrace, struct utrace_report *report,
-			    struct utrace_engine *engine, u32 ret)
+static void __finish_callback(struct utrace *utrace, struct utrace_report *report,
+			      struct utrace_engine *engine, enum utrace_resume_action action);
+
+static __always_inline void finish_callback(struct utrace *utrace, struct utrace_report *report,
+					    struct utrace_engine *engine, u32 ret)
 {
 	enum utrace_resume_action action = utrace_resume_action(ret);
 
@@ -1010,12 +1007,20 @@ static void finish_callback(struct utrace *utrace, struct utrace_report *report,
 	 * another thread makes meanwhile is made after this answer, as it
 	 * would be had it waited for the lock.
 	 */
-	if (action == UTRACE_RESUME &&
-	    !(READ_ONCE(engine->flags) & ENGINE_WISHES) && !engine_detached(engine)) {
+	if (likely(action == UTRACE_RESUME &&
+		   !(READ_ONCE(engine->flags) & ENGINE_WISHES) && !engine_detached(engine))) {
 		/* The callback's effects before utrace_barrier() sees it end. */
 		smp_store_release(&utrace->reporting, NULL);
 		return;
 	}
+	__finish_callback(utrace, report, engine, action);
+}
+
+/* The answer changes the engine or the report: under the lock. */
+static noinline void __finish_callback(struct utrace *utrace, struct utrace_report *report,
+				       struct utrace_engine *engine,
+				       enum utrace_resume_action action)
+{
 	spin_lock(&utrace->lock);
 	WRITE_ONCE(utrace->reporting, NULL);
 	if (action == UTRACE_DETACH || engine_detached(engine)) {
@@ -1262,16 +1267,25 @@ static u32 invoke_death(struct utrace_engine *engine, const struct utrace_engine
  * STOP needs the resume point too, unless the caller stops the task itself
  * right after (@stops_here).
  */
-static void finish_report(struct utrace *utrace, struct utrace_report *report,
-			  bool stops_here)
+static void __finish_report(struct utrace *utrace, struct utrace_report *report,
+			    bool stops_here);
+
+static __always_inline void finish_report(struct utrace *utrace, struct utrace_report *report,
+					  bool stops_here)
+{
+	/* Nothing to unlink, and no engine asked for more than RESUME: no lock. */
+	if (likely(!report->detaches && report->action == UTRACE_RESUME &&
+		   READ_ONCE(utrace->resume) == UTRACE_RESUME))
+		return;
+	__finish_report(utrace, report, stops_here);
+}
+
+static noinline void __finish_report(struct utrace *utrace, struct utrace_report *report,
+				     bool stops_here)
 {
 	LIST_HEAD(drop);
 	enum utrace_resume_action resume = report->action;
 
-	/* Nothing to unlink, and no engine asked for more than RESUME: no lock. */
-	if (!report->detaches && resume == UTRACE_RESUME &&
-	    READ_ONCE(utrace->resume) == UTRACE_RESUME)
-		return;
 	spin_lock(&utrace->lock);
 	if (report->detaches)
 		utrace_reset(utrace, &drop);

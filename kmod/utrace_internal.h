@@ -152,8 +152,34 @@ struct utrace {
 int utrace_core_init(void);
 void utrace_core_quiesce(void);
 void utrace_core_exit(void);
-struct utrace *utrace_lookup(struct task_struct *task);
 bool utrace_active(void);
+
+extern atomic_t utrace_tasks;			/* entries in the table */
+DECLARE_PER_CPU(struct utrace *, utrace_slot);	/* the entry looked up last */
+struct utrace *utrace_lookup_slow(struct task_struct *task);
+
+/*
+ * @task's utrace, or NULL.  The entry stays valid while the caller is in an
+ * RCU read-side section, holds a reference, or is @task itself (only the
+ * task's release or unload removes it).  This CPU's slot first (utrace.c,
+ * utrace_slot): a task making system calls finds its own entry there.
+ */
+static __always_inline struct utrace *utrace_lookup(struct task_struct *task)
+{
+	struct utrace *utrace;
+
+	if (!atomic_read(&utrace_tasks))
+		return NULL;
+	preempt_disable();
+	utrace = __this_cpu_read(utrace_slot);
+	if (likely(utrace && READ_ONCE(utrace->task) == task)) {
+		preempt_enable();
+		return utrace;
+	}
+	preempt_enable();
+	return utrace_lookup_slow(task);
+}
+
 bool utrace_task_stopped(struct task_struct *task);
 struct utrace *utrace_hold_stop(struct task_struct *target, struct utrace_engine *engine);
 void utrace_release_stop(struct utrace *utrace);
