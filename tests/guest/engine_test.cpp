@@ -348,15 +348,25 @@ TEST_F(Engines, InfoNamesTheOwnerAndTheLifetime)
 // counted.  (__send_signal_locked is static: its name may carry a suffix.)
 TEST_F(Engines, HooksOnlyTracedTasksNeedAreEnabledOnlyWhileATaskHasAnEngine)
 {
-	std::vector<std::string> lazy = {"proc_exec_connector", "wake_up_new_task", "get_signal",
-	                                 "dequeue_signal", "kernel_clone", "signal_setup_done"};
+	std::vector<std::string> lazy = {"proc_exec_connector", "wake_up_new_task",
+	                                 "get_signal",          "dequeue_signal",
+	                                 "kernel_clone",        "signal_setup_done"};
 #ifdef __powerpc64__
 	lazy.emplace_back("do_syscall_trace_enter");
 	lazy.emplace_back("do_syscall_trace_leave");
 #endif
-	const auto any_hooked = [&] { return std::any_of(lazy.begin(), lazy.end(), ftrace_hooked); };
-	const auto all_hooked = [&] { return std::all_of(lazy.begin(), lazy.end(), ftrace_hooked); };
+	const auto any_hooked = [&] {
+		return std::any_of(lazy.begin(), lazy.end(), ftrace_hooked);
+	};
+	const auto all_hooked = [&] {
+		return std::all_of(lazy.begin(), lazy.end(), ftrace_hooked);
+	};
 	ASSERT_TRUE(ftrace_hooked("do_exit")) << "the module is not loaded, or not hooked";
+#ifdef __powerpc64__
+	// Not on powerpc (UTRACE_LAZY_HOOKS in kmod/utrace_internal.h): enabled at load.
+	EXPECT_TRUE(all_hooked()) << "powerpc enables them at load";
+	GTEST_SKIP() << "powerpc enables these hooks at load (UTRACE_LAZY_HOOKS)";
+#endif
 	// An earlier test's engines may have left them for a while.
 	ASSERT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
 	        << "hooked while no task has an engine";
@@ -364,8 +374,9 @@ TEST_F(Engines, HooksOnlyTracedTasksNeedAreEnabledOnlyWhileATaskHasAnEngine)
 		{
 			Tracee t; // killed and reaped at the end of the block
 			EXPECT_FALSE(any_hooked()) << "round " << round;
-			const auto id = dev.attach(t.pid(), EngineType::Count,
-			                           bit(Event::SyscallEntry) | bit(Event::SyscallExit));
+			const auto id =
+			        dev.attach(t.pid(), EngineType::Count,
+			                   bit(Event::SyscallEntry) | bit(Event::SyscallExit));
 			EXPECT_TRUE(all_hooked())
 			        << "round " << round << ": an engine, not all hooked";
 			ASSERT_TRUE(t.run(Tracee::kGetppid));

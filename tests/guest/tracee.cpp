@@ -311,7 +311,8 @@ bool ftrace_hooked(const std::string &fn)
 	const std::string dir = "/sys/kernel/tracing";
 	if (::access((dir + "/enabled_functions").c_str(), R_OK) != 0 &&
 	    ::mount("nodev", dir.c_str(), "tracefs", 0, nullptr) != 0)
-		throw std::runtime_error("cannot mount tracefs: " + std::string(std::strerror(errno)));
+		throw std::runtime_error("cannot mount tracefs: " +
+		                         std::string(std::strerror(errno)));
 	std::ifstream in(dir + "/enabled_functions");
 	if (!in)
 		throw std::runtime_error("cannot read enabled_functions");
