@@ -42,6 +42,8 @@ using utrace::Event;
 using utrace_test::error_of;
 using utrace_test::eventually;
 using utrace_test::ftrace_hooked;
+using utrace_test::ftrace_hooked_all;
+using utrace_test::ftrace_hooked_any;
 using utrace_test::path_exists;
 using utrace_test::Tracee;
 
@@ -355,12 +357,8 @@ TEST_F(Engines, HooksOnlyTracedTasksNeedAreEnabledOnlyWhileATaskHasAnEngine)
 	lazy.emplace_back("do_syscall_trace_enter");
 	lazy.emplace_back("do_syscall_trace_leave");
 #endif
-	const auto any_hooked = [&] {
-		return std::any_of(lazy.begin(), lazy.end(), ftrace_hooked);
-	};
-	const auto all_hooked = [&] {
-		return std::all_of(lazy.begin(), lazy.end(), ftrace_hooked);
-	};
+	const auto any_hooked = [&] { return ftrace_hooked_any(lazy); };
+	const auto all_hooked = [&] { return ftrace_hooked_all(lazy); };
 	ASSERT_TRUE(ftrace_hooked("do_exit")) << "the module is not loaded, or not hooked";
 #ifdef __powerpc64__
 	// Not on powerpc (UTRACE_LAZY_HOOKS in kmod/utrace_internal.h): enabled at load.

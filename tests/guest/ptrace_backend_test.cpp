@@ -47,6 +47,8 @@ using utrace::Event;
 using utrace::Report;
 using utrace_test::eventually;
 using utrace_test::ftrace_hooked;
+using utrace_test::ftrace_hooked_all;
+using utrace_test::ftrace_hooked_any;
 using utrace_test::proc_state;
 
 namespace
@@ -216,24 +218,40 @@ int trace_syscalls(int calls)
 // release_task(), and the switch waits for it (pt_param_set()).  Before, the
 // switch still found the relationship (EBUSY) in 3 of 4 quick runs of B3 on
 // x86_64 6.12.
+// A child that made itself our tracee with PTRACE_TRACEME, in its SIGSTOP's
+// signal-delivery stop; -1 (and a failure) if it did not get there.
+pid_t traceme_child()
+{
+	const pid_t pid = fork();
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0 || raise(SIGSTOP) != 0)
+			_exit(2);
+		_exit(0);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st)) {
+		ADD_FAILURE() << "no TRACEME child in its stop: pid " << pid << ", status " << st;
+		return -1;
+	}
+	return pid;
+}
+
+// Resumes a traceme_child(): true once it exited 0 and was reaped.
+bool finish_traceme_child(pid_t pid)
+{
+	int st = 0;
+	return ptrace(PTRACE_CONT, pid, nullptr, nullptr) == 0 && waitpid(pid, &st, 0) == pid &&
+	       WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 TEST(PtraceBackend, TheBackendSwitchesOffRightAfterTheLastTraceeIsReaped)
 {
 	ASSERT_TRUE(write_backend("N")) << kBackend;
 	for (int i = 0; i < 100; i++) {
 		ASSERT_TRUE(write_backend("Y")) << "iteration " << i;
-		const pid_t pid = fork();
-		ASSERT_GE(pid, 0);
-		if (pid == 0) {
-			if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0 || raise(SIGSTOP) != 0)
-				_exit(2);
-			_exit(0);
-		}
-		int st = 0;
-		ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		ASSERT_TRUE(WIFSTOPPED(st)) << "status " << st;
-		ASSERT_EQ(ptrace(PTRACE_CONT, pid, nullptr, nullptr), 0);
-		ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+		const pid_t pid = traceme_child();
+		ASSERT_GT(pid, 0);
+		ASSERT_TRUE(finish_traceme_child(pid)) << "iteration " << i;
 		ASSERT_TRUE(write_backend("N"))
 		        << "iteration " << i << ": " << std::strerror(errno);
 	}
@@ -250,12 +268,8 @@ TEST(PtraceBackend, TheHooksOnlyTraceesNeedAreEnabledOnlyWhileSomethingIsTraced)
 {
 	const std::vector<std::string> lazy = {"__secure_computing", "do_notify_parent",
 	                                       "security_bprm_creds_for_exec"};
-	const auto any_hooked = [&] {
-		return std::any_of(lazy.begin(), lazy.end(), ftrace_hooked);
-	};
-	const auto all_hooked = [&] {
-		return std::all_of(lazy.begin(), lazy.end(), ftrace_hooked);
-	};
+	const auto any_hooked = [&] { return ftrace_hooked_any(lazy); };
+	const auto all_hooked = [&] { return ftrace_hooked_all(lazy); };
 	ASSERT_TRUE(ftrace_hooked("ptrace_notify")) << "the module is not loaded, or not hooked";
 #ifdef __powerpc64__
 	// Not on powerpc (UTRACE_LAZY_HOOKS in kmod/utrace_internal.h): enabled at load.
@@ -269,20 +283,10 @@ TEST(PtraceBackend, TheHooksOnlyTraceesNeedAreEnabledOnlyWhileSomethingIsTraced)
 	ASSERT_TRUE(backend.ok());
 	EXPECT_FALSE(any_hooked()) << "hooked with the backend on and nothing traced";
 	for (int round = 0; round < 2; round++) {
-		const pid_t pid = fork();
-		ASSERT_GE(pid, 0);
-		if (pid == 0) {
-			if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0 || raise(SIGSTOP) != 0)
-				_exit(2);
-			_exit(0);
-		}
-		int st = 0;
-		ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		ASSERT_TRUE(WIFSTOPPED(st)) << "status " << st;
+		const pid_t pid = traceme_child();
+		ASSERT_GT(pid, 0);
 		EXPECT_TRUE(all_hooked()) << "round " << round << ": a tracee, not all hooked";
-		ASSERT_EQ(ptrace(PTRACE_CONT, pid, nullptr, nullptr), 0);
-		ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+		ASSERT_TRUE(finish_traceme_child(pid)) << "round " << round;
 		EXPECT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
 		        << "round " << round << ": still hooked after the last tracee was reaped";
 	}

@@ -1,5 +1,6 @@
 #include "tracee.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -322,6 +323,16 @@ bool ftrace_hooked(const std::string &fn)
 			return true;
 	}
 	return false;
+}
+
+bool ftrace_hooked_all(const std::vector<std::string> &fns)
+{
+	return std::all_of(fns.begin(), fns.end(), ftrace_hooked);
+}
+
+bool ftrace_hooked_any(const std::vector<std::string> &fns)
+{
+	return std::any_of(fns.begin(), fns.end(), ftrace_hooked);
 }
 
 bool eventually(const std::function<bool()> &cond, std::chrono::seconds timeout)

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace utrace_test
@@ -107,6 +108,9 @@ bool path_exists(const std::string &path);
 // Whether ftrace has a callback on kernel function @fn: its line in
 // /sys/kernel/tracing/enabled_functions (tracefs mounted there if it is not).
 bool ftrace_hooked(const std::string &fn);
+// Whether every one, or any one, of @fns is.
+bool ftrace_hooked_all(const std::vector<std::string> &fns);
+bool ftrace_hooked_any(const std::vector<std::string> &fns);
 
 // Polls @cond every 10 ms until it holds or @timeout passes.
 bool eventually(const std::function<bool()> &cond,
