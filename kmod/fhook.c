@@ -237,13 +237,6 @@ out:
 	return ret;
 }
 
-int utrace_fhook_install(struct utrace_fhook *hook)
-{
-	int ret = utrace_fhook_resolve(hook);
-
-	return ret ? ret : utrace_fhook_enable(hook);
-}
-
 /*
  * The last hook unregisters the ops, which waits for every task to leave
  * the callback and any replacement it was in without sleeping there; the

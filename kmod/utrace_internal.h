@@ -420,7 +420,6 @@ struct utrace_fhook {
 
 int utrace_fhook_resolve(struct utrace_fhook *hook);
 int utrace_fhook_enable(struct utrace_fhook *hook);
-int utrace_fhook_install(struct utrace_fhook *hook);	/* both */
 void utrace_fhook_remove(struct utrace_fhook *hook);
 void utrace_fhook_sync(void);
 
