@@ -27,6 +27,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <execinfo.h>
 #include <iostream>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -222,6 +223,20 @@ int child_main(int argc, char **argv)
 	return 64;
 }
 
+// A crash of the suite itself (an abort from the C library's heap checks, a
+// fault) prints the frames' addresses before the default action, so a CI
+// log says where: addr2line -e utrace_stress -f -C ADDR...
+void crash_backtrace(int sig)
+{
+	void *frames[64];
+	const int n = ::backtrace(frames, 64);
+	static const char head[] = "utrace_stress: fatal signal, backtrace:\n";
+	(void)!::write(STDERR_FILENO, head, sizeof(head) - 1);
+	::backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	::signal(sig, SIG_DFL);
+	::raise(sig);
+}
+
 } // namespace
 
 } // namespace stress
@@ -237,6 +252,12 @@ int main(int argc, char **argv)
 	// fail with EPIPE, which the scenario reports, not end the whole run
 	// silently (exit status 141 in BackendSwitchIsRefusedWhileTracersWork).
 	::signal(SIGPIPE, SIG_IGN);
+	// backtrace() allocates on its first call: not in the handler, where
+	// the heap may be what broke.
+	void *warm[1];
+	(void)::backtrace(warm, 1);
+	for (const int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGILL})
+		::signal(sig, crash_backtrace);
 	char self[PATH_MAX] = {};
 	if (::readlink("/proc/self/exe", self, sizeof(self) - 1) > 0)
 		options().self = self;
