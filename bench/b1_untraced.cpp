@@ -7,9 +7,9 @@
 // first load.  Target: <= 1.02.  B1.seccomp: the same with a worker under a
 // seccomp filter (allow all), whose every call takes the kernel's syscall
 // slow path and __secure_computing(): functions the module hooks with ftrace
-// (__secure_computing() for the ptrace backend's tracees, on x86_64 only
-// while something is ptraced; on powerpc from load on, with
-// do_syscall_trace_enter/leave: UTRACE_LAZY_HOOKS), which an untraced task
+// (__secure_computing() for the ptrace backend's tracees, only while
+// something is ptraced; on powerpc do_syscall_trace_enter/leave too, while
+// some task has a utrace, as B1's eight others do), which an untraced task
 // must pass without module cost.
 #include <memory>
 #include <string>
@@ -76,11 +76,11 @@ Ratio b1_variant(const Config &c, Worker::Filter filter)
 		r.details.emplace_back("instructions_per_syscall_loaded",
 		                       median(instrs(s.at("loaded"))) / calls);
 	r.note = sc ? "the filter puts the thread on the syscall slow path and through "
-	              "__secure_computing(): on x86_64 the ptrace backend hooks the latter "
-	              "only while something is ptraced; powerpc hooks it, and its slow path "
-	              "(do_syscall_trace_enter/leave), from load on (UTRACE_LAZY_HOOKS), and "
-	              "each hook's ftrace entry saves the registers before its filter turns "
-	              "the untraced thread away"
+	              "__secure_computing(): the ptrace backend hooks the latter only while "
+	              "something is ptraced; powerpc's slow path (do_syscall_trace_enter/"
+	              "leave) is hooked while some task has a utrace (here the eight "
+	              "others), and each hook's ftrace entry saves the registers before its "
+	              "filter turns the untraced thread away"
 	            : "untraced threads keep the syscall fast path: no work bit is set on them";
 	return r;
 }

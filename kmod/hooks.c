@@ -242,7 +242,7 @@ int utrace_hook_setup(struct utrace_fhook *hook)
 
 	if (ret)
 		return ret;
-	if (!hook->lazy || !UTRACE_LAZY_HOOKS)
+	if (!hook->lazy)
 		return utrace_fhook_enable(hook);
 	if (WARN_ON_ONCE(utrace_lazy_nfhooks == UTRACE_LAZY_MAX))
 		return -ENOSPC;
@@ -257,8 +257,7 @@ int utrace_lazy_kprobe(struct kprobe *kp)
 
 	if (WARN_ON_ONCE(utrace_lazy_nkprobes == UTRACE_LAZY_MAX))
 		return -ENOSPC;
-	if (UTRACE_LAZY_HOOKS)
-		kp->flags |= KPROBE_FLAG_DISABLED;
+	kp->flags |= KPROBE_FLAG_DISABLED;
 	ret = register_kprobe(kp);
 	if (ret) {
 		pr_err("cannot probe %s: %d\n", kp->symbol_name, ret);
@@ -283,8 +282,6 @@ int utrace_lazy_hooks_get(void)
 	unsigned int nk = 0, nf = 0;
 	int ret = 0;
 
-	if (!UTRACE_LAZY_HOOKS)
-		return 0;	/* enabled at load */
 	smp_mb();	/* counted before we look: pairs with utrace_lazy_off() */
 	if (READ_ONCE(utrace_lazy_on))
 		return 0;
@@ -318,7 +315,7 @@ out:
  */
 void utrace_lazy_hooks_idle(void)
 {
-	if (UTRACE_LAZY_HOOKS && !READ_ONCE(utrace_lazy_gone))
+	if (!READ_ONCE(utrace_lazy_gone))
 		queue_delayed_work(system_wq, &utrace_lazy_work, UTRACE_LAZY_LINGER);
 }
 

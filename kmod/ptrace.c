@@ -2654,8 +2654,7 @@ fail:
 /* No relationship is left, or a first link failed: any context. */
 static void pt_hooks_idle(void)
 {
-	if (UTRACE_LAZY_HOOKS)
-		queue_delayed_work(system_wq, &pt_hooks_off_work, PT_HOOKS_LINGER);
+	queue_delayed_work(system_wq, &pt_hooks_off_work, PT_HOOKS_LINGER);
 }
 
 static void pt_hooks_off(struct work_struct *work)
@@ -2791,17 +2790,8 @@ int utrace_ptrace_init(void)
 			goto out_hooks;
 	}
 	ret = pt_tracee_init();
-	if (ret)
-		goto out_hooks;
-	if (UTRACE_LAZY_HOOKS)
-		return 0;
-	/* powerpc: enabled now, and never disabled (UTRACE_LAZY_HOOKS). */
-	mutex_lock(&pt_mutex);
-	ret = pt_hooks_enable();
-	mutex_unlock(&pt_mutex);
 	if (!ret)
 		return 0;
-	pt_tracee_exit();
 out_hooks:
 	while (i--)
 		utrace_fhook_remove(&pt_hooks[i]);

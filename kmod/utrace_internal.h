@@ -484,14 +484,6 @@ void __noreturn utrace_do_exit(long code);
 void utrace_proc_exec_connector(struct task_struct *task);
 int utrace_hooks_init(void);
 void utrace_hooks_exit(void);
-/*
- * Whether hooks are enabled on demand at run time.  Not on powerpc: two
- * stress runs there under host load went wrong with it (a double free in
- * the stress process, a hang), which no run alone reproduced; until that is
- * understood, powerpc enables them at load, as before (docs/DESIGN.md).
- */
-#define UTRACE_LAZY_HOOKS	(!IS_ENABLED(CONFIG_PPC64))
-
 int utrace_hook_setup(struct utrace_fhook *hook);
 struct kprobe;
 int utrace_lazy_kprobe(struct kprobe *kp);

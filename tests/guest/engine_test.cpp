@@ -360,11 +360,6 @@ TEST_F(Engines, HooksOnlyTracedTasksNeedAreEnabledOnlyWhileATaskHasAnEngine)
 	const auto any_hooked = [&] { return ftrace_hooked_any(lazy); };
 	const auto all_hooked = [&] { return ftrace_hooked_all(lazy); };
 	ASSERT_TRUE(ftrace_hooked("do_exit")) << "the module is not loaded, or not hooked";
-#ifdef __powerpc64__
-	// Not on powerpc (UTRACE_LAZY_HOOKS in kmod/utrace_internal.h): enabled at load.
-	EXPECT_TRUE(all_hooked()) << "powerpc enables them at load";
-	GTEST_SKIP() << "powerpc enables these hooks at load (UTRACE_LAZY_HOOKS)";
-#endif
 	// An earlier test's engines may have left them for a while.
 	ASSERT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
 	        << "hooked while no task has an engine";

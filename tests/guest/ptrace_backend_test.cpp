@@ -271,11 +271,6 @@ TEST(PtraceBackend, TheHooksOnlyTraceesNeedAreEnabledOnlyWhileSomethingIsTraced)
 	const auto any_hooked = [&] { return ftrace_hooked_any(lazy); };
 	const auto all_hooked = [&] { return ftrace_hooked_all(lazy); };
 	ASSERT_TRUE(ftrace_hooked("ptrace_notify")) << "the module is not loaded, or not hooked";
-#ifdef __powerpc64__
-	// Not on powerpc (UTRACE_LAZY_HOOKS in kmod/utrace_internal.h): enabled at load.
-	EXPECT_TRUE(all_hooked()) << "powerpc enables them at load";
-	GTEST_SKIP() << "powerpc enables these hooks at load (UTRACE_LAZY_HOOKS)";
-#endif
 	// An earlier test's relationships may have left them for a while.
 	ASSERT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
 	        << "hooked with the backend off and nothing traced";
