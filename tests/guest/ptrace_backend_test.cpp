@@ -213,11 +213,6 @@ int trace_syscalls(int calls)
 	return stops >= 2 * calls ? 0 : 94;
 }
 
-// A tracer that reaped its last tracee with its wait can switch the backend
-// off at once: the REAP report that ends the relationship is only queued by
-// release_task(), and the switch waits for it (pt_param_set()).  Before, the
-// switch still found the relationship (EBUSY) in 3 of 4 quick runs of B3 on
-// x86_64 6.12.
 // A child that made itself our tracee with PTRACE_TRACEME, in its SIGSTOP's
 // signal-delivery stop; -1 (and a failure) if it did not get there.
 pid_t traceme_child()
@@ -244,6 +239,11 @@ bool finish_traceme_child(pid_t pid)
 	       WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+// A tracer that reaped its last tracee with its wait can switch the backend
+// off at once: the REAP report that ends the relationship is only queued by
+// release_task(), and the switch waits for it (pt_param_set()).  Before, the
+// switch still found the relationship (EBUSY) in 3 of 4 quick runs of B3 on
+// x86_64 6.12.
 TEST(PtraceBackend, TheBackendSwitchesOffRightAfterTheLastTraceeIsReaped)
 {
 	ASSERT_TRUE(write_backend("N")) << kBackend;

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <set>
 #include <stdexcept>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -307,7 +308,11 @@ bool path_exists(const std::string &path)
 	return ::stat(path.c_str(), &st) == 0;
 }
 
-bool ftrace_hooked(const std::string &fn)
+namespace
+{
+
+// The functions ftrace has a callback on, each line's first word, read once.
+std::set<std::string> ftrace_hooked_functions()
 {
 	const std::string dir = "/sys/kernel/tracing";
 	if (::access((dir + "/enabled_functions").c_str(), R_OK) != 0 &&
@@ -317,22 +322,32 @@ bool ftrace_hooked(const std::string &fn)
 	std::ifstream in(dir + "/enabled_functions");
 	if (!in)
 		throw std::runtime_error("cannot read enabled_functions");
+	std::set<std::string> fns;
 	std::string line;
-	while (std::getline(in, line)) {
-		if (line.rfind(fn + " ", 0) == 0)
-			return true;
-	}
-	return false;
+	while (std::getline(in, line))
+		fns.insert(line.substr(0, line.find(' ')));
+	return fns;
+}
+
+} // namespace
+
+bool ftrace_hooked(const std::string &fn)
+{
+	return ftrace_hooked_functions().count(fn) != 0;
 }
 
 bool ftrace_hooked_all(const std::vector<std::string> &fns)
 {
-	return std::all_of(fns.begin(), fns.end(), ftrace_hooked);
+	const auto hooked = ftrace_hooked_functions();
+	return std::all_of(fns.begin(), fns.end(),
+	                   [&](const std::string &fn) { return hooked.count(fn) != 0; });
 }
 
 bool ftrace_hooked_any(const std::vector<std::string> &fns)
 {
-	return std::any_of(fns.begin(), fns.end(), ftrace_hooked);
+	const auto hooked = ftrace_hooked_functions();
+	return std::any_of(fns.begin(), fns.end(),
+	                   [&](const std::string &fn) { return hooked.count(fn) != 0; });
 }
 
 bool eventually(const std::function<bool()> &cond, std::chrono::seconds timeout)
