@@ -573,9 +573,10 @@ def tcg_single(args):
     free or corruption"), or a lock is left taken by nobody and the process
     hangs.  Plain Debian kernels show it with no module loaded; the stress
     suite's ThreadedProcessThatForksKeepsMutualExclusion is the reproducer
-    (most of its runs fail on multi), and DeviceEnginesRaceTargetsThatExitExec-
-    CloneAndDie, whose spawner thread forks while three controller threads
-    work, died of it about once in ten runs (6.1 and 6.12).
+    (3 of 8 runs failed on multi, 16 of 16 passed on single), and
+    DeviceEnginesRaceTargetsThatExitExecCloneAndDie, whose spawner thread
+    forks while three controller threads work, died of it about once in ten
+    runs (6.1 and 6.12).
 
     x86_64 can keep executing a block it translated from code the guest has
     since rewritten.  The kernel patches its static keys, static calls and

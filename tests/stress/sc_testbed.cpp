@@ -13,9 +13,10 @@
 // spawner thread forks while three controller threads work, failed that way
 // about once in ten runs before.
 #include <atomic>
-#include <csignal>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
@@ -87,10 +88,9 @@ TEST_F(StressTest, ThreadedProcessThatForksKeepsMutualExclusion)
 	const pid_t child = fork_child([&b] { return mutual_exclusion_under_fork(b); });
 	ASSERT_GT(child, 0);
 	const auto st = wait_bounded(child, options().seconds + 30s);
-	if (!st) {
-		::kill(child, SIGKILL);
-		(void)wait_bounded(child, 10s);
-	}
+	std::string why;
+	if (!st && !kill_and_reap(child, 10s, &why))
+		ADD_FAILURE() << why;
 	ASSERT_TRUE(st.has_value()) << "the forking process hung (a lock left taken)";
 	EXPECT_EQ(describe_status(*st), "exited 0")
 	        << "exit 1: increments lost under the mutex; killed by ABRT: the C "
