@@ -157,24 +157,6 @@ int utrace_bridge_set_ring(struct utrace_bridge *b, struct utrace_ring *ring)
 	return ret;
 }
 
-/*
- * The system call's number, arguments and (at exit) return value, for a
- * report message or a ring record: the same fields in both.
- */
-static void fill_syscall(struct pt_regs *regs, unsigned int event, __s64 *nr, __u64 *argv,
-			 __s64 *retval)
-{
-	unsigned long args[6];
-	unsigned int i;
-
-	*nr = syscall_get_nr(current, regs);
-	syscall_get_arguments(current, regs, args);
-	for (i = 0; i < 6; i++)
-		argv[i] = args[i];
-	if (event == _UTRACE_EVENT_SYSCALL_EXIT)
-		*retval = syscall_get_return_value(current, regs);
-}
-
 /* Whether the file was closed (its engines are being detached). */
 bool utrace_bridge_closed(struct utrace_bridge *b)
 {
@@ -349,6 +331,45 @@ static void observe_capture(struct utrace_ring *ring, struct utrace_record *rec,
 	kfree(c);
 }
 
+/* An observed report's record (struct utrace_record): every field but @type and @time_ns. */
+static __always_inline void fill_record(struct utrace_record *rec, struct utrace_bridge *b, u64 id,
+					struct pid *pid, unsigned int event, u32 action,
+					struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+					kernel_siginfo_t *info)
+{
+	/* A slot holds an old record: every field is written. */
+	rec->event = event;
+	rec->id = id;
+	rec->tid = pid_nr_ns(pid, b->pid_ns);
+	rec->action = action;
+	rec->retval = retval;
+	rec->code = code;
+	rec->clone_flags = clone_flags;
+	rec->ip = regs ? instruction_pointer(regs) : 0;
+	rec->signo = info ? info->si_signo : 0;
+	rec->si_code = info ? info->si_code : 0;
+	if (regs && (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)) {
+		utrace_fill_syscall(regs, event, &rec->syscall_nr, rec->args, &rec->retval);
+	} else {
+		rec->syscall_nr = -1;
+		memset(rec->args, 0, sizeof(rec->args));
+	}
+}
+
+/* With captured arguments: built here, then written with them in one go. */
+static noinline void observe_captured(struct utrace_ring *ring, struct utrace_bridge *b, u64 id,
+				      struct pid *pid, u32 action, struct pt_regs *regs,
+				      u16 capture)
+{
+	struct utrace_record rec;
+
+	fill_record(&rec, b, id, pid, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, 0, NULL);
+	rec.type = 0;
+	rec.time_ns = 0;
+	might_fault();
+	observe_capture(ring, &rec, capture);
+}
+
 /**
  * utrace_bridge_observe - write one observed report into the file's ring
  * @b:		the bridge, which has a ring (checked at attach)
@@ -363,44 +384,40 @@ static void observe_capture(struct utrace_ring *ring, struct utrace_record *rec,
  * @info:	SIGNAL*: the signal, else NULL
  * @capture:	SYSCALL_ENTRY: UTRACE_SYSCALL_STRING/ARGV bits, else 0
  *
- * Any report context: no allocation, no sleep, the ring's lock only --
- * but with @capture (SYSCALL_ENTRY, in the thread, which may sleep and
- * fault) the arguments are copied from user memory into an allocated
- * buffer first, then written with the record in one go.
+ * Any report context: no allocation, no sleep, the ring's lock only; the
+ * record is written in place, in its slot -- but with @capture
+ * (SYSCALL_ENTRY, in the thread, which may sleep and fault) the arguments
+ * are copied from user memory into an allocated buffer first, then written
+ * with the record in one go.
  */
 void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
 			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
 			   kernel_siginfo_t *info, u16 capture)
 {
 	struct utrace_ring *ring = utrace_bridge_ring(b);
-	struct utrace_record rec;
+	struct utrace_record *rec;
+	unsigned long flags;
 
 	if (!ring)
 		return;
-	memset(&rec, 0, sizeof(rec));
-	rec.id = id;
-	rec.event = event;
-	rec.action = action;
-	rec.tid = pid_nr_ns(pid, b->pid_ns);
-	rec.syscall_nr = -1;
-	rec.code = code;
-	rec.clone_flags = clone_flags;
-	rec.retval = retval;
-	if (info) {
-		rec.signo = info->si_signo;
-		rec.si_code = info->si_code;
-	}
-	if (regs) {
-		rec.ip = instruction_pointer(regs);
-		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)
-			fill_syscall(regs, event, &rec.syscall_nr, rec.args, &rec.retval);
-	}
 	if (capture && regs && event == _UTRACE_EVENT_SYSCALL_ENTRY) {
-		might_fault();
-		observe_capture(ring, &rec, capture);
+		observe_captured(ring, b, id, pid, action, regs, capture);
 		return;
 	}
-	utrace_ring_write(ring, &rec);
+	rec = utrace_ring_reserve(ring, &flags);
+	if (!rec)
+		return;
+	fill_record(rec, b, id, pid, event, action, regs, code, clone_flags, retval, info);
+	utrace_ring_commit(ring, rec, flags);
+}
+
+/*
+ * @pid's number in the file's opener's pid namespace, 0 if it has none
+ * there: fixed for the life of the struct pid (an engine's is).
+ */
+s32 utrace_bridge_tid(struct utrace_bridge *b, struct pid *pid)
+{
+	return pid_nr_ns(pid, b->pid_ns);
 }
 
 /*
@@ -547,8 +564,8 @@ u32 utrace_bridge_report(struct utrace_bridge *b, u64 id, struct pid *pid, unsig
 		r->msg.ip = instruction_pointer(regs);
 		r->msg.sp = user_stack_pointer(regs);
 		if (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)
-			fill_syscall(regs, event, &r->msg.syscall_nr, r->msg.args,
-				     &r->msg.retval);
+			utrace_fill_syscall(regs, event, &r->msg.syscall_nr, r->msg.args,
+					    &r->msg.retval);
 	}
 
 	/*

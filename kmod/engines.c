@@ -88,6 +88,9 @@ struct utrace_mod_engine {
 	const struct cred *owner;	/* the attacher's, referenced until freed */
 	struct task_struct *task;	/* referenced until freed */
 	struct pid *pid;		/* referenced until freed */
+	s32 tid;			/* @pid's number where @bridge's opener is */
+	/* An observer's: @bridge's ring, which lives as long as @bridge does */
+	struct utrace_ring *ring;
 	struct utrace_engine *engine;	/* referenced until detached, then NULL */
 	unsigned long events;
 	unsigned long stop_events;
@@ -316,6 +319,25 @@ static u32 me_syscall_filtered(struct utrace_mod_engine *me)
 	return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME;
 }
 
+/*
+ * A user engine's syscall report without captured arguments: an observed
+ * one goes straight into the ring, without me_report_full()'s arguments
+ * for other events; a waiting one (or a requested stop) takes that path.
+ */
+static __always_inline u32 me_syscall_observe(struct utrace_engine *engine, unsigned int event,
+					      u32 action, struct pt_regs *regs)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	if (likely(me_observed(me, event)) && !READ_ONCE(me->stop_requested)) {
+		atomic64_inc(&me->counts[event]);
+		atomic64_set(&me->last_event, event);
+		utrace_ring_write_syscall(me->ring, me->id, me->tid, event, action, regs);
+		return UTRACE_RESUME;
+	}
+	return me_report_full(engine, event, action, regs, 0, 0, 0, 0, NULL, 0, true);
+}
+
 static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
@@ -327,6 +349,8 @@ static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_
 	/* Count and stopper engines: on every call, no user engine's arguments to build. */
 	if (me->type != UTRACE_ENGINE_USER)
 		return me_event(engine, _UTRACE_EVENT_SYSCALL_ENTRY);
+	if (bits == UTRACE_SYSCALL_REPORT)
+		return me_syscall_observe(engine, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs);
 	return me_report_full(engine, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, 0,
 			      bits & ~UTRACE_SYSCALL_REPORT, NULL, 0, true);
 }
@@ -339,7 +363,7 @@ static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_r
 		return me_syscall_filtered(me);
 	if (me->type != UTRACE_ENGINE_USER)
 		return me_event(engine, _UTRACE_EVENT_SYSCALL_EXIT);
-	return me_report(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs, 0, 0, true);
+	return me_syscall_observe(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs);
 }
 
 static u32 me_exit(u32 action, struct utrace_engine *engine, long orig_code, long *code)
@@ -508,6 +532,8 @@ static s64 me_inherit(struct utrace_mod_engine *me, struct task_struct *child)
 	ce->pid = get_task_pid(child, PIDTYPE_PID);
 	ce->bridge = me->bridge;
 	utrace_bridge_get(ce->bridge);
+	ce->tid = utrace_bridge_tid(ce->bridge, ce->pid);
+	ce->ring = me->ring;
 	atomic64_set(&ce->last_event, -1);
 	atomic64_set(&ce->last_syscall, -1);
 	for (i = 0; i < UTRACE_NEVENTS; i++)
@@ -625,6 +651,9 @@ static long me_attach(struct utrace_bridge *bridge, void __user *arg)
 	me->pid = get_task_pid(task, PIDTYPE_PID);
 	me->bridge = bridge;
 	utrace_bridge_get(bridge);
+	me->tid = utrace_bridge_tid(bridge, me->pid);
+	if (me->flags & UTRACE_ENGINE_OBSERVE)
+		me->ring = utrace_bridge_ring(bridge);	/* checked above */
 	atomic64_set(&me->last_event, -1);
 	atomic64_set(&me->last_syscall, -1);
 	for (i = 0; i < UTRACE_NEVENTS; i++)

@@ -9,20 +9,30 @@
  * ring's spinlock (irqsave: never a sleep, never an allocation) and goes
  * on; a full ring drops the record and counts it, and the count goes into
  * the stream as a UTRACE_RECORD_LOST record before the next record that
- * fits, or as soon as a read() makes room.
+ * fits, or as soon as a read() or poll() finds room.
+ *
+ * The slots live in one vmalloc_user() area after a header page (struct
+ * utrace_ring_header), which the ring descriptor's mmap() maps whole: a
+ * reader may take the records in place, with no system call while there
+ * are some, and give the slots back by storing @tail in the header.  A
+ * record is written in place too (utrace_ring_reserve()), not built on the
+ * stack and copied.  The module keeps @head itself and only publishes it
+ * in the header; @tail is the reader's, in user memory, so it is trusted
+ * for nothing but the reader's own records: a tail that is not within the
+ * ring's size of @head reads as a full ring (writers drop and count).
  *
  * Readers are woken only once @wakeup records are unread (or at DEATH, or
  * at the close), so that a reader on the thread's own CPU is not switched
  * to at every record.
  *
- * The reader (the ring's own descriptor, an anonymous file) serialises
- * readers with a mutex, copies the records between @tail and @head to user
- * space without the spinlock (writers never touch unread slots), then
- * advances @tail under it.
+ * read() serialises readers with a mutex, copies the records between the
+ * tail and @head to user space without the spinlock (writers never touch
+ * unread slots), then stores the tail under it.
  *
  * Lifetime: a kref.  The bridge holds one reference from UTRACE_IOC_RING
  * until it is freed (so an engine, which holds its bridge, may write to
- * the ring whenever it reports), the ring descriptor another.
+ * the ring whenever it reports), the ring descriptor another (and a
+ * mapping holds the descriptor).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -38,6 +48,7 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 
 #include "uapi/utrace.h"
@@ -50,18 +61,19 @@ struct utrace_ring {
 	wait_queue_head_t readers;
 	u32 mask;			/* records - 1 */
 	u32 wakeup;			/* wake readers at this many unread */
-	u64 head;			/* records written */
-	u64 tail;			/* records read */
+	u64 head;			/* records written (published in @hdr) */
 	u64 lost;			/* dropped, not yet reported */
 	bool closed;			/* the /dev/utrace file was closed */
-	struct utrace_record *recs;
+	unsigned long pages;		/* of the area: the header's and the slots' */
+	struct utrace_ring_header *hdr;	/* the area's start (vmalloc_user) */
+	struct utrace_record *recs;	/* its slots, after the header page */
 };
 
 static void utrace_ring_free(struct kref *kref)
 {
 	struct utrace_ring *ring = container_of(kref, struct utrace_ring, kref);
 
-	kvfree(ring->recs);
+	vfree(ring->hdr);
 	kfree(ring);
 }
 
@@ -75,12 +87,39 @@ void utrace_ring_put(struct utrace_ring *ring)
 	kref_put(&ring->kref, utrace_ring_free);
 }
 
+/*
+ * Unread records, by the reader's tail: above the ring's size if that
+ * tail is not one the ring can have (a mapped reader wrote another), which
+ * then reads as full.
+ */
+static u64 ring_unread(struct utrace_ring *ring)
+{
+	/* Pairs with the reader's release of @tail: its loads from the slots first. */
+	return ring->head - smp_load_acquire(&ring->hdr->tail);
+}
+
+/* Whether @n more records fit.  ring->lock held. */
+static bool ring_room(struct utrace_ring *ring, unsigned int n)
+{
+	u64 unread = ring_unread(ring);
+
+	return unread <= (u64)ring->mask + 1 && unread + n <= (u64)ring->mask + 1;
+}
+
+/* @n records were written at @head: publish them.  ring->lock held. */
+static void ring_publish(struct utrace_ring *ring, unsigned int n)
+{
+	ring->head += n;
+	/* Pairs with a mapped reader's acquire of @head: the slots first. */
+	smp_store_release(&ring->hdr->head, ring->head);
+}
+
 /* Emit the pending LOST record if there is room.  ring->lock held. */
 static void ring_flush_lost(struct utrace_ring *ring)
 {
 	struct utrace_record *rec;
 
-	if (!ring->lost || ring->head - ring->tail > ring->mask)
+	if (!ring->lost || !ring_room(ring, 1))
 		return;
 	rec = &ring->recs[ring->head & ring->mask];
 	memset(rec, 0, sizeof(*rec));
@@ -89,7 +128,20 @@ static void ring_flush_lost(struct utrace_ring *ring)
 	rec->code = ring->lost;
 	rec->time_ns = ktime_get_ns();
 	ring->lost = 0;
-	ring->head++;
+	ring_publish(ring, 1);
+}
+
+/* A DEATH record, and every @wakeup records unread: wake the readers. */
+static bool ring_wakes(struct utrace_ring *ring, const struct utrace_record *rec)
+{
+	return ring_unread(ring) >= ring->wakeup || rec->event == _UTRACE_EVENT_DEATH;
+}
+
+static void ring_wake(struct utrace_ring *ring)
+{
+	/* The barrier of wq_has_sleeper() pairs with the reader's wait. */
+	if (wq_has_sleeper(&ring->readers))
+		wake_up_interruptible_poll(&ring->readers, EPOLLIN | EPOLLRDNORM);
 }
 
 /**
@@ -116,33 +168,123 @@ void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *rec
 		return;
 	}
 	ring_flush_lost(ring);
-	if (!ring->lost && ring->head - ring->tail + n <= (u64)ring->mask + 1) {
+	if (!ring->lost && ring_room(ring, n)) {
 		recs[0].time_ns = ktime_get_ns();
-		for (i = 0; i < n; i++) {
-			ring->recs[ring->head & ring->mask] = recs[i];
-			ring->head++;
-		}
-		wake = ring->head - ring->tail >= ring->wakeup ||
-		       recs[0].event == _UTRACE_EVENT_DEATH;
+		for (i = 0; i < n; i++)
+			ring->recs[(ring->head + i) & ring->mask] = recs[i];
+		ring_publish(ring, n);
+		wake = ring_wakes(ring, &recs[0]);
 	} else {
 		ring->lost += n;
 	}
 	spin_unlock_irqrestore(&ring->lock, flags);
-	/* The barrier of wq_has_sleeper() pairs with the reader's wait. */
-	if (wake && wq_has_sleeper(&ring->readers))
-		wake_up_interruptible_poll(&ring->readers, EPOLLIN | EPOLLRDNORM);
+	if (wake)
+		ring_wake(ring);
+}
+
+/*
+ * The next slot, for one EVENT record, or NULL if the ring is closed or
+ * full (the record is then counted as lost).  ring->lock held.
+ */
+static __always_inline struct utrace_record *ring_slot(struct utrace_ring *ring)
+{
+	if (unlikely(ring->closed))
+		return NULL;
+	if (unlikely(ring->lost))
+		ring_flush_lost(ring);
+	if (likely(!ring->lost && ring_room(ring, 1)))
+		return &ring->recs[ring->head & ring->mask];
+	ring->lost++;
+	return NULL;
+}
+
+/* Publish the record ring_slot() gave; whether to wake.  ring->lock held. */
+static __always_inline bool ring_commit(struct utrace_ring *ring, struct utrace_record *rec)
+{
+	rec->type = UTRACE_RECORD_EVENT;
+	rec->time_ns = ktime_get_ns();
+	ring_publish(ring, 1);
+	return ring_wakes(ring, rec);
 }
 
 /**
- * utrace_ring_write - put one observed record into @ring, never waiting
+ * utrace_ring_reserve - the slot of one EVENT record, to be written in place
  * @ring:	the ring
- * @rec:	the record; its @type and @time_ns are filled here
+ * @flags:	where the saved interrupt state goes
  *
- * Any context.  Drops and counts the record if the ring is full.
+ * Any context.  Returns the next slot, with the ring's lock held and
+ * interrupts off: the caller fills every field but @type and @time_ns
+ * (the slot holds an old record), without sleeping or faulting, and calls
+ * utrace_ring_commit().  Returns NULL, unlocked, if the ring is closed or
+ * full (the record is then counted as lost).
  */
-void utrace_ring_write(struct utrace_ring *ring, struct utrace_record *rec)
+struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring, unsigned long *flags)
+	__cond_acquires(&ring->lock)
 {
-	utrace_ring_write_group(ring, rec, 1);
+	struct utrace_record *rec;
+
+	spin_lock_irqsave(&ring->lock, *flags);
+	rec = ring_slot(ring);
+	if (!rec)
+		spin_unlock_irqrestore(&ring->lock, *flags);
+	return rec;
+}
+
+/**
+ * utrace_ring_commit - publish the record utrace_ring_reserve() gave
+ * @ring:	the ring
+ * @rec:	the slot, filled
+ * @flags:	utrace_ring_reserve()'s
+ */
+void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec, unsigned long flags)
+	__releases(&ring->lock)
+{
+	bool wake = ring_commit(ring, rec);
+
+	spin_unlock_irqrestore(&ring->lock, flags);
+	if (wake)
+		ring_wake(ring);
+}
+
+/**
+ * utrace_ring_write_syscall - write one SYSCALL_ENTRY or SYSCALL_EXIT record
+ * @ring:	the ring
+ * @id:		engine id
+ * @tid:	the thread, in the ring's file's pid namespace
+ * @event:	_UTRACE_EVENT_SYSCALL_ENTRY or _UTRACE_EVENT_SYSCALL_EXIT
+ * @action:	incoming action bits
+ * @regs:	the thread's user registers
+ *
+ * The commonest record, reserved, filled in place and published in one
+ * function.  Any context; never waits.
+ */
+void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event,
+			       u32 action, struct pt_regs *regs)
+{
+	struct utrace_record *rec;
+	unsigned long flags;
+	bool wake = false;
+
+	spin_lock_irqsave(&ring->lock, flags);
+	rec = ring_slot(ring);
+	if (rec) {
+		/* A slot holds an old record: every field is written. */
+		rec->event = event;
+		rec->id = id;
+		rec->tid = tid;
+		rec->action = action;
+		rec->retval = 0;
+		rec->code = 0;
+		rec->clone_flags = 0;
+		rec->ip = instruction_pointer(regs);
+		rec->signo = 0;
+		rec->si_code = 0;
+		utrace_fill_syscall(regs, event, &rec->syscall_nr, rec->args, &rec->retval);
+		wake = ring_commit(ring, rec);
+	}
+	spin_unlock_irqrestore(&ring->lock, flags);
+	if (wake)
+		ring_wake(ring);
 }
 
 /* @n records that could not even be made (no memory): counted as lost. */
@@ -167,14 +309,19 @@ void utrace_ring_close(struct utrace_ring *ring)
 	wake_up_interruptible_poll(&ring->readers, EPOLLIN | EPOLLHUP);
 }
 
-/* Records ready to read (a pending LOST record counts: a read emits it). */
+/*
+ * Records ready to read.  A pending LOST record is emitted here if there
+ * is room, for a mapped reader, which makes room without a read(); if
+ * there is none, it counts as ready all the same (a read() emits it).
+ */
 static bool ring_ready(struct utrace_ring *ring, bool *closed)
 {
 	unsigned long flags;
 	bool ready;
 
 	spin_lock_irqsave(&ring->lock, flags);
-	ready = ring->head != ring->tail || ring->lost;
+	ring_flush_lost(ring);
+	ready = ring_unread(ring) || ring->lost;
 	*closed = ring->closed;
 	spin_unlock_irqrestore(&ring->lock, flags);
 	return ready;
@@ -192,10 +339,14 @@ static ssize_t ring_read_locked(struct utrace_ring *ring, char __user *buf, size
 	for (;;) {
 		spin_lock_irqsave(&ring->lock, flags);
 		ring_flush_lost(ring);
-		tail = ring->tail;
-		n = min_t(u64, ring->head - tail, want);
+		tail = READ_ONCE(ring->hdr->tail);
+		n = ring->head - tail;
 		closed = ring->closed;
 		spin_unlock_irqrestore(&ring->lock, flags);
+		/* A mapped reader stored a tail the ring cannot have. */
+		if (n > (u64)ring->mask + 1)
+			return -EIO;
+		n = min_t(u64, n, want);
 		if (n)
 			break;
 		if (closed)
@@ -213,7 +364,8 @@ static ssize_t ring_read_locked(struct utrace_ring *ring, char __user *buf, size
 	if (!i)
 		return -EFAULT;
 	spin_lock_irqsave(&ring->lock, flags);
-	ring->tail = tail + i;
+	/* Release: our loads from the slots before a writer's stores. */
+	smp_store_release(&ring->hdr->tail, tail + i);
 	ring_flush_lost(ring);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	return i * size;
@@ -248,6 +400,19 @@ static __poll_t ring_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/*
+ * The whole area, shared (the reader stores @tail in it): offset 0, the
+ * header page and the slots' pages; EINVAL otherwise.
+ */
+static int ring_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct utrace_ring *ring = file->private_data;
+
+	if (vma->vm_pgoff || vma_pages(vma) != ring->pages || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	return remap_vmalloc_range(vma, ring->hdr, 0);
+}
+
 static int ring_release(struct inode *inode, struct file *file)
 {
 	utrace_ring_put(file->private_data);
@@ -258,6 +423,7 @@ static const struct file_operations utrace_ring_fops = {
 	.owner = THIS_MODULE,
 	.read = ring_read,
 	.poll = ring_poll,
+	.mmap = ring_mmap,
 	.release = ring_release,
 	.llseek = noop_llseek,
 };
@@ -288,11 +454,17 @@ long utrace_ring_create(struct utrace_bridge *b, void __user *arg)
 	ring = kzalloc(sizeof(*ring), GFP_KERNEL);
 	if (!ring)
 		return -ENOMEM;
-	ring->recs = kvcalloc(req.records, sizeof(*ring->recs), GFP_KERNEL);
-	if (!ring->recs) {
+	BUILD_BUG_ON(sizeof(struct utrace_ring_header) > PAGE_SIZE);
+	ring->pages = 1 + DIV_ROUND_UP((size_t)req.records * sizeof(*ring->recs), PAGE_SIZE);
+	/* Zeroed, and mappable to user space. */
+	ring->hdr = vmalloc_user(ring->pages << PAGE_SHIFT);
+	if (!ring->hdr) {
 		kfree(ring);
 		return -ENOMEM;
 	}
+	ring->recs = (struct utrace_record *)((char *)ring->hdr + PAGE_SIZE);
+	ring->hdr->records = req.records;
+	ring->hdr->data_offset = PAGE_SIZE;
 	kref_init(&ring->kref);		/* the descriptor's */
 	spin_lock_init(&ring->lock);
 	mutex_init(&ring->read_mutex);
@@ -305,8 +477,9 @@ long utrace_ring_create(struct utrace_bridge *b, void __user *arg)
 		ret = fd;
 		goto out_put;
 	}
+	/* Read-write: a shared writable mapping needs it (write() is EINVAL). */
 	file = anon_inode_getfile("[utrace-ring]", &utrace_ring_fops, ring,
-				  O_RDONLY | ((req.flags & UTRACE_RING_NONBLOCK) ? O_NONBLOCK : 0));
+				  O_RDWR | ((req.flags & UTRACE_RING_NONBLOCK) ? O_NONBLOCK : 0));
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
 		goto out_fd;

@@ -23,6 +23,7 @@
 #include <linux/utrace.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <asm/syscall.h>
 
 #include "utrace_compat.h"
 #include "kcall.h"
@@ -540,10 +541,29 @@ int utrace_bridge_set_ring(struct utrace_bridge *b, struct utrace_ring *ring);
 void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
 			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
 			   kernel_siginfo_t *info, u16 capture);
+s32 utrace_bridge_tid(struct utrace_bridge *b, struct pid *pid);
+
+/*
+ * The system call's number, arguments and (at exit) return value, for a
+ * report message or a ring record: the same fields in both.  Straight into
+ * @argv: no array on the stack to clear and copy.
+ */
+static __always_inline void utrace_fill_syscall(struct pt_regs *regs, unsigned int event,
+						__s64 *nr, __u64 *argv, __s64 *retval)
+{
+	BUILD_BUG_ON(sizeof(unsigned long) != sizeof(*argv));
+	*nr = syscall_get_nr(current, regs);
+	syscall_get_arguments(current, regs, (unsigned long *)argv);
+	if (event == _UTRACE_EVENT_SYSCALL_EXIT)
+		*retval = syscall_get_return_value(current, regs);
+}
 
 /* ring.c: rings of observed reports, one per /dev/utrace file at most */
 long utrace_ring_create(struct utrace_bridge *b, void __user *arg);
-void utrace_ring_write(struct utrace_ring *ring, struct utrace_record *rec);
+struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring, unsigned long *flags);
+void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec, unsigned long flags);
+void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event,
+			       u32 action, struct pt_regs *regs);
 void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *recs, unsigned int n);
 void utrace_ring_lose(struct utrace_ring *ring, unsigned int n);
 void utrace_ring_close(struct utrace_ring *ring);

@@ -394,13 +394,19 @@ struct utrace_reply_msg {
  * 0 (end of file) once the ring is empty and the /dev/utrace file closed.
  * poll() says EPOLLIN when a record (or a LOST record) is ready, EPOLLHUP
  * once the file is closed.  Several readers share the stream (each record
- * goes to one of them).  write() is not supported.
+ * goes to one of them).  write() is not supported (EINVAL).
+ *
+ * mmap() of the ring descriptor maps the ring itself, for reading the
+ * records in place, without a copy and without a system call while there
+ * are records (struct utrace_ring_header): MAP_SHARED, offset 0, and the
+ * length of the header page plus @records records, rounded up to whole
+ * pages (EINVAL otherwise).
  *
  * A slow reader: writers never wait.  A record that finds the ring full is
  * dropped and counted; the count is reported in band, as a record of type
  * UTRACE_RECORD_LOST, before the next record that fits (or as soon as a
- * read() makes room), so every dropped record is accounted for in the
- * stream.
+ * read() or poll() finds room), so every dropped record is accounted for
+ * in the stream.
  *
  * Errors: EINVAL a bad size, unknown @flags, a non-zero @fd, @wakeup
  * above @records; EBUSY
@@ -411,6 +417,39 @@ struct utrace_ioc_ring {
 	__u32 flags;
 	__s32 fd;
 	__u32 wakeup;
+};
+
+/**
+ * struct utrace_ring_header - the first page of a mapped ring
+ * @head:	records written since the ring was made; the module's (it never
+ *		reads it back).  Load it with acquire ordering, then read the
+ *		records below it.
+ * @records:	the ring's size (struct utrace_ioc_ring @records)
+ * @__pad0:	0
+ * @data_offset: where the slots start, in bytes from the mapping's start:
+ *		the page size
+ * @__pad1:	0
+ * @tail:	records consumed; the reader's.  Store it with release
+ *		ordering once done with the records below it: their slots may
+ *		then be written again.  Starts at 0.
+ * @__pad2:	0
+ *
+ * Record number n (from 0) is in slot n % @records, struct utrace_record
+ * at @data_offset + (n % @records) * 128; the unread ones are @tail ..
+ * @head - 1.  A tail outside @head - @records .. @head reads as a full
+ * ring: writers drop (and count) every record, and read() fails with EIO.
+ * A LOST record waiting for room is written at the next record, or by a
+ * poll() (or read()) that finds room.  Readers in place and read() must
+ * not share a ring: each takes records by moving the same @tail.
+ */
+struct utrace_ring_header {
+	__u64 head;
+	__u32 records;
+	__u32 __pad0;
+	__u64 data_offset;
+	__u8 __pad1[40];
+	__u64 tail;		/* a cache line of its own */
+	__u8 __pad2[56];
 };
 
 /* struct utrace_record types */
