@@ -8,8 +8,10 @@
 #include <cstring>
 #include <fcntl.h>
 #include <limits>
+#include <new>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <string>
 #include <utility>
@@ -135,7 +137,7 @@ Ring Device::create_ring(uint32_t records, uint32_t wakeup) const
 	if (::ioctl(fd_, UTRACE_IOC_RING, &req) != 0)
 		throw_ioctl_errno(errno,
 		                  "create a ring of " + std::to_string(records) + " records");
-	return Ring(req.fd);
+	return Ring(req.fd, records);
 }
 
 EngineId Device::attach_observer(pid_t tid, EventMask events, EventMask wait_events,
@@ -375,39 +377,63 @@ CapturedArgs collect_captures(std::span<const Record> records)
 
 Ring::~Ring()
 {
+	unmap();
 	if (fd_ >= 0)
 		::close(fd_);
 }
 
 Ring::Ring(Ring &&other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), eof_(std::exchange(other.eof_, false))
+    : fd_(std::exchange(other.fd_, -1)), records_(std::exchange(other.records_, 0)),
+      eof_(std::exchange(other.eof_, false)), map_(std::exchange(other.map_, nullptr)),
+      map_len_(std::exchange(other.map_len_, 0)), slots_(std::exchange(other.slots_, nullptr)),
+      peeked_(std::exchange(other.peeked_, 0))
 {
 }
 
 Ring &Ring::operator=(Ring &&other) noexcept
 {
 	if (this != &other) {
+		unmap();
 		if (fd_ >= 0)
 			::close(fd_);
 		fd_ = std::exchange(other.fd_, -1);
+		records_ = std::exchange(other.records_, 0);
 		eof_ = std::exchange(other.eof_, false);
+		map_ = std::exchange(other.map_, nullptr);
+		map_len_ = std::exchange(other.map_len_, 0);
+		slots_ = std::exchange(other.slots_, nullptr);
+		peeked_ = std::exchange(other.peeked_, 0);
 	}
 	return *this;
 }
 
-size_t Ring::read(std::span<Record> out, std::chrono::milliseconds timeout)
+void Ring::unmap() noexcept
 {
-	if (out.empty() || eof_)
-		return 0;
+	if (map_ != nullptr)
+		::munmap(map_, map_len_);
+	map_ = nullptr;
+	slots_ = nullptr;
+}
+
+// What poll(2) said within @timeout: POLLIN, POLLHUP (the end), or 0.
+short Ring::wait(std::chrono::milliseconds timeout)
+{
 	const int wait_ms = timeout.count() < 0
 	                            ? -1
 	                            : static_cast<int>(std::min<int64_t>(
 	                                      timeout.count(), std::numeric_limits<int>::max()));
 	pollfd p{fd_, POLLIN, 0};
 	const int n = ::poll(&p, 1, wait_ms);
-	if (n < 0)
+	if (n < 0 && errno != EINTR)
 		throw_errno(errno, "poll the ring");
-	if (n == 0)
+	return n > 0 ? p.revents : static_cast<short>(0);
+}
+
+size_t Ring::read(std::span<Record> out, std::chrono::milliseconds timeout)
+{
+	if (mapped())
+		throw Error(EINVAL, "read a mapped ring (peek() and consume() read it)");
+	if (out.empty() || eof_ || wait(timeout) == 0)
 		return 0;
 	const ssize_t got = ::read(fd_, out.data(), out.size_bytes());
 	if (got < 0 && (errno == EAGAIN || errno == EINTR))
@@ -419,6 +445,76 @@ size_t Ring::read(std::span<Record> out, std::chrono::milliseconds timeout)
 	if (static_cast<size_t>(got) % sizeof(Record) != 0)
 		throw Error(EPROTO, "a partial record from the ring");
 	return static_cast<size_t>(got) / sizeof(Record);
+}
+
+namespace
+{
+
+// The mapping's header: the module stores @head, the reader @tail.
+utrace_ring_header *header(void *map)
+{
+	return static_cast<utrace_ring_header *>(map);
+}
+
+} // namespace
+
+void Ring::map()
+{
+	if (mapped())
+		return;
+	const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+	const size_t len = page + (static_cast<size_t>(records_) * sizeof(Record));
+	void *m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+	if (m == MAP_FAILED)
+		throw_errno(errno, "map the ring");
+	const utrace_ring_header *h = header(m);
+	if (h->records != records_ || h->data_offset != page) {
+		::munmap(m, len);
+		throw Error(EPROTO, "the ring's header does not describe a ring of " +
+		                            std::to_string(records_) + " records");
+	}
+	map_ = m;
+	map_len_ = len;
+	// The module writes whole records into these slots: read them as such.
+	slots_ = std::launder(reinterpret_cast<const Record *>(static_cast<char *>(m) + page));
+	peeked_ = 0;
+}
+
+RecordSpan Ring::peek(std::chrono::milliseconds timeout)
+{
+	if (!mapped())
+		throw Error(EINVAL, "peek at a ring that is not mapped");
+	utrace_ring_header *h = header(map_);
+	const uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+	// Acquire: the records below @head are written.
+	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+	if (head == tail && !eof_) {
+		// The poll also emits a LOST record that waited for room.
+		const short revents = wait(timeout);
+		head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+		// Closed (no more records) and none came before the poll's look.
+		if ((revents & POLLHUP) != 0 && head == tail)
+			eof_ = true;
+	}
+	const uint64_t n = head - tail;
+	if (n > records_)
+		throw Error(EPROTO, "the mapped ring's tail is not the reader's");
+	peeked_ = n;
+	const size_t at = tail % records_;
+	const size_t first = std::min<size_t>(n, records_ - at);
+	return RecordSpan{.first = std::span<const Record>(slots_ + at, first),
+	                  .second = std::span<const Record>(slots_, n - first)};
+}
+
+void Ring::consume(size_t n)
+{
+	if (!mapped() || n > peeked_)
+		throw Error(EINVAL, "consume records peek() did not return");
+	utrace_ring_header *h = header(map_);
+	// Release: done with those slots before the module may write them again.
+	__atomic_store_n(&h->tail, __atomic_load_n(&h->tail, __ATOMIC_RELAXED) + n,
+	                 __ATOMIC_RELEASE);
+	peeked_ -= n;
 }
 
 } // namespace utrace

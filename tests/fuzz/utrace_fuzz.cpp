@@ -52,6 +52,7 @@
 #include <shared_mutex>
 #include <string>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,13 +91,15 @@ enum Op : unsigned {
 	OpRing,        // UTRACE_IOC_RING: the file's ring of observed reports
 	OpRingRead,    // read() and poll() of a ring descriptor
 	OpSetSyscalls, // UTRACE_IOC_SET_SYSCALLS: filter and capture tables
+	OpRingMap,     // mmap() of a ring descriptor, records read in place, a foreign tail
 	NumOps
 };
 
 const char *const kOpNames[NumOps] = {
-        "version",   "ping",   "attach",  "set_events", "set_stop_events", "control",
-        "detach",    "info",   "list",    "read",       "write",           "poll",
-        "bad_ioctl", "reopen", "foreign", "ring",       "ring_read",       "set_syscalls"};
+        "version", "ping",      "attach",       "set_events", "set_stop_events",
+        "control", "detach",    "info",         "list",       "read",
+        "write",   "poll",      "bad_ioctl",    "reopen",     "foreign",
+        "ring",    "ring_read", "set_syscalls", "ring_map"};
 
 // errno 0 is success.
 const std::set<int> kAllowed[NumOps] = {
@@ -118,6 +121,7 @@ const std::set<int> kAllowed[NumOps] = {
         /* ring */ {0, EFAULT, EINVAL, EBUSY, ENOMEM},
         /* ring_read */ {0, EFAULT, EINVAL, EAGAIN},
         /* set_syscalls */ {0, EFAULT, EINVAL, ENOENT, ENOMEM},
+        /* ring_map */ {0, EINVAL, EIO, ENOMEM},
 };
 
 [[noreturn]] void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -197,6 +201,7 @@ struct Slot {
 	std::deque<Pending> pending;   // read reports that wait for a reply
 	std::deque<uint64_t> answered; // replied to (a second reply is ENOENT)
 	int ring = -1;                 // the file's ring descriptor (under @q), or -1
+	uint32_t ring_records = 0;     // its size (under @q)
 };
 
 constexpr unsigned kSlots = 4;
@@ -544,6 +549,7 @@ private:
 	void do_reopen(unsigned slot);
 	void do_ring(unsigned slot, int fd);
 	void do_ring_read(unsigned slot);
+	void do_ring_map(unsigned slot);
 	void do_set_syscalls(unsigned slot, int fd);
 	unsigned idx_;
 	Rng r_;
@@ -1137,6 +1143,27 @@ void Worker::do_reopen(unsigned slot)
 	}
 }
 
+// A record of a ring (read or in place) is well formed.
+void check_record(const char *what, const char *at)
+{
+	utrace_record r{};
+	std::memcpy(&r, at, sizeof(r));
+	if (r.type == UTRACE_RECORD_STRING) { // a captured argument's bytes
+		utrace_record_data d{};
+		std::memcpy(&d, at, sizeof(d));
+		if (d.arg >= 6 || !d.id || d.len > UTRACE_DATA_BYTES || d.__pad ||
+		    (d.flags & ~0x1fU))
+			die("%s: a malformed String record (arg %u id %llu len %u flags %#x)", what,
+			    d.arg, static_cast<unsigned long long>(d.id), d.len, d.flags);
+		return;
+	}
+	if (r.type == UTRACE_RECORD_LOST
+	            ? r.code <= 0
+	            : r.type != UTRACE_RECORD_EVENT || r.event >= UTRACE_NEVENTS || !r.id)
+		die("%s: a malformed record (type %u event %u id %llu code %lld)", what, r.type,
+		    r.event, static_cast<unsigned long long>(r.id), static_cast<long long>(r.code));
+}
+
 void Worker::do_ring(unsigned slot, int fd)
 {
 	Slot &s = g_slots[slot];
@@ -1194,6 +1221,7 @@ void Worker::do_ring(unsigned slot, int fd)
 	if (req.fd < 0)
 		die("ring: success without a descriptor");
 	s.ring = req.fd;
+	s.ring_records = req.records;
 }
 
 void Worker::do_ring_read(unsigned slot)
@@ -1226,38 +1254,104 @@ void Worker::do_ring_read(unsigned slot)
 	if (n == 0 || n % rec || static_cast<size_t>(n) > len)
 		die("ring read of %zu bytes gave %zd: not whole records (the file is open)", len,
 		    n);
-	for (ssize_t off = 0; off < n; off += static_cast<ssize_t>(rec)) {
-		utrace_record r{};
-		std::memcpy(&r, buf_ + off, rec);
-		if (r.type == UTRACE_RECORD_STRING) { // a captured argument's bytes
-			utrace_record_data d{};
-			std::memcpy(&d, buf_ + off, sizeof(d));
-			if (d.arg >= 6 || !d.id || d.len > UTRACE_DATA_BYTES || d.__pad ||
-			    (d.flags & ~0x1fU))
-				die("ring read: a malformed String record (arg %u id %llu len %u "
-				    "flags %#x)",
-				    d.arg, static_cast<unsigned long long>(d.id), d.len, d.flags);
-			continue;
-		}
-		if (r.type == UTRACE_RECORD_LOST
-		            ? r.code <= 0
-		            : r.type != UTRACE_RECORD_EVENT || r.event >= UTRACE_NEVENTS || !r.id)
-			die("ring read: a malformed record (type %u event %u id %llu code %lld)",
-			    r.type, r.event, static_cast<unsigned long long>(r.id),
-			    static_cast<long long>(r.code));
-	}
+	for (ssize_t off = 0; off < n; off += static_cast<ssize_t>(rec))
+		check_record("ring read", buf_ + off);
 	g_records += static_cast<uint64_t>(n) / rec;
+}
+
+// A mapping of the slot's ring: records taken in place (their slots
+// scribbled over before the tail gives them back: a writer must write every
+// field), or a tail the ring cannot have (read() is EIO, writers drop and
+// count), put right before the unmap; bad mappings are EINVAL.
+void Worker::do_ring_map(unsigned slot)
+{
+	Slot &s = g_slots[slot];
+	std::lock_guard<std::mutex> q(s.q); // the tail is the readers' in turn
+	if (s.ring < 0)
+		return;
+	const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+	const size_t len = page + s.ring_records * sizeof(utrace_record);
+	size_t map_len = len;
+	off_t off = 0;
+	int flags = MAP_SHARED;
+	bool valid = true;
+	switch (r_.below(8)) {
+	case 0:
+		map_len = len + page; // a page more than the ring
+		valid = false;
+		break;
+	case 1:
+		off = static_cast<off_t>(page); // the slots alone
+		map_len = len - page;
+		valid = false;
+		break;
+	case 2:
+		flags = MAP_PRIVATE; // the tail would never reach the module
+		valid = false;
+		break;
+	case 3:
+		map_len = page; // the header alone
+		valid = false;
+		break;
+	default:
+		break;
+	}
+	void *m = ::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, flags, s.ring, off);
+	const int err = m == MAP_FAILED ? errno : 0;
+	check(OpRingMap, err, "ring mmap");
+	if (valid != (err == 0))
+		die("ring mmap of %zu bytes at %lld, flags %#x, of a %u-record ring: errno %d",
+		    map_len, static_cast<long long>(off), flags, s.ring_records, err);
+	if (err)
+		return;
+	auto *h = static_cast<utrace_ring_header *>(m);
+	auto *slots = static_cast<char *>(m) + page;
+	if (h->records != s.ring_records || h->data_offset != page)
+		die("ring header: %u records at %llu, not %u at %zu", h->records,
+		    static_cast<unsigned long long>(h->data_offset), s.ring_records, page);
+	const uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+	const uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+	if (head - tail > s.ring_records)
+		die("ring header: head %llu, tail %llu, %u records",
+		    static_cast<unsigned long long>(head), static_cast<unsigned long long>(tail),
+		    s.ring_records);
+	if (r_.one_in(3)) {
+		// A tail it cannot have, then back: nothing taken, nothing broken.
+		static const int64_t skews[] = {1, 1000,
+		                                -static_cast<int64_t>(UTRACE_RING_MAX_RECORDS) - 1};
+		const uint64_t bad =
+		        head + static_cast<uint64_t>(skews[r_.below(std::size(skews))]);
+		__atomic_store_n(&h->tail, bad, __ATOMIC_RELEASE);
+		const ssize_t n = ::read(s.ring, buf_, sizeof(utrace_record));
+		const int rerr = n < 0 ? errno : 0;
+		check(OpRingMap, rerr, "ring read past a foreign tail");
+		if (rerr != EIO)
+			die("ring read with tail %llu, head %llu: %zd, errno %d, not EIO",
+			    static_cast<unsigned long long>(bad),
+			    static_cast<unsigned long long>(head), n, rerr);
+		__atomic_store_n(&h->tail, tail, __ATOMIC_RELEASE);
+	} else {
+		const uint64_t n = r_.below(head - tail + 1);
+		for (uint64_t i = 0; i < n; i++) {
+			char *rec = slots + ((tail + i) % s.ring_records) * sizeof(utrace_record);
+			check_record("ring in place", rec);
+			std::memset(rec, static_cast<int>(r_.below(256)), sizeof(utrace_record));
+		}
+		__atomic_store_n(&h->tail, tail + n, __ATOMIC_RELEASE);
+		g_records += n;
+	}
+	::munmap(m, map_len);
 }
 
 void Worker::one()
 {
 	const unsigned slot = static_cast<unsigned>(r_.below(kSlots));
 	static const Op table[] = {
-	        OpAttach,  OpAttach,   OpAttach,   OpSetEvents,  OpSetStopEvents, OpControl,
-	        OpControl, OpControl,  OpDetach,   OpDetach,     OpInfo,          OpInfo,
-	        OpList,    OpRead,     OpRead,     OpRead,       OpWrite,         OpWrite,
-	        OpWrite,   OpPoll,     OpBadIoctl, OpBadIoctl,   OpVersion,       OpPing,
-	        OpRing,    OpRingRead, OpRingRead, OpSetSyscalls};
+	        OpAttach,  OpAttach,   OpAttach,   OpSetEvents,   OpSetStopEvents, OpControl,
+	        OpControl, OpControl,  OpDetach,   OpDetach,      OpInfo,          OpInfo,
+	        OpList,    OpRead,     OpRead,     OpRead,        OpWrite,         OpWrite,
+	        OpWrite,   OpPoll,     OpBadIoctl, OpBadIoctl,    OpVersion,       OpPing,
+	        OpRing,    OpRingRead, OpRingRead, OpSetSyscalls, OpRingMap};
 	Op op = table[r_.below(sizeof(table) / sizeof(table[0]))];
 	if (r_.one_in(400))
 		op = OpReopen;
@@ -1314,6 +1408,9 @@ void Worker::one()
 		break;
 	case OpSetSyscalls:
 		do_set_syscalls(slot, fd);
+		break;
+	case OpRingMap:
+		do_ring_map(slot);
 		break;
 	case OpPoll: {
 		pollfd p{fd, static_cast<short>(POLLIN | POLLOUT), 0};

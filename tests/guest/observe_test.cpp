@@ -14,6 +14,7 @@
 #include <string>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,11 +72,22 @@ public:
 	}
 };
 
-TEST(Observe, RecordsEverySyscallInOrderWithNumbersArgumentsAndReturnValues)
+// How the test reads its ring.
+enum class Reading { Read, InPlace };
+
+Ring make_ring(const utrace::Device &dev, uint32_t records, Reading how)
+{
+	Ring ring = dev.create_ring(records);
+	if (how == Reading::InPlace)
+		ring.map();
+	return ring;
+}
+
+void records_every_syscall(Reading how)
 {
 	constexpr long kCalls = 500;
 	utrace::Device dev;
-	Ring ring = dev.create_ring(4096);
+	Ring ring = make_ring(dev, 4096, how);
 	Workload w(kCalls);
 	const pid_t pid = w.pid();
 	const auto id = dev.attach_observer(pid, kSyscalls);
@@ -121,11 +133,23 @@ TEST(Observe, RecordsEverySyscallInOrderWithNumbersArgumentsAndReturnValues)
 	EXPECT_EQ(recs[last].args[0], 0U);
 }
 
-TEST(Observe, OverflowIsCountedInBandAndRecordsPlusLostEqualWhatTheThreadDid)
+TEST(Observe, RecordsEverySyscallInOrderWithNumbersArgumentsAndReturnValues)
+{
+	records_every_syscall(Reading::Read);
+}
+
+// The same, read in place through the mapping (the ring does not wrap
+// here; the overflow test's does).
+TEST(Observe, AMappedRingGivesTheSameRecordsInPlace)
+{
+	records_every_syscall(Reading::InPlace);
+}
+
+void overflow_counted(Reading how)
 {
 	constexpr long kCalls = 3000;
 	utrace::Device dev;
-	Ring ring = dev.create_ring(64);
+	Ring ring = make_ring(dev, 64, how);
 	Workload w(kCalls);
 	const auto id = dev.attach_observer(w.pid(), kSyscalls);
 	const auto count = dev.attach(w.pid(), EngineType::Count, kSyscalls);
@@ -156,6 +180,18 @@ TEST(Observe, OverflowIsCountedInBandAndRecordsPlusLostEqualWhatTheThreadDid)
 	EXPECT_EQ(first_lost, 64U) << "after the records that fitted";
 	EXPECT_EQ(events + lost, did) << events << " records + " << lost << " lost";
 	EXPECT_EQ(events, 64U) << "nothing read while it ran: only the first ring-full";
+}
+
+TEST(Observe, OverflowIsCountedInBandAndRecordsPlusLostEqualWhatTheThreadDid)
+{
+	overflow_counted(Reading::Read);
+}
+
+// In place, the LOST record is written by the poll of peek(), once the
+// consumed slots made room, and the ring wraps.
+TEST(Observe, AMappedRingCountsItsOverflowInBandToo)
+{
+	overflow_counted(Reading::InPlace);
 }
 
 TEST(Observe, AWaitingEventStillWaitsForItsReplyWhileObservedOnesFlow)
@@ -247,10 +283,58 @@ TEST(Observe, BadRingSizesFlagsAndReservedFieldsAreEinvalAndChangeNothing)
 	// The descriptor: whole records only, no write, O_NONBLOCK says EAGAIN.
 	char small[sizeof(Record) - 1];
 	EXPECT_EQ(errno_of(::read(ring.fd(), small, sizeof(small))), EINVAL);
-	EXPECT_EQ(errno_of(::write(ring.fd(), small, sizeof(small))), EBADF) << "read-only";
+	EXPECT_EQ(errno_of(::write(ring.fd(), small, sizeof(small))), EINVAL) << "no write()";
 	Record r;
 	EXPECT_EQ(errno_of(::read(ring.fd(), &r, sizeof(r))), EAGAIN);
 	EXPECT_NE(::fcntl(ring.fd(), F_GETFD) & FD_CLOEXEC, 0);
+}
+
+// mmap() takes the whole ring, shared, at offset 0, and nothing else; a tail
+// the ring cannot have is the reader's loss only: read() is EIO, writers
+// drop and count, and once the tail is put right the count comes in band.
+TEST(Observe, BadMappingsAreEinvalAndAForeignTailReadsAsAFullRing)
+{
+	utrace::Device dev;
+	Ring ring = dev.create_ring(64);
+	const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+	const size_t len = page + (64 * sizeof(Record));
+	const auto map_errno = [&](size_t l, int flags, off_t off) {
+		void *m = ::mmap(nullptr, l, PROT_READ | PROT_WRITE, flags, ring.fd(), off);
+		if (m == MAP_FAILED)
+			return errno;
+		::munmap(m, l);
+		return 0;
+	};
+	EXPECT_EQ(map_errno(len + page, MAP_SHARED, 0), EINVAL) << "a page more";
+	EXPECT_EQ(map_errno(page, MAP_SHARED, 0), EINVAL) << "the header alone";
+	EXPECT_EQ(map_errno(len - page, MAP_SHARED, static_cast<off_t>(page)), EINVAL)
+	        << "the slots alone";
+	EXPECT_EQ(map_errno(len, MAP_PRIVATE, 0), EINVAL) << "private: the tail never arrives";
+	ASSERT_EQ(map_errno(len, MAP_SHARED, 0), 0);
+
+	void *m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd(), 0);
+	ASSERT_NE(m, MAP_FAILED);
+	auto *h = static_cast<utrace_ring_header *>(m);
+	EXPECT_EQ(h->records, 64U);
+	EXPECT_EQ(h->data_offset, page);
+	EXPECT_EQ(h->head, 0U);
+	EXPECT_EQ(h->tail, 0U);
+
+	Workload w(10);
+	(void)dev.attach_observer(w.pid(), kSyscalls);
+	__atomic_store_n(&h->tail, 5, __ATOMIC_RELEASE); // ahead of the head
+	Record r;
+	EXPECT_EQ(errno_of(::read(ring.fd(), &r, sizeof(r))), EIO);
+	w.go();
+	ASSERT_EQ(w.wait(), 0) << "a full ring never stops the thread";
+	EXPECT_EQ(__atomic_load_n(&h->head, __ATOMIC_ACQUIRE), 0U) << "every record dropped";
+	__atomic_store_n(&h->tail, 0, __ATOMIC_RELEASE);
+	// The read (a mapped reader's poll the same) writes the LOST record.
+	ASSERT_EQ(::read(ring.fd(), &r, sizeof(r)), static_cast<ssize_t>(sizeof(r)));
+	EXPECT_EQ(r.type, RecordType::Lost);
+	EXPECT_GE(r.lost(), 2U * 10 + 1) << "ten getppid() calls, lseek and exit_group";
+	EXPECT_EQ(__atomic_load_n(&h->tail, __ATOMIC_RELAXED), 1U) << "read() moves the same tail";
+	::munmap(m, len);
 }
 
 TEST(Observe, ADetachedObserverWritesNoMoreAndTheThreadRunsOn)
@@ -301,7 +385,7 @@ TEST(Observe, SigkillWhileWritingAndCloseOfTheDeviceEndTheStreamCleanly)
 		}
 		EXPECT_TRUE(death || lost) << "no DEATH record, and none was dropped";
 	}
-	Ring kept(-1);
+	Ring kept(-1, 0);
 	{
 		Workload w(-1);
 		utrace::Device dev; // closed before w is killed

@@ -31,6 +31,16 @@ inline std::vector<utrace::Record>
 drain(utrace::Ring &ring, std::chrono::milliseconds quiet = std::chrono::milliseconds(300))
 {
 	std::vector<utrace::Record> all;
+	if (ring.mapped()) {
+		for (;;) {
+			const utrace::RecordSpan recs = ring.peek(quiet);
+			if (recs.empty())
+				return all;
+			all.insert(all.end(), recs.first.begin(), recs.first.end());
+			all.insert(all.end(), recs.second.begin(), recs.second.end());
+			ring.consume(recs.size());
+		}
+	}
 	std::vector<utrace::Record> buf(256);
 	for (;;) {
 		const size_t n = ring.read(buf, quiet);

@@ -237,13 +237,29 @@ inline constexpr size_t kMaxSyscalls = 1024;
 // children and new threads (UTRACE_ENGINE_INHERIT).
 enum class Inherit : uint32_t { No = 0, Yes = 1 };
 
+// Records of a mapped ring read in place (Ring::peek()): the unread ones,
+// oldest first, in at most two pieces (the ring wraps).  Valid until
+// Ring::consume() gives their slots back.
+struct RecordSpan {
+	std::span<const Record> first;
+	std::span<const Record> second;
+
+	[[nodiscard]] size_t size() const noexcept { return first.size() + second.size(); }
+	[[nodiscard]] bool empty() const noexcept { return size() == 0; }
+	[[nodiscard]] const Record &operator[](size_t i) const noexcept
+	{
+		return i < first.size() ? first[i] : second[i - first.size()];
+	}
+};
+
 // The ring of a Device's observing engines (UTRACE_IOC_RING): RAII owner
-// of its descriptor (non-blocking).  Writers never wait: a full ring drops
-// records and a Lost record says how many, in order.
+// of its descriptor (non-blocking) and, once map()ped, of its mapping.
+// Writers never wait: a full ring drops records and a Lost record says how
+// many, in order.
 class Ring
 {
 public:
-	explicit Ring(int fd) noexcept : fd_(fd) {}
+	Ring(int fd, uint32_t records) noexcept : fd_(fd), records_(records) {}
 	~Ring();
 	Ring(const Ring &) = delete;
 	Ring &operator=(const Ring &) = delete;
@@ -251,16 +267,41 @@ public:
 	Ring &operator=(Ring &&other) noexcept;
 
 	// Waits at most @timeout (negative: no limit) for records, then reads
-	// as many as @out holds, oldest first.  Returns how many (0 on a
-	// timeout, or at the end: see at_end()).
+	// (copies, through read(2)) as many as @out holds, oldest first.
+	// Returns how many (0 on a timeout, or at the end: see at_end()).  Not
+	// for a mapped ring (EINVAL): both take records by the same tail.
 	[[nodiscard]] size_t read(std::span<Record> out, std::chrono::milliseconds timeout);
+
+	// Maps the ring (mmap(2) of its descriptor, struct utrace_ring_header)
+	// to read its records in place with peek() and consume(): no copy, and
+	// no system call while there are records.
+	void map();
+	[[nodiscard]] bool mapped() const noexcept { return map_ != nullptr; }
+	// Mapped: the unread records, in place; if there are none, waits at
+	// most @timeout (negative: no limit) for some first, in poll(2).
+	// Empty on a timeout, or at the end (at_end()).  EPROTO if the
+	// mapping's tail was changed behind this object's back.
+	[[nodiscard]] RecordSpan peek(std::chrono::milliseconds timeout);
+	// Mapped: gives back the oldest @n of the records peek() returned (at
+	// most that many: EINVAL); their slots may then be written again.
+	void consume(size_t n);
+
 	// The Device was closed and every record read.
 	[[nodiscard]] bool at_end() const noexcept { return eof_; }
 	[[nodiscard]] int fd() const noexcept { return fd_; }
+	[[nodiscard]] uint32_t records() const noexcept { return records_; }
 
 private:
+	void unmap() noexcept;
+	[[nodiscard]] short wait(std::chrono::milliseconds timeout);
+
 	int fd_ = -1;
+	uint32_t records_ = 0;
 	bool eof_ = false;
+	void *map_ = nullptr; // the mapping: the header page, then the slots
+	size_t map_len_ = 0;
+	const Record *slots_ = nullptr;
+	uint64_t peeked_ = 0; // records peek() returned, not yet consumed
 };
 
 class Device
