@@ -120,31 +120,34 @@ Sample under_observe_engine(uint64_t iterations)
 	const utrace::Device dev;
 	// Woken every 8192 records: batches, not a switch per record.
 	utrace::Ring ring = dev.create_ring(1U << 14, 1U << 13);
+	// Read in place: no copy, and no system call while records are there.
+	ring.map();
 	(void)dev.attach_observer(child.pid(), utrace::bit(utrace::Event::SyscallEntry) |
 	                                               utrace::bit(utrace::Event::SyscallExit) |
 	                                               utrace::bit(utrace::Event::Death));
-	std::vector<utrace::Record> buf(1024);
 	uint64_t seen = 0;
 	const Counter tracer(0);
 	tracer.start();
 	child.go();
 	for (bool dead = false; !dead;) {
-		const size_t n = ring.read(buf, std::chrono::milliseconds(1000));
+		const utrace::RecordSpan recs = ring.peek(std::chrono::milliseconds(1000));
 		// Its DEATH record was dropped (a full ring): it is a zombie.
 		siginfo_t info{};
-		if (n == 0 &&
+		if (recs.empty() &&
 		    ::waitid(P_PID, static_cast<id_t>(child.pid()), &info,
 		             WEXITED | WNOHANG | WNOWAIT) == 0 &&
 		    info.si_pid != 0)
 			break;
-		for (size_t i = 0; i < n; i++) {
-			if (buf[i].type == utrace::RecordType::Lost)
-				seen += buf[i].lost();
-			else if (buf[i].event == utrace::Event::Death)
-				dead = true;
-			else
-				seen++;
-		}
+		for (const auto piece : {recs.first, recs.second})
+			for (const utrace::Record &r : piece) {
+				if (r.type == utrace::RecordType::Lost)
+					seen += r.lost();
+				else if (r.event == utrace::Event::Death)
+					dead = true;
+				else
+					seen++;
+			}
+		ring.consume(recs.size());
 	}
 	Sample s = child.result();
 	add_instructions(s, tracer);

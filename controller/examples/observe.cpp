@@ -1,5 +1,6 @@
 // observe: run a command with an observe-only user engine on it (libutrace's
-// Device::create_ring / attach_observer / Ring::read) and print one line per
+// Device::create_ring / attach_observer / Ring::map, peek and consume: the
+// records read in place, in the mapped ring) and print one line per
 // system call, in the order the kernel wrote them, then how many records the
 // ring dropped.  The command is never stopped by its system calls.
 //
@@ -46,13 +47,14 @@ int main(int argc, char **argv)
 		const utrace::Device dev;
 		// Woken at 2048 unread records (or its death): big batches.
 		utrace::Ring ring = dev.create_ring(4096, 2048);
+		ring.map(); // records read in place, no copy
 		(void)dev.attach_observer(pid, bit(Event::SyscallExit) | bit(Event::Death));
 		::kill(pid, SIGCONT);
-		std::vector<utrace::Record> buf(256);
 		uint64_t calls = 0;
 		uint64_t lost = 0;
 		for (bool dead = false; !dead;) {
-			const size_t n = ring.read(buf, std::chrono::milliseconds(1000));
+			const utrace::RecordSpan recs = ring.peek(std::chrono::milliseconds(1000));
+			const size_t n = recs.size();
 			// Its DEATH record was dropped (a full ring): it is a zombie.
 			siginfo_t info{};
 			if (n == 0 &&
@@ -61,7 +63,7 @@ int main(int argc, char **argv)
 			    info.si_pid != 0)
 				break;
 			for (size_t i = 0; i < n; i++) {
-				const utrace::Record &r = buf[i];
+				const utrace::Record &r = recs[i];
 				if (r.type == utrace::RecordType::Lost) {
 					lost += r.lost();
 				} else if (r.event == Event::Death) {
@@ -79,6 +81,7 @@ int main(int argc, char **argv)
 						        static_cast<long long>(r.retval));
 				}
 			}
+			ring.consume(n); // their slots may be written again
 		}
 		std::printf("%llu system calls recorded, %llu dropped\n",
 		            static_cast<unsigned long long>(calls),
