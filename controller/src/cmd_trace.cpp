@@ -124,10 +124,8 @@ public:
 		        bit(Event::Death) | bit(Event::Exec) | bit(Event::Signal) |
 		        bit(Event::SignalIgn) | bit(Event::SignalStop) | bit(Event::SignalTerm) |
 		        bit(Event::SignalCore) | (o_.follow ? bit(Event::Clone) : 0);
-		if (!ring_) {
+		if (!ring_)
 			ring_.emplace(dev_.create_ring(o_.ring, o_.ring / 4));
-			ring_->map();
-		}
 		const auto id = dev_.attach_observer(
 		        tid, events, 0, o_.follow ? utrace::Inherit::Yes : utrace::Inherit::No);
 		// Before the thread runs on (the -- COMMAND child waits on a
@@ -143,8 +141,11 @@ public:
 	{
 		if (child)
 			before_exec_ = *child;
+		std::vector<Record> buf(1024);
 		while (!live_.empty() && !g_interrupted) {
-			const size_t n = drain(std::chrono::milliseconds(200));
+			const size_t n = ring_->read(buf, std::chrono::milliseconds(200));
+			for (size_t i = 0; i < n; i++)
+				handle(buf[i]);
 			if (n == 0) {
 				if (ring_->at_end())
 					break;
@@ -154,26 +155,15 @@ public:
 			}
 		}
 		// What is still in the ring.
-		while (drain(std::chrono::milliseconds(0)) > 0) {
-		}
+		for (size_t n; (n = ring_->read(buf, std::chrono::milliseconds(0))) > 0;)
+			for (size_t i = 0; i < n; i++)
+				handle(buf[i]);
 		printer_.finish();
 	}
 
 	[[nodiscard]] uint64_t lost() const { return printer_.lost(); }
 
 private:
-	// Handles the records there are, in place (waiting at most @timeout
-	// for some); returns how many.
-	size_t drain(std::chrono::milliseconds timeout)
-	{
-		const utrace::RecordSpan recs = ring_->peek(timeout);
-		for (const auto piece : {recs.first, recs.second})
-			for (const Record &r : piece)
-				handle(r);
-		ring_->consume(recs.size());
-		return recs.size();
-	}
-
 	void handle(const Record &r)
 	{
 		if (r.type == RecordType::Lost) {
