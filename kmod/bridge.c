@@ -396,7 +396,6 @@ void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, uns
 {
 	struct utrace_ring *ring = utrace_bridge_ring(b);
 	struct utrace_record *rec;
-	unsigned long flags;
 
 	if (!ring)
 		return;
@@ -404,11 +403,11 @@ void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, uns
 		observe_captured(ring, b, id, pid, action, regs, capture);
 		return;
 	}
-	rec = utrace_ring_reserve(ring, &flags);
+	rec = utrace_ring_reserve(ring);
 	if (!rec)
 		return;
 	fill_record(rec, b, id, pid, event, action, regs, code, clone_flags, retval, info);
-	utrace_ring_commit(ring, rec, flags);
+	utrace_ring_commit(ring, rec);
 }
 
 /*

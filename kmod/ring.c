@@ -6,7 +6,8 @@
  * every observing engine attached through it.  The reporting thread, in
  * any report context (DEATH's atomic one, REAP's worker included), writes
  * one fixed-size struct utrace_record into a preallocated slot under the
- * ring's spinlock (irqsave: never a sleep, never an allocation) and goes
+ * ring's spinlock (never a sleep, never an allocation; a plain one: no
+ * report, and so no record, is made in interrupt context) and goes
  * on; a full ring drops the record and counts it, and the count goes into
  * the stream as a UTRACE_RECORD_LOST record before the next record that
  * fits, or as soon as a read() or poll() finds room.
@@ -157,14 +158,13 @@ static void ring_wake(struct utrace_ring *ring)
  */
 void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *recs, unsigned int n)
 {
-	unsigned long flags;
 	bool wake = false;
 	unsigned int i;
 
 	recs[0].type = UTRACE_RECORD_EVENT;
-	spin_lock_irqsave(&ring->lock, flags);
+	spin_lock(&ring->lock);
 	if (ring->closed) {
-		spin_unlock_irqrestore(&ring->lock, flags);
+		spin_unlock(&ring->lock);
 		return;
 	}
 	ring_flush_lost(ring);
@@ -177,7 +177,7 @@ void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *rec
 	} else {
 		ring->lost += n;
 	}
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 	if (wake)
 		ring_wake(ring);
 }
@@ -210,23 +210,22 @@ static __always_inline bool ring_commit(struct utrace_ring *ring, struct utrace_
 /**
  * utrace_ring_reserve - the slot of one EVENT record, to be written in place
  * @ring:	the ring
- * @flags:	where the saved interrupt state goes
  *
- * Any context.  Returns the next slot, with the ring's lock held and
- * interrupts off: the caller fills every field but @type and @time_ns
+ * Any report context.  Returns the next slot, with the ring's lock held:
+ * the caller fills every field but @type and @time_ns
  * (the slot holds an old record), without sleeping or faulting, and calls
  * utrace_ring_commit().  Returns NULL, unlocked, if the ring is closed or
  * full (the record is then counted as lost).
  */
-struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring, unsigned long *flags)
+struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring)
 	__cond_acquires(&ring->lock)
 {
 	struct utrace_record *rec;
 
-	spin_lock_irqsave(&ring->lock, *flags);
+	spin_lock(&ring->lock);
 	rec = ring_slot(ring);
 	if (!rec)
-		spin_unlock_irqrestore(&ring->lock, *flags);
+		spin_unlock(&ring->lock);
 	return rec;
 }
 
@@ -234,14 +233,13 @@ struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring, unsigned lon
  * utrace_ring_commit - publish the record utrace_ring_reserve() gave
  * @ring:	the ring
  * @rec:	the slot, filled
- * @flags:	utrace_ring_reserve()'s
  */
-void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec, unsigned long flags)
+void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec)
 	__releases(&ring->lock)
 {
 	bool wake = ring_commit(ring, rec);
 
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 	if (wake)
 		ring_wake(ring);
 }
@@ -262,10 +260,9 @@ void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsign
 			       u32 action, struct pt_regs *regs)
 {
 	struct utrace_record *rec;
-	unsigned long flags;
 	bool wake = false;
 
-	spin_lock_irqsave(&ring->lock, flags);
+	spin_lock(&ring->lock);
 	rec = ring_slot(ring);
 	if (rec) {
 		/* A slot holds an old record: every field is written. */
@@ -282,7 +279,7 @@ void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsign
 		utrace_fill_syscall(regs, event, &rec->syscall_nr, rec->args, &rec->retval);
 		wake = ring_commit(ring, rec);
 	}
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 	if (wake)
 		ring_wake(ring);
 }
@@ -290,22 +287,18 @@ void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsign
 /* @n records that could not even be made (no memory): counted as lost. */
 void utrace_ring_lose(struct utrace_ring *ring, unsigned int n)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&ring->lock, flags);
+	spin_lock(&ring->lock);
 	if (!ring->closed)
 		ring->lost += n;
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 }
 
 /* The /dev/utrace file is closed: readers see the end of the stream. */
 void utrace_ring_close(struct utrace_ring *ring)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&ring->lock, flags);
+	spin_lock(&ring->lock);
 	ring->closed = true;
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 	wake_up_interruptible_poll(&ring->readers, EPOLLIN | EPOLLHUP);
 }
 
@@ -316,14 +309,13 @@ void utrace_ring_close(struct utrace_ring *ring)
  */
 static bool ring_ready(struct utrace_ring *ring, bool *closed)
 {
-	unsigned long flags;
 	bool ready;
 
-	spin_lock_irqsave(&ring->lock, flags);
+	spin_lock(&ring->lock);
 	ring_flush_lost(ring);
 	ready = ring_unread(ring) || ring->lost;
 	*closed = ring->closed;
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 	return ready;
 }
 
@@ -331,18 +323,17 @@ static ssize_t ring_read_locked(struct utrace_ring *ring, char __user *buf, size
 				bool nonblock)
 {
 	const size_t size = sizeof(struct utrace_record);
-	unsigned long flags;
 	u64 tail, n, i;
 	bool closed;
 	int ret;
 
 	for (;;) {
-		spin_lock_irqsave(&ring->lock, flags);
+		spin_lock(&ring->lock);
 		ring_flush_lost(ring);
 		tail = READ_ONCE(ring->hdr->tail);
 		n = ring->head - tail;
 		closed = ring->closed;
-		spin_unlock_irqrestore(&ring->lock, flags);
+		spin_unlock(&ring->lock);
 		/* A mapped reader stored a tail the ring cannot have. */
 		if (n > (u64)ring->mask + 1)
 			return -EIO;
@@ -363,11 +354,11 @@ static ssize_t ring_read_locked(struct utrace_ring *ring, char __user *buf, size
 			break;
 	if (!i)
 		return -EFAULT;
-	spin_lock_irqsave(&ring->lock, flags);
+	spin_lock(&ring->lock);
 	/* Release: our loads from the slots before a writer's stores. */
 	smp_store_release(&ring->hdr->tail, tail + i);
 	ring_flush_lost(ring);
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 	return i * size;
 }
 

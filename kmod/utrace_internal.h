@@ -560,8 +560,8 @@ static __always_inline void utrace_fill_syscall(struct pt_regs *regs, unsigned i
 
 /* ring.c: rings of observed reports, one per /dev/utrace file at most */
 long utrace_ring_create(struct utrace_bridge *b, void __user *arg);
-struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring, unsigned long *flags);
-void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec, unsigned long flags);
+struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring);
+void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec);
 void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event,
 			       u32 action, struct pt_regs *regs);
 void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *recs, unsigned int n);
