@@ -331,39 +331,13 @@ static void observe_capture(struct utrace_ring *ring, struct utrace_record *rec,
 	kfree(c);
 }
 
-/* An observed report's record (struct utrace_record): every field but @type and @time_ns. */
-static __always_inline void fill_record(struct utrace_record *rec, struct utrace_bridge *b, u64 id,
-					struct pid *pid, unsigned int event, u32 action,
-					struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
-					kernel_siginfo_t *info)
-{
-	/* A slot holds an old record: every field is written. */
-	rec->event = event;
-	rec->id = id;
-	rec->tid = pid_nr_ns(pid, b->pid_ns);
-	rec->action = action;
-	rec->retval = retval;
-	rec->code = code;
-	rec->clone_flags = clone_flags;
-	rec->ip = regs ? instruction_pointer(regs) : 0;
-	rec->signo = info ? info->si_signo : 0;
-	rec->si_code = info ? info->si_code : 0;
-	if (regs && (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT)) {
-		utrace_fill_syscall(regs, event, &rec->syscall_nr, rec->args, &rec->retval);
-	} else {
-		rec->syscall_nr = -1;
-		memset(rec->args, 0, sizeof(rec->args));
-	}
-}
-
 /* With captured arguments: built here, then written with them in one go. */
-static noinline void observe_captured(struct utrace_ring *ring, struct utrace_bridge *b, u64 id,
-				      struct pid *pid, u32 action, struct pt_regs *regs,
-				      u16 capture)
+static noinline void observe_captured(struct utrace_ring *ring, u64 id, s32 tid, u32 action,
+				      struct pt_regs *regs, u16 capture)
 {
 	struct utrace_record rec;
 
-	fill_record(&rec, b, id, pid, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, 0, NULL);
+	utrace_ring_fill(&rec, id, tid, _UTRACE_EVENT_SYSCALL_ENTRY, action, regs, 0, 0, 0, NULL);
 	rec.type = 0;
 	rec.time_ns = 0;
 	might_fault();
@@ -374,7 +348,7 @@ static noinline void observe_captured(struct utrace_ring *ring, struct utrace_br
  * utrace_bridge_observe - write one observed report into the file's ring
  * @b:		the bridge, which has a ring (checked at attach)
  * @id:		engine id
- * @pid:	the reporting thread
+ * @tid:	the reporting thread, utrace_bridge_tid()
  * @event:	event number
  * @action:	incoming action bits
  * @regs:	the thread's user registers, or NULL
@@ -390,24 +364,19 @@ static noinline void observe_captured(struct utrace_ring *ring, struct utrace_br
  * are copied from user memory into an allocated buffer first, then written
  * with the record in one go.
  */
-void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
+void utrace_bridge_observe(struct utrace_bridge *b, u64 id, s32 tid, unsigned int event,
 			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
 			   kernel_siginfo_t *info, u16 capture)
 {
 	struct utrace_ring *ring = utrace_bridge_ring(b);
-	struct utrace_record *rec;
 
 	if (!ring)
 		return;
-	if (capture && regs && event == _UTRACE_EVENT_SYSCALL_ENTRY) {
-		observe_captured(ring, b, id, pid, action, regs, capture);
-		return;
-	}
-	rec = utrace_ring_reserve(ring);
-	if (!rec)
-		return;
-	fill_record(rec, b, id, pid, event, action, regs, code, clone_flags, retval, info);
-	utrace_ring_commit(ring, rec);
+	if (capture && regs && event == _UTRACE_EVENT_SYSCALL_ENTRY)
+		observe_captured(ring, id, tid, action, regs, capture);
+	else
+		utrace_ring_write(ring, id, tid, event, action, regs, code, clone_flags, retval,
+				  info);
 }
 
 /*

@@ -178,7 +178,7 @@ static u32 me_report_full(struct utrace_engine *engine, unsigned int event, u32 
 	if (me->type != UTRACE_ENGINE_USER || ret == UTRACE_STOP)
 		return ret;
 	if (me_observed(me, event)) {
-		utrace_bridge_observe(me->bridge, me->id, me->pid, event, action, regs, code,
+		utrace_bridge_observe(me->bridge, me->id, me->tid, event, action, regs, code,
 				      clone_flags, retval, info, capture);
 		return UTRACE_RESUME;
 	}
@@ -263,7 +263,7 @@ static u32 me_clone(u32 action, struct utrace_engine *engine, unsigned long clon
 		inherited = me_inherit(me, child);
 	if (!(READ_ONCE(me->events) & UTRACE_EVENT(CLONE))) {
 		if (inherited < 0)
-			utrace_bridge_observe(me->bridge, me->id, me->pid, _UTRACE_EVENT_CLONE,
+			utrace_bridge_observe(me->bridge, me->id, me->tid, _UTRACE_EVENT_CLONE,
 					      action, current_pt_regs(), task_pid_vnr(child),
 					      clone_flags, inherited, NULL, 0);
 		return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME;
@@ -322,20 +322,22 @@ static u32 me_syscall_filtered(struct utrace_mod_engine *me)
 /*
  * A user engine's syscall report without captured arguments: an observed
  * one goes straight into the ring, without me_report_full()'s arguments
- * for other events; a waiting one (or a requested stop) takes that path.
+ * for other events; a waiting one takes that path.
  */
 static __always_inline u32 me_syscall_observe(struct utrace_engine *engine, unsigned int event,
 					      u32 action, struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
 
-	if (likely(me_observed(me, event)) && !READ_ONCE(me->stop_requested)) {
-		atomic64_inc(&me->counts[event]);
-		atomic64_set(&me->last_event, event);
+	u32 ret;
+
+	if (unlikely(!me_observed(me, event)))
+		return me_report_full(engine, event, action, regs, 0, 0, 0, 0, NULL, 0, true);
+	/* As me_report_full(): counted, and no record when a stop was asked for. */
+	ret = me_event(engine, event);
+	if (ret != UTRACE_STOP)
 		utrace_ring_write_syscall(me->ring, me->id, me->tid, event, action, regs);
-		return UTRACE_RESUME;
-	}
-	return me_report_full(engine, event, action, regs, 0, 0, 0, 0, NULL, 0, true);
+	return ret;
 }
 
 static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)

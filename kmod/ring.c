@@ -16,7 +16,7 @@
  * utrace_ring_header), which the ring descriptor's mmap() maps whole: a
  * reader may take the records in place, with no system call while there
  * are some, and give the slots back by storing @tail in the header.  A
- * record is written in place too (utrace_ring_reserve()), not built on the
+ * record is written in place too (utrace_ring_write()), not built on the
  * stack and copied.  The module keeps @head itself and only publishes it
  * in the header; @tail is the reader's, in user memory, so it is trusted
  * for nothing but the reader's own records: a tail that is not within the
@@ -207,57 +207,46 @@ static __always_inline bool ring_commit(struct utrace_ring *ring, struct utrace_
 	return ring_wakes(ring, rec);
 }
 
-/**
- * utrace_ring_reserve - the slot of one EVENT record, to be written in place
- * @ring:	the ring
- *
- * Any report context.  Returns the next slot, with the ring's lock held:
- * the caller fills every field but @type and @time_ns
- * (the slot holds an old record), without sleeping or faulting, and calls
- * utrace_ring_commit().  Returns NULL, unlocked, if the ring is closed or
- * full (the record is then counted as lost).
+/*
+ * An EVENT record's fields (the slot holds an old record: every one) but
+ * @type and @time_ns.  @syscall: a SYSCALL_ENTRY/EXIT with @regs, known at
+ * compile time where the caller knows it.
  */
-struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring)
-	__cond_acquires(&ring->lock)
+static __always_inline void ring_fill(struct utrace_record *rec, u64 id, s32 tid,
+				      unsigned int event, u32 action, struct pt_regs *regs,
+				      s64 code, u64 clone_flags, s64 retval,
+				      const kernel_siginfo_t *info, bool syscall)
 {
-	struct utrace_record *rec;
-
-	spin_lock(&ring->lock);
-	rec = ring_slot(ring);
-	if (!rec)
-		spin_unlock(&ring->lock);
-	return rec;
+	rec->event = event;
+	rec->id = id;
+	rec->tid = tid;
+	rec->action = action;
+	rec->retval = retval;
+	rec->code = code;
+	rec->clone_flags = clone_flags;
+	rec->ip = syscall || regs ? instruction_pointer(regs) : 0;
+	rec->signo = info ? info->si_signo : 0;
+	rec->si_code = info ? info->si_code : 0;
+	if (syscall) {
+		utrace_fill_syscall(regs, event, &rec->syscall_nr, rec->args, &rec->retval);
+	} else {
+		rec->syscall_nr = -1;
+		memset(rec->args, 0, sizeof(rec->args));
+	}
 }
 
-/**
- * utrace_ring_commit - publish the record utrace_ring_reserve() gave
- * @ring:	the ring
- * @rec:	the slot, filled
- */
-void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec)
-	__releases(&ring->lock)
+/* A report with @regs at a system call's entry or exit. */
+static bool ring_syscall_event(unsigned int event, struct pt_regs *regs)
 {
-	bool wake = ring_commit(ring, rec);
-
-	spin_unlock(&ring->lock);
-	if (wake)
-		ring_wake(ring);
+	return regs &&
+	       (event == _UTRACE_EVENT_SYSCALL_ENTRY || event == _UTRACE_EVENT_SYSCALL_EXIT);
 }
 
-/**
- * utrace_ring_write_syscall - write one SYSCALL_ENTRY or SYSCALL_EXIT record
- * @ring:	the ring
- * @id:		engine id
- * @tid:	the thread, in the ring's file's pid namespace
- * @event:	_UTRACE_EVENT_SYSCALL_ENTRY or _UTRACE_EVENT_SYSCALL_EXIT
- * @action:	incoming action bits
- * @regs:	the thread's user registers
- *
- * The commonest record, reserved, filled in place and published in one
- * function.  Any context; never waits.
- */
-void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event,
-			       u32 action, struct pt_regs *regs)
+/* Reserve, fill in place, publish: one record, under the lock, never waiting. */
+static __always_inline void ring_write(struct utrace_ring *ring, u64 id, s32 tid,
+				       unsigned int event, u32 action, struct pt_regs *regs,
+				       s64 code, u64 clone_flags, s64 retval,
+				       const kernel_siginfo_t *info, bool syscall)
 {
 	struct utrace_record *rec;
 	bool wake = false;
@@ -265,23 +254,69 @@ void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsign
 	spin_lock(&ring->lock);
 	rec = ring_slot(ring);
 	if (rec) {
-		/* A slot holds an old record: every field is written. */
-		rec->event = event;
-		rec->id = id;
-		rec->tid = tid;
-		rec->action = action;
-		rec->retval = 0;
-		rec->code = 0;
-		rec->clone_flags = 0;
-		rec->ip = instruction_pointer(regs);
-		rec->signo = 0;
-		rec->si_code = 0;
-		utrace_fill_syscall(regs, event, &rec->syscall_nr, rec->args, &rec->retval);
+		ring_fill(rec, id, tid, event, action, regs, code, clone_flags, retval, info,
+			  syscall);
 		wake = ring_commit(ring, rec);
 	}
 	spin_unlock(&ring->lock);
 	if (wake)
 		ring_wake(ring);
+}
+
+/**
+ * utrace_ring_fill - an EVENT record built elsewhere (a group's first)
+ * @rec:	the record; @type and @time_ns are left for
+ *		utrace_ring_write_group()
+ *
+ * The other arguments are utrace_ring_write()'s.
+ */
+void utrace_ring_fill(struct utrace_record *rec, u64 id, s32 tid, unsigned int event, u32 action,
+		      struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+		      const kernel_siginfo_t *info)
+{
+	ring_fill(rec, id, tid, event, action, regs, code, clone_flags, retval, info,
+		  ring_syscall_event(event, regs));
+}
+
+/**
+ * utrace_ring_write - write one observed report's record in place
+ * @ring:	the ring
+ * @id:		engine id
+ * @tid:	the reporting thread, in the ring's file's pid namespace
+ * @event:	event number
+ * @action:	incoming action bits
+ * @regs:	the thread's user registers, or NULL
+ * @code:	event-specific value (see struct utrace_record)
+ * @clone_flags: CLONE's flags
+ * @retval:	CLONE: the inherited engine's id, 0 or -errno
+ * @info:	SIGNAL*: the signal, else NULL
+ *
+ * Any report context; never waits.  A full ring drops and counts it.
+ */
+void utrace_ring_write(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event, u32 action,
+		       struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+		       const kernel_siginfo_t *info)
+{
+	ring_write(ring, id, tid, event, action, regs, code, clone_flags, retval, info,
+		   ring_syscall_event(event, regs));
+}
+
+/**
+ * utrace_ring_write_syscall - utrace_ring_write() of a SYSCALL_ENTRY or EXIT
+ * @ring:	the ring
+ * @id:		engine id
+ * @tid:	the reporting thread, in the ring's file's pid namespace
+ * @event:	_UTRACE_EVENT_SYSCALL_ENTRY or _UTRACE_EVENT_SYSCALL_EXIT
+ * @action:	incoming action bits
+ * @regs:	the thread's user registers
+ *
+ * The commonest record, with the arguments it does not need left out (the
+ * same code, specialised by the compiler).
+ */
+void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event,
+			       u32 action, struct pt_regs *regs)
+{
+	ring_write(ring, id, tid, event, action, regs, 0, 0, 0, NULL, true);
 }
 
 /* @n records that could not even be made (no memory): counted as lost. */

@@ -538,7 +538,7 @@ struct utrace_ring;
 struct utrace_record;
 struct utrace_ring *utrace_bridge_ring(struct utrace_bridge *b);
 int utrace_bridge_set_ring(struct utrace_bridge *b, struct utrace_ring *ring);
-void utrace_bridge_observe(struct utrace_bridge *b, u64 id, struct pid *pid, unsigned int event,
+void utrace_bridge_observe(struct utrace_bridge *b, u64 id, s32 tid, unsigned int event,
 			   u32 action, struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
 			   kernel_siginfo_t *info, u16 capture);
 s32 utrace_bridge_tid(struct utrace_bridge *b, struct pid *pid);
@@ -560,8 +560,12 @@ static __always_inline void utrace_fill_syscall(struct pt_regs *regs, unsigned i
 
 /* ring.c: rings of observed reports, one per /dev/utrace file at most */
 long utrace_ring_create(struct utrace_bridge *b, void __user *arg);
-struct utrace_record *utrace_ring_reserve(struct utrace_ring *ring);
-void utrace_ring_commit(struct utrace_ring *ring, struct utrace_record *rec);
+void utrace_ring_fill(struct utrace_record *rec, u64 id, s32 tid, unsigned int event, u32 action,
+		      struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+		      const kernel_siginfo_t *info);
+void utrace_ring_write(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event, u32 action,
+		       struct pt_regs *regs, s64 code, u64 clone_flags, s64 retval,
+		       const kernel_siginfo_t *info);
 void utrace_ring_write_syscall(struct utrace_ring *ring, u64 id, s32 tid, unsigned int event,
 			       u32 action, struct pt_regs *regs);
 void utrace_ring_write_group(struct utrace_ring *ring, struct utrace_record *recs, unsigned int n);

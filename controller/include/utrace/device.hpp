@@ -289,7 +289,6 @@ public:
 	// The Device was closed and every record read.
 	[[nodiscard]] bool at_end() const noexcept { return eof_; }
 	[[nodiscard]] int fd() const noexcept { return fd_; }
-	[[nodiscard]] uint32_t records() const noexcept { return records_; }
 
 private:
 	void unmap() noexcept;
