@@ -574,31 +574,39 @@ struct utrace_engine *utrace_attach_pid(struct pid *pid, int flags,
 EXPORT_SYMBOL_GPL(utrace_attach_pid);
 
 /*
- * The referenced, locked utrace of @target for an operation on @engine, or
- * an ERR_PTR: -ESRCH if the engine is detached or the task was reaped.
+ * The locked utrace of @target for an operation on @engine, or an ERR_PTR:
+ * -ESRCH if the engine is detached or the task was reaped.  No reference is
+ * taken: the RCU read section held until put_utrace_unlock() keeps the entry
+ * (freed an RCU grace period after its last reference went), and nothing
+ * between the two sleeps, the lock being held.  A caller that keeps the
+ * entry after the unlock takes a reference itself (utrace_hold_stop()).
  */
 static struct utrace *get_utrace_lock(struct task_struct *target,
 				      struct utrace_engine *engine)
 	__acquires(utrace->lock)
 {
-	struct utrace *utrace = utrace_get(target);
+	struct utrace *utrace;
 
+	rcu_read_lock();
+	utrace = utrace_lookup(target);
 	if (!utrace)
-		return ERR_PTR(-ESRCH);
+		goto fail;
 	spin_lock(&utrace->lock);
 	if (unlikely(utrace->reap || engine_detached(engine))) {
 		spin_unlock(&utrace->lock);
-		utrace_put(utrace);
-		return ERR_PTR(-ESRCH);
+		goto fail;
 	}
 	return utrace;
+fail:
+	rcu_read_unlock();
+	return ERR_PTR(-ESRCH);
 }
 
 static void put_utrace_unlock(struct utrace *utrace)
 	__releases(utrace->lock)
 {
 	spin_unlock(&utrace->lock);
-	utrace_put(utrace);
+	rcu_read_unlock();
 }
 
 /**
@@ -925,7 +933,9 @@ struct utrace *utrace_hold_stop(struct task_struct *target, struct utrace_engine
 		return ERR_PTR(-ESRCH);
 	}
 	utrace->holds++;
-	spin_unlock(&utrace->lock);
+	/* Not reaped (->reap is set under the lock first): the table's is held. */
+	refcount_inc(&utrace->ref);
+	put_utrace_unlock(utrace);
 	return utrace;
 }
 
@@ -1398,6 +1408,16 @@ static void utrace_stop(struct utrace *utrace)
 		spin_lock(&utrace->lock);
 		utrace_stop_held(utrace);
 		utrace->stopped = false;
+		/* Resumed, with nothing else to do: what the loop's next round does. */
+		if (!fatal_signal_pending(task) && !(task->signal->flags & SIGNAL_GROUP_EXIT) &&
+		    !test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits) && !utrace->death &&
+		    !READ_ONCE(utrace_exiting) && !utrace_wants_stop(utrace)) {
+			utrace_reset(utrace, &drop);
+			spin_unlock(&utrace->lock);
+			put_detached_list(&drop);
+			utrace_trace_resume(&st, UTRACE_RESUMED);
+			return;
+		}
 		spin_unlock(&utrace->lock);
 		if (fatal_signal_pending(task)) {
 			utrace_trace_resume(&st, UTRACE_RESUME_KILLED);
@@ -1416,6 +1436,9 @@ static void utrace_apply_step(struct utrace *utrace, enum utrace_resume_action a
 {
 	struct task_struct *task = current;
 
+	/* No step to turn on or off (@stepping is the task's own): no lock. */
+	if (action != UTRACE_SINGLESTEP && action != UTRACE_BLOCKSTEP && !utrace->stepping)
+		return;
 	/*
 	 * Unloading: nothing may be left armed for after the module.  Under
 	 * the lock, against utrace_core_quiesce(): it sees @stepping set, and
@@ -1466,9 +1489,12 @@ bool utrace_unload_step_off(void)
 
 /*
  * After a report at the resume point and its stop, if any: a step asked for
- * while stopped wins; then step, or stop stepping.
+ * while stopped wins; then step, or stop stepping.  @requeue: a report or
+ * interrupt asked for meanwhile brings the task to the resume point (a stop
+ * inside a system call, which returns to user mode through it).
  */
-static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_action action)
+static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_action action,
+				 bool requeue)
 {
 	spin_lock(&utrace->lock);
 	if (utrace->resume < UTRACE_RESUME && utrace->resume > UTRACE_REPORT) {
@@ -1482,6 +1508,8 @@ static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_actio
 	if ((action == UTRACE_SINGLESTEP || action == UTRACE_BLOCKSTEP) &&
 	    !utrace_wants_step(utrace))
 		action = UTRACE_RESUME;
+	if (requeue && utrace->resume < UTRACE_RESUME && !utrace->death)
+		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
 	spin_unlock(&utrace->lock);
 	utrace_apply_step(utrace, action);
 }
@@ -1555,7 +1583,7 @@ static void utrace_resume(struct utrace *utrace)
 		action = UTRACE_RESUME;
 	}
 	utrace_stop(utrace);
-	utrace_finish_resume(utrace, action);
+	utrace_finish_resume(utrace, action, false);
 	/*
 	 * A report or an interrupt asked for while stopped here: another
 	 * pass of the resume point before user mode (task_work_run() takes
@@ -1624,11 +1652,7 @@ static void utrace_resume_in_syscall(struct utrace *utrace, enum utrace_resume_a
 {
 	if (fatal_signal_pending(current))
 		return;
-	utrace_finish_resume(utrace, action);
-	spin_lock(&utrace->lock);
-	if (utrace->resume < UTRACE_RESUME && !utrace->death)
-		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
-	spin_unlock(&utrace->lock);
+	utrace_finish_resume(utrace, action, true);
 }
 
 /* Whether the task's get_signal() must go through signal.c. */
@@ -1680,7 +1704,7 @@ void utrace_signal_done(struct utrace *utrace, struct utrace_report *report,
 		/* Back to user mode: stop, then step or stop stepping, now. */
 		finish_report(utrace, report, true);
 		utrace_stop_now(utrace, report);
-		utrace_finish_resume(utrace, report->resume_action);
+		utrace_finish_resume(utrace, report->resume_action, false);
 		break;
 	case UTRACE_FATE_FATAL:
 		report->action = report->resume_action;
