@@ -340,6 +340,16 @@ struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long 
 	return sighand;
 }
 
+/* task_cputime(): the raw times, as the kernel's SIGCHLD carries them. */
+static void utrace_task_cputime(struct task_struct *tsk, u64 *utime, u64 *stime)
+{
+#ifdef CONFIG_VIRT_CPU_ACCOUNTING_GEN
+	utrace_kcall(task_cputime)(tsk, utime, stime);
+#else
+	task_cputime(tsk, utime, stime);
+#endif
+}
+
 /*
  * The SIGCHLD siginfo do_notify_parent() and do_notify_parent_cldstop()
  * build: @sig with CLD_* @why and @status, @tsk's pid and uid as @parent
@@ -359,7 +369,7 @@ static void utrace_child_siginfo(kernel_siginfo_t *info, struct task_struct *tsk
 	info->si_pid = task_pid_nr_ns(tsk, task_active_pid_ns(parent));
 	info->si_uid = from_kuid_munged(task_cred_xxx(parent, user_ns), task_uid(tsk));
 	rcu_read_unlock();
-	task_cputime_adjusted(tsk, &utime, &stime);
+	utrace_task_cputime(tsk, &utime, &stime);
 	info->si_utime = div_u64(utime + gutime, NSEC_PER_SEC / USER_HZ);
 	info->si_stime = div_u64(stime + gstime, NSEC_PER_SEC / USER_HZ);
 }

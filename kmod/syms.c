@@ -70,6 +70,9 @@ UTRACE_KCALL_DEFINE(security_ptrace_traceme, utrace_security_ptrace_traceme_t);
 UTRACE_KCALL_DEFINE(kernel_waitid, utrace_kernel_waitid_t);
 UTRACE_KCALL_DEFINE(release_task, utrace_release_task_t);
 UTRACE_KCALL_DEFINE(put_task_stack, utrace_put_task_stack_t);
+#ifdef CONFIG_VIRT_CPU_ACCOUNTING_GEN
+UTRACE_KCALL_DEFINE(task_cputime, task_cputime);
+#endif
 #ifdef CONFIG_IA32_EMULATION
 UTRACE_KCALL_DEFINE(compat_arch_ptrace, utrace_compat_arch_ptrace_t);
 UTRACE_KCALL_DEFINE(copy_siginfo_to_user32, utrace_copy_siginfo_to_user32_t);
@@ -109,6 +112,9 @@ static void __init_or_module utrace_syms_check_types(void)
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_set_jobctl_pending, task_set_jobctl_pending));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_clear_jobctl_pending, task_clear_jobctl_pending));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(signal_wake_up_state, signal_wake_up_state));
+#ifdef CONFIG_VIRT_CPU_ACCOUNTING_GEN
+	BUILD_BUG_ON(!UTRACE_SYM_TYPE(task_cputime, task_cputime));
+#endif
 #ifdef CONFIG_IA32_EMULATION
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(compat_arch_ptrace, compat_arch_ptrace));
 	BUILD_BUG_ON(!UTRACE_SYM_TYPE(copy_siginfo_to_user32, copy_siginfo_to_user32));
@@ -154,6 +160,10 @@ static struct utrace_kcall utrace_sym_table[] = {
 	UTRACE_KCALL_INIT(kernel_waitid, "kernel_waitid"),
 	UTRACE_KCALL_INIT(release_task, "release_task"),
 	UTRACE_KCALL_INIT(put_task_stack, "put_task_stack"),
+#ifdef CONFIG_VIRT_CPU_ACCOUNTING_GEN
+	/* static inline without it */
+	UTRACE_KCALL_INIT(task_cputime, "task_cputime"),
+#endif
 #ifdef CONFIG_IA32_EMULATION
 	UTRACE_KCALL_INIT(compat_arch_ptrace, "compat_arch_ptrace"),
 	/* x86's own with CONFIG_X86_X32_ABI, else the generic one: the macro says */

@@ -17,6 +17,7 @@
 #include <linux/ptrace.h>
 #include <linux/rhashtable-types.h>
 #include <linux/sched.h>
+#include <linux/sched/cputime.h>
 #include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <linux/task_work.h>
@@ -357,6 +358,10 @@ UTRACE_KCALL_DECLARE(release_task, utrace_release_task_t);
 /* try_get_task_stack() is inline, its put is not exported */
 typedef void utrace_put_task_stack_t(struct task_struct *tsk);
 UTRACE_KCALL_DECLARE(put_task_stack, utrace_put_task_stack_t);
+#ifdef CONFIG_VIRT_CPU_ACCOUNTING_GEN
+/* Not exported; without it a static inline (utrace_task_cputime()) */
+UTRACE_KCALL_DECLARE(task_cputime, task_cputime);
+#endif
 /* static in kernel/exit.c; struct waitid_info copied in ptrace_wait.c */
 typedef long utrace_kernel_waitid_t(int which, pid_t upid, void *infop, int options,
 				struct rusage *ru);
