@@ -57,6 +57,7 @@
 #include <linux/security.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/hash.h>
 #include <linux/mm.h>
 #include <linux/pid_namespace.h>
 #include <linux/ptrace.h>
@@ -81,12 +82,36 @@
 DEFINE_SPINLOCK(pt_lock);
 bool pt_backend;
 
+/*
+ * Both tables are keyed by a pointer, hashed and compared inline: a
+ * request, a wait and a stop each look them up, and rhashtable's default
+ * (an out-of-line jhash2() and a memcmp() per entry) was a tenth of the
+ * module's part of a PTRACE_SYSCALL cycle (B3).  The seed is mixed in, so
+ * that a rehash after too long a chain spreads the entries anew.
+ */
+static inline u32 pt_ptr_hashfn(const void *data, u32 len, u32 seed)
+{
+	return hash_64(*(const unsigned long *)data ^ seed, 32);
+}
+
+static inline int pt_tracee_cmpfn(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	return *(struct task_struct * const *)arg->key != ((const struct pt_ctx *)obj)->tracee;
+}
+
+static inline int pt_group_cmpfn(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	return *(struct signal_struct * const *)arg->key != ((const struct pt_group *)obj)->sig;
+}
+
 /* tracee -> its relationship (pt_ctx.hnode), while linked.  pt_lock; RCU readers. */
 static struct rhashtable pt_tracees;
 static const struct rhashtable_params pt_tracee_params = {
 	.key_len = sizeof(struct task_struct *),
 	.key_offset = offsetof(struct pt_ctx, tracee),
 	.head_offset = offsetof(struct pt_ctx, hnode),
+	.hashfn = pt_ptr_hashfn,
+	.obj_cmpfn = pt_tracee_cmpfn,
 	.automatic_shrinking = true,
 };
 
@@ -96,6 +121,8 @@ static const struct rhashtable_params pt_group_params = {
 	.key_len = sizeof(struct signal_struct *),
 	.key_offset = offsetof(struct pt_group, sig),
 	.head_offset = offsetof(struct pt_group, hnode),
+	.hashfn = pt_ptr_hashfn,
+	.obj_cmpfn = pt_group_cmpfn,
 	.automatic_shrinking = true,
 };
 
@@ -500,6 +527,24 @@ void pt_unlink_put(struct pt_ctx *ctx)
 	}
 }
 
+/*
+ * utrace_set_events() for the tracer's thread, or the attach: a request
+ * that keeps the mask (every PTRACE_SYSCALL of a cycle) makes no call.
+ * Only this sets the engine's events (a detach clears them, and then every
+ * later call on the engine fails): the mask set last is the engine's.
+ */
+static int pt_set_events(struct pt_ctx *ctx, unsigned long events)
+{
+	int ret;
+
+	if (ctx->events == events)
+		return 0;
+	ret = utrace_set_events(ctx->tracee, ctx->engine, events);
+	if (!ret || ret == -EINPROGRESS)
+		ctx->events = events;
+	return ret;
+}
+
 /* Detach our engine from the tracee (which resumes if stopped). */
 int pt_detach_engine(struct pt_ctx *ctx)
 {
@@ -777,14 +822,14 @@ static int __pt_link(struct task_struct *tracee, struct task_struct *tracer,
 	if (first)
 		pt_kick_waiters(tracer);
 	/* The caller's reference becomes the list's. */
-	ret = utrace_set_events(tracee, engine, PT_EVENTS);
+	ret = pt_set_events(ctx, PT_EVENTS);
 	/*
 	 * Past its death report (the sched_process_exit tracepoint), not yet
 	 * a zombie: ptrace_attach() succeeds, and exit_notify() then tells the
 	 * tracer.  Here the REAP report does (pt_report_reap()).
 	 */
 	if (ret == -EALREADY)
-		ret = utrace_set_events(tracee, engine, UTRACE_EVENT(REAP));
+		ret = pt_set_events(ctx, UTRACE_EVENT(REAP));
 	if (ret && ret != -EINPROGRESS) {
 		pt_detach_engine(ctx);
 		pt_unlink_put(ctx);
@@ -1443,7 +1488,13 @@ static const struct utrace_engine_ops pt_ops = {
  * Requests, in the tracer
  */
 
-int pt_stop_settled(struct pt_ctx *ctx)
+/*
+ * Whether the stop @ctx records is one the tracee is really in, and off its
+ * CPU (ptrace_check_attach()'s wait_task_inactive()): 0 yes, -EAGAIN not yet
+ * (between its callback's answer and the core's stop, or held by another
+ * engine's report), -ESRCH no stop (or gone, dying).
+ */
+static int pt_stop_settled(struct pt_ctx *ctx)
 {
 	struct utrace_examiner exam;
 	int ret;
@@ -1689,7 +1740,7 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	WRITE_ONCE(ctx->sysemu, sysemu);
 	WRITE_ONCE(ctx->step, step);
 	/* Gone or dying since pt_check_stopped(): nothing to resume, no error. */
-	ret = utrace_set_events(ctx->tracee, ctx->engine, events);
+	ret = pt_set_events(ctx, events);
 	if (ret && ret != -EINPROGRESS)
 		return 0;
 	action = step;

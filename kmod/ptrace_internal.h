@@ -88,6 +88,8 @@ enum pt_stop {
  * @step_trap:	the tracer stepped from the VFORK_DONE stop: the arch's step
  *		trap at the vfork's exit (x86), which natively follows inside
  *		the call, is made at the resume point
+ * @events:	the event mask last set on the engine (pt_set_events()); the
+ *		tracer's thread only
  */
 /*
  * The dead non-child leader's zombie (pt_ctx.hold), as native ptrace keeps
@@ -146,6 +148,7 @@ struct pt_ctx {
 	pid_t vfork_done;
 	bool late_exit;
 	bool step_trap;
+	unsigned long events;
 };
 
 /**
@@ -178,12 +181,6 @@ struct pt_group *pt_group_lookup(struct signal_struct *sig);
 /* Wake the waits of @tracer's group (__wake_up_parent()); @p is the tracee. */
 void pt_wake_tracer(struct task_struct *p, struct task_struct *tracer);
 bool pt_threads_unreaped(struct pt_group *g, struct task_struct *leader);
-/*
- * Whether the stop @ctx records is one the tracee is really in: 0 yes,
- * -EAGAIN not yet (between its callback's answer and the core's stop, or
- * held by another engine's report), -ESRCH no stop (or gone, dying).
- */
-int pt_stop_settled(struct pt_ctx *ctx);
 
 /* ptrace_wait.c */
 long pt_wait(const struct pt_regs *regs, int kind);
@@ -194,7 +191,8 @@ void pt_unlink_put(struct pt_ctx *ctx);
 int pt_detach_engine(struct pt_ctx *ctx);
 int pt_check_stopped(struct pt_ctx *ctx);
 /*
- * The wait for pt_stop_settled(): PT_SETTLE_SPINS cond_resched() rounds
+ * A request's wait for its tracee's stop (pt_check_stopped()), and the
+ * wait's for a stop not reached yet: PT_SETTLE_SPINS cond_resched() rounds
  * (the tracee is on its way into the stop: a moment), then sleeps of a
  * jiffy; a request gives up after PT_SETTLE_JIFFIES of those (ESRCH).
  */

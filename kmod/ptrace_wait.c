@@ -598,6 +598,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	struct pt_regs poll;
 	int opt_arg = kind == PT_WAITID ? 3 : 2;
 	unsigned int spins = 0, waited = 0;
+	bool polling = false;
 	long ret;
 
 	if (!pt_wait_parse(regs, kind, &wo))
@@ -607,8 +608,6 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	w.entry.private = current;
 	add_wait_queue(&current->signal->wait_chldexit, &w.entry);
 
-	poll = *regs;
-	pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
 	for (;;) {
 		bool have = false, tracer, found, settling = false;
 
@@ -618,21 +617,15 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		/* Clear before looking: a wakeup after the look sets it again. */
 		smp_mb();
 		found = pt_wait_consider(&wo, &have, &tracer, &settling);
-		if (found && wo.stopped) {
-			/*
-			 * ptrace_stop() notifies once in TASK_TRACED: report
-			 * the stop once the tracee is in it (and off its CPU),
-			 * as there.
-			 */
-			if (pt_stop_settled(wo.stopped) == -EAGAIN) {
-				settling = true;
-				pt_wait_forget(&wo);
-				found = false;
-			} else if (!pt_wait_take_stop(&wo)) {
-				/* Taken by another thread: look again. */
-				pt_wait_forget(&wo);
-				continue;
-			}
+		/*
+		 * ptrace_stop() notifies once in TASK_TRACED, and the wait
+		 * reports a tracee in it, on its CPU or not: the stop found is
+		 * one the tracee is in (pt_wait_consider_one()).
+		 */
+		if (found && wo.stopped && !pt_wait_take_stop(&wo)) {
+			/* Taken by another thread: look again. */
+			pt_wait_forget(&wo);
+			continue;
 		}
 		if (found) {
 			ret = pt_wait_report(&wo, regs, kind);
@@ -647,6 +640,12 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			spins++;
 			cond_resched();
 			continue;
+		}
+		/* The kernel's own wait, as asked but WNOHANG. */
+		if (!polling) {
+			poll = *regs;
+			pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
+			polling = true;
 		}
 		if (wo.own_child && (wo.options & WSTOPPED))
 			found = pt_poll_children(&poll, kind, &wo, &ret) > 0;
