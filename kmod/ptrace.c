@@ -914,10 +914,13 @@ static int pt_group_status(struct task_struct *t, int signr)
 /*
  * Record a stop of @tracee (in it, or stopped) of @kind that wait reports
  * as @exit_code, with @info for GETSIGINFO (NULL: EINVAL, as a group stop
- * of an attached tracee), and tell the tracer: CLD_STOPPED for group stops
+ * of an attached tracee; PT_TRAP_INFO: pt_trap_info() of @exit_code, made
+ * in place by the tracee), and tell the tracer: CLD_STOPPED for group stops
  * and PTRACE_EVENT_STOP, else CLD_TRAPPED.  False if the relationship is
  * gone.
  */
+#define PT_TRAP_INFO	((const kernel_siginfo_t *)1)
+
 static bool pt_record_stop(struct pt_ctx *ctx, struct task_struct *tracee, enum pt_stop kind,
 			   int exit_code, const kernel_siginfo_t *info, unsigned long msg)
 {
@@ -932,7 +935,9 @@ static bool pt_record_stop(struct pt_ctx *ctx, struct task_struct *tracee, enum 
 	ctx->stop = kind;
 	ctx->exit_code = exit_code;
 	ctx->have_info = !!info;
-	if (info)
+	if (info == PT_TRAP_INFO)
+		pt_trap_info(&ctx->info, exit_code);
+	else if (info)
 		ctx->info = *info;
 	ctx->eventmsg = msg;
 	/* Any stop consumes a pending INTERRUPT (ptrace_stop()). */
@@ -971,11 +976,7 @@ static u32 pt_stop(struct pt_ctx *ctx, enum pt_stop kind, int exit_code,
 /* An event stop (PTRACE_EVENT_*), from a callback. */
 u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg)
 {
-	kernel_siginfo_t info;
-	int code = SIGTRAP | (event << 8);
-
-	pt_trap_info(&info, code);
-	return pt_stop(ctx, PT_STOP_EVENT, code, &info, msg);
+	return pt_stop(ctx, PT_STOP_EVENT, SIGTRAP | (event << 8), PT_TRAP_INFO, msg);
 }
 
 /* Whether @t's group is stopped or stopping (do_jobctl_trap()'s test). */
@@ -1209,11 +1210,9 @@ static u32 pt_report_jctl(u32 action, struct utrace_engine *engine, int type, in
 /* A syscall stop: SIGTRAP, | 0x80 with PTRACE_O_TRACESYSGOOD. */
 static u32 pt_syscall_stop(struct pt_ctx *ctx, enum pt_stop kind, unsigned long msg)
 {
-	kernel_siginfo_t info;
 	int code = SIGTRAP | ((ctx->options & PTRACE_O_TRACESYSGOOD) ? 0x80 : 0);
 
-	pt_trap_info(&info, code);
-	return pt_stop(ctx, kind, code, &info, msg);
+	return pt_stop(ctx, kind, code, PT_TRAP_INFO, msg);
 }
 
 /*
