@@ -50,6 +50,7 @@ struct pt_wait_opts {
 	int options;
 	pid_t zombie;		/* a zombie child tracee the selector needs __WALL for */
 	bool own_child;		/* a tracee of the group is one of its children */
+	bool live_target;	/* PIDTYPE_PID: the tracee asked for, alive */
 	/* what was found */
 	pid_t pid_nr;
 	int cause;		/* CLD_* */
@@ -156,6 +157,8 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 	*have = true;
 	if (thread_group_leader(p) && same_thread_group(rcu_dereference(p->real_parent), current))
 		wo->own_child = true;
+	if (wo->type == PIDTYPE_PID && !ctx->dead && !ctx->zombie && !READ_ONCE(p->exit_state))
+		wo->live_target = true;
 	if (ctx->exit_code && !ctx->listening && !utrace_task_stopped(p)) {
 		/*
 		 * Not in the stop yet: between its callback's answer and the
@@ -613,6 +616,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 
 		wo.zombie = 0;
 		wo.own_child = false;
+		wo.live_target = false;
 		WRITE_ONCE(w.woken, false);
 		/* Clear before looking: a wakeup after the look sets it again. */
 		smp_mb();
@@ -641,16 +645,27 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			cond_resched();
 			continue;
 		}
-		/* The kernel's own wait, as asked but WNOHANG. */
-		if (!polling) {
-			poll = *regs;
-			pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
-			polling = true;
+		/*
+		 * The kernel's own wait, as asked but WNOHANG; not for one pid
+		 * that is a live tracee, neither WSTOPPED nor WCONTINUED: it
+		 * has nothing for it but its exit, whose zombie wakes us and
+		 * is seen here first (a tracer's usual wait, often made before
+		 * its tracee reached the stop it waits for).
+		 */
+		if (wo.live_target && !(wo.options & (WSTOPPED | WCONTINUED))) {
+			found = false;
+			ret = 0;
+		} else {
+			if (!polling) {
+				poll = *regs;
+				pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
+				polling = true;
+			}
+			if (wo.own_child && (wo.options & WSTOPPED))
+				found = pt_poll_children(&poll, kind, &wo, &ret) > 0;
+			else
+				found = pt_poll_native(&poll, kind, &ret) > 0;
 		}
-		if (wo.own_child && (wo.options & WSTOPPED))
-			found = pt_poll_children(&poll, kind, &wo, &ret) > 0;
-		else
-			found = pt_poll_native(&poll, kind, &ret) > 0;
 		if (!found && wo.zombie && (ret == 0 || ret == -ECHILD)) {
 			/* That zombie tracee, as the tracer sees it: with __WALL. */
 			struct pt_regs z = poll;
