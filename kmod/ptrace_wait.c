@@ -652,7 +652,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		 * is seen here first (a tracer's usual wait, often made before
 		 * its tracee reached the stop it waits for).
 		 */
-		if (wo.live_target && !(wo.options & (WSTOPPED | WCONTINUED))) {
+		if (wo.live_target && !wo.zombie && !(wo.options & (WSTOPPED | WCONTINUED))) {
 			found = false;
 			ret = 0;
 		} else {
