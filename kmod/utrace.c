@@ -1373,6 +1373,7 @@ static void utrace_stop(struct utrace *utrace)
 		if (task->signal->flags & SIGNAL_GROUP_EXIT)
 			look_again = utrace_engines_exit_orphans();
 		spin_lock(&utrace->lock);
+look:
 		if (utrace->death || !utrace_wants_stop(utrace) ||
 		    READ_ONCE(utrace_exiting)) {
 			if (slept && !utrace->death && !READ_ONCE(utrace_exiting))
@@ -1408,15 +1409,14 @@ static void utrace_stop(struct utrace *utrace)
 		spin_lock(&utrace->lock);
 		utrace_stop_held(utrace);
 		utrace->stopped = false;
-		/* Resumed, with nothing else to do: what the loop's next round does. */
+		/*
+		 * Woken with no fatal signal, group exit or SIGCONT report to
+		 * handle: the next round's look, under the lock already held.
+		 */
 		if (!fatal_signal_pending(task) && !(task->signal->flags & SIGNAL_GROUP_EXIT) &&
-		    !test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits) && !utrace->death &&
-		    !READ_ONCE(utrace_exiting) && !utrace_wants_stop(utrace)) {
-			utrace_reset(utrace, &drop);
-			spin_unlock(&utrace->lock);
-			put_detached_list(&drop);
-			utrace_trace_resume(&st, UTRACE_RESUMED);
-			return;
+		    !test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits)) {
+			slept = true;
+			goto look;
 		}
 		spin_unlock(&utrace->lock);
 		if (fatal_signal_pending(task)) {
@@ -1490,8 +1490,9 @@ bool utrace_unload_step_off(void)
 /*
  * After a report at the resume point and its stop, if any: a step asked for
  * while stopped wins; then step, or stop stepping.  @requeue: a report or
- * interrupt asked for meanwhile brings the task to the resume point (a stop
- * inside a system call, which returns to user mode through it).
+ * interrupt asked for meanwhile brings the task to the resume point (again,
+ * after a stop there; or, after a stop inside a system call, on its way
+ * back to user mode).
  */
 static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_action action,
 				 bool requeue)
@@ -1583,16 +1584,12 @@ static void utrace_resume(struct utrace *utrace)
 		action = UTRACE_RESUME;
 	}
 	utrace_stop(utrace);
-	utrace_finish_resume(utrace, action, false);
 	/*
 	 * A report or an interrupt asked for while stopped here: another
 	 * pass of the resume point before user mode (task_work_run() takes
 	 * the new work), as after the other stops (utrace_stop_now()).
 	 */
-	spin_lock(&utrace->lock);
-	if (utrace->resume <= UTRACE_REPORT && !utrace->death)
-		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
-	spin_unlock(&utrace->lock);
+	utrace_finish_resume(utrace, action, true);
 }
 
 /*
