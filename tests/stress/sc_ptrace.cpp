@@ -422,6 +422,96 @@ TEST_F(StressTest, PtraceTracerAndTraceeDieInEveryOrderAndState)
 	expect_none(f, "ptrace");
 }
 
+namespace
+{
+
+// One round of PtraceAWaitForOneLiveTraceeSeesItsExitAndItsKill, in its own
+// tracer process: 0 if the wait saw the death it expected.
+int wait_one_round(uint64_t r)
+{
+	const bool kill_it = (r & 1) != 0;
+	const int opts = (r & 2) != 0 ? __WALL : 0;
+	const auto req = (r & 4) != 0 ? PTRACE_SYSCALL : PTRACE_CONT;
+	const unsigned loops = 1 + static_cast<unsigned>((r >> 8) % 2000);
+	const unsigned delay_us = static_cast<unsigned>((r >> 24) % 2000);
+	const pid_t c = ::fork();
+	if (c < 0)
+		return 10;
+	if (c == 0) {
+		::ptrace(PTRACE_TRACEME, 0, 0, 0);
+		::raise(SIGSTOP);
+		for (unsigned i = 0; i < loops || kill_it; i++)
+			::syscall(SYS_getppid);
+		::_exit(7);
+	}
+	int st = 0;
+	if (::waitpid(c, &st, 0) != c || !WIFSTOPPED(st))
+		return 11;
+	std::thread killer;
+	if (kill_it)
+		killer = std::thread([c, delay_us] {
+			::usleep(delay_us);
+			::kill(c, SIGKILL);
+		});
+	int ret = 12;
+	for (;;) {
+		// ESRCH: killed in its stop, its death is the next wait's.
+		if (::ptrace(req, c, 0, 0) != 0 && errno != ESRCH) {
+			ret = 13;
+			break;
+		}
+		if (::waitpid(c, &st, opts) != c) {
+			ret = 14;
+			break;
+		}
+		if (WIFSTOPPED(st))
+			continue;
+		if (kill_it)
+			ret = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : 15;
+		else
+			ret = WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 16;
+		break;
+	}
+	if (killer.joinable())
+		killer.join();
+	return ret;
+}
+
+} // namespace
+
+// A tracer's blocking wait for its one live child tracee (waitpid(pid) with
+// no option or __WALL, which the backend answers without polling the
+// kernel's wait) sees the tracee's stops, then its death: its own exit, or
+// a SIGKILL another thread sends at a random moment, in a stop or running.
+TEST_F(StressTest, PtraceAWaitForOneLiveTraceeSeesItsExitAndItsKill)
+{
+	ASSERT_TRUE(module_loaded());
+	Counters n;
+	Failures f;
+	auto rng = rng_for(61);
+	for (const bool utrace : {false, true}) {
+		ASSERT_EQ(set_backend(utrace), 0) << "switching the backend with nothing traced";
+		const Budget b = budget(0.5);
+		do {
+			const uint64_t r = rng();
+			const pid_t tracer = fork_child([r] { return wait_one_round(r); });
+			const auto st = wait_bounded(tracer, 10s);
+			if (!st) {
+				f.add("round " + std::to_string(r) +
+				      ": tracer stuck: " + describe_task(tracer));
+				kill_and_reap(tracer, 10s);
+			} else if (!WIFEXITED(*st) || WEXITSTATUS(*st) != 0) {
+				f.add("round " + std::to_string(r) + " (" +
+				      (utrace ? "utrace" : "native") + "): tracer " +
+				      describe_status(*st));
+			}
+			n.add(std::string("rounds.") + (utrace ? "utrace" : "native"));
+		} while (!b.over());
+	}
+	report(n);
+	expect_none(f, "wait");
+}
+
 // Two tracers seize, interrupt and detach the threads of a tracee whose
 // threads come and go, under the backend.
 TEST_F(StressTest, PtraceAttachDetachRacesOnAMultiThreadedTracee)
