@@ -46,6 +46,7 @@
 #include <linux/sched.h>
 
 #include "utrace_internal.h"
+#include "utrace_syscall.h"
 
 UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_enter);
 UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_leave);
@@ -122,7 +123,7 @@ void utrace_ppc_syscall_leave(struct pt_regs *regs)
 {
 	utrace_inflight_get();
 	utrace_kcall(orig_do_syscall_trace_leave)(regs);
-	utrace_report_syscall_exit(regs);
+	__utrace_report_syscall_exit(utrace_lookup(current), regs);
 	utrace_inflight_put();
 }
 

@@ -63,6 +63,7 @@
 #include <linux/uaccess.h>
 
 #include "utrace_internal.h"
+#include "utrace_syscall.h"
 
 static void utrace_user_disable_single_step(struct task_struct *task);
 static int utrace_set_syscall_user_dispatch(unsigned long mode, unsigned long offset,
@@ -302,7 +303,8 @@ void utrace_user_single_step_report(struct pt_regs *regs)
 	bool step = test_thread_flag(TIF_SINGLESTEP);
 
 	utrace_inflight_get();
-	utrace_report_syscall_exit(regs);
+	/* A task of ours (the exit trap bit), or one stepped: no count check. */
+	__utrace_report_syscall_exit(__utrace_lookup(current), regs);
 	if (!step)
 		native_ptrace_syscall_exit();
 	else if (test_thread_flag(TIF_SINGLESTEP) && !utrace_unload_step_off())

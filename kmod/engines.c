@@ -137,10 +137,9 @@ static void me_release(void *data)
 	kref_put(&me->kref, utrace_mod_engine_free);
 }
 
-static __always_inline u32 me_event(struct utrace_engine *engine, unsigned int event)
+/* A count engine's event: counted; a requested stop is kept. */
+static __always_inline u32 me_count(struct utrace_mod_engine *me, unsigned int event)
 {
-	struct utrace_mod_engine *me = engine->data;
-
 	atomic64_inc(&me->counts[event]);
 	atomic64_set(&me->last_event, event);
 	/* A callback's action replaces the engine's stop: keep a requested one. */
@@ -148,6 +147,15 @@ static __always_inline u32 me_event(struct utrace_engine *engine, unsigned int e
 		atomic64_inc(&me->stops);
 		return UTRACE_STOP;
 	}
+	return UTRACE_RESUME;
+}
+
+static __always_inline u32 me_event(struct utrace_engine *engine, unsigned int event)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	if (me_count(me, event) == UTRACE_STOP)
+		return UTRACE_STOP;
 	if (me->type == UTRACE_ENGINE_STOPPER && (READ_ONCE(me->stop_events) & BIT(event))) {
 		atomic64_inc(&me->stops);
 		return UTRACE_STOP;
@@ -340,7 +348,8 @@ static __always_inline u32 me_syscall_observe(struct utrace_engine *engine, unsi
 	return ret;
 }
 
-static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+static noinline u32 me_syscall_entry_other(u32 action, struct utrace_engine *engine,
+					   struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
 	u16 bits = me_syscall_entry_bits(me, regs);
@@ -357,7 +366,22 @@ static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_
 			      bits & ~UTRACE_SYSCALL_REPORT, NULL, 0, true);
 }
 
-static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+/*
+ * The syscall callbacks: a count engine without a syscall table counts here,
+ * in a leaf; anything else is a call away (me_syscall_*_other()).
+ */
+static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	if (me->type != UTRACE_ENGINE_COUNT || rcu_access_pointer(me->syscalls))
+		return me_syscall_entry_other(action, engine, regs);
+	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
+	return me_count(me, _UTRACE_EVENT_SYSCALL_ENTRY);
+}
+
+static noinline u32 me_syscall_exit_other(u32 action, struct utrace_engine *engine,
+					  struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
 
@@ -366,6 +390,15 @@ static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_r
 	if (me->type != UTRACE_ENGINE_USER)
 		return me_event(engine, _UTRACE_EVENT_SYSCALL_EXIT);
 	return me_syscall_observe(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs);
+}
+
+static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	if (me->type != UTRACE_ENGINE_COUNT || rcu_access_pointer(me->syscalls))
+		return me_syscall_exit_other(action, engine, regs);
+	return me_count(me, _UTRACE_EVENT_SYSCALL_EXIT);
 }
 
 static u32 me_exit(u32 action, struct utrace_engine *engine, long orig_code, long *code)

@@ -47,6 +47,7 @@
 #include <linux/wait.h>
 
 #include "utrace_internal.h"
+#include "utrace_syscall.h"
 #include "utrace_trace.h"
 
 static struct rhashtable utrace_table;
@@ -65,8 +66,11 @@ static struct workqueue_struct *utrace_wq;
 /* Tasks in the table; hooks that see every task return at once when zero. */
 atomic_t utrace_tasks = ATOMIC_INIT(0);
 
-/* Tasks inside this module's code: see utrace_inflight_get(). */
-atomic_t utrace_inflight = ATOMIC_INIT(0);
+/*
+ * Tasks inside this module's code (see utrace_inflight_get()), plus one
+ * for the module itself until utrace_core_exit(): only then can it reach 0.
+ */
+atomic_t utrace_inflight = ATOMIC_INIT(1);
 DECLARE_WAIT_QUEUE_HEAD(utrace_inflight_wq);
 
 /* utrace_barrier and utrace_prepare_examine wait here for a report to end. */
@@ -272,7 +276,7 @@ static struct utrace *utrace_get_or_create(struct task_struct *task)
  */
 
 /* The ops of a detached engine: any callback still in flight lands here. */
-static const struct utrace_engine_ops utrace_detached_ops;
+const struct utrace_engine_ops utrace_detached_ops;
 
 static bool engine_detached(const struct utrace_engine *engine)
 {
@@ -994,6 +998,11 @@ static void start_report(struct utrace *utrace)
 {
 	if (list_empty(&utrace->attaching))
 		return;
+	utrace_splice_attaching(utrace);
+}
+
+void utrace_splice_attaching(struct utrace *utrace)
+{
 	spin_lock(&utrace->lock);
 	list_splice_tail_init(&utrace->attaching, &utrace->attached);
 	spin_unlock(&utrace->lock);
@@ -1095,18 +1104,18 @@ typedef u32 (*utrace_invoke_t)(struct utrace_engine *engine,
 			       const struct utrace_engine_ops *ops,
 			       struct utrace_report *report, void *args);
 
-static __always_inline void __report_callbacks(struct utrace *utrace,
-					       struct utrace_report *report,
-					       unsigned long event, bool reverse,
-					       utrace_invoke_t invoke, void *args)
+static __always_inline void __report_callbacks_from(struct utrace *utrace,
+						    struct utrace_report *report,
+						    unsigned long event, bool reverse,
+						    utrace_invoke_t invoke, void *args,
+						    struct list_head *pos)
 {
-	struct list_head *head = &utrace->attached, *pos;
+	struct list_head *head = &utrace->attached;
 	struct utrace_engine *engine;
 	u64 start;
 	u32 ret;
 
-	for (pos = reverse ? head->prev : head->next; pos != head;
-	     pos = reverse ? pos->prev : pos->next) {
+	for (; pos != head; pos = reverse ? pos->prev : pos->next) {
 		engine = list_entry(pos, struct utrace_engine, entry);
 		if (!start_callback(utrace, report, engine, event))
 			continue;
@@ -1117,9 +1126,22 @@ static __always_inline void __report_callbacks(struct utrace *utrace,
 	}
 }
 
+/* A whole pass, from the first engine in that order. */
+static __always_inline void __report_callbacks(struct utrace *utrace,
+					       struct utrace_report *report,
+					       unsigned long event, bool reverse,
+					       utrace_invoke_t invoke, void *args)
+{
+	struct list_head *head = &utrace->attached;
+
+	__report_callbacks_from(utrace, report, event, reverse, invoke, args,
+				reverse ? head->prev : head->next);
+}
+
 /*
- * The syscall reports, on every system call of a traced task, call
- * __report_callbacks() itself: their @invoke is then a direct call.
+ * The other reports' pass; the syscall reports' generic part
+ * (utrace_syscall_report_rest()) calls __report_callbacks_from() itself,
+ * so that its @invoke is a direct call.
  */
 static noinline void report_callbacks(struct utrace *utrace, struct utrace_report *report,
 				      unsigned long event, bool reverse, utrace_invoke_t invoke,
@@ -1804,38 +1826,6 @@ bool utrace_report_syscall_entry(struct pt_regs *regs)
 	return __utrace_report_syscall_entry(utrace_lookup(current), regs);
 }
 
-/* The same, for a caller that looked @utrace up (NULL: not traced). */
-bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs)
-{
-	struct utrace_entry_args args = { .regs = regs };
-	struct utrace_report report;
-	bool stopped = false;
-
-	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_ENTRY)))
-		return false;
-	for (;;) {
-		report = (struct utrace_report){ .action = UTRACE_RESUME,
-						 .resume_action = UTRACE_RESUME };
-		start_report(utrace);
-		__report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_ENTRY), true,
-				   invoke_syscall_entry, &args);
-		finish_report(utrace, &report, true);
-		if (report.action != UTRACE_STOP)
-			break;
-		utrace_stop(utrace);
-		if (fatal_signal_pending(current))
-			return true;
-		stopped = true;
-		/* An engine that returned REPORT is asked again, RESUMED. */
-		if (report.resume_action != UTRACE_REPORT)
-			break;
-		args.resumed = UTRACE_SYSCALL_RESUMED;
-	}
-	if (stopped)
-		utrace_resume_in_syscall(utrace, report.resume_action);
-	return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
-}
-
 /**
  * utrace_report_syscall_exit - report a system call that has returned
  * @regs:	the task's user registers, return value in place
@@ -1845,20 +1835,57 @@ bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs)
  */
 void utrace_report_syscall_exit(struct pt_regs *regs)
 {
-	struct utrace *utrace = utrace_lookup(current);
+	__utrace_report_syscall_exit(utrace_lookup(current), regs);
+}
 
-	INIT_REPORT(report);
+/*
+ * The rest of a syscall report from @pos on (finish_callback() first, if
+ * @answered with @ret), with the result bits so far, then its end: a stop,
+ * and for SYSCALL_ENTRY the RESUMED reports after it.  Returns true if the
+ * call must not run.
+ */
+noinline bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long event,
+					 struct pt_regs *regs, struct list_head *pos, u32 result,
+					 u32 ret, bool answered)
+{
+	const bool entry = event == UTRACE_EVENT(SYSCALL_ENTRY);
+	struct utrace_entry_args args = { .regs = regs };
+	struct utrace_report report = { .result = result, .action = UTRACE_RESUME,
+					.resume_action = UTRACE_RESUME };
+	bool stopped = false;
 
-	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_EXIT)))
-		return;
-	start_report(utrace);
-	__report_callbacks(utrace, &report, UTRACE_EVENT(SYSCALL_EXIT), false,
-			   invoke_syscall_exit, regs);
-	finish_report(utrace, &report, true);
-	if (report.action == UTRACE_STOP) {
-		utrace_stop(utrace);
-		utrace_resume_in_syscall(utrace, report.resume_action);
+	if (answered) {
+		finish_callback(utrace, &report, list_entry(pos, struct utrace_engine, entry), ret);
+		pos = entry ? pos->prev : pos->next;
 	}
+	for (;;) {
+		if (entry)
+			__report_callbacks_from(utrace, &report, event, true, invoke_syscall_entry,
+						&args, pos);
+		else
+			__report_callbacks_from(utrace, &report, event, false, invoke_syscall_exit,
+						regs, pos);
+		finish_report(utrace, &report, true);
+		if (report.action != UTRACE_STOP)
+			break;
+		utrace_stop(utrace);
+		stopped = true;
+		if (!entry)
+			break;
+		if (fatal_signal_pending(current))
+			return true;
+		/* An engine that returned REPORT is asked again, RESUMED. */
+		if (report.resume_action != UTRACE_REPORT)
+			break;
+		args.resumed = UTRACE_SYSCALL_RESUMED;
+		report = (struct utrace_report){ .action = UTRACE_RESUME,
+						 .resume_action = UTRACE_RESUME };
+		start_report(utrace);
+		pos = utrace->attached.prev;
+	}
+	if (stopped)
+		utrace_resume_in_syscall(utrace, report.resume_action);
+	return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
 }
 
 /*
@@ -2362,6 +2389,7 @@ void utrace_core_exit(void)
 	rhashtable_walk_exit(&iter);
 
 	flush_workqueue(utrace_wq);
+	utrace_inflight_put();	/* the module's own */
 	while (!wait_event_timeout(utrace_inflight_wq, atomic_read(&utrace_inflight) == 0,
 				   HZ)) {
 		utrace_reclaim_dead_frames();

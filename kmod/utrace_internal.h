@@ -166,12 +166,10 @@ struct utrace *utrace_lookup_slow(struct task_struct *task);
  * task's release or unload removes it).  This CPU's slot first (utrace.c,
  * utrace_slot): a task making system calls finds its own entry there.
  */
-static __always_inline struct utrace *utrace_lookup(struct task_struct *task)
+static __always_inline struct utrace *__utrace_lookup(struct task_struct *task)
 {
 	struct utrace *utrace;
 
-	if (!atomic_read(&utrace_tasks))
-		return NULL;
 	preempt_disable();
 	utrace = __this_cpu_read(utrace_slot);
 	if (likely(utrace && READ_ONCE(utrace->task) == task)) {
@@ -180,6 +178,14 @@ static __always_inline struct utrace *utrace_lookup(struct task_struct *task)
 	}
 	preempt_enable();
 	return utrace_lookup_slow(task);
+}
+
+/* The same, at once NULL while no task has an entry (hooks every task passes). */
+static __always_inline struct utrace *utrace_lookup(struct task_struct *task)
+{
+	if (!atomic_read(&utrace_tasks))
+		return NULL;
+	return __utrace_lookup(task);
 }
 
 bool utrace_task_stopped(struct task_struct *task);
@@ -203,11 +209,10 @@ static inline void utrace_inflight_get(void)
 static inline void utrace_inflight_put(void)
 {
 	/*
-	 * Only unload waits here: do not take the wait queue's lock on every
-	 * system call of a traced task.  wq_has_sleeper()'s barrier pairs with
-	 * the one in the waiter's prepare_to_wait().
+	 * Only unload waits here, and only once it dropped the module's own
+	 * count can this reach 0: no look at the wait queue before.
 	 */
-	if (atomic_dec_and_test(&utrace_inflight) && wq_has_sleeper(&utrace_inflight_wq))
+	if (unlikely(atomic_dec_and_test(&utrace_inflight)))
 		wake_up_all(&utrace_inflight_wq);
 }
 
@@ -216,7 +221,6 @@ void utrace_frame_get(struct utrace *utrace);
 void utrace_frame_put(struct utrace *utrace);
 void utrace_frames_drop(struct utrace *utrace);
 bool utrace_report_syscall_entry(struct pt_regs *regs);
-bool __utrace_report_syscall_entry(struct utrace *utrace, struct pt_regs *regs);
 void utrace_report_syscall_exit(struct pt_regs *regs);
 void utrace_note_clone(u64 flags, int exit_signal);
 void utrace_report_clone(struct task_struct *child);

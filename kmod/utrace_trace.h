@@ -117,6 +117,13 @@ struct utrace_stop_trace {
 
 void __utrace_trace_stop(struct utrace *utrace, struct utrace_stop_trace *st);
 
+/* Whether a report or stop tracepoint is on (the syscall reports' fast pass). */
+static inline bool utrace_trace_reports_on(void)
+{
+	return trace_utrace_report_begin_enabled() || trace_utrace_report_end_enabled() ||
+	       trace_utrace_stop_enabled();
+}
+
 /*
  * Before @engine's callback for @event (one UTRACE_EVENT() bit): the start
  * time to give utrace_trace_report_end(), 0 while no report tracepoint is on.

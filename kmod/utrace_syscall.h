@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * utrace core (utrace.c): the syscall reports, inline in the arch hooks
+ * (arch_x86.c, arch_powerpc.c) that every system call of a traced task
+ * passes.
+ */
+#ifndef _UTRACE_SYSCALL_H
+#define _UTRACE_SYSCALL_H
+
+#include "utrace_internal.h"
+#include "utrace_trace.h"
+
+extern const struct utrace_engine_ops utrace_detached_ops;
+void utrace_splice_attaching(struct utrace *utrace);
+bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long event, struct pt_regs *regs,
+				struct list_head *pos, u32 result, u32 ret, bool answered);
+
+/*
+ * The syscall reports run on every system call of a traced task.  Their
+ * common case, each engine answering RESUME with nothing left to do, is
+ * utrace_syscall_pass(): the report's state in registers, no lock, each callback
+ * called directly.  The first engine for which that is not so (detached, or
+ * its answer is another action or leaves a wish) hands the pass over to the
+ * generic code, utrace_syscall_report_rest(), at that engine.
+ */
+static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utrace,
+							     unsigned long event,
+							     struct pt_regs *regs, u32 *result,
+							     u32 *ret, bool *answered)
+{
+	const bool entry = event == UTRACE_EVENT(SYSCALL_ENTRY);
+	struct list_head *head = &utrace->attached, *pos;
+	const struct utrace_engine_ops *ops;
+	struct utrace_engine *engine;
+	u32 r;
+
+	*result = 0;
+	*answered = false;
+	if (unlikely(!list_empty(&utrace->attaching)))
+		utrace_splice_attaching(utrace);
+	pos = entry ? head->prev : head->next;
+	/* The report tracepoints time each callback: the generic code does. */
+	if (unlikely(utrace_trace_reports_on()))
+		return pos;
+	/* Entry in reverse attach order, exit in attach order, as reported. */
+	for (; pos != head; pos = entry ? pos->prev : pos->next) {
+		engine = list_entry(pos, struct utrace_engine, entry);
+		/*
+		 * A detached engine has no events: the task unlinks it at its
+		 * resume point (utrace_control()), no report need see it.
+		 */
+		if (!(READ_ONCE(engine->flags) & event))
+			continue;
+		/* start_callback()'s publication and second look */
+		WRITE_ONCE(utrace->reporting, engine);
+		smp_mb();	/* pairs with the detacher's */
+		ops = READ_ONCE(engine->ops);
+		if (unlikely(ops == &utrace_detached_ops || !(READ_ONCE(engine->flags) & event))) {
+			smp_store_release(&utrace->reporting, NULL);	/* no callback */
+			break;
+		}
+		r = UTRACE_RESUME;
+		if (entry && ops->report_syscall_entry)
+			r = ops->report_syscall_entry(*result | UTRACE_RESUME, engine, regs);
+		else if (!entry && ops->report_syscall_exit)
+			r = ops->report_syscall_exit(UTRACE_RESUME, engine, regs);
+		/*
+		 * A wish, a detach (which clears the events first) or another
+		 * event mask since: finish_callback() sorts it out.
+		 */
+		if (unlikely(utrace_resume_action(r) != UTRACE_RESUME ||
+			     (READ_ONCE(engine->flags) & (ENGINE_WISHES | event)) != event)) {
+			*ret = r;
+			*answered = true;
+			break;
+		}
+		/* What the next entry callback is given; exit callbacks get none. */
+		if (entry)
+			*result = r & ~UTRACE_RESUME_MASK;
+		/* The callback's effects before utrace_barrier() sees it end. */
+		smp_store_release(&utrace->reporting, NULL);
+	}
+	return pos;
+}
+
+/*
+ * SYSCALL_ENTRY for a task whose @utrace the caller looked up (NULL: not
+ * traced).  Returns true if the call must not run (utrace.c,
+ * utrace_report_syscall_entry()).
+ */
+static __always_inline bool __utrace_report_syscall_entry(struct utrace *utrace,
+							  struct pt_regs *regs)
+{
+	struct list_head *pos;
+	u32 result, ret;
+	bool answered;
+
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_ENTRY)))
+		return false;
+	pos = utrace_syscall_pass(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &result, &ret,
+				  &answered);
+	/* The rest, or finish_report()'s work for a resume asked meanwhile */
+	if (unlikely(pos != &utrace->attached || READ_ONCE(utrace->resume) != UTRACE_RESUME))
+		return utrace_syscall_report_rest(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, pos,
+						  result, ret, answered);
+	return utrace_syscall_action(result) == UTRACE_SYSCALL_ABORT;
+}
+
+/* SYSCALL_EXIT, the same way (utrace_report_syscall_exit()). */
+static __always_inline void __utrace_report_syscall_exit(struct utrace *utrace,
+							 struct pt_regs *regs)
+{
+	struct list_head *pos;
+	u32 result, ret;
+	bool answered;
+
+	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_EXIT)))
+		return;
+	pos = utrace_syscall_pass(utrace, UTRACE_EVENT(SYSCALL_EXIT), regs, &result, &ret,
+				  &answered);
+	if (unlikely(pos != &utrace->attached || READ_ONCE(utrace->resume) != UTRACE_RESUME))
+		utrace_syscall_report_rest(utrace, UTRACE_EVENT(SYSCALL_EXIT), regs, pos, result,
+					   ret, answered);
+}
+
+#endif /* _UTRACE_SYSCALL_H */
