@@ -86,13 +86,18 @@ static bool utrace_ppc_syscall_filter(void)
 	return test_thread_flag(TIF_SYSCALL_AUDIT) && utrace_lookup(current);
 }
 
-long utrace_ppc_syscall_enter(struct pt_regs *regs)
+/*
+ * The replacements run for the tasks the filter let in, which had an entry:
+ * their lookups need no look at the table's count first.  notrace: on
+ * every system call of a traced task, no mcount site.
+ */
+notrace long utrace_ppc_syscall_enter(struct pt_regs *regs)
 {
 	struct utrace *utrace;
 	long ret;
 
 	utrace_inflight_get();
-	utrace = utrace_lookup(current);
+	utrace = __utrace_lookup(current);
 	if (__utrace_report_syscall_entry(utrace, regs)) {
 		/*
 		 * Skipped: the caller returns gpr[3] as it is, so the engine
@@ -119,11 +124,11 @@ long utrace_ppc_syscall_enter(struct pt_regs *regs)
 	return ret;
 }
 
-void utrace_ppc_syscall_leave(struct pt_regs *regs)
+notrace void utrace_ppc_syscall_leave(struct pt_regs *regs)
 {
 	utrace_inflight_get();
 	utrace_kcall(orig_do_syscall_trace_leave)(regs);
-	__utrace_report_syscall_exit(utrace_lookup(current), regs);
+	__utrace_report_syscall_exit(__utrace_lookup(current), regs);
 	utrace_inflight_put();
 }
 

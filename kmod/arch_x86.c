@@ -184,7 +184,12 @@ static void sud_set_done(struct task_struct *task, unsigned long mode)
 	rcu_read_unlock();
 }
 
-bool utrace_syscall_user_dispatch(struct pt_regs *regs)
+/*
+ * The hook of every system call of a traced task (or of one with its own
+ * SUD): notrace, as ftrace's own entry code, to spare the hot path its
+ * mcount site.
+ */
+notrace bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 {
 	struct utrace *utrace;
 	bool own = true;
@@ -283,12 +288,21 @@ static int utrace_sud_set_config(struct task_struct *task, unsigned long size,
 }
 #endif
 
-/* ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_EXIT), which is inline. */
-static void native_ptrace_syscall_exit(void)
+/*
+ * What syscall_exit_work() does after the report for a task that was
+ * stepped into the call (@step), or is natively ptraced:
+ * ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_EXIT), which is inline.
+ */
+static noinline void native_syscall_exit(struct pt_regs *regs, bool step)
 {
 	int ptrace = current->ptrace;
 	int signr;
 
+	if (step) {
+		if (test_thread_flag(TIF_SINGLESTEP) && !utrace_unload_step_off())
+			utrace_kcall(orig_user_single_step_report)(regs);
+		return;
+	}
 	if (!(ptrace & PT_PTRACED) || !test_syscall_work(SYSCALL_TRACE))
 		return;
 	signr = utrace_kcall(ptrace_notify)(SIGTRAP | ((ptrace & PT_TRACESYSGOOD) ? 0x80 : 0),
@@ -297,18 +311,17 @@ static void native_ptrace_syscall_exit(void)
 		send_sig(signr, current, 1);
 }
 
-void utrace_user_single_step_report(struct pt_regs *regs)
+/* notrace: on every system call of a traced task, as the entry's hook. */
+notrace void utrace_user_single_step_report(struct pt_regs *regs)
 {
 	/* What syscall_exit_work() read before any report: the call was stepped. */
-	bool step = test_thread_flag(TIF_SINGLESTEP);
+	unsigned long ti_flags = read_thread_flags();
 
 	utrace_inflight_get();
 	/* A task of ours (the exit trap bit), or one stepped: no count check. */
 	__utrace_report_syscall_exit(__utrace_lookup(current), regs);
-	if (!step)
-		native_ptrace_syscall_exit();
-	else if (test_thread_flag(TIF_SINGLESTEP) && !utrace_unload_step_off())
-		utrace_kcall(orig_user_single_step_report)(regs);
+	if (unlikely((ti_flags & _TIF_SINGLESTEP) || (current->ptrace & PT_PTRACED)))
+		native_syscall_exit(regs, ti_flags & _TIF_SINGLESTEP);
 	utrace_inflight_put();
 }
 

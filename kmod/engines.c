@@ -348,8 +348,7 @@ static __always_inline u32 me_syscall_observe(struct utrace_engine *engine, unsi
 	return ret;
 }
 
-static noinline u32 me_syscall_entry_other(u32 action, struct utrace_engine *engine,
-					   struct pt_regs *regs)
+static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
 	u16 bits = me_syscall_entry_bits(me, regs);
@@ -366,22 +365,7 @@ static noinline u32 me_syscall_entry_other(u32 action, struct utrace_engine *eng
 			      bits & ~UTRACE_SYSCALL_REPORT, NULL, 0, true);
 }
 
-/*
- * The syscall callbacks: a count engine without a syscall table counts here,
- * in a leaf; anything else is a call away (me_syscall_*_other()).
- */
-static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
-{
-	struct utrace_mod_engine *me = engine->data;
-
-	if (me->type != UTRACE_ENGINE_COUNT || rcu_access_pointer(me->syscalls))
-		return me_syscall_entry_other(action, engine, regs);
-	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
-	return me_count(me, _UTRACE_EVENT_SYSCALL_ENTRY);
-}
-
-static noinline u32 me_syscall_exit_other(u32 action, struct utrace_engine *engine,
-					  struct pt_regs *regs)
+static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
 
@@ -392,12 +376,29 @@ static noinline u32 me_syscall_exit_other(u32 action, struct utrace_engine *engi
 	return me_syscall_observe(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs);
 }
 
-static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_regs *regs)
+/*
+ * A count engine's syscall callbacks (its own ops): without a syscall table
+ * it counts in a leaf, at every system call of its task; with one, it goes
+ * the common way.  notrace: no mcount site on that path.
+ */
+static notrace u32 me_count_syscall_entry(u32 action, struct utrace_engine *engine,
+					  struct pt_regs *regs)
 {
 	struct utrace_mod_engine *me = engine->data;
 
-	if (me->type != UTRACE_ENGINE_COUNT || rcu_access_pointer(me->syscalls))
-		return me_syscall_exit_other(action, engine, regs);
+	if (rcu_access_pointer(me->syscalls))
+		return me_syscall_entry(action, engine, regs);
+	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
+	return me_count(me, _UTRACE_EVENT_SYSCALL_ENTRY);
+}
+
+static notrace u32 me_count_syscall_exit(u32 action, struct utrace_engine *engine,
+					 struct pt_regs *regs)
+{
+	struct utrace_mod_engine *me = engine->data;
+
+	if (rcu_access_pointer(me->syscalls))
+		return me_syscall_exit(action, engine, regs);
 	return me_count(me, _UTRACE_EVENT_SYSCALL_EXIT);
 }
 
@@ -435,18 +436,32 @@ static void me_reap(struct utrace_engine *engine, struct task_struct *task)
 	.report_clone = me_clone,				\
 	.report_jctl = me_jctl,					\
 	.report_exec = me_exec,					\
-	.report_syscall_entry = me_syscall_entry,		\
-	.report_syscall_exit = me_syscall_exit,			\
 	.report_exit = me_exit,					\
 	.report_death = me_death,				\
 	.report_reap = me_reap,					\
 	.release = me_release
 
 /* One table per type, so that UTRACE_ATTACH_MATCH_OPS tells them apart. */
-static const struct utrace_engine_ops utrace_count_ops = { ME_OPS, .type = UTRACE_ENGINE_COUNT };
-static const struct utrace_engine_ops utrace_stopper_ops = { ME_OPS,
-							     .type = UTRACE_ENGINE_STOPPER };
-static const struct utrace_engine_ops utrace_user_ops = { ME_OPS, .type = UTRACE_ENGINE_USER };
+static const struct utrace_engine_ops utrace_count_ops = {
+	ME_OPS,
+	.report_syscall_entry = me_count_syscall_entry,
+	.report_syscall_exit = me_count_syscall_exit,
+	.type = UTRACE_ENGINE_COUNT,
+};
+
+static const struct utrace_engine_ops utrace_stopper_ops = {
+	ME_OPS,
+	.report_syscall_entry = me_syscall_entry,
+	.report_syscall_exit = me_syscall_exit,
+	.type = UTRACE_ENGINE_STOPPER,
+};
+
+static const struct utrace_engine_ops utrace_user_ops = {
+	ME_OPS,
+	.report_syscall_entry = me_syscall_entry,
+	.report_syscall_exit = me_syscall_exit,
+	.type = UTRACE_ENGINE_USER,
+};
 
 /*
  * Who may see and control an engine: the file that attached it; and for a

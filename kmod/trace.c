@@ -4,10 +4,25 @@
  * and the part of the stop tracepoint that walks the engine lists.  The
  * tracepoints and their contract are described in utrace_trace.h.
  */
+#include <linux/jump_label.h>
 #include <linux/list.h>
 
 #define CREATE_TRACE_POINTS
 #include "utrace_trace.h"
+
+/* On while a report or stop tracepoint has a probe (their regfunc/unregfunc). */
+DEFINE_STATIC_KEY_FALSE(utrace_trace_key);
+
+int utrace_trace_key_get(void)
+{
+	static_branch_inc(&utrace_trace_key);
+	return 0;
+}
+
+void utrace_trace_key_put(void)
+{
+	static_branch_dec(&utrace_trace_key);
+}
 
 /*
  * The first engine that wants @utrace's task stopped (attached engines in

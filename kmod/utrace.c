@@ -121,16 +121,24 @@ bool utrace_active(void)
 }
 
 /*
+ * What an empty lookup slot holds, so that the hit test needs no NULL test:
+ * an entry that is no task's (its task pointer is its own address, which no
+ * task_struct has, not NULL).
+ */
+struct utrace utrace_slot_empty = { .task = (struct task_struct *)&utrace_slot_empty };
+
+/*
  * The utrace each CPU looked up last: a task making system calls finds its
  * own entry here, and a tracer the entry of the tracee it works on, without
  * a hash walk.  An entry leaves every CPU's slot (utrace_uncache()) after it
  * leaves the table and before it is freed, an RCU grace period later; so a
- * slot read with preemption off holds NULL or an entry not yet freed, used
- * only if it is @task's.  A slot is filled with the full barrier of a Dekker
- * pair: either the filler sees the entry is going and empties its slot
- * again, or utrace_uncache() sees the slot filled and empties it.
+ * slot read with preemption off holds utrace_slot_empty or an entry not yet
+ * freed, used only if it is @task's.  A slot is filled with the full
+ * barrier of a Dekker pair: either the filler sees the entry is going and
+ * empties its slot again, or utrace_uncache() sees the slot filled and
+ * empties it.
  */
-DEFINE_PER_CPU(struct utrace *, utrace_slot);
+DEFINE_PER_CPU(struct utrace *, utrace_slot);	/* set by utrace_core_init() */
 
 /*
  * utrace_lookup() (utrace_internal.h) when this CPU's slot holds another
@@ -149,7 +157,7 @@ struct utrace *utrace_lookup_slow(struct task_struct *task)
 		__this_cpu_write(utrace_slot, utrace);
 		smp_mb();	/* the slot before ->uncached */
 		if (READ_ONCE(utrace->uncached))
-			this_cpu_cmpxchg(utrace_slot, utrace, NULL);
+			this_cpu_cmpxchg(utrace_slot, utrace, &utrace_slot_empty);
 	}
 	preempt_enable();
 	return utrace;
@@ -163,7 +171,7 @@ static void utrace_uncache(struct utrace *utrace)
 	WRITE_ONCE(utrace->uncached, true);
 	smp_mb();	/* ->uncached before the slots */
 	for_each_possible_cpu(cpu)
-		cmpxchg(per_cpu_ptr(&utrace_slot, cpu), utrace, NULL);
+		cmpxchg(per_cpu_ptr(&utrace_slot, cpu), utrace, &utrace_slot_empty);
 }
 
 /*
@@ -276,7 +284,7 @@ static struct utrace *utrace_get_or_create(struct task_struct *task)
  */
 
 /* The ops of a detached engine: any callback still in flight lands here. */
-const struct utrace_engine_ops utrace_detached_ops;
+static const struct utrace_engine_ops utrace_detached_ops;
 
 static bool engine_detached(const struct utrace_engine *engine)
 {
@@ -2205,8 +2213,14 @@ void utrace_release_task(struct task_struct *task)
 
 int utrace_core_init(void)
 {
-	int ret;
+	int ret, cpu;
 
+	/*
+	 * A module's per-CPU initializers get no relocations: a pointer is set
+	 * here, before any hook can look.
+	 */
+	for_each_possible_cpu(cpu)
+		per_cpu(utrace_slot, cpu) = &utrace_slot_empty;
 	utrace_cachep = KMEM_CACHE(utrace, 0);
 	if (!utrace_cachep)
 		return -ENOMEM;

@@ -158,6 +158,7 @@ bool utrace_active(void);
 
 extern atomic_t utrace_tasks;			/* entries in the table */
 DECLARE_PER_CPU(struct utrace *, utrace_slot);	/* the entry looked up last */
+extern struct utrace utrace_slot_empty;		/* in a slot: none (its task NULL) */
 struct utrace *utrace_lookup_slow(struct task_struct *task);
 
 /*
@@ -172,7 +173,7 @@ static __always_inline struct utrace *__utrace_lookup(struct task_struct *task)
 
 	preempt_disable();
 	utrace = __this_cpu_read(utrace_slot);
-	if (likely(utrace && READ_ONCE(utrace->task) == task)) {
+	if (likely(READ_ONCE(utrace->task) == task)) {
 		preempt_enable();
 		return utrace;
 	}

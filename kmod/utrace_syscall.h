@@ -10,7 +10,6 @@
 #include "utrace_internal.h"
 #include "utrace_trace.h"
 
-extern const struct utrace_engine_ops utrace_detached_ops;
 void utrace_splice_attaching(struct utrace *utrace);
 bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long event, struct pt_regs *regs,
 				struct list_head *pos, u32 result, u32 ret, bool answered);
@@ -51,14 +50,19 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 		 */
 		if (!(READ_ONCE(engine->flags) & event))
 			continue;
-		/* start_callback()'s publication and second look */
+		/*
+		 * start_callback()'s publication and second look.  The events
+		 * tell a detach too: it clears them before its barrier.  Ops a
+		 * detach changed after this look are the detached ops, which
+		 * have no callbacks.
+		 */
 		WRITE_ONCE(utrace->reporting, engine);
 		smp_mb();	/* pairs with the detacher's */
-		ops = READ_ONCE(engine->ops);
-		if (unlikely(ops == &utrace_detached_ops || !(READ_ONCE(engine->flags) & event))) {
+		if (unlikely(!(READ_ONCE(engine->flags) & event))) {
 			smp_store_release(&utrace->reporting, NULL);	/* no callback */
 			break;
 		}
+		ops = READ_ONCE(engine->ops);
 		r = UTRACE_RESUME;
 		if (entry && ops->report_syscall_entry)
 			r = ops->report_syscall_entry(*result | UTRACE_RESUME, engine, regs);

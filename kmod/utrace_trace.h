@@ -36,47 +36,58 @@
 
 #include <linux/tracepoint.h>
 
-TRACE_EVENT(utrace_report_begin,
-	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event),
-	    TP_ARGS(engine_id, engine_type, event),
-	    TP_STRUCT__entry(__field(u64, engine_id)
-			     __field(unsigned int, engine_type)
-			     __field(unsigned int, event)),
-	    TP_fast_assign(__entry->engine_id = engine_id;
-			   __entry->engine_type = engine_type;
-			   __entry->event = event;),
-	    TP_printk("engine=%llu type=%u event=%u", __entry->engine_id,
-		      __entry->engine_type, __entry->event));
+/*
+ * The report and stop tracepoints turn utrace_trace_key on while any of
+ * them has a probe (trace.c): one static branch for the syscall reports'
+ * fast pass, which leaves every report to the generic code then.
+ */
+int utrace_trace_key_get(void);
+void utrace_trace_key_put(void);
 
-TRACE_EVENT(utrace_report_end,
-	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event, u32 ret,
-		     u64 duration_ns),
-	    TP_ARGS(engine_id, engine_type, event, ret, duration_ns),
-	    TP_STRUCT__entry(__field(u64, engine_id)
-			     __field(unsigned int, engine_type)
-			     __field(unsigned int, event)
-			     __field(u32, ret)
-			     __field(u64, duration_ns)),
-	    TP_fast_assign(__entry->engine_id = engine_id;
-			   __entry->engine_type = engine_type;
-			   __entry->event = event;
-			   __entry->ret = ret;
-			   __entry->duration_ns = duration_ns;),
-	    TP_printk("engine=%llu type=%u event=%u ret=0x%x duration_ns=%llu",
-		      __entry->engine_id, __entry->engine_type, __entry->event, __entry->ret,
-		      __entry->duration_ns));
+TRACE_EVENT_FN(utrace_report_begin,
+	       TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event),
+	       TP_ARGS(engine_id, engine_type, event),
+	       TP_STRUCT__entry(__field(u64, engine_id)
+				__field(unsigned int, engine_type)
+				__field(unsigned int, event)),
+	       TP_fast_assign(__entry->engine_id = engine_id;
+			      __entry->engine_type = engine_type;
+			      __entry->event = event;),
+	       TP_printk("engine=%llu type=%u event=%u", __entry->engine_id,
+			 __entry->engine_type, __entry->event),
+	       utrace_trace_key_get, utrace_trace_key_put);
 
-TRACE_EVENT(utrace_stop,
-	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason),
-	    TP_ARGS(engine_id, engine_type, reason),
-	    TP_STRUCT__entry(__field(u64, engine_id)
-			     __field(unsigned int, engine_type)
-			     __field(unsigned int, reason)),
-	    TP_fast_assign(__entry->engine_id = engine_id;
-			   __entry->engine_type = engine_type;
-			   __entry->reason = reason;),
-	    TP_printk("engine=%llu type=%u reason=%u", __entry->engine_id,
-		      __entry->engine_type, __entry->reason));
+TRACE_EVENT_FN(utrace_report_end,
+	       TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int event, u32 ret,
+			u64 duration_ns),
+	       TP_ARGS(engine_id, engine_type, event, ret, duration_ns),
+	       TP_STRUCT__entry(__field(u64, engine_id)
+				__field(unsigned int, engine_type)
+				__field(unsigned int, event)
+				__field(u32, ret)
+				__field(u64, duration_ns)),
+	       TP_fast_assign(__entry->engine_id = engine_id;
+			      __entry->engine_type = engine_type;
+			      __entry->event = event;
+			      __entry->ret = ret;
+			      __entry->duration_ns = duration_ns;),
+	       TP_printk("engine=%llu type=%u event=%u ret=0x%x duration_ns=%llu",
+			 __entry->engine_id, __entry->engine_type, __entry->event, __entry->ret,
+			 __entry->duration_ns),
+	       utrace_trace_key_get, utrace_trace_key_put);
+
+TRACE_EVENT_FN(utrace_stop,
+	       TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason),
+	       TP_ARGS(engine_id, engine_type, reason),
+	       TP_STRUCT__entry(__field(u64, engine_id)
+				__field(unsigned int, engine_type)
+				__field(unsigned int, reason)),
+	       TP_fast_assign(__entry->engine_id = engine_id;
+			      __entry->engine_type = engine_type;
+			      __entry->reason = reason;),
+	       TP_printk("engine=%llu type=%u reason=%u", __entry->engine_id,
+			 __entry->engine_type, __entry->reason),
+	       utrace_trace_key_get, utrace_trace_key_put);
 
 TRACE_EVENT(utrace_resume,
 	    TP_PROTO(u64 engine_id, unsigned int engine_type, unsigned int reason,
@@ -98,6 +109,7 @@ TRACE_EVENT(utrace_resume,
 #ifndef _UTRACE_TRACE_HELPERS_H
 #define _UTRACE_TRACE_HELPERS_H
 
+#include <linux/jump_label.h>
 #include <linux/log2.h>
 #include <linux/timekeeping.h>
 #include "uapi/utrace.h"
@@ -117,11 +129,12 @@ struct utrace_stop_trace {
 
 void __utrace_trace_stop(struct utrace *utrace, struct utrace_stop_trace *st);
 
+DECLARE_STATIC_KEY_FALSE(utrace_trace_key);
+
 /* Whether a report or stop tracepoint is on (the syscall reports' fast pass). */
-static inline bool utrace_trace_reports_on(void)
+static __always_inline bool utrace_trace_reports_on(void)
 {
-	return trace_utrace_report_begin_enabled() || trace_utrace_report_end_enabled() ||
-	       trace_utrace_stop_enabled();
+	return static_branch_unlikely(&utrace_trace_key);
 }
 
 /*
