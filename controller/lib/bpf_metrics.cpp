@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <linux/magic.h>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -80,6 +81,51 @@ int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 	if (!libbpf_last().empty())
 		msg += " (libbpf: " + libbpf_last() + ")";
 	throw Error(err, msg);
+}
+
+// The ids of the pinned links.  Removing a link's last pin releases it
+// later, after an RCU grace period and from a work item (bpffs frees the
+// inode so), and only then does its program leave the tracepoint.
+std::vector<uint32_t> pinned_link_ids()
+{
+	std::vector<uint32_t> ids;
+	DIR *d = ::opendir(kLinkDir.c_str());
+	if (!d)
+		return ids;
+	while (const dirent *e = ::readdir(d)) {
+		const std::string_view name = e->d_name;
+		if (name == "." || name == "..")
+			continue;
+		const int fd = bpf_obj_get((kLinkDir + "/" + e->d_name).c_str());
+		if (fd < 0)
+			continue;
+		bpf_link_info info{};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			ids.push_back(info.id);
+		::close(fd);
+	}
+	::closedir(d);
+	return ids;
+}
+
+// Waits until the kernel has released these links (their ids are gone).
+void wait_links_released(const std::vector<uint32_t> &ids)
+{
+	constexpr int kPolls = 10000; // 1 ms each
+	for (const uint32_t id : ids) {
+		for (int i = 0;; i++) {
+			const int fd = bpf_link_get_fd_by_id(id);
+			if (fd < 0 && errno == ENOENT)
+				break;
+			if (fd >= 0)
+				::close(fd);
+			if (i == kPolls)
+				throw Error(EBUSY, "the kernel has not released BPF link " +
+				                           std::to_string(id) + " after 10 s");
+			::usleep(1000);
+		}
+	}
 }
 
 // Removes every pin and the folders; what is not there is skipped.
@@ -247,9 +293,11 @@ void unload_bpf()
 {
 	if (!bpf_loaded())
 		throw Error(ENOENT, "the utrace BPF programs are not loaded");
+	const std::vector<uint32_t> links = pinned_link_ids();
 	remove_pins();
 	if (bpf_loaded())
 		throw_errno(errno ? errno : EBUSY, std::string("remove ") + kBpfPinDir);
+	wait_links_released(links);
 }
 
 Metrics read_bpf_metrics()

@@ -28,7 +28,9 @@ enum class BpfMode { Auto, Btf, Raw };
 // error nothing stays pinned.
 std::string load_bpf(BpfMode mode = BpfMode::Auto);
 
-// Removes the pins.  Throws Error(ENOENT) when nothing is pinned.
+// Removes the pins and waits until the kernel has released the links, so
+// that no program is left on a tracepoint.  Throws Error(ENOENT) when
+// nothing is pinned, Error(EBUSY) if a link outlives 10 s.
 void unload_bpf();
 
 // Whether the programs are pinned (kBpfPinDir exists).
