@@ -98,7 +98,7 @@ notrace long utrace_ppc_syscall_enter(struct pt_regs *regs)
 
 	utrace_inflight_get();
 	utrace = __utrace_lookup(current);
-	if (__utrace_report_syscall_entry(utrace, regs)) {
+	if (__utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs)) {
 		/*
 		 * Skipped: the caller returns gpr[3] as it is, so the engine
 		 * that aborted the call sets the return value there.
@@ -128,7 +128,7 @@ notrace void utrace_ppc_syscall_leave(struct pt_regs *regs)
 {
 	utrace_inflight_get();
 	utrace_kcall(orig_do_syscall_trace_leave)(regs);
-	__utrace_report_syscall_exit(__utrace_lookup(current), regs);
+	__utrace_report_syscall(__utrace_lookup(current), UTRACE_EVENT(SYSCALL_EXIT), regs);
 	utrace_inflight_put();
 }
 

@@ -202,7 +202,7 @@ notrace bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 	/* The task's own dispatch first, as natively (before ptrace's stop). */
 	skip = own && utrace_kcall(orig_syscall_user_dispatch)(regs);
 	if (!skip)
-		skip = __utrace_report_syscall_entry(utrace, regs);
+		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs);
 	utrace_inflight_put();
 	return skip;
 }
@@ -319,7 +319,7 @@ notrace void utrace_user_single_step_report(struct pt_regs *regs)
 
 	utrace_inflight_get();
 	/* A task of ours (the exit trap bit), or one stepped: no count check. */
-	__utrace_report_syscall_exit(__utrace_lookup(current), regs);
+	__utrace_report_syscall(__utrace_lookup(current), UTRACE_EVENT(SYSCALL_EXIT), regs);
 	if (unlikely((ti_flags & _TIF_SINGLESTEP) || (current->ptrace & PT_PTRACED)))
 		native_syscall_exit(regs, ti_flags & _TIF_SINGLESTEP);
 	utrace_inflight_put();

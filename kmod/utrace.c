@@ -997,18 +997,7 @@ bool utrace_task_stopped(struct task_struct *task)
  * Reporting.  Everything below runs in the traced task itself.
  */
 
-/*
- * Splice in new engines: the task is the only one walking the list.  An
- * engine attached while this looks joins the next report: the attach raced
- * the report, it may as well have come after it.
- */
-static void start_report(struct utrace *utrace)
-{
-	if (list_empty(&utrace->attaching))
-		return;
-	utrace_splice_attaching(utrace);
-}
-
+/* utrace_start_report()'s (utrace_syscall.h) splice, under the lock. */
 void utrace_splice_attaching(struct utrace *utrace)
 {
 	spin_lock(&utrace->lock);
@@ -1591,7 +1580,7 @@ static void utrace_resume(struct utrace *utrace)
 		 */
 		if (action > UTRACE_REPORT)
 			report.action = action;
-		start_report(utrace);
+		utrace_start_report(utrace);
 		if (handler || utrace->in_signal) {
 			struct k_sigaction ka = {};
 			kernel_siginfo_t info = {};
@@ -1714,7 +1703,7 @@ void utrace_report_signal(struct utrace *utrace, struct utrace_report *report,
 		.event = event,
 	};
 
-	start_report(utrace);
+	utrace_start_report(utrace);
 	report_callbacks(utrace, report, event | UTRACE_EVENT(QUIESCE), false, invoke_signal,
 			 &args);
 }
@@ -1753,7 +1742,7 @@ static u32 __utrace_report_jctl(struct utrace *utrace, int type, int notify)
 
 	if (!(utrace->flags & UTRACE_EVENT(JCTL)))
 		return UTRACE_RESUME;
-	start_report(utrace);
+	utrace_start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(JCTL), false, invoke_jctl, &args);
 	/* A JCTL stop (CLD_STOPPED) is made by the caller, at once. */
 	finish_report(utrace, &report, type == CLD_STOPPED || !notify);
@@ -1820,32 +1809,6 @@ void utrace_signal_handler_setup(struct utrace *utrace)
 	spin_unlock(&utrace->lock);
 }
 
-/**
- * utrace_report_syscall_entry - report a system call about to run
- * @regs:	the task's user registers
- *
- * Called by the arch hook on the syscall slow path, sleepable, before
- * seccomp and the call.  Engines run in reverse attach order.  Returns true
- * if the call must not run (an engine returned UTRACE_SYSCALL_ABORT, or a
- * fatal signal ended the stop).
- */
-bool utrace_report_syscall_entry(struct pt_regs *regs)
-{
-	return __utrace_report_syscall_entry(utrace_lookup(current), regs);
-}
-
-/**
- * utrace_report_syscall_exit - report a system call that has returned
- * @regs:	the task's user registers, return value in place
- *
- * Called by the arch hook on the syscall exit slow path, sleepable, before
- * any signal is handled.  A stop takes effect at once.
- */
-void utrace_report_syscall_exit(struct pt_regs *regs)
-{
-	__utrace_report_syscall_exit(utrace_lookup(current), regs);
-}
-
 /*
  * The rest of a syscall report from @pos on (finish_callback() first, if
  * @answered with @ret), with the result bits so far, then its end: a stop,
@@ -1888,7 +1851,7 @@ noinline bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long ev
 		args.resumed = UTRACE_SYSCALL_RESUMED;
 		report = (struct utrace_report){ .action = UTRACE_RESUME,
 						 .resume_action = UTRACE_RESUME };
-		start_report(utrace);
+		utrace_start_report(utrace);
 		pos = utrace->attached.prev;
 	}
 	if (stopped)
@@ -1988,7 +1951,7 @@ void utrace_report_clone(struct task_struct *child)
 	args.flags = utrace_clone_flags(utrace, child);
 	if (!(utrace->flags & UTRACE_EVENT(CLONE)))
 		return;
-	start_report(utrace);
+	utrace_start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(CLONE), false, invoke_clone, &args);
 	finish_report(utrace, &report, true);	/* utrace_finish_clone() stops */
 }
@@ -2074,7 +2037,7 @@ void utrace_report_exec(void)
 
 	if (!utrace || !(utrace->flags & UTRACE_EVENT(EXEC)))
 		return;
-	start_report(utrace);
+	utrace_start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(EXEC), false, invoke_exec,
 			 current_pt_regs());
 	finish_report(utrace, &report, true);
@@ -2097,7 +2060,7 @@ void utrace_report_exit(long *code)
 
 	if (!utrace || !(utrace->flags & UTRACE_EVENT(EXIT)))
 		return;
-	start_report(utrace);
+	utrace_start_report(utrace);
 	report_callbacks(utrace, &report, UTRACE_EVENT(EXIT), false, invoke_exit, &args);
 	finish_report(utrace, &report, true);
 	utrace_stop_now(utrace, &report);
@@ -2134,7 +2097,7 @@ void utrace_report_death(struct task_struct *task)
 	spin_unlock(&utrace->lock);
 	if (!report_death)
 		return;
-	start_report(utrace);
+	utrace_start_report(utrace);
 	args.group_dead = atomic_read(&task->signal->live) == 0;
 	args.signal = task->exit_signal;
 	report_callbacks(utrace, &report, UTRACE_EVENT(DEATH), false, invoke_death, &args);

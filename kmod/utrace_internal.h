@@ -158,7 +158,7 @@ bool utrace_active(void);
 
 extern atomic_t utrace_tasks;			/* entries in the table */
 DECLARE_PER_CPU(struct utrace *, utrace_slot);	/* the entry looked up last */
-extern struct utrace utrace_slot_empty;		/* in a slot: none (its task NULL) */
+extern struct utrace utrace_slot_empty;		/* in a slot: none (no task's) */
 struct utrace *utrace_lookup_slow(struct task_struct *task);
 
 /*
@@ -221,8 +221,6 @@ bool utrace_unload_step_off(void);
 void utrace_frame_get(struct utrace *utrace);
 void utrace_frame_put(struct utrace *utrace);
 void utrace_frames_drop(struct utrace *utrace);
-bool utrace_report_syscall_entry(struct pt_regs *regs);
-void utrace_report_syscall_exit(struct pt_regs *regs);
 void utrace_note_clone(u64 flags, int exit_signal);
 void utrace_report_clone(struct task_struct *child);
 void utrace_finish_clone(void);

@@ -11,6 +11,17 @@
 #include "utrace_trace.h"
 
 void utrace_splice_attaching(struct utrace *utrace);
+/*
+ * Before a report pass: splice in new engines.  The task is the only one
+ * walking the list; an engine attached while this looks joins the next
+ * report (the attach raced the report, it may as well have come after it).
+ */
+static inline void utrace_start_report(struct utrace *utrace)
+{
+	if (unlikely(!list_empty(&utrace->attaching)))
+		utrace_splice_attaching(utrace);
+}
+
 bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long event, struct pt_regs *regs,
 				struct list_head *pos, u32 result, u32 ret, bool answered);
 
@@ -35,8 +46,7 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 
 	*result = 0;
 	*answered = false;
-	if (unlikely(!list_empty(&utrace->attaching)))
-		utrace_splice_attaching(utrace);
+	utrace_start_report(utrace);
 	pos = entry ? head->prev : head->next;
 	/* The report tracepoints time each callback: the generic code does. */
 	if (unlikely(utrace_trace_reports_on()))
@@ -87,44 +97,32 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 	return pos;
 }
 
-/*
- * SYSCALL_ENTRY for a task whose @utrace the caller looked up (NULL: not
- * traced).  Returns true if the call must not run (utrace.c,
- * utrace_report_syscall_entry()).
+/**
+ * __utrace_report_syscall - report a system call about to run or returned
+ * @utrace:	the task's utrace, looked up by the caller (NULL: not traced)
+ * @event:	UTRACE_EVENT(SYSCALL_ENTRY) or UTRACE_EVENT(SYSCALL_EXIT)
+ * @regs:	the task's user registers (at exit, return value in place)
+ *
+ * Called by the arch hook on the syscall slow path, sleepable: at entry
+ * before seccomp and the call, engines in reverse attach order; at exit
+ * before any signal is handled.  A stop takes effect at once.  Returns true
+ * if the call must not run (at entry: an engine returned
+ * UTRACE_SYSCALL_ABORT, or a fatal signal ended the stop).
  */
-static __always_inline bool __utrace_report_syscall_entry(struct utrace *utrace,
-							  struct pt_regs *regs)
+static __always_inline bool __utrace_report_syscall(struct utrace *utrace, unsigned long event,
+						    struct pt_regs *regs)
 {
 	struct list_head *pos;
 	u32 result, ret;
 	bool answered;
 
-	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_ENTRY)))
+	if (!utrace || !(utrace->flags & event))
 		return false;
-	pos = utrace_syscall_pass(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &result, &ret,
-				  &answered);
+	pos = utrace_syscall_pass(utrace, event, regs, &result, &ret, &answered);
 	/* The rest, or finish_report()'s work for a resume asked meanwhile */
 	if (unlikely(pos != &utrace->attached || READ_ONCE(utrace->resume) != UTRACE_RESUME))
-		return utrace_syscall_report_rest(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, pos,
-						  result, ret, answered);
+		return utrace_syscall_report_rest(utrace, event, regs, pos, result, ret, answered);
 	return utrace_syscall_action(result) == UTRACE_SYSCALL_ABORT;
-}
-
-/* SYSCALL_EXIT, the same way (utrace_report_syscall_exit()). */
-static __always_inline void __utrace_report_syscall_exit(struct utrace *utrace,
-							 struct pt_regs *regs)
-{
-	struct list_head *pos;
-	u32 result, ret;
-	bool answered;
-
-	if (!utrace || !(utrace->flags & UTRACE_EVENT(SYSCALL_EXIT)))
-		return;
-	pos = utrace_syscall_pass(utrace, UTRACE_EVENT(SYSCALL_EXIT), regs, &result, &ret,
-				  &answered);
-	if (unlikely(pos != &utrace->attached || READ_ONCE(utrace->resume) != UTRACE_RESUME))
-		utrace_syscall_report_rest(utrace, UTRACE_EVENT(SYSCALL_EXIT), regs, pos, result,
-					   ret, answered);
 }
 
 #endif /* _UTRACE_SYSCALL_H */
