@@ -124,7 +124,7 @@ static int utrace_fhook_install_direct(struct utrace_fhook *hook)
 		return ret;
 	ret = utrace_register_ftrace_direct(ops, (unsigned long)hook->direct);
 	if (ret) {
-		ftrace_free_filter(ops);
+		utrace_ftrace_reset_filter(ops);
 		return ret;
 	}
 	hook->direct_on = true;
@@ -226,7 +226,7 @@ int utrace_fhook_enable(struct utrace_fhook *hook)
 		ret = register_ftrace_function(&utrace_fhook_ops);
 		if (ret) {
 			pr_err("cannot hook %s: register_ftrace_function: %d\n", hook->name, ret);
-			ftrace_free_filter(&utrace_fhook_ops);
+			utrace_ftrace_reset_filter(&utrace_fhook_ops);
 			goto out;
 		}
 	}
@@ -258,7 +258,7 @@ void utrace_fhook_remove(struct utrace_fhook *hook)
 	if (utrace_fhook_count == 1) {
 		/* an empty filter would trace every function: unregister first */
 		unregister_ftrace_function(&utrace_fhook_ops);
-		ftrace_free_filter(&utrace_fhook_ops);
+		utrace_ftrace_reset_filter(&utrace_fhook_ops);
 	} else {
 		/*
 		 * Only an allocation can fail: the hook then stays in the

@@ -69,6 +69,21 @@ static inline int utrace_dequeue_current(sigset_t *mask, kernel_siginfo_t *info,
 #endif
 
 /*
+ * ftrace_free_filter() frees an ops' filter hashes but leaves the ops
+ * pointing at them (6.1): a later ftrace_set_filter_ip() on the same ops,
+ * a hook enabled again, would copy the freed hash.  Empty, as a zeroed ops
+ * starts, they are allocated anew.  The ops is not registered.
+ */
+#include <linux/ftrace.h>
+
+static inline void utrace_ftrace_reset_filter(struct ftrace_ops *ops)
+{
+	ftrace_free_filter(ops);
+	ops->func_hash->filter_hash = NULL;
+	ops->func_hash->notrace_hash = NULL;
+}
+
+/*
  * ftrace direct calls (fhook.c, x86_64's syscall hooks): registered by
  * ftrace_ops, with every site in the ops' filter calling @addr.  6.1 names
  * that register_ftrace_direct_multi() (its register_ftrace_direct() takes
@@ -76,7 +91,6 @@ static inline int utrace_dequeue_current(sigset_t *mask, kernel_siginfo_t *info,
  * frees the filter when asked.  UTRACE_HAVE_FTRACE_DIRECT_OPS: the latter.
  */
 #ifdef CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS
-#include <linux/ftrace.h>
 
 static inline int utrace_register_ftrace_direct(struct ftrace_ops *ops, unsigned long addr)
 {
@@ -91,14 +105,14 @@ static inline int utrace_register_ftrace_direct(struct ftrace_ops *ops, unsigned
 static inline int utrace_unregister_ftrace_direct(struct ftrace_ops *ops, unsigned long addr)
 {
 #ifdef UTRACE_HAVE_FTRACE_DIRECT_OPS
-	return unregister_ftrace_direct(ops, addr, true);
+	int ret = unregister_ftrace_direct(ops, addr, false);
 #else
 	int ret = unregister_ftrace_direct_multi(ops, addr);
+#endif
 
 	if (!ret)
-		ftrace_free_filter(ops);
+		utrace_ftrace_reset_filter(ops);
 	return ret;
-#endif
 }
 #endif
 
