@@ -65,7 +65,6 @@
 #include "utrace_internal.h"
 #include "utrace_syscall.h"
 
-static void utrace_user_disable_single_step(struct task_struct *task);
 static int utrace_set_syscall_user_dispatch(unsigned long mode, unsigned long offset,
 					    unsigned long len, char __user *selector);
 #ifdef UTRACE_HAVE_SUD_CONFIG
@@ -97,25 +96,22 @@ UTRACE_KCALL_DEFINE(orig_syscall_user_dispatch_set_config, syscall_user_dispatch
 #endif
 
 /*
- * The two hooks every system call of a traced task passes are ftrace direct
- * calls (arch_x86_tramp.S): no pt_regs save, no callback, no lookup of the
- * hook.  Their replacements are global for the trampolines' jumps.
+ * The two hooks every system call of a traced task passes, and the one every
+ * native ptrace resume request passes, are ftrace direct calls
+ * (arch_x86_tramp.S): no pt_regs save, no callback, no lookup of the hook.
  */
-static struct ftrace_ops utrace_direct_ops[2];
-
 struct utrace_fhook utrace_arch_hooks[] = {
 	[HOOK_SUD] = { .name = "syscall_user_dispatch",
 		       .replacement = utrace_syscall_user_dispatch,
-		       .direct = utrace_x86_direct_syscall_user_dispatch,
-		       .direct_ops = &utrace_direct_ops[0],
+		       UTRACE_FHOOK_DIRECT(syscall_user_dispatch),
 		       UTRACE_FHOOK_ORIG(orig_syscall_user_dispatch) },
 	[HOOK_STEP_REPORT] = { .name = "user_single_step_report",
 			       .replacement = utrace_user_single_step_report,
-			       .direct = utrace_x86_direct_user_single_step_report,
-			       .direct_ops = &utrace_direct_ops[1],
+			       UTRACE_FHOOK_DIRECT(user_single_step_report),
 			       UTRACE_FHOOK_ORIG(orig_user_single_step_report) },
 	[HOOK_DISABLE_STEP] = { .name = "user_disable_single_step",
 				.replacement = utrace_user_disable_single_step,
+				UTRACE_FHOOK_DIRECT(user_disable_single_step),
 				UTRACE_FHOOK_ORIG(orig_user_disable_single_step) },
 	[HOOK_SUD_SET] = { .name = "set_syscall_user_dispatch",
 			   .replacement = utrace_set_syscall_user_dispatch,
@@ -325,7 +321,7 @@ notrace void utrace_user_single_step_report(struct pt_regs *regs)
 	utrace_inflight_put();
 }
 
-static void utrace_user_disable_single_step(struct task_struct *task)
+void utrace_user_disable_single_step(struct task_struct *task)
 {
 	struct utrace *utrace;
 

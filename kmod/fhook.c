@@ -7,14 +7,22 @@
  * prologue, with preemption disabled; it only rewrites the return address
  * of the ftrace trampoline (arch: utrace_arch_redirect()).  The replacement
  * then runs in the caller's context, with the function's arguments, and may
- * sleep if the caller may.  A call to the original from the replacement
- * reaches the callback again, which lets it through because the caller is
- * this module (within_module(parent_ip)): a direct call (a static call,
- * kcall.h), never a tail call (Kbuild).  A hook with a filter redirects
- * only the calls for which the filter, called from the callback in the
- * calling task, returns true: the others never enter this module.  A
- * filter_arg is given the function's first argument (the system call's
- * registers, for a syscall entry).
+ * sleep if the caller may.  On powerpc a call to the original from the
+ * replacement reaches the callback again, which lets it through because the
+ * caller is this module (within_module(parent_ip)): a direct call (a static
+ * call, kcall.h), never a tail call (Kbuild).  On x86_64 the original is
+ * called past its ftrace site (utrace_fhook_resolve()).  A hook with a
+ * filter redirects only the calls for which the filter, called from the
+ * callback in the calling task, returns true: the others never enter this
+ * module.  A filter_arg is given the function's first argument (the system
+ * call's registers, for a syscall entry).
+ *
+ * On x86_64 the hooks that are hot, on every system call of a traced task
+ * or on every ptrace stop and request, are ftrace direct calls instead
+ * (hook->direct): each has its own ftrace_ops, whose site calls a
+ * trampoline in the module (arch_x86_tramp.S) that calls the filter itself,
+ * preemptible if the caller is, and jumps to the replacement or returns
+ * into the function: no register save, no callback, no lookup of the hook.
  *
  * What breaks if the kernel changes: a renamed or inlined function (install
  * fails with -ENOENT), a function that becomes notrace (-EINVAL from ftrace).
@@ -116,7 +124,7 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 static int utrace_fhook_install_direct(struct utrace_fhook *hook)
 {
 #ifdef CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS
-	struct ftrace_ops *ops = hook->direct_ops;
+	struct ftrace_ops *ops = &hook->direct_ops;
 	int ret;
 
 	ret = ftrace_set_filter_ip(ops, hook->ip, 0, 0);
@@ -144,7 +152,7 @@ static int utrace_fhook_install_direct(struct utrace_fhook *hook)
 static void utrace_fhook_remove_direct(struct utrace_fhook *hook)
 {
 #ifdef CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS
-	int ret = utrace_unregister_ftrace_direct(hook->direct_ops, (unsigned long)hook->direct);
+	int ret = utrace_unregister_ftrace_direct(&hook->direct_ops, (unsigned long)hook->direct);
 
 	if (ret)
 		pr_err("cannot unhook %s: unregister_ftrace_direct: %d\n", hook->name, ret);
@@ -176,12 +184,18 @@ int utrace_fhook_resolve(struct utrace_fhook *hook)
 	 * Only a replacement that calls the original has the static call.  A
 	 * direct hook's calls the original past its ftrace site, as a BPF
 	 * trampoline does (BPF_TRAMP_F_SKIP_FRAME): its trampoline cannot
-	 * tell our call from the kernel's.
+	 * tell our call from the kernel's.  So does every hook's on x86_64,
+	 * where the site is the function's first instruction (after an ENDBR)
+	 * and nothing before the prologue is skipped: the module's own calls
+	 * of a hooked function (a SIGCHLD it sends through
+	 * __send_signal_locked()) then pass no ftrace callback only to be let
+	 * through.  powerpc's site follows the entry's mflr, and there the
+	 * callback lets our calls through (within_module()).
 	 */
 	if (hook->orig.key) {
 		unsigned long target = hook->addr;
 
-		if (hook->direct)
+		if (hook->direct || IS_ENABLED(CONFIG_X86_64))
 			target = hook->ip + MCOUNT_INSN_SIZE;
 		hook->orig.name = hook->name;
 		hook->orig.offset = target - hook->addr;

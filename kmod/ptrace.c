@@ -2392,7 +2392,7 @@ void utrace_ptrace_exit_tracer(void)
  * No other hook is enabled while nothing is traced (pt_hooks_enable()), and
  * the wait hooks redirect only groups that trace through the backend.
  */
-static bool pt_filter(unsigned long arg0)
+bool pt_filter(unsigned long arg0)
 {
 	const struct pt_regs *regs = (const struct pt_regs *)arg0;
 
@@ -2408,7 +2408,7 @@ static bool pt_filter(unsigned long arg0)
  * is already in the kernel's wait makes that wait restart
  * (pt_kick_waiters(), whose barrier pairs with this one).
  */
-static bool pt_wait_filter(void)
+bool pt_wait_filter(void)
 {
 	struct pt_group *g;
 	bool want;
@@ -2611,14 +2611,17 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 	[PT_HOOK_PTRACE] = { .name = PT_SYS(ptrace),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_ptrace),
 			     .filter_arg = pt_filter,
+			     UTRACE_FHOOK_DIRECT(sys_ptrace),
 			     UTRACE_FHOOK_ORIG(orig_sys_ptrace) },
 	[PT_HOOK_WAIT4] = { .name = PT_SYS(wait4),
 			    .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_wait4),
 			    .filter = pt_wait_filter,
+			    UTRACE_FHOOK_DIRECT(sys_wait4),
 			    UTRACE_FHOOK_ORIG(orig_sys_wait4) },
 	[PT_HOOK_WAITID] = { .name = PT_SYS(waitid),
 			     .replacement = UTRACE_REPLACEMENT(utrace_pt_sys_waitid),
 			     .filter = pt_wait_filter,
+			     UTRACE_FHOOK_DIRECT(sys_waitid),
 			     UTRACE_FHOOK_ORIG(orig_sys_waitid) },
 #ifdef CONFIG_PPC64
 	[PT_HOOK_WAITPID] = { .name = PT_SYS(waitpid),

@@ -65,7 +65,6 @@ static atomic_t pt_nwindows = ATOMIC_INIT(0);
 
 static bool pt_tracee_filter(void);
 static bool pt_exec_filter(void);
-static bool pt_notify_filter(void);
 
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_secure_computing);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_notify);
@@ -102,7 +101,8 @@ static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
 	[PT_TRACEE_NOTIFY] = {
 		.name = "ptrace_notify",
 		.replacement = UTRACE_REPLACEMENT(utrace_pt_notify),
-		.filter = pt_notify_filter },
+		.filter = pt_notify_filter,
+		UTRACE_FHOOK_DIRECT(ptrace_notify) },
 	[PT_TRACEE_CREDS_FOR_EXEC] = {
 		.name = "security_bprm_creds_for_exec",
 		.replacement = UTRACE_REPLACEMENT(utrace_pt_bprm_creds_for_exec),
@@ -140,7 +140,7 @@ static bool pt_exec_filter(void)
 	       try_module_get(THIS_MODULE);
 }
 
-static bool pt_notify_filter(void)
+bool pt_notify_filter(void)
 {
 	return READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP && try_module_get(THIS_MODULE);
 }

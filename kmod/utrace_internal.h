@@ -14,6 +14,7 @@
 #define _UTRACE_INTERNAL_H
 
 #include <linux/compat.h>
+#include <linux/ftrace.h>
 #include <linux/ptrace.h>
 #include <linux/rhashtable-types.h>
 #include <linux/sched.h>
@@ -407,12 +408,15 @@ struct utrace_fhook {
 	bool (*filter_arg)(unsigned long arg0);
 	struct utrace_kcall orig;	/* set to the kernel function */
 	/*
-	 * Or: an ftrace direct trampoline to the replacement (x86_64's
-	 * syscall hooks, arch_x86_tramp.S) and its own ftrace_ops, tried
-	 * first; the shared redirection where direct calls fail.
+	 * Or: an ftrace direct trampoline to the replacement, through the
+	 * filter if any (x86_64, arch_x86_tramp.S: UTRACE_FHOOK_DIRECT()),
+	 * with its own ftrace_ops, tried first; the shared redirection where
+	 * direct calls fail.
 	 */
 	void *direct;
-	struct ftrace_ops *direct_ops;
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS
+	struct ftrace_ops direct_ops;
+#endif
 	/*
 	 * Enabled only while some task has a utrace (utrace_hook_setup(),
 	 * utrace_lazy_hooks_get()): a function every task may pass that only
@@ -479,6 +483,9 @@ bool utrace_pt_do_notify_parent(struct task_struct *tsk, int sig);
 struct seccomp_data;
 int utrace_pt_secure_computing(const struct seccomp_data *sd);
 int utrace_pt_notify(int exit_code, unsigned long message);
+bool pt_filter(unsigned long arg0);
+bool pt_wait_filter(void);
+bool pt_notify_filter(void);
 struct linux_binprm;
 struct file;
 int utrace_pt_bprm_creds_from_file(struct linux_binprm *bprm,
@@ -521,11 +528,23 @@ void utrace_ppc_syscall_leave(struct pt_regs *regs);
 #endif
 
 #ifdef CONFIG_X86_64
-/* arch_x86.c's syscall hooks, reached by ftrace direct calls (arch_x86_tramp.S) */
+/*
+ * Hooks reached by ftrace direct calls (arch_x86_tramp.S): the replacements
+ * and filters the trampolines reach are global.
+ */
+#define UTRACE_FHOOK_DIRECT(name)	.direct = utrace_x86_direct_##name
 bool utrace_syscall_user_dispatch(struct pt_regs *regs);
 void utrace_user_single_step_report(struct pt_regs *regs);
+void utrace_user_disable_single_step(struct task_struct *task);
 void utrace_x86_direct_syscall_user_dispatch(void);
 void utrace_x86_direct_user_single_step_report(void);
+void utrace_x86_direct_user_disable_single_step(void);
+void utrace_x86_direct_sys_ptrace(void);
+void utrace_x86_direct_sys_wait4(void);
+void utrace_x86_direct_sys_waitid(void);
+void utrace_x86_direct_ptrace_notify(void);
+#else
+#define UTRACE_FHOOK_DIRECT(name)	.direct = NULL
 #endif
 
 /* bridge.c: the user-engine bridge, one per open /dev/utrace file */

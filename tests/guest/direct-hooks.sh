@@ -2,6 +2,9 @@
 # x86_64: the syscall hooks are ftrace direct calls (kmod/fhook.c,
 # kmod/arch_x86_tramp.S), and they report the same when another ftrace user
 # shares their sites (ftrace's regs caller then returns into the trampoline).
+# So are the hooks every ptrace stop and request passes, whose trampolines
+# call a filter: native ptrace (backend off) and the backend trace the same
+# with and without the function tracer on those sites.
 # usage: direct-hooks.sh UTRACECTL MODULE
 set -eu
 ctl=$1 ko=$2
@@ -13,11 +16,58 @@ t=/sys/kernel/tracing
 [ -e $t/enabled_functions ] || mount -t tracefs nodev $t
 
 "$ctl" load --no-bpf --module "$ko"
-grep -A2 -E '^(syscall_user_dispatch|user_single_step_report) ' $t/enabled_functions
-for f in syscall_user_dispatch user_single_step_report; do
-	grep -A2 "^$f " $t/enabled_functions | grep -q "direct-->utrace_x86_direct_$f" ||
-		fail "$f is not a direct call to utrace_x86_direct_$f"
+grep -A2 -E '^(syscall_user_dispatch|user_single_step_report|__x64_sys_ptrace|ptrace_notify|user_disable_single_step) ' $t/enabled_functions
+# direct NAME...: each hooked function NAME is a direct call to its trampoline.
+direct() {
+	for f in "$@"; do
+		grep -A2 "^$f " $t/enabled_functions | grep -q "direct-->utrace_x86_direct_${f#__x64_}" ||
+			fail "$f is not a direct call to utrace_x86_direct_${f#__x64_}"
+	done
+}
+direct syscall_user_dispatch user_single_step_report __x64_sys_ptrace ptrace_notify \
+	user_disable_single_step
+
+# st OUT: strace -f of a command that forks, reads and waits; OUT gets the
+# names of the system calls traced, sorted (the two processes' lines
+# interleave as they are scheduled).
+st() {
+	strace -f -qq -o /tmp/st.raw sh -c 'cat /proc/self/status >/dev/null; exit 3' && fail "strace: no exit 3"
+	sed -e 's/^[0-9]* *//' -e 's/(.*//' /tmp/st.raw | grep -v '^+++\|^---\|^<\.\.\.' | sort >"$1"
+	[ -s "$1" ] || fail "strace traced nothing"
+	grep -q '^execve$' "$1" || fail "strace saw no execve"
+}
+sites="__x64_sys_ptrace __x64_sys_wait4 ptrace_notify user_disable_single_step"
+st /tmp/native.alone
+echo $sites >$t/set_ftrace_filter
+echo function >$t/current_tracer
+st /tmp/native.shared
+echo nop >$t/current_tracer
+echo >$t/set_ftrace_filter
+cmp /tmp/native.alone /tmp/native.shared ||
+	fail "native ptrace traced differently with the function tracer on the hooks"
+"$ctl" ptrace-backend on
+strace -f -qq -o /dev/null sh -c "grep -A2 '^__x64_sys_wait4 ' $t/enabled_functions >/tmp/wait4.txt"
+grep -q "direct-->utrace_x86_direct_sys_wait4" /tmp/wait4.txt ||
+	fail "wait4 is not a direct call while something is traced: $(cat /tmp/wait4.txt)"
+st /tmp/backend.alone
+# The lazy hooks go a second after the last relationship ends and come back
+# with the next one: the same direct ops registered again.
+n=0
+while grep -q '^__x64_sys_wait4 ' $t/enabled_functions; do
+	n=$((n + 1))
+	[ $n -le 50 ] || fail "wait4 is still hooked 5 s after the last relationship ended"
+	sleep 0.1
 done
+echo $sites >$t/set_ftrace_filter
+echo function >$t/current_tracer
+st /tmp/backend.shared
+echo nop >$t/current_tracer
+echo >$t/set_ftrace_filter
+"$ctl" ptrace-backend off
+cmp /tmp/native.alone /tmp/backend.alone || fail "the backend traced differently from native ptrace"
+cmp /tmp/backend.alone /tmp/backend.shared ||
+	fail "the backend traced differently with the function tracer on the hooks"
+echo "native ptrace and the backend trace the same, hooks shared or not: $(wc -l </tmp/native.alone) calls"
 
 # The syscall reports of one command, as "entries exits": 500 reads and 500
 # writes, and the few calls around them (their number varies by a couple
