@@ -436,7 +436,7 @@ static void utrace_reset(struct utrace *utrace, struct list_head *drop)
 	utrace_wakeup(utrace);
 }
 
-static void put_detached_list(struct list_head *drop)
+static noinline void __put_detached_list(struct list_head *drop)
 {
 	struct utrace_engine *engine, *next;
 
@@ -444,6 +444,13 @@ static void put_detached_list(struct list_head *drop)
 		list_del_init(&engine->entry);
 		utrace_engine_put(engine);	/* the attachment's reference */
 	}
+}
+
+/* Usually empty: a stop and its resume pass here several times each. */
+static __always_inline void put_detached_list(struct list_head *drop)
+{
+	if (unlikely(!list_empty(drop)))
+		__put_detached_list(drop);
 }
 
 /*
