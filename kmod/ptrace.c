@@ -373,9 +373,46 @@ static void pt_release(void *data)
 	module_put(THIS_MODULE);
 }
 
+/*
+ * The group each CPU looked up last, as utrace_slot (utrace.c) is for the
+ * utrace table: a tracer's requests and waits find their group here, with
+ * no bucket walk.  A group leaves every slot (pt_group_uncache(), under
+ * pt_lock) after it leaves the table and before its grace period starts;
+ * so a slot read under RCU or pt_lock holds NULL or a group not yet freed,
+ * used only if it is @sig's.  A slot is filled with preemption off and the
+ * full barrier of a Dekker pair: either the filler sees the group is going
+ * and empties its slot again, or the uncache sees the slot filled and
+ * empties it.
+ */
+static DEFINE_PER_CPU(struct pt_group *, pt_group_slot);
+
 struct pt_group *pt_group_lookup(struct signal_struct *sig)
 {
-	return rhashtable_lookup_fast(&pt_groups, &sig, pt_group_params);
+	struct pt_group *g = this_cpu_read(pt_group_slot);
+
+	if (likely(g && g->sig == sig))
+		return g;
+	g = rhashtable_lookup_fast(&pt_groups, &sig, pt_group_params);
+	if (g) {
+		preempt_disable();
+		__this_cpu_write(pt_group_slot, g);
+		smp_mb();	/* the slot before ->uncached */
+		if (READ_ONCE(g->uncached))
+			this_cpu_cmpxchg(pt_group_slot, g, NULL);
+		preempt_enable();
+	}
+	return g;
+}
+
+/* @g has left the table (pt_lock held): empty every slot that holds it. */
+static void pt_group_uncache(struct pt_group *g)
+{
+	int cpu;
+
+	WRITE_ONCE(g->uncached, true);
+	smp_mb();	/* ->uncached before the slots */
+	for_each_possible_cpu(cpu)
+		cmpxchg(per_cpu_ptr(&pt_group_slot, cpu), g, NULL);
 }
 
 void pt_wake_tracer(struct task_struct *p, struct task_struct *tracer)
@@ -414,6 +451,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	list_del_rcu(&ctx->node);
 	if (!--g->count) {
 		rhashtable_remove_fast(&pt_groups, &g->hnode, pt_group_params);
+		pt_group_uncache(g);
 		kfree_rcu(g, rcu);
 	}
 	ctx->group = NULL;
@@ -747,6 +785,7 @@ static int pt_insert(struct pt_ctx *ctx, struct pt_group *spare, bool *first)
 	if (ret) {
 		if (*first) {
 			rhashtable_remove_fast(&pt_groups, &g->hnode, pt_group_params);
+			pt_group_uncache(g);
 			kfree_rcu(g, rcu);
 		}
 		spin_unlock(&pt_lock);

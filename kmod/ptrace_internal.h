@@ -170,6 +170,7 @@ struct pt_group {
 	struct signal_struct *sig;
 	struct list_head tracees;
 	unsigned int count;
+	bool uncached;		/* out of the table: out of every lookup slot */
 	struct rcu_head rcu;
 };
 
