@@ -36,6 +36,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/hash.h>
 #include <linux/module.h>
 #include <linux/ptrace.h>
 #include <linux/rhashtable.h>
@@ -141,6 +142,23 @@ struct utrace utrace_slot_empty = { .task = (struct task_struct *)&utrace_slot_e
 DEFINE_PER_CPU(struct utrace *, utrace_slot);	/* set by utrace_core_init() */
 
 /*
+ * A counting filter of the table's tasks: a lookup of a task whose counter
+ * is 0 finds no entry without a bucket walk (the SIGCHLD of a stop, sent
+ * to a tracer that has no entry; a hook's filter on an untraced task while
+ * others are traced).  A task's counter is raised before its entry goes
+ * into the table and lowered after it left: a lookup ordered after the
+ * insertion sees the counter raised, and one that races it finds nothing
+ * either way.  Tasks that share a counter only cost each other the walk.
+ */
+#define UTRACE_FILTER_BITS	10
+static atomic_t utrace_filter[1 << UTRACE_FILTER_BITS];
+
+static inline atomic_t *utrace_filter_of(struct task_struct *task)
+{
+	return &utrace_filter[hash_ptr(task, UTRACE_FILTER_BITS)];
+}
+
+/*
  * utrace_lookup() (utrace_internal.h) when this CPU's slot holds another
  * task's entry: the table walk, always under RCU (a resize frees the old
  * bucket table after a grace period), and the slot filled.
@@ -149,6 +167,8 @@ struct utrace *utrace_lookup_slow(struct task_struct *task)
 {
 	struct utrace *utrace;
 
+	if (!atomic_read(utrace_filter_of(task)))
+		return NULL;
 	preempt_disable();
 	rcu_read_lock();
 	utrace = rhashtable_lookup(&utrace_table, &task, utrace_table_params);
@@ -191,6 +211,7 @@ static bool utrace_table_remove(struct utrace *utrace)
 	if (rhashtable_remove_fast(&utrace_table, &utrace->node, utrace_table_params))
 		return false;
 	utrace_uncache(utrace);
+	atomic_dec(utrace_filter_of(utrace->task));
 	if (atomic_dec_and_test(&utrace_tasks))
 		utrace_lazy_hooks_idle();
 	return true;
@@ -249,6 +270,7 @@ static struct utrace *utrace_get_or_create(struct task_struct *task)
 	get_task_struct(task);
 
 	atomic_inc(&utrace_tasks);
+	atomic_inc(utrace_filter_of(task));
 	rcu_read_lock();
 	old = rhashtable_lookup_get_insert_fast(&utrace_table, &utrace->node,
 						utrace_table_params);
@@ -257,6 +279,7 @@ static struct utrace *utrace_get_or_create(struct task_struct *task)
 		if (!IS_ERR(old) && !refcount_inc_not_zero(&old->ref))
 			old = ERR_PTR(-EAGAIN);
 		rcu_read_unlock();
+		atomic_dec(utrace_filter_of(task));
 		if (atomic_dec_and_test(&utrace_tasks))
 			utrace_lazy_hooks_idle();
 		put_task_struct(task);
