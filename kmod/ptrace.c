@@ -2476,7 +2476,8 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_sys_waitpid);
 /*
  * The ptrace entries stay hooked while the module is loaded: native calls
  * that link go through pt_native_link() while the backend is off.  The
- * others only while relationships exist (pt_hooks_enable()).
+ * others only while relationships exist (pt_hooks_enable()), but for the
+ * direct hooks among them (x86_64's wait4 and waitid, pt_hook_lazy()).
  */
 enum {
 	PT_HOOK_PTRACE,
@@ -2700,10 +2701,11 @@ static struct utrace_fhook pt_hooks[PT_NHOOKS] = {
 UTRACE_CHECK_REPLACEMENT(do_notify_parent, utrace_pt_do_notify_parent);
 
 /*
- * The hooks from PT_HOOK_LAZY on, and the tracee's (pt_tracee_hooks_enable()),
- * are enabled while relationships exist, and a while after the last ended
- * (PT_HOOKS_LINGER, so that a tracer run after tracer pays the code updates
- * once): every task passes their functions, and without them an untraced one
+ * The hooks from PT_HOOK_LAZY on (but direct ones: pt_hook_lazy()), and the
+ * tracee's (pt_tracee_hooks_enable()), are enabled while relationships
+ * exist, and a while after the last ended (PT_HOOKS_LINGER, so that a
+ * tracer run after tracer pays the code updates once): every task passes
+ * their functions, and without them an untraced one
  * never enters the module there (B1.seccomp).  Each filter turns away every
  * call while no relationship exists, so the hooks may stay enabled longer:
  * the first link enables them under pt_mutex before its relationship is
@@ -2714,6 +2716,19 @@ UTRACE_CHECK_REPLACEMENT(do_notify_parent, utrace_pt_do_notify_parent);
  * relationship ended.
  */
 #define PT_HOOKS_LINGER	HZ
+
+/*
+ * Whether hook @i comes and goes with relationships.  A direct hook (x86_64's
+ * wait4 and waitid) stays from load to unload: unregistering a direct call's
+ * ftrace_ops waits for Tasks RCU grace periods, which pt_hooks_off() would do
+ * under pt_mutex, holding up the next attach for as long; and an untraced
+ * wait passes only its trampoline and the filter's first test (the backend
+ * is off, or the group traces nothing), no ftrace callback.
+ */
+static bool pt_hook_lazy(unsigned int i)
+{
+	return i >= PT_HOOK_LAZY && !pt_hooks[i].direct;
+}
 
 static bool pt_hooks_on;	/* pt_mutex */
 static void pt_hooks_off(struct work_struct *work);
@@ -2728,6 +2743,8 @@ static int pt_hooks_enable(void)
 	if (pt_hooks_on)
 		return 0;
 	for (i = PT_HOOK_LAZY; i < PT_NHOOKS; i++) {
+		if (!pt_hook_lazy(i))
+			continue;
 		ret = utrace_fhook_enable(&pt_hooks[i]);
 		if (ret)
 			goto fail;
@@ -2739,7 +2756,8 @@ static int pt_hooks_enable(void)
 	return 0;
 fail:
 	while (i-- > PT_HOOK_LAZY)
-		utrace_fhook_remove(&pt_hooks[i]);
+		if (pt_hook_lazy(i))
+			utrace_fhook_remove(&pt_hooks[i]);
 	return ret;
 }
 
@@ -2763,7 +2781,8 @@ static void pt_hooks_off(struct work_struct *work)
 	if (idle && !held && pt_hooks_on) {
 		pt_tracee_hooks_disable();
 		for (i = PT_NHOOKS; i-- > PT_HOOK_LAZY;)
-			utrace_fhook_remove(&pt_hooks[i]);
+			if (pt_hook_lazy(i))
+				utrace_fhook_remove(&pt_hooks[i]);
 		pt_hooks_on = false;
 	}
 	mutex_unlock(&pt_mutex);
@@ -2876,7 +2895,9 @@ int utrace_ptrace_init(void)
 		if (ret)
 			goto out_groups;
 	}
-	for (i = 0; i < PT_HOOK_LAZY; i++) {
+	for (i = 0; i < PT_NHOOKS; i++) {
+		if (pt_hook_lazy(i))
+			continue;
 		ret = utrace_fhook_enable(&pt_hooks[i]);
 		if (ret)
 			goto out_hooks;

@@ -16,7 +16,7 @@ t=/sys/kernel/tracing
 [ -e $t/enabled_functions ] || mount -t tracefs nodev $t
 
 "$ctl" load --no-bpf --module "$ko"
-grep -A2 -E '^(syscall_user_dispatch|user_single_step_report|__x64_sys_ptrace|ptrace_notify|user_disable_single_step) ' $t/enabled_functions
+grep -A2 -E '^(syscall_user_dispatch|user_single_step_report|__x64_sys_ptrace|__x64_sys_wait4|__x64_sys_waitid|ptrace_notify|user_disable_single_step) ' $t/enabled_functions
 # direct NAME...: each hooked function NAME is a direct call to its trampoline.
 direct() {
 	for f in "$@"; do
@@ -24,8 +24,10 @@ direct() {
 			fail "$f is not a direct call to utrace_x86_direct_${f#__x64_}"
 	done
 }
+# The wait entries too: a direct hook stays from load to unload, lazy or not
+# (kmod/ptrace.c, pt_hook_lazy()).
 direct syscall_user_dispatch user_single_step_report __x64_sys_ptrace ptrace_notify \
-	user_disable_single_step
+	user_disable_single_step __x64_sys_wait4 __x64_sys_waitid
 
 # st OUT: strace -f of a command that forks, reads and waits; OUT gets the
 # names of the system calls traced, sorted (the two processes' lines
@@ -46,18 +48,11 @@ echo >$t/set_ftrace_filter
 cmp /tmp/native.alone /tmp/native.shared ||
 	fail "native ptrace traced differently with the function tracer on the hooks"
 "$ctl" ptrace-backend on
-strace -f -qq -o /dev/null sh -c "grep -A2 '^__x64_sys_wait4 ' $t/enabled_functions >/tmp/wait4.txt"
-grep -q "direct-->utrace_x86_direct_sys_wait4" /tmp/wait4.txt ||
-	fail "wait4 is not a direct call while something is traced: $(cat /tmp/wait4.txt)"
 st /tmp/backend.alone
-# The lazy hooks go a second after the last relationship ends and come back
-# with the next one: the same direct ops registered again.
-n=0
-while grep -q '^__x64_sys_wait4 ' $t/enabled_functions; do
-	n=$((n + 1))
-	[ $n -le 50 ] || fail "wait4 is still hooked 5 s after the last relationship ended"
-	sleep 0.1
-done
+# The backend's lazy hooks go a second after the last relationship ends;
+# the direct ones stay.
+sleep 2
+direct __x64_sys_wait4 __x64_sys_waitid
 echo $sites >$t/set_ftrace_filter
 echo function >$t/current_tracer
 st /tmp/backend.shared
