@@ -1206,7 +1206,7 @@ static u32 pt_report_jctl(u32 action, struct utrace_engine *engine, int type, in
 {
 	struct pt_ctx *ctx = engine->data;
 	kernel_siginfo_t info;
-	bool parent, listening;
+	bool parent, listening, trapped;
 	int code;
 
 	if (type == CLD_STOPPED) {
@@ -1233,9 +1233,14 @@ static u32 pt_report_jctl(u32 action, struct utrace_engine *engine, int type, in
 	} else if (ctx->seized) {
 		spin_lock(&pt_lock);
 		listening = ctx->listening;
-		if (!listening)
+		trapped = ctx->notify_trapped;
+		ctx->notify_trapped = false;
+		if (!listening && !trapped)
 			ctx->interrupt = true;
 		spin_unlock(&pt_lock);
+		/* A trap since the SIGCONT took its place (pt_trap_listener()). */
+		if (trapped)
+			return pt_in_stop(ctx) ? UTRACE_STOP : pt_go(ctx);
 		if (listening) {
 			pt_jobctl_trap_info(current, &info, &code);
 			return pt_stop(ctx, PT_STOP_EVENT, code, &info, 0);
@@ -1893,7 +1898,12 @@ static long pt_detach(struct pt_ctx *ctx, unsigned long data)
 
 /*
  * A listening tracee traps again (asleep in its stop: recorded for it):
- * PTRACE_EVENT_STOP as do_jobctl_trap() would make it.
+ * PTRACE_EVENT_STOP as do_jobctl_trap() would make it.  A SIGCONT that came
+ * before, whose report is still pending (it came while not listening), is
+ * consumed by this trap, as ptrace_stop() of a PTRACE_EVENT_STOP clears
+ * JOBCTL_TRAP_NOTIFY: natively a tracee given PTRACE_INTERRUPT, then
+ * SIGCONT, then PTRACE_LISTEN (strace -f's start) traps once, not twice.
+ * (One SIGCONT after the look and before that report is folded into it.)
  */
 static void pt_trap_listener(struct pt_ctx *ctx)
 {
@@ -1901,6 +1911,11 @@ static void pt_trap_listener(struct pt_ctx *ctx)
 	int code;
 
 	utrace_jctl_listen(ctx->tracee, false);
+	if (utrace_jctl_continued(ctx->tracee)) {
+		spin_lock(&pt_lock);
+		ctx->notify_trapped = true;
+		spin_unlock(&pt_lock);
+	}
 	pt_jobctl_trap_info(ctx->tracee, &info, &code);
 	pt_record_stop(ctx, ctx->tracee, PT_STOP_EVENT, code, &info, 0);
 }

@@ -138,6 +138,11 @@ struct pt_ctx {
 	enum utrace_resume_action step;
 	bool interrupt;
 	bool listening;
+	/*
+	 * A PTRACE_EVENT_STOP was recorded for the stopped tracee while a
+	 * SIGCONT's JCTL report was pending: that report makes no trap.
+	 */
+	bool notify_trapped;
 	bool death_seen;
 	bool dead;
 	bool zombie;

@@ -267,6 +267,22 @@ void utrace_jctl_listen(struct task_struct *task, bool on)
 }
 
 /*
+ * Whether a SIGCONT's JCTL report is pending for @task, stopped
+ * (utrace_mark_continued()).  Any context.
+ */
+bool utrace_jctl_continued(struct task_struct *task)
+{
+	struct utrace *utrace;
+	bool pending;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(task);
+	pending = utrace && test_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits);
+	rcu_read_unlock();
+	return pending;
+}
+
+/*
  * The ptrace backend links (@on) or unlinks a tracee: see
  * utrace_mark_sending().  Any context.
  */

@@ -273,6 +273,7 @@ bool utrace_jctl_retrap(struct task_struct *task);
 struct sighand_struct *utrace_lock_sighand(struct task_struct *t, unsigned long *flags);
 bool utrace_jctl_retrap_pending(struct task_struct *task);
 void utrace_jctl_listen(struct task_struct *task, bool on);
+bool utrace_jctl_continued(struct task_struct *task);
 void utrace_signal_ptraced(struct task_struct *task, bool on);
 void utrace_jctl_trap(struct task_struct *task, bool on);
 void utrace_signal_next(struct task_struct *task, int sig);

@@ -341,6 +341,30 @@ SCENARIO(listen_after_sigcont, "SIGCONT while the seized tracee is in its group-
 	}
 }
 
+SCENARIO(listen_interrupt_sigcont, "INTERRUPT and SIGCONT while the seized tracee is in its "
+                                   "group-stop trap, then LISTEN: one trap takes both, as at "
+                                   "strace -f's start")
+{
+	Pipe p;
+	pid_t c = seized_group_stop(t, p);
+	t.ptrace(PTRACE_INTERRUPT, c);
+	kill(c, SIGCONT);
+	t.ptrace(PTRACE_LISTEN, c);
+	t.wait(c);
+	t.siginfo(c);
+	t.ptrace(PTRACE_CONT, c);
+	int st = 0;
+	t.wait(c, __WALL, &st);
+	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
+		t.siginfo(c);
+		int s = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+		if (i == 0)
+			p.post();
+		t.ptrace(PTRACE_CONT, c, 0, static_cast<unsigned long>(s));
+		t.wait(c, __WALL, &st);
+	}
+}
+
 SCENARIO(sigcont_to_running_seized, "SIGCONT to a running seized tracee (no group stop): it "
                                     "traps with EVENT_STOP (ptrace_trap_notify())")
 {
