@@ -9,7 +9,7 @@
  * then runs in the caller's context, with the function's arguments, and may
  * sleep if the caller may.  On powerpc a call to the original from the
  * replacement reaches the callback again, which lets it through because the
- * caller is this module (within_module(parent_ip)): a direct call (a static
+ * caller is this module (utrace_fhook_ours(parent_ip)): a direct call (a static
  * call, kcall.h), never a tail call (Kbuild).  On x86_64 the original is
  * called past its ftrace site (utrace_fhook_resolve()).  A hook with a
  * filter redirects only the calls for which the filter, called from the
@@ -60,6 +60,19 @@ static struct ftrace_ops utrace_fhook_ops = {
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_IPMODIFY,
 };
 
+/*
+ * The module's text (utrace_module_text()), set before the first hook is
+ * enabled: a call from there is one of ours of an original.  One range
+ * test, where within_module() tests every part of the module, init and
+ * data too (seven ranges on 6.12), in every callback.
+ */
+static unsigned long utrace_fhook_text, utrace_fhook_text_size;
+
+static inline bool utrace_fhook_ours(unsigned long parent_ip)
+{
+	return parent_ip - utrace_fhook_text < utrace_fhook_text_size;
+}
+
 static inline unsigned int utrace_fhook_slot(unsigned long ip)
 {
 	return hash_long(ip, ilog2(UTRACE_FHOOK_SLOTS));
@@ -104,7 +117,7 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 	struct utrace_fhook *hook;
 
-	if (within_module(parent_ip, THIS_MODULE))
+	if (utrace_fhook_ours(parent_ip))
 		return;
 	hook = utrace_fhook_find(ip);
 	if (!hook)
@@ -190,7 +203,7 @@ int utrace_fhook_resolve(struct utrace_fhook *hook)
 	 * of a hooked function (a SIGCHLD it sends through
 	 * __send_signal_locked()) then pass no ftrace callback only to be let
 	 * through.  powerpc's site follows the entry's mflr, and there the
-	 * callback lets our calls through (within_module()).
+	 * callback lets our calls through (utrace_fhook_ours()).
 	 */
 	if (hook->orig.key) {
 		unsigned long target = hook->addr;
@@ -226,6 +239,8 @@ int utrace_fhook_enable(struct utrace_fhook *hook)
 		pr_info("%s: no ftrace direct call (%d), redirecting it through ftrace_regs\n",
 			hook->name, ret);
 	}
+	if (!utrace_fhook_text_size)
+		utrace_module_text(THIS_MODULE, &utrace_fhook_text, &utrace_fhook_text_size);
 	ret = utrace_fhook_slot_add(hook);
 	if (ret) {
 		pr_err("cannot hook %s: more than %d hooks\n", hook->name, UTRACE_FHOOK_SLOTS);

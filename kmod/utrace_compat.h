@@ -14,6 +14,7 @@
 #ifndef UTRACE_COMPAT_H
 #define UTRACE_COMPAT_H
 
+#include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 
@@ -32,6 +33,23 @@ static inline int utrace_dequeue_current(sigset_t *mask, kernel_siginfo_t *info,
 	return dequeue_signal(current, mask, info, type);
 #else
 	return dequeue_signal(mask, info, type);
+#endif
+}
+
+/*
+ * The module's text, where its calls of hooked originals come from
+ * (fhook.c): one range, mem[MOD_TEXT] from 6.4 on, the start of
+ * core_layout before.
+ */
+static inline void utrace_module_text(struct module *mod, unsigned long *base,
+				      unsigned long *size)
+{
+#ifdef UTRACE_HAVE_MODULE_MEM
+	*base = (unsigned long)mod->mem[MOD_TEXT].base;
+	*size = mod->mem[MOD_TEXT].size;
+#else
+	*base = (unsigned long)mod->core_layout.base;
+	*size = mod->core_layout.text_size;
 #endif
 }
 
