@@ -291,6 +291,23 @@ static pid_t seized_group_stop(Trace &t, Pipe &p)
 	return c;
 }
 
+// Waits for the tracee, then continues it from each stop with the stop's
+// signal (four at most), the siginfo of each recorded, and lets it go on
+// at the first: until it exits.
+static void cont_to_exit(Trace &t, pid_t c, Pipe &p)
+{
+	int st = 0;
+	t.wait(c, __WALL, &st);
+	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
+		t.siginfo(c);
+		int s = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+		if (i == 0)
+			p.post();
+		t.ptrace(PTRACE_CONT, c, 0, static_cast<unsigned long>(s));
+		t.wait(c, __WALL, &st);
+	}
+}
+
 SCENARIO(listen_requests_esrch, "a listening tracee is not stopped for requests (ESRCH) nor "
                                 "for wait; INTERRUPT makes it trap again")
 {
@@ -307,16 +324,7 @@ SCENARIO(listen_requests_esrch, "a listening tracee is not stopped for requests 
 	t.state(c);
 	kill(c, SIGCONT);
 	t.ptrace(PTRACE_CONT, c);
-	int st = 0;
-	t.wait(c, __WALL, &st);
-	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
-		t.siginfo(c);
-		int s = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
-		if (i == 0)
-			p.post();
-		t.ptrace(PTRACE_CONT, c, 0, static_cast<unsigned long>(s));
-		t.wait(c, __WALL, &st);
-	}
+	cont_to_exit(t, c, p);
 }
 
 SCENARIO(listen_after_sigcont, "SIGCONT while the seized tracee is in its group-stop trap, "
@@ -329,16 +337,7 @@ SCENARIO(listen_after_sigcont, "SIGCONT while the seized tracee is in its group-
 	t.wait(c);
 	t.siginfo(c);
 	t.ptrace(PTRACE_CONT, c);
-	int st = 0;
-	t.wait(c, __WALL, &st);
-	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
-		t.siginfo(c);
-		int s = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
-		if (i == 0)
-			p.post();
-		t.ptrace(PTRACE_CONT, c, 0, static_cast<unsigned long>(s));
-		t.wait(c, __WALL, &st);
-	}
+	cont_to_exit(t, c, p);
 }
 
 SCENARIO(listen_interrupt_sigcont, "INTERRUPT and SIGCONT while the seized tracee is in its "
@@ -353,16 +352,7 @@ SCENARIO(listen_interrupt_sigcont, "INTERRUPT and SIGCONT while the seized trace
 	t.wait(c);
 	t.siginfo(c);
 	t.ptrace(PTRACE_CONT, c);
-	int st = 0;
-	t.wait(c, __WALL, &st);
-	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
-		t.siginfo(c);
-		int s = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
-		if (i == 0)
-			p.post();
-		t.ptrace(PTRACE_CONT, c, 0, static_cast<unsigned long>(s));
-		t.wait(c, __WALL, &st);
-	}
+	cont_to_exit(t, c, p);
 }
 
 SCENARIO(sigcont_to_running_seized, "SIGCONT to a running seized tracee (no group stop): it "
@@ -372,16 +362,7 @@ SCENARIO(sigcont_to_running_seized, "SIGCONT to a running seized tracee (no grou
 	pid_t c = blocked_tracee(t, "tracee", p, [] { _exit(6); });
 	t.ptrace(PTRACE_SEIZE, c);
 	kill(c, SIGCONT);
-	int st = 0;
-	t.wait(c, __WALL, &st);
-	for (int i = 0; i < 4 && WIFSTOPPED(st); i++) {
-		t.siginfo(c);
-		int s = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
-		if (i == 0)
-			p.post();
-		t.ptrace(PTRACE_CONT, c, 0, static_cast<unsigned long>(s));
-		t.wait(c, __WALL, &st);
-	}
+	cont_to_exit(t, c, p);
 }
 
 // ---- requests handed to the kernel's ptrace_request()
