@@ -327,11 +327,14 @@ SCENARIO(listen_requests_esrch, "a listening tracee is not stopped for requests 
 	cont_to_exit(t, c, p);
 }
 
-SCENARIO(listen_after_sigcont, "SIGCONT while the seized tracee is in its group-stop trap, "
-                               "then LISTEN: it traps again at once (JOBCTL_TRAP_NOTIFY)")
+// SIGCONT (after an INTERRUPT with @interrupt) while the seized tracee is
+// in its group-stop trap, then LISTEN: the trap that follows, and the rest.
+static void sigcont_then_listen(Trace &t, bool interrupt)
 {
 	Pipe p;
 	pid_t c = seized_group_stop(t, p);
+	if (interrupt)
+		t.ptrace(PTRACE_INTERRUPT, c);
 	kill(c, SIGCONT);
 	t.ptrace(PTRACE_LISTEN, c);
 	t.wait(c);
@@ -340,19 +343,17 @@ SCENARIO(listen_after_sigcont, "SIGCONT while the seized tracee is in its group-
 	cont_to_exit(t, c, p);
 }
 
+SCENARIO(listen_after_sigcont, "SIGCONT while the seized tracee is in its group-stop trap, "
+                               "then LISTEN: it traps again at once (JOBCTL_TRAP_NOTIFY)")
+{
+	sigcont_then_listen(t, false);
+}
+
 SCENARIO(listen_interrupt_sigcont, "INTERRUPT and SIGCONT while the seized tracee is in its "
                                    "group-stop trap, then LISTEN: one trap takes both, as at "
                                    "strace -f's start")
 {
-	Pipe p;
-	pid_t c = seized_group_stop(t, p);
-	t.ptrace(PTRACE_INTERRUPT, c);
-	kill(c, SIGCONT);
-	t.ptrace(PTRACE_LISTEN, c);
-	t.wait(c);
-	t.siginfo(c);
-	t.ptrace(PTRACE_CONT, c);
-	cont_to_exit(t, c, p);
+	sigcont_then_listen(t, true);
 }
 
 SCENARIO(sigcont_to_running_seized, "SIGCONT to a running seized tracee (no group stop): it "
