@@ -1325,7 +1325,11 @@ void Worker::do_ring_map(unsigned slot)
 		const ssize_t n = ::read(s.ring, buf_, sizeof(utrace_record));
 		const int rerr = n < 0 ? errno : 0;
 		check(OpRingMap, rerr, "ring read past a foreign tail");
-		if (rerr != EIO)
+		// A child's record may come between our look at the head and the
+		// read: a tail one past the old head is then a valid one.
+		const uint64_t now = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+		const bool became_valid = now - bad <= s.ring_records;
+		if (rerr != EIO && !became_valid)
 			die("ring read with tail %llu, head %llu: %zd, errno %d, not EIO",
 			    static_cast<unsigned long long>(bad),
 			    static_cast<unsigned long long>(head), n, rerr);
