@@ -23,10 +23,19 @@ if(UTRACE_ARCH STREQUAL "ppc64le")
                         ${_l}/libzstd.a)
 else()
   set(UTRACE_BPF_TARGET_ARCH x86)
+  # A target with the property UTRACE_STATIC (utracectl, a static PIE:
+  # controller/CMakeLists.txt) links the static archives (libbpf-dev,
+  # libelf-dev, zlib1g-dev, libzstd-dev); the rest the shared libraries.
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
   add_library(utrace_libbpf INTERFACE)
-  target_link_libraries(utrace_libbpf INTERFACE PkgConfig::LIBBPF)
+  target_include_directories(utrace_libbpf SYSTEM INTERFACE ${LIBBPF_INCLUDE_DIRS})
+  set(_static $<BOOL:$<TARGET_PROPERTY:UTRACE_STATIC>>)
+  target_link_libraries(utrace_libbpf INTERFACE $<$<NOT:${_static}>:PkgConfig::LIBBPF>)
+  foreach(_a bpf elf z zstd)
+    find_library(UTRACE_LIB${_a}_A lib${_a}.a REQUIRED)
+    target_link_libraries(utrace_libbpf INTERFACE $<${_static}:${UTRACE_LIB${_a}_A}>)
+  endforeach()
 endif()
 
 execute_process(COMMAND gcc -print-multiarch OUTPUT_VARIABLE _multiarch

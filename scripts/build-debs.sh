@@ -4,15 +4,19 @@
 #                                with its dkms.conf (packaging/dkms); installing
 #                                it builds the module for each kernel whose
 #                                headers are installed
-#   utracectl_<ver>_<arch>.deb   /usr/bin/utracectl, its man page (help2man,
-#                                from --help), the systemd unit of
-#                                `utracectl serve` (packaging/utracectl)
+#   utracectl_<ver>_<arch>.deb   /usr/bin/utracectl (static), the helper of
+#                                `utracectl serve` (/usr/libexec/utracectl/
+#                                utracectl-serve), the man page (help2man,
+#                                from --help), serve's systemd unit
+#                                (packaging/utracectl)
 #
 # usage: build-debs.sh [--utracectl PATH] [OUTDIR]    (OUTDIR: build/debs)
 #
 # utracectl is built for the package in OUTDIR/cmake (CMake, RelWithDebInfo,
-# with Debian's hardening flags from dpkg-buildflags), or taken from PATH.
-# Its Depends come from dpkg-shlibdeps (see prometheus_cpp_floor below).
+# with Debian's hardening flags from dpkg-buildflags), or taken from PATH,
+# its helper utracectl-serve from beside it.  The Depends come from
+# dpkg-shlibdeps on the helper, utracectl being static (see
+# prometheus_cpp_floor below).
 # Needs dpkg-dev, help2man (scripts/setup.sh).  Run as any user.
 set -euo pipefail
 
@@ -148,14 +152,24 @@ if [ -z "$utracectl" ]; then
 	nice cmake --build "$bdir" --target utracectl >/dev/null
 	utracectl=$bdir/controller/utracectl
 fi
-[ -x "$utracectl" ] || die "$utracectl is not an executable"
-! readelf -d "$utracectl" | grep -qE '\((RPATH|RUNPATH)\)' ||
-	die "$utracectl has an RPATH/RUNPATH (build it with this tree's controller/CMakeLists.txt)"
+serve_helper=$(dirname "$utracectl")/utracectl-serve
+for f in "$utracectl" "$serve_helper"; do
+	[ -x "$f" ] || die "$f is not an executable"
+	! readelf -d "$f" | grep -qE '\((RPATH|RUNPATH)\)' ||
+		die "$f has an RPATH/RUNPATH (build it with this tree's controller/CMakeLists.txt)"
+done
+if ! readelf -h "$utracectl" | grep DYN >/dev/null || readelf -l "$utracectl" | grep INTERP >/dev/null; then
+	die "$utracectl is not a static PIE (build it with this tree's controller/CMakeLists.txt)"
+fi
 
 root=$stage/utracectl
-install -d "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/man/man8" "$root/lib/systemd/system"
+install -d "$root/DEBIAN" "$root/usr/bin" "$root/usr/libexec/utracectl" \
+	"$root/usr/share/man/man8" "$root/lib/systemd/system"
 install -m 0755 "$utracectl" "$root/usr/bin/utracectl"
-strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/utracectl"
+install -m 0755 "$serve_helper" "$root/usr/libexec/utracectl/utracectl-serve"
+for f in "$root/usr/bin/utracectl" "$root/usr/libexec/utracectl/utracectl-serve"; do
+	strip --strip-unneeded --remove-section=.comment --remove-section=.note "$f"
+done
 install -m 0644 "$top/packaging/utracectl/utracectl.service" "$root/lib/systemd/system/utracectl.service"
 
 # The man page: the top-level --help, then each subcommand's.
@@ -174,6 +188,9 @@ inc=$stage/utracectl.h2m
 	echo '/lib/modules/$(uname -r)/updates/dkms/utrace.ko'
 	echo 'the module as DKMS installs it (package utrace-dkms); utracectl load looks there first'
 	echo '.TP'
+	echo '/usr/libexec/utracectl/utracectl-serve'
+	echo 'the program utracectl serve runs: the one that links prometheus-cpp (utracectl itself is static)'
+	echo '.TP'
 	echo '/lib/systemd/system/utracectl.service'
 	echo 'utracectl serve on 127.0.0.1:9477 (systemctl enable \-\-now utracectl)'
 } >"$inc"
@@ -184,11 +201,12 @@ chmod 0644 "$root/usr/share/man/man8/utracectl.8.gz"
 doc "$root" utracectl
 lintian_overrides "$root" utracectl
 
-# Depends from the ELF's NEEDED, through the installed libraries' shlibs.
+# Depends from the helper's NEEDED, through the installed libraries' shlibs
+# (utracectl itself is static: it needs nothing at run time).
 shl=$stage/shlibdeps
 install -d "$shl/debian"
 printf 'Source: utrace\n\nPackage: utracectl\nArchitecture: any\n' >"$shl/debian/control"
-(cd "$shl" && dpkg-shlibdeps -O "$root/usr/bin/utracectl" 2>/dev/null) >"$shl/substvars"
+(cd "$shl" && dpkg-shlibdeps -O "$root/usr/libexec/utracectl/utracectl-serve" 2>/dev/null) >"$shl/substvars"
 depends=$(sed -n 's/^shlibs:Depends=//p' "$shl/substvars")
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"
 # prometheus-cpp: its shlibs ask for the version it was built from (trixie's

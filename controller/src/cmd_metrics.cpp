@@ -1,81 +1,31 @@
 // utracectl stats / top / serve: engine metrics from the pinned BPF maps.
+// serve runs the helper utracectl-serve (src/serve_main.cpp), the one
+// program that links prometheus-cpp.
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include "commands.hpp"
+#include "process.hpp"
+#include "serve.hpp"
 #include "utrace/bpf_metrics.hpp"
-#include "utrace/device.hpp"
 #include "utrace/error.hpp"
 #include "utrace/metrics_format.hpp"
-#include "utrace/module.hpp"
 
 namespace utracectl
 {
 
 namespace
 {
-
-utrace::ServeStatus current_status()
-{
-	utrace::ServeStatus st;
-	st.version = UTRACECTL_VERSION;
-	st.arch = UTRACECTL_ARCH;
-	st.kernel = utrace::kernel_release();
-	st.module_loaded = utrace::module_loaded();
-	st.bpf_loaded = utrace::bpf_loaded();
-	st.bpf_mode = utrace::bpf_mode();
-	if (!st.module_loaded)
-		return st;
-	try {
-		const utrace::Device dev;
-		std::array<uint64_t, utrace::kMetricTypes> n{};
-		for (const auto id : dev.list()) {
-			try {
-				const auto info = dev.info(id);
-				const auto type = static_cast<unsigned>(info.type);
-				if ((info.state == utrace::EngineState::Attached ||
-				     info.state == utrace::EngineState::Stopped) &&
-				    type < n.size())
-					n[type]++;
-			} catch (const utrace::Error &) {
-				// Detached between list and info: not attached.
-			}
-		}
-		st.engines_attached = n;
-	} catch (const utrace::Error &) {
-		// Unloaded meanwhile, or not root: no engine gauge.
-	}
-	return st;
-}
-
-// Reads the maps at each scrape.
-class Collector : public prometheus::Collectable
-{
-public:
-	std::vector<prometheus::MetricFamily> Collect() const override
-	{
-		const auto st = current_status();
-		if (!st.bpf_loaded)
-			return utrace::metric_families(st, nullptr);
-		try {
-			const auto m =
-			        std::make_unique<utrace::Metrics>(utrace::read_bpf_metrics());
-			return utrace::metric_families(st, m.get());
-		} catch (const utrace::Error &) {
-			auto down = st;
-			down.bpf_loaded = false;
-			return utrace::metric_families(down, nullptr);
-		}
-	}
-};
 
 std::atomic<bool> g_stop{false};
 
@@ -137,56 +87,90 @@ void add_top(CLI::App &app)
 	});
 }
 
-void add_serve(CLI::App &app)
+// The helper that serves: beside this executable (the build tree), else in
+// ../libexec/utracectl (the package's /usr/libexec/utracectl).
+std::string serve_helper()
 {
-	struct Opts {
-		std::string listen = "127.0.0.1:9477";
-		bool once = false;
-	};
-	auto opts = std::make_shared<Opts>();
-	auto *serve = app.add_subcommand(
-	        "serve", "Serve the metrics for Prometheus at http://ADDR/metrics until ^C");
-	serve->add_option("--listen,-l", opts->listen,
-	                  "Address to listen on, HOST:PORT (default 127.0.0.1:9477; "
-	                  "0.0.0.0:PORT for every interface)");
-	serve->add_flag("--once", opts->once,
-	                "Print the metrics once in Prometheus' text format and exit");
-	serve->callback([opts] {
-		auto collector = std::make_shared<Collector>();
-		if (opts->once) {
-			std::fputs(utrace::serialize_text(collector->Collect()).c_str(), stdout);
-			return;
-		}
-		const auto colon = opts->listen.rfind(':');
-		if (colon == std::string::npos || colon + 1 == opts->listen.size() ||
-		    opts->listen.find_first_not_of("0123456789", colon + 1) != std::string::npos)
-			throw utrace::Error(EINVAL,
-			                    "--listen " + opts->listen +
-			                            ": expected HOST:PORT, e.g. 127.0.0.1:9477");
-		std::unique_ptr<prometheus::Exposer> exposer;
-		try {
-			exposer = std::make_unique<prometheus::Exposer>(opts->listen);
-		} catch (const std::exception &e) {
-			throw utrace::Error(EADDRINUSE,
-			                    "cannot listen on " + opts->listen + ": " + e.what());
-		}
-		exposer->RegisterCollectable(collector);
-		std::signal(SIGINT, on_signal);
-		std::signal(SIGTERM, on_signal);
-		std::printf("serving utrace metrics on http://%s/metrics\n", opts->listen.c_str());
-		std::fflush(stdout);
-		while (!g_stop)
-			std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	char self[PATH_MAX];
+	const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		utrace::throw_errno(errno, "serve: /proc/self/exe");
+	self[n] = 0;
+	std::string dir(self);
+	dir.erase(dir.rfind('/'));
+	for (const std::string &p :
+	     {dir + "/utracectl-serve", dir + "/../libexec/utracectl/utracectl-serve"})
+		if (::access(p.c_str(), X_OK) == 0)
+			return p;
+	throw utrace::Error(ENOENT, "serve: its helper utracectl-serve is in neither " + dir +
+	                                    " nor " + dir + "/../libexec/utracectl");
+}
+
+pid_t g_helper = -1;
+
+void forward(int sig)
+{
+	if (g_helper > 0)
+		::kill(g_helper, sig);
+}
+
+// While it lives, SIGINT, SIGTERM and SIGHUP sent to utracectl are passed
+// on to @pid.
+class Forwarding
+{
+public:
+	explicit Forwarding(pid_t pid)
+	{
+		struct sigaction sa {
+		};
+		sa.sa_handler = forward;
+		::sigemptyset(&sa.sa_mask);
+		g_helper = pid;
+		for (size_t i = 0; i < kSignals.size(); i++)
+			::sigaction(kSignals[i], &sa, &old_[i]);
+	}
+	~Forwarding()
+	{
+		for (size_t i = 0; i < kSignals.size(); i++)
+			::sigaction(kSignals[i], &old_[i], nullptr);
+		g_helper = -1;
+	}
+	Forwarding(const Forwarding &) = delete;
+	Forwarding &operator=(const Forwarding &) = delete;
+
+private:
+	static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
+	std::array<struct sigaction, 3> old_{};
+};
+
+void add_serve(CLI::App &app, int &exit_code)
+{
+	auto opts = std::make_shared<ServeOptions>();
+	auto *serve = app.add_subcommand("serve", kServeDescription);
+	add_serve_options(*serve, *opts);
+	serve->callback([opts, &exit_code] {
+		if (!opts->once)
+			check_listen(opts->listen);
+		std::vector<std::string> argv = {"utracectl-serve", "--listen", opts->listen};
+		if (opts->once)
+			argv.emplace_back("--once");
+		// A child rather than an exec: in a script the next line runs after
+		// it.  ^C reaches both; a signal sent to utracectl alone (systemd's
+		// stop, kill PID) is passed on, and the helper's status is ours.
+		HeldCommand helper(argv, serve_helper(), "utracectl serve");
+		const Forwarding forwarding(helper.pid());
+		helper.go("serve: starting utracectl-serve");
+		exit_code = helper.wait();
 	});
 }
 
 } // namespace
 
-void add_metrics_commands(CLI::App &app)
+void add_metrics_commands(CLI::App &app, int &exit_code)
 {
 	add_stats(app);
 	add_top(app);
-	add_serve(app);
+	add_serve(app, exit_code);
 }
 
 } // namespace utracectl

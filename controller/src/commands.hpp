@@ -12,7 +12,8 @@ void add_module_commands(CLI::App &app);
 void add_status_commands(CLI::App &app);
 // @exit_code: where "attach -- COMMAND" leaves the command's exit status.
 void add_engine_commands(CLI::App &app, int &exit_code);
-void add_metrics_commands(CLI::App &app);
+// @exit_code: where "serve" leaves its helper's exit status.
+void add_metrics_commands(CLI::App &app, int &exit_code);
 void add_ptrace_commands(CLI::App &app);
 // @exit_code: where "trace -- COMMAND" leaves the command's exit status.
 void add_trace_commands(CLI::App &app, int &exit_code);

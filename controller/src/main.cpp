@@ -12,6 +12,7 @@
 #include "utrace/script.hpp"
 
 #include "commands.hpp"
+#include "guarded_main.hpp"
 #include "utrace/error.hpp"
 
 namespace
@@ -78,7 +79,7 @@ std::unique_ptr<CLI::App> make_app(int &exit_code)
 	utracectl::add_status_commands(*app);
 	utracectl::add_engine_commands(*app, exit_code);
 #ifndef UTRACECTL_NO_METRICS
-	utracectl::add_metrics_commands(*app);
+	utracectl::add_metrics_commands(*app, exit_code);
 #endif
 	utracectl::add_ptrace_commands(*app);
 	utracectl::add_trace_commands(*app, exit_code);
@@ -102,12 +103,5 @@ int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	try {
-		return run(argc, argv);
-	} catch (const std::exception &e) {
-		std::fprintf(stderr, "utracectl: %s\n", e.what());
-	} catch (...) {
-		std::fprintf(stderr, "utracectl: unknown error\n");
-	}
-	return 1;
+	return utracectl::guarded_main(run, argc, argv);
 }

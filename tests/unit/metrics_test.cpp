@@ -7,6 +7,7 @@
 
 #include "utrace/metrics.hpp"
 #include "utrace/metrics_format.hpp"
+#include "utrace/metrics_prometheus.hpp"
 
 using utrace::Histogram;
 using utrace::Metrics;

@@ -1,33 +1,15 @@
-// Presenting engine metrics: the stats/top tables, their JSON, and the
-// Prometheus metric families of utracectl serve (names and labels follow
-// ../shared/DESIGN.md section 6, listed in README "Metrics").
+// Presenting engine metrics: the stats/top tables and their JSON.  The
+// Prometheus families of utracectl serve are utrace/metrics_prometheus.hpp.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <prometheus/metric_family.h>
 #include <string>
-#include <vector>
 
 #include "utrace/metrics.hpp"
 
 namespace utrace
 {
-
-// What serve reports besides the BPF maps.
-struct ServeStatus {
-	std::string version; // utracectl's
-	std::string arch;    // x86_64, ppc64le
-	std::string kernel;  // uname -r
-	bool module_loaded = false;
-	bool bpf_loaded = false;
-	std::string bpf_mode; // "btf", "raw" or ""
-	// Engines of /dev/utrace per type that are attached (running or stopped);
-	// nullopt when the module is not loaded.
-	std::optional<std::array<uint64_t, kMetricTypes>> engines_attached;
-};
 
 // One row per engine type and event with reports or stops: reports, p50,
 // p99, max latency, stops; then one row per engine type with stops: count,
@@ -40,12 +22,5 @@ nlohmann::json stats_json(const Metrics &m);
 // The top view of @delta (the counts of the last @seconds): reports and
 // stops per second, latency quantiles over that interval.
 std::string format_top_table(const Metrics &delta, double seconds);
-
-// The families serve exposes; @m is nullptr when the BPF maps are not
-// there (the histograms and counters are then absent, the status not).
-std::vector<prometheus::MetricFamily> metric_families(const ServeStatus &status, const Metrics *m);
-
-// The families in Prometheus' text format (for tests and `serve --once`).
-std::string serialize_text(const std::vector<prometheus::MetricFamily> &families);
 
 } // namespace utrace
