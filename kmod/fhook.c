@@ -220,88 +220,132 @@ int utrace_fhook_resolve(struct utrace_fhook *hook)
 }
 
 /*
- * Redirect the resolved hook's calls from now on (one code update).  A hook
- * may be enabled again after utrace_fhook_remove(): a replacement still
- * running from before keeps its static call, which nothing changes.
+ * Redirect the resolved hooks' calls from now on.  The shared ops' hooks
+ * join its filter together: one filter change, so one code update, which
+ * walks every ftrace record of the kernel (some 50 000: about 10 ms under
+ * qemu, each); hook by hook, the lazy hooks cost the first attach five of
+ * them.  A direct hook has its own ops: one update
+ * each.  On failure some of @hooks may be enabled: the caller removes them
+ * all (utrace_fhooks_remove() skips a hook that is not).  A hook may be
+ * enabled again after its removal: a replacement still running from before
+ * keeps its static call, which nothing changes.
  */
-int utrace_fhook_enable(struct utrace_fhook *hook)
+int utrace_fhooks_enable(struct utrace_fhook *const *hooks, unsigned int n)
 {
+	unsigned long ips[UTRACE_FHOOK_BATCH];
+	unsigned int i, nips = 0;
 	int ret = 0;
 
+	if (WARN_ON_ONCE(n > ARRAY_SIZE(ips)))
+		return -E2BIG;
 	mutex_lock(&utrace_fhook_mutex);
-	if (hook->installed)
-		goto out;
-	if (hook->direct) {
-		ret = utrace_fhook_install_direct(hook);
-		if (!ret)
-			goto out;
-		/* e.g. -EBUSY: a BPF trampoline has the site */
-		pr_info("%s: no ftrace direct call (%d), redirecting it through ftrace_regs\n",
-			hook->name, ret);
-	}
 	if (!utrace_fhook_text_size)
 		utrace_module_text(THIS_MODULE, &utrace_fhook_text, &utrace_fhook_text_size);
-	ret = utrace_fhook_slot_add(hook);
-	if (ret) {
-		pr_err("cannot hook %s: more than %d hooks\n", hook->name, UTRACE_FHOOK_SLOTS);
-		goto out;
+	for (i = 0; i < n; i++) {
+		struct utrace_fhook *hook = hooks[i];
+
+		if (hook->installed)
+			continue;
+		if (hook->direct) {
+			ret = utrace_fhook_install_direct(hook);
+			if (!ret)
+				continue;
+			/* e.g. -EBUSY: a BPF trampoline has the site */
+			pr_info("%s: no ftrace direct call (%d), redirecting it through ftrace_regs\n",
+				hook->name, ret);
+		}
+		ret = utrace_fhook_slot_add(hook);
+		if (ret) {
+			pr_err("cannot hook %s: more than %d hooks\n", hook->name,
+			       UTRACE_FHOOK_SLOTS);
+			goto out;
+		}
+		ips[nips++] = hook->ip;
 	}
-	ret = ftrace_set_filter_ip(&utrace_fhook_ops, hook->ip, 0, 0);
+	ret = 0;
+	if (!nips)
+		goto out;
+	ret = ftrace_set_filter_ips(&utrace_fhook_ops, ips, nips, 0, 0);
 	if (ret) {
-		pr_err("cannot hook %s: ftrace_set_filter_ip: %d\n", hook->name, ret);
+		pr_err("cannot hook %s%s: ftrace_set_filter_ips: %d\n", hooks[0]->name,
+		       n > 1 ? " and the others" : "", ret);
 		goto out;
 	}
 	if (!utrace_fhook_count) {
 		ret = register_ftrace_function(&utrace_fhook_ops);
 		if (ret) {
-			pr_err("cannot hook %s: register_ftrace_function: %d\n", hook->name, ret);
+			pr_err("cannot hook %s%s: register_ftrace_function: %d\n", hooks[0]->name,
+			       n > 1 ? " and the others" : "", ret);
 			utrace_ftrace_reset_filter(&utrace_fhook_ops);
 			goto out;
 		}
 	}
-	utrace_fhook_count++;
-	hook->installed = true;
+	utrace_fhook_count += nips;
+	for (i = 0; i < n; i++)
+		hooks[i]->installed = true;
 out:
 	mutex_unlock(&utrace_fhook_mutex);
 	return ret;
 }
 
-/*
- * The last hook unregisters the ops, which waits for every task to leave
- * the callback and any replacement it was in without sleeping there; the
- * others only leave the filter: a caller that must not race the
- * replacements it removed calls utrace_fhook_sync() after them.
- */
-void utrace_fhook_remove(struct utrace_fhook *hook)
+int utrace_fhook_enable(struct utrace_fhook *hook)
 {
+	return utrace_fhooks_enable(&hook, 1);
+}
+
+/*
+ * Removing the last of the shared ops' hooks unregisters the ops, which
+ * waits for every task to leave the callback and any replacement it was in
+ * without sleeping there; the others only leave the filter, together (one
+ * code update): a caller that must not race the replacements it removed
+ * calls utrace_fhook_sync() after them.
+ */
+void utrace_fhooks_remove(struct utrace_fhook *const *hooks, unsigned int n)
+{
+	unsigned long ips[UTRACE_FHOOK_BATCH];
+	unsigned int i, nips = 0;
 	int ret;
 
+	if (WARN_ON_ONCE(n > ARRAY_SIZE(ips)))
+		return;
 	mutex_lock(&utrace_fhook_mutex);
-	if (!hook->installed)
-		goto out;
-	if (hook->direct_on) {
-		utrace_fhook_remove_direct(hook);
+	for (i = 0; i < n; i++) {
+		struct utrace_fhook *hook = hooks[i];
+
+		if (!hook->installed)
+			continue;
+		if (hook->direct_on) {
+			utrace_fhook_remove_direct(hook);
+			hook->installed = false;
+			continue;
+		}
+		ips[nips++] = hook->ip;
 		hook->installed = false;
-		goto out;
 	}
-	if (utrace_fhook_count == 1) {
+	if (!nips)
+		goto out;
+	if (utrace_fhook_count == nips) {
 		/* an empty filter would trace every function: unregister first */
 		unregister_ftrace_function(&utrace_fhook_ops);
 		utrace_ftrace_reset_filter(&utrace_fhook_ops);
 	} else {
 		/*
-		 * Only an allocation can fail: the hook then stays in the
-		 * filter, harmless (its replacement stays until the module
+		 * Only an allocation can fail: the hooks then stay in the
+		 * filter, harmless (their replacements stay until the module
 		 * goes), until the last hook unregisters the ops.
 		 */
-		ret = ftrace_set_filter_ip(&utrace_fhook_ops, hook->ip, 1, 0);
+		ret = ftrace_set_filter_ips(&utrace_fhook_ops, ips, nips, 1, 0);
 		if (ret)
-			pr_err("cannot unhook %s: ftrace_set_filter_ip: %d\n", hook->name, ret);
+			pr_err("cannot unhook %u hooks: ftrace_set_filter_ips: %d\n", nips, ret);
 	}
-	utrace_fhook_count--;
-	hook->installed = false;
+	utrace_fhook_count -= nips;
 out:
 	mutex_unlock(&utrace_fhook_mutex);
+}
+
+void utrace_fhook_remove(struct utrace_fhook *hook)
+{
+	utrace_fhooks_remove(&hook, 1);
 }
 
 /* Every task has left the replacements of hooks removed before (unless asleep there). */

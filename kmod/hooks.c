@@ -267,11 +267,10 @@ int utrace_lazy_kprobe(struct kprobe *kp)
 	return 0;
 }
 
-/* The mutex held: disable what is enabled, hooks first. */
-static void utrace_lazy_disable(unsigned int nfhooks, unsigned int nkprobes)
+/* The mutex held: disable what is enabled, hooks first (together: one code update). */
+static void utrace_lazy_disable(unsigned int nkprobes)
 {
-	while (nfhooks--)
-		utrace_fhook_remove(utrace_lazy_fhooks[nfhooks]);
+	utrace_fhooks_remove(utrace_lazy_fhooks, utrace_lazy_nfhooks);
 	while (nkprobes--)
 		disable_kprobe(utrace_lazy_kprobes[nkprobes]);
 }
@@ -279,9 +278,10 @@ static void utrace_lazy_disable(unsigned int nfhooks, unsigned int nkprobes)
 /* An attach whose task is counted in utrace_tasks; sleepable. */
 int utrace_lazy_hooks_get(void)
 {
-	unsigned int nk = 0, nf = 0;
+	unsigned int nk = 0;
 	int ret = 0;
 
+	BUILD_BUG_ON(UTRACE_LAZY_MAX > UTRACE_FHOOK_BATCH);
 	smp_mb();	/* counted before we look: pairs with utrace_lazy_off() */
 	if (READ_ONCE(utrace_lazy_on))
 		return 0;
@@ -293,15 +293,14 @@ int utrace_lazy_hooks_get(void)
 		if (ret)
 			goto fail;
 	}
-	for (; nf < utrace_lazy_nfhooks; nf++) {
-		ret = utrace_fhook_enable(utrace_lazy_fhooks[nf]);
-		if (ret)
-			goto fail;
-	}
+	/* together: one code update */
+	ret = utrace_fhooks_enable(utrace_lazy_fhooks, utrace_lazy_nfhooks);
+	if (ret)
+		goto fail;
 	WRITE_ONCE(utrace_lazy_on, true);
 	goto out;
 fail:
-	utrace_lazy_disable(nf, nk);
+	utrace_lazy_disable(nk);
 out:
 	mutex_unlock(&utrace_lazy_mutex);
 	return ret;
@@ -337,7 +336,7 @@ static void utrace_lazy_off(struct work_struct *work)
 		goto out;
 	}
 	/* A replacement or handler still running finishes as it would have. */
-	utrace_lazy_disable(utrace_lazy_nfhooks, utrace_lazy_nkprobes);
+	utrace_lazy_disable(utrace_lazy_nkprobes);
 out:
 	mutex_unlock(&utrace_lazy_mutex);
 }

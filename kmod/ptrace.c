@@ -2717,7 +2717,7 @@ UTRACE_CHECK_REPLACEMENT(do_notify_parent, utrace_pt_do_notify_parent);
 
 /*
  * The hooks from PT_HOOK_LAZY on (but direct ones: pt_hook_lazy()), and the
- * tracee's (pt_tracee_hooks_enable()), are enabled while relationships
+ * tracee's (pt_tracee_lazy_hooks()), are enabled while relationships
  * exist, and a while after the last ended (PT_HOOKS_LINGER, so that a
  * tracer run after tracer pays the code updates once): every task passes
  * their functions, and without them an untraced one
@@ -2749,31 +2749,38 @@ static bool pt_hooks_on;	/* pt_mutex */
 static void pt_hooks_off(struct work_struct *work);
 static DECLARE_DELAYED_WORK(pt_hooks_off_work, pt_hooks_off);
 
+/* The hooks that come and go with relationships, ours and the tracee's: counted. */
+static unsigned int pt_lazy_hooks(struct utrace_fhook **hooks)
+{
+	unsigned int i, n = 0;
+
+	for (i = PT_HOOK_LAZY; i < PT_NHOOKS; i++)
+		if (pt_hook_lazy(i))
+			hooks[n++] = &pt_hooks[i];
+	return n + pt_tracee_lazy_hooks(hooks + n);
+}
+
+#define PT_LAZY_MAX	(PT_NHOOKS + PT_TRACEE_NHOOKS_MAX)
+
+/* Together: one code update (utrace_fhooks_enable()). */
 static int pt_hooks_enable(void)
 {
-	unsigned int i;
+	struct utrace_fhook *hooks[PT_LAZY_MAX];
+	unsigned int n;
 	int ret;
 
+	BUILD_BUG_ON(PT_LAZY_MAX > UTRACE_FHOOK_BATCH);
 	lockdep_assert_held(&pt_mutex);
 	if (pt_hooks_on)
 		return 0;
-	for (i = PT_HOOK_LAZY; i < PT_NHOOKS; i++) {
-		if (!pt_hook_lazy(i))
-			continue;
-		ret = utrace_fhook_enable(&pt_hooks[i]);
-		if (ret)
-			goto fail;
+	n = pt_lazy_hooks(hooks);
+	ret = utrace_fhooks_enable(hooks, n);
+	if (ret) {
+		utrace_fhooks_remove(hooks, n);
+		return ret;
 	}
-	ret = pt_tracee_hooks_enable();
-	if (ret)
-		goto fail;
 	pt_hooks_on = true;
 	return 0;
-fail:
-	while (i-- > PT_HOOK_LAZY)
-		if (pt_hook_lazy(i))
-			utrace_fhook_remove(&pt_hooks[i]);
-	return ret;
 }
 
 /* No relationship is left, or a first link failed: any context. */
@@ -2784,7 +2791,7 @@ static void pt_hooks_idle(void)
 
 static void pt_hooks_off(struct work_struct *work)
 {
-	unsigned int i;
+	struct utrace_fhook *hooks[PT_LAZY_MAX];
 	bool idle, held;
 
 	mutex_lock(&pt_mutex);
@@ -2794,10 +2801,7 @@ static void pt_hooks_off(struct work_struct *work)
 	held = atomic_read(&pt_holds);
 	spin_unlock(&pt_lock);
 	if (idle && !held && pt_hooks_on) {
-		pt_tracee_hooks_disable();
-		for (i = PT_NHOOKS; i-- > PT_HOOK_LAZY;)
-			if (pt_hook_lazy(i))
-				utrace_fhook_remove(&pt_hooks[i]);
+		utrace_fhooks_remove(hooks, pt_lazy_hooks(hooks));
 		pt_hooks_on = false;
 	}
 	mutex_unlock(&pt_mutex);

@@ -213,8 +213,8 @@ struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer);
 bool pt_traced_by_group(struct task_struct *tracee, struct signal_struct *sig);
 u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg);
 int pt_tracee_init(void);
-int pt_tracee_hooks_enable(void);
-void pt_tracee_hooks_disable(void);
+#define PT_TRACEE_NHOOKS_MAX	4
+unsigned int pt_tracee_lazy_hooks(struct utrace_fhook **hooks);
 void pt_tracee_exit(void);
 
 /*

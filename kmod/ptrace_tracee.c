@@ -75,7 +75,7 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
  * ptrace_notify() stays hooked while the module is loaded: a window may
  * outlive its relationship.  The exec-credentials hook serves /dev/utrace
  * engines too.  The others only while relationships exist
- * (pt_tracee_hooks_enable()): __secure_computing() is called at every
+ * (pt_tracee_lazy_hooks()): __secure_computing() is called at every
  * system call of every task under a seccomp filter, traced or not.
  */
 enum {
@@ -91,6 +91,8 @@ enum {
 UTRACE_KCALL_DEFINE(orig_secure_computing, __secure_computing);
 UTRACE_KCALL_DEFINE(orig_bprm_creds_for_exec, security_bprm_creds_for_exec);
 UTRACE_KCALL_DEFINE(orig_bprm_creds_from_file, security_bprm_creds_from_file);
+
+static_assert(PT_TRACEE_NHOOKS <= PT_TRACEE_NHOOKS_MAX);
 
 static struct utrace_fhook pt_tracee_hooks[PT_TRACEE_NHOOKS] = {
 	[PT_TRACEE_SECCOMP] = {
@@ -400,33 +402,18 @@ int pt_tracee_init(void)
 	return 0;
 }
 
-/* The hooks only tracees need, for the first relationship: pt_mutex held. */
-int pt_tracee_hooks_enable(void)
-{
-	unsigned int i;
-	int ret;
-
-	for (i = PT_TRACEE_LAZY; i < ARRAY_SIZE(pt_tracee_hooks); i++) {
-		ret = utrace_fhook_enable(&pt_tracee_hooks[i]);
-		if (ret) {
-			while (i-- > PT_TRACEE_LAZY)
-				utrace_fhook_remove(&pt_tracee_hooks[i]);
-			return ret;
-		}
-	}
-	return 0;
-}
-
 /*
- * No relationship is left: pt_mutex held.  A replacement still running
- * holds a module reference and finishes as it would have.
+ * The hooks only tracees need, enabled for the first relationship and
+ * disabled after the last one, with ptrace.c's (pt_hooks_enable()): put in
+ * @hooks (room for PT_TRACEE_NHOOKS), counted.
  */
-void pt_tracee_hooks_disable(void)
+unsigned int pt_tracee_lazy_hooks(struct utrace_fhook **hooks)
 {
-	unsigned int i = ARRAY_SIZE(pt_tracee_hooks);
+	unsigned int i, n = 0;
 
-	while (i-- > PT_TRACEE_LAZY)
-		utrace_fhook_remove(&pt_tracee_hooks[i]);
+	for (i = PT_TRACEE_LAZY; i < ARRAY_SIZE(pt_tracee_hooks); i++)
+		hooks[n++] = &pt_tracee_hooks[i];
+	return n;
 }
 
 void pt_tracee_exit(void)

@@ -435,6 +435,10 @@ struct utrace_fhook {
 int utrace_fhook_resolve(struct utrace_fhook *hook);
 int utrace_fhook_enable(struct utrace_fhook *hook);
 void utrace_fhook_remove(struct utrace_fhook *hook);
+/* The most hooks one utrace_fhooks_enable() or _remove() takes. */
+#define UTRACE_FHOOK_BATCH	16
+int utrace_fhooks_enable(struct utrace_fhook *const *hooks, unsigned int n);
+void utrace_fhooks_remove(struct utrace_fhook *const *hooks, unsigned int n);
 void utrace_fhook_sync(void);
 
 /*
