@@ -2,12 +2,14 @@
 // come from the target's own <fcntl.h> and <sys/mman.h> (they differ
 // between x86_64 and powerpc64le), names and order from strace's xlat
 // tables.
+#include <charconv>
 #include <cinttypes>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <unordered_map>
 
 #include "utrace/trace.hpp"
 
@@ -20,8 +22,9 @@ namespace
 using A = Arg;
 
 // The calls decoded by type.  Any other is shown with six hex arguments.
-const std::map<std::string_view, SyscallSpec, std::less<>> kSpecs = [] {
-	std::map<std::string_view, SyscallSpec, std::less<>> m;
+// Looked up at every call printed: hashed, not ordered.
+const std::unordered_map<std::string_view, SyscallSpec> kSpecs = [] {
+	std::unordered_map<std::string_view, SyscallSpec> m;
 	auto add = [&m](std::string_view name, std::vector<Arg> args, bool hex_ret = false,
 	                bool no_return = false) {
 		m.emplace(name, SyscallSpec{name, std::move(args), hex_ret, no_return});
@@ -116,6 +119,16 @@ template <typename T> struct Flag {
 	const char *name;
 };
 
+// printf's "%#" PRIx64 ("0" for 0), without printf: it is on every line.
+std::string hex(uint64_t v)
+{
+	if (v == 0)
+		return "0";
+	std::array<char, 2 + 16> buf{'0', 'x'};
+	const auto res = std::to_chars(buf.begin() + 2, buf.end(), v, 16);
+	return {buf.begin(), res.ptr};
+}
+
 std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, std::string out)
 {
 	for (const auto &f : flags) {
@@ -127,20 +140,11 @@ std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, 
 		}
 	}
 	if (v != 0) {
-		char buf[32];
-		std::snprintf(buf, sizeof(buf), "%#" PRIx64, v);
 		if (!out.empty())
 			out += '|';
-		out += buf;
+		out += hex(v);
 	}
 	return out;
-}
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	std::snprintf(buf, sizeof(buf), "%#" PRIx64, v);
-	return buf;
 }
 
 std::string ptr(uint64_t v)
@@ -500,8 +504,11 @@ std::string format_call(std::string_view name, const uint64_t (&args)[6], const 
 	std::string out(name);
 	out += '(';
 	const auto decoded = format_args(name, args, cap, strsize);
-	for (size_t i = 0; i < decoded.size(); i++)
-		out += (i ? ", " : "") + decoded[i];
+	for (size_t i = 0; i < decoded.size(); i++) {
+		if (i != 0)
+			out += ", ";
+		out += decoded[i];
+	}
 	return out;
 }
 

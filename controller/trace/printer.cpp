@@ -1,8 +1,11 @@
 // The Printer: records in ring order to strace-like lines, JSON lines, or
 // the -c table.
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cinttypes>
 #include <csignal>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "utrace/error.hpp"
@@ -128,13 +131,23 @@ std::string Printer::name_of(int64_t nr) const
 	return "syscall_" + std::to_string(nr);
 }
 
+// "%-5d " with -o, "[pid %5d] " without; not through printf, as on every line.
 void Printer::prefix(pid_t tid)
 {
 	seen_[tid] = true;
-	if (opts_.follow && opts_.to_file)
-		std::fprintf(out_, "%-5d ", tid);
-	else if (seen_.size() > 1)
-		std::fprintf(out_, "[pid %5d] ", tid);
+	const bool file = opts_.follow && opts_.to_file;
+	if (!file && seen_.size() <= 1)
+		return;
+	std::array<char, 16> digits{};
+	const auto res = std::to_chars(digits.begin(), digits.end(), tid);
+	const std::string_view n(digits.data(), res.ptr - digits.begin());
+	const std::string pad(n.size() < 5 ? 5 - n.size() : 0, ' ');
+	std::string out;
+	if (file)
+		out.append(n).append(pad).append(" ");
+	else
+		out.append("[pid ").append(pad).append(n).append("] ");
+	std::fputs(out.c_str(), out_);
 }
 
 void Printer::line_start(pid_t tid)
@@ -244,10 +257,11 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 	const std::string name = name_of(p.nr);
 	const SyscallSpec *spec = syscall_spec(name);
 	const bool hex_ret = spec != nullptr && spec->hex_ret;
-	if (ret)
-		summary_.add(name, ns, is_error(*ret));
-	if (opts_.summary)
+	if (opts_.summary) {
+		if (ret)
+			summary_.add(name, ns, is_error(*ret));
 		return;
+	}
 	if (opts_.json) {
 		nlohmann::json j = {{"type", "syscall"},
 		                    {"time_ns", p.entry_ns},
@@ -282,18 +296,18 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 		        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 		return;
 	}
-	const std::string r = ret ? format_return(*ret, hex_ret) : std::string("?");
+	const std::string r =
+	        ") = " + (ret ? format_return(*ret, hex_ret) : std::string("?")) + "\n";
 	if (open_tid_ == tid && p.shown) {
-		std::fprintf(out_, ") = %s\n", r.c_str());
+		std::fputs(r.c_str(), out_);
 		open_tid_.reset();
 		return;
 	}
 	line_start(tid);
 	if (p.shown)
-		std::fprintf(out_, "<... %s resumed>) = %s\n", name.c_str(), r.c_str());
+		std::fputs(("<... " + name + " resumed>" + r).c_str(), out_);
 	else // its entry was not seen (attached in the call)
-		std::fprintf(out_, "%s) = %s\n",
-		             format_call(name, p.args, p.cap, opts_.strsize).c_str(), r.c_str());
+		std::fputs((format_call(name, p.args, p.cap, opts_.strsize) + r).c_str(), out_);
 }
 
 void Printer::syscall_exit(const Record &r)
