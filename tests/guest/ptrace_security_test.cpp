@@ -214,13 +214,17 @@ int strict_seccomp_death()
 // Under the backend the thread used to die with ->ptrace borrowed for
 // seccomp: an unreapable zombie, a module reference leaked, and a kernel
 // BUG in forget_original_parent() when the tracer (its real parent) exits.
+// A leaked reference keeps the count above what it was before.  Not "back
+// to what it was": references of an earlier test's processes may still be
+// dropped meanwhile (their exits and reaping are asynchronous; on the debug
+// kernel the count once went from 2 to 0 during this test).
 TEST(PtraceSeccomp, AThreadKilledByStrictSeccompLeavesNothingBehind)
 {
 	const int before = refcnt();
 	const auto out = both(strict_seccomp_death, 30s);
 	EXPECT_EQ(out[0], "exit 0") << name(false);
 	EXPECT_EQ(out[1], out[0]) << name(true);
-	EXPECT_TRUE(eventually([&] { return refcnt() == before; }, 10s))
+	EXPECT_TRUE(eventually([&] { return refcnt() <= before; }, 10s))
 	        << "module references: " << refcnt() << ", before: " << before;
 }
 
