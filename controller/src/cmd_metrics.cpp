@@ -149,8 +149,7 @@ void add_serve(CLI::App &app, int &exit_code)
 	auto *serve = app.add_subcommand("serve", kServeDescription);
 	add_serve_options(*serve, *opts);
 	serve->callback([opts, &exit_code] {
-		if (!opts->once)
-			check_listen(opts->listen);
+		// The helper checks --listen and says what is wrong with it.
 		std::vector<std::string> argv = {"utracectl-serve", "--listen", opts->listen};
 		if (opts->once)
 			argv.emplace_back("--once");

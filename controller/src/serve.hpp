@@ -7,8 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "utrace/error.hpp"
-
 namespace utracectl
 {
 
@@ -24,16 +22,6 @@ inline void add_serve_options(CLI::App &cmd, ServeOptions &o)
 	               "0.0.0.0:PORT for every interface)");
 	cmd.add_flag("--once", o.once,
 	             "Print the metrics once in Prometheus' text format and exit");
-}
-
-// Throws utrace::Error (EINVAL) unless @listen ends in ":PORT".
-inline void check_listen(const std::string &listen)
-{
-	const auto colon = listen.rfind(':');
-	if (colon == std::string::npos || colon + 1 == listen.size() ||
-	    listen.find_first_not_of("0123456789", colon + 1) != std::string::npos)
-		throw utrace::Error(EINVAL, "--listen " + listen +
-		                                    ": expected HOST:PORT, e.g. 127.0.0.1:9477");
 }
 
 inline constexpr const char *kServeDescription =

@@ -89,6 +89,16 @@ void on_signal(int /*sig*/)
 	g_stop = true;
 }
 
+// Throws utrace::Error (EINVAL) unless @listen ends in ":PORT".
+void check_listen(const std::string &listen)
+{
+	const auto colon = listen.rfind(':');
+	if (colon == std::string::npos || colon + 1 == listen.size() ||
+	    listen.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+		throw utrace::Error(EINVAL, "--listen " + listen +
+		                                    ": expected HOST:PORT, e.g. 127.0.0.1:9477");
+}
+
 void serve(const utracectl::ServeOptions &o)
 {
 	auto collector = std::make_shared<Collector>();
@@ -96,7 +106,7 @@ void serve(const utracectl::ServeOptions &o)
 		std::fputs(utrace::serialize_text(collector->Collect()).c_str(), stdout);
 		return;
 	}
-	utracectl::check_listen(o.listen);
+	check_listen(o.listen);
 	std::unique_ptr<prometheus::Exposer> exposer;
 	try {
 		exposer = std::make_unique<prometheus::Exposer>(o.listen);
