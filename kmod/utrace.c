@@ -1332,8 +1332,15 @@ static void __finish_report(struct utrace *utrace, struct utrace_report *report,
 static __always_inline void finish_report(struct utrace *utrace, struct utrace_report *report,
 					  bool stops_here)
 {
-	/* Nothing to unlink, and no engine asked for more than RESUME: no lock. */
-	if (likely(!report->detaches && report->action == UTRACE_RESUME &&
+	/*
+	 * Nothing to unlink, and no engine asked for more than RESUME, or
+	 * for a stop the caller makes at once with nothing else asked
+	 * (__finish_report() would change nothing): no lock.
+	 */
+	if (likely(!report->detaches &&
+		   (report->action == UTRACE_RESUME ||
+		    (stops_here && report->action == UTRACE_STOP &&
+		     report->resume_action == UTRACE_RESUME)) &&
 		   READ_ONCE(utrace->resume) == UTRACE_RESUME))
 		return;
 	__finish_report(utrace, report, stops_here);
@@ -1391,6 +1398,10 @@ void utrace_schedule_traced_timeout(long timeout)
 	destroy_timer_on_stack(&tt.timer);
 }
 
+static enum utrace_resume_action __utrace_finish_resume(struct utrace *utrace,
+							enum utrace_resume_action action,
+							bool requeue);
+
 /*
  * Stop here, in TASK_TRACED, until no engine wants the task stopped or a
  * fatal signal arrives.  Called only by the task itself, with no lock held,
@@ -1410,12 +1421,18 @@ void utrace_schedule_traced_timeout(long timeout)
  * that was stopped when one came (utrace_mark_continued()) reports JCTL
  * CLD_CONTINUED with notify 0 when it wakes: at once if an engine listens
  * (utrace_jctl_listen()), else when its engines resume it.
+ *
+ * @finish: NULL, or the resume action of a caller that finishes the stop
+ * with utrace_finish_resume(utrace, *@finish, true) unless a fatal signal
+ * is pending.  Its locked part is then done in the stop's last lock
+ * section: *@finish becomes the action for utrace_apply_step(), and true
+ * is returned.  False: the caller's own finish is still to do.
  */
-static void utrace_stop(struct utrace *utrace)
+static bool utrace_stop(struct utrace *utrace, enum utrace_resume_action *finish)
 {
 	struct task_struct *task = current;
 	struct utrace_stop_trace st = {};
-	bool slept = false, look_again = false;
+	bool slept = false, look_again = false, finished = false;
 	LIST_HEAD(drop);
 
 	for (;;) {
@@ -1427,11 +1444,15 @@ look:
 		    READ_ONCE(utrace_exiting)) {
 			if (slept && !utrace->death && !READ_ONCE(utrace_exiting))
 				utrace_reset(utrace, &drop);
+			if (finish && !fatal_signal_pending(task)) {
+				*finish = __utrace_finish_resume(utrace, *finish, true);
+				finished = true;
+			}
 			spin_unlock(&utrace->lock);
 			put_detached_list(&drop);
 			utrace_trace_resume(&st, utrace_exiting ? UTRACE_RESUME_UNLOAD :
 						  UTRACE_RESUMED);
-			return;
+			return finished;
 		}
 		/*
 		 * The stop's start time is taken before the stop is visible
@@ -1470,7 +1491,7 @@ look:
 		spin_unlock(&utrace->lock);
 		if (fatal_signal_pending(task)) {
 			utrace_trace_resume(&st, UTRACE_RESUME_KILLED);
-			return;
+			return false;
 		}
 		slept = true;
 		if (test_and_clear_bit(UTRACE_JCTL_CONTINUED, &utrace->jctl_bits)) {
@@ -1543,10 +1564,11 @@ bool utrace_unload_step_off(void)
  * after a stop there; or, after a stop inside a system call, on its way
  * back to user mode).
  */
-static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_action action,
-				 bool requeue)
+static enum utrace_resume_action __utrace_finish_resume(struct utrace *utrace,
+							enum utrace_resume_action action,
+							bool requeue)
+	__must_hold(&utrace->lock)
 {
-	spin_lock(&utrace->lock);
 	if (utrace->resume < UTRACE_RESUME && utrace->resume > UTRACE_REPORT) {
 		action = utrace->resume;
 		utrace->resume = UTRACE_RESUME;
@@ -1560,6 +1582,14 @@ static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_actio
 		action = UTRACE_RESUME;
 	if (requeue && utrace->resume < UTRACE_RESUME && !utrace->death)
 		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
+	return action;
+}
+
+static void utrace_finish_resume(struct utrace *utrace, enum utrace_resume_action action,
+				 bool requeue)
+{
+	spin_lock(&utrace->lock);
+	action = __utrace_finish_resume(utrace, action, requeue);
 	spin_unlock(&utrace->lock);
 	utrace_apply_step(utrace, action);
 }
@@ -1632,13 +1662,15 @@ static void utrace_resume(struct utrace *utrace)
 	} else if (action <= UTRACE_REPORT) {
 		action = UTRACE_RESUME;
 	}
-	utrace_stop(utrace);
 	/*
 	 * A report or an interrupt asked for while stopped here: another
 	 * pass of the resume point before user mode (task_work_run() takes
 	 * the new work), as after the other stops (utrace_stop_now()).
 	 */
-	utrace_finish_resume(utrace, action, true);
+	if (utrace_stop(utrace, &action))
+		utrace_apply_step(utrace, action);
+	else
+		utrace_finish_resume(utrace, action, true);
 }
 
 /*
@@ -1678,7 +1710,7 @@ static void utrace_stop_now(struct utrace *utrace, struct utrace_report *report)
 {
 	if (report->action != UTRACE_STOP)
 		return;
-	utrace_stop(utrace);
+	utrace_stop(utrace, NULL);
 	/* A report, interrupt or step asked for while stopped: at the resume point. */
 	spin_lock(&utrace->lock);
 	if (utrace->resume < UTRACE_RESUME && !utrace->death)
@@ -1816,7 +1848,7 @@ static void utrace_report_jctl_continued(struct utrace *utrace)
  */
 void utrace_jctl_stop(struct utrace *utrace)
 {
-	utrace_stop(utrace);
+	utrace_stop(utrace, NULL);
 	spin_lock(&utrace->lock);
 	if (utrace->resume < UTRACE_RESUME && !utrace->death)
 		utrace_queue_work(utrace, utrace->resume == UTRACE_INTERRUPT);
@@ -1853,7 +1885,8 @@ noinline bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long ev
 	struct utrace_entry_args args = { .regs = regs };
 	struct utrace_report report = { .result = result, .action = UTRACE_RESUME,
 					.resume_action = UTRACE_RESUME };
-	bool stopped = false;
+	enum utrace_resume_action step;
+	bool stopped = false, finished = false;
 
 	if (answered) {
 		finish_callback(utrace, &report, list_entry(pos, struct utrace_engine, entry), ret);
@@ -1869,7 +1902,9 @@ noinline bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long ev
 		finish_report(utrace, &report, true);
 		if (report.action != UTRACE_STOP)
 			break;
-		utrace_stop(utrace);
+		/* The stop ends with utrace_resume_in_syscall()'s part, unless RESUMED follows. */
+		step = report.resume_action;
+		finished = utrace_stop(utrace, entry && step == UTRACE_REPORT ? NULL : &step);
 		stopped = true;
 		if (!entry)
 			break;
@@ -1884,7 +1919,9 @@ noinline bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long ev
 		utrace_start_report(utrace);
 		pos = utrace->attached.prev;
 	}
-	if (stopped)
+	if (finished)
+		utrace_apply_step(utrace, step);
+	else if (stopped)
 		utrace_resume_in_syscall(utrace, report.resume_action);
 	return utrace_syscall_action(report.result) == UTRACE_SYSCALL_ABORT;
 }
@@ -1998,9 +2035,13 @@ void utrace_finish_clone(void)
 	stop = utrace_wants_stop(utrace);
 	spin_unlock(&utrace->lock);
 	if (stop) {
-		utrace_stop(utrace);
 		/* The others' answers are in utrace->resume (finish_report()). */
-		utrace_resume_in_syscall(utrace, UTRACE_RESUME);
+		enum utrace_resume_action step = UTRACE_RESUME;
+
+		if (utrace_stop(utrace, &step))
+			utrace_apply_step(utrace, step);
+		else
+			utrace_resume_in_syscall(utrace, UTRACE_RESUME);
 	}
 }
 
