@@ -908,13 +908,27 @@ int utrace_prepare_examine(struct task_struct *target, struct utrace_engine *eng
 
 	if (target == current)
 		return 0;
-	utrace = get_utrace_lock(target, engine);
-	if (IS_ERR(utrace))
-		return PTR_ERR(utrace);
-	stopped = utrace->stopped;
-	put_utrace_unlock(utrace);
-	if (!stopped)
-		return -EINVAL;
+	/*
+	 * Stopped, and the engine attached: no lock (the usual case, a
+	 * tracer's request at a stop).  A stale look is caught below: a
+	 * task no longer in TASK_TRACED fails wait_task_inactive()
+	 * (-EAGAIN, and the caller looks again).  Otherwise the look under
+	 * the lock tells a detached engine or a reaped task from a task
+	 * that is not stopped.
+	 */
+	rcu_read_lock();
+	utrace = utrace_lookup(target);
+	stopped = utrace && READ_ONCE(utrace->stopped) && !engine_detached(engine);
+	rcu_read_unlock();
+	if (!stopped) {
+		utrace = get_utrace_lock(target, engine);
+		if (IS_ERR(utrace))
+			return PTR_ERR(utrace);
+		stopped = utrace->stopped;
+		put_utrace_unlock(utrace);
+		if (!stopped)
+			return -EINVAL;
+	}
 	exam->state = __TASK_TRACED;
 	exam->ncsw = utrace_kcall(wait_task_inactive)(target, exam->state);
 	return exam->ncsw ? 0 : -EAGAIN;
