@@ -599,17 +599,39 @@ static struct pt_ctx *__pt_lookup(struct task_struct *tracee, struct task_struct
 	return ctx;
 }
 
-/* __pt_lookup() with its engine referenced, or NULL. */
-struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer)
+/*
+ * Whether @ctx records a stop requests act on.  LISTEN: not in a stop as
+ * far as requests go (ptrace_freeze_traced()).  pt_lock held.
+ */
+static bool __pt_stop_recorded(const struct pt_ctx *ctx)
+{
+	return ctx->linked && ctx->stop != PT_STOP_NONE && !ctx->listening;
+}
+
+/*
+ * __pt_lookup() with its engine referenced, or NULL; and, if @recorded,
+ * whether it records a stop in the same lock section (a request's
+ * pt_check_stopped()).
+ */
+static struct pt_ctx *pt_find_recorded(struct task_struct *tracee, struct task_struct *tracer,
+				       bool *recorded)
 {
 	struct pt_ctx *ctx;
 
 	spin_lock(&pt_lock);
 	ctx = __pt_lookup(tracee, tracer);
-	if (ctx)
+	if (ctx) {
 		utrace_engine_get(ctx->engine);
+		if (recorded)
+			*recorded = __pt_stop_recorded(ctx);
+	}
 	spin_unlock(&pt_lock);
 	return ctx;
+}
+
+struct pt_ctx *pt_find(struct task_struct *tracee, struct task_struct *tracer)
+{
+	return pt_find_recorded(tracee, tracer, NULL);
 }
 
 /*
@@ -1537,16 +1559,17 @@ static const struct utrace_engine_ops pt_ops = {
  * (between its callback's answer and the core's stop, or held by another
  * engine's report), -ESRCH no stop (or gone, dying).
  */
-static int pt_stop_settled(struct pt_ctx *ctx)
+static int pt_stop_settled(struct pt_ctx *ctx, bool recorded)
 {
 	struct utrace_examiner exam;
 	int ret;
 
-	spin_lock(&pt_lock);
-	/* LISTEN: not in a stop as far as requests go (ptrace_freeze_traced()) */
-	ret = ctx->linked && ctx->stop != PT_STOP_NONE && !ctx->listening ? 0 : -ESRCH;
-	spin_unlock(&pt_lock);
-	if (ret || fatal_signal_pending(ctx->tracee))
+	if (!recorded) {
+		spin_lock(&pt_lock);
+		recorded = __pt_stop_recorded(ctx);
+		spin_unlock(&pt_lock);
+	}
+	if (!recorded || fatal_signal_pending(ctx->tracee))
 		return -ESRCH;
 	ret = utrace_prepare_examine(ctx->tracee, ctx->engine, &exam);
 	if (ret == -EINVAL || ret == -EAGAIN)
@@ -1563,15 +1586,16 @@ static int pt_stop_settled(struct pt_ctx *ctx)
  * then sleeps of a jiffy), or held there by another engine's report (a
  * /dev/utrace engine that does not reply) for as long as that lasts: the
  * wait is killable and gives up with ESRCH after PT_SETTLE_JIFFIES, as
- * for a tracee that is not stopped.
+ * for a tracee that is not stopped.  @recorded: __pt_stop_recorded() was
+ * true when the caller looked (pt_find_recorded()), else it is looked at.
  */
-int pt_check_stopped(struct pt_ctx *ctx)
+int pt_check_stopped(struct pt_ctx *ctx, bool recorded)
 {
 	unsigned int i;
 	int ret;
 
 	for (i = 0;; i++) {
-		ret = pt_stop_settled(ctx);
+		ret = pt_stop_settled(ctx, recorded && !i);
 		if (ret != -EAGAIN)
 			return ret;
 		if (fatal_signal_pending(current) || i >= PT_SETTLE_SPINS + PT_SETTLE_JIFFIES)
@@ -1676,13 +1700,17 @@ static void pt_resume_signal(struct pt_ctx *ctx, enum pt_stop stop, int sig)
 	}
 }
 
-/* Leave the stop: what wait saw is gone.  Returns the stop it was. */
-static enum pt_stop pt_end_stop(struct pt_ctx *ctx)
+/*
+ * Leave the stop: what wait saw is gone.  Returns the stop it was, and in
+ * *@code its siginfo's si_code (an event stop's event).
+ */
+static enum pt_stop pt_end_stop(struct pt_ctx *ctx, int *code)
 {
 	enum pt_stop stop;
 
 	spin_lock(&pt_lock);
 	stop = ctx->stop;
+	*code = ctx->info.si_code;
 	ctx->stop = PT_STOP_NONE;
 	ctx->exit_code = 0;
 	ctx->have_info = false;
@@ -1690,43 +1718,23 @@ static enum pt_stop pt_end_stop(struct pt_ctx *ctx)
 	return stop;
 }
 
-/*
- * Whether the tracee's stop is inside a system call, before its exit: a
- * syscall-entry stop or a fork, vfork or clone event stop.  A step turned on
- * there traps at the call's exit (the core turns it on at once).
- */
-static bool pt_stop_in_syscall(struct pt_ctx *ctx)
+/* Whether @stop with @code is PTRACE_EVENT @event's stop. */
+static bool pt_stop_is_event(enum pt_stop stop, int code, int event)
 {
-	bool in;
-
-	spin_lock(&pt_lock);
-	switch (ctx->stop) {
-	case PT_STOP_SYSCALL_ENTRY:
-		in = true;
-		break;
-	case PT_STOP_EVENT:
-		in = ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_FORK << 8)) ||
-		     ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_VFORK << 8)) ||
-		     ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_CLONE << 8));
-		break;
-	default:
-		in = false;
-		break;
-	}
-	spin_unlock(&pt_lock);
-	return in;
+	return stop == PT_STOP_EVENT && code == (SIGTRAP | (event << 8));
 }
 
-/* Whether the tracee's stop is PTRACE_EVENT_VFORK_DONE's. */
-static bool pt_stop_is_vfork_done(struct pt_ctx *ctx)
+/*
+ * Whether a stop (@stop, @code: pt_end_stop()) is inside a system call,
+ * before its exit: a syscall-entry stop or a fork, vfork or clone event
+ * stop.  A step turned on there traps at the call's exit (the core turns
+ * it on at once).
+ */
+static bool pt_stop_in_syscall(enum pt_stop stop, int code)
 {
-	bool is;
-
-	spin_lock(&pt_lock);
-	is = ctx->stop == PT_STOP_EVENT &&
-	     ctx->info.si_code == (SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8));
-	spin_unlock(&pt_lock);
-	return is;
+	return stop == PT_STOP_SYSCALL_ENTRY || pt_stop_is_event(stop, code, PTRACE_EVENT_FORK) ||
+	       pt_stop_is_event(stop, code, PTRACE_EVENT_VFORK) ||
+	       pt_stop_is_event(stop, code, PTRACE_EVENT_CLONE);
 }
 
 /*
@@ -1740,7 +1748,7 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	unsigned long events = PT_EVENTS;
 	bool sysemu = false;
 	enum pt_stop stop;
-	int ret;
+	int ret, code;
 
 	if (!valid_signal(data))
 		return -EIO;
@@ -1786,6 +1794,8 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	ret = pt_set_events(ctx, events);
 	if (ret && ret != -EINPROGRESS)
 		return 0;
+	/* One look at the stop: what follows acts on the stop it was. */
+	stop = pt_end_stop(ctx, &code);
 	action = step;
 	/*
 	 * x86: no step trap at the exit of a call that leaves under SYSEMU
@@ -1793,7 +1803,8 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	 * so it is turned on at the resume point, after the exit, where
 	 * report_quiesce answers it.
 	 */
-	if (IS_ENABLED(CONFIG_X86) && sysemu && step != UTRACE_RESUME && pt_stop_in_syscall(ctx))
+	if (IS_ENABLED(CONFIG_X86) && sysemu && step != UTRACE_RESUME &&
+	    pt_stop_in_syscall(stop, code))
 		action = UTRACE_REPORT;
 	/* A VFORK_DONE or late exit stop is still to come (pt_resume_point()). */
 	if (action == UTRACE_RESUME && (READ_ONCE(ctx->vfork_done) || READ_ONCE(ctx->late_exit)))
@@ -1804,7 +1815,7 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 	 * (VFORK_DONE is made at its exit report or later): the exit stop is
 	 * made at the resume point (pt_resume_point()).
 	 */
-	if (pt_stop_is_vfork_done(ctx)) {
+	if (pt_stop_is_event(stop, code, PTRACE_EVENT_VFORK_DONE)) {
 		WRITE_ONCE(ctx->late_exit, request == PTRACE_SYSCALL);
 		/* report_single_step(): no trap under SYSEMU */
 		WRITE_ONCE(ctx->step_trap, step != UTRACE_RESUME && !sysemu);
@@ -1812,7 +1823,6 @@ static long pt_resume(struct pt_ctx *ctx, long request, unsigned long data)
 		if (request == PTRACE_SYSCALL || ctx->step_trap)
 			action = UTRACE_REPORT;
 	}
-	stop = pt_end_stop(ctx);
 	pt_resume_signal(ctx, stop, data);
 	/*
 	 * The stop is over: ptrace_resume() cannot fail once
@@ -2339,6 +2349,7 @@ static long pt_sys_ptrace(long request, long pid, unsigned long addr, unsigned l
 {
 	struct task_struct *child;
 	struct pt_ctx *ctx;
+	bool recorded;
 	long ret;
 
 	if (request == PTRACE_TRACEME) {
@@ -2356,12 +2367,12 @@ static long pt_sys_ptrace(long request, long pid, unsigned long addr, unsigned l
 		ret = pt_attach(child, request, addr, data);
 		goto out_put;
 	}
-	ctx = pt_find(child, current);
+	ctx = pt_find_recorded(child, current, &recorded);
 	ret = -ESRCH;
 	if (!ctx)
 		goto out_put;
 	if (request != PTRACE_KILL && request != PTRACE_INTERRUPT)
-		ret = pt_check_stopped(ctx);
+		ret = pt_check_stopped(ctx, recorded);
 	else
 		ret = 0;
 	if (!ret)

@@ -195,7 +195,7 @@ long pt_wait(const struct pt_regs *regs, int kind);
 #define PT_WAITPID	2
 void pt_unlink_put(struct pt_ctx *ctx);
 int pt_detach_engine(struct pt_ctx *ctx);
-int pt_check_stopped(struct pt_ctx *ctx);
+int pt_check_stopped(struct pt_ctx *ctx, bool recorded);
 /*
  * A request's wait for its tracee's stop (pt_check_stopped()), and the
  * wait's for a stop not reached yet: PT_SETTLE_SPINS cond_resched() rounds

@@ -59,8 +59,6 @@ struct pt_wait_opts {
 	uid_t uid;
 	struct task_struct *task;	/* referenced, for rusage */
 	struct pt_ctx *reap;	/* dead non-child to unlink, engine referenced */
-	struct pt_ctx *stopped;	/* its stop was found, engine referenced */
-	int stop_code;		/* that stop's exit_code, taken once it is settled */
 };
 
 /*
@@ -172,15 +170,14 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 	if (ctx->exit_code && !ctx->listening) {
 		/*
 		 * wait_task_stopped(), ptrace: no WUNTRACED needed, not
-		 * LISTENING.  Taken (pt_wait_take_stop()) once the
-		 * tracee is really in it.
+		 * LISTENING; the tracee is really in it.  Consumed unless
+		 * WNOWAIT, before the report is copied out, as natively.
 		 */
 		wo->cause = CLD_TRAPPED;
 		wo->status = ctx->exit_code;
 		wo->stat = (ctx->exit_code << 8) | 0x7f;
-		wo->stop_code = ctx->exit_code;
-		utrace_engine_get(ctx->engine);
-		wo->stopped = ctx;
+		if (!(wo->options & WNOWAIT))
+			ctx->exit_code = 0;
 	} else if (ctx->dead && (wo->options & WEXITED) && pt_dead_ready(ctx, settling)) {
 		int st = pt_dead_status(ctx, p);
 
@@ -240,35 +237,6 @@ static bool pt_wait_consider(struct pt_wait_opts *wo, bool *have, bool *tracer, 
 	}
 	rcu_read_unlock();
 	return found;
-}
-
-/*
- * The stop pt_wait_consider() found is reported if it is still there: it
- * is consumed unless WNOWAIT (another thread of the group may have taken
- * it meanwhile).
- */
-static bool pt_wait_take_stop(struct pt_wait_opts *wo)
-{
-	struct pt_ctx *ctx = wo->stopped;
-	bool ok;
-
-	spin_lock(&pt_lock);
-	ok = ctx->linked && ctx->exit_code == wo->stop_code && !ctx->listening;
-	if (ok && !(wo->options & WNOWAIT))
-		ctx->exit_code = 0;
-	spin_unlock(&pt_lock);
-	return ok;
-}
-
-/* Forget what pt_wait_consider() found (a stop not reported after all). */
-static void pt_wait_forget(struct pt_wait_opts *wo)
-{
-	if (wo->task)
-		put_task_struct(wo->task);
-	wo->task = NULL;
-	if (wo->stopped)
-		utrace_engine_put(wo->stopped->engine);
-	wo->stopped = NULL;
 }
 
 #ifdef CONFIG_IA32_EMULATION
@@ -620,17 +588,12 @@ long pt_wait(const struct pt_regs *regs, int kind)
 		WRITE_ONCE(w.woken, false);
 		/* Clear before looking: a wakeup after the look sets it again. */
 		smp_mb();
-		found = pt_wait_consider(&wo, &have, &tracer, &settling);
 		/*
 		 * ptrace_stop() notifies once in TASK_TRACED, and the wait
 		 * reports a tracee in it, on its CPU or not: the stop found is
 		 * one the tracee is in (pt_wait_consider_one()).
 		 */
-		if (found && wo.stopped && !pt_wait_take_stop(&wo)) {
-			/* Taken by another thread: look again. */
-			pt_wait_forget(&wo);
-			continue;
-		}
+		found = pt_wait_consider(&wo, &have, &tracer, &settling);
 		if (found) {
 			ret = pt_wait_report(&wo, regs, kind);
 			break;
@@ -721,7 +684,8 @@ long pt_wait(const struct pt_regs *regs, int kind)
 	}
 
 	remove_wait_queue(&current->signal->wait_chldexit, &w.entry);
-	pt_wait_forget(&wo);
+	if (wo.task)
+		put_task_struct(wo.task);
 	if (wo.reap) {
 		pt_unlink_put(wo.reap);
 		pt_detach_engine(wo.reap);
