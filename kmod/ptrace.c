@@ -415,6 +415,24 @@ static void pt_group_uncache(struct pt_group *g)
 		cmpxchg(per_cpu_ptr(&pt_group_slot, cpu), g, NULL);
 }
 
+/*
+ * The relationship each CPU looked up last: a tracer's requests and its
+ * tracee's own lookups find it with no bucket walk.  Filled, read and
+ * emptied (pt_ctx_uncache(), at unlink) under pt_lock, so a slot only
+ * ever holds a linked relationship.
+ */
+static DEFINE_PER_CPU(struct pt_ctx *, pt_ctx_slot);
+
+static void pt_ctx_uncache(struct pt_ctx *ctx)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(pt_ctx_slot, cpu) == ctx)
+			per_cpu(pt_ctx_slot, cpu) = NULL;
+	}
+}
+
 void pt_wake_tracer(struct task_struct *p, struct task_struct *tracer)
 {
 	__wake_up_sync_key(&tracer->signal->wait_chldexit, TASK_INTERRUPTIBLE, p);
@@ -448,6 +466,7 @@ static bool pt_unlink(struct pt_ctx *ctx)
 	if (!ctx->linked)
 		return false;
 	rhashtable_remove_fast(&pt_tracees, &ctx->hnode, pt_tracee_params);
+	pt_ctx_uncache(ctx);
 	list_del_rcu(&ctx->node);
 	if (!--g->count) {
 		rhashtable_remove_fast(&pt_groups, &g->hnode, pt_group_params);
@@ -592,8 +611,13 @@ int pt_detach_engine(struct pt_ctx *ctx)
 /* The relationship of @tracee (with @tracer, or any if NULL).  pt_lock held. */
 static struct pt_ctx *__pt_lookup(struct task_struct *tracee, struct task_struct *tracer)
 {
-	struct pt_ctx *ctx = rhashtable_lookup_fast(&pt_tracees, &tracee, pt_tracee_params);
+	struct pt_ctx *ctx = __this_cpu_read(pt_ctx_slot);
 
+	if (!ctx || ctx->tracee != tracee) {
+		ctx = rhashtable_lookup_fast(&pt_tracees, &tracee, pt_tracee_params);
+		if (ctx)
+			__this_cpu_write(pt_ctx_slot, ctx);
+	}
 	if (ctx && tracer && ctx->tracer != tracer)
 		return NULL;
 	return ctx;

@@ -141,8 +141,12 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 
 	if ((wo->options & __WNOTHREAD) && ctx->tracer != current)
 		return false;
-	/* By number: a released thread has no ->thread_pid (nor pid). */
-	if (wo->type == PIDTYPE_PID ? pid_vnr(ctx->pid) != wo->nr :
+	/*
+	 * By number: a released thread has no ->thread_pid (nor pid), and
+	 * its number may be another task's now.  The pid the wait names is
+	 * that number in the caller's namespace.
+	 */
+	if (wo->type == PIDTYPE_PID ? ctx->pid != wo->pid && pid_vnr(ctx->pid) != wo->nr :
 	    wo->type != PIDTYPE_MAX && task_pid_type(p, wo->type) != wo->pid)
 		return false;
 	/*
@@ -204,7 +208,7 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 		return false;
 	}
 	rcu_read_lock();
-	wo->pid_nr = pid_vnr(ctx->pid);
+	wo->pid_nr = wo->type == PIDTYPE_PID ? wo->nr : pid_vnr(ctx->pid);
 	wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
 	rcu_read_unlock();
 	get_task_struct(p);
