@@ -2469,7 +2469,8 @@ void utrace_ptrace_exit_tracer(void)
 
 /*
  * The syscall hooks.  The filters run in the ftrace callback and take a
- * module reference for the call they redirect.
+ * module reference for the call they redirect, unless the call never
+ * sleeps here without one (ptrace()'s other requests, below).
  */
 
 /*
@@ -2480,14 +2481,29 @@ void utrace_ptrace_exit_tracer(void)
  * reference and an uncontended rwsem read lock around the kernel's call.
  * No other hook is enabled while nothing is traced (pt_hooks_enable()), and
  * the wait hooks redirect only groups that trace through the backend.
+ *
+ * The other requests take no module reference: they act on a relationship,
+ * and sleep only while they hold its engine (pt_find()), whose release
+ * drops the relationship's reference (pt_release()); without one they
+ * fail with ESRCH at once, and the unload's utrace_fhook_sync() waits for
+ * a task that has not slept.  Once unload has begun they go to the kernel,
+ * as a refused try_module_get() sends the others: a TRACEME made then is
+ * native, and so must be its tracer's requests.  utrace_pt_sys_ptrace()
+ * restarts such a call if the backend went off or unload began meanwhile,
+ * rather than run the kernel's there.
  */
+static bool pt_serves_requests(void)
+{
+	return READ_ONCE(pt_backend) && module_is_live(THIS_MODULE);
+}
+
 bool pt_filter(unsigned long arg0)
 {
 	const struct pt_regs *regs = (const struct pt_regs *)arg0;
 
-	if (!READ_ONCE(pt_backend) && !pt_request_links(pt_arg(regs, 0)))
-		return false;
-	return try_module_get(THIS_MODULE);
+	if (pt_request_links(pt_arg(regs, 0)))
+		return try_module_get(THIS_MODULE);
+	return pt_serves_requests();
 }
 
 /*
@@ -2877,12 +2893,8 @@ static long pt_orig_ptrace(const struct pt_regs *regs)
  * switching on waits for it (pt_switch_on()).  False if the backend is on
  * after all (switched on meanwhile): the caller serves the call.
  */
-static bool pt_native_link(const struct pt_regs *regs, long request, long *ret)
+static bool pt_native_link(const struct pt_regs *regs, long *ret)
 {
-	if (!pt_request_links(request)) {
-		*ret = pt_orig_ptrace(regs);
-		return true;
-	}
 	if (down_read_killable(&pt_switch_rwsem)) {
 		*ret = -EINTR;	/* SIGKILL: the caller does not return */
 		return true;
@@ -2901,7 +2913,16 @@ long utrace_pt_sys_ptrace(const struct pt_regs *regs)
 	long request = pt_arg(regs, 0);
 	long ret;
 
-	if (READ_ONCE(pt_backend) || !pt_native_link(regs, request, &ret))
+	if (!pt_request_links(request)) {
+		/* No module reference (pt_filter()). */
+		if (pt_serves_requests())
+			return pt_sys_ptrace(request, pt_arg(regs, 1), pt_arg(regs, 2),
+					     pt_arg(regs, 3));
+		/* Switched off or unloading since the filter: the kernel's, by a restart. */
+		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+		return -ERESTARTNOINTR;
+	}
+	if (READ_ONCE(pt_backend) || !pt_native_link(regs, &ret))
 		ret = pt_sys_ptrace(request, pt_arg(regs, 1), pt_arg(regs, 2), pt_arg(regs, 3));
 	module_put(THIS_MODULE);
 	return ret;

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -487,6 +488,39 @@ void check_module_state(std::vector<std::string> &problems, std::chrono::millise
 	            bound))
 		problems.push_back("slab objects " + format_slabs(now) + ", at the start " +
 		                   format_slabs(baseline().slabs));
+}
+
+int traceme_cycle(int calls)
+{
+	const pid_t parent = ::getpid();
+	const pid_t c = ::fork();
+	if (c == 0) {
+		if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+			::_exit(30);
+		::raise(SIGSTOP);
+		for (int i = 0; i < calls; i++)
+			if (::syscall(SYS_getppid) != parent)
+				::_exit(31);
+		::_exit(0);
+	}
+	int st = 0;
+	if (::waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+		return 40;
+	if (::ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
+		return 41;
+	int stops = 0;
+	for (;;) {
+		if (::ptrace(PTRACE_SYSCALL, c, 0, 0) != 0)
+			return 42;
+		if (::waitpid(c, &st, __WALL) != c)
+			return 43;
+		if (WIFEXITED(st))
+			return WEXITSTATUS(st) == 0 && stops >= 2 * calls ? 0 : 44;
+		if (WIFSIGNALED(st))
+			return 45;
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
+			stops++;
+	}
 }
 
 int set_backend(bool on)

@@ -132,6 +132,10 @@ inline constexpr const char *kBackendParam = "/sys/module/utrace/parameters/ptra
 int set_backend(bool on);
 bool backend_on();
 long ptrace_tracees();
+// A PTRACE_TRACEME child run to its end with PTRACE_SYSCALL: 0 if every
+// request worked and the child exited 0 after at least 2 * @calls stops;
+// 40-45: a ptrace request or wait failed (see common.cpp).
+int traceme_cycle(int calls);
 
 // Small file helpers.
 std::string read_file(const std::string &path);

@@ -612,41 +612,6 @@ TEST_F(StressTest, PtraceAttachDetachRacesOnAMultiThreadedTracee)
 namespace
 {
 
-// A PTRACE_TRACEME child run to its end with PTRACE_SYSCALL: 0 if every
-// request worked and the child exited 0 after at least 2 * @calls stops.
-int traceme_cycle(int calls)
-{
-	const pid_t parent = ::getpid();
-	const pid_t c = ::fork();
-	if (c == 0) {
-		if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
-			::_exit(30);
-		::raise(SIGSTOP);
-		for (int i = 0; i < calls; i++)
-			if (::syscall(SYS_getppid) != parent)
-				::_exit(31);
-		::_exit(0);
-	}
-	int st = 0;
-	if (::waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
-		return 40;
-	if (::ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0)
-		return 41;
-	int stops = 0;
-	for (;;) {
-		if (::ptrace(PTRACE_SYSCALL, c, 0, 0) != 0)
-			return 42;
-		if (::waitpid(c, &st, __WALL) != c)
-			return 43;
-		if (WIFEXITED(st))
-			return WEXITSTATUS(st) == 0 && stops >= 2 * calls ? 0 : 44;
-		if (WIFSIGNALED(st))
-			return 45;
-		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
-			stops++;
-	}
-}
-
 // The first line of /proc/PID/status that starts with @key ("State:"), its
 // value alone; "?" if none.
 std::string status_field(pid_t pid, const std::string &key)

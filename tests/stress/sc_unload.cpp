@@ -4,12 +4,15 @@
 // a tight loop with syscall-entry/exit events on, blocked in a call, stopped,
 // single-stepped, reporting to a user engine, with /dev/utrace opened,
 // used and closed while the unload is attempted.  Unload while the ptrace
-// backend has tracees is refused (EBUSY) and leaves everything working.
+// backend has tracees is refused (EBUSY) and leaves everything working, and
+// unload between ptrace requests that hold no module reference of their
+// own lets every one of them finish.
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <memory>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -500,6 +503,146 @@ TEST_F(StressTest, UnloadIsRefusedWhileTheBackendHasTracees)
 	} while (!b.over());
 	report(n);
 	expect_none(f, "unload with tracees");
+}
+
+namespace
+{
+
+// A PTRACE_TRACEME child killed with PTRACE_KILL at its first stop: 0 if
+// the request worked and the child died of SIGKILL.  The request holds the
+// relationship's engine, whose release may drop the module's last
+// reference before the request returns.
+int traceme_kill()
+{
+	const pid_t c = ::fork();
+	if (c == 0) {
+		if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+			::_exit(30);
+		::raise(SIGSTOP);
+		::_exit(0);
+	}
+	int st = 0;
+	if (::waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st))
+		return 46;
+	if (::ptrace(PTRACE_KILL, c, 0, 0) != 0)
+		return 47;
+	if (::waitpid(c, &st, __WALL) != c || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		return 48;
+	return 0;
+}
+
+} // namespace
+
+// ptrace() requests other than TRACEME, ATTACH and SEIZE take no module
+// reference (docs/PTRACE.md): they sleep only while they hold their
+// relationship's engine, or fail with ESRCH first.  The module is unloaded
+// and loaded again and again while tracers run TRACEME children through
+// PTRACE_SYSCALL or kill them with PTRACE_KILL (each relationship's end
+// drops a module reference, sometimes from the request itself), and a task
+// asks for requests on a process it does not trace (ESRCH, through the
+// backend or natively).  Every call keeps its result across the unloads,
+// and the debug kernel sees no use of the module's text or data after it.
+// The tracers pause (between cycles) for the backend's switch, which a
+// native relationship refuses, and for an unload that found no moment
+// without a relationship in 3 s (the debug kernel's cycles are slow).
+TEST_F(StressTest, UnloadBetweenPtraceRequestsThatHoldNoModuleReference)
+{
+	Counters n;
+	Failures f;
+	const Budget b = budget(0.5);
+	auto *stop = shared_new<std::atomic<bool>>();
+	auto *hold = shared_new<std::atomic<bool>>();
+	auto *busy = shared_new<std::atomic<int>>();
+	auto *cycles = shared_new<std::atomic<uint64_t>>();
+	auto *strays = shared_new<std::atomic<uint64_t>>();
+	const pid_t self = ::getpid();
+	std::vector<pid_t> workers;
+	for (int i = 0; i < 2; i++)
+		workers.push_back(fork_child([stop, hold, busy, cycles, i] {
+			while (!stop->load()) {
+				busy->fetch_add(1);
+				if (hold->load()) {
+					busy->fetch_sub(1);
+					std::this_thread::sleep_for(1ms);
+					continue;
+				}
+				const int err = cycles->load() % 2 == 0 ? traceme_cycle(5 + i)
+				                                        : traceme_kill();
+				busy->fetch_sub(1);
+				if (err)
+					return err;
+				cycles->fetch_add(1);
+				// A pause now and then: a window with no relationship.
+				std::this_thread::sleep_for(
+				        std::chrono::milliseconds(cycles->load() % 3));
+			}
+			return 0;
+		}));
+	workers.push_back(fork_child([stop, strays, self] {
+		while (!stop->load()) {
+			errno = 0;
+			if (::ptrace(PTRACE_SYSCALL, self, 0, 0) != -1 || errno != ESRCH)
+				return 70;
+			errno = 0;
+			if (::ptrace(PTRACE_PEEKUSER, self, 0, 0) != -1 || errno != ESRCH)
+				return 71;
+			strays->fetch_add(1);
+		}
+		return 0;
+	}));
+	// Runs @what with the tracers paused between their cycles.
+	const auto paused = [&](const std::function<int()> &what) {
+		hold->store(true);
+		int err = ETIMEDOUT;
+		if (eventually([busy] { return busy->load() == 0; }, 60s))
+			err = what();
+		else
+			f.add("the tracers did not pause: " + std::to_string(busy->load()) +
+			      " busy");
+		hold->store(false);
+		return err;
+	};
+	unsigned rounds = 0;
+	while (!b.over() && f.size() == 0) {
+		if (!reload(f))
+			break;
+		const int on = paused([] { return set_backend(true); });
+		if (on) {
+			f.add(std::string("backend on: ") + std::strerror(on));
+			break;
+		}
+		std::this_thread::sleep_for(20ms);
+		int err = unload(3s, n);
+		if (err == EBUSY || err == EAGAIN) {
+			err = paused([&n] { return unload(30s, n); });
+			n.add("unload.paused");
+		} else if (err == 0) {
+			n.add("unload.racing");
+		}
+		if (err)
+			f.add(std::string("unload: ") + std::strerror(err) + ", refcnt " +
+			      std::to_string(module_refcnt()) + ", ptrace_tracees " +
+			      std::to_string(ptrace_tracees()));
+		rounds++;
+	}
+	stop->store(true);
+	for (const pid_t w : workers) {
+		const auto st = wait_bounded(w, 30s);
+		if (!st || describe_status(*st) != "exited 0")
+			f.add("worker " + std::to_string(w) + ": " +
+			      (st ? describe_status(*st) : describe_task(w)) +
+			      " (40-48: a ptrace request or wait failed, 70-71: a stray request "
+			      "did not fail with ESRCH)");
+		if (!st)
+			kill_and_reap(w, 10s);
+	}
+	reload(f);
+	n.add("rounds", rounds);
+	n.add("cycles", cycles->load());
+	n.add("stray_requests", strays->load());
+	report(n);
+	expect_none(f, "unload between requests");
+	EXPECT_GT(n.get("unloads"), 0U) << "no unload got through";
 }
 
 } // namespace stress
