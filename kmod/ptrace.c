@@ -2200,10 +2200,44 @@ static long pt_examine(struct pt_ctx *ctx, long request, unsigned long addr, uns
 	return ret;
 }
 
+/*
+ * The siginfo requests, apart from pt_request(): a local is zeroed where it
+ * is declared (CONFIG_INIT_STACK_ALL_ZERO), and a siginfo there cost every
+ * request, PTRACE_SYSCALL's too, 48 bytes of stores.
+ */
+static long pt_getsiginfo(struct pt_ctx *ctx, unsigned long data)
+{
+	kernel_siginfo_t info;
+	long ret;
+
+	spin_lock(&pt_lock);
+	ret = ctx->have_info ? 0 : -EINVAL;
+	info = ctx->info;
+	spin_unlock(&pt_lock);
+	if (!ret)
+		ret = pt_siginfo_to_user(data, &info);
+	return ret;
+}
+
+static long pt_setsiginfo(struct pt_ctx *ctx, unsigned long data)
+{
+	kernel_siginfo_t info;
+	long ret;
+
+	ret = pt_siginfo_from_user(&info, data);
+	if (ret)
+		return ret;
+	spin_lock(&pt_lock);
+	ret = ctx->have_info ? 0 : -EINVAL;
+	if (!ret)
+		ctx->info = info;
+	spin_unlock(&pt_lock);
+	return ret;
+}
+
 static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, unsigned long data)
 {
 	struct task_struct *child = ctx->tracee;
-	kernel_siginfo_t info;
 	long ret;
 
 	switch (request) {
@@ -2223,28 +2257,13 @@ static long pt_request(struct pt_ctx *ctx, long request, unsigned long addr, uns
 		return ret;
 	case PTRACE_GETEVENTMSG:
 		spin_lock(&pt_lock);
-		info.si_signo = 0;
 		ret = ctx->eventmsg;
 		spin_unlock(&pt_lock);
 		return pt_put_eventmsg(ret, data);
 	case PTRACE_GETSIGINFO:
-		spin_lock(&pt_lock);
-		ret = ctx->have_info ? 0 : -EINVAL;
-		info = ctx->info;
-		spin_unlock(&pt_lock);
-		if (!ret)
-			ret = pt_siginfo_to_user(data, &info);
-		return ret;
+		return pt_getsiginfo(ctx, data);
 	case PTRACE_SETSIGINFO:
-		ret = pt_siginfo_from_user(&info, data);
-		if (ret)
-			return ret;
-		spin_lock(&pt_lock);
-		ret = ctx->have_info ? 0 : -EINVAL;
-		if (!ret)
-			ctx->info = info;
-		spin_unlock(&pt_lock);
-		return ret;
+		return pt_setsiginfo(ctx, data);
 	case PTRACE_GET_SYSCALL_INFO:
 		return pt_examine(ctx, request, addr, data);
 	case PTRACE_INTERRUPT:
@@ -2911,20 +2930,18 @@ static bool pt_native_link(const struct pt_regs *regs, long *ret)
 long utrace_pt_sys_ptrace(const struct pt_regs *regs)
 {
 	long request = pt_arg(regs, 0);
+	bool links = pt_request_links(request);	/* else no module reference */
 	long ret;
 
-	if (!pt_request_links(request)) {
-		/* No module reference (pt_filter()). */
-		if (pt_serves_requests())
-			return pt_sys_ptrace(request, pt_arg(regs, 1), pt_arg(regs, 2),
-					     pt_arg(regs, 3));
+	if (!links && !pt_serves_requests()) {
 		/* Switched off or unloading since the filter: the kernel's, by a restart. */
 		set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
 		return -ERESTARTNOINTR;
 	}
-	if (READ_ONCE(pt_backend) || !pt_native_link(regs, &ret))
+	if (!links || READ_ONCE(pt_backend) || !pt_native_link(regs, &ret))
 		ret = pt_sys_ptrace(request, pt_arg(regs, 1), pt_arg(regs, 2), pt_arg(regs, 3));
-	module_put(THIS_MODULE);
+	if (links)
+		module_put(THIS_MODULE);
 	return ret;
 }
 

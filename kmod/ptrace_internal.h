@@ -237,18 +237,41 @@ static inline bool pt_ia32(void)
  * arch: syscall arguments of a pt_regs syscall wrapper.  ia32: bx, cx, dx,
  * si, di, 32 bits each, zero-extended as the kernel's ia32 wrappers take
  * them before casting to the declared type (compat pointers, compat_ulong_t).
+ * Always inline, a switch: no array of the registers is built (and zeroed
+ * first, CONFIG_INIT_STACK_ALL_ZERO) per argument read, which a request
+ * and a wait each did several times.
  */
-static inline unsigned long pt_arg(const struct pt_regs *regs, int i)
+static __always_inline unsigned long pt_arg(const struct pt_regs *regs, int i)
 {
 #ifdef CONFIG_X86_64
-	const unsigned long args[] = { regs->di, regs->si, regs->dx, regs->r10, regs->r8 };
 #ifdef CONFIG_IA32_EMULATION
-	const u32 args32[] = { regs->bx, regs->cx, regs->dx, regs->si, regs->di };
-
-	if (pt_ia32())
-		return args32[i];
+	if (pt_ia32()) {
+		switch (i) {
+		case 0:
+			return (u32)regs->bx;
+		case 1:
+			return (u32)regs->cx;
+		case 2:
+			return (u32)regs->dx;
+		case 3:
+			return (u32)regs->si;
+		default:
+			return (u32)regs->di;
+		}
+	}
 #endif
-	return args[i];
+	switch (i) {
+	case 0:
+		return regs->di;
+	case 1:
+		return regs->si;
+	case 2:
+		return regs->dx;
+	case 3:
+		return regs->r10;
+	default:
+		return regs->r8;
+	}
 #else
 	return regs->gpr[3 + i];
 #endif

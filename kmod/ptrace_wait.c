@@ -305,13 +305,14 @@ static int pt_put_rusage(unsigned long ru, const struct rusage *r)
 static long pt_wait_report(struct pt_wait_opts *wo, const struct pt_regs *regs, int kind)
 {
 	unsigned long ru;
-	struct rusage r;
 	long ret = wo->pid_nr;
 
 	ru = pt_arg(regs, kind == PT_WAITID ? 4 : 3);
 	if (kind == PT_WAITPID)
 		ru = 0;
 	if (ru) {
+		struct rusage r;	/* zeroed here only (CONFIG_INIT_STACK_ALL_ZERO) */
+
 		utrace_kcall(getrusage)(wo->task, RUSAGE_BOTH, &r);
 		if (pt_put_rusage(ru, &r))
 			ret = -EFAULT;
@@ -566,14 +567,44 @@ static bool pt_wait_parse(const struct pt_regs *regs, int kind, struct pt_wait_o
 	return true;
 }
 
+/*
+ * The kernel's own wait, as the caller asked but WNOHANG (the group's own
+ * children), then for the zombie tracee the selector needs __WALL for:
+ * whether it found something, *@ret the call's result or 0 or an error.
+ * Apart from pt_wait(): the registers copied for it are made (and zeroed
+ * first, CONFIG_INIT_STACK_ALL_ZERO) only when the kernel's wait is polled.
+ */
+static noinline bool pt_wait_native(const struct pt_regs *regs, int kind,
+				    const struct pt_wait_opts *wo, long *ret)
+{
+	int opt_arg = kind == PT_WAITID ? 3 : 2;
+	struct pt_regs poll = *regs;
+	bool found;
+
+	pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
+	if (wo->own_child && (wo->options & WSTOPPED))
+		found = pt_poll_children(&poll, kind, wo, ret) > 0;
+	else
+		found = pt_poll_native(&poll, kind, ret) > 0;
+	if (!found && wo->zombie && (*ret == 0 || *ret == -ECHILD)) {
+		/* That zombie tracee, as the tracer sees it: with __WALL. */
+		if (kind == PT_WAITID) {
+			pt_set_arg(&poll, 0, P_PID);
+			pt_set_arg(&poll, 1, wo->zombie);
+		} else {
+			pt_set_arg(&poll, 0, wo->zombie);
+		}
+		pt_set_arg(&poll, opt_arg, pt_arg(&poll, opt_arg) | __WALL);
+		found = pt_poll_native(&poll, kind, ret) > 0;
+	}
+	return found;
+}
+
 long pt_wait(const struct pt_regs *regs, int kind)
 {
 	struct pt_wait_opts wo = {};
 	struct pt_waiter w = {};
-	struct pt_regs poll;
-	int opt_arg = kind == PT_WAITID ? 3 : 2;
 	unsigned int spins = 0, waited = 0;
-	bool polling = false;
 	long ret;
 
 	if (!pt_wait_parse(regs, kind, &wo))
@@ -623,28 +654,7 @@ long pt_wait(const struct pt_regs *regs, int kind)
 			found = false;
 			ret = 0;
 		} else {
-			if (!polling) {
-				poll = *regs;
-				pt_set_arg(&poll, opt_arg, pt_arg(regs, opt_arg) | WNOHANG);
-				polling = true;
-			}
-			if (wo.own_child && (wo.options & WSTOPPED))
-				found = pt_poll_children(&poll, kind, &wo, &ret) > 0;
-			else
-				found = pt_poll_native(&poll, kind, &ret) > 0;
-		}
-		if (!found && wo.zombie && (ret == 0 || ret == -ECHILD)) {
-			/* That zombie tracee, as the tracer sees it: with __WALL. */
-			struct pt_regs z = poll;
-
-			if (kind == PT_WAITID) {
-				pt_set_arg(&z, 0, P_PID);
-				pt_set_arg(&z, 1, wo.zombie);
-			} else {
-				pt_set_arg(&z, 0, wo.zombie);
-			}
-			pt_set_arg(&z, opt_arg, pt_arg(&poll, opt_arg) | __WALL);
-			found = pt_poll_native(&z, kind, &ret) > 0;
+			found = pt_wait_native(regs, kind, &wo, &ret);
 		}
 		if (found)
 			break;

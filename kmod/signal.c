@@ -443,7 +443,6 @@ void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, 
 			   int status)
 {
 	struct sighand_struct *sighand;
-	kernel_siginfo_t info;
 	unsigned long flags;
 
 	sighand = utrace_lock_sighand(parent, &flags);
@@ -452,6 +451,9 @@ void utrace_notify_cldstop(struct task_struct *tsk, struct task_struct *parent, 
 	if (sighand->action[SIGCHLD - 1].sa.sa_handler != SIG_IGN &&
 	    !(sighand->action[SIGCHLD - 1].sa.sa_flags & SA_NOCLDSTOP) &&
 	    !utrace_sig_dropped(parent, SIGCHLD)) {
+		/* Zeroed here only (CONFIG_INIT_STACK_ALL_ZERO): most go unsent. */
+		kernel_siginfo_t info;
+
 		utrace_child_siginfo(&info, tsk, parent, SIGCHLD, why, status, 0, 0);
 		utrace_send_signal_locked(SIGCHLD, &info, parent, PIDTYPE_TGID, false);
 	}
