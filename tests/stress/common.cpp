@@ -490,6 +490,18 @@ void check_module_state(std::vector<std::string> &problems, std::chrono::millise
 		                   format_slabs(baseline().slabs));
 }
 
+pid_t fork_traceme_child()
+{
+	const pid_t c = ::fork();
+	if (c == 0) {
+		if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+			::_exit(30);
+		::raise(SIGSTOP);
+		::_exit(0);
+	}
+	return c;
+}
+
 int traceme_cycle(int calls)
 {
 	const pid_t parent = ::getpid();

@@ -136,6 +136,9 @@ long ptrace_tracees();
 // request worked and the child exited 0 after at least 2 * @calls stops;
 // 40-45: a ptrace request or wait failed (see common.cpp).
 int traceme_cycle(int calls);
+// Forks a child that asks for PTRACE_TRACEME (exit 30 if refused), stops
+// itself with SIGSTOP, then exits 0; returns its pid.
+pid_t fork_traceme_child();
 
 // Small file helpers.
 std::string read_file(const std::string &path);

@@ -858,13 +858,7 @@ int seize_cycles(pid_t t, SwitchTracer *st, const std::atomic<bool> *stop)
 int traceme_cycles(SwitchTracer *st, const std::atomic<bool> *stop)
 {
 	for (uint64_t i = 0; !stop->load(); i++) {
-		const pid_t c = ::fork();
-		if (c == 0) {
-			if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
-				::_exit(30);
-			::raise(SIGSTOP);
-			::_exit(0);
-		}
+		const pid_t c = fork_traceme_child();
 		int status = 0;
 		if (wait_stop(c, 10s, &status) != 0 || !WIFSTOPPED(status) ||
 		    WSTOPSIG(status) != SIGSTOP) {

@@ -514,13 +514,7 @@ namespace
 // reference before the request returns.
 int traceme_kill()
 {
-	const pid_t c = ::fork();
-	if (c == 0) {
-		if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
-			::_exit(30);
-		::raise(SIGSTOP);
-		::_exit(0);
-	}
+	const pid_t c = fork_traceme_child();
 	int st = 0;
 	if (::waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st))
 		return 46;
