@@ -55,6 +55,10 @@ void add_script_command(CLI::App &app)
 			std::vector<std::string> args(words.rbegin(), words.rend());
 			try {
 				sub->parse(args);
+			} catch (const CLI::Success &e) {
+				// --help or --version: printed, as on the command line.
+				(void)sub->exit(e);
+				continue;
 			} catch (const CLI::ParseError &e) {
 				throw utrace::Error(EINVAL, where + ": " + e.what());
 			} catch (const utrace::Error &e) {
