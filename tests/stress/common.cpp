@@ -490,19 +490,7 @@ void check_module_state(std::vector<std::string> &problems, std::chrono::millise
 		                   format_slabs(baseline().slabs));
 }
 
-pid_t fork_traceme_child()
-{
-	const pid_t c = ::fork();
-	if (c == 0) {
-		if (::ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
-			::_exit(30);
-		::raise(SIGSTOP);
-		::_exit(0);
-	}
-	return c;
-}
-
-int traceme_cycle(int calls)
+pid_t fork_traceme_child(int calls)
 {
 	const pid_t parent = ::getpid();
 	const pid_t c = ::fork();
@@ -515,6 +503,12 @@ int traceme_cycle(int calls)
 				::_exit(31);
 		::_exit(0);
 	}
+	return c;
+}
+
+int traceme_cycle(int calls)
+{
+	const pid_t c = fork_traceme_child(calls);
 	int st = 0;
 	if (::waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
 		return 40;

@@ -137,8 +137,9 @@ long ptrace_tracees();
 // 40-45: a ptrace request or wait failed (see common.cpp).
 int traceme_cycle(int calls);
 // Forks a child that asks for PTRACE_TRACEME (exit 30 if refused), stops
-// itself with SIGSTOP, then exits 0; returns its pid.
-pid_t fork_traceme_child();
+// itself with SIGSTOP, makes @calls getppid() calls (exit 31 if one does
+// not return this process), then exits 0; returns its pid.
+pid_t fork_traceme_child(int calls = 0);
 
 // Small file helpers.
 std::string read_file(const std::string &path);
