@@ -1324,11 +1324,16 @@ void Worker::do_ring_map(unsigned slot)
 		__atomic_store_n(&h->tail, bad, __ATOMIC_RELEASE);
 		const ssize_t n = ::read(s.ring, buf_, sizeof(utrace_record));
 		const int rerr = n < 0 ? errno : 0;
-		check(OpRingMap, rerr, "ring read past a foreign tail");
 		// A child's record may come between our look at the head and the
-		// read: a tail one past the old head is then a valid one.
+		// read: a tail one past the old head is then a valid one, and the
+		// read answers as on any ring: a record, EAGAIN if the tail is the
+		// head (non-blocking descriptor), 0 if the ring's file is closed.
 		const uint64_t now = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
 		const bool became_valid = now - bad <= s.ring_records;
+		if (became_valid && (rerr == 0 || rerr == EAGAIN))
+			hist.add(OpRingRead, rerr);
+		else
+			check(OpRingMap, rerr, "ring read past a foreign tail");
 		if (rerr != EIO && !became_valid)
 			die("ring read with tail %llu, head %llu: %zd, errno %d, not EIO",
 			    static_cast<unsigned long long>(bad),
