@@ -749,6 +749,36 @@ SCENARIO(pidns_init_signal_dropped, "a traced pid namespace init: SIGTERM stops 
 	t.wait(c);
 }
 
+SCENARIO(pidns_trap_siginfo, "a traced pid namespace init: the siginfo of its syscall and "
+                             "exit event stops names it as it sees itself (si_pid 1)")
+{
+	fflush(nullptr);
+	pid_t c = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0));
+	if (c == 0) {
+		::ptrace(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		syscall(SYS_getppid);
+		_exit(16);
+	}
+	if (c < 0) {
+		t.value("clone(CLONE_NEWPID)", errno_name(errno));
+		return;
+	}
+	t.name(c, "ns-init");
+	t.wait(c);
+	t.ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT);
+	for (int stop = 0; stop < 2; stop++) {
+		t.ptrace(PTRACE_SYSCALL, c);
+		t.wait(c);
+		t.siginfo(c);
+	}
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c);
+	t.siginfo(c);
+	t.ptrace(PTRACE_CONT, c);
+	t.wait(c);
+}
+
 // ---- hardware breakpoints (arch ptrace)
 
 #if defined(__x86_64__)
