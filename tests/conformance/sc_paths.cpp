@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <dirent.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -714,13 +715,29 @@ SCENARIO(sigtstp_orphaned_pgrp, "SIGTSTP to a tracee in an orphaned process grou
 	t.wait(c);
 }
 
+// The init of a new pid namespace, named ns-init, running @body (which
+// exits); -1, recorded, if the clone is refused.
+static pid_t pidns_init(Trace &t, const std::function<void()> &body)
+{
+	fflush(nullptr);
+	pid_t c = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0));
+	if (c == 0) {
+		body();
+		_exit(99);
+	}
+	if (c < 0) {
+		t.value("clone(CLONE_NEWPID)", errno_name(errno));
+		return -1;
+	}
+	t.name(c, "ns-init");
+	return c;
+}
+
 SCENARIO(pidns_init_signal_dropped, "a traced pid namespace init: SIGTERM stops it, resumed with "
                                     "it, it is dropped (SIGNAL_UNKILLABLE), init runs on")
 {
 	Pipe p;
-	fflush(nullptr);
-	pid_t c = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0));
-	if (c == 0) {
+	pid_t c = pidns_init(t, [&] {
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -731,12 +748,9 @@ SCENARIO(pidns_init_signal_dropped, "a traced pid namespace init: SIGTERM stops 
 		raise(SIGSTOP);
 		p.take();
 		_exit(15);
-	}
-	if (c < 0) {
-		t.value("clone(CLONE_NEWPID)", errno_name(errno));
+	});
+	if (c < 0)
 		return;
-	}
-	t.name(c, "ns-init");
 	t.wait(c);
 	t.ptrace(PTRACE_CONT, c);
 	t.wait_blocked(c, SYS_read);
@@ -752,19 +766,14 @@ SCENARIO(pidns_init_signal_dropped, "a traced pid namespace init: SIGTERM stops 
 SCENARIO(pidns_trap_siginfo, "a traced pid namespace init: the siginfo of its syscall and "
                              "exit event stops names it as it sees itself (si_pid 1)")
 {
-	fflush(nullptr);
-	pid_t c = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0));
-	if (c == 0) {
+	pid_t c = pidns_init(t, [] {
 		::ptrace(PTRACE_TRACEME, 0, 0, 0);
 		raise(SIGSTOP);
 		syscall(SYS_getppid);
 		_exit(16);
-	}
-	if (c < 0) {
-		t.value("clone(CLONE_NEWPID)", errno_name(errno));
+	});
+	if (c < 0)
 		return;
-	}
-	t.name(c, "ns-init");
 	t.wait(c);
 	t.ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT);
 	for (int stop = 0; stop < 2; stop++) {
