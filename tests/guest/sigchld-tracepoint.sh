@@ -17,16 +17,23 @@ t=/sys/kernel/tracing
 [ -e $t/trace ] || mount -t tracefs nodev $t
 ev=$t/events/signal/signal_generate
 
-# strace's own SIGCHLD disposition: default, not blocked, not caught.
-strace -o /dev/null sleep 1 &
-sleep 0.3
-tr=$(pgrep -n -x strace) || fail "no strace running"
+# strace's own SIGCHLD disposition: default, not blocked, not caught.  It
+# is read while strace traces a sleep that ends only when killed: once the
+# sleep is exec'd, strace has set up its signals, and it cannot be gone
+# before its status is read (a timed sleep could be, on a slow host).
+strace -o /dev/null sleep 1000 &
+tr=$!
+until pgrep -P $tr -x sleep >/dev/null; do
+	kill -0 $tr 2>/dev/null || fail "strace ended before its sleep ran"
+	sleep 0.1
+done
 bit=$((1 << 16))
 for f in SigBlk SigIgn SigCgt; do
 	m=$(sed -n "s/^$f:[[:space:]]*//p" /proc/$tr/status)
 	[ $((0x$m & bit)) -eq 0 ] || fail "strace's SIGCHLD is in $f ($m): the test needs it default"
 done
-wait
+pkill -KILL -P $tr -x sleep
+wait $tr || true
 
 # events OUT: strace -f of a command that forks and waits, with the
 # signal_generate event on for SIGCHLD; OUT gets "code grp res" per event
