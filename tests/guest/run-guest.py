@@ -446,8 +446,18 @@ def build_initramfs(args, env, path):
 DEBUG_APPEND = "panic_on_warn=1 panic_print=0x20 kmemleak=on"
 
 
+# Every guest: an oops panics, and so do the kernel's reports of a kernel
+# that no longer progresses (a soft lockup, a task hung past 30 s, an RCU
+# stall), each of which fails the run anyway.  The panic ends the guest at
+# once (panic=-1 with qemu's -no-reboot) with the report on the console, where
+# a livelocked guest would otherwise spin until the run's timeout (7680 s for
+# the debug core group) with nothing to show for it.
+COMMON_APPEND = "loglevel=4 panic=-1 oops=panic nokaslr softlockup_panic=1 " \
+    "hung_task_panic=1 sysctl.kernel.panic_on_rcu_stall=1"
+
+
 def qemu_command(args, env, initrd, outdir):
-    common_append = "loglevel=4 panic=-1 oops=panic nokaslr"
+    common_append = COMMON_APPEND
     if args.kernel == "debug":
         common_append += " " + DEBUG_APPEND
     if args.arch == "x86_64":
