@@ -972,6 +972,30 @@ static void pt_trap_info(kernel_siginfo_t *info, int code)
 }
 
 /*
+ * The stop's siginfo (pt_lock held).  A trap's is completed here, when a
+ * request first needs it, as pt_trap_info() would have made it in the
+ * tracee: its pid and uid as it sees them, which cannot change while it
+ * is stopped.  Most stops are resumed without a look at it.
+ */
+static const kernel_siginfo_t *pt_info(struct pt_ctx *ctx)
+{
+	struct task_struct *t = ctx->tracee;
+	int code = ctx->info.si_code;
+
+	if (ctx->info_lazy) {
+		clear_siginfo(&ctx->info);
+		ctx->info.si_signo = SIGTRAP;
+		ctx->info.si_code = code;
+		rcu_read_lock();
+		ctx->info.si_pid = task_pid_nr_ns(t, task_active_pid_ns(t));
+		ctx->info.si_uid = from_kuid_munged(task_cred_xxx(t, user_ns), task_uid(t));
+		rcu_read_unlock();
+		ctx->info_lazy = false;
+	}
+	return &ctx->info;
+}
+
+/*
  * What a callback that does not stop answers: the step of the last resume
  * request (the core stops stepping at a report nobody answers with a step),
  * else UTRACE_RESUME.
@@ -999,8 +1023,8 @@ static int pt_group_status(struct task_struct *t, int signr)
 /*
  * Record a stop of @tracee (in it, or stopped) of @kind that wait reports
  * as @exit_code, with @info for GETSIGINFO (NULL: EINVAL, as a group stop
- * of an attached tracee; PT_TRAP_INFO: pt_trap_info() of @exit_code, made
- * in place by the tracee), and tell the tracer: CLD_STOPPED for group stops
+ * of an attached tracee; PT_TRAP_INFO: pt_trap_info() of @exit_code, which
+ * pt_info() completes when asked), and tell the tracer: CLD_STOPPED for group stops
  * and PTRACE_EVENT_STOP, else CLD_TRAPPED.  False if the relationship is
  * gone.
  */
@@ -1020,10 +1044,13 @@ static bool pt_record_stop(struct pt_ctx *ctx, struct task_struct *tracee, enum 
 	ctx->stop = kind;
 	ctx->exit_code = exit_code;
 	ctx->have_info = !!info;
-	if (info == PT_TRAP_INFO)
-		pt_trap_info(&ctx->info, exit_code);
-	else if (info)
+	ctx->info_lazy = info == PT_TRAP_INFO;
+	if (info == PT_TRAP_INFO) {
+		ctx->info.si_signo = SIGTRAP;
+		ctx->info.si_code = exit_code;
+	} else if (info) {
 		ctx->info = *info;
+	}
 	ctx->eventmsg = msg;
 	/* Any stop consumes a pending INTERRUPT (ptrace_stop()). */
 	ctx->interrupt = false;
@@ -1664,7 +1691,7 @@ static void pt_inject(struct pt_ctx *ctx, int sig)
 	bool blocked;
 
 	spin_lock(&pt_lock);
-	info = ctx->info;
+	info = *pt_info(ctx);
 	spin_unlock(&pt_lock);
 	if (info.si_signo != sig) {
 		clear_siginfo(&info);
@@ -2212,7 +2239,7 @@ static long pt_getsiginfo(struct pt_ctx *ctx, unsigned long data)
 
 	spin_lock(&pt_lock);
 	ret = ctx->have_info ? 0 : -EINVAL;
-	info = ctx->info;
+	info = *pt_info(ctx);
 	spin_unlock(&pt_lock);
 	if (!ret)
 		ret = pt_siginfo_to_user(data, &info);
@@ -2229,8 +2256,10 @@ static long pt_setsiginfo(struct pt_ctx *ctx, unsigned long data)
 		return ret;
 	spin_lock(&pt_lock);
 	ret = ctx->have_info ? 0 : -EINVAL;
-	if (!ret)
+	if (!ret) {
 		ctx->info = info;
+		ctx->info_lazy = false;
+	}
 	spin_unlock(&pt_lock);
 	return ret;
 }

@@ -129,6 +129,8 @@ struct pt_ctx {
 	enum pt_stop stop;
 	int exit_code;
 	bool have_info;
+	/* @info is a trap's with only si_signo and si_code made: pt_info() */
+	bool info_lazy;
 	kernel_siginfo_t info;
 	unsigned long eventmsg;
 	sigset_t inject;

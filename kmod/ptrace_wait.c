@@ -56,7 +56,6 @@ struct pt_wait_opts {
 	int cause;		/* CLD_* */
 	int status;		/* waitid's si_status */
 	int stat;		/* wait4's status word */
-	uid_t uid;
 	struct task_struct *task;	/* referenced, for rusage */
 	struct pt_ctx *reap;	/* dead non-child to unlink, engine referenced */
 };
@@ -209,7 +208,6 @@ static bool pt_wait_consider_one(struct pt_ctx *ctx, struct pt_wait_opts *wo, bo
 	}
 	rcu_read_lock();
 	wo->pid_nr = wo->type == PIDTYPE_PID ? wo->nr : pid_vnr(ctx->pid);
-	wo->uid = from_kuid_munged(current_user_ns(), task_uid(p));
 	rcu_read_unlock();
 	get_task_struct(p);
 	wo->task = p;
@@ -318,7 +316,13 @@ static long pt_wait_report(struct pt_wait_opts *wo, const struct pt_regs *regs, 
 			ret = -EFAULT;
 	}
 	if (kind == PT_WAITID) {
-		if (pt_put_waitid(pt_arg(regs, 2), SIGCHLD, wo->cause, wo->pid_nr, wo->uid,
+		uid_t uid;
+
+		/* Only waitid tells the uid: read here, of the task found. */
+		rcu_read_lock();
+		uid = from_kuid_munged(current_user_ns(), task_uid(wo->task));
+		rcu_read_unlock();
+		if (pt_put_waitid(pt_arg(regs, 2), SIGCHLD, wo->cause, wo->pid_nr, uid,
 				  wo->status))
 			ret = -EFAULT;
 		else if (ret > 0)

@@ -438,6 +438,7 @@ static void utrace_reset(struct utrace *utrace, struct list_head *drop)
 	struct utrace_engine *engine, *next;
 	unsigned long flags = 0;
 
+	utrace->stale = false;
 	list_for_each_entry_safe(engine, next, &utrace->attached, entry) {
 		if (engine_detached(engine)) {
 			list_move(&engine->entry, drop);
@@ -688,6 +689,8 @@ int utrace_set_events(struct task_struct *target, struct utrace_engine *engine,
 	}
 	engine->flags = events | (engine->flags & ENGINE_WISHES);
 	utrace->flags |= events;
+	if (old & ~events)
+		utrace->stale = true;
 	if ((events & UTRACE_EVENT_SYSCALL) && !utrace->syscall_work && !utrace->death)
 		utrace_arch_set_syscall_work(utrace);
 	if ((old & ~events) && target != current) {
@@ -760,6 +763,7 @@ int utrace_control(struct task_struct *target, struct utrace_engine *engine,
 	case UTRACE_DETACH:
 		engine->flags = 0;
 		WRITE_ONCE(engine->ops, &utrace_detached_ops);
+		utrace->stale = true;
 		smp_mb();	/* the ops before @reporting: see start_callback() */
 		if (utrace->death && target->exit_state)
 			ret = -EALREADY;
@@ -1420,8 +1424,9 @@ static enum utrace_resume_action __utrace_finish_resume(struct utrace *utrace,
  * Stop here, in TASK_TRACED, until no engine wants the task stopped or a
  * fatal signal arrives.  Called only by the task itself, with no lock held,
  * outside any report loop.  After a stop, the event union is recomputed at
- * once: events engines gave up while it was stopped (syscall reports, and
- * with them the syscall slow path) are off before it goes on.
+ * once if it may have shrunk (@stale): events engines gave up while it was
+ * stopped (syscall reports, and with them the syscall slow path) are off
+ * before it goes on.
  *
  * Once the thread group exits, the kernel drops every further SIGKILL: an
  * engine of /dev/utrace whose file only this group's file table holds can
@@ -1456,7 +1461,8 @@ static bool utrace_stop(struct utrace *utrace, enum utrace_resume_action *finish
 look:
 		if (utrace->death || !utrace_wants_stop(utrace) ||
 		    READ_ONCE(utrace_exiting)) {
-			if (slept && !utrace->death && !READ_ONCE(utrace_exiting))
+			if (slept && utrace->stale && !utrace->death &&
+			    !READ_ONCE(utrace_exiting))
 				utrace_reset(utrace, &drop);
 			if (finish && !fatal_signal_pending(task)) {
 				*finish = __utrace_finish_resume(utrace, *finish, true);
@@ -1631,7 +1637,8 @@ static void utrace_resume(struct utrace *utrace)
 		return;
 	}
 	/* Engines detached from outside are unlinked here, by the task. */
-	utrace_reset(utrace, &drop);
+	if (utrace->stale)
+		utrace_reset(utrace, &drop);
 	spin_unlock(&utrace->lock);
 	put_detached_list(&drop);
 

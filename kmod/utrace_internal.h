@@ -112,6 +112,11 @@ struct utrace {
 	struct list_head attaching;
 	struct utrace_engine *reporting;
 	unsigned long flags;
+	/*
+	 * @flags may hold events no engine wants any more, or a detached
+	 * engine is still linked: utrace_reset() has work to do
+	 */
+	bool stale;
 	enum utrace_resume_action resume;
 	bool stopped;
 	unsigned int holds;

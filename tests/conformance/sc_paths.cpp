@@ -788,6 +788,27 @@ SCENARIO(pidns_trap_siginfo, "a traced pid namespace init: the siginfo of its sy
 	t.wait(c);
 }
 
+SCENARIO(uid_in_stop_reports, "a tracee that becomes nobody: waitid's si_uid and its syscall "
+                              "stops' siginfo si_uid follow its uid, stop by stop")
+{
+	pid_t c = t.traceme("tracee", [] {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(1);
+		syscall(SYS_getppid);
+		_exit(17);
+	});
+	t.ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESYSGOOD);
+	for (int stop = 0; stop < 6; stop++) {
+		t.ptrace(PTRACE_SYSCALL, c);
+		t.waitid(P_PID, static_cast<id_t>(c), WSTOPPED | WEXITED | __WALL);
+		siginfo_t si{};
+		if (t.siginfo(c, &si))
+			t.value("siginfo si_uid", si.si_uid);
+	}
+	t.ptrace(PTRACE_CONT, c);
+	t.waitid(P_PID, static_cast<id_t>(c), WEXITED);
+}
+
 // ---- hardware breakpoints (arch ptrace)
 
 #if defined(__x86_64__)

@@ -588,7 +588,8 @@ int Trace::waitid(idtype_t type, id_t id, int flags)
 	} else {
 		l.str("signo", sig_name(si.si_signo))
 		        .str("code", si_code_name(si.si_signo, si.si_code))
-		        .str("si_pid", this->pid(si.si_pid));
+		        .str("si_pid", this->pid(si.si_pid))
+		        .num("si_uid", si.si_uid);
 		if (si.si_code == CLD_EXITED)
 			l.num("si_status", si.si_status);
 		else
