@@ -49,6 +49,7 @@ Exit status: COMMAND's status when the guest and dmesg are clean; otherwise
   6  guest ended without reporting a result (crash, panic)
 """
 import argparse
+import bisect
 import gzip
 import lzma
 import os
@@ -56,6 +57,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -496,12 +498,96 @@ def qemu_command(args, env, initrd, outdir):
         # each), not by host time: a loaded host cannot stretch them.
         cmd += ["-icount", f"shift={args.icount},align=off,sleep=off"]
     cmd += ["-nographic", "-no-reboot", "-nodefaults", "-serial", "mon:stdio"]
+    # A second monitor, for vcpu_places() when the guest times out.
+    cmd += ["-monitor", f"unix:{monitor_path(initrd)},server=on,wait=off"]
     if args.arch == "ppc64le":
         # pseries' console is the hypervisor console on the default vty.
         cmd = [c for c in cmd if c not in ("-nodefaults",)]
         cmd.remove("-serial")
         cmd.remove("mon:stdio")
     return cmd
+
+
+def monitor_path(initrd):
+    """The monitor socket: in the run's temporary folder, beside its
+    initramfs (a short path, as a unix socket's must be)."""
+    return os.path.join(os.path.dirname(initrd), "monitor.sock")
+
+
+def hmp(path, command, timeout=10.0):
+    """One human monitor command's reply, over qemu's monitor socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sk:
+        sk.settimeout(timeout)
+        sk.connect(path)
+        buf = b""
+        for send in (None, command):
+            if send is not None:
+                sk.sendall(send.encode() + b"\n")
+                buf = b""
+            while not buf.endswith(b"(qemu) "):
+                chunk = sk.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        return buf.decode("utf-8", "replace")
+
+
+def kernel_symbols(env):
+    """The guest kernel's text symbols, lines "ADDR TYPE NAME": the debug
+    kernel's System.map, else nm of the image where it is an ELF file with
+    symbols (ppc64le's vmlinux).  Debian's amd64 packages have neither (the
+    System.map in /boot is a placeholder, vmlinuz is compressed): no names."""
+    if env.get("SYSTEM_MAP"):
+        try:
+            with open(env["SYSTEM_MAP"], encoding="utf-8") as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+    try:
+        return subprocess.run(["nm", env["KIMAGE"]], capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return []
+
+
+def symbolizer(lines):
+    """address -> "symbol+0xoff" from kernel_symbols(), or None where they
+    name nothing (a module, user space)."""
+    syms = sorted((int(fld[0], 16), fld[2]) for fld in (line.split() for line in lines)
+                  if len(fld) == 3 and fld[1] in "tTwW")
+    addrs = [a for a, _ in syms]
+
+    def sym(addr):
+        i = bisect.bisect_right(addrs, addr) - 1
+        if i < 0 or i + 1 >= len(addrs) or addr - addrs[i] > 0x100000:
+            return None
+        return f"{syms[i][1]}+{addr - addrs[i]:#x}"
+    return sym
+
+
+def vcpu_places(path, arch, env, samples=4):
+    """Where each vCPU of a guest that timed out is, sampled a few times half
+    a second apart: a guest spinning silently (no report on its console)
+    shows the code it spins in.  Lines to print; empty if the monitor does
+    not answer."""
+    reg = re.compile(r"RIP=([0-9a-f]{16})" if arch == "x86_64" else r"NIP ([0-9a-f]{16})")
+    seen = []
+    for i in range(samples):
+        try:
+            seen.append([int(a, 16) for a in reg.findall(hmp(path, "info registers -a"))])
+        except OSError:
+            break
+        if i + 1 < samples:
+            time.sleep(0.5)
+    if not seen:
+        return []
+    sym = symbolizer(kernel_symbols(env))
+    lines = []
+    for n, sample in enumerate(seen):
+        where = ", ".join(f"vCPU {c}: {a:#x}" + (f" ({sym(a)})" if sym(a) else "")
+                          for c, a in enumerate(sample))
+        lines.append(f"sample {n + 1}: {where}")
+    return lines
 
 
 def sections(text):
@@ -712,10 +798,12 @@ def main():
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = False
+        places = []
         try:
             raw, _ = proc.communicate(timeout=args.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
+            places = vcpu_places(monitor_path(initrd), args.arch, env)
             os.killpg(proc.pid, signal.SIGKILL)
             raw, _ = proc.communicate()
         elapsed = time.monotonic() - start
@@ -754,9 +842,13 @@ def main():
             why = f"timed out after {args.timeout} s" if timed_out else \
                 f"ended without a result after {elapsed:.1f} s"
             print(f"{label} guest {why}; last console lines:\n{tail}")
+            for line in places:
+                print(f"{label} where the vCPUs were, {line}")
             return EXIT_DMESG
     if timed_out:
         print(f"{label} guest timed out after {args.timeout} s; last console lines:\n{tail}")
+        for line in places:
+            print(f"{label} where the vCPUs were, {line}")
         return EXIT_TIMEOUT
     if "@@UTRACE-NOROOT@@" in text:
         print(f"{label} guest could not mount the host root over 9p")

@@ -1,6 +1,9 @@
 """Unit tests of the guest runner's result parsing and dmesg checker."""
 import importlib.util
 import os
+import socket
+import tempfile
+import threading
 import unittest
 
 _spec = importlib.util.spec_from_file_location(
@@ -214,6 +217,70 @@ class Sections(unittest.TestCase):
     def test_ended_output_is_not_partial(self):
         res = run_guest.sections("@@UTRACE-BEGIN output@@\r\nok\r\n@@UTRACE-END output@@\r\n")
         self.assertIsNone(res["partial"])
+
+
+class Hangs(unittest.TestCase):
+    def test_every_guest_panics_on_a_lockup_a_hung_task_or_an_rcu_stall(self):
+        for kernel in ("debug", "debian"):
+            args = Args()
+            args.kernel = kernel
+            cmd = run_guest.qemu_command(args, {"KIMAGE": "/c/k"}, "/t/initrd", "/t/out")
+            append = cmd[cmd.index("-append") + 1].split()
+            for opt in ("softlockup_panic=1", "hung_task_panic=1",
+                        "sysctl.kernel.panic_on_rcu_stall=1"):
+                self.assertIn(opt, append)
+
+    def test_the_monitor_socket_is_in_the_runs_temporary_folder(self):
+        cmd = run_guest.qemu_command(Args(), {"KIMAGE": "/c/k"}, "/t/initrd", "/t/out")
+        self.assertEqual(cmd[cmd.index("-monitor") + 1],
+                         "unix:/t/monitor.sock,server=on,wait=off")
+
+    def test_symbols_name_text_addresses_only_inside_the_kernel(self):
+        sym = run_guest.symbolizer([
+            "ffffffff81000000 T _stext",
+            "ffffffff81000100 t helper",
+            "ffffffff81000200 D some_data",
+            "ffffffff81000300 T _etext",
+        ])
+        self.assertEqual(sym(0xffffffff81000104), "helper+0x4")
+        self.assertEqual(sym(0xffffffff81000250), "helper+0x150")
+        self.assertIsNone(sym(0x55f0edb5a110))
+        self.assertIsNone(sym(0xffffffff81000400))
+
+    def test_vcpu_places_are_read_from_the_monitor_and_named(self):
+        """A stand-in for qemu's human monitor: its prompt, then two vCPUs'
+        registers in the form 'info registers -a' prints them."""
+        regs = ("info registers -a\r\n\r\nCPU#0\r\nRAX=0000000000000000 "
+                "RIP=ffffffff81000104 RFL=00000246\r\n\r\nCPU#1\r\n"
+                "RIP=000055f0edb5a110 RFL=00000202\r\n(qemu) ")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "monitor.sock")
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(path)
+            srv.listen(4)
+
+            def serve():
+                for _ in range(2):
+                    conn, _ = srv.accept()
+                    with conn:
+                        conn.sendall(b"QEMU 7.2.0 monitor\r\n(qemu) ")
+                        conn.recv(100)
+                        conn.sendall(regs.encode())
+            t = threading.Thread(target=serve)
+            t.start()
+            env = {"SYSTEM_MAP": os.path.join(tmp, "System.map")}
+            with open(env["SYSTEM_MAP"], "w", encoding="utf-8") as f:
+                f.write("ffffffff81000100 t helper\nffffffff81000300 T _etext\n")
+            places = run_guest.vcpu_places(path, "x86_64", env, samples=2)
+            t.join()
+            srv.close()
+        self.assertEqual(places, [
+            f"sample {n}: vCPU 0: 0xffffffff81000104 (helper+0x4), vCPU 1: 0x55f0edb5a110"
+            for n in (1, 2)])
+
+    def test_no_monitor_gives_no_places(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.assertEqual(run_guest.vcpu_places(os.path.join(tmp, "none"), "x86_64", {}), [])
 
 
 if __name__ == "__main__":
