@@ -689,14 +689,19 @@ def tcg_single():
     __x64_sys_wait4+0 -> asm_exc_int3 -> __x64_sys_wait4+1 on both vCPUs,
     the int3 of the wait hook's removal, while its threads polled waitpid().
 
-    The debug kernel was long left on multi-threaded TCG, where it is faster,
-    because it had never been seen to fault.  It hangs there too, silently:
-    text-poke-stress.sh with 300 flips stopped after 100 to 150 of them and
-    printed nothing more in the 17 minutes left to it, no soft lockup report
-    nor any other line; and a clean-clone run's debug core group (module
-    load and unload, ptrace-backend switches) sat busy for over an hour at
-    100 % of a host core with no progress, its 720 s part timeout never
-    firing.  On one host thread the same stress is clean.
+    The debug kernel was long left on multi-threaded TCG, thought twice as
+    fast there, because it had never been seen to fault.  It hangs there
+    too, silently: text-poke-stress.sh with 300 flips stopped after 50 to
+    150 of them and printed nothing more, no soft lockup report nor any
+    other line; and a clean-clone run's debug core group (module load and
+    unload, ptrace-backend switches) sat busy for over an hour at 100 % of a
+    host core with no progress, its 720 s part timeout never firing.  The
+    vCPU samples of a stress run that hung (vcpu_places()) show why nothing
+    was printed: vCPU 0 at __schedule+0x3c2, a jump label's nop the flips
+    patch, holding the runqueue lock; vCPU 1 in queued_spin_lock_slowpath,
+    waiting for it; both with interrupts off.  Single-threaded, the debug
+    groups took no longer (core 707 s, attack 781 s, ptrace 342 s, beside
+    other tests in a clean-clone run).
     """
     return True
 
