@@ -656,54 +656,54 @@ def check_console(text):
     return problems
 
 
-def tcg_single():
-    """Whether the guest runs on single-threaded TCG by default: every guest.
-
-    qemu 7.2's multi-threaded TCG (Debian 12's) has two faults our guests
-    meet; on one host thread (thread=single) neither shows.
-
-    ppc64le loses mutual exclusion in a multithreaded process while one of
-    its threads forks: two threads hold one pthread mutex ("Assertion
-    `mutex->__data.__owner == 0' failed"), the heap is freed twice ("double
-    free or corruption"), or a lock is left taken by nobody and the process
-    hangs.  Plain Debian kernels show it with no module loaded; the stress
-    suite's ThreadedProcessThatForksKeepsMutualExclusion is the reproducer
-    (3 of 8 runs failed on multi, 16 of 16 passed on single), and
-    DeviceEnginesRaceTargetsThatExitExecCloneAndDie, whose spawner thread
-    forks while three controller threads work, died of it about once in ten
-    runs (6.1 and 6.12).
-
-    x86_64 can keep executing a block it translated from code the guest has
-    since rewritten.  The kernel patches its static keys, static calls and
-    ftrace sites with text_poke_bp(): int3 first, then the rest, then the
-    first byte, each step followed by an IPI to every CPU; a vCPU that runs a
-    stale block with the int3 after the patch is complete dies of "Oops:
-    int3" (nothing to handle it any more).  Flipping the sched_switch
-    tracepoint 300 times (tests/guest/text-poke-stress.sh) kills a 6.12 guest
-    that way, with the patching vCPU itself trapping at the new instruction;
-    on one host thread the same runs are clean, on 6.1 and 6.12.  6.12
-    patches more at boot and at our module's load and unload than 6.1, and
-    about 1 in 20 of its ordinary x86_64 boots died of it.  On 6.1 the same
-    fault soft-locks both vCPUs: once the module patched text at run time
-    (its hooks enabled on demand), a stress run looped for good at
-    __x64_sys_wait4+0 -> asm_exc_int3 -> __x64_sys_wait4+1 on both vCPUs,
-    the int3 of the wait hook's removal, while its threads polled waitpid().
-
-    The debug kernel was long left on multi-threaded TCG, thought twice as
-    fast there, because it had never been seen to fault.  It hangs there
-    too, silently: text-poke-stress.sh with 300 flips stopped after 50 to
-    150 of them and printed nothing more, no soft lockup report nor any
-    other line; and a clean-clone run's debug core group (module load and
-    unload, ptrace-backend switches) sat busy for over an hour at 100 % of a
-    host core with no progress, its 720 s part timeout never firing.  The
-    vCPU samples of a stress run that hung (vcpu_places()) show why nothing
-    was printed: vCPU 0 at __schedule+0x3c2, a jump label's nop the flips
-    patch, holding the runqueue lock; vCPU 1 in queued_spin_lock_slowpath,
-    waiting for it; both with interrupts off.  Single-threaded, the debug
-    groups took no longer (core 707 s, attack 781 s, ptrace 342 s, beside
-    other tests in a clean-clone run).
-    """
-    return True
+# TCG_DEFAULT: qemu's TCG threading for every guest (--tcg): single-threaded.
+#
+# qemu 7.2's multi-threaded TCG (Debian 12's) has two faults our guests
+# meet; on one host thread (thread=single) neither shows.
+#
+# ppc64le loses mutual exclusion in a multithreaded process while one of
+# its threads forks: two threads hold one pthread mutex ("Assertion
+# `mutex->__data.__owner == 0' failed"), the heap is freed twice ("double
+# free or corruption"), or a lock is left taken by nobody and the process
+# hangs.  Plain Debian kernels show it with no module loaded; the stress
+# suite's ThreadedProcessThatForksKeepsMutualExclusion is the reproducer
+# (3 of 8 runs failed on multi, 16 of 16 passed on single), and
+# DeviceEnginesRaceTargetsThatExitExecCloneAndDie, whose spawner thread
+# forks while three controller threads work, died of it about once in ten
+# runs (6.1 and 6.12).
+#
+# x86_64 can keep executing a block it translated from code the guest has
+# since rewritten.  The kernel patches its static keys, static calls and
+# ftrace sites with text_poke_bp(): int3 first, then the rest, then the
+# first byte, each step followed by an IPI to every CPU; a vCPU that runs a
+# stale block with the int3 after the patch is complete dies of "Oops:
+# int3" (nothing to handle it any more).  Flipping the sched_switch
+# tracepoint 300 times (tests/guest/text-poke-stress.sh) kills a 6.12 guest
+# that way, with the patching vCPU itself trapping at the new instruction;
+# on one host thread the same runs are clean, on 6.1 and 6.12.  6.12
+# patches more at boot and at our module's load and unload than 6.1, and
+# about 1 in 20 of its ordinary x86_64 boots died of it.  On 6.1 the same
+# fault soft-locks both vCPUs: once the module patched text at run time
+# (its hooks enabled on demand), a stress run looped for good at
+# __x64_sys_wait4+0 -> asm_exc_int3 -> __x64_sys_wait4+1 on both vCPUs,
+# the int3 of the wait hook's removal, while its threads polled waitpid().
+#
+# The debug kernel was long left on multi-threaded TCG, thought twice as
+# fast there, because it had never been seen to fault.  It hangs there
+# too, silently: text-poke-stress.sh with 300 flips stopped after 50 to
+# 150 of them and printed nothing more, no soft lockup report nor any
+# other line; and a clean-clone run's debug core group (module load and
+# unload, ptrace-backend switches) sat busy for over an hour at 100 % of a
+# host core with no progress, its 720 s part timeout never firing.  The
+# vCPU samples of a stress run that hung (vcpu_places()) show why nothing
+# was printed: vCPU 0 at __schedule+0x3c2, a jump label's nop the flips
+# patch, holding the runqueue lock; vCPU 1 in queued_spin_lock_slowpath,
+# waiting for it; both with interrupts off.  Single-threaded, two
+# clean-clone runs took core 707 and 750 s, attack 781 and 1100 s, ptrace
+# 342 and 378 s (multi-threaded, 2026-12-04: 846, 553, 342): the attack
+# group, whose fuzzer and stress suite run many threads, is slower, the
+# whole run no longer (42 and 43 minutes).
+TCG_DEFAULT = "single"
 
 
 def main():
@@ -739,9 +739,9 @@ def main():
     ap.add_argument("--icount", type=int, metavar="N",
                     help="qemu -icount shift=N: guest time counts instructions "
                          "(single-threaded TCG)")
-    ap.add_argument("--tcg", choices=("multi", "single"),
+    ap.add_argument("--tcg", choices=("multi", "single"), default=TCG_DEFAULT,
                     help="qemu's TCG threading: multi (one host thread per vCPU) or "
-                         "single (default: single; see tcg_single())")
+                         "single (default: %(default)s; see TCG_DEFAULT)")
     ap.add_argument("--log", metavar="FILE", help="write the whole console log here")
     ap.add_argument("--show-dmesg", action="store_true", help="print the guest dmesg")
     ap.add_argument("--modprobe", action="append", default=[], metavar="MODULE",
@@ -780,9 +780,7 @@ def main():
         die("--gcov: x86_64 only")
     if args.memory is None:
         args.memory = 2048 if args.kernel == "debug" else 1024
-    if args.tcg is None:
-        args.tcg = "single" if args.icount is not None or tcg_single() else "multi"
-    elif args.tcg == "multi" and args.icount is not None:
+    if args.tcg == "multi" and args.icount is not None:
         die("--icount: qemu runs it on single-threaded TCG only")
     env = load_env(args.arch, args.kernel, args.series)
     args.load = [os.path.abspath(k) for k in args.load]

@@ -5,7 +5,7 @@
 # try_to_wake_up() with text_poke_bp() (int3, the rest, the first byte, an
 # IPI to every CPU after each step), the kernel's way of patching code that
 # other CPUs run.  A guest whose qemu executes a stale translation of a
-# patched site dies of "Oops: int3" (run-guest.py: tcg_single()).
+# patched site dies of "Oops: int3" (run-guest.py: TCG_DEFAULT).
 set -eu
 N=${1:-100}
 T=/sys/kernel/tracing

@@ -9,7 +9,7 @@
 // doing the same fails on a guest that never loaded it); this scenario
 // failed 3 of 8 runs of 12 s on a 2-vCPU guest, and passes on
 // single-threaded TCG, which run-guest.py therefore uses for ppc64le
-// (tcg_single()).  DeviceEnginesRaceTargetsThatExitExecCloneAndDie, whose
+// (TCG_DEFAULT).  DeviceEnginesRaceTargetsThatExitExecCloneAndDie, whose
 // spawner thread forks while three controller threads work, failed that way
 // about once in ten runs before.
 #include <atomic>
