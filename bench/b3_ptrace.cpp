@@ -108,9 +108,10 @@ std::vector<Ratio> b3_ptrace_round_trip(const Config &c)
 	set_ratio(l, walls(s.at("native")), walls(s.at("native_loaded")), instrs(s.at("native")),
 	          instrs(s.at("native_loaded")), Pairing::PerRound);
 	l.note = "native ptrace passes the hooks the module keeps while loaded: sys_ptrace "
-	         "(which serves TRACEME, ATTACH and SEIZE under the backend switch's lock), "
-	         "ptrace_notify and, on x86_64, user_disable_single_step; ftrace direct calls "
-	         "on x86_64, ftrace's register-saving callback on powerpc";
+	         "(which serves TRACEME, ATTACH and SEIZE under the backend switch's lock) "
+	         "and, on x86_64, ptrace_notify and user_disable_single_step; ftrace direct "
+	         "calls on x86_64, ftrace's register-saving callback on powerpc (whose "
+	         "ptrace_notify hook comes and goes with backend relationships)";
 	return {r, l};
 }
 

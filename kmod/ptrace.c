@@ -2879,6 +2879,7 @@ static int pt_hooks_enable(void)
 		return ret;
 	}
 	pt_hooks_on = true;
+	pt_tracee_hooks_on();
 	return 0;
 }
 
@@ -2899,13 +2900,16 @@ static void pt_hooks_off(struct work_struct *work)
 	idle = !atomic_read(&pt_count);
 	held = atomic_read(&pt_holds);
 	spin_unlock(&pt_lock);
+	/* A seccomp window still open keeps them too (pt_tracee_hooks_may_go()). */
+	if (idle && !held && pt_hooks_on && !pt_tracee_hooks_may_go())
+		held = true;
 	if (idle && !held && pt_hooks_on) {
 		utrace_fhooks_remove(hooks, pt_lazy_hooks(hooks));
 		pt_hooks_on = false;
 	}
 	mutex_unlock(&pt_mutex);
 	if (idle && held)
-		pt_hooks_idle();	/* until the held zombies are released */
+		pt_hooks_idle();	/* until held zombies are released, windows closed */
 }
 
 /* For ptrace_wait.c: the kernel's own wait4/waitid/waitpid, of the caller's entry. */

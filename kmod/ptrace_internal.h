@@ -217,6 +217,8 @@ u32 pt_event_stop(struct pt_ctx *ctx, int event, unsigned long msg);
 int pt_tracee_init(void);
 #define PT_TRACEE_NHOOKS_MAX	4
 unsigned int pt_tracee_lazy_hooks(struct utrace_fhook **hooks);
+void pt_tracee_hooks_on(void);
+bool pt_tracee_hooks_may_go(void);
 void pt_tracee_exit(void);
 
 /*

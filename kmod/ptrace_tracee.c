@@ -72,17 +72,20 @@ UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_for_exec);
 UTRACE_DECLARE_REPLACEMENT(utrace_pt_bprm_creds_from_file);
 
 /*
- * ptrace_notify() stays hooked while the module is loaded: a window may
- * outlive its relationship.  The exec-credentials hook serves /dev/utrace
- * engines too.  The others only while relationships exist
- * (pt_tracee_lazy_hooks()): __secure_computing() is called at every
- * system call of every task under a seccomp filter, traced or not.
+ * The exec-credentials hook serves /dev/utrace engines too, and stays while
+ * the module is loaded.  The others only while relationships exist
+ * (pt_tracee_lazy_hooks()): __secure_computing() is called at every system
+ * call of every task under a seccomp filter, traced or not, and
+ * ptrace_notify() at every stop of a native tracee.  A direct hook
+ * (x86_64's ptrace_notify()) stays from load to unload, as ptrace.c's do
+ * (pt_hook_lazy()).  A window may outlive its relationship: the lazy hooks
+ * go only once no window is open (pt_tracee_hooks_may_go()).
  */
 enum {
-	PT_TRACEE_NOTIFY,
 	PT_TRACEE_CREDS_FROM_FILE,
 	PT_TRACEE_LAZY,
-	PT_TRACEE_SECCOMP = PT_TRACEE_LAZY,
+	PT_TRACEE_NOTIFY = PT_TRACEE_LAZY,
+	PT_TRACEE_SECCOMP,
 	PT_TRACEE_CREDS_FOR_EXEC,
 	PT_TRACEE_NHOOKS
 };
@@ -147,11 +150,29 @@ bool pt_notify_filter(void)
 	return READ_ONCE(current->ptrace) == PT_TRACE_SECCOMP && try_module_get(THIS_MODULE);
 }
 
+static bool pt_tracee_hook_lazy(unsigned int i)
+{
+	return i >= PT_TRACEE_LAZY && !pt_tracee_hooks[i].direct;
+}
+
+/*
+ * ptrace_notify() is hooked: a window may open.  Set once the lazy hooks
+ * are enabled (pt_tracee_hooks_on()), and cleared by
+ * pt_tracee_hooks_may_go() before they go; always set where the hook is
+ * direct.  Without the hook, the kernel's ptrace_notify() would stop a
+ * window's task in TASK_TRACED and report it to its real parent.
+ */
+static bool pt_notify_hooked;
+
+static void __pt_window_close(struct pt_window *win);
+
 /*
  * Open a window for current: ->ptrace becomes PT_TRACE_SECCOMP unless the
  * real parent is exiting, in which case we wait to be reparented (its
  * exit_notify() comes soon).  False if a fatal signal came first: the call
- * then runs without the bit (it is skipped, the task dies).
+ * then runs without the bit (it is skipped, the task dies).  False too if
+ * ptrace_notify() is no longer hooked: no relationship is left then
+ * (pt_tracee_hooks_may_go()), and the call runs as an untraced task's.
  */
 static bool pt_window_open(struct pt_window *win)
 {
@@ -167,6 +188,12 @@ static bool pt_window_open(struct pt_window *win)
 			win->task = current;
 			list_add(&win->node, &pt_windows);
 			atomic_inc(&pt_nwindows);
+			smp_mb__after_atomic();	/* pairs with pt_tracee_hooks_may_go() */
+			if (!READ_ONCE(pt_notify_hooked)) {
+				__pt_window_close(win);
+				spin_unlock(&pt_window_lock);
+				return false;
+			}
 			WRITE_ONCE(current->ptrace, PT_TRACE_SECCOMP);
 			spin_unlock(&pt_window_lock);
 			return true;
@@ -391,14 +418,17 @@ int pt_tracee_init(void)
 		if (ret)
 			return ret;
 	}
-	for (i = 0; i < PT_TRACEE_LAZY; i++) {
+	for (i = 0; i < ARRAY_SIZE(pt_tracee_hooks); i++) {
+		if (pt_tracee_hook_lazy(i))
+			continue;
 		ret = utrace_fhook_enable(&pt_tracee_hooks[i]);
 		if (ret) {
-			while (i--)
-				utrace_fhook_remove(&pt_tracee_hooks[i]);
+			pt_tracee_exit();	/* removes those enabled */
 			return ret;
 		}
 	}
+	if (!pt_tracee_hook_lazy(PT_TRACEE_NOTIFY))
+		WRITE_ONCE(pt_notify_hooked, true);
 	return 0;
 }
 
@@ -411,9 +441,36 @@ unsigned int pt_tracee_lazy_hooks(struct utrace_fhook **hooks)
 {
 	unsigned int i, n = 0;
 
-	for (i = PT_TRACEE_LAZY; i < ARRAY_SIZE(pt_tracee_hooks); i++)
-		hooks[n++] = &pt_tracee_hooks[i];
+	for (i = 0; i < ARRAY_SIZE(pt_tracee_hooks); i++)
+		if (pt_tracee_hook_lazy(i))
+			hooks[n++] = &pt_tracee_hooks[i];
 	return n;
+}
+
+/* pt_hooks_enable(), pt_mutex held: the lazy hooks are enabled. */
+void pt_tracee_hooks_on(void)
+{
+	WRITE_ONCE(pt_notify_hooked, true);
+}
+
+/*
+ * pt_hooks_off(), pt_mutex held, no relationship left: whether the lazy
+ * hooks may go.  Not while a window is open, whose ptrace_notify() must
+ * still come here; the caller tries again later.  A Dekker pair with
+ * pt_window_open(): a window counts itself, then looks at the hook; this
+ * marks the hook going, then counts the windows.  Either this sees the
+ * window, or the window sees the hook going and does not open.
+ */
+bool pt_tracee_hooks_may_go(void)
+{
+	if (!pt_tracee_hook_lazy(PT_TRACEE_NOTIFY))
+		return true;
+	WRITE_ONCE(pt_notify_hooked, false);
+	smp_mb();	/* pairs with pt_window_open() */
+	if (!atomic_read(&pt_nwindows))
+		return true;
+	WRITE_ONCE(pt_notify_hooked, true);
+	return false;
 }
 
 void pt_tracee_exit(void)

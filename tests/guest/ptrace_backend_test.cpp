@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <cstring>
 #include <elf.h>
 #include <fcntl.h>
@@ -21,6 +22,8 @@
 #include <sched.h>
 #include <sstream>
 #include <stdexcept>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 #include <string>
 #include <sys/ioctl.h>
@@ -30,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -257,20 +261,40 @@ TEST(PtraceBackend, TheBackendSwitchesOffRightAfterTheLastTraceeIsReaped)
 	}
 }
 
+#if defined(__x86_64__)
+// ptrace_notify() is a direct call on x86_64, hooked from load to unload.
+constexpr bool kNotifyLazy = false;
+constexpr const char *kPtraceEntry = "__x64_sys_ptrace";
+#else
+// On powerpc an ftrace callback, which native ptrace's every stop would pay.
+constexpr bool kNotifyLazy = true;
+constexpr const char *kPtraceEntry = "sys_ptrace";
+#endif
+
+// The hooks that come and go with relationships (kmod/ptrace.c, pt_hook_lazy()).
+std::vector<std::string> lazy_hooks()
+{
+	std::vector<std::string> lazy = {"__secure_computing", "do_notify_parent",
+	                                 "security_bprm_creds_for_exec"};
+	if (kNotifyLazy)
+		lazy.emplace_back("ptrace_notify");
+	return lazy;
+}
+
 // Every task under a seccomp filter calls __secure_computing() at every
-// system call, and every exiting task do_notify_parent(): the backend hooks
-// them only while a relationship exists (and for PT_HOOKS_LINGER after), so
-// that an untraced task never enters the module there, backend on or off
-// (kmod/ptrace.c, pt_hooks_enable()).  ptrace_notify(), which only a tracee
-// calls, stays hooked while the module is loaded: it shows the test reads
+// system call, every exiting task do_notify_parent(), and every native
+// tracee ptrace_notify() at each stop: the backend hooks them only while a
+// relationship exists (and for PT_HOOKS_LINGER after), so that an untraced
+// task never enters the module there, backend on or off (kmod/ptrace.c,
+// pt_hooks_enable()), but for x86_64's direct ptrace_notify().  The ptrace
+// entry stays hooked while the module is loaded: it shows the test reads
 // what the module hooks.
 TEST(PtraceBackend, TheHooksOnlyTraceesNeedAreEnabledOnlyWhileSomethingIsTraced)
 {
-	const std::vector<std::string> lazy = {"__secure_computing", "do_notify_parent",
-	                                       "security_bprm_creds_for_exec"};
+	const std::vector<std::string> lazy = lazy_hooks();
 	const auto any_hooked = [&] { return ftrace_hooked_any(lazy); };
 	const auto all_hooked = [&] { return ftrace_hooked_all(lazy); };
-	ASSERT_TRUE(ftrace_hooked("ptrace_notify")) << "the module is not loaded, or not hooked";
+	ASSERT_TRUE(ftrace_hooked(kPtraceEntry)) << "the module is not loaded, or not hooked";
 	// An earlier test's relationships may have left them for a while.
 	ASSERT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
 	        << "hooked with the backend off and nothing traced";
@@ -285,7 +309,97 @@ TEST(PtraceBackend, TheHooksOnlyTraceesNeedAreEnabledOnlyWhileSomethingIsTraced)
 		EXPECT_TRUE(eventually([&] { return !any_hooked(); }, 10s))
 		        << "round " << round << ": still hooked after the last tracee was reaped";
 	}
-	EXPECT_TRUE(ftrace_hooked("ptrace_notify"));
+	EXPECT_TRUE(ftrace_hooked(kPtraceEntry));
+	EXPECT_EQ(ftrace_hooked("ptrace_notify"), !kNotifyLazy);
+}
+
+// Makes a tracee stopped in a system call (at its SECCOMP stop) call @nr.
+bool set_syscall_nr(pid_t pid, long nr)
+{
+#if defined(__x86_64__)
+	return ptrace(PTRACE_POKEUSER, pid, offsetof(user_regs_struct, orig_rax), nr) == 0;
+#else
+	return ptrace(PTRACE_POKEUSER, pid, 0 /* PT_R0: gpr[0] */, nr) == 0;
+#endif
+}
+
+// A seccomp window (kmod/ptrace_tracee.c) can outlive its relationship: the
+// tracer turns the call at the SECCOMP stop into one that the filter sends
+// to a user-notification supervisor and detaches; seccomp's recheck of the
+// call then waits for the supervisor inside __secure_computing(), with the
+// window open and no relationship left.  ptrace_notify() must stay hooked
+// until the window closes (pt_tracee_hooks_may_go()), where it comes and
+// goes with relationships, or a window could reach the kernel's
+// ptrace_notify() and stop its task for its real parent.
+TEST(PtraceBackend, AnOpenSeccompWindowKeepsPtraceNotifyHooked)
+{
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok()) << kBackend;
+	Pipe listener_fd;
+	Pipe go;
+	// getppid() is traced; getpgid(), what the tracer makes of it, waits for
+	// the supervisor, who answers 4242.
+	const pid_t c = fork_child([&] {
+		sock_filter code[] = {
+		        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+		        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+		        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgid, 0, 1),
+		        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			return 100;
+		const int fd = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		                                        SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+		if (fd < 0)
+			return 101;
+		listener_fd.put(fd);
+		if (go.get(60s) != 1)
+			return 102;
+		return syscall(SYS_getppid) == 4242 ? 0 : 103;
+	});
+	ASSERT_GT(c, 0);
+	const int fd = listener_fd.get(60s);
+	ASSERT_GE(fd, 0) << "the child has no seccomp listener";
+	const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, c, 0));
+	ASSERT_GE(pidfd, 0) << std::strerror(errno);
+	const int listener = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+	close(pidfd);
+	ASSERT_GE(listener, 0) << std::strerror(errno);
+	ASSERT_EQ(ptrace(PTRACE_SEIZE, c, nullptr, PTRACE_O_TRACESECCOMP), 0)
+	        << std::strerror(errno);
+	go.put(1);
+	int st = wait_for(c, 60s, __WALL);
+	ASSERT_TRUE(st != -1 && WIFSTOPPED(st) &&
+	            (st >> 8) == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
+	        << "no SECCOMP stop: status " << st;
+	ASSERT_TRUE(set_syscall_nr(c, SYS_getpgid)) << std::strerror(errno);
+	ASSERT_EQ(ptrace(PTRACE_DETACH, c, nullptr, nullptr), 0) << std::strerror(errno);
+	pollfd p{.fd = listener, .events = POLLIN, .revents = 0};
+	ASSERT_EQ(poll(&p, 1, 60000), 1) << "the recheck never reached the supervisor";
+	seccomp_notif req{};
+	ASSERT_EQ(ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req), 0) << std::strerror(errno);
+	EXPECT_EQ(req.data.nr, SYS_getpgid);
+	// Longer than the hooks linger after the last relationship (1 s).
+	std::this_thread::sleep_for(3s);
+	EXPECT_TRUE(ftrace_hooked("ptrace_notify")) << "unhooked while a window is open";
+	EXPECT_EQ(proc_state(c).substr(0, 1), "S") << proc_state(c);
+	seccomp_notif_resp resp{};
+	resp.id = req.id;
+	resp.val = 4242;
+	ASSERT_EQ(ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0) << std::strerror(errno);
+	close(listener);
+	st = wait_or_kill(c, 60s);
+	EXPECT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+	// The window closed: the hooks go (powerpc) or stay (x86_64's direct one).
+	if (kNotifyLazy) {
+		EXPECT_TRUE(eventually([] { return !ftrace_hooked_any(lazy_hooks()); }, 10s))
+		        << "still hooked after the window closed";
+	} else {
+		EXPECT_TRUE(ftrace_hooked("ptrace_notify"));
+	}
 }
 
 TEST(PtraceBackend, AnUnrelatedWaitSleepsThroughAnotherTracersStops)
