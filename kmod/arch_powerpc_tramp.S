@@ -2,8 +2,11 @@
 /*
  * Trampolines from an ftrace-redirected kernel function to its replacement
  * in this module (see arch_powerpc.c).  Entered by ftrace's bctr with the
- * function's arguments in r3-r10, the original return address in LR, the
- * kernel TOC in r2 and r12 = the trampoline's own address.
+ * function's arguments in r3-r10, the original return address in LR and
+ * the kernel TOC in r2.  ftrace_caller restores no more than that (the
+ * shared ops asks for no full register save, UTRACE_FHOOK_OPS_REGS), so
+ * r12 is not our address: the trampoline finds it itself (bcl 20,31, the
+ * form that leaves the return-address predictor alone).
  */
 #include <asm/ppc_asm.h>
 
@@ -13,11 +16,13 @@
 	.balign 8
 \name:
 	mflr	r0
+	bcl	20, 31, 1f
+1:	mflr	r12
 	std	r0, 16(r1)
 	std	r2, 24(r1)
 	stdu	r1, -32(r1)
-	addis	r2, r12, (.TOC. - \name)@ha
-	addi	r2, r2, (.TOC. - \name)@l
+	addis	r2, r12, (.TOC. - 1b)@ha
+	addi	r2, r2, (.TOC. - 1b)@l
 	bl	\target
 	nop
 	addi	r1, r1, 32

@@ -57,7 +57,7 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 
 static struct ftrace_ops utrace_fhook_ops = {
 	.func = utrace_fhook_thunk,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_IPMODIFY,
+	.flags = UTRACE_FHOOK_OPS_REGS | FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_IPMODIFY,
 };
 
 /*
@@ -114,7 +114,7 @@ static int utrace_fhook_slot_add(struct utrace_fhook *hook)
 static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip,
 				       struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct pt_regs *regs = utrace_arch_fregs(fregs);
 	struct utrace_fhook *hook;
 
 	if (utrace_fhook_ours(parent_ip))

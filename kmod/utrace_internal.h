@@ -535,6 +535,28 @@ void utrace_arch_syscall_exit_step_trap(struct pt_regs *regs);
 #ifdef CONFIG_PPC64
 long utrace_ppc_syscall_enter(struct pt_regs *regs);
 void utrace_ppc_syscall_leave(struct pt_regs *regs);
+
+/*
+ * powerpc's ftrace_caller saves the argument registers, the NIP and the LR
+ * in a pt_regs and jumps to a changed NIP: a redirect needs no more
+ * (arch_powerpc_tramp.S finds its own TOC), so the shared ops asks for no
+ * full save (ftrace_regs_caller), some 50 instructions a call.
+ */
+#define UTRACE_FHOOK_OPS_REGS	0
+static inline struct pt_regs *utrace_arch_fregs(struct ftrace_regs *fregs)
+{
+#ifdef arch_ftrace_regs	/* 6.13's opaque ftrace_regs, in Debian's 6.12 */
+	return &arch_ftrace_regs(fregs)->regs;
+#else
+	return &fregs->regs;
+#endif
+}
+#else
+#define UTRACE_FHOOK_OPS_REGS	FTRACE_OPS_FL_SAVE_REGS
+static inline struct pt_regs *utrace_arch_fregs(struct ftrace_regs *fregs)
+{
+	return ftrace_get_regs(fregs);
+}
 #endif
 
 #ifdef CONFIG_X86_64
