@@ -311,8 +311,8 @@ bool path_exists(const std::string &path)
 namespace
 {
 
-// The functions ftrace has a callback on, each line's first word, read once.
-std::set<std::string> ftrace_hooked_functions()
+// The lines of /sys/kernel/tracing/enabled_functions, read once.
+std::vector<std::string> ftrace_enabled_lines()
 {
 	const std::string dir = "/sys/kernel/tracing";
 	if (::access((dir + "/enabled_functions").c_str(), R_OK) != 0 &&
@@ -322,14 +322,32 @@ std::set<std::string> ftrace_hooked_functions()
 	std::ifstream in(dir + "/enabled_functions");
 	if (!in)
 		throw std::runtime_error("cannot read enabled_functions");
-	std::set<std::string> fns;
+	std::vector<std::string> lines;
 	std::string line;
 	while (std::getline(in, line))
+		lines.push_back(line);
+	return lines;
+}
+
+// The functions ftrace has a callback on, each line's first word.
+std::set<std::string> ftrace_hooked_functions()
+{
+	std::set<std::string> fns;
+	for (const auto &line : ftrace_enabled_lines())
 		fns.insert(line.substr(0, line.find(' ')));
 	return fns;
 }
 
 } // namespace
+
+std::string ftrace_hook_line(const std::string &fn)
+{
+	for (const auto &line : ftrace_enabled_lines()) {
+		if (line.substr(0, line.find(' ')) == fn)
+			return line;
+	}
+	return "";
+}
 
 bool ftrace_hooked(const std::string &fn)
 {

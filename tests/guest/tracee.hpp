@@ -111,6 +111,9 @@ bool ftrace_hooked(const std::string &fn);
 // Whether every one, or any one, of @fns is.
 bool ftrace_hooked_all(const std::vector<std::string> &fns);
 bool ftrace_hooked_any(const std::vector<std::string> &fns);
+// @fn's line in enabled_functions, e.g. "do_exit (1) R I  " (flags: R a full
+// register save, I an IP-modifying callback); "" if it has none.
+std::string ftrace_hook_line(const std::string &fn);
 
 // Polls @cond every 10 ms until it holds or @timeout passes.
 bool eventually(const std::function<bool()> &cond,
