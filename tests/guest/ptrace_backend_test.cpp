@@ -324,28 +324,45 @@ bool set_syscall_nr(pid_t pid, long nr)
 }
 
 // A seccomp window (kmod/ptrace_tracee.c) can outlive its relationship: the
-// tracer turns the call at the SECCOMP stop into one that the filter sends
-// to a user-notification supervisor and detaches; seccomp's recheck of the
-// call then waits for the supervisor inside __secure_computing(), with the
-// window open and no relationship left.  ptrace_notify() must stay hooked
-// until the window closes (pt_tracee_hooks_may_go()), where it comes and
-// goes with relationships, or a window could reach the kernel's
-// ptrace_notify() and stop its task for its real parent.
-TEST(PtraceBackend, AnOpenSeccompWindowKeepsPtraceNotifyHooked)
+// tracer turns the call at the SECCOMP stop into another one and detaches,
+// and seccomp's recheck of that call runs inside __secure_computing(), with
+// the window open and no relationship left.  WindowChild is such a child:
+// its getppid() is traced (SECCOMP_RET_TRACE), its getpgid() gets @action,
+// and it exits 0 if its getppid() returned 4242.  With @thread it starts a
+// second thread, which sleeps, before that call.  When the test leaves, the
+// child is killed and reaped unless it was (pid -1): a failed assertion
+// leaves neither it nor a relationship behind.
+struct WindowChild {
+	pid_t pid = -1;
+	int listener = -1; // its seccomp user-notification listener
+	WindowChild() = default;
+	WindowChild(const WindowChild &) = delete;
+	WindowChild &operator=(const WindowChild &) = delete;
+	WindowChild(WindowChild &&) = delete;
+	WindowChild &operator=(WindowChild &&) = delete;
+	~WindowChild()
+	{
+		if (listener >= 0)
+			close(listener);
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			wait_for(pid, 60s, __WALL);
+		}
+	}
+};
+
+// Starts @w with @action for getpgid(), and brings it past its detach.
+void window_past_detach(uint32_t action, WindowChild *w, bool thread = false)
 {
-	BackendOn backend;
-	ASSERT_TRUE(backend.ok()) << kBackend;
 	Pipe listener_fd;
 	Pipe go;
-	// getppid() is traced; getpgid(), what the tracer makes of it, waits for
-	// the supervisor, who answers 4242.
-	const pid_t c = fork_child([&] {
+	w->pid = fork_child([&] {
 		sock_filter code[] = {
 		        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
 		        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
 		        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
 		        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgid, 0, 1),
-		        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		        BPF_STMT(BPF_RET | BPF_K, action),
 		        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		};
 		sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
@@ -358,60 +375,109 @@ TEST(PtraceBackend, AnOpenSeccompWindowKeepsPtraceNotifyHooked)
 		listener_fd.put(fd);
 		if (go.get(60s) != 1)
 			return 102;
+		if (thread)
+			std::thread([] { pause(); }).detach();
 		return syscall(SYS_getppid) == 4242 ? 0 : 103;
 	});
-	ASSERT_GT(c, 0);
-	// A failure below leaves neither the child nor its relationship behind.
-	struct Reaper {
-		pid_t pid;
-		~Reaper()
-		{
-			if (pid > 0) {
-				kill(pid, SIGKILL);
-				wait_for(pid, 60s, __WALL);
-			}
-		}
-	} reaper{c};
+	ASSERT_GT(w->pid, 0);
 	const int fd = listener_fd.get(60s);
 	ASSERT_GE(fd, 0) << "the child has no seccomp listener";
-	const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, c, 0));
+	const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, w->pid, 0));
 	ASSERT_GE(pidfd, 0) << std::strerror(errno);
-	const int listener = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+	w->listener = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
 	close(pidfd);
-	ASSERT_GE(listener, 0) << std::strerror(errno);
-	ASSERT_EQ(ptrace(PTRACE_SEIZE, c, nullptr, PTRACE_O_TRACESECCOMP), 0)
+	ASSERT_GE(w->listener, 0) << std::strerror(errno);
+	ASSERT_EQ(ptrace(PTRACE_SEIZE, w->pid, nullptr, PTRACE_O_TRACESECCOMP), 0)
 	        << std::strerror(errno);
 	go.put(1);
-	int st = wait_for(c, 60s, __WALL);
+	const int st = wait_for(w->pid, 60s, __WALL);
 	ASSERT_TRUE(st != -1 && WIFSTOPPED(st) &&
 	            (st >> 8) == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
 	        << "no SECCOMP stop: status " << st;
-	ASSERT_TRUE(set_syscall_nr(c, SYS_getpgid)) << std::strerror(errno);
-	ASSERT_EQ(ptrace(PTRACE_DETACH, c, nullptr, nullptr), 0) << std::strerror(errno);
-	pollfd p{.fd = listener, .events = POLLIN, .revents = 0};
+	ASSERT_TRUE(set_syscall_nr(w->pid, SYS_getpgid)) << std::strerror(errno);
+	ASSERT_EQ(ptrace(PTRACE_DETACH, w->pid, nullptr, nullptr), 0) << std::strerror(errno);
+}
+
+// The hooks that come and go with relationships have gone (powerpc), or
+// ptrace_notify() stays hooked (x86_64's direct one).
+void expect_window_hooks_gone(const char *what)
+{
+	if (kNotifyLazy) {
+		EXPECT_TRUE(eventually([] { return !ftrace_hooked_any(lazy_hooks()); }, 10s))
+		        << "still hooked " << what;
+	} else {
+		EXPECT_TRUE(ftrace_hooked("ptrace_notify"));
+	}
+}
+
+// A window whose recheck waits for a user-notification supervisor:
+// ptrace_notify() must stay hooked until the window closes
+// (pt_tracee_hooks_may_go()), where it comes and goes with relationships,
+// or a window could reach the kernel's ptrace_notify() and stop its task
+// for its real parent.
+TEST(PtraceBackend, AnOpenSeccompWindowKeepsPtraceNotifyHooked)
+{
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok()) << kBackend;
+	WindowChild w;
+	window_past_detach(SECCOMP_RET_USER_NOTIF, &w);
+	ASSERT_FALSE(HasFatalFailure());
+	pollfd p{.fd = w.listener, .events = POLLIN, .revents = 0};
 	ASSERT_EQ(poll(&p, 1, 60000), 1) << "the recheck never reached the supervisor";
 	seccomp_notif req{};
-	ASSERT_EQ(ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req), 0) << std::strerror(errno);
+	ASSERT_EQ(ioctl(w.listener, SECCOMP_IOCTL_NOTIF_RECV, &req), 0) << std::strerror(errno);
 	EXPECT_EQ(req.data.nr, SYS_getpgid);
 	// Longer than the hooks linger after the last relationship (1 s).
 	std::this_thread::sleep_for(3s);
 	EXPECT_TRUE(ftrace_hooked("ptrace_notify")) << "unhooked while a window is open";
-	EXPECT_EQ(proc_state(c).substr(0, 1), "S") << proc_state(c);
+	EXPECT_EQ(proc_state(w.pid).substr(0, 1), "S") << proc_state(w.pid);
 	seccomp_notif_resp resp{};
 	resp.id = req.id;
 	resp.val = 4242;
-	ASSERT_EQ(ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0) << std::strerror(errno);
-	close(listener);
-	st = wait_for(c, 60s);
-	if (st != -1)
-		reaper.pid = -1;
-	EXPECT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
-	// The window closed: the hooks go (powerpc) or stay (x86_64's direct one).
-	if (kNotifyLazy) {
-		EXPECT_TRUE(eventually([] { return !ftrace_hooked_any(lazy_hooks()); }, 10s))
-		        << "still hooked after the window closed";
-	} else {
-		EXPECT_TRUE(ftrace_hooked("ptrace_notify"));
+	ASSERT_EQ(ioctl(w.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0) << std::strerror(errno);
+	const int st = wait_for(w.pid, 60s);
+	ASSERT_NE(st, -1) << "the child did not exit";
+	w.pid = -1;
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+	expect_window_hooks_gone("after the window closed");
+}
+
+// A window that ends with its task: SIGKILL while the recheck waits for
+// the supervisor (the call returns, the window closes, the task dies), and
+// the recheck's own SECCOMP_RET_KILL_THREAD in a process with another
+// thread, which calls do_exit() inside __secure_computing() (the do_exit()
+// hook closes the window, utrace_ptrace_task_exit(); KILL_PROCESS, and
+// KILL_THREAD of a last thread, return first and kill by a signal).
+// Neither leaves the window counted: the hooks go after it.
+TEST(PtraceBackend, ASeccompWindowThatEndsWithItsTaskLetsTheHooksGo)
+{
+	BackendOn backend;
+	ASSERT_TRUE(backend.ok()) << kBackend;
+	for (const bool by_seccomp : {false, true}) {
+		SCOPED_TRACE(by_seccomp ? "SECCOMP_RET_KILL_THREAD" : "SIGKILL");
+		WindowChild w;
+		window_past_detach(by_seccomp ? SECCOMP_RET_KILL_THREAD : SECCOMP_RET_USER_NOTIF,
+		                   &w, by_seccomp);
+		ASSERT_FALSE(HasFatalFailure());
+		if (by_seccomp) {
+			// The thread in the window is gone; its group lives on.
+			ASSERT_TRUE(eventually([&] { return proc_state(w.pid).rfind('Z', 0) == 0; },
+			                       60s))
+			        << "the thread in the window did not die: " << proc_state(w.pid);
+			expect_window_hooks_gone("after the window's thread died");
+			ASSERT_EQ(kill(w.pid, SIGKILL), 0);
+		} else {
+			pollfd p{.fd = w.listener, .events = POLLIN, .revents = 0};
+			ASSERT_EQ(poll(&p, 1, 60000), 1)
+			        << "the recheck never reached the supervisor";
+			ASSERT_EQ(kill(w.pid, SIGKILL), 0);
+		}
+		const int st = wait_for(w.pid, 60s);
+		ASSERT_NE(st, -1) << "the child did not die";
+		w.pid = -1;
+		EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "status " << st;
+		if (!by_seccomp)
+			expect_window_hooks_gone("after the window's task died");
 	}
 }
 
