@@ -15,7 +15,9 @@
  * filter redirects only the calls for which the filter, called from the
  * callback in the calling task, returns true: the others never enter this
  * module.  A filter_arg is given the function's first argument (the system
- * call's registers, for a syscall entry).
+ * call's registers, for a syscall entry).  A probe hook redirects nothing:
+ * its probe sees the first argument at the entry, as a kprobe would, but
+ * joins the other hooks' code update (utrace_fhooks_enable()).
  *
  * On x86_64 the hooks that are hot, on every system call of a traced task
  * or on every ptrace stop and request, are ftrace direct calls instead
@@ -122,6 +124,10 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 	hook = utrace_fhook_find(ip);
 	if (!hook)
 		return;
+	if (hook->probe) {
+		hook->probe(utrace_arch_arg0(regs));
+		return;
+	}
 	if (hook->filter && !hook->filter())
 		return;
 	if (hook->filter_arg && !hook->filter_arg(utrace_arch_arg0(regs)))

@@ -8,8 +8,9 @@
  *		runs; a stop takes effect once the child is woken (for
  *		vfork, before the parent's vfork wait).  The clone's flags
  *		(CLONE_PTRACE, CLONE_UNTRACED, the exit signal asked for) are
- *		noted at kernel_clone()'s entry by a kprobe: a wrapper would
- *		keep a vfork parent inside this module for its whole wait.
+ *		noted at kernel_clone()'s entry by a probe hook (fhook.c): a
+ *		wrapper would keep a vfork parent inside this module for its
+ *		whole wait.
  *  EXEC	proc_exec_connector(), ftrace-redirected: exec_binprm() calls
  *		it right after ptrace_event(PTRACE_EVENT_EXEC), in the task,
  *		sleepable, before the system call returns; a stop takes
@@ -168,23 +169,23 @@ static struct kprobe utrace_kp_release = {
 };
 
 /* kernel_clone(struct kernel_clone_args *): atomic, in the task that clones. */
-static int utrace_clone_pre(struct kprobe *kp, struct pt_regs *regs)
+static void utrace_clone_probe(unsigned long arg0)
 {
-	const struct kernel_clone_args *args;
+	const struct kernel_clone_args *args = (const struct kernel_clone_args *)arg0;
 
 	if (!utrace_active())
-		return 0;
-	args = (const struct kernel_clone_args *)utrace_arch_arg0(regs);
+		return;
 	utrace_note_clone(args->flags, args->exit_signal);
-	return 0;
 }
 
-static struct kprobe utrace_kp_clone = {
-	.symbol_name = "kernel_clone",
-	.pre_handler = utrace_clone_pre,
+static struct utrace_fhook utrace_probe_clone = {
+	.name = "kernel_clone",
+	.probe = utrace_clone_probe,
+	.lazy = true,
 };
 
 static struct utrace_fhook *utrace_fhooks[] = {
+	&utrace_probe_clone,
 	&utrace_hook_clone,
 	&utrace_hook_exit,
 	&utrace_hook_exec,
@@ -204,19 +205,19 @@ static unsigned int utrace_fhooks_nr(void)
 }
 
 /*
- * Lazy hooks (utrace_fhook.lazy, and the kprobes given to
- * utrace_lazy_kprobe()) are enabled while some task has a utrace, and a
- * while after the last one went (UTRACE_LAZY_LINGER): the fork, exec and
- * signal paths every task takes, and on powerpc the syscall slow path,
+ * Lazy hooks (utrace_fhook.lazy) are enabled while some task has a utrace,
+ * and a while after the last one went (UTRACE_LAZY_LINGER): the fork, exec
+ * and signal paths every task takes, and on powerpc the syscall slow path,
  * which every task with seccomp or audit takes.  Their filters turn away
  * every task without a utrace, so only the trampoline's cost goes.  An
  * attach counts its task in utrace_tasks, then enables them if they are
  * off, before any engine can ask for events; turning them off marks them
  * off, then looks at utrace_tasks again, with a full barrier on each side:
  * either the attach sees them off and waits for the mutex to enable them
- * again, or the work sees its task and leaves them on.  The kprobes are
- * enabled first and disabled last (the clone's flags are noted before the
- * CLONE hook reports).
+ * again, or the work sees its task and leaves them on.  They go together,
+ * the entry probes (kernel_clone(), signal_setup_done()) with the others:
+ * each code update walks every ftrace record of the kernel, and the first
+ * attach after a pause pays for it (one update, not one per probe).
  */
 #define UTRACE_LAZY_LINGER	HZ
 #define UTRACE_LAZY_MAX		12
@@ -226,8 +227,6 @@ static bool utrace_lazy_on;	/* written under the mutex */
 static bool utrace_lazy_gone;	/* unloading: the mutex */
 static struct utrace_fhook *utrace_lazy_fhooks[UTRACE_LAZY_MAX];	/* at init */
 static unsigned int utrace_lazy_nfhooks;
-static struct kprobe *utrace_lazy_kprobes[UTRACE_LAZY_MAX];		/* at init */
-static unsigned int utrace_lazy_nkprobes;
 static void utrace_lazy_off(struct work_struct *work);
 static DECLARE_DELAYED_WORK(utrace_lazy_work, utrace_lazy_off);
 
@@ -250,35 +249,9 @@ int utrace_hook_setup(struct utrace_fhook *hook)
 	return 0;
 }
 
-/* At init: @kp registered disabled, for utrace_lazy_hooks_get().  unregister_kprobe() undoes it. */
-int utrace_lazy_kprobe(struct kprobe *kp)
-{
-	int ret;
-
-	if (WARN_ON_ONCE(utrace_lazy_nkprobes == UTRACE_LAZY_MAX))
-		return -ENOSPC;
-	kp->flags |= KPROBE_FLAG_DISABLED;
-	ret = register_kprobe(kp);
-	if (ret) {
-		pr_err("cannot probe %s: %d\n", kp->symbol_name, ret);
-		return ret;
-	}
-	utrace_lazy_kprobes[utrace_lazy_nkprobes++] = kp;
-	return 0;
-}
-
-/* The mutex held: disable what is enabled, hooks first (together: one code update). */
-static void utrace_lazy_disable(unsigned int nkprobes)
-{
-	utrace_fhooks_remove(utrace_lazy_fhooks, utrace_lazy_nfhooks);
-	while (nkprobes--)
-		disable_kprobe(utrace_lazy_kprobes[nkprobes]);
-}
-
 /* An attach whose task is counted in utrace_tasks; sleepable. */
 int utrace_lazy_hooks_get(void)
 {
-	unsigned int nk = 0;
 	int ret = 0;
 
 	BUILD_BUG_ON(UTRACE_LAZY_MAX > UTRACE_FHOOK_BATCH);
@@ -288,19 +261,13 @@ int utrace_lazy_hooks_get(void)
 	mutex_lock(&utrace_lazy_mutex);
 	if (utrace_lazy_on || utrace_lazy_gone)
 		goto out;
-	for (; nk < utrace_lazy_nkprobes; nk++) {
-		ret = enable_kprobe(utrace_lazy_kprobes[nk]);
-		if (ret)
-			goto fail;
-	}
 	/* together: one code update */
 	ret = utrace_fhooks_enable(utrace_lazy_fhooks, utrace_lazy_nfhooks);
-	if (ret)
-		goto fail;
+	if (ret) {
+		utrace_fhooks_remove(utrace_lazy_fhooks, utrace_lazy_nfhooks);
+		goto out;
+	}
 	WRITE_ONCE(utrace_lazy_on, true);
-	goto out;
-fail:
-	utrace_lazy_disable(nk);
 out:
 	mutex_unlock(&utrace_lazy_mutex);
 	return ret;
@@ -335,8 +302,8 @@ static void utrace_lazy_off(struct work_struct *work)
 		WRITE_ONCE(utrace_lazy_on, true);
 		goto out;
 	}
-	/* A replacement or handler still running finishes as it would have. */
-	utrace_lazy_disable(utrace_lazy_nkprobes);
+	/* A replacement or probe still running finishes as it would have. */
+	utrace_fhooks_remove(utrace_lazy_fhooks, utrace_lazy_nfhooks);
 out:
 	mutex_unlock(&utrace_lazy_mutex);
 }
@@ -369,12 +336,6 @@ int utrace_hooks_init(void)
 		pr_err("cannot probe cgroup_release: %d\n", ret);
 		return ret;
 	}
-	/* Lazy, and before the CLONE hook: no report without the clone's flags noted. */
-	ret = utrace_lazy_kprobe(&utrace_kp_clone);
-	if (ret) {
-		unregister_kprobe(&utrace_kp_release);
-		return ret;
-	}
 	for (; nt < ARRAY_SIZE(utrace_tps); nt++) {
 		ret = tracepoint_probe_register(utrace_tps[nt].tp, utrace_tps[nt].probe, NULL);
 		if (ret)
@@ -392,7 +353,6 @@ int utrace_hooks_init(void)
 
 fail:
 	utrace_hooks_unwind(nf, nt);
-	unregister_kprobe(&utrace_kp_clone);
 	unregister_kprobe(&utrace_kp_release);
 	return ret;
 }
@@ -411,6 +371,5 @@ void utrace_hooks_exit(void)
 	utrace_signal_exit();
 	utrace_hooks_unwind(ARRAY_SIZE(utrace_fhooks) + utrace_arch_nhooks,
 			    ARRAY_SIZE(utrace_tps));
-	unregister_kprobe(&utrace_kp_clone);
 	unregister_kprobe(&utrace_kp_release);
 }

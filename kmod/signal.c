@@ -62,7 +62,6 @@
 #include <linux/tracepoint.h>
 #include <linux/uprobes.h>
 #include <linux/freezer.h>
-#include <linux/kprobes.h>
 
 #include "utrace_internal.h"
 
@@ -1247,23 +1246,23 @@ void utrace_signal_task_exit(void)
  * signal_setup_done(failed, ksig, stepping), entry: a handler frame is set
  * up (unless @failed).  Only the task's own flag is touched.
  */
-static int utrace_setup_done_pre(struct kprobe *kp, struct pt_regs *regs)
+static void utrace_setup_done_probe(unsigned long failed)
 {
 	struct utrace *utrace;
 
-	if (utrace_arch_arg0(regs) || !utrace_active())
-		return 0;
+	if (failed || !utrace_active())
+		return;
 	rcu_read_lock();
 	utrace = utrace_lookup(current);
 	if (utrace)
 		utrace_signal_handler_setup(utrace);
 	rcu_read_unlock();
-	return 0;
 }
 
-static struct kprobe utrace_kp_setup_done = {
-	.symbol_name = "signal_setup_done",
-	.pre_handler = utrace_setup_done_pre,
+static struct utrace_fhook utrace_probe_setup_done = {
+	.name = "signal_setup_done",
+	.probe = utrace_setup_done_probe,
+	.lazy = true,
 };
 
 int utrace_signal_init(void)
@@ -1272,12 +1271,12 @@ int utrace_signal_init(void)
 
 	/* Not found: every SIGCHLD of a stop is sent (utrace_sig_dropped()). */
 	for_each_kernel_tracepoint(utrace_find_generate, NULL);
-	ret = utrace_lazy_kprobe(&utrace_kp_setup_done);
+	ret = utrace_hook_setup(&utrace_probe_setup_done);
 	if (ret)
 		return ret;
 	ret = utrace_hook_setup(&utrace_hook_signal);
 	if (ret)
-		goto out_kprobe;
+		goto out_probe;
 	ret = utrace_hook_setup(&utrace_hook_send);
 	if (ret)
 		goto out_signal;
@@ -1290,8 +1289,8 @@ out_send:
 	utrace_fhook_remove(&utrace_hook_send);
 out_signal:
 	utrace_fhook_remove(&utrace_hook_signal);
-out_kprobe:
-	unregister_kprobe(&utrace_kp_setup_done);
+out_probe:
+	utrace_fhook_remove(&utrace_probe_setup_done);
 	return ret;
 }
 
@@ -1300,5 +1299,5 @@ void utrace_signal_exit(void)
 	utrace_fhook_remove(&utrace_hook_dequeue);
 	utrace_fhook_remove(&utrace_hook_send);
 	utrace_fhook_remove(&utrace_hook_signal);
-	unregister_kprobe(&utrace_kp_setup_done);
+	utrace_fhook_remove(&utrace_probe_setup_done);
 }

@@ -412,6 +412,12 @@ struct utrace_fhook {
 	bool (*filter)(void);		/* NULL, or whether to redirect this call */
 	/* or, instead: whether to redirect it, from its first argument */
 	bool (*filter_arg)(unsigned long arg0);
+	/*
+	 * Or an entry probe, as a kprobe's pre-handler but in the shared
+	 * ops' code update: given the first argument, preemption off, and the
+	 * call is never redirected (no replacement).
+	 */
+	void (*probe)(unsigned long arg0);
 	struct utrace_kcall orig;	/* set to the kernel function */
 	/*
 	 * Or: an ftrace direct trampoline to the replacement, through the
@@ -511,8 +517,6 @@ void utrace_proc_exec_connector(struct task_struct *task);
 int utrace_hooks_init(void);
 void utrace_hooks_exit(void);
 int utrace_hook_setup(struct utrace_fhook *hook);
-struct kprobe;
-int utrace_lazy_kprobe(struct kprobe *kp);
 int utrace_lazy_hooks_get(void);
 void utrace_lazy_hooks_idle(void);
 void utrace_lazy_hooks_flush(void);

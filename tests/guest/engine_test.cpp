@@ -363,8 +363,8 @@ TEST_F(Engines, PowerpcHooksAskForNoFullRegisterSave)
 }
 
 // Fork, exec, signals, and on powerpc the syscall slow path that every task
-// with seccomp or audit takes, are hooked (ftrace, and kprobes on ftrace
-// sites) only while some task has a utrace, and for UTRACE_LAZY_LINGER after
+// with seccomp or audit takes, are hooked (ftrace redirects, and probes that
+// redirect nothing) only while some task has a utrace, and for UTRACE_LAZY_LINGER after
 // (kmod/hooks.c): an untraced task never enters the module there.  The
 // hooks are on before the attach returns, so the engine's first syscall is
 // counted.  (__send_signal_locked is static: its name may carry a suffix.)
@@ -392,6 +392,13 @@ TEST_F(Engines, HooksOnlyTracedTasksNeedAreEnabledOnlyWhileATaskHasAnEngine)
 			                   bit(Event::SyscallEntry) | bit(Event::SyscallExit));
 			EXPECT_TRUE(all_hooked())
 			        << "round " << round << ": an engine, not all hooked";
+			// The entry probes are the shared ops' (IPMODIFY: " I "),
+			// enabled in the others' one code update, not kprobes with
+			// an update each (a first attach paid 10 ms more for them).
+			for (const std::string fn : {"kernel_clone", "signal_setup_done"}) {
+				const std::string line = ftrace_hook_line(fn);
+				EXPECT_NE(line.find(" I "), std::string::npos) << line;
+			}
 			ASSERT_TRUE(t.run(Tracee::kGetppid));
 			EXPECT_GE(dev.info(id).count(Event::SyscallEntry), 1U) << "round " << round;
 		}
