@@ -120,13 +120,29 @@ template <typename T> struct Flag {
 };
 
 // printf's "%#" PRIx64 ("0" for 0), without printf: it is on every line.
-std::string hex(uint64_t v)
+void append_hex(std::string &out, uint64_t v)
 {
-	if (v == 0)
-		return "0";
+	if (v == 0) {
+		out += '0';
+		return;
+	}
 	std::array<char, 2 + 16> buf{'0', 'x'};
 	const auto res = std::to_chars(buf.begin() + 2, buf.end(), v, 16);
-	return {buf.begin(), res.ptr};
+	out.append(buf.begin(), res.ptr);
+}
+
+std::string hex(uint64_t v)
+{
+	std::string out;
+	append_hex(out, v);
+	return out;
+}
+
+template <typename T> void append_dec(std::string &out, T v)
+{
+	std::array<char, 24> buf{};
+	const auto res = std::to_chars(buf.begin(), buf.end(), v);
+	out.append(buf.begin(), res.ptr);
 }
 
 std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, std::string out)
@@ -147,9 +163,12 @@ std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, 
 	return out;
 }
 
-std::string ptr(uint64_t v)
+void append_ptr(std::string &out, uint64_t v)
 {
-	return v == 0 ? std::string("NULL") : hex(v);
+	if (v == 0)
+		out += "NULL";
+	else
+		append_hex(out, v);
 }
 
 std::string octal_mode(uint64_t v)
@@ -159,42 +178,10 @@ std::string octal_mode(uint64_t v)
 	return buf;
 }
 
-std::string format_captured(const std::optional<CapturedString> &c, uint64_t addr, size_t max)
+// strace's quoting (quote()), appended.
+void append_quoted(std::string &out, std::string_view s, size_t max, bool cut)
 {
-	if (!c || c->fault)
-		return ptr(addr);
-	return quote(c->value, max, c->truncated);
-}
-
-std::string format_argv(const std::optional<utrace::CapturedArgv> &v, uint64_t addr, size_t strsize)
-{
-	if (addr == 0)
-		return "NULL";
-	if (!v || (v->fault && v->elements.empty()))
-		return hex(addr);
-	std::string out = "[";
-	for (size_t i = 0; i < v->elements.size(); i++) {
-		if (i != 0)
-			out += ", ";
-		const auto &e = v->elements[i];
-		out += e.fault ? hex(0) : quote(e.value, strsize, e.truncated);
-	}
-	if (v->truncated)
-		out += v->elements.empty() ? "..." : ", ...";
-	return out + "]";
-}
-
-} // namespace
-
-const SyscallSpec *syscall_spec(std::string_view name)
-{
-	auto it = kSpecs.find(name);
-	return it == kSpecs.end() ? nullptr : &it->second;
-}
-
-std::string quote(std::string_view s, size_t max, bool cut)
-{
-	std::string out = "\"";
+	out += '"';
 	const bool longer = s.size() > max;
 	if (longer)
 		s = s.substr(0, max);
@@ -238,6 +225,50 @@ std::string quote(std::string_view s, size_t max, bool cut)
 	out += '"';
 	if (longer || cut)
 		out += "...";
+}
+
+void append_captured(std::string &out, const std::optional<CapturedString> &c, uint64_t addr,
+                     size_t max)
+{
+	if (!c || c->fault)
+		append_ptr(out, addr);
+	else
+		append_quoted(out, c->value, max, c->truncated);
+}
+
+std::string format_argv(const std::optional<utrace::CapturedArgv> &v, uint64_t addr, size_t strsize)
+{
+	if (addr == 0)
+		return "NULL";
+	if (!v || (v->fault && v->elements.empty()))
+		return hex(addr);
+	std::string out = "[";
+	for (size_t i = 0; i < v->elements.size(); i++) {
+		if (i != 0)
+			out += ", ";
+		const auto &e = v->elements[i];
+		if (e.fault)
+			out += '0';
+		else
+			append_quoted(out, e.value, strsize, e.truncated);
+	}
+	if (v->truncated)
+		out += v->elements.empty() ? "..." : ", ...";
+	return out + "]";
+}
+
+} // namespace
+
+const SyscallSpec *syscall_spec(std::string_view name)
+{
+	auto it = kSpecs.find(name);
+	return it == kSpecs.end() ? nullptr : &it->second;
+}
+
+std::string quote(std::string_view s, size_t max, bool cut)
+{
+	std::string out;
+	append_quoted(out, s, max, cut);
 	return out;
 }
 
@@ -370,33 +401,153 @@ std::string signal_name(int sig)
 	return std::to_string(sig);
 }
 
-std::string format_return(int64_t retval, bool hex_ret)
+void append_return(std::string &out, int64_t retval, bool hex_ret)
 {
 	if (retval < 0 && retval >= -4095) {
 		const int err = static_cast<int>(-retval);
 		// The kernel's restart codes (linux/errno.h), as strace names them.
 		switch (err) {
 		case 512:
-			return "? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+			out += "? ERESTARTSYS (To be restarted if SA_RESTART is set)";
+			return;
 		case 513:
-			return "? ERESTARTNOINTR (To be restarted)";
+			out += "? ERESTARTNOINTR (To be restarted)";
+			return;
 		case 514:
-			return "? ERESTARTNOHAND (To be restarted if no handler)";
+			out += "? ERESTARTNOHAND (To be restarted if no handler)";
+			return;
 		case 516:
-			return "? ERESTART_RESTARTBLOCK (Interrupted by signal)";
+			out += "? ERESTART_RESTARTBLOCK (Interrupted by signal)";
+			return;
 		default:
 			break;
 		}
 		const char *name = strerrorname_np(err);
 		const char *desc = strerrordesc_np(err);
-		std::string out = "-1 ";
+		out += "-1 ";
 		out += name != nullptr ? name : "E???";
 		out += " (";
-		out += desc != nullptr ? desc : ("Unknown error " + std::to_string(err));
-		return out + ")";
+		if (desc != nullptr) {
+			out += desc;
+		} else {
+			out += "Unknown error ";
+			append_dec(out, err);
+		}
+		out += ')';
+		return;
 	}
-	return hex_ret ? hex(static_cast<uint64_t>(retval)) : std::to_string(retval);
+	if (hex_ret)
+		append_hex(out, static_cast<uint64_t>(retval));
+	else
+		append_dec(out, retval);
 }
+
+std::string format_return(int64_t retval, bool hex_ret)
+{
+	std::string out;
+	append_return(out, retval, hex_ret);
+	return out;
+}
+
+namespace
+{
+
+// Appends argument @i of a call decoded by @spec as format_call() shows
+// it.  False for open's mode without O_CREAT or O_TMPFILE, which strace
+// leaves out (and every argument after it).
+bool append_arg(std::string &out, const SyscallSpec &spec, size_t i, const uint64_t (&args)[6],
+                const Captures &cap, size_t strsize)
+{
+	const uint64_t v = args[i];
+	const auto sv = static_cast<int64_t>(v);
+	const auto iv = static_cast<int>(static_cast<int32_t>(v));
+	switch (spec.args[i]) {
+	case A::Int:
+	case A::Fd:
+	case A::WaitPid:
+		append_dec(out, iv);
+		break;
+	case A::Uint:
+		append_dec(out, v);
+		break;
+	case A::Off:
+		append_dec(out, sv);
+		break;
+	case A::Hex:
+	case A::HexOff:
+		append_hex(out, v);
+		break;
+	case A::Ptr:
+	case A::Envp:
+		append_ptr(out, v);
+		break;
+	case A::Dirfd:
+		if (iv == AT_FDCWD)
+			out += "AT_FDCWD";
+		else
+			append_dec(out, iv);
+		break;
+	case A::Path:
+		// strace shows a path whole, not cut at -s.
+		append_captured(out, cap.strings[i], v, SIZE_MAX);
+		break;
+	case A::Str:
+		append_captured(out, cap.strings[i], v, strsize);
+		break;
+	case A::Argv:
+		out += format_argv(cap.argvs[i], v, strsize);
+		break;
+	case A::OpenFlags:
+		out += format_open_flags(v);
+		break;
+	case A::Mode:
+		// open's mode only with O_CREAT or O_TMPFILE, as strace.
+		if (i > 0 && spec.args[i - 1] == A::OpenFlags && (args[i - 1] & O_CREAT) == 0 &&
+		    (args[i - 1] & O_TMPFILE) != O_TMPFILE)
+			return false;
+		out += octal_mode(v);
+		break;
+	case A::Prot:
+		out += format_prot(v);
+		break;
+	case A::MapFlags:
+		out += format_map_flags(v);
+		break;
+	case A::AtFlags:
+		out += format_at_flags(v);
+		break;
+	case A::AccessMode:
+		out += format_access_mode(v);
+		break;
+	case A::Signal:
+		out += signal_name(iv);
+		break;
+	case A::Whence:
+		switch (iv) {
+		case SEEK_SET:
+			out += "SEEK_SET";
+			break;
+		case SEEK_CUR:
+			out += "SEEK_CUR";
+			break;
+		case SEEK_END:
+			out += "SEEK_END";
+			break;
+		case SEEK_DATA:
+			out += "SEEK_DATA";
+			break;
+		case SEEK_HOLE:
+			out += "SEEK_HOLE";
+			break;
+		default:
+			append_dec(out, iv);
+		}
+		break;
+	}
+	return true;
+}
+
+} // namespace
 
 std::vector<std::string> format_args(std::string_view name, const uint64_t (&args)[6],
                                      const Captures &cap, size_t strsize)
@@ -409,106 +560,43 @@ std::vector<std::string> format_args(std::string_view name, const uint64_t (&arg
 		return out;
 	}
 	for (size_t i = 0; i < spec->args.size(); i++) {
-		const uint64_t v = args[i];
-		const auto sv = static_cast<int64_t>(v);
-		const auto iv = static_cast<int>(static_cast<int32_t>(v));
 		std::string s;
-		switch (spec->args[i]) {
-		case A::Int:
-		case A::Fd:
-		case A::WaitPid:
-			s = std::to_string(iv);
+		if (!append_arg(s, *spec, i, args, cap, strsize))
 			break;
-		case A::Uint:
-			s = std::to_string(v);
-			break;
-		case A::Off:
-			s = std::to_string(sv);
-			break;
-		case A::Hex:
-		case A::HexOff:
-			s = hex(v);
-			break;
-		case A::Ptr:
-		case A::Envp:
-			s = ptr(v);
-			break;
-		case A::Dirfd:
-			s = iv == AT_FDCWD ? std::string("AT_FDCWD") : std::to_string(iv);
-			break;
-		case A::Path:
-			// strace shows a path whole, not cut at -s.
-			s = format_captured(cap.strings[i], v, SIZE_MAX);
-			break;
-		case A::Str:
-			s = format_captured(cap.strings[i], v, strsize);
-			break;
-		case A::Argv:
-			s = format_argv(cap.argvs[i], v, strsize);
-			break;
-		case A::OpenFlags:
-			s = format_open_flags(v);
-			break;
-		case A::Mode:
-			// open's mode only with O_CREAT or O_TMPFILE, as strace.
-			if (i > 0 && spec->args[i - 1] == A::OpenFlags &&
-			    (args[i - 1] & O_CREAT) == 0 && (args[i - 1] & O_TMPFILE) != O_TMPFILE)
-				return out;
-			s = octal_mode(v);
-			break;
-		case A::Prot:
-			s = format_prot(v);
-			break;
-		case A::MapFlags:
-			s = format_map_flags(v);
-			break;
-		case A::AtFlags:
-			s = format_at_flags(v);
-			break;
-		case A::AccessMode:
-			s = format_access_mode(v);
-			break;
-		case A::Signal:
-			s = signal_name(iv);
-			break;
-		case A::Whence:
-			switch (iv) {
-			case SEEK_SET:
-				s = "SEEK_SET";
-				break;
-			case SEEK_CUR:
-				s = "SEEK_CUR";
-				break;
-			case SEEK_END:
-				s = "SEEK_END";
-				break;
-			case SEEK_DATA:
-				s = "SEEK_DATA";
-				break;
-			case SEEK_HOLE:
-				s = "SEEK_HOLE";
-				break;
-			default:
-				s = std::to_string(iv);
-			}
-			break;
-		}
 		out.push_back(std::move(s));
 	}
 	return out;
 }
 
+void append_call(std::string &out, std::string_view name, const SyscallSpec *spec,
+                 const uint64_t (&args)[6], const Captures &cap, size_t strsize)
+{
+	out += name;
+	out += '(';
+	if (spec == nullptr) {
+		for (size_t i = 0; i < 6; i++) {
+			if (i != 0)
+				out += ", ";
+			append_hex(out, args[i]);
+		}
+		return;
+	}
+	for (size_t i = 0; i < spec->args.size(); i++) {
+		const size_t mark = out.size();
+		if (i != 0)
+			out += ", ";
+		if (!append_arg(out, *spec, i, args, cap, strsize)) {
+			out.resize(mark);
+			return;
+		}
+	}
+}
+
 std::string format_call(std::string_view name, const uint64_t (&args)[6], const Captures &cap,
                         size_t strsize)
 {
-	std::string out(name);
-	out += '(';
-	const auto decoded = format_args(name, args, cap, strsize);
-	for (size_t i = 0; i < decoded.size(); i++) {
-		if (i != 0)
-			out += ", ";
-		out += decoded[i];
-	}
+	std::string out;
+	append_call(out, name, syscall_spec(name), args, cap, strsize);
 	return out;
 }
 

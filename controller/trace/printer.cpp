@@ -121,6 +121,13 @@ void Summary::print(std::FILE *out, uint64_t lost) const
 Printer::Printer(const SyscallTable &table, Options opts, std::FILE *out)
     : table_(table), opts_(opts), out_(out)
 {
+	// Looked up by number at every call, not by name.
+	specs_.resize(static_cast<size_t>(table.size()));
+	for (int nr = 0; nr < table.size(); nr++) {
+		const auto name = table.name(nr);
+		if (!name.empty())
+			specs_[static_cast<size_t>(nr)] = syscall_spec(name);
+	}
 }
 
 std::string Printer::name_of(int64_t nr) const
@@ -131,29 +138,55 @@ std::string Printer::name_of(int64_t nr) const
 	return "syscall_" + std::to_string(nr);
 }
 
-// "%-5d " with -o, "[pid %5d] " without; not through printf, as on every line.
-void Printer::prefix(pid_t tid)
+const SyscallSpec *Printer::spec_of(int64_t nr) const
 {
-	seen_[tid] = true;
+	return nr >= 0 && static_cast<size_t>(nr) < specs_.size() ? specs_[static_cast<size_t>(nr)]
+	                                                          : nullptr;
+}
+
+void Printer::note_tid(pid_t tid)
+{
+	if (!first_tid_)
+		first_tid_ = tid;
+	else if (*first_tid_ != tid)
+		many_tids_ = true;
+}
+
+// "%-5d " with -o, "[pid %5d] " without, appended to @out; not through
+// printf, as on every line.
+void Printer::prefix(std::string &out, pid_t tid) const
+{
 	const bool file = opts_.follow && opts_.to_file;
-	if (!file && seen_.size() <= 1)
+	if (!file && !many_tids_)
 		return;
 	std::array<char, 16> digits{};
 	const auto res = std::to_chars(digits.begin(), digits.end(), tid);
 	const std::string_view n(digits.data(), res.ptr - digits.begin());
-	const std::string pad(n.size() < 5 ? 5 - n.size() : 0, ' ');
-	std::string out;
-	if (file)
-		out.append(n).append(pad).append(" ");
-	else
-		out.append("[pid ").append(pad).append(n).append("] ");
-	std::fputs(out.c_str(), out_);
+	const size_t pad = n.size() < 5 ? 5 - n.size() : 0;
+	if (file) {
+		out.append(n).append(pad, ' ').append(1, ' ');
+	} else {
+		out.append("[pid ").append(pad, ' ').append(n).append("] ");
+	}
 }
 
 void Printer::line_start(pid_t tid)
 {
 	close_open_line();
-	prefix(tid);
+	line_.clear();
+	prefix(line_, tid);
+	write_line();
+}
+
+void Printer::write_line()
+{
+	std::fwrite(line_.data(), 1, line_.size(), out_);
+}
+
+Printer::Pending *Printer::find_pending(pid_t tid)
+{
+	auto it = pending_.find(tid);
+	return it != pending_.end() && it->second.active ? &it->second : nullptr;
 }
 
 void Printer::close_open_line()
@@ -170,22 +203,27 @@ void Printer::flush_entry()
 		return;
 	const pid_t tid = *entry_tid_;
 	entry_tid_.reset();
-	auto it = pending_.find(tid);
-	if (it == pending_.end() || opts_.json || opts_.summary)
+	Pending *p = find_pending(tid);
+	if (p == nullptr || opts_.json || opts_.summary)
 		return;
-	Pending &p = it->second;
-	line_start(tid);
-	std::fputs(format_call(name_of(p.nr), p.args, p.cap, opts_.strsize).c_str(), out_);
-	p.shown = true;
+	close_open_line();
+	line_.clear();
+	prefix(line_, tid);
+	const auto known = table_.name(p->nr);
+	const std::string unknown = known.empty() ? name_of(p->nr) : std::string();
+	append_call(line_, known.empty() ? std::string_view(unknown) : known, spec_of(p->nr),
+	            p->args, p->cap, opts_.strsize);
+	write_line();
+	p->shown = true;
 	open_tid_ = tid;
 }
 
 void Printer::entry_strings_done()
 {
-	auto it = entry_tid_ ? pending_.find(*entry_tid_) : pending_.end();
-	if (it != pending_.end()) {
+	Pending *p = entry_tid_ ? find_pending(*entry_tid_) : nullptr;
+	if (p != nullptr) {
 		try {
-			it->second.cap = collect_captures(strings_);
+			p->cap = collect_captures(strings_);
 		} catch (const Error &) {
 			// Not the group the entry announced (a LOST record cut
 			// it): shown without its strings, as addresses.
@@ -219,17 +257,19 @@ void Printer::record(const Record &r)
 	}
 	if (r.type != RecordType::Event)
 		return;
-	seen_.try_emplace(r.tid, true);
+	note_tid(r.tid);
 	switch (r.event) {
 	case Event::SyscallEntry: {
-		Pending p;
+		// Each thread's entry is kept and reused: no allocation per call.
+		Pending &p = pending_[r.tid];
+		if (p.active) // an entry without its exit: it never returned
+			print_exit(r.tid, p, std::nullopt, 0);
 		p.nr = r.syscall_nr;
 		std::copy(std::begin(r.args), std::end(r.args), std::begin(p.args));
 		p.entry_ns = r.time_ns;
-		auto old = pending_.find(r.tid);
-		if (old != pending_.end()) // an entry without its exit: it never returned
-			print_exit(r.tid, old->second, std::nullopt, 0);
-		pending_[r.tid] = std::move(p);
+		p.cap = {};
+		p.shown = false;
+		p.active = true;
 		entry_tid_ = r.tid;
 		strings_due_ = r.strings_following();
 		break;
@@ -254,8 +294,10 @@ void Printer::record(const Record &r)
 
 void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns)
 {
-	const std::string name = name_of(p.nr);
-	const SyscallSpec *spec = syscall_spec(name);
+	const auto known = table_.name(p.nr);
+	const std::string unknown = known.empty() ? name_of(p.nr) : std::string();
+	const std::string_view name = known.empty() ? std::string_view(unknown) : known;
+	const SyscallSpec *spec = spec_of(p.nr);
 	const bool hex_ret = spec != nullptr && spec->hex_ret;
 	if (opts_.summary) {
 		if (ret)
@@ -296,24 +338,30 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 		        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 		return;
 	}
-	const std::string r =
-	        ") = " + (ret ? format_return(*ret, hex_ret) : std::string("?")) + "\n";
+	line_.clear();
 	if (open_tid_ == tid && p.shown) {
-		std::fputs(r.c_str(), out_);
 		open_tid_.reset();
-		return;
+	} else {
+		close_open_line();
+		prefix(line_, tid);
+		if (p.shown)
+			line_.append("<... ").append(name).append(" resumed>");
+		else // its entry was not seen (attached in the call)
+			append_call(line_, name, spec, p.args, p.cap, opts_.strsize);
 	}
-	line_start(tid);
-	if (p.shown)
-		std::fputs(("<... " + name + " resumed>" + r).c_str(), out_);
-	else // its entry was not seen (attached in the call)
-		std::fputs((format_call(name, p.args, p.cap, opts_.strsize) + r).c_str(), out_);
+	line_ += ") = ";
+	if (ret)
+		append_return(line_, *ret, hex_ret);
+	else
+		line_ += '?';
+	line_ += '\n';
+	write_line();
 }
 
 void Printer::syscall_exit(const Record &r)
 {
-	auto it = pending_.find(r.tid);
-	if (it == pending_.end()) {
+	Pending *pend = find_pending(r.tid);
+	if (pend == nullptr) {
 		// A new child's return from the fork that made it: strace
 		// does not show it either (the parent's line has it).
 		const auto name = table_.name(r.syscall_nr);
@@ -326,16 +374,17 @@ void Printer::syscall_exit(const Record &r)
 		print_exit(r.tid, p, r.retval, 0);
 		return;
 	}
-	const uint64_t ns = r.time_ns >= it->second.entry_ns ? r.time_ns - it->second.entry_ns : 0;
-	print_exit(r.tid, it->second, r.retval, ns);
-	pending_.erase(it);
+	const uint64_t ns = r.time_ns >= pend->entry_ns ? r.time_ns - pend->entry_ns : 0;
+	print_exit(r.tid, *pend, r.retval, ns);
+	pend->active = false;
 }
 
 void Printer::task_exit(const Record &r)
 {
 	auto it = pending_.find(r.tid);
 	if (it != pending_.end()) {
-		print_exit(r.tid, it->second, std::nullopt, 0);
+		if (it->second.active)
+			print_exit(r.tid, it->second, std::nullopt, 0);
 		pending_.erase(it);
 	}
 	if (opts_.summary)
@@ -388,7 +437,8 @@ void Printer::finish()
 		entry_strings_done();
 	flush_entry();
 	for (auto &[tid, p] : pending_)
-		print_exit(tid, p, std::nullopt, 0);
+		if (p.active)
+			print_exit(tid, p, std::nullopt, 0);
 	pending_.clear();
 	close_open_line();
 	if (opts_.summary)

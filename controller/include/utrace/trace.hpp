@@ -120,6 +120,12 @@ std::vector<std::string> format_args(std::string_view name, const uint64_t (&arg
 // "openat(AT_FDCWD, \"/etc\", O_RDONLY" without the closing parenthesis.
 std::string format_call(std::string_view name, const uint64_t (&args)[6], const Captures &cap,
                         size_t strsize);
+// The same, appended to @out, with the call's spec (syscall_spec(@name)) at
+// hand: the Printer's, with no string made per argument.
+void append_call(std::string &out, std::string_view name, const SyscallSpec *spec,
+                 const uint64_t (&args)[6], const Captures &cap, size_t strsize);
+// format_return(), appended to @out.
+void append_return(std::string &out, int64_t retval, bool hex_ret);
 
 // Per system call: calls, errors, time between entry and exit records.
 class Summary
@@ -169,28 +175,36 @@ private:
 		uint64_t args[6] = {};
 		uint64_t entry_ns = 0;
 		Captures cap;
-		bool shown = false; // its entry was printed
+		bool shown = false;  // its entry was printed
+		bool active = false; // in a call (else kept for the next)
 	};
 	void flush_entry();
 	void entry_strings_done();
 	void close_open_line();
-	void prefix(pid_t tid);
+	void note_tid(pid_t tid);
+	void prefix(std::string &out, pid_t tid) const;
 	void line_start(pid_t tid);
+	void write_line();
+	Pending *find_pending(pid_t tid);
 	void syscall_exit(const Record &r);
 	void print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns);
 	void task_exit(const Record &r);
 	void signal(const Record &r);
 	std::string name_of(int64_t nr) const;
+	const SyscallSpec *spec_of(int64_t nr) const;
 
 	const SyscallTable &table_;
 	Options opts_;
 	std::FILE *out_;
+	std::vector<const SyscallSpec *> specs_; // by number
+	std::string line_;                       // the line being made, reused
 	std::map<pid_t, Pending> pending_;
 	std::optional<pid_t> entry_tid_; // an entry not printed yet
 	size_t strings_due_ = 0;         // STRING records still to come for it
 	std::vector<Record> strings_;
-	std::optional<pid_t> open_tid_; // whose line is open (no newline yet)
-	std::map<pid_t, bool> seen_;
+	std::optional<pid_t> open_tid_;  // whose line is open (no newline yet)
+	std::optional<pid_t> first_tid_; // the first thread seen
+	bool many_tids_ = false;         // and another since: prefixes
 	uint64_t lost_ = 0;
 	Summary summary_;
 };
