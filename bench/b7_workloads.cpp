@@ -2,7 +2,11 @@
 // `strace -f -o /dev/null`, `strace -f --seccomp-bpf -e trace=FILTER`,
 // `utracectl trace -f -o /dev/null` and `utracectl trace -f -e
 // trace=FILTER`, interleaved in one run (bench::interleave), each variant a
-// fresh command timed from fork to exit by this process.
+// fresh command timed from fork to exit by this process.  Interleaved so,
+// the utracectl runs come less than a second apart and find the module's
+// lazy hooks on (kmod/hooks.c); the "cold" variant waits for them to go
+// first, as a user's first trace after a pause finds them, and its attach
+// pays the ftrace code update that enables them.
 //
 // Workloads, over a generated tree (B7_DIRS x B7_FILES text files, 0.5 to
 // 8 KiB, like a header directory):
@@ -356,6 +360,11 @@ std::vector<Ratio> b7_workloads(const Config &c)
 			                      " time / strace -f --seccomp-bpf -e trace=" +
 			                      kFilter + " time",
 			              "lower", 1.0),
+			        ratio("cold",
+			              "slowdown under utracectl trace -f started cold, the "
+			              "module's lazy hooks off as after a second without a "
+			              "traced task (traced / untraced)",
+			              "lower", std::nullopt),
 			};
 			if (w.needs_cc && !s.cc) {
 				for (auto &r : rs)
@@ -387,6 +396,12 @@ std::vector<Ratio> b7_workloads(const Config &c)
 			        {.name = "utrace-filtered",
 			         .measure = timed({s.utracectl, "trace", "-f", "-o", "/dev/null",
 			                           "-e", ef, "--"})},
+			        // What a first trace after a pause pays: its attach
+			        // enables the lazy hooks, one ftrace code update.
+			        {.name = "utrace-cold",
+			         .setup = wait_lazy_hooks_off,
+			         .measure = timed(
+			                 {s.utracectl, "trace", "-f", "-o", "/dev/null", "--"})},
 			};
 			if (!c.compare_module.empty()) {
 				// The same tracer on another build of the module,
@@ -424,14 +439,17 @@ std::vector<Ratio> b7_workloads(const Config &c)
 			const auto &u = smp.at("untraced");
 			const auto &t = smp.at("utrace");
 			const auto &tf = smp.at("utrace-filtered");
+			const auto &tc = smp.at("utrace-cold");
 			const std::vector<double> none;
 			set_ratio(rs[0], walls(t), walls(u), none, none, Pairing::PerRound);
 			set_ratio(rs[1], walls(tf), walls(u), none, none, Pairing::PerRound);
+			set_ratio(rs[4], walls(tc), walls(u), none, none, Pairing::PerRound);
 			const double mu = median(walls(u));
 			std::vector<std::pair<std::string, double>> details = {
 			        {"untraced_ms", mu / 1e6},
 			        {"slowdown_utracectl", median(walls(t)) / mu},
 			        {"slowdown_utracectl_filtered", median(walls(tf)) / mu},
+			        {"slowdown_utracectl_cold", median(walls(tc)) / mu},
 			};
 			if (s.strace) {
 				const auto &st = smp.at("strace");

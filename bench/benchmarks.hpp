@@ -22,6 +22,9 @@ std::vector<Ratio> b7_workloads(const Config &c);
 // utrace.ko in the state a benchmark needs (loaded from Config::module_path).
 void ensure_loaded(const Config &c);
 void ensure_unloaded();
+// Until the module's lazy hooks are off (kmod/hooks.c): no task has had a
+// utrace for UTRACE_LAZY_LINGER, and the next attach enables them again.
+void wait_lazy_hooks_off();
 
 // Detaches each engine; engines already gone (their task died) are skipped.
 void detach_all(const utrace::Device &dev, std::vector<uint64_t> &ids);
