@@ -1,5 +1,7 @@
 #include "tracee.hpp"
 
+#include "ftrace_state.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -307,38 +309,6 @@ bool path_exists(const std::string &path)
 	};
 	return ::stat(path.c_str(), &st) == 0;
 }
-
-namespace
-{
-
-// The lines of /sys/kernel/tracing/enabled_functions, read once.
-std::vector<std::string> ftrace_enabled_lines()
-{
-	const std::string dir = "/sys/kernel/tracing";
-	if (::access((dir + "/enabled_functions").c_str(), R_OK) != 0 &&
-	    ::mount("nodev", dir.c_str(), "tracefs", 0, nullptr) != 0)
-		throw std::runtime_error("cannot mount tracefs: " +
-		                         std::string(std::strerror(errno)));
-	std::ifstream in(dir + "/enabled_functions");
-	if (!in)
-		throw std::runtime_error("cannot read enabled_functions");
-	std::vector<std::string> lines;
-	std::string line;
-	while (std::getline(in, line))
-		lines.push_back(line);
-	return lines;
-}
-
-// The functions ftrace has a callback on, each line's first word.
-std::set<std::string> ftrace_hooked_functions()
-{
-	std::set<std::string> fns;
-	for (const auto &line : ftrace_enabled_lines())
-		fns.insert(line.substr(0, line.find(' ')));
-	return fns;
-}
-
-} // namespace
 
 std::string ftrace_hook_line(const std::string &fn)
 {
