@@ -124,14 +124,15 @@ static void notrace utrace_fhook_thunk(unsigned long ip, unsigned long parent_ip
 	hook = utrace_fhook_find(ip);
 	if (!hook)
 		return;
-	if (hook->probe) {
-		hook->probe(utrace_arch_arg0(regs));
-		return;
-	}
 	if (hook->filter && !hook->filter())
 		return;
 	if (hook->filter_arg && !hook->filter_arg(utrace_arch_arg0(regs)))
 		return;
+	/* after the filters: a call they turn away pays no test for it */
+	if (hook->probe) {
+		hook->probe(utrace_arch_arg0(regs));
+		return;
+	}
 	utrace_arch_redirect(regs, hook->replacement);
 }
 

@@ -415,7 +415,7 @@ struct utrace_fhook {
 	/*
 	 * Or an entry probe, as a kprobe's pre-handler but in the shared
 	 * ops' code update: given the first argument, preemption off, and the
-	 * call is never redirected (no replacement).
+	 * call is never redirected (no replacement, no filter).
 	 */
 	void (*probe)(unsigned long arg0);
 	struct utrace_kcall orig;	/* set to the kernel function */
