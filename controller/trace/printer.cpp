@@ -130,12 +130,14 @@ Printer::Printer(const SyscallTable &table, Options opts, std::FILE *out)
 	}
 }
 
-std::string Printer::name_of(int64_t nr) const
+// The table's name, or "syscall_NR" made in @unknown (a call it does not know).
+std::string_view Printer::name_of(int64_t nr, std::string &unknown) const
 {
 	const auto name = table_.name(nr);
 	if (!name.empty())
-		return std::string(name);
-	return "syscall_" + std::to_string(nr);
+		return name;
+	unknown = "syscall_" + std::to_string(nr);
+	return unknown;
 }
 
 const SyscallSpec *Printer::spec_of(int64_t nr) const
@@ -209,10 +211,8 @@ void Printer::flush_entry()
 	close_open_line();
 	line_.clear();
 	prefix(line_, tid);
-	const auto known = table_.name(p->nr);
-	const std::string unknown = known.empty() ? name_of(p->nr) : std::string();
-	append_call(line_, known.empty() ? std::string_view(unknown) : known, spec_of(p->nr),
-	            p->args, p->cap, opts_.strsize);
+	std::string unknown;
+	append_call(line_, name_of(p->nr, unknown), spec_of(p->nr), p->args, p->cap, opts_.strsize);
 	write_line();
 	p->shown = true;
 	open_tid_ = tid;
@@ -294,9 +294,8 @@ void Printer::record(const Record &r)
 
 void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns)
 {
-	const auto known = table_.name(p.nr);
-	const std::string unknown = known.empty() ? name_of(p.nr) : std::string();
-	const std::string_view name = known.empty() ? std::string_view(unknown) : known;
+	std::string unknown;
+	const std::string_view name = name_of(p.nr, unknown);
 	const SyscallSpec *spec = spec_of(p.nr);
 	const bool hex_ret = spec != nullptr && spec->hex_ret;
 	if (opts_.summary) {

@@ -12,9 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <set>
 #include <stdexcept>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>

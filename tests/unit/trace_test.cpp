@@ -383,6 +383,20 @@ TEST(TracePrinter, InterleavedThreadsAreUnfinishedAndResumed)
 	EXPECT_EQ(file, "10    close(4) = 0\n10    +++ killed by SIGKILL +++\n");
 }
 
+// A number the table does not know (a newer kernel's call): named by its
+// number, six hex arguments, on the entry's line and when resumed.
+TEST(TracePrinter, AnUnknownCallIsNamedByItsNumber)
+{
+	Options o;
+	o.follow = true;
+	const auto out = run(o, {entry(10, 1000, {1, 0x20}, 100), entry(11, 3, {4}, 110),
+	                         exit_rec(11, 3, 0, 120), exit_rec(10, 1000, -ENOSYS, 130)});
+	EXPECT_EQ(out, "syscall_1000(0x1, 0x20, 0, 0, 0, 0 <unfinished ...>\n"
+	               "[pid    11] close(4) = 0\n"
+	               "[pid    10] <... syscall_1000 resumed>) = -1 ENOSYS (Function not "
+	               "implemented)\n");
+}
+
 TEST(TracePrinter, SignalsAreShownWithTheirCode)
 {
 	Record sig = event(10, Event::Signal);

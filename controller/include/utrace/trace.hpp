@@ -190,7 +190,7 @@ private:
 	void print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns);
 	void task_exit(const Record &r);
 	void signal(const Record &r);
-	std::string name_of(int64_t nr) const;
+	std::string_view name_of(int64_t nr, std::string &unknown) const;
 	const SyscallSpec *spec_of(int64_t nr) const;
 
 	const SyscallTable &table_;
