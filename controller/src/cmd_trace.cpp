@@ -146,6 +146,8 @@ public:
 			const size_t n = ring_->read(buf, std::chrono::milliseconds(200));
 			for (size_t i = 0; i < n; i++)
 				handle(buf[i]);
+			if (n < buf.size()) // drained: a call in progress shows
+				printer_.idle();
 			if (n == 0) {
 				if (ring_->at_end())
 					break;

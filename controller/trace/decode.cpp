@@ -128,7 +128,8 @@ void append_hex(std::string &out, uint64_t v)
 	}
 	std::array<char, 2 + 16> buf{'0', 'x'};
 	const auto res = std::to_chars(buf.begin() + 2, buf.end(), v, 16);
-	out.append(buf.begin(), res.ptr);
+	// (pointer, length): an iterator pair goes through replace().
+	out.append(buf.data(), static_cast<size_t>(res.ptr - buf.data()));
 }
 
 std::string hex(uint64_t v)
@@ -142,7 +143,7 @@ template <typename T> void append_dec(std::string &out, T v)
 {
 	std::array<char, 24> buf{};
 	const auto res = std::to_chars(buf.begin(), buf.end(), v);
-	out.append(buf.begin(), res.ptr);
+	out.append(buf.data(), static_cast<size_t>(res.ptr - buf.data()));
 }
 
 std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, std::string out)

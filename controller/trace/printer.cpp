@@ -165,10 +165,11 @@ void Printer::prefix(std::string &out, pid_t tid) const
 	const auto res = std::to_chars(digits.begin(), digits.end(), tid);
 	const std::string_view n(digits.data(), res.ptr - digits.begin());
 	const size_t pad = n.size() < 5 ? 5 - n.size() : 0;
+	const char *const spaces = "     "; // pad (a fill of @pad goes through replace())
 	if (file) {
-		out.append(n).append(pad, ' ').append(1, ' ');
+		out.append(n).append(spaces, pad + 1);
 	} else {
-		out.append("[pid ").append(pad, ' ').append(n).append("] ");
+		out.append("[pid ").append(spaces, pad).append(n).append("] ");
 	}
 }
 
@@ -180,6 +181,15 @@ void Printer::line_start(pid_t tid)
 	write_line();
 }
 
+Printer::Pending &Printer::pending_of(pid_t tid)
+{
+	if (last_ == nullptr || last_tid_ != tid) {
+		last_ = &pending_[tid];
+		last_tid_ = tid;
+	}
+	return *last_;
+}
+
 void Printer::write_line()
 {
 	std::fwrite(line_.data(), 1, line_.size(), out_);
@@ -187,6 +197,8 @@ void Printer::write_line()
 
 Printer::Pending *Printer::find_pending(pid_t tid)
 {
+	if (last_ != nullptr && last_tid_ == tid)
+		return last_->active ? last_ : nullptr;
 	auto it = pending_.find(tid);
 	return it != pending_.end() && it->second.active ? &it->second : nullptr;
 }
@@ -194,8 +206,20 @@ Printer::Pending *Printer::find_pending(pid_t tid)
 void Printer::close_open_line()
 {
 	if (open_tid_) {
-		std::fputs(" <unfinished ...>\n", out_);
+		line_ += " <unfinished ...>\n";
+		write_line();
 		open_tid_.reset();
+	}
+}
+
+void Printer::idle()
+{
+	if (strings_due_ > 0)
+		return; // the entry's strings are still to come
+	flush_entry();
+	if (open_tid_) {
+		write_line();
+		line_.clear();
 	}
 }
 
@@ -213,7 +237,8 @@ void Printer::flush_entry()
 	prefix(line_, tid);
 	std::string unknown;
 	append_call(line_, name_of(p->nr, unknown), spec_of(p->nr), p->args, p->cap, opts_.strsize);
-	write_line();
+	// Written with its exit if that comes next (one write), or when
+	// something else is printed, or idle().
 	p->shown = true;
 	open_tid_ = tid;
 }
@@ -224,6 +249,7 @@ void Printer::entry_strings_done()
 	if (p != nullptr) {
 		try {
 			p->cap = collect_captures(strings_);
+			p->captured = true;
 		} catch (const Error &) {
 			// Not the group the entry announced (a LOST record cut
 			// it): shown without its strings, as addresses.
@@ -261,13 +287,16 @@ void Printer::record(const Record &r)
 	switch (r.event) {
 	case Event::SyscallEntry: {
 		// Each thread's entry is kept and reused: no allocation per call.
-		Pending &p = pending_[r.tid];
+		Pending &p = pending_of(r.tid);
 		if (p.active) // an entry without its exit: it never returned
 			print_exit(r.tid, p, std::nullopt, 0);
 		p.nr = r.syscall_nr;
 		std::copy(std::begin(r.args), std::end(r.args), std::begin(p.args));
 		p.entry_ns = r.time_ns;
-		p.cap = {};
+		if (p.captured) {
+			p.cap = {};
+			p.captured = false;
+		}
 		p.shown = false;
 		p.active = true;
 		entry_tid_ = r.tid;
@@ -337,11 +366,11 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 		        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 		return;
 	}
-	line_.clear();
 	if (open_tid_ == tid && p.shown) {
-		open_tid_.reset();
+		open_tid_.reset(); // completed in line_, what idle() left of it
 	} else {
 		close_open_line();
+		line_.clear();
 		prefix(line_, tid);
 		if (p.shown)
 			line_.append("<... ").append(name).append(" resumed>");
@@ -384,6 +413,8 @@ void Printer::task_exit(const Record &r)
 	if (it != pending_.end()) {
 		if (it->second.active)
 			print_exit(r.tid, it->second, std::nullopt, 0);
+		if (last_ == &it->second)
+			last_ = nullptr;
 		pending_.erase(it);
 	}
 	if (opts_.summary)
@@ -439,6 +470,7 @@ void Printer::finish()
 		if (p.active)
 			print_exit(tid, p, std::nullopt, 0);
 	pending_.clear();
+	last_ = nullptr;
 	close_open_line();
 	if (opts_.summary)
 		summary_.print(out_, lost_);

@@ -383,6 +383,57 @@ TEST(TracePrinter, InterleavedThreadsAreUnfinishedAndResumed)
 	EXPECT_EQ(file, "10    close(4) = 0\n10    +++ killed by SIGKILL +++\n");
 }
 
+// The reader drained the ring in the middle of a call (one that blocks):
+// its entry is out at once, as strace shows it, and the line is completed
+// by its exit, or cut by another thread's line.  Until then, nothing: a
+// call's line is written once, with its exit.
+TEST(TracePrinter, ADrainedRingShowsTheCallInProgress)
+{
+	char *buf = nullptr;
+	size_t len = 0;
+	std::FILE *f = open_memstream(&buf, &len);
+	std::vector<std::string> seen;
+	const auto now = [&] {
+		std::fflush(f);
+		seen.emplace_back(buf, len);
+	};
+	{
+		Options o;
+		o.follow = true;
+		Printer p(x86(), o, f);
+		p.record(entry(10, 0, {0, 0x1000, 10}, 100));
+		now();
+		p.idle();
+		now();
+		p.record(exit_rec(10, 0, 4, 110));
+		p.record(entry(10, 0, {0, 0x1000, 10}, 120));
+		p.idle();
+		p.idle(); // nothing more to show
+		now();
+		p.record(entry(11, 3, {4}, 130));
+		p.record(exit_rec(11, 3, 0, 140));
+		p.record(exit_rec(10, 0, 5, 150));
+		p.record(entry(10, 3, {0}, 160));
+		now();
+		p.record(exit_rec(10, 3, 0, 170));
+		p.finish();
+	}
+	std::fclose(f);
+	const std::string out(buf, len);
+	std::free(buf);
+	ASSERT_EQ(seen.size(), 4U);
+	EXPECT_EQ(seen[0], "");
+	EXPECT_EQ(seen[1], "read(0, 0x1000, 10");
+	EXPECT_EQ(seen[2], "read(0, 0x1000, 10) = 4\nread(0, 0x1000, 10");
+	EXPECT_EQ(out, "read(0, 0x1000, 10) = 4\n"
+	               "read(0, 0x1000, 10 <unfinished ...>\n"
+	               "[pid    11] close(4) = 0\n"
+	               "[pid    10] <... read resumed>) = 5\n"
+	               "[pid    10] close(0) = 0\n");
+	EXPECT_EQ(seen[3],
+	          out.substr(0, out.size() - std::string("[pid    10] close(0) = 0\n").size()));
+}
+
 // A number the table does not know (a newer kernel's call): named by its
 // number, six hex arguments, on the entry's line and when resumed.
 TEST(TracePrinter, AnUnknownCallIsNamedByItsNumber)

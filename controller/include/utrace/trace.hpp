@@ -163,6 +163,9 @@ public:
 	// Every record, STRING records too (they follow their entry's EVENT
 	// record, and may come in the next read()).
 	void record(const Record &r);
+	// The reader has drained the ring: an entry not shown yet is
+	// written (a call that blocks shows "read(0, " as strace does).
+	void idle();
 	// End of the stream: calls that never returned end with "= ?";
 	// the -c table, and the lost count.
 	void finish();
@@ -175,8 +178,9 @@ private:
 		uint64_t args[6] = {};
 		uint64_t entry_ns = 0;
 		Captures cap;
-		bool shown = false;  // its entry was printed
-		bool active = false; // in a call (else kept for the next)
+		bool captured = false; // @cap holds strings (else empty)
+		bool shown = false;    // its entry was printed (or is in line_)
+		bool active = false;   // in a call (else kept for the next)
 	};
 	void flush_entry();
 	void entry_strings_done();
@@ -186,6 +190,7 @@ private:
 	void line_start(pid_t tid);
 	void write_line();
 	Pending *find_pending(pid_t tid);
+	Pending &pending_of(pid_t tid);
 	void syscall_exit(const Record &r);
 	void print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns);
 	void task_exit(const Record &r);
@@ -199,10 +204,12 @@ private:
 	std::vector<const SyscallSpec *> specs_; // by number
 	std::string line_;                       // the line being made, reused
 	std::map<pid_t, Pending> pending_;
+	Pending *last_ = nullptr; // pending_'s node of @last_tid_ (nodes stay put)
+	pid_t last_tid_ = 0;
 	std::optional<pid_t> entry_tid_; // an entry not printed yet
 	size_t strings_due_ = 0;         // STRING records still to come for it
 	std::vector<Record> strings_;
-	std::optional<pid_t> open_tid_;  // whose line is open (no newline yet)
+	std::optional<pid_t> open_tid_;  // whose line is open: line_ holds what is not written
 	std::optional<pid_t> first_tid_; // the first thread seen
 	bool many_tids_ = false;         // and another since: prefixes
 	uint64_t lost_ = 0;
