@@ -146,14 +146,19 @@ public:
 			const size_t n = ring_->read(buf, std::chrono::milliseconds(200));
 			for (size_t i = 0; i < n; i++)
 				handle(buf[i]);
-			if (n < buf.size()) // drained: a call in progress shows
+			if (n < buf.size()) { // drained: a call in progress shows
 				printer_.idle();
+				// Records were lost: a DEATH among them is looked
+				// for now, not after a read's timeout (200 ms).
+				if (printer_.lost() != swept_lost_) {
+					swept_lost_ = printer_.lost();
+					sweep();
+				}
+			}
 			if (n == 0) {
 				if (ring_->at_end())
 					break;
-				// DEATH records a full ring dropped.
-				for (auto it = live_.begin(); it != live_.end();)
-					it = thread_gone(*it) ? live_.erase(it) : std::next(it);
+				sweep();
 			}
 		}
 		// What is still in the ring.
@@ -166,6 +171,13 @@ public:
 	[[nodiscard]] uint64_t lost() const { return printer_.lost(); }
 
 private:
+	// Threads whose DEATH record a full ring dropped.
+	void sweep()
+	{
+		for (auto it = live_.begin(); it != live_.end();)
+			it = thread_gone(*it) ? live_.erase(it) : std::next(it);
+	}
+
 	void handle(const Record &r)
 	{
 		if (r.type == RecordType::Lost) {
@@ -208,6 +220,7 @@ private:
 	std::optional<utrace::Ring> ring_;
 	std::set<pid_t> live_;
 	std::optional<pid_t> before_exec_;
+	uint64_t swept_lost_ = 0; // lost records when sweep() last looked
 };
 
 int trace(const TraceOpts &o)
