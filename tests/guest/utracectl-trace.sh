@@ -68,6 +68,24 @@ grep -qE ' (read|close|mmap)$' "$out" && fail "-c -e trace=%file counted a call 
 hasraw '^\{.*"error":"ENOENT".*"syscall":"openat".*\}$' "--json: openat's error"
 hasraw '^\{.*"status":3.*"type":"exit".*\}$' "--json: the exit"
 
+# A call that blocks is shown while it blocks, as strace shows it: the
+# entry's half line, on standard error (unbuffered), before the call returns.
+"$ctl" trace -- /bin/sh -c 'echo $$ >/tmp/blocked.pid; exec /bin/sleep 600' 2>"$err" &
+tracer=$!
+i=0
+until grep -qE 'nanosleep\(' "$err"; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || fail "a blocked call: no nanosleep( shown after 30 s"
+	sleep 0.1
+done
+grep -qE 'nanosleep\(.*\) = ' "$err" && fail "a blocked call: shown only once it returned"
+echo "ok: a blocked call is shown while it blocks"
+kill -TERM "$(cat /tmp/blocked.pid)"
+wait $tracer
+n=$(grep -c 'nanosleep(' "$err")
+[ "$n" -eq 1 ] || fail "a blocked call: its entry shown $n times"
+grep -q '+++ killed by SIGTERM +++' "$err" || fail "a blocked call: no kill shown"
+
 # -p: attach to every thread of a running process; it is killed.
 /bin/sleep 600 &
 victim=$!
