@@ -15,6 +15,9 @@
 //   tar:      tar cf OUT.tar DATA
 //   compile:  cc -c of a generated C file (where a compiler is installed,
 //             the full run)
+//   dd:       dd bs=1 of 20000 bytes (kDdBytes) from /dev/zero to /dev/null (the full
+//             run): a read and a write of one byte each, the cheapest calls
+//             a tool makes, where a tracer's cost per call is all there is
 //
 // The quick run (CI) measures B7 only where nothing is staged (ppc64le,
 // about 10 s): staging the x86_64 tmpfs root takes about 100 s of guest
@@ -63,6 +66,8 @@ constexpr const char *kRoot = "/tmp/b7root";
 // The filter of the filtered variants: what a user asks to see of these
 // workloads, a few calls out of many.
 constexpr const char *kFilter = "openat";
+// dd's blocks of one byte: 2 * kDdBytes system calls.
+constexpr int kDdBytes = 20000;
 
 int64_t now_ns()
 {
@@ -234,7 +239,7 @@ Setup stage(const Config &c)
 	}
 	s.root = kRoot;
 	std::vector<std::string> argv = {"sh", "-c", kStage, "stage", kRoot};
-	for (const char *tool : {"sh", "find", "xargs", "cat", "tar", "rm"})
+	for (const char *tool : {"sh", "find", "xargs", "cat", "tar", "rm", "dd"})
 		argv.push_back(which(tool) + "=/usr/bin/" + tool);
 	argv.push_back(c.utracectl_path + "=/usr/bin/utracectl");
 	if (!strace.empty())
@@ -298,6 +303,7 @@ struct Workload {
 	std::string title;
 	std::vector<std::string> argv;
 	bool needs_cc = false;
+	bool full_only = false;
 	std::optional<double> target_vs_strace;
 };
 
@@ -327,6 +333,12 @@ std::vector<Ratio> b7_workloads(const Config &c)
 	         .title = "cc -c of a small file",
 	         .argv = {"cc", "-O0", "-c", "/tmp/b7small.c", "-o", "/tmp/b7small.o"},
 	         .needs_cc = true},
+	        {.name = "dd",
+	         .title = "dd bs=1 (a one-byte read and write per block)",
+	         .argv = {"sh", "-c",
+	                  "dd if=/dev/zero of=/dev/null bs=1 count=" + std::to_string(kDdBytes) +
+	                          " 2>/dev/null"},
+	         .full_only = true},
 	};
 	std::vector<Ratio> out;
 	try {
@@ -366,7 +378,7 @@ std::vector<Ratio> b7_workloads(const Config &c)
 			              "traced task (traced / untraced)",
 			              "lower", std::nullopt),
 			};
-			if (w.needs_cc && !s.cc) {
+			if ((w.needs_cc && !s.cc) || (w.full_only && c.quick)) {
 				for (auto &r : rs)
 					r.status = c.quick ? "not measured: the full run's"
 					                   : "not measured: no C compiler in this "
