@@ -577,7 +577,7 @@ void append_call(std::string &out, std::string_view name, const SyscallSpec *spe
 	if (spec == nullptr) {
 		for (size_t i = 0; i < 6; i++) {
 			if (i != 0)
-				out += ", ";
+				out.append(", ", 2);
 			append_hex(out, args[i]);
 		}
 		return;
@@ -585,7 +585,7 @@ void append_call(std::string &out, std::string_view name, const SyscallSpec *spe
 	for (size_t i = 0; i < spec->args.size(); i++) {
 		const size_t mark = out.size();
 		if (i != 0)
-			out += ", ";
+			out.append(", ", 2);
 		if (!append_arg(out, *spec, i, args, cap, strsize)) {
 			out.resize(mark);
 			return;

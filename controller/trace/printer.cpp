@@ -155,22 +155,26 @@ void Printer::note_tid(pid_t tid)
 }
 
 // "%-5d " with -o, "[pid %5d] " without, appended to @out; not through
-// printf, as on every line.
-void Printer::prefix(std::string &out, pid_t tid) const
+// printf, as on every line, and made again only for another thread.
+void Printer::prefix(std::string &out, pid_t tid)
 {
 	const bool file = opts_.follow && opts_.to_file;
 	if (!file && !many_tids_)
 		return;
-	std::array<char, 16> digits{};
-	const auto res = std::to_chars(digits.begin(), digits.end(), tid);
-	const std::string_view n(digits.data(), res.ptr - digits.begin());
-	const size_t pad = n.size() < 5 ? 5 - n.size() : 0;
-	const char *const spaces = "     "; // pad (a fill of @pad goes through replace())
-	if (file) {
-		out.append(n).append(spaces, pad + 1);
-	} else {
-		out.append("[pid ").append(spaces, pad).append(n).append("] ");
+	if (prefix_tid_ != tid) {
+		std::array<char, 16> digits{};
+		const auto res = std::to_chars(digits.begin(), digits.end(), tid);
+		const std::string_view n(digits.data(), res.ptr - digits.begin());
+		const size_t pad = n.size() < 5 ? 5 - n.size() : 0;
+		const char *const spaces = "     "; // (a fill of @pad goes through replace())
+		prefix_.clear();
+		if (file)
+			prefix_.append(n).append(spaces, pad + 1);
+		else
+			prefix_.append("[pid ").append(spaces, pad).append(n).append("] ");
+		prefix_tid_ = tid;
 	}
+	out += prefix_;
 }
 
 void Printer::line_start(pid_t tid)
@@ -192,7 +196,8 @@ Printer::Pending &Printer::pending_of(pid_t tid)
 
 void Printer::write_line()
 {
-	std::fwrite(line_.data(), 1, line_.size(), out_);
+	// This thread's own FILE: no lock to take per line.
+	fwrite_unlocked(line_.data(), 1, line_.size(), out_);
 }
 
 Printer::Pending *Printer::find_pending(pid_t tid)
@@ -377,7 +382,7 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 		else // its entry was not seen (attached in the call)
 			append_call(line_, name, spec, p.args, p.cap, opts_.strsize);
 	}
-	line_ += ") = ";
+	line_.append(") = ", 4);
 	if (ret)
 		append_return(line_, *ret, hex_ret);
 	else

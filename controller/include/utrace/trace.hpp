@@ -186,7 +186,7 @@ private:
 	void entry_strings_done();
 	void close_open_line();
 	void note_tid(pid_t tid);
-	void prefix(std::string &out, pid_t tid) const;
+	void prefix(std::string &out, pid_t tid);
 	void line_start(pid_t tid);
 	void write_line();
 	Pending *find_pending(pid_t tid);
@@ -212,6 +212,8 @@ private:
 	std::optional<pid_t> open_tid_;  // whose line is open: line_ holds what is not written
 	std::optional<pid_t> first_tid_; // the first thread seen
 	bool many_tids_ = false;         // and another since: prefixes
+	std::string prefix_;             // the last prefix made, for @prefix_tid_
+	pid_t prefix_tid_ = -1;
 	uint64_t lost_ = 0;
 	Summary summary_;
 };
