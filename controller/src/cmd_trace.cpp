@@ -124,8 +124,10 @@ public:
 		        bit(Event::Death) | bit(Event::Exec) | bit(Event::Signal) |
 		        bit(Event::SignalIgn) | bit(Event::SignalStop) | bit(Event::SignalTerm) |
 		        bit(Event::SignalCore) | (o_.follow ? bit(Event::Clone) : 0);
-		if (!ring_)
+		if (!ring_) {
 			ring_.emplace(dev_.create_ring(o_.ring, o_.ring / 4));
+			ring_->map();
+		}
 		const auto id = dev_.attach_observer(
 		        tid, events, 0, o_.follow ? utrace::Inherit::Yes : utrace::Inherit::No);
 		// Before the thread runs on (the -- COMMAND child waits on a
@@ -141,19 +143,15 @@ public:
 	{
 		if (child)
 			before_exec_ = *child;
-		std::vector<Record> buf(1024);
 		while (!live_.empty() && !g_interrupted) {
-			const size_t n = ring_->read(buf, std::chrono::milliseconds(200));
-			for (size_t i = 0; i < n; i++)
-				handle(buf[i]);
-			if (n < buf.size()) { // drained: a call in progress shows
-				printer_.idle();
-				// Records were lost: a DEATH among them is looked
-				// for now, not after a read's timeout (200 ms).
-				if (printer_.lost() != swept_lost_) {
-					swept_lost_ = printer_.lost();
-					sweep();
-				}
+			const size_t n = take(std::chrono::milliseconds(200));
+			// Drained: a call in progress shows.
+			printer_.idle();
+			// Records were lost: a DEATH among them is looked for
+			// now, not after a read's timeout (200 ms).
+			if (n > 0 && printer_.lost() != swept_lost_) {
+				swept_lost_ = printer_.lost();
+				sweep();
 			}
 			if (n == 0) {
 				if (ring_->at_end())
@@ -162,15 +160,33 @@ public:
 			}
 		}
 		// What is still in the ring.
-		for (size_t n; (n = ring_->read(buf, std::chrono::milliseconds(0))) > 0;)
-			for (size_t i = 0; i < n; i++)
-				handle(buf[i]);
+		while (take(std::chrono::milliseconds(0)) > 0) {
+		}
 		printer_.finish();
 	}
 
 	[[nodiscard]] uint64_t lost() const { return printer_.lost(); }
 
 private:
+	// The records in the mapped ring, read in place (no copy), each batch
+	// given back as it is done so that the threads may write on; waits
+	// at most @timeout if there are none.  How many there were.
+	size_t take(std::chrono::milliseconds timeout)
+	{
+		const utrace::RecordSpan span = ring_->peek(timeout);
+		constexpr size_t kBatch = 1024;
+		size_t done = 0;
+		for (size_t i = 0; i < span.size(); i++) {
+			handle(span[i]);
+			if (++done == kBatch) {
+				ring_->consume(done);
+				done = 0;
+			}
+		}
+		ring_->consume(done);
+		return span.size();
+	}
+
 	// Threads whose DEATH record a full ring dropped.
 	void sweep()
 	{
