@@ -168,8 +168,8 @@ public:
 private:
 	// The records there are, waiting at most @timeout if there are none;
 	// how many.  Copied out with read() for a ring's worth of records, then
-	// read in place from the mapped ring (no copy), each batch given back
-	// as it is done so that the threads write on: mapping the ring (and
+	// read in place from the mapped ring (no copy), given back every
+	// kGiveBack records so that the threads write on: mapping the ring (and
 	// unmapping it at the end) costs a page table entry per page, which a
 	// short trace does not win back (0.4 ms of ppc64le 6.12's 4 KiB pages
 	// against its 5 ms runs), a long one does.
@@ -186,11 +186,14 @@ private:
 				ring_->map();
 			return n;
 		}
+		// A store per 64 records: a slot held while its batch is
+		// formatted is one the threads cannot write (a small ring).
+		constexpr size_t kGiveBack = 64;
 		const utrace::RecordSpan span = ring_->peek(timeout);
 		size_t done = 0;
 		for (size_t i = 0; i < span.size(); i++) {
 			handle(span[i]);
-			if (++done == kBatch) {
+			if (++done == kGiveBack) {
 				ring_->consume(done);
 				done = 0;
 			}

@@ -68,6 +68,22 @@ grep -qE ' (read|close|mmap)$' "$out" && fail "-c -e trace=%file counted a call 
 hasraw '^\{.*"error":"ENOENT".*"syscall":"openat".*\}$' "--json: openat's error"
 hasraw '^\{.*"status":3.*"type":"exit".*\}$' "--json: the exit"
 
+# A trace longer than its ring: after a ring's worth of records read with
+# read(), the reader maps the ring and reads in place.  Every block's read
+# and write is shown once, but for those a full ring dropped (counted: a
+# line whose entry was dropped is still shown, from its exit).
+"$ctl" trace --ring 2048 -o "$out" -- /bin/dd if=/dev/zero of=/dev/null bs=1 count=3000 2>"$err"
+rc=$?
+[ $rc -eq 0 ] || fail "trace --ring 2048 -- dd: exit status $rc"
+hasraw '^\+\+\+ exited with 0 \+\+\+$' "a trace past its ring's size ends with the exit"
+r=$(grep -cE '^read\([0-9]+, 0x[0-9a-f]+, 1\) = 1$' "$out")
+w=$(grep -cE '^write\([0-9]+, 0x[0-9a-f]+, 1\) = 1$' "$out")
+lost=$(sed -n 's/^utracectl trace: \([0-9]*\) records lost.*/\1/p' "$err")
+[ -n "$lost" ] || lost=0
+[ "$r" -le 3000 ] && [ "$w" -le 3000 ] && [ $((6000 - r - w)) -le "$lost" ] ||
+	fail "trace --ring 2048 -- dd: $r reads and $w writes of 3000 shown, $lost records lost"
+echo "ok: a trace past its ring's size shows every call once (mapped; $lost records lost)"
+
 # A call that blocks is shown while it blocks, as strace shows it: the
 # entry's half line, on standard error (unbuffered), before the call returns.
 "$ctl" trace -- /bin/sh -c 'echo $$ >/tmp/blocked.pid; exec /bin/sleep 600' 2>"$err" &
