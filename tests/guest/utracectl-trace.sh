@@ -31,6 +31,14 @@ hasraw() { # hasraw "ERE" "what": a line of the output as it is
 	grep -qE -- "$1" "$out" || fail "no line matching: $1 ($2)"
 	echo "ok: $2"
 }
+wait_for() { # wait_for "ERE" FILE "what failed": until a line of FILE matches (30 s)
+	i=0
+	until grep -qE -- "$1" "$2"; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || fail "$3 after 30 s"
+		sleep 0.1
+	done
+}
 work='/bin/cat /proc/version > /dev/null; /bin/cat /nonexistent 2> /dev/null; exit 3'
 
 "$ctl" trace -f -o "$out" -- /bin/sh -c "$work" 2>"$err"
@@ -88,12 +96,7 @@ echo "ok: a trace past its ring's size shows every call once (mapped; $lost reco
 # entry's half line, on standard error (unbuffered), before the call returns.
 "$ctl" trace -- /bin/sh -c 'echo $$ >/tmp/blocked.pid; exec /bin/sleep 600' 2>"$err" &
 tracer=$!
-i=0
-until grep -qE 'nanosleep\(' "$err"; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || fail "a blocked call: no nanosleep( shown after 30 s"
-	sleep 0.1
-done
+wait_for 'nanosleep\(' "$err" "a blocked call: no nanosleep( shown"
 grep -qE 'nanosleep\(.*\) = ' "$err" && fail "a blocked call: shown only once it returned"
 echo "ok: a blocked call is shown while it blocks"
 kill -TERM "$(cat /tmp/blocked.pid)"
@@ -107,12 +110,7 @@ grep -q '+++ killed by SIGTERM +++' "$err" || fail "a blocked call: no kill show
 victim=$!
 "$ctl" trace -p $victim -o "$out" 2>"$err" &
 tracer=$!
-i=0
-until grep -q "attached" "$err"; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || fail "-p: no 'attached' after 30 s"
-	sleep 0.1
-done
+wait_for "attached" "$err" "-p: no 'attached'"
 kill -TERM $victim
 wait $tracer
 rc=$?
