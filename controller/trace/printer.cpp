@@ -328,8 +328,11 @@ void Printer::record(const Record &r)
 
 void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns)
 {
+	// The common case, the open line of its entry completed, needs no
+	// name: it is on the line already.
+	const bool continued = !opts_.summary && !opts_.json && open_tid_ == tid && p.shown;
 	std::string unknown;
-	const std::string_view name = name_of(p.nr, unknown);
+	const std::string_view name = continued ? std::string_view() : name_of(p.nr, unknown);
 	const SyscallSpec *spec = spec_of(p.nr);
 	const bool hex_ret = spec != nullptr && spec->hex_ret;
 	if (opts_.summary) {
@@ -371,7 +374,7 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 		        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 		return;
 	}
-	if (open_tid_ == tid && p.shown) {
+	if (continued) {
 		open_tid_.reset(); // completed in line_, what idle() left of it
 	} else {
 		close_open_line();
