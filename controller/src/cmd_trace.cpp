@@ -175,9 +175,7 @@ private:
 	// against its 5 ms runs), a long one does.
 	size_t take(std::chrono::milliseconds timeout)
 	{
-		constexpr size_t kBatch = 1024;
 		if (!ring_->mapped()) {
-			buf_.resize(kBatch);
 			const size_t n = ring_->read(buf_, timeout);
 			for (size_t i = 0; i < n; i++)
 				handle(buf_[i]);
@@ -252,8 +250,8 @@ private:
 	std::set<pid_t> live_;
 	std::optional<pid_t> before_exec_;
 	uint64_t swept_lost_ = 0; // lost records when sweep() last looked
-	std::vector<Record> buf_; // take()'s, until the ring is mapped
-	uint64_t copied_ = 0;     // records read() copied out
+	std::vector<Record> buf_ = std::vector<Record>(1024); // take()'s, until the ring is mapped
+	uint64_t copied_ = 0;                                 // records read() copied out
 };
 
 int trace(const TraceOpts &o)
