@@ -57,6 +57,7 @@ UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_enter);
 UTRACE_DECLARE_REPLACEMENT(utrace_ppc_syscall_leave);
 
 static bool utrace_ppc_syscall_filter(void);
+static bool utrace_ppc_leave_filter(void);
 
 UTRACE_KCALL_DEFINE(orig_do_syscall_trace_enter, do_syscall_trace_enter);
 UTRACE_KCALL_DEFINE(orig_do_syscall_trace_leave, do_syscall_trace_leave);
@@ -69,7 +70,7 @@ struct utrace_fhook utrace_arch_hooks[] = {
 	  UTRACE_FHOOK_ORIG(orig_do_syscall_trace_enter) },
 	{ .name = "do_syscall_trace_leave",
 	  .replacement = UTRACE_REPLACEMENT(utrace_ppc_syscall_leave),
-	  .filter = utrace_ppc_syscall_filter,
+	  .filter = utrace_ppc_leave_filter,
 	  .lazy = true,
 	  UTRACE_FHOOK_ORIG(orig_do_syscall_trace_leave) },
 };
@@ -89,6 +90,23 @@ UTRACE_CHECK_REPLACEMENT(do_syscall_trace_leave, utrace_ppc_syscall_leave);
 static bool utrace_ppc_syscall_filter(void)
 {
 	return test_thread_flag(TIF_SYSCALL_AUDIT) && utrace_lookup(current);
+}
+
+/*
+ * The same at exit, but for a call whose entry report found that no engine
+ * wants its exit (UTRACE_SYSCALL_NOEXIT): the kernel's own function runs,
+ * as for an untraced task, unless something changed @exit_gen since (see
+ * utrace_syscall_exit_rearm()).
+ */
+static bool utrace_ppc_leave_filter(void)
+{
+	struct utrace *utrace;
+
+	if (!test_thread_flag(TIF_SYSCALL_AUDIT))
+		return false;
+	utrace = utrace_lookup(current);
+	return utrace && !(READ_ONCE(utrace->exit_skip) &&
+			   READ_ONCE(utrace->exit_gen) == utrace->exit_skip_gen);
 }
 
 /* Whether the kernel itself wants @task's audit flag (see the top). */
@@ -135,12 +153,20 @@ static __always_inline bool utrace_ppc_leave_is_noop(void)
  */
 notrace long utrace_ppc_syscall_enter(struct pt_regs *regs)
 {
+	struct utrace_exit_hint hint = { .skip = false };
 	struct utrace *utrace;
+	bool skip;
 	long ret;
 
 	utrace_inflight_get();
 	utrace = __utrace_lookup(current);
-	if (__utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs)) {
+	skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &hint);
+	/* For utrace_ppc_leave_filter(): written by the task only. */
+	if (utrace) {
+		utrace->exit_skip_gen = hint.gen;
+		WRITE_ONCE(utrace->exit_skip, hint.skip);
+	}
+	if (skip) {
 		/*
 		 * Skipped: the caller returns gpr[3] as it is, so the engine
 		 * that aborted the call sets the return value there.
@@ -175,7 +201,7 @@ notrace void utrace_ppc_syscall_leave(struct pt_regs *regs)
 	utrace_inflight_get();
 	if (!utrace_ppc_leave_is_noop())
 		utrace_kcall(orig_do_syscall_trace_leave)(regs);
-	__utrace_report_syscall(__utrace_lookup(current), UTRACE_EVENT(SYSCALL_EXIT), regs);
+	__utrace_report_syscall(__utrace_lookup(current), UTRACE_EVENT(SYSCALL_EXIT), regs, NULL);
 	utrace_inflight_put();
 }
 
@@ -184,6 +210,11 @@ void utrace_arch_set_syscall_work(struct utrace *utrace)
 {
 	set_tsk_thread_flag(utrace->task, TIF_SYSCALL_AUDIT);
 	utrace->syscall_work = true;
+}
+
+/* Nothing to put back: utrace_ppc_leave_filter() compares @exit_gen. */
+void utrace_arch_syscall_exit_rearm(struct utrace *utrace)
+{
 }
 
 /* utrace->lock held. */

@@ -30,7 +30,9 @@
  *	PTRACE_SYSCALL): our replacement sets it again for a traced task.
  *
  * Only tasks with syscall-event engines have these bits: untraced tasks stay
- * on the fast path.  begin_new_exec() clears the dispatch bit: the exec
+ * on the fast path.  A call that no engine wants the exit of (every one
+ * answered UTRACE_SYSCALL_NOEXIT at its entry) runs without the exit bit:
+ * exit_trap_for_call().  begin_new_exec() clears the dispatch bit: the exec
  * hook sets it again.
  *
  * The dispatch bit is then two things at once: ours, and the task's own
@@ -181,12 +183,50 @@ static void sud_set_done(struct task_struct *task, unsigned long mode)
 }
 
 /*
+ * At a system call's entry, after the report: the exit trap bit for this
+ * call.  The report found that no engine wants the call's exit (@hint):
+ * clear the bit, and the exit costs syscall_exit_work() alone, not our
+ * hook and its report (a call every engine's syscall table filters out).
+ * Not when the task is single-stepping: the bit is also the step's trap
+ * (enable_single_step()), and a tracer that turns stepping on later sets
+ * it again.  Set again at the next entry that needs it.
+ *
+ * Whatever may want the exit after all changes utrace->exit_gen, then sets
+ * the bit (utrace_syscall_exit_rearm()): either it comes after our clear,
+ * or we see its generation after the clear and set the bit ourselves.  The
+ * bit is set only under utrace->lock and with @syscall_work, so it is never
+ * left behind by a task whose last syscall engine has gone
+ * (utrace_arch_clear_syscall_work(); unloading would leave the kernel's
+ * single-step trap at every call's exit).
+ */
+static void exit_trap_for_call(struct utrace *utrace, const struct utrace_exit_hint *hint)
+{
+	const bool set = test_syscall_work(SYSCALL_EXIT_TRAP);
+
+	if (hint->skip) {
+		if (!set || test_thread_flag(TIF_SINGLESTEP))
+			return;
+		clear_task_syscall_work(current, SYSCALL_EXIT_TRAP);
+		smp_mb__after_atomic();	/* the bit before @exit_gen */
+		if (likely(READ_ONCE(utrace->exit_gen) == hint->gen))
+			return;
+	} else if (set) {
+		return;
+	}
+	spin_lock(&utrace->lock);
+	if (utrace->syscall_work)
+		set_task_syscall_work(current, SYSCALL_EXIT_TRAP);
+	spin_unlock(&utrace->lock);
+}
+
+/*
  * The hook of every system call of a traced task (or of one with its own
  * SUD): notrace, as ftrace's own entry code, to spare the hot path its
  * mcount site.
  */
 notrace bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 {
+	struct utrace_exit_hint hint = { .skip = false };
 	struct utrace *utrace;
 	bool own = true;
 	bool skip;
@@ -198,7 +238,9 @@ notrace bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 	/* The task's own dispatch first, as natively (before ptrace's stop). */
 	skip = own && utrace_kcall(orig_syscall_user_dispatch)(regs);
 	if (!skip)
-		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs);
+		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &hint);
+	if (utrace && READ_ONCE(utrace->syscall_work))
+		exit_trap_for_call(utrace, &hint);
 	utrace_inflight_put();
 	return skip;
 }
@@ -315,7 +357,7 @@ notrace void utrace_user_single_step_report(struct pt_regs *regs)
 
 	utrace_inflight_get();
 	/* A task of ours (the exit trap bit), or one stepped: no count check. */
-	__utrace_report_syscall(__utrace_lookup(current), UTRACE_EVENT(SYSCALL_EXIT), regs);
+	__utrace_report_syscall(__utrace_lookup(current), UTRACE_EVENT(SYSCALL_EXIT), regs, NULL);
 	if (unlikely((ti_flags & _TIF_SINGLESTEP) || (current->ptrace & PT_PTRACED)))
 		native_syscall_exit(regs, ti_flags & _TIF_SINGLESTEP);
 	utrace_inflight_put();
@@ -348,6 +390,12 @@ void utrace_arch_set_syscall_work(struct utrace *utrace)
 	smp_wmb();	/* ours before the bits */
 	set_task_syscall_work(task, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(task, SYSCALL_EXIT_TRAP);
+}
+
+/* utrace->lock held, @syscall_work: see exit_trap_for_call(). */
+void utrace_arch_syscall_exit_rearm(struct utrace *utrace)
+{
+	set_task_syscall_work(utrace->task, SYSCALL_EXIT_TRAP);
 }
 
 /* utrace->lock held. */

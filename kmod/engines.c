@@ -321,10 +321,16 @@ static __always_inline u16 me_syscall_entry_bits(struct utrace_mod_engine *me, s
 	return bits;
 }
 
-/* A filtered-out call: no report; a requested stop stays (see me_event()). */
-static u32 me_syscall_filtered(struct utrace_mod_engine *me)
+/*
+ * A filtered-out call: no report; a requested stop stays (see me_event()).
+ * At its entry, the engine wants no report of its exit either: without
+ * other engines that do, the call leaves without passing our exit hook
+ * (UTRACE_SYSCALL_NOEXIT).  A table changed during the call puts that
+ * back (me_set_syscalls()).
+ */
+static u32 me_syscall_filtered(struct utrace_mod_engine *me, u32 noexit)
 {
-	return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME;
+	return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME | noexit;
 }
 
 /*
@@ -354,7 +360,7 @@ static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_
 	u16 bits = me_syscall_entry_bits(me, regs);
 
 	if (!bits)
-		return me_syscall_filtered(me);
+		return me_syscall_filtered(me, UTRACE_SYSCALL_NOEXIT);
 	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
 	/* Count and stopper engines: on every call, no user engine's arguments to build. */
 	if (me->type != UTRACE_ENGINE_USER)
@@ -370,7 +376,7 @@ static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_r
 	struct utrace_mod_engine *me = engine->data;
 
 	if (!me_syscall_entry_bits(me, regs))
-		return me_syscall_filtered(me);
+		return me_syscall_filtered(me, 0);
 	if (me->type != UTRACE_ENGINE_USER)
 		return me_event(engine, _UTRACE_EVENT_SYSCALL_EXIT);
 	return me_syscall_observe(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs);
@@ -991,6 +997,8 @@ static long me_set_syscalls(struct utrace_bridge *bridge, void __user *arg)
 	}
 	old = rcu_dereference_protected(me->syscalls, lockdep_is_held(&utrace_mod_engines_mutex));
 	rcu_assign_pointer(me->syscalls, t);
+	/* The call the task is in may have left its exit out for the old table. */
+	utrace_syscall_filter_changed(me->task);
 	mutex_unlock(&utrace_mod_engines_mutex);
 	syscall_table_put(old);
 	return 0;

@@ -652,6 +652,46 @@ static void put_utrace_unlock(struct utrace *utrace)
 	rcu_read_unlock();
 }
 
+/*
+ * Something may want the exit report of a call the task is in, which it
+ * entered with every engine answering UTRACE_SYSCALL_NOEXIT: an engine's
+ * events or syscall table changed, an engine came, or one asks the task to
+ * report (its resume action, which the exit report acts on).  The new
+ * @exit_gen tells the task's arch hook, which compares it with the one it
+ * read before its entry report (struct utrace_exit_hint), and the arch puts
+ * the exit hook back for this call if it took it out.  utrace->lock held.
+ */
+static void utrace_syscall_exit_rearm(struct utrace *utrace)
+{
+	smp_mb();	/* the change (maybe not under the lock) before @exit_gen */
+	WRITE_ONCE(utrace->exit_gen, utrace->exit_gen + 1);
+	smp_mb();	/* @exit_gen before the arch's bit: see its entry hook */
+	if (utrace->syscall_work)
+		utrace_arch_syscall_exit_rearm(utrace);
+}
+
+/**
+ * utrace_syscall_filter_changed - an engine's own syscall filter changed
+ * @target:	the engine's thread
+ *
+ * For an engine that answers %UTRACE_SYSCALL_NOEXIT by a filter of its
+ * own (the device's engines' syscall tables): the call @target is in gets
+ * its exit report if the new filter wants it.  Context: any; does not sleep.
+ */
+void utrace_syscall_filter_changed(struct task_struct *target)
+{
+	struct utrace *utrace;
+
+	rcu_read_lock();
+	utrace = utrace_lookup(target);
+	if (utrace) {
+		spin_lock(&utrace->lock);
+		utrace_syscall_exit_rearm(utrace);
+		spin_unlock(&utrace->lock);
+	}
+	rcu_read_unlock();
+}
+
 /**
  * utrace_set_events - choose which event reports a tracing engine gets
  * @target:	thread to affect
@@ -693,6 +733,7 @@ int utrace_set_events(struct task_struct *target, struct utrace_engine *engine,
 		utrace->stale = true;
 	if ((events & UTRACE_EVENT_SYSCALL) && !utrace->syscall_work && !utrace->death)
 		utrace_arch_set_syscall_work(utrace);
+	utrace_syscall_exit_rearm(utrace);
 	if ((old & ~events) && target != current) {
 		smp_mb();	/* the events before @reporting: see start_callback() */
 		if (READ_ONCE(utrace->reporting) == engine)
@@ -810,6 +851,8 @@ int utrace_control(struct task_struct *target, struct utrace_engine *engine,
 		ret = -EINVAL;
 		break;
 	}
+	if (action != UTRACE_DETACH)
+		utrace_syscall_exit_rearm(utrace);
 	put_utrace_unlock(utrace);
 	put_detached_list(&drop);
 	return ret;
@@ -847,6 +890,7 @@ int utrace_interrupt(struct task_struct *target, struct utrace_engine *engine)
 			utrace_wakeup(utrace);
 		else
 			utrace_queue_work(utrace, true);
+		utrace_syscall_exit_rearm(utrace);
 	}
 	put_utrace_unlock(utrace);
 	return ret;
@@ -1065,7 +1109,7 @@ static __always_inline void finish_callback(struct utrace *utrace, struct utrace
 {
 	enum utrace_resume_action action = utrace_resume_action(ret);
 
-	report->result = ret & ~UTRACE_RESUME_MASK;
+	report->result = ret & ~(UTRACE_RESUME_MASK | UTRACE_SYSCALL_NOEXIT);
 	/*
 	 * The common answer changes nothing: no lock.  A wish or a detach
 	 * another thread makes meanwhile is made after this answer, as it

@@ -67,6 +67,11 @@
  * @syscall_work: the arch syscall slow-path bit is set by us
  * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us;
  *		unused on powerpc)
+ * @exit_gen:	changed, under @lock, by whatever may want the exit report of
+ *		a call entered with every engine answering UTRACE_SYSCALL_NOEXIT
+ *		(utrace_syscall_exit_rearm()); read unlocked by the entry hook
+ * @exit_skip:	powerpc: this call's entry report allowed its exit hook out,
+ *		if @exit_gen is still @exit_skip_gen (written by the task only)
  * @stepping:	we enabled single/block step on the task
  * @work_queued: @work is queued on the task
  * @step_off:	unloading: @work must turn the task's stepping off
@@ -126,6 +131,9 @@ struct utrace {
 	unsigned int reap:1;
 	bool syscall_work;
 	bool arch_flag;		/* read unlocked by x86's syscall entry hook */
+	bool exit_skip;
+	unsigned int exit_skip_gen;
+	unsigned int exit_gen;
 	bool stepping;
 	unsigned int work_queued:1;
 	bool step_off;		/* under @lock; read unlocked by unload's wait */
@@ -526,6 +534,8 @@ extern struct utrace_fhook utrace_arch_hooks[];
 extern const unsigned int utrace_arch_nhooks;
 void utrace_arch_set_syscall_work(struct utrace *utrace);
 void utrace_arch_clear_syscall_work(struct utrace *utrace);
+void utrace_arch_syscall_exit_rearm(struct utrace *utrace);
+void utrace_syscall_filter_changed(struct task_struct *target);
 void utrace_arch_clone(struct task_struct *child);
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement);
 

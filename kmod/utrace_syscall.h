@@ -25,6 +25,21 @@ static inline void utrace_start_report(struct utrace *utrace)
 bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long event, struct pt_regs *regs,
 				struct list_head *pos, u32 result, u32 ret, bool answered);
 
+/**
+ * struct utrace_exit_hint - what a syscall-entry report learnt of the exit
+ * @gen:	utrace->exit_gen before the report
+ * @skip:	every engine that wants %SYSCALL_EXIT reports was asked at the
+ *		entry and answered %UTRACE_SYSCALL_NOEXIT, in the common pass: the
+ *		arch may leave this call's exit hook out.  Anything that may want
+ *		that exit report after all (an engine's events or syscall table,
+ *		a new engine, utrace_control()) changes @gen first:
+ *		utrace_syscall_exit_rearm().
+ */
+struct utrace_exit_hint {
+	unsigned int gen;
+	bool skip;
+};
+
 /*
  * The syscall reports run on every system call of a traced task.  Their
  * common case, each engine answering RESUME with nothing left to do, is
@@ -36,15 +51,17 @@ bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long event, stru
 static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utrace,
 							     unsigned long event,
 							     struct pt_regs *regs, u32 *result,
-							     u32 *ret, bool *answered)
+							     u32 *ret, bool *answered, u32 *noexit)
 {
 	const bool entry = event == UTRACE_EVENT(SYSCALL_ENTRY);
 	struct list_head *head = &utrace->attached, *pos;
 	const struct utrace_engine_ops *ops;
 	struct utrace_engine *engine;
+	unsigned long flags;
 	u32 r;
 
 	*result = 0;
+	*noexit = UTRACE_SYSCALL_NOEXIT;
 	*answered = false;
 	utrace_start_report(utrace);
 	pos = entry ? head->prev : head->next;
@@ -56,10 +73,15 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 		engine = list_entry(pos, struct utrace_engine, entry);
 		/*
 		 * A detached engine has no events: the task unlinks it at its
-		 * resume point (utrace_control()), no report need see it.
+		 * resume point (utrace_control()), no report need see it.  One
+		 * that wants exits and not entries is not asked about the exit.
 		 */
-		if (!(READ_ONCE(engine->flags) & event))
+		flags = READ_ONCE(engine->flags);
+		if (!(flags & event)) {
+			if (flags & UTRACE_EVENT(SYSCALL_EXIT))
+				*noexit = 0;
 			continue;
+		}
 		/*
 		 * start_callback()'s publication and second look.  The events
 		 * tell a detach too: it clears them before its barrier.  Ops a
@@ -88,9 +110,15 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 			*answered = true;
 			break;
 		}
-		/* What the next entry callback is given; exit callbacks get none. */
-		if (entry)
-			*result = r & ~UTRACE_RESUME_MASK;
+		/*
+		 * What the next entry callback is given (exit callbacks get
+		 * none), and whether this engine may hear of the exit.
+		 */
+		if (entry) {
+			*result = r & ~(UTRACE_RESUME_MASK | UTRACE_SYSCALL_NOEXIT);
+			if (!(r & UTRACE_SYSCALL_NOEXIT) && (flags & UTRACE_EVENT(SYSCALL_EXIT)))
+				*noexit = 0;
+		}
 		/* The callback's effects before utrace_barrier() sees it end. */
 		smp_store_release(&utrace->reporting, NULL);
 	}
@@ -102,6 +130,8 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
  * @utrace:	the task's utrace, looked up by the caller (NULL: not traced)
  * @event:	UTRACE_EVENT(SYSCALL_ENTRY) or UTRACE_EVENT(SYSCALL_EXIT)
  * @regs:	the task's user registers (at exit, return value in place)
+ * @hint:	at entry, NULL or where to say whether the exit report may be
+ *		left out (struct utrace_exit_hint); NULL at exit
  *
  * Called by the arch hook on the syscall slow path, sleepable: at entry
  * before seccomp and the call, engines in reverse attach order; at exit
@@ -110,18 +140,28 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
  * UTRACE_SYSCALL_ABORT, or a fatal signal ended the stop).
  */
 static __always_inline bool __utrace_report_syscall(struct utrace *utrace, unsigned long event,
-						    struct pt_regs *regs)
+						    struct pt_regs *regs,
+						    struct utrace_exit_hint *hint)
 {
 	struct list_head *pos;
-	u32 result, ret;
+	u32 result, ret, noexit;
 	bool answered;
 
+	if (hint) {
+		hint->skip = false;
+		if (utrace) {
+			hint->gen = READ_ONCE(utrace->exit_gen);
+			smp_rmb();	/* @exit_gen before the engines and their tables */
+		}
+	}
 	if (!utrace || !(utrace->flags & event))
 		return false;
-	pos = utrace_syscall_pass(utrace, event, regs, &result, &ret, &answered);
+	pos = utrace_syscall_pass(utrace, event, regs, &result, &ret, &answered, &noexit);
 	/* The rest, or finish_report()'s work for a resume asked meanwhile */
 	if (unlikely(pos != &utrace->attached || READ_ONCE(utrace->resume) != UTRACE_RESUME))
 		return utrace_syscall_report_rest(utrace, event, regs, pos, result, ret, answered);
+	if (hint)
+		hint->skip = noexit && utrace_syscall_action(result) == UTRACE_SYSCALL_RUN;
 	return utrace_syscall_action(result) == UTRACE_SYSCALL_ABORT;
 }
 

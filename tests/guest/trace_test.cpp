@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdint>
 #include <fcntl.h>
+#include <fstream>
 #include <functional>
 #include <pthread.h>
 #include <sched.h>
@@ -293,6 +294,92 @@ TEST(Trace, OnlyTheTablesSyscallsAreReportedUntilTheTableIsRemoved)
 		getppid = getppid || r.syscall_nr == SYS_getppid;
 	EXPECT_TRUE(getppid) << "everything is reported again";
 	EXPECT_LT(find_mark(recs, 2), recs.size());
+}
+
+// The number of the system call @pid is blocked in (/proc/PID/syscall), -1
+// if it runs or is gone.
+long blocked_in(pid_t pid)
+{
+	std::ifstream f("/proc/" + std::to_string(pid) + "/syscall");
+	std::string first;
+	if (!(f >> first) || first == "running")
+		return -1;
+	try {
+		return std::stol(first);
+	} catch (const std::exception &) {
+		return -1;
+	}
+}
+
+// Whether @recs has @nr's exit with @ret.
+bool has_exit(const std::vector<Record> &recs, long nr, long ret)
+{
+	return std::any_of(recs.begin(), recs.end(), [nr, ret](const Record &r) {
+		return r.type == RecordType::Event && r.event == Event::SyscallExit &&
+		       r.syscall_nr == nr && r.retval == ret;
+	});
+}
+
+// A call every engine filtered out at its entry leaves without our exit hook
+// (UTRACE_SYSCALL_NOEXIT): what may want its exit while the thread is in it
+// must put the hook back.  The thread blocks in a filtered read(), then,
+// during that call: @during(its pid, the engine).  Returns the records of
+// @ring after the read returned.
+std::vector<Record> filtered_read_then(utrace::Device &dev, Ring &ring,
+                                       const std::function<void(pid_t, EngineId)> &during)
+{
+	int in[2];
+	EXPECT_EQ(::pipe(in), 0);
+	Child c([&in] {
+		char b;
+		::close(in[1]);
+		mark(1);
+		if (::read(in[0], &b, 1) != 1)
+			return 3;
+		mark(2);
+		return 0;
+	});
+	::close(in[0]);
+	const EngineId id = dev.attach_observer(c.pid(), kSyscalls);
+	dev.set_syscalls(id, table_of({{SYS_lseek, utrace::kSyscallReport}}));
+	c.go();
+	EXPECT_TRUE(utrace_test::eventually([&c] { return blocked_in(c.pid()) == SYS_read; }));
+	auto recs = drain(ring);
+	EXPECT_EQ(find_mark(recs, 1), 0U) << "mark(1) first, then nothing of the read";
+	EXPECT_EQ(recs.size(), 2U);
+	during(c.pid(), id);
+	EXPECT_EQ(::write(in[1], "g", 1), 1);
+	::close(in[1]);
+	EXPECT_EQ(c.wait(), 0);
+	return drain(ring);
+}
+
+TEST(Trace, AFilteredCallsExitIsReportedWhenItsTableWantsItDuringTheCall)
+{
+	utrace::Device dev;
+	Ring ring = dev.create_ring(4096);
+	const auto recs = filtered_read_then(dev, ring, [&dev](pid_t /*pid*/, EngineId id) {
+		dev.set_syscalls(id, table_of({{SYS_lseek, utrace::kSyscallReport},
+		                               {SYS_read, utrace::kSyscallReport}}));
+	});
+	EXPECT_TRUE(has_exit(recs, SYS_read, 1)) << "the read's exit, under the new table";
+	EXPECT_LT(find_mark(recs, 2), recs.size());
+}
+
+TEST(Trace, AFilteredCallsExitIsReportedToAnEngineAttachedDuringTheCall)
+{
+	utrace::Device dev;
+	Ring ring = dev.create_ring(4096);
+	utrace::Device dev2;
+	Ring ring2 = dev2.create_ring(4096);
+	const auto recs = filtered_read_then(dev, ring, [&dev2](pid_t pid, EngineId /*id*/) {
+		(void)dev2.attach_observer(pid, kSyscalls);
+	});
+	EXPECT_FALSE(has_exit(recs, SYS_read, 1)) << "the first engine's table filters it";
+	EXPECT_LT(find_mark(recs, 2), recs.size());
+	const auto recs2 = drain(ring2);
+	EXPECT_TRUE(has_exit(recs2, SYS_read, 1)) << "the new engine hears of the read's exit";
+	EXPECT_LT(find_mark(recs2, 2), recs2.size());
 }
 
 TEST(Trace, BadSyscallTablesAreRefusedAndChangeNothing)
