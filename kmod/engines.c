@@ -80,6 +80,33 @@ static void syscall_table_put(struct utrace_syscall_table *t)
 		kfree_rcu(t, rcu);
 }
 
+/*
+ * The core's filter for an engine with table @t: the calls it leaves out
+ * then cost no callback (utrace_set_syscall_filter()).  NULL when the table
+ * leaves no call out but numbers past its end, which are not system calls
+ * of the table's ABI: the callbacks filter those, and every call is spared
+ * the filter's test (`utracectl trace` without -e has a table, for the
+ * arguments it captures).  ERR_PTR(-ENOMEM) if out of memory.
+ */
+static struct utrace_syscall_filter *syscall_filter_of(const struct utrace_syscall_table *t)
+{
+	struct utrace_syscall_filter *f;
+	u32 i, n = 0;
+
+	for (i = 0; i < t->nr; i++)
+		n += !!(t->ent[i] & UTRACE_SYSCALL_REPORT);
+	if (n == t->nr)
+		return NULL;
+	f = kzalloc(struct_size(f, bits, BITS_TO_LONGS(t->nr)), GFP_KERNEL);
+	if (!f)
+		return ERR_PTR(-ENOMEM);
+	f->nr = t->nr;
+	for (i = 0; i < t->nr; i++)
+		if (t->ent[i] & UTRACE_SYSCALL_REPORT)
+			__set_bit(i, f->bits);
+	return f;
+}
+
 struct utrace_mod_engine {
 	struct kref kref;
 	u64 id;
@@ -566,6 +593,7 @@ static void me_publish(struct utrace_mod_engine *me, struct utrace_engine *engin
  */
 static s64 me_inherit(struct utrace_mod_engine *me, struct task_struct *child)
 {
+	struct utrace_syscall_filter *filter;
 	struct utrace_syscall_table *table;
 	struct utrace_mod_engine *ce;
 	struct utrace_engine *engine;
@@ -629,8 +657,16 @@ static s64 me_inherit(struct utrace_mod_engine *me, struct task_struct *child)
 	}
 	/* The table as it is now, shared: a change under the mutex comes after. */
 	table = rcu_dereference_protected(me->syscalls, lockdep_is_held(&utrace_mod_engines_mutex));
-	if (table)
+	if (table) {
 		refcount_inc(&table->ref);
+		/*
+		 * The core's filter is the engine's own.  Without memory for
+		 * it the callbacks filter alone, as they always do too.
+		 */
+		filter = syscall_filter_of(table);
+		if (!IS_ERR_OR_NULL(filter))
+			utrace_set_syscall_filter(child, engine, filter);
+	}
 	RCU_INIT_POINTER(ce->syscalls, table);
 	me_publish(ce, engine);
 	mutex_unlock(&utrace_mod_engines_mutex);
@@ -961,6 +997,7 @@ static long me_list(struct utrace_bridge *bridge, void __user *arg)
  */
 static long me_set_syscalls(struct utrace_bridge *bridge, void __user *arg)
 {
+	struct utrace_syscall_filter *filter = NULL;
 	struct utrace_syscall_table *t = NULL, *old;
 	struct utrace_ioc_syscalls req;
 	struct utrace_mod_engine *me;
@@ -987,18 +1024,32 @@ static long me_set_syscalls(struct utrace_bridge *bridge, void __user *arg)
 				return -EINVAL;
 			}
 		}
+		filter = syscall_filter_of(t);
+		if (IS_ERR(filter)) {
+			kfree(t);
+			return PTR_ERR(filter);
+		}
 	}
 	mutex_lock(&utrace_mod_engines_mutex);
 	me = me_find(req.id, bridge);
 	if (!me) {
 		mutex_unlock(&utrace_mod_engines_mutex);
+		kfree(filter);
 		kfree(t);
 		return -ENOENT;
 	}
 	old = rcu_dereference_protected(me->syscalls, lockdep_is_held(&utrace_mod_engines_mutex));
 	rcu_assign_pointer(me->syscalls, t);
-	/* The call the task is in may have left its exit out for the old table. */
-	utrace_syscall_filter_changed(me->task);
+	/*
+	 * The core's filter after the table, which the callbacks read: a call
+	 * in between is filtered by the old or the new one, as if it came
+	 * before or after.  Setting it also gives the call the task is in its
+	 * exit report if the new table wants it.  A detached engine has none.
+	 */
+	if (me->engine)
+		utrace_set_syscall_filter(me->task, me->engine, filter);
+	else
+		kfree(filter);
 	mutex_unlock(&utrace_mod_engines_mutex);
 	syscall_table_put(old);
 	return 0;

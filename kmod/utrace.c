@@ -320,6 +320,8 @@ void __utrace_engine_release(struct kref *kref)
 
 	if (engine->release)
 		(*engine->release)(engine->data);
+	/* Unlinked from its task's list: no report can look at its filter. */
+	kfree(rcu_dereference_protected(engine->syscall_filter, true));
 	kmem_cache_free(utrace_engine_cachep, engine);
 }
 EXPORT_SYMBOL_GPL(__utrace_engine_release);
@@ -671,25 +673,35 @@ static void utrace_syscall_exit_rearm(struct utrace *utrace)
 }
 
 /**
- * utrace_syscall_filter_changed - an engine's own syscall filter changed
- * @target:	the engine's thread
+ * utrace_set_syscall_filter - choose which system calls an engine hears of
+ * @target:	thread to affect
+ * @engine:	attached engine to affect
+ * @filter:	kmalloc()ed filter, or NULL for every call
  *
- * For an engine that answers %UTRACE_SYSCALL_NOEXIT by a filter of its
- * own (the device's engines' syscall tables): the call @target is in gets
- * its exit report if the new filter wants it.  Context: any; does not sleep.
+ * Replaces @engine's syscall filter (struct utrace_syscall_filter) with
+ * @filter, which the engine then owns: it is freed when replaced (after a
+ * grace period) or when the engine is.  A call @target is in gets its exit
+ * report if the new filter wants it (utrace_syscall_exit_rearm()).
+ * Returns 0, or -ESRCH if @engine is detached or @target reaped (@filter
+ * freed).  Context: any; does not sleep.
  */
-void utrace_syscall_filter_changed(struct task_struct *target)
+int utrace_set_syscall_filter(struct task_struct *target, struct utrace_engine *engine,
+			      struct utrace_syscall_filter *filter)
 {
+	struct utrace_syscall_filter *old;
 	struct utrace *utrace;
 
-	rcu_read_lock();
-	utrace = utrace_lookup(target);
-	if (utrace) {
-		spin_lock(&utrace->lock);
-		utrace_syscall_exit_rearm(utrace);
-		spin_unlock(&utrace->lock);
+	utrace = get_utrace_lock(target, engine);
+	if (IS_ERR(utrace)) {
+		kfree(filter);
+		return PTR_ERR(utrace);
 	}
-	rcu_read_unlock();
+	old = rcu_replace_pointer(engine->syscall_filter, filter, lockdep_is_held(&utrace->lock));
+	utrace_syscall_exit_rearm(utrace);
+	put_utrace_unlock(utrace);
+	if (old)
+		kfree_rcu(old, rcu);
+	return 0;
 }
 
 /**

@@ -535,7 +535,28 @@ extern const unsigned int utrace_arch_nhooks;
 void utrace_arch_set_syscall_work(struct utrace *utrace);
 void utrace_arch_clear_syscall_work(struct utrace *utrace);
 void utrace_arch_syscall_exit_rearm(struct utrace *utrace);
-void utrace_syscall_filter_changed(struct task_struct *target);
+
+/**
+ * struct utrace_syscall_filter - the system calls an engine wants reported
+ * @nr:		calls 0 .. @nr - 1 of the native ABI are covered; others, and
+ *		every compat call, are filtered out
+ * @rcu:	freed after a grace period when replaced
+ * @bits:	bit n set: call n is reported
+ *
+ * A call the filter leaves out gets no callback (no report_syscall_entry()
+ * nor report_syscall_exit()) in the common pass (utrace_syscall_pass()),
+ * unless the engine has a wish pending (a stop, a step), which the callback
+ * must then answer itself.  The engine's callbacks may also be called for
+ * filtered-out calls (by the generic code): they filter alike themselves.
+ */
+struct utrace_syscall_filter {
+	unsigned int nr;
+	struct rcu_head rcu;
+	unsigned long bits[];
+};
+
+int utrace_set_syscall_filter(struct task_struct *target, struct utrace_engine *engine,
+			      struct utrace_syscall_filter *filter);
 void utrace_arch_clone(struct task_struct *child);
 void utrace_arch_redirect(struct pt_regs *regs, void *replacement);
 

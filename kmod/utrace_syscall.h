@@ -7,6 +7,8 @@
 #ifndef _UTRACE_SYSCALL_H
 #define _UTRACE_SYSCALL_H
 
+#include <asm/syscall.h>
+
 #include "utrace_internal.h"
 #include "utrace_trace.h"
 
@@ -39,6 +41,27 @@ struct utrace_exit_hint {
 	unsigned int gen;
 	bool skip;
 };
+
+/*
+ * Whether @engine's syscall filter leaves the current call out.  Only for
+ * an engine with one (a look at the pointer first): a filtered call then
+ * costs a bit test, no callback.  An RCU-sched read side: a replaced filter
+ * is freed after a grace period (utrace_set_syscall_filter()); an engine
+ * detached meanwhile has no events, its callbacks are not called anyway.
+ */
+static __always_inline bool utrace_syscall_filtered_out(struct utrace_engine *engine,
+							struct pt_regs *regs)
+{
+	const struct utrace_syscall_filter *f;
+	long nr = syscall_get_nr(current, regs);
+	bool out;
+
+	rcu_read_lock_sched_notrace();
+	f = rcu_dereference_sched(engine->syscall_filter);
+	out = f && (nr < 0 || nr >= f->nr || in_compat_syscall() || !test_bit(nr, f->bits));
+	rcu_read_unlock_sched_notrace();
+	return out;
+}
 
 /*
  * The syscall reports run on every system call of a traced task.  Their
@@ -82,6 +105,14 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 				*noexit = 0;
 			continue;
 		}
+		/*
+		 * A call its filter leaves out: as if it had not the event, and
+		 * it wants no exit (its filter leaves that out too).  Unless a
+		 * wish (a stop) waits for its callback's answer.
+		 */
+		if (unlikely(rcu_access_pointer(engine->syscall_filter)) &&
+		    !(flags & ENGINE_WISHES) && utrace_syscall_filtered_out(engine, regs))
+			continue;
 		/*
 		 * start_callback()'s publication and second look.  The events
 		 * tell a detach too: it clears them before its barrier.  Ops a

@@ -282,6 +282,8 @@ struct utrace_engine {
 /* private: */
 	unsigned int type;		/* @ops->type at attach, for tracepoints */
 	unsigned long stop_event;	/* see utrace_trace_report_end() */
+	/* utrace_set_syscall_filter(): NULL, or the only calls reported */
+	struct utrace_syscall_filter __rcu *syscall_filter;
 };
 
 /**
