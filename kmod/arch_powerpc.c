@@ -94,7 +94,8 @@ static bool utrace_ppc_syscall_filter(void)
 
 /*
  * The same at exit, but for a call whose entry report found that no engine
- * wants its exit (UTRACE_SYSCALL_NOEXIT): the kernel's own function runs,
+ * wants its exit (every one's syscall filter leaves it out; struct
+ * utrace_exit_hint): the kernel's own function runs,
  * as for an untraced task, unless something changed @exit_gen since (see
  * utrace_syscall_exit_rearm()).
  */
@@ -153,18 +154,20 @@ static __always_inline bool utrace_ppc_leave_is_noop(void)
  */
 notrace long utrace_ppc_syscall_enter(struct pt_regs *regs)
 {
-	struct utrace_exit_hint hint = { .skip = false };
+	struct utrace_exit_hint hint;
 	struct utrace *utrace;
 	bool skip;
 	long ret;
 
 	utrace_inflight_get();
 	utrace = __utrace_lookup(current);
-	skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &hint);
-	/* For utrace_ppc_leave_filter(): written by the task only. */
-	if (utrace) {
+	if (utrace && unlikely(READ_ONCE(utrace->syscall_filters))) {
+		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &hint);
+		/* For utrace_ppc_leave_filter(): written by the task only. */
 		utrace->exit_skip_gen = hint.gen;
 		WRITE_ONCE(utrace->exit_skip, hint.skip);
+	} else {
+		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, NULL);
 	}
 	if (skip) {
 		/*

@@ -30,10 +30,9 @@
  *	PTRACE_SYSCALL): our replacement sets it again for a traced task.
  *
  * Only tasks with syscall-event engines have these bits: untraced tasks stay
- * on the fast path.  A call that no engine wants the exit of (every one
- * answered UTRACE_SYSCALL_NOEXIT at its entry) runs without the exit bit:
- * exit_trap_for_call().  begin_new_exec() clears the dispatch bit: the exec
- * hook sets it again.
+ * on the fast path.  A call that every engine's syscall filter leaves out
+ * runs without the exit bit: exit_trap_for_call().  begin_new_exec() clears
+ * the dispatch bit: the exec hook sets it again.
  *
  * The dispatch bit is then two things at once: ours, and the task's own
  * syscall user dispatch (SUD: prctl(PR_SET_SYSCALL_USER_DISPATCH), and from
@@ -183,10 +182,11 @@ static void sud_set_done(struct task_struct *task, unsigned long mode)
 }
 
 /*
- * At a system call's entry, after the report: the exit trap bit for this
+ * At a system call's entry, after the report, for a task with syscall
+ * filters (the bit is never cleared without): the exit trap bit for this
  * call.  The report found that no engine wants the call's exit (@hint):
  * clear the bit, and the exit costs syscall_exit_work() alone, not our
- * hook and its report (a call every engine's syscall table filters out).
+ * hook and its report (a call every engine's syscall filter leaves out).
  * Not when the task is single-stepping: the bit is also the step's trap
  * (enable_single_step()), and a tracer that turns stepping on later sets
  * it again.  Set again at the next entry that needs it.
@@ -224,23 +224,39 @@ static void exit_trap_for_call(struct utrace *utrace, const struct utrace_exit_h
  * SUD): notrace, as ftrace's own entry code, to spare the hot path its
  * mcount site.
  */
-notrace bool utrace_syscall_user_dispatch(struct pt_regs *regs)
+/*
+ * The entry report of a task with syscall filters, and its exit bit; out
+ * of line, so that the other tasks' path keeps its registers and frame.
+ */
+static noinline notrace bool report_entry_filtered(struct utrace *utrace, struct pt_regs *regs,
+						   bool skip)
 {
 	struct utrace_exit_hint hint = { .skip = false };
+
+	if (!skip)
+		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &hint);
+	if (READ_ONCE(utrace->syscall_work))
+		exit_trap_for_call(utrace, &hint);
+	return skip;
+}
+
+notrace bool utrace_syscall_user_dispatch(struct pt_regs *regs)
+{
 	struct utrace *utrace;
 	bool own = true;
 	bool skip;
 
 	utrace_inflight_get();
-	utrace = utrace_lookup(current);
+	/* Tasks with their own SUD only are rare: traced ones find their slot. */
+	utrace = utrace_lookup_traced(current);
 	if (utrace)
 		own = sud_own_on(utrace);
 	/* The task's own dispatch first, as natively (before ptrace's stop). */
 	skip = own && utrace_kcall(orig_syscall_user_dispatch)(regs);
-	if (!skip)
-		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, &hint);
-	if (utrace && READ_ONCE(utrace->syscall_work))
-		exit_trap_for_call(utrace, &hint);
+	if (utrace && unlikely(READ_ONCE(utrace->syscall_filters)))
+		skip = report_entry_filtered(utrace, regs, skip);
+	else if (!skip)
+		skip = __utrace_report_syscall(utrace, UTRACE_EVENT(SYSCALL_ENTRY), regs, NULL);
 	utrace_inflight_put();
 	return skip;
 }

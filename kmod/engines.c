@@ -348,16 +348,10 @@ static __always_inline u16 me_syscall_entry_bits(struct utrace_mod_engine *me, s
 	return bits;
 }
 
-/*
- * A filtered-out call: no report; a requested stop stays (see me_event()).
- * At its entry, the engine wants no report of its exit either: without
- * other engines that do, the call leaves without passing our exit hook
- * (UTRACE_SYSCALL_NOEXIT).  A table changed during the call puts that
- * back (me_set_syscalls()).
- */
-static u32 me_syscall_filtered(struct utrace_mod_engine *me, u32 noexit)
+/* A filtered-out call: no report; a requested stop stays (see me_event()). */
+static u32 me_syscall_filtered(struct utrace_mod_engine *me)
 {
-	return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME | noexit;
+	return READ_ONCE(me->stop_requested) ? UTRACE_STOP : UTRACE_RESUME;
 }
 
 /*
@@ -387,7 +381,7 @@ static u32 me_syscall_entry(u32 action, struct utrace_engine *engine, struct pt_
 	u16 bits = me_syscall_entry_bits(me, regs);
 
 	if (!bits)
-		return me_syscall_filtered(me, UTRACE_SYSCALL_NOEXIT);
+		return me_syscall_filtered(me);
 	atomic64_set(&me->last_syscall, syscall_get_nr(current, regs));
 	/* Count and stopper engines: on every call, no user engine's arguments to build. */
 	if (me->type != UTRACE_ENGINE_USER)
@@ -403,7 +397,7 @@ static u32 me_syscall_exit(u32 action, struct utrace_engine *engine, struct pt_r
 	struct utrace_mod_engine *me = engine->data;
 
 	if (!me_syscall_entry_bits(me, regs))
-		return me_syscall_filtered(me, 0);
+		return me_syscall_filtered(me);
 	if (me->type != UTRACE_ENGINE_USER)
 		return me_event(engine, _UTRACE_EVENT_SYSCALL_EXIT);
 	return me_syscall_observe(engine, _UTRACE_EVENT_SYSCALL_EXIT, action, regs);

@@ -656,9 +656,9 @@ static void put_utrace_unlock(struct utrace *utrace)
 
 /*
  * Something may want the exit report of a call the task is in, which it
- * entered with every engine answering UTRACE_SYSCALL_NOEXIT: an engine's
- * events or syscall table changed, an engine came, or one asks the task to
- * report (its resume action, which the exit report acts on).  The new
+ * entered with every engine's syscall filter leaving it out: an engine's
+ * events or filter changed, an engine came, or one asks the task to report
+ * (its resume action, which the exit report acts on).  The new
  * @exit_gen tells the task's arch hook, which compares it with the one it
  * read before its entry report (struct utrace_exit_hint), and the arch puts
  * the exit hook back for this call if it took it out.  utrace->lock held.
@@ -696,6 +696,12 @@ int utrace_set_syscall_filter(struct task_struct *target, struct utrace_engine *
 		kfree(filter);
 		return PTR_ERR(utrace);
 	}
+	/*
+	 * For good: the entry reports test filters from now on.  A report that
+	 * sees the filter and not this calls the callback, which filters too.
+	 */
+	if (filter)
+		WRITE_ONCE(utrace->syscall_filters, true);
 	old = rcu_replace_pointer(engine->syscall_filter, filter, lockdep_is_held(&utrace->lock));
 	utrace_syscall_exit_rearm(utrace);
 	put_utrace_unlock(utrace);
@@ -1121,7 +1127,7 @@ static __always_inline void finish_callback(struct utrace *utrace, struct utrace
 {
 	enum utrace_resume_action action = utrace_resume_action(ret);
 
-	report->result = ret & ~(UTRACE_RESUME_MASK | UTRACE_SYSCALL_NOEXIT);
+	report->result = ret & ~UTRACE_RESUME_MASK;
 	/*
 	 * The common answer changes nothing: no lock.  A wish or a detach
 	 * another thread makes meanwhile is made after this answer, as it

@@ -67,8 +67,11 @@
  * @syscall_work: the arch syscall slow-path bit is set by us
  * @arch_flag:	arch scratch (x86: the task had syscall user dispatch before us;
  *		unused on powerpc)
+ * @syscall_filters: an engine was given a syscall filter (for good): the
+ *		entry reports test filters and may leave the exit hook out
+ *		(struct utrace_exit_hint); without, they cost nothing
  * @exit_gen:	changed, under @lock, by whatever may want the exit report of
- *		a call entered with every engine answering UTRACE_SYSCALL_NOEXIT
+ *		a call entered with every engine's filter leaving it out
  *		(utrace_syscall_exit_rearm()); read unlocked by the entry hook
  * @exit_skip:	powerpc: this call's entry report allowed its exit hook out,
  *		if @exit_gen is still @exit_skip_gen (written by the task only)
@@ -131,6 +134,7 @@ struct utrace {
 	unsigned int reap:1;
 	bool syscall_work;
 	bool arch_flag;		/* read unlocked by x86's syscall entry hook */
+	bool syscall_filters;
 	bool exit_skip;
 	unsigned int exit_skip_gen;
 	unsigned int exit_gen;
@@ -181,17 +185,23 @@ struct utrace *utrace_lookup_slow(struct task_struct *task);
  * task's release or unload removes it).  This CPU's slot first (utrace.c,
  * utrace_slot): a task making system calls finds its own entry there.
  */
+static __always_inline bool utrace_slot_hit(struct task_struct *task, struct utrace **slot)
+{
+	bool hit;
+
+	preempt_disable();
+	*slot = __this_cpu_read(utrace_slot);
+	hit = READ_ONCE((*slot)->task) == task;
+	preempt_enable();
+	return hit;
+}
+
 static __always_inline struct utrace *__utrace_lookup(struct task_struct *task)
 {
 	struct utrace *utrace;
 
-	preempt_disable();
-	utrace = __this_cpu_read(utrace_slot);
-	if (likely(READ_ONCE(utrace->task) == task)) {
-		preempt_enable();
+	if (likely(utrace_slot_hit(task, &utrace)))
 		return utrace;
-	}
-	preempt_enable();
 	return utrace_lookup_slow(task);
 }
 
@@ -201,6 +211,20 @@ static __always_inline struct utrace *utrace_lookup(struct task_struct *task)
 	if (!atomic_read(&utrace_tasks))
 		return NULL;
 	return __utrace_lookup(task);
+}
+
+/*
+ * The same for a hook mostly traced tasks pass: the slot first, whose entry
+ * is in the table (an entry that leaves it leaves every slot), then
+ * utrace_lookup().
+ */
+static __always_inline struct utrace *utrace_lookup_traced(struct task_struct *task)
+{
+	struct utrace *utrace;
+
+	if (likely(utrace_slot_hit(task, &utrace)))
+		return utrace;
+	return utrace_lookup(task);
 }
 
 bool utrace_task_stopped(struct task_struct *task);
@@ -543,11 +567,13 @@ void utrace_arch_syscall_exit_rearm(struct utrace *utrace);
  * @rcu:	freed after a grace period when replaced
  * @bits:	bit n set: call n is reported
  *
- * A call the filter leaves out gets no callback (no report_syscall_entry()
- * nor report_syscall_exit()) in the common pass (utrace_syscall_pass()),
- * unless the engine has a wish pending (a stop, a step), which the callback
- * must then answer itself.  The engine's callbacks may also be called for
- * filtered-out calls (by the generic code): they filter alike themselves.
+ * A call the filter leaves out gets no report_syscall_entry() callback in
+ * the common pass (utrace_syscall_pass()), unless the engine has a wish
+ * pending (a stop, a step), which the callback must then answer itself;
+ * when every engine that wants exits leaves it out, its exit passes no
+ * hook (struct utrace_exit_hint).  The engine's callbacks may still be
+ * called for calls the filter leaves out (by the generic code, at exits):
+ * they must filter alike themselves.
  */
 struct utrace_syscall_filter {
 	unsigned int nr;

@@ -30,11 +30,11 @@ bool utrace_syscall_report_rest(struct utrace *utrace, unsigned long event, stru
 /**
  * struct utrace_exit_hint - what a syscall-entry report learnt of the exit
  * @gen:	utrace->exit_gen before the report
- * @skip:	every engine that wants %SYSCALL_EXIT reports was asked at the
- *		entry and answered %UTRACE_SYSCALL_NOEXIT, in the common pass: the
- *		arch may leave this call's exit hook out.  Anything that may want
- *		that exit report after all (an engine's events or syscall table,
- *		a new engine, utrace_control()) changes @gen first:
+ * @skip:	every engine that wants %SYSCALL_EXIT reports has a syscall
+ *		filter that leaves the call out, and the report was the common
+ *		pass: the arch may leave this call's exit hook out.  Anything
+ *		that may want that exit report after all (an engine's events or
+ *		filter, a new engine, utrace_control()) changes @gen first:
  *		utrace_syscall_exit_rearm().
  */
 struct utrace_exit_hint {
@@ -70,11 +70,16 @@ static __always_inline bool utrace_syscall_filtered_out(struct utrace_engine *en
  * called directly.  The first engine for which that is not so (detached, or
  * its answer is another action or leaves a wish) hands the pass over to the
  * generic code, utrace_syscall_report_rest(), at that engine.
+ *
+ * With @noexit (an entry report of a task that has syscall filters,
+ * utrace->syscall_filters), the engines' filters are tested, and *@noexit
+ * says whether no engine wants the call's exit.  Without, neither costs a
+ * task whose engines have no filter anything.
  */
 static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utrace,
 							     unsigned long event,
 							     struct pt_regs *regs, u32 *result,
-							     u32 *ret, bool *answered, u32 *noexit)
+							     u32 *ret, bool *answered, bool *noexit)
 {
 	const bool entry = event == UTRACE_EVENT(SYSCALL_ENTRY);
 	struct list_head *head = &utrace->attached, *pos;
@@ -84,7 +89,8 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 	u32 r;
 
 	*result = 0;
-	*noexit = UTRACE_SYSCALL_NOEXIT;
+	if (noexit)
+		*noexit = true;
 	*answered = false;
 	utrace_start_report(utrace);
 	pos = entry ? head->prev : head->next;
@@ -96,13 +102,12 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 		engine = list_entry(pos, struct utrace_engine, entry);
 		/*
 		 * A detached engine has no events: the task unlinks it at its
-		 * resume point (utrace_control()), no report need see it.  One
-		 * that wants exits and not entries is not asked about the exit.
+		 * resume point (utrace_control()), no report need see it.
 		 */
 		flags = READ_ONCE(engine->flags);
 		if (!(flags & event)) {
-			if (flags & UTRACE_EVENT(SYSCALL_EXIT))
-				*noexit = 0;
+			if (noexit && (flags & UTRACE_EVENT(SYSCALL_EXIT)))
+				*noexit = false;
 			continue;
 		}
 		/*
@@ -110,9 +115,13 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 		 * it wants no exit (its filter leaves that out too).  Unless a
 		 * wish (a stop) waits for its callback's answer.
 		 */
-		if (unlikely(rcu_access_pointer(engine->syscall_filter)) &&
-		    !(flags & ENGINE_WISHES) && utrace_syscall_filtered_out(engine, regs))
-			continue;
+		if (noexit) {
+			if (rcu_access_pointer(engine->syscall_filter) &&
+			    !(flags & ENGINE_WISHES) && utrace_syscall_filtered_out(engine, regs))
+				continue;
+			if (flags & UTRACE_EVENT(SYSCALL_EXIT))
+				*noexit = false;
+		}
 		/*
 		 * start_callback()'s publication and second look.  The events
 		 * tell a detach too: it clears them before its barrier.  Ops a
@@ -141,15 +150,9 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
 			*answered = true;
 			break;
 		}
-		/*
-		 * What the next entry callback is given (exit callbacks get
-		 * none), and whether this engine may hear of the exit.
-		 */
-		if (entry) {
-			*result = r & ~(UTRACE_RESUME_MASK | UTRACE_SYSCALL_NOEXIT);
-			if (!(r & UTRACE_SYSCALL_NOEXIT) && (flags & UTRACE_EVENT(SYSCALL_EXIT)))
-				*noexit = 0;
-		}
+		/* What the next entry callback is given; exit callbacks get none. */
+		if (entry)
+			*result = r & ~UTRACE_RESUME_MASK;
 		/* The callback's effects before utrace_barrier() sees it end. */
 		smp_store_release(&utrace->reporting, NULL);
 	}
@@ -161,8 +164,9 @@ static __always_inline struct list_head *utrace_syscall_pass(struct utrace *utra
  * @utrace:	the task's utrace, looked up by the caller (NULL: not traced)
  * @event:	UTRACE_EVENT(SYSCALL_ENTRY) or UTRACE_EVENT(SYSCALL_EXIT)
  * @regs:	the task's user registers (at exit, return value in place)
- * @hint:	at entry, NULL or where to say whether the exit report may be
- *		left out (struct utrace_exit_hint); NULL at exit
+ * @hint:	NULL, or at the entry of a task with syscall filters
+ *		(utrace->syscall_filters), where to say whether the exit
+ *		report may be left out (struct utrace_exit_hint)
  *
  * Called by the arch hook on the syscall slow path, sleepable: at entry
  * before seccomp and the call, engines in reverse attach order; at exit
@@ -175,19 +179,18 @@ static __always_inline bool __utrace_report_syscall(struct utrace *utrace, unsig
 						    struct utrace_exit_hint *hint)
 {
 	struct list_head *pos;
-	u32 result, ret, noexit;
-	bool answered;
+	bool answered, noexit;
+	u32 result, ret;
 
 	if (hint) {
 		hint->skip = false;
-		if (utrace) {
-			hint->gen = READ_ONCE(utrace->exit_gen);
-			smp_rmb();	/* @exit_gen before the engines and their tables */
-		}
+		hint->gen = READ_ONCE(utrace->exit_gen);
+		smp_rmb();	/* @exit_gen before the engines and their filters */
 	}
 	if (!utrace || !(utrace->flags & event))
 		return false;
-	pos = utrace_syscall_pass(utrace, event, regs, &result, &ret, &answered, &noexit);
+	pos = utrace_syscall_pass(utrace, event, regs, &result, &ret, &answered,
+				  hint ? &noexit : NULL);
 	/* The rest, or finish_report()'s work for a resume asked meanwhile */
 	if (unlikely(pos != &utrace->attached || READ_ONCE(utrace->resume) != UTRACE_RESUME))
 		return utrace_syscall_report_rest(utrace, event, regs, pos, result, ret, answered);

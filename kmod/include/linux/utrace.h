@@ -220,15 +220,6 @@ enum utrace_syscall_action {
 
 #define	UTRACE_SYSCALL_MASK	0xf0
 #define	UTRACE_SYSCALL_RESUMED	0x100 /* Flag, report_syscall_entry() repeats */
-/*
- * Flag in a report_syscall_entry() answer: this engine wants no
- * report_syscall_exit() for this call.  When every engine that wants
- * %SYSCALL_EXIT answers so, the call's exit may pass no hook at all
- * (a filtered-out call costs its entry's report only).  A hint: the exit
- * is still reported if an engine is attached, changes its events or is
- * controlled during the call, or the report did not end in the common way.
- */
-#define	UTRACE_SYSCALL_NOEXIT	0x200
 
 /*
  * Flag in a report_jctl() answer: with %UTRACE_STOP to %CLD_STOPPED, the
@@ -417,8 +408,7 @@ static inline void utrace_engine_put(struct utrace_engine *engine)
  *	skip it.  An engine that sees %UTRACE_STOP in @action can return
  *	%UTRACE_REPORT to be called again, with %UTRACE_SYSCALL_RESUMED, after
  *	the stopping engine resumes the task.  Engines are called in reverse
- *	attach order.  %UTRACE_SYSCALL_NOEXIT in the answer: no exit report
- *	for this call is wanted (it may come all the same).
+ *	attach order.
  *
  * @report_syscall_exit:
  *	Requested by %UTRACE_EVENT(%SYSCALL_EXIT).
