@@ -220,11 +220,6 @@ static void exit_trap_for_call(struct utrace *utrace, const struct utrace_exit_h
 }
 
 /*
- * The hook of every system call of a traced task (or of one with its own
- * SUD): notrace, as ftrace's own entry code, to spare the hot path its
- * mcount site.
- */
-/*
  * The entry report of a task with syscall filters, and its exit bit; out
  * of line, so that the other tasks' path keeps its registers and frame.
  */
@@ -240,6 +235,11 @@ static noinline notrace bool report_entry_filtered(struct utrace *utrace, struct
 	return skip;
 }
 
+/*
+ * The hook of every system call of a traced task (or of one with its own
+ * SUD): notrace, as ftrace's own entry code, to spare the hot path its
+ * mcount site.
+ */
 notrace bool utrace_syscall_user_dispatch(struct pt_regs *regs)
 {
 	struct utrace *utrace;

@@ -179,12 +179,7 @@ DECLARE_PER_CPU(struct utrace *, utrace_slot);	/* the entry looked up last */
 extern struct utrace utrace_slot_empty;		/* in a slot: none (no task's) */
 struct utrace *utrace_lookup_slow(struct task_struct *task);
 
-/*
- * @task's utrace, or NULL.  The entry stays valid while the caller is in an
- * RCU read-side section, holds a reference, or is @task itself (only the
- * task's release or unload removes it).  This CPU's slot first (utrace.c,
- * utrace_slot): a task making system calls finds its own entry there.
- */
+/* Whether this CPU's lookup slot (*@slot) holds @task's entry. */
 static __always_inline bool utrace_slot_hit(struct task_struct *task, struct utrace **slot)
 {
 	bool hit;
@@ -196,6 +191,12 @@ static __always_inline bool utrace_slot_hit(struct task_struct *task, struct utr
 	return hit;
 }
 
+/*
+ * @task's utrace, or NULL.  The entry stays valid while the caller is in an
+ * RCU read-side section, holds a reference, or is @task itself (only the
+ * task's release or unload removes it).  This CPU's slot first (utrace.c,
+ * utrace_slot): a task making system calls finds its own entry there.
+ */
 static __always_inline struct utrace *__utrace_lookup(struct task_struct *task)
 {
 	struct utrace *utrace;
