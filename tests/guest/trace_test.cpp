@@ -382,6 +382,37 @@ TEST(Trace, AFilteredCallsExitIsReportedToAnEngineAttachedDuringTheCall)
 	EXPECT_LT(find_mark(recs2, 2), recs2.size());
 }
 
+// A stop asked of an engine whose table leaves every call the thread makes
+// out: the core skips the engine for those calls, but not while it has a
+// stop to take (a wish), so the thread stops, and runs on when resumed.
+TEST(Trace, AStopAskedOfAnEngineThatFiltersEveryCallStillStopsTheThread)
+{
+	utrace::Device dev;
+	int end[2];
+	ASSERT_EQ(::pipe2(end, O_NONBLOCK), 0);
+	// getppid() and read() until a byte comes: every call filtered out.
+	Child c([&end] {
+		char b;
+		::close(end[1]);
+		while (::read(end[0], &b, 1) != 1)
+			::syscall(SYS_getppid);
+		return 0;
+	});
+	::close(end[0]);
+	const EngineId id = dev.attach(c.pid(), utrace::EngineType::Count, kSyscalls);
+	dev.set_syscalls(id, table_of({{SYS_lseek, utrace::kSyscallReport}}));
+	c.go();
+	(void)dev.control(id, utrace::Action::Stop);
+	EXPECT_TRUE(utrace_test::eventually(
+	        [&] { return dev.info(id).state == utrace::EngineState::Stopped; }, 20s))
+	        << "state " << static_cast<int>(dev.info(id).state);
+	EXPECT_EQ(dev.info(id).count(Event::SyscallEntry), 0U) << "no call was reported";
+	EXPECT_EQ(::write(end[1], "x", 1), 1);
+	::close(end[1]);
+	EXPECT_EQ(dev.control(id, utrace::Action::Resume), 0);
+	EXPECT_EQ(c.wait(), 0);
+}
+
 TEST(Trace, BadSyscallTablesAreRefusedAndChangeNothing)
 {
 	utrace::Device dev;
