@@ -95,8 +95,8 @@ static bool utrace_ppc_syscall_filter(void)
 /*
  * The same at exit, but for a call whose entry report found that no engine
  * wants its exit (every one's syscall filter leaves it out; struct
- * utrace_exit_hint): the kernel's own function runs,
- * as for an untraced task, unless something changed @exit_gen since (see
+ * utrace_exit_hint): the kernel's own function runs, as for an untraced
+ * task, unless something changed @exit_gen since (see
  * utrace_syscall_exit_rearm()).
  */
 static bool utrace_ppc_leave_filter(void)

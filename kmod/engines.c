@@ -91,11 +91,11 @@ static void syscall_table_put(struct utrace_syscall_table *t)
 static struct utrace_syscall_filter *syscall_filter_of(const struct utrace_syscall_table *t)
 {
 	struct utrace_syscall_filter *f;
-	u32 i, n = 0;
+	u32 i = 0;
 
-	for (i = 0; i < t->nr; i++)
-		n += !!(t->ent[i] & UTRACE_SYSCALL_REPORT);
-	if (n == t->nr)
+	while (i < t->nr && (t->ent[i] & UTRACE_SYSCALL_REPORT))
+		i++;
+	if (i == t->nr)
 		return NULL;
 	f = kzalloc(struct_size(f, bits, BITS_TO_LONGS(t->nr)), GFP_KERNEL);
 	if (!f)

@@ -665,6 +665,13 @@ static void put_utrace_unlock(struct utrace *utrace)
  */
 static void utrace_syscall_exit_rearm(struct utrace *utrace)
 {
+	/*
+	 * Only a task that has had a filter leaves exits out: the others
+	 * (the ptrace backend's requests) pay nothing here.  Set under this
+	 * lock before any entry could see it (utrace_set_syscall_filter()).
+	 */
+	if (!utrace->syscall_filters)
+		return;
 	smp_mb();	/* the change (maybe not under the lock) before @exit_gen */
 	WRITE_ONCE(utrace->exit_gen, utrace->exit_gen + 1);
 	smp_mb();	/* @exit_gen before the arch's bit: see its entry hook */
