@@ -2,6 +2,8 @@
 // come from the target's own <fcntl.h> and <sys/mman.h> (they differ
 // between x86_64 and powerpc64le), names and order from strace's xlat
 // tables.
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cinttypes>
 #include <csignal>
@@ -119,17 +121,51 @@ template <typename T> struct Flag {
 	const char *name;
 };
 
-// printf's "%#" PRIx64 ("0" for 0), without printf: it is on every line.
-void append_hex(std::string &out, uint64_t v)
+// The longest number put_hex() and put_dec() write: "0x" and 16 digits, or
+// a sign and 20.
+constexpr size_t kNumberMax = 21;
+
+// printf's "%#" PRIx64 ("0" for 0) at @p, without printf: it is on every
+// line.  Returns the end.
+char *put_hex(char *p, uint64_t v)
 {
 	if (v == 0) {
-		out += '0';
-		return;
+		*p = '0';
+		return p + 1;
 	}
-	std::array<char, 2 + 16> buf{'0', 'x'};
-	const auto res = std::to_chars(buf.begin() + 2, buf.end(), v, 16);
+	*p++ = '0';
+	*p++ = 'x';
+	// Digits: a nibble each, the leading zero ones left out; two at a
+	// time from the end.
+	static constexpr std::array<char, 512> kPairs = [] {
+		std::array<char, 512> t{};
+		for (size_t i = 0; i < 256; i++) {
+			t[2 * i] = "0123456789abcdef"[i >> 4];
+			t[2 * i + 1] = "0123456789abcdef"[i & 0xf];
+		}
+		return t;
+	}();
+	char *const end = p + (67 - __builtin_clzll(v)) / 4;
+	char *q = end;
+	for (; v > 0xf; v >>= 8) {
+		q -= 2;
+		std::memcpy(q, &kPairs[2 * (v & 0xff)], 2);
+	}
+	if (q != p)
+		*p = "0123456789abcdef"[v];
+	return end;
+}
+
+template <typename T> char *put_dec(char *p, T v)
+{
+	return std::to_chars(p, p + kNumberMax, v).ptr;
+}
+
+void append_hex(std::string &out, uint64_t v)
+{
+	std::array<char, kNumberMax> buf{};
 	// (pointer, length): an iterator pair goes through replace().
-	out.append(buf.data(), static_cast<size_t>(res.ptr - buf.data()));
+	out.append(buf.data(), static_cast<size_t>(put_hex(buf.data(), v) - buf.data()));
 }
 
 std::string hex(uint64_t v)
@@ -141,9 +177,8 @@ std::string hex(uint64_t v)
 
 template <typename T> void append_dec(std::string &out, T v)
 {
-	std::array<char, 24> buf{};
-	const auto res = std::to_chars(buf.begin(), buf.end(), v);
-	out.append(buf.data(), static_cast<size_t>(res.ptr - buf.data()));
+	std::array<char, kNumberMax> buf{};
+	out.append(buf.data(), static_cast<size_t>(put_dec(buf.data(), v) - buf.data()));
 }
 
 std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, std::string out)
@@ -453,6 +488,37 @@ std::string format_return(int64_t retval, bool hex_ret)
 namespace
 {
 
+// Argument @v of a kind shown as a number (or AT_FDCWD, NULL) at @p, as
+// append_arg() shows it; returns the end, or nullptr for another kind.
+char *put_number_arg(char *p, Arg kind, uint64_t v)
+{
+	const auto iv = static_cast<int>(static_cast<int32_t>(v));
+	switch (kind) {
+	case A::Int:
+	case A::Fd:
+	case A::WaitPid:
+		return put_dec(p, iv);
+	case A::Uint:
+		return put_dec(p, v);
+	case A::Off:
+		return put_dec(p, static_cast<int64_t>(v));
+	case A::Hex:
+	case A::HexOff:
+		return put_hex(p, v);
+	case A::Ptr:
+	case A::Envp:
+		if (v == 0)
+			return std::copy_n("NULL", 4, p);
+		return put_hex(p, v);
+	case A::Dirfd:
+		if (iv == AT_FDCWD)
+			return std::copy_n("AT_FDCWD", 8, p);
+		return put_dec(p, iv);
+	default:
+		return nullptr;
+	}
+}
+
 // Appends argument @i of a call decoded by @spec as format_call() shows
 // it.  False for open's mode without O_CREAT or O_TMPFILE, which strace
 // leaves out (and every argument after it).
@@ -460,34 +526,24 @@ bool append_arg(std::string &out, const SyscallSpec &spec, size_t i, const uint6
                 const Captures &cap, size_t strsize)
 {
 	const uint64_t v = args[i];
-	const auto sv = static_cast<int64_t>(v);
 	const auto iv = static_cast<int>(static_cast<int32_t>(v));
+	std::array<char, kNumberMax> buf{};
+	if (char *end = put_number_arg(buf.data(), spec.args[i], v)) {
+		out.append(buf.data(), static_cast<size_t>(end - buf.data()));
+		return true;
+	}
 	switch (spec.args[i]) {
 	case A::Int:
 	case A::Fd:
 	case A::WaitPid:
-		append_dec(out, iv);
-		break;
 	case A::Uint:
-		append_dec(out, v);
-		break;
 	case A::Off:
-		append_dec(out, sv);
-		break;
 	case A::Hex:
 	case A::HexOff:
-		append_hex(out, v);
-		break;
 	case A::Ptr:
 	case A::Envp:
-		append_ptr(out, v);
-		break;
 	case A::Dirfd:
-		if (iv == AT_FDCWD)
-			out += "AT_FDCWD";
-		else
-			append_dec(out, iv);
-		break;
+		break; // put_number_arg()'s
 	case A::Path:
 		// strace shows a path whole, not cut at -s.
 		append_captured(out, cap.strings[i], v, SIZE_MAX);
@@ -572,17 +628,36 @@ std::vector<std::string> format_args(std::string_view name, const uint64_t (&arg
 void append_call(std::string &out, std::string_view name, const SyscallSpec *spec,
                  const uint64_t (&args)[6], const Captures &cap, size_t strsize)
 {
+	// The arguments shown as numbers, the most of most calls, are made in
+	// @buf and appended together: one append per run of them, not three
+	// per argument (this is on every line).
+	std::array<char, 1 + 6 * (2 + kNumberMax)> buf{};
+	char *p = buf.data();
+	const auto flush = [&] {
+		out.append(buf.data(), static_cast<size_t>(p - buf.data()));
+		p = buf.data();
+	};
 	out += name;
-	out += '(';
+	*p++ = '(';
 	if (spec == nullptr) {
 		for (size_t i = 0; i < 6; i++) {
 			if (i != 0)
-				out.append(", ", 2);
-			append_hex(out, args[i]);
+				p = std::copy_n(", ", 2, p);
+			p = put_hex(p, args[i]);
 		}
+		flush();
 		return;
 	}
 	for (size_t i = 0; i < spec->args.size(); i++) {
+		char *const sep = p;
+		if (i != 0)
+			p = std::copy_n(", ", 2, p);
+		if (char *end = put_number_arg(p, spec->args[i], args[i])) {
+			p = end;
+			continue;
+		}
+		p = sep;
+		flush();
 		const size_t mark = out.size();
 		if (i != 0)
 			out.append(", ", 2);
@@ -591,6 +666,7 @@ void append_call(std::string &out, std::string_view name, const SyscallSpec *spe
 			return;
 		}
 	}
+	flush();
 }
 
 std::string format_call(std::string_view name, const uint64_t (&args)[6], const Captures &cap,

@@ -220,6 +220,16 @@ TEST(TraceDecode, CallsShowTheirArgumentsByType)
 	// A call without a spec: six hex words.
 	const uint64_t raw[6] = {1, 2, 3, 4, 5, 6};
 	EXPECT_EQ(format_call("io_setup", raw, cap, 32), "io_setup(0x1, 0x2, 0x3, 0x4, 0x5, 0x6");
+	// Hex words of every width, odd and even digit counts, 0 and the largest.
+	const uint64_t widths[6] = {0, 0xf, 0x10, 0xabc, 0x7ffd12345678, UINT64_MAX};
+	EXPECT_EQ(format_call("io_setup", widths, cap, 32),
+	          "io_setup(0, 0xf, 0x10, 0xabc, 0x7ffd12345678, 0xffffffffffffffff");
+	// Numbers next to strings: NULL, AT_FDCWD, negative and unsigned ones.
+	const uint64_t at_args[6] = {static_cast<uint64_t>(AT_FDCWD), 0x5000, 0, UINT64_MAX};
+	EXPECT_EQ(format_call("readlinkat", at_args, cap, 32),
+	          "readlinkat(AT_FDCWD, \"/etc/passwd\", NULL, 18446744073709551615");
+	const uint64_t seek_args[6] = {static_cast<uint64_t>(-1), static_cast<uint64_t>(-5), 7};
+	EXPECT_EQ(format_call("lseek", seek_args, cap, 32), "lseek(-1, -5, 7");
 	// A path is shown whole, argv strings are cut at -s.
 	utrace::CapturedArgs ex;
 	ex.strings[0] = utrace::CapturedString{"/bin/echo-with-a-long-name", false, false};
