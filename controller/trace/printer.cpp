@@ -57,14 +57,28 @@ std::string si_code_name(int sig, int code)
 
 } // namespace
 
-void Summary::add(std::string_view name, uint64_t ns, bool error)
+void Summary::add(int64_t nr, std::string_view name, uint64_t ns, bool error)
 {
-	auto it = rows_.find(name);
-	if (it == rows_.end())
-		it = rows_.emplace(std::string(name), Row{}).first;
-	it->second.calls++;
-	it->second.errors += error ? 1 : 0;
-	it->second.ns += ns;
+	// By number, not by a string compare per call; numbers as far as a
+	// table goes (a few hundred), and not beyond.
+	constexpr int64_t kIndexed = 4096;
+	const bool indexed = nr >= 0 && nr < kIndexed;
+	const auto i = static_cast<size_t>(nr);
+	Row *row = indexed && i < by_nr_.size() ? by_nr_[i] : nullptr;
+	if (row == nullptr) {
+		auto it = rows_.find(name);
+		if (it == rows_.end())
+			it = rows_.emplace(std::string(name), Row{}).first;
+		row = &it->second;
+		if (indexed) {
+			if (i >= by_nr_.size())
+				by_nr_.resize(i + 1);
+			by_nr_[i] = row;
+		}
+	}
+	row->calls++;
+	row->errors += error ? 1 : 0;
+	row->ns += ns;
 }
 
 uint64_t Summary::calls() const
@@ -337,7 +351,7 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 	const bool hex_ret = spec != nullptr && spec->hex_ret;
 	if (opts_.summary) {
 		if (ret)
-			summary_.add(name, ns, is_error(*ret));
+			summary_.add(p.nr, name, ns, is_error(*ret));
 		return;
 	}
 	if (opts_.json) {

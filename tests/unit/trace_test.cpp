@@ -504,9 +504,14 @@ TEST(TracePrinter, SummaryCountsCallsErrorsAndTime)
 	std::FILE *f = open_memstream(&buf, &len);
 	Printer p(x86(), o, f);
 	seen = &p;
-	for (const auto &r : {entry(10, 0, {3, 0, 1}, 0), exit_rec(10, 0, 1, 3000),
-	                      entry(10, 0, {3, 0, 1}, 4000), exit_rec(10, 0, -EINTR, 5000),
-	                      entry(10, 3, {3}, 6000), exit_rec(10, 3, 0, 12000), lost(5)})
+	for (const auto &r :
+	     {entry(10, 0, {3, 0, 1}, 0), exit_rec(10, 0, 1, 3000), entry(10, 0, {3, 0, 1}, 4000),
+	      exit_rec(10, 0, -EINTR, 5000), entry(10, 3, {3}, 6000), exit_rec(10, 3, 0, 12000),
+	      // Numbers the table does not know, one past the
+	      // summary's index by number: counted by name.
+	      entry(10, 999, {}, 13000), exit_rec(10, 999, 0, 14000), entry(10, 5000, {}, 15000),
+	      exit_rec(10, 5000, 0, 16000), entry(10, 999, {}, 17000), exit_rec(10, 999, 0, 18000),
+	      lost(5)})
 		p.record(r);
 	p.finish();
 	std::fclose(f);
@@ -515,10 +520,12 @@ TEST(TracePrinter, SummaryCountsCallsErrorsAndTime)
 	EXPECT_EQ(seen->lost(), 5U);
 	EXPECT_EQ(out, "% time     seconds  usecs/call     calls    errors syscall\n"
 	               "------ ----------- ----------- --------- --------- ----------------\n"
-	               " 60.00    0.000006           6         1           close\n"
-	               " 40.00    0.000004           2         2         1 read\n"
+	               " 46.15    0.000006           6         1           close\n"
+	               " 30.77    0.000004           2         2         1 read\n"
+	               " 15.38    0.000002           1         2           syscall_999\n"
+	               "  7.69    0.000001           1         1           syscall_5000\n"
 	               "------ ----------- ----------- --------- --------- ----------------\n"
-	               "100.00    0.000010                     3         1 total\n"
+	               "100.00    0.000013                     6         1 total\n"
 	               "5 records lost (the ring was full): the counts are short\n");
 }
 

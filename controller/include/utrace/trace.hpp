@@ -131,7 +131,9 @@ void append_return(std::string &out, int64_t retval, bool hex_ret);
 class Summary
 {
 public:
-	void add(std::string_view name, uint64_t ns, bool error);
+	// A call of number @nr (its row found by number after the first;
+	// -1: by @name only), named @name in the table.
+	void add(int64_t nr, std::string_view name, uint64_t ns, bool error);
 	void print(std::FILE *out, uint64_t lost) const;
 	[[nodiscard]] uint64_t calls() const;
 
@@ -140,6 +142,7 @@ private:
 		uint64_t calls = 0, errors = 0, ns = 0;
 	};
 	std::map<std::string, Row, std::less<>> rows_;
+	std::vector<Row *> by_nr_; // rows_'s nodes (which stay put), by number
 };
 
 struct Options {
