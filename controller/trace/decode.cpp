@@ -156,6 +156,12 @@ char *put_hex(char *p, uint64_t v)
 	return end;
 }
 
+// A pointer: NULL, or put_hex()'s.
+char *put_ptr(char *p, uint64_t v)
+{
+	return v == 0 ? std::copy_n("NULL", 4, p) : put_hex(p, v);
+}
+
 template <typename T> char *put_dec(char *p, T v)
 {
 	return std::to_chars(p, p + kNumberMax, v).ptr;
@@ -201,10 +207,8 @@ std::string join_flags(uint64_t v, std::initializer_list<Flag<uint64_t>> flags, 
 
 void append_ptr(std::string &out, uint64_t v)
 {
-	if (v == 0)
-		out += "NULL";
-	else
-		append_hex(out, v);
+	std::array<char, kNumberMax> buf{};
+	out.append(buf.data(), static_cast<size_t>(put_ptr(buf.data(), v) - buf.data()));
 }
 
 std::string octal_mode(uint64_t v)
@@ -507,9 +511,7 @@ char *put_number_arg(char *p, Arg kind, uint64_t v)
 		return put_hex(p, v);
 	case A::Ptr:
 	case A::Envp:
-		if (v == 0)
-			return std::copy_n("NULL", 4, p);
-		return put_hex(p, v);
+		return put_ptr(p, v);
 	case A::Dirfd:
 		if (iv == AT_FDCWD)
 			return std::copy_n("AT_FDCWD", 8, p);
