@@ -441,7 +441,16 @@ std::string signal_name(int sig)
 	return std::to_string(sig);
 }
 
-void append_return(std::string &out, int64_t retval, bool hex_ret)
+void LineBuffer::grow(size_t n)
+{
+	const size_t cap = std::max(2 * cap_, len_ + n);
+	auto buf = std::make_unique_for_overwrite<char[]>(cap);
+	std::memcpy(buf.get(), buf_.get(), len_);
+	buf_ = std::move(buf);
+	cap_ = cap;
+}
+
+void append_return(LineBuffer &out, int64_t retval, bool hex_ret)
 {
 	if (retval < 0 && retval >= -4095) {
 		const int err = static_cast<int>(-retval);
@@ -471,22 +480,20 @@ void append_return(std::string &out, int64_t retval, bool hex_ret)
 			out += desc;
 		} else {
 			out += "Unknown error ";
-			append_dec(out, err);
+			out.commit(put_dec(out.room(kNumberMax), err));
 		}
 		out += ')';
 		return;
 	}
-	if (hex_ret)
-		append_hex(out, static_cast<uint64_t>(retval));
-	else
-		append_dec(out, retval);
+	char *p = out.room(kNumberMax);
+	out.commit(hex_ret ? put_hex(p, static_cast<uint64_t>(retval)) : put_dec(p, retval));
 }
 
 std::string format_return(int64_t retval, bool hex_ret)
 {
-	std::string out;
+	LineBuffer out;
 	append_return(out, retval, hex_ret);
-	return out;
+	return std::string(out.view());
 }
 
 namespace
@@ -627,19 +634,21 @@ std::vector<std::string> format_args(std::string_view name, const uint64_t (&arg
 	return out;
 }
 
-void append_call(std::string &out, std::string_view name, const SyscallSpec *spec,
+void append_call(LineBuffer &out, std::string_view name, const SyscallSpec *spec,
                  const uint64_t (&args)[6], const Captures &cap, size_t strsize)
 {
-	// The arguments shown as numbers, the most of most calls, are made in
-	// @buf and appended together: one append per run of them, not three
-	// per argument (this is on every line).
-	std::array<char, 1 + 6 * (2 + kNumberMax)> buf{};
-	char *p = buf.data();
-	const auto flush = [&] {
-		out.append(buf.data(), static_cast<size_t>(p - buf.data()));
-		p = buf.data();
-	};
 	out += name;
+	append_args(out, spec, args, cap, strsize);
+}
+
+void append_args(LineBuffer &out, const SyscallSpec *spec, const uint64_t (&args)[6],
+                 const Captures &cap, size_t strsize)
+{
+	// The arguments shown as numbers, the most of most calls, are
+	// written in place, in room made once for all six (this is on every
+	// line); any other argument is made as a string.
+	constexpr size_t kNumbers = 1 + 6 * (2 + kNumberMax);
+	char *p = out.room(kNumbers);
 	*p++ = '(';
 	if (spec == nullptr) {
 		for (size_t i = 0; i < 6; i++) {
@@ -647,7 +656,7 @@ void append_call(std::string &out, std::string_view name, const SyscallSpec *spe
 				p = std::copy_n(", ", 2, p);
 			p = put_hex(p, args[i]);
 		}
-		flush();
+		out.commit(p);
 		return;
 	}
 	for (size_t i = 0; i < spec->args.size(); i++) {
@@ -658,25 +667,22 @@ void append_call(std::string &out, std::string_view name, const SyscallSpec *spe
 			p = end;
 			continue;
 		}
-		p = sep;
-		flush();
-		const size_t mark = out.size();
-		if (i != 0)
-			out.append(", ", 2);
-		if (!append_arg(out, *spec, i, args, cap, strsize)) {
-			out.resize(mark);
+		out.commit(sep);
+		std::string arg(i != 0 ? ", " : "");
+		if (!append_arg(arg, *spec, i, args, cap, strsize))
 			return;
-		}
+		out += arg;
+		p = out.room(kNumbers);
 	}
-	flush();
+	out.commit(p);
 }
 
 std::string format_call(std::string_view name, const uint64_t (&args)[6], const Captures &cap,
                         size_t strsize)
 {
-	std::string out;
+	LineBuffer out;
 	append_call(out, name, syscall_spec(name), args, cap, strsize);
-	return out;
+	return std::string(out.view());
 }
 
 } // namespace utrace::trace

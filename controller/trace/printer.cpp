@@ -132,32 +132,51 @@ void Summary::print(std::FILE *out, uint64_t lost) const
 		             lost);
 }
 
+Printer::~Printer()
+{
+	// Lines made and not written yet (finish() writes them; a trace that
+	// ended otherwise, by an error, still shows what it had).
+	if (text_.size() != 0)
+		write_text();
+}
+
 Printer::Printer(const SyscallTable &table, Options opts, std::FILE *out)
     : table_(table), opts_(opts), out_(out)
 {
 	// Looked up by number at every call, not by name.
-	specs_.resize(static_cast<size_t>(table.size()));
+	calls_.resize(static_cast<size_t>(table.size()));
 	for (int nr = 0; nr < table.size(); nr++) {
-		const auto name = table.name(nr);
-		if (!name.empty())
-			specs_[static_cast<size_t>(nr)] = syscall_spec(name);
+		auto &c = calls_[static_cast<size_t>(nr)];
+		c.name = table.name(nr);
+		if (!c.name.empty())
+			c.spec = syscall_spec(c.name);
+		if (c.name.size() <= c.padded.size())
+			std::copy(c.name.begin(), c.name.end(), c.padded.begin());
 	}
+}
+
+// Number @nr's entry in calls_, or nullptr for one the table does not know.
+const Printer::Call *Printer::call_of(int64_t nr) const
+{
+	if (nr < 0 || static_cast<size_t>(nr) >= calls_.size())
+		return nullptr;
+	const Call *c = &calls_[static_cast<size_t>(nr)];
+	return c->name.empty() ? nullptr : c;
 }
 
 // The table's name, or "syscall_NR" made in @unknown (a call it does not know).
 std::string_view Printer::name_of(int64_t nr, std::string &unknown) const
 {
-	const auto name = table_.name(nr);
-	if (!name.empty())
-		return name;
+	if (const Call *c = call_of(nr))
+		return c->name;
 	unknown = "syscall_" + std::to_string(nr);
 	return unknown;
 }
 
 const SyscallSpec *Printer::spec_of(int64_t nr) const
 {
-	return nr >= 0 && static_cast<size_t>(nr) < specs_.size() ? specs_[static_cast<size_t>(nr)]
-	                                                          : nullptr;
+	const Call *c = call_of(nr);
+	return c != nullptr ? c->spec : nullptr;
 }
 
 void Printer::note_tid(pid_t tid)
@@ -170,7 +189,7 @@ void Printer::note_tid(pid_t tid)
 
 // "%-5d " with -o, "[pid %5d] " without, appended to @out; not through
 // printf, as on every line, and made again only for another thread.
-void Printer::prefix(std::string &out, pid_t tid)
+void Printer::prefix(LineBuffer &out, pid_t tid)
 {
 	const bool file = opts_.follow && opts_.to_file;
 	if (!file && !many_tids_)
@@ -180,23 +199,23 @@ void Printer::prefix(std::string &out, pid_t tid)
 		const auto res = std::to_chars(digits.begin(), digits.end(), tid);
 		const std::string_view n(digits.data(), res.ptr - digits.begin());
 		const size_t pad = n.size() < 5 ? 5 - n.size() : 0;
-		const char *const spaces = "     "; // (a fill of @pad goes through replace())
-		prefix_.clear();
+		std::string p;
 		if (file)
-			prefix_.append(n).append(spaces, pad + 1);
+			p.append(n).append(pad + 1, ' ');
 		else
-			prefix_.append("[pid ").append(spaces, pad).append(n).append("] ");
+			p.append("[pid ").append(pad, ' ').append(n).append("] ");
+		// At most "[pid " + 10 digits + "] ".
+		std::copy(p.begin(), p.end(), prefix_.begin());
+		prefix_len_ = p.size();
 		prefix_tid_ = tid;
 	}
-	out += prefix_;
+	out.append_short(prefix_, prefix_len_);
 }
 
 void Printer::line_start(pid_t tid)
 {
 	close_open_line();
-	line_.clear();
-	prefix(line_, tid);
-	write_line();
+	prefix(text_, tid);
 }
 
 Printer::Pending &Printer::pending_of(pid_t tid)
@@ -208,10 +227,20 @@ Printer::Pending &Printer::pending_of(pid_t tid)
 	return *last_;
 }
 
-void Printer::write_line()
+// A line was ended: the text goes to the FILE once there is a fair
+// amount of it (or at idle() or finish()), not per line.
+void Printer::line_done()
 {
-	// This thread's own FILE: no lock to take per line.
-	fwrite_unlocked(line_.data(), 1, line_.size(), out_);
+	constexpr size_t kWriteAt = size_t{64} * 1024;
+	if (text_.size() >= kWriteAt)
+		write_text();
+}
+
+void Printer::write_text()
+{
+	// This thread's own FILE: no lock to take.
+	fwrite_unlocked(text_.view().data(), 1, text_.size(), out_);
+	text_.clear();
 }
 
 Printer::Pending *Printer::find_pending(pid_t tid)
@@ -225,9 +254,9 @@ Printer::Pending *Printer::find_pending(pid_t tid)
 void Printer::close_open_line()
 {
 	if (open_tid_) {
-		line_ += " <unfinished ...>\n";
-		write_line();
+		text_ += " <unfinished ...>\n";
 		open_tid_.reset();
+		line_done();
 	}
 }
 
@@ -236,10 +265,9 @@ void Printer::idle()
 	if (strings_due_ > 0)
 		return; // the entry's strings are still to come
 	flush_entry();
-	if (open_tid_) {
-		write_line();
-		line_.clear();
-	}
+	// An open line goes out as far as it is; its exit is appended later.
+	if (text_.size() != 0)
+		write_text();
 }
 
 void Printer::flush_entry()
@@ -252,12 +280,11 @@ void Printer::flush_entry()
 	if (p == nullptr || opts_.json || opts_.summary)
 		return;
 	close_open_line();
-	line_.clear();
-	prefix(line_, tid);
+	prefix(text_, tid);
 	std::string unknown;
-	append_call(line_, name_of(p->nr, unknown), spec_of(p->nr), p->args, p->cap, opts_.strsize);
-	// Written with its exit if that comes next (one write), or when
-	// something else is printed, or idle().
+	append_call(text_, name_of(p->nr, unknown), spec_of(p->nr), p->args, p->cap, opts_.strsize);
+	// Completed by its exit if that comes next, else ended as
+	// unfinished when something else is printed.
 	p->shown = true;
 	open_tid_ = tid;
 }
@@ -290,38 +317,23 @@ void Printer::record(const Record &r)
 		}
 		entry_strings_done();
 	}
-	flush_entry();
+	if (entry_tid_) {
+		if (r.event == Event::SyscallExit && r.type == RecordType::Event &&
+		    *entry_tid_ == r.tid && print_call(r))
+			return;
+		flush_entry();
+	}
 	if (r.type == RecordType::Lost) {
-		lost_ += r.lost();
-		if (opts_.json && !opts_.summary) {
-			nlohmann::json j = {
-			        {"type", "lost"}, {"time_ns", r.time_ns}, {"count", r.lost()}};
-			std::fprintf(out_, "%s\n", j.dump().c_str());
-		}
+		lost(r);
 		return;
 	}
 	if (r.type != RecordType::Event)
 		return;
 	note_tid(r.tid);
 	switch (r.event) {
-	case Event::SyscallEntry: {
-		// Each thread's entry is kept and reused: no allocation per call.
-		Pending &p = pending_of(r.tid);
-		if (p.active) // an entry without its exit: it never returned
-			print_exit(r.tid, p, std::nullopt, 0);
-		p.nr = r.syscall_nr;
-		std::copy(std::begin(r.args), std::end(r.args), std::begin(p.args));
-		p.entry_ns = r.time_ns;
-		if (p.captured) {
-			p.cap = {};
-			p.captured = false;
-		}
-		p.shown = false;
-		p.active = true;
-		entry_tid_ = r.tid;
-		strings_due_ = r.strings_following();
+	case Event::SyscallEntry:
+		syscall_entry(r);
 		break;
-	}
 	case Event::SyscallExit:
 		syscall_exit(r);
 		break;
@@ -338,6 +350,66 @@ void Printer::record(const Record &r)
 	default:
 		break;
 	}
+}
+
+void Printer::syscall_entry(const Record &r)
+{
+	// Each thread's entry is kept and reused: no allocation per call.
+	Pending &p = pending_of(r.tid);
+	if (p.active) // an entry without its exit: it never returned
+		print_exit(r.tid, p, std::nullopt, 0);
+	p.nr = r.syscall_nr;
+	std::copy(std::begin(r.args), std::end(r.args), std::begin(p.args));
+	p.entry_ns = r.time_ns;
+	if (p.captured) {
+		p.cap = {};
+		p.captured = false;
+	}
+	p.shown = false;
+	p.active = true;
+	entry_tid_ = r.tid;
+	strings_due_ = r.strings_following();
+}
+
+void Printer::lost(const Record &r)
+{
+	lost_ += r.lost();
+	if (opts_.json && !opts_.summary) {
+		nlohmann::json j = {{"type", "lost"}, {"time_ns", r.time_ns}, {"count", r.lost()}};
+		std::fprintf(out_, "%s\n", j.dump().c_str());
+	}
+}
+
+// The commonest line: a known call's exit right after its entry (the
+// entry not shown yet, its strings in), made whole at once, or counted
+// with -c.  False if it is not that case, for the general way:
+// flush_entry(), then the exit.
+bool Printer::print_call(const Record &r)
+{
+	// pending_of() made last_ the entry's, and nothing was printed since.
+	Pending &p = *last_;
+	const Call *c = call_of(p.nr);
+	if (opts_.json || c == nullptr || !p.active || p.shown)
+		return false;
+	entry_tid_.reset();
+	p.active = false;
+	if (opts_.summary) {
+		const uint64_t ns = r.time_ns >= p.entry_ns ? r.time_ns - p.entry_ns : 0;
+		summary_.add(p.nr, c->name, ns, is_error(r.retval));
+		return true;
+	}
+	close_open_line();
+	prefix(text_, r.tid);
+	if (c->name.size() <= c->padded.size())
+		text_.append_short(c->padded, c->name.size());
+	else
+		text_ += c->name;
+	append_args(text_, c->spec, p.args, p.cap, opts_.strsize);
+	text_ += ") = ";
+	append_return(text_, r.retval, c->spec != nullptr && c->spec->hex_ret);
+	text_ += '\n';
+	line_done();
+	return true;
 }
 
 void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns)
@@ -389,23 +461,25 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 		return;
 	}
 	if (continued) {
-		open_tid_.reset(); // completed in line_, what idle() left of it
+		open_tid_.reset(); // completed at the end of text_ (or after what idle() wrote)
 	} else {
 		close_open_line();
-		line_.clear();
-		prefix(line_, tid);
-		if (p.shown)
-			line_.append("<... ").append(name).append(" resumed>");
-		else // its entry was not seen (attached in the call)
-			append_call(line_, name, spec, p.args, p.cap, opts_.strsize);
+		prefix(text_, tid);
+		if (p.shown) {
+			text_ += "<... ";
+			text_ += name;
+			text_ += " resumed>";
+		} else { // its entry was not seen (attached in the call)
+			append_call(text_, name, spec, p.args, p.cap, opts_.strsize);
+		}
 	}
-	line_.append(") = ", 4);
+	text_ += ") = ";
 	if (ret)
-		append_return(line_, *ret, hex_ret);
+		append_return(text_, *ret, hex_ret);
 	else
-		line_ += '?';
-	line_ += '\n';
-	write_line();
+		text_ += '?';
+	text_ += '\n';
+	line_done();
 }
 
 void Printer::syscall_exit(const Record &r)
@@ -455,11 +529,16 @@ void Printer::task_exit(const Record &r)
 		return;
 	}
 	line_start(r.tid);
-	if (sig != 0)
-		std::fprintf(out_, "+++ killed by %s%s +++\n", signal_name(sig).c_str(),
-		             (status & 0x80) ? " (core dumped)" : "");
-	else
-		std::fprintf(out_, "+++ exited with %d +++\n", (status >> 8) & 0xff);
+	if (sig != 0) {
+		text_ += "+++ killed by ";
+		text_ += signal_name(sig);
+		text_ += (status & 0x80) ? " (core dumped) +++\n" : " +++\n";
+	} else {
+		text_ += "+++ exited with ";
+		text_ += std::to_string((status >> 8) & 0xff);
+		text_ += " +++\n";
+	}
+	line_done();
 }
 
 void Printer::signal(const Record &r)
@@ -479,8 +558,14 @@ void Printer::signal(const Record &r)
 		return;
 	}
 	line_start(r.tid);
-	std::fprintf(out_, "--- %s {si_signo=%s, si_code=%s} ---\n", name.c_str(), name.c_str(),
-	             code.c_str());
+	text_ += "--- ";
+	text_ += name;
+	text_ += " {si_signo=";
+	text_ += name;
+	text_ += ", si_code=";
+	text_ += code;
+	text_ += "} ---\n";
+	line_done();
 }
 
 void Printer::finish()
@@ -494,6 +579,7 @@ void Printer::finish()
 	pending_.clear();
 	last_ = nullptr;
 	close_open_line();
+	write_text();
 	if (opts_.summary)
 		summary_.print(out_, lost_);
 	std::fflush(out_);

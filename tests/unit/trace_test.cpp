@@ -4,7 +4,9 @@
 // synthetic ring records (lines, <unfinished ...>, JSON, -c, lost records).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -191,6 +193,27 @@ TEST(TraceDecode, ReturnValuesNameTheirErrno)
 	EXPECT_EQ(format_return(-512, false),
 	          "? ERESTARTSYS (To be restarted if SA_RESTART is set)");
 	EXPECT_EQ(format_return(-5000, false), "-5000");
+}
+
+// Hex is made sixteen digits at a time: every digit count, every digit
+// value in every place, against printf.
+TEST(TraceDecode, HexIsPrintfs)
+{
+	std::vector<uint64_t> values = {1, 0xf, 0x10, 0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+	for (int bits = 1; bits <= 64; bits++) {
+		const uint64_t top = uint64_t{1} << (bits - 1);
+		values.push_back(top);
+		values.push_back(top | (top - 1));
+		values.push_back(top | (0xa5a5a5a5a5a5a5a5ULL & (top - 1)));
+	}
+	for (const uint64_t v : values) {
+		// (an error's range is shown as an errno, not in hex)
+		if (static_cast<int64_t>(v) < 0 && static_cast<int64_t>(v) >= -4095)
+			continue;
+		std::array<char, 32> want{};
+		std::snprintf(want.data(), want.size(), "%#" PRIx64, v);
+		EXPECT_EQ(format_return(static_cast<int64_t>(v), true), want.data());
+	}
 }
 
 TEST(TraceDecode, CallsShowTheirArgumentsByType)
@@ -395,8 +418,9 @@ TEST(TracePrinter, InterleavedThreadsAreUnfinishedAndResumed)
 
 // The reader drained the ring in the middle of a call (one that blocks):
 // its entry is out at once, as strace shows it, and the line is completed
-// by its exit, or cut by another thread's line.  Until then, nothing: a
-// call's line is written once, with its exit.
+// by its exit, or cut by another thread's line.  Until the ring is drained,
+// nothing: lines go to the FILE then (idle()), not one by one, and a
+// call's line is made once, with its exit.
 TEST(TracePrinter, ADrainedRingShowsTheCallInProgress)
 {
 	char *buf = nullptr;
@@ -424,6 +448,7 @@ TEST(TracePrinter, ADrainedRingShowsTheCallInProgress)
 		p.record(exit_rec(11, 3, 0, 140));
 		p.record(exit_rec(10, 0, 5, 150));
 		p.record(entry(10, 3, {0}, 160));
+		p.idle();
 		now();
 		p.record(exit_rec(10, 3, 0, 170));
 		p.finish();
@@ -440,8 +465,47 @@ TEST(TracePrinter, ADrainedRingShowsTheCallInProgress)
 	               "[pid    11] close(4) = 0\n"
 	               "[pid    10] <... read resumed>) = 5\n"
 	               "[pid    10] close(0) = 0\n");
-	EXPECT_EQ(seen[3],
-	          out.substr(0, out.size() - std::string("[pid    10] close(0) = 0\n").size()));
+	EXPECT_EQ(seen[3], out.substr(0, out.size() - std::string(") = 0\n").size()));
+}
+
+// Lines are kept and written in batches (at 64 KiB, at idle(), at the
+// end), in a buffer that grows: many lines, from two threads with their
+// prefixes, an unfinished call in each batch, come out whole and in order.
+TEST(TracePrinter, ManyLinesComeOutInOrder)
+{
+	Options o;
+	o.follow = true;
+	o.to_file = true;
+	std::vector<Record> records;
+	std::string want;
+	constexpr int kRounds = 5000; // some 450 KB of lines
+	for (int i = 0; i < kRounds; i++) {
+		const auto t = static_cast<uint64_t>(i) * 10;
+		records.push_back(entry(10, 0, {0, 0x1000, 10}, t));
+		records.push_back(entry(11, 3, {static_cast<uint64_t>(i)}, t + 1));
+		records.push_back(exit_rec(11, 3, 0, t + 2));
+		records.push_back(exit_rec(10, 0, i, t + 3));
+		want += "10    read(0, 0x1000, 10 <unfinished ...>\n";
+		want += "11    close(" + std::to_string(i) + ") = 0\n";
+		want += "10    <... read resumed>) = " + std::to_string(i) + "\n";
+	}
+	EXPECT_EQ(run(o, records), want);
+}
+
+// LineBuffer: room made past what it has keeps what it has.
+TEST(TraceLineBuffer, GrowsAndKeepsItsText)
+{
+	LineBuffer b;
+	b += "abc";
+	char *p = b.room(100000);
+	std::fill_n(p, 100000, 'x');
+	b.commit(p + 100000);
+	b += 'd';
+	ASSERT_EQ(b.size(), 100004U);
+	EXPECT_EQ(b.view().substr(0, 4), "abcx");
+	EXPECT_EQ(b.view().substr(99999), "xxxxd");
+	b.clear();
+	EXPECT_EQ(b.size(), 0U);
 }
 
 // A number the table does not know (a newer kernel's call): named by its

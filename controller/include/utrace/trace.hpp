@@ -9,7 +9,9 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -117,15 +119,70 @@ std::string format_return(int64_t retval, bool hex_ret);
 // without a spec; open's mode only with O_CREAT/O_TMPFILE).
 std::vector<std::string> format_args(std::string_view name, const uint64_t (&args)[6],
                                      const Captures &cap, size_t strsize);
+// Text being made in place: the Printer's output between two writes to
+// its FILE.  Room is made first, then written without a check per piece
+// (this is on every line, where std::string's appends and a FILE's
+// per-call bookkeeping cost more than the formatting).
+class LineBuffer
+{
+public:
+	LineBuffer() : buf_(std::make_unique_for_overwrite<char[]>(kInitial)), cap_(kInitial) {}
+	// At least @n bytes of room at the end: write there, then commit().
+	char *room(size_t n)
+	{
+		if (cap_ - len_ < n)
+			grow(n);
+		return buf_.get() + len_;
+	}
+	// What room() gave is written up to @end.
+	void commit(const char *end) { len_ = static_cast<size_t>(end - buf_.get()); }
+	void append(const char *s, size_t n)
+	{
+		std::memcpy(room(n), s, n);
+		len_ += n;
+	}
+	LineBuffer &operator+=(std::string_view s)
+	{
+		append(s.data(), s.size());
+		return *this;
+	}
+	// @n bytes of @s, which has N bytes to read: a copy of a size known
+	// at compile time (a few moves, not a call) for short pieces.
+	template <size_t N> void append_short(const std::array<char, N> &s, size_t n)
+	{
+		std::memcpy(room(N), s.data(), N);
+		len_ += n;
+	}
+	LineBuffer &operator+=(char c)
+	{
+		*room(1) = c;
+		len_++;
+		return *this;
+	}
+	[[nodiscard]] std::string_view view() const { return {buf_.get(), len_}; }
+	[[nodiscard]] size_t size() const { return len_; }
+	void clear() { len_ = 0; }
+
+private:
+	static constexpr size_t kInitial = 4096;
+	void grow(size_t n);
+	std::unique_ptr<char[]> buf_;
+	size_t len_ = 0;
+	size_t cap_;
+};
+
 // "openat(AT_FDCWD, \"/etc\", O_RDONLY" without the closing parenthesis.
 std::string format_call(std::string_view name, const uint64_t (&args)[6], const Captures &cap,
                         size_t strsize);
 // The same, appended to @out, with the call's spec (syscall_spec(@name)) at
 // hand: the Printer's, with no string made per argument.
-void append_call(std::string &out, std::string_view name, const SyscallSpec *spec,
+void append_call(LineBuffer &out, std::string_view name, const SyscallSpec *spec,
                  const uint64_t (&args)[6], const Captures &cap, size_t strsize);
+// What append_call() appends after the name: "(" and the arguments.
+void append_args(LineBuffer &out, const SyscallSpec *spec, const uint64_t (&args)[6],
+                 const Captures &cap, size_t strsize);
 // format_return(), appended to @out.
-void append_return(std::string &out, int64_t retval, bool hex_ret);
+void append_return(LineBuffer &out, int64_t retval, bool hex_ret);
 
 // Per system call: calls, errors, time between entry and exit records.
 class Summary
@@ -163,11 +220,16 @@ class Printer
 {
 public:
 	Printer(const SyscallTable &table, Options opts, std::FILE *out);
+	~Printer();
+	Printer(const Printer &) = delete;
+	Printer &operator=(const Printer &) = delete;
 	// Every record, STRING records too (they follow their entry's EVENT
 	// record, and may come in the next read()).
 	void record(const Record &r);
-	// The reader has drained the ring: an entry not shown yet is
-	// written (a call that blocks shows "read(0, " as strace does).
+	// The reader has drained the ring: the lines made so far go to the
+	// FILE (they are kept until then, or until 64 KiB of them), with an
+	// entry not shown yet (a call that blocks shows "read(0, " as strace
+	// does).
 	void idle();
 	// End of the stream: calls that never returned end with "= ?";
 	// the -c table, and the lost count.
@@ -182,40 +244,51 @@ private:
 		uint64_t entry_ns = 0;
 		Captures cap;
 		bool captured = false; // @cap holds strings (else empty)
-		bool shown = false;    // its entry was printed (or is in line_)
+		bool shown = false;    // its entry was printed (or is in text_)
 		bool active = false;   // in a call (else kept for the next)
 	};
 	void flush_entry();
 	void entry_strings_done();
 	void close_open_line();
 	void note_tid(pid_t tid);
-	void prefix(std::string &out, pid_t tid);
+	void prefix(LineBuffer &out, pid_t tid);
 	void line_start(pid_t tid);
-	void write_line();
+	void line_done();
+	void write_text();
 	Pending *find_pending(pid_t tid);
 	Pending &pending_of(pid_t tid);
+	void syscall_entry(const Record &r);
 	void syscall_exit(const Record &r);
+	void lost(const Record &r);
 	void print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns);
 	void task_exit(const Record &r);
 	void signal(const Record &r);
+	bool print_call(const Record &r);
+	struct Call {
+		std::string_view name; // "" for a number the table does not know
+		const SyscallSpec *spec = nullptr;
+		std::array<char, 32> padded{}; // @name, if it fits, for append_short()
+	};
+	const Call *call_of(int64_t nr) const;
 	std::string_view name_of(int64_t nr, std::string &unknown) const;
 	const SyscallSpec *spec_of(int64_t nr) const;
 
 	const SyscallTable &table_;
 	Options opts_;
 	std::FILE *out_;
-	std::vector<const SyscallSpec *> specs_; // by number
-	std::string line_;                       // the line being made, reused
+	std::vector<Call> calls_; // by number
+	LineBuffer text_;         // lines not written to @out_ yet, the open one last
 	std::map<pid_t, Pending> pending_;
 	Pending *last_ = nullptr; // pending_'s node of @last_tid_ (nodes stay put)
 	pid_t last_tid_ = 0;
 	std::optional<pid_t> entry_tid_; // an entry not printed yet
 	size_t strings_due_ = 0;         // STRING records still to come for it
 	std::vector<Record> strings_;
-	std::optional<pid_t> open_tid_;  // whose line is open: line_ holds what is not written
+	std::optional<pid_t> open_tid_;  // whose line is open (ends text_, if not written)
 	std::optional<pid_t> first_tid_; // the first thread seen
 	bool many_tids_ = false;         // and another since: prefixes
-	std::string prefix_;             // the last prefix made, for @prefix_tid_
+	std::array<char, 32> prefix_{};  // the last prefix made, for @prefix_tid_
+	size_t prefix_len_ = 0;
 	pid_t prefix_tid_ = -1;
 	uint64_t lost_ = 0;
 	Summary summary_;
