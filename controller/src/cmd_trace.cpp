@@ -167,12 +167,16 @@ public:
 
 private:
 	// The records there are, waiting at most @timeout if there are none;
-	// how many.  Copied out with read() for a ring's worth of records, then
-	// read in place from the mapped ring (no copy), given back every
-	// kGiveBack records so that the threads write on: mapping the ring (and
-	// unmapping it at the end) costs a page table entry per page, which a
-	// short trace does not win back (0.4 ms of ppc64le 6.12's 4 KiB pages
-	// against its 5 ms runs), a long one does.
+	// how many.  Copied out with read() for a quarter ring's worth of
+	// records, then read in place from the mapped ring (no copy), given
+	// back every kGiveBack records so that the threads write on: mapping
+	// the ring (and unmapping it at the end) costs a page table entry per
+	// page, which a short trace does not win back (0.4 ms of ppc64le
+	// 6.12's 4 KiB pages against its 5 ms runs), a long one does.  Copying
+	// as much as mapping costs, then mapping, is never more than twice the
+	// better of the two; a quarter of the default ring's 2 MiB is about
+	// that much on real hardware, and less than a ring's copy (2 MiB, some
+	// 2 ms) under qemu -icount, which charges rep movsb per byte.
 	size_t take(std::chrono::milliseconds timeout)
 	{
 		if (!ring_->mapped()) {
@@ -180,7 +184,7 @@ private:
 			for (size_t i = 0; i < n; i++)
 				handle(buf_[i]);
 			copied_ += n;
-			if (copied_ >= o_.ring)
+			if (copied_ >= o_.ring / 4)
 				ring_->map();
 			return n;
 		}
