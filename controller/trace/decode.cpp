@@ -157,7 +157,7 @@ char *put_hex(char *p, uint64_t v)
 }
 
 // A pointer: NULL, or put_hex()'s.
-char *put_ptr(char *p, uint64_t v)
+[[gnu::always_inline]] inline char *put_ptr(char *p, uint64_t v)
 {
 	return v == 0 ? std::copy_n("NULL", 4, p) : put_hex(p, v);
 }
@@ -501,7 +501,7 @@ namespace
 
 // Argument @v of a kind shown as a number (or AT_FDCWD, NULL) at @p, as
 // append_arg() shows it; returns the end, or nullptr for another kind.
-char *put_number_arg(char *p, Arg kind, uint64_t v)
+[[gnu::always_inline]] inline char *put_number_arg(char *p, Arg kind, uint64_t v)
 {
 	const auto iv = static_cast<int>(static_cast<int32_t>(v));
 	switch (kind) {

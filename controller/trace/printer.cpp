@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cinttypes>
 #include <csignal>
+#include <cstring>
 #include <string_view>
 #include <nlohmann/json.hpp>
 
@@ -189,27 +190,30 @@ void Printer::note_tid(pid_t tid)
 
 // "%-5d " with -o, "[pid %5d] " without, appended to @out; not through
 // printf, as on every line, and made again only for another thread.
-void Printer::prefix(LineBuffer &out, pid_t tid)
+[[gnu::always_inline]] inline void Printer::prefix(LineBuffer &out, pid_t tid)
 {
-	const bool file = opts_.follow && opts_.to_file;
-	if (!file && !many_tids_)
+	if (!(opts_.follow && opts_.to_file) && !many_tids_)
 		return;
-	if (prefix_tid_ != tid) {
-		std::array<char, 16> digits{};
-		const auto res = std::to_chars(digits.begin(), digits.end(), tid);
-		const std::string_view n(digits.data(), res.ptr - digits.begin());
-		const size_t pad = n.size() < 5 ? 5 - n.size() : 0;
-		std::string p;
-		if (file)
-			p.append(n).append(pad + 1, ' ');
-		else
-			p.append("[pid ").append(pad, ' ').append(n).append("] ");
-		// At most "[pid " + 10 digits + "] ".
-		std::copy(p.begin(), p.end(), prefix_.begin());
-		prefix_len_ = p.size();
-		prefix_tid_ = tid;
-	}
+	if (prefix_tid_ != tid)
+		make_prefix(tid);
 	out.append_short(prefix_, prefix_len_);
+}
+
+void Printer::make_prefix(pid_t tid)
+{
+	std::array<char, 16> digits{};
+	const auto res = std::to_chars(digits.begin(), digits.end(), tid);
+	const std::string_view n(digits.data(), res.ptr - digits.begin());
+	const size_t pad = n.size() < 5 ? 5 - n.size() : 0;
+	std::string p;
+	if (opts_.follow && opts_.to_file)
+		p.append(n).append(pad + 1, ' ');
+	else
+		p.append("[pid ").append(pad, ' ').append(n).append("] ");
+	// At most "[pid " + 10 digits + "] ".
+	std::copy(p.begin(), p.end(), prefix_.begin());
+	prefix_len_ = p.size();
+	prefix_tid_ = tid;
 }
 
 void Printer::line_start(pid_t tid)
@@ -218,7 +222,7 @@ void Printer::line_start(pid_t tid)
 	prefix(text_, tid);
 }
 
-Printer::Pending &Printer::pending_of(pid_t tid)
+[[gnu::always_inline]] inline Printer::Pending &Printer::pending_of(pid_t tid)
 {
 	if (last_ == nullptr || last_tid_ != tid) {
 		last_ = &pending_[tid];
@@ -359,7 +363,8 @@ void Printer::syscall_entry(const Record &r)
 	if (p.active) // an entry without its exit: it never returned
 		print_exit(r.tid, p, std::nullopt, 0);
 	p.nr = r.syscall_nr;
-	std::copy(std::begin(r.args), std::end(r.args), std::begin(p.args));
+	static_assert(sizeof(p.args) == sizeof(r.args));
+	std::memcpy(p.args, r.args, sizeof(p.args)); // (std::copy's was a call)
 	p.entry_ns = r.time_ns;
 	if (p.captured) {
 		p.cap = {};

@@ -252,6 +252,7 @@ private:
 	void close_open_line();
 	void note_tid(pid_t tid);
 	void prefix(LineBuffer &out, pid_t tid);
+	void make_prefix(pid_t tid);
 	void line_start(pid_t tid);
 	void line_done();
 	void write_text();
