@@ -392,9 +392,11 @@ void Printer::lost(const Record &r)
 bool Printer::print_call(const Record &r)
 {
 	// pending_of() made last_ the entry's, and nothing was printed since.
+	if (opts_.json || last_ == nullptr || last_tid_ != r.tid)
+		return false;
 	Pending &p = *last_;
 	const Call *c = call_of(p.nr);
-	if (opts_.json || c == nullptr || !p.active || p.shown)
+	if (c == nullptr || !p.active || p.shown)
 		return false;
 	entry_tid_.reset();
 	p.active = false;
