@@ -541,9 +541,7 @@ void Printer::task_exit(const Record &r)
 		text_ += signal_name(sig);
 		text_ += (status & 0x80) ? " (core dumped) +++\n" : " +++\n";
 	} else {
-		text_ += "+++ exited with ";
-		text_ += std::to_string((status >> 8) & 0xff);
-		text_ += " +++\n";
+		text_ += "+++ exited with " + std::to_string((status >> 8) & 0xff) + " +++\n";
 	}
 	line_done();
 }
@@ -565,13 +563,7 @@ void Printer::signal(const Record &r)
 		return;
 	}
 	line_start(r.tid);
-	text_ += "--- ";
-	text_ += name;
-	text_ += " {si_signo=";
-	text_ += name;
-	text_ += ", si_code=";
-	text_ += code;
-	text_ += "} ---\n";
+	text_ += "--- " + name + " {si_signo=" + name + ", si_code=" + code + "} ---\n";
 	line_done();
 }
 
