@@ -229,15 +229,18 @@ private:
 		if (r.type == RecordType::Event) {
 			if (r.event == Event::Clone) {
 				const int64_t child_id = r.inherited_id();
-				if (child_id > 0)
+				if (child_id > 0) {
 					live_.insert(static_cast<pid_t>(r.code));
-				else if (child_id < 0)
+				} else if (child_id < 0) {
+					// After the lines before it (on stderr too, by default).
+					printer_.write_lines();
 					std::fprintf(
 					        stderr,
 					        "utracectl trace: thread %d's child %lld is not "
 					        "traced: %s\n",
 					        r.tid, static_cast<long long>(r.code),
 					        std::strerror(static_cast<int>(-child_id)));
+				}
 			} else if (r.event == Event::Death) {
 				live_.erase(r.tid);
 			}

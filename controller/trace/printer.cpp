@@ -245,6 +245,17 @@ void Printer::write_text()
 	// This thread's own FILE: no lock to take.
 	fwrite_unlocked(text_.view().data(), 1, text_.size(), out_);
 	text_.clear();
+	open_at_ = 0;
+}
+
+void Printer::write_lines()
+{
+	const size_t n = open_tid_ ? open_at_ : text_.size();
+	if (n == 0)
+		return;
+	fwrite_unlocked(text_.view().data(), 1, n, out_);
+	text_.drop_front(n);
+	open_at_ = 0;
 }
 
 Printer::Pending *Printer::find_pending(pid_t tid)
@@ -284,6 +295,7 @@ void Printer::flush_entry()
 	if (p == nullptr || opts_.json || opts_.summary)
 		return;
 	close_open_line();
+	open_at_ = text_.size();
 	prefix(text_, tid);
 	std::string unknown;
 	append_call(text_, name_of(p->nr, unknown), spec_of(p->nr), p->args, p->cap, opts_.strsize);

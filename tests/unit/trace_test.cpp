@@ -492,6 +492,38 @@ TEST(TracePrinter, ManyLinesComeOutInOrder)
 	EXPECT_EQ(run(o, records), want);
 }
 
+// write_lines() writes the whole lines made so far, not an open line's
+// start, and leaves the output as it would have been.
+TEST(TracePrinter, WriteLinesLeavesAnOpenLineOpen)
+{
+	char *buf = nullptr;
+	size_t len = 0;
+	std::FILE *f = open_memstream(&buf, &len);
+	std::string at_write;
+	{
+		Printer p(x86(), Options{}, f);
+		p.record(entry(10, 3, {4}, 100));
+		p.record(exit_rec(10, 3, 0, 110));
+		p.record(entry(11, 0, {0, 0x1000, 10}, 120));
+		p.record(entry(12, 3, {5}, 130)); // 11's line is opened, unfinished
+		p.write_lines();
+		std::fflush(f);
+		at_write.assign(buf, len);
+		p.record(exit_rec(12, 3, 0, 140));
+		p.record(exit_rec(11, 0, 4, 150));
+		p.write_lines(); // (nothing open: all of it)
+		p.finish();
+	}
+	std::fclose(f);
+	const std::string out(buf, len);
+	std::free(buf);
+	EXPECT_EQ(at_write, "close(4) = 0\n");
+	EXPECT_EQ(out, "close(4) = 0\n"
+	               "[pid    11] read(0, 0x1000, 10 <unfinished ...>\n"
+	               "[pid    12] close(5) = 0\n"
+	               "[pid    11] <... read resumed>) = 4\n");
+}
+
 // LineBuffer: room made past what it has keeps what it has.
 TEST(TraceLineBuffer, GrowsAndKeepsItsText)
 {

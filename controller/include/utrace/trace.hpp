@@ -159,6 +159,12 @@ public:
 		len_++;
 		return *this;
 	}
+	// The first @n bytes are gone (written).
+	void drop_front(size_t n)
+	{
+		std::memmove(buf_.get(), buf_.get() + n, len_ - n);
+		len_ -= n;
+	}
 	[[nodiscard]] std::string_view view() const { return {buf_.get(), len_}; }
 	[[nodiscard]] size_t size() const { return len_; }
 	void clear() { len_ = 0; }
@@ -231,6 +237,10 @@ public:
 	// entry not shown yet (a call that blocks shows "read(0, " as strace
 	// does).
 	void idle();
+	// The whole lines made so far go to the FILE, not an open line's
+	// start: what the caller writes to the same FILE next (a message on
+	// stderr) comes after them, not in a line.
+	void write_lines();
 	// End of the stream: calls that never returned end with "= ?";
 	// the -c table, and the lost count.
 	void finish();
@@ -286,6 +296,7 @@ private:
 	size_t strings_due_ = 0;         // STRING records still to come for it
 	std::vector<Record> strings_;
 	std::optional<pid_t> open_tid_;  // whose line is open (ends text_, if not written)
+	size_t open_at_ = 0;             // where in text_ it starts (0: written up to there)
 	std::optional<pid_t> first_tid_; // the first thread seen
 	bool many_tids_ = false;         // and another since: prefixes
 	std::array<char, 32> prefix_{};  // the last prefix made, for @prefix_tid_
