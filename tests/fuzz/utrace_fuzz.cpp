@@ -1338,7 +1338,15 @@ void Worker::do_ring_map(unsigned slot)
 			die("ring read with tail %llu, head %llu: %zd, errno %d, not EIO",
 			    static_cast<unsigned long long>(bad),
 			    static_cast<unsigned long long>(head), n, rerr);
-		__atomic_store_n(&h->tail, tail, __ATOMIC_RELEASE);
+		// Put back, unless it became valid: then the module took it as
+		// ours and may have written up to a ring's size past it, over
+		// slots the old tail held, which would now be one the ring
+		// cannot have (head - tail above its size).  The records
+		// before it are given up.  (Only a head that had moved before
+		// the bad tail's store makes it valid: with the bad tail in
+		// place there is no room, so nothing is written.)
+		if (!became_valid)
+			__atomic_store_n(&h->tail, tail, __ATOMIC_RELEASE);
 	} else {
 		const uint64_t n = r_.below(head - tail + 1);
 		for (uint64_t i = 0; i < n; i++) {
