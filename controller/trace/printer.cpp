@@ -23,6 +23,12 @@ bool is_error(int64_t ret)
 	return ret < 0 && ret >= -4095;
 }
 
+// A call's time, entry to exit record (0 if the clock read them out of order).
+uint64_t elapsed(uint64_t entry_ns, uint64_t exit_ns)
+{
+	return exit_ns >= entry_ns ? exit_ns - entry_ns : 0;
+}
+
 std::string si_code_name(int sig, int code)
 {
 	switch (code) {
@@ -413,8 +419,7 @@ bool Printer::print_call(const Record &r)
 	entry_tid_.reset();
 	p.active = false;
 	if (opts_.summary) {
-		const uint64_t ns = r.time_ns >= p.entry_ns ? r.time_ns - p.entry_ns : 0;
-		summary_.add(p.nr, c->name, ns, is_error(r.retval));
+		summary_.add(p.nr, c->name, elapsed(p.entry_ns, r.time_ns), is_error(r.retval));
 		return true;
 	}
 	close_open_line();
@@ -424,11 +429,21 @@ bool Printer::print_call(const Record &r)
 	else
 		text_ += c->name;
 	append_args(text_, c->spec, p.args, p.cap, opts_.strsize);
+	end_call_line(r.retval, c->spec != nullptr && c->spec->hex_ret);
+	return true;
+}
+
+// ") = RET\n" (or "= ?" for a call that never returned) ends a call's line.
+[[gnu::always_inline]] inline void Printer::end_call_line(const std::optional<int64_t> &ret,
+                                                          bool hex_ret)
+{
 	text_ += ") = ";
-	append_return(text_, r.retval, c->spec != nullptr && c->spec->hex_ret);
+	if (ret)
+		append_return(text_, *ret, hex_ret);
+	else
+		text_ += '?';
 	text_ += '\n';
 	line_done();
-	return true;
 }
 
 void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &ret, uint64_t ns)
@@ -492,13 +507,7 @@ void Printer::print_exit(pid_t tid, Pending &p, const std::optional<int64_t> &re
 			append_call(text_, name, spec, p.args, p.cap, opts_.strsize);
 		}
 	}
-	text_ += ") = ";
-	if (ret)
-		append_return(text_, *ret, hex_ret);
-	else
-		text_ += '?';
-	text_ += '\n';
-	line_done();
+	end_call_line(ret, hex_ret);
 }
 
 void Printer::syscall_exit(const Record &r)
@@ -517,8 +526,7 @@ void Printer::syscall_exit(const Record &r)
 		print_exit(r.tid, p, r.retval, 0);
 		return;
 	}
-	const uint64_t ns = r.time_ns >= pend->entry_ns ? r.time_ns - pend->entry_ns : 0;
-	print_exit(r.tid, *pend, r.retval, ns);
+	print_exit(r.tid, *pend, r.retval, elapsed(pend->entry_ns, r.time_ns));
 	pend->active = false;
 }
 

@@ -275,6 +275,7 @@ private:
 	void task_exit(const Record &r);
 	void signal(const Record &r);
 	bool print_call(const Record &r);
+	void end_call_line(const std::optional<int64_t> &ret, bool hex_ret);
 	struct Call {
 		std::string_view name; // "" for a number the table does not know
 		const SyscallSpec *spec = nullptr;
